@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: Apache-2.0
+# sluice: one non-recursive Makefile. `make` builds every binary into $(BUILD)/bin.
+PKG_CONFIG ?= pkg-config
+PREFIX     ?= /opt/cni
+BINDIR     ?= $(PREFIX)/bin
+BUILD      ?= build
+PLUGINS    := $(notdir $(wildcard plugins/*))
+DEPS       := libmnl libnftnl libcjson
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	    -Wno-unused-parameter -fno-strict-aliasing
+CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+# libnftnl is linked statically (Debian ships the archive); libmnl and cJSON ship no archive.
+LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic -lmnl -lcjson
+LDFLAGS  += -Wl,--as-needed -Wl,-O1
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+
+COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+BINS   := $(PLUGINS:%=$(BUILD)/bin/sluice-%)
+UNITS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
+TOOLS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+SRCS   := $(wildcard common/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
+
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON)
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Installs the Debian packages the build, the tests and the demo need (root only; a no-op
+# when everything is present).
+deps:
+	@tools/deps.sh
+
+units: $(UNITS)
+tools: $(TOOLS)
+
+test: deps
+	@$(MAKE) --no-print-directory all units tools
+	@tests/run.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@examples/demo.sh $(BUILD)/bin
+
+install: $(BINS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+
+format-check:
+	clang-format --dry-run -Werror $(SRCS)
+
+format:
+	clang-format -i $(SRCS)
+
+clean:
+	$(RM) -r $(BUILD)
+
+.PHONY: all deps units tools test demo install format-check format clean
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

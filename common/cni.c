@@ -1,0 +1,577 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The CNI protocol: environment and stdin, version checks, verb dispatch, error JSON. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni.h"
+#include "log.h"
+
+const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL };
+#define CNI_LATEST "1.1.0"
+
+/* CNI_ARGS keys of the conventions; anything else needs IgnoreUnknown=1, as in Go's
+ * types.LoadArgs. */
+static const char *const known_args[] = {
+	"IgnoreUnknown",	      "IP",	       "MAC",	      "K8S_POD_NAMESPACE",
+	"K8S_POD_NAME",		      "K8S_POD_UID", "K8S_POD_INFRA_CONTAINER_ID", NULL,
+};
+
+static const struct {
+	const char *name;
+	enum cni_cmd cmd;
+	unsigned int min_version;
+} verbs[] = {
+	{ "ADD", CNI_CMD_ADD, 0 },
+	{ "DEL", CNI_CMD_DEL, 0 },
+	{ "CHECK", CNI_CMD_CHECK, CNI_V(0, 4, 0) },
+	{ "VERSION", CNI_CMD_VERSION, 0 },
+	{ "GC", CNI_CMD_GC, CNI_V(1, 1, 0) },
+	{ "STATUS", CNI_CMD_STATUS, CNI_V(1, 1, 0) },
+};
+
+/* Which variables each verb needs: Go skel's table, so runtimes see the same errors. */
+enum { NEED_ID = 1U << 0, NEED_NETNS = 1U << 1, NEED_IFNAME = 1U << 2, NEED_PATH = 1U << 3 };
+
+static unsigned int needs(enum cni_cmd cmd)
+{
+	switch (cmd) {
+	case CNI_CMD_ADD:
+	case CNI_CMD_CHECK:
+		return NEED_ID | NEED_NETNS | NEED_IFNAME | NEED_PATH;
+	case CNI_CMD_DEL:
+		return NEED_ID | NEED_IFNAME | NEED_PATH;
+	case CNI_CMD_GC:
+	case CNI_CMD_STATUS:
+		return NEED_PATH;
+	default:
+		return 0;
+	}
+}
+
+int cni_fail(struct cni_ctx *ctx, int code, int r, const char *fmt, ...)
+{
+	char buf[sizeof(ctx->err.msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (ctx->err.code == 0) {
+		ctx->err.code = code;
+		memcpy(ctx->err.msg, buf, sizeof(buf));
+	} else {
+		log_warn("%s (after: %s)", buf, ctx->err.msg);
+	}
+	return r < 0 ? r : -EINVAL;
+}
+
+void cni_fail_details(struct cni_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ctx->err.details[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ctx->err.details, sizeof(ctx->err.details), fmt, ap);
+	va_end(ap);
+}
+
+unsigned int cni_version_num(const char *v)
+{
+	unsigned int a, b, c;
+	int n = 0;
+
+	if (!v || sscanf(v, "%3u.%3u.%3u%n", &a, &b, &c, &n) != 3 || v[n] || a > 255 || b > 255 ||
+	    c > 255)
+		return 0;
+	return CNI_V(a, b, c);
+}
+
+bool cni_version_supported(const char *v)
+{
+	for (int i = 0; v && cni_versions[i]; i++)
+		if (!strcmp(v, cni_versions[i]))
+			return true;
+	return false;
+}
+
+/* The spec's pattern for container IDs and network names: ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ */
+static bool valid_name(const char *s, size_t max)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > max || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					 "0123456789",
+					 s[0]))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+bool cni_valid_id(const char *s)
+{
+	return valid_name(s, CNI_MAX_ID);
+}
+
+bool cni_valid_ifname(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '/' || s[i] == ':' || strchr(" \t\n\v\f\r", s[i]))
+			return false;
+	return true;
+}
+
+const char *cni_arg(const struct cni_ctx *ctx, const char *key)
+{
+	for (size_t i = 0; i < ctx->n_kv; i++)
+		if (!strcmp(ctx->kv[i].key, key))
+			return ctx->kv[i].val;
+	return NULL;
+}
+
+bool cni_attachment_valid(const struct cni_ctx *ctx, const char *containerid, const char *ifname)
+{
+	for (size_t i = 0; i < ctx->n_valid; i++)
+		if (!strcmp(ctx->valid[i].containerid, containerid) &&
+		    (!ifname || !strcmp(ctx->valid[i].ifname, ifname)))
+			return true;
+	return false;
+}
+
+static const char *env(struct cni_ctx *ctx, const char *name)
+{
+	const char *v = ctx->getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+static int read_env(struct cni_ctx *ctx)
+{
+	static const char *const names[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME",
+					     "CNI_PATH" };
+	const char *vals[4];
+	char missing[128] = "";
+	const char *ov;
+
+	ctx->command = env(ctx, "CNI_COMMAND");
+	if (!ctx->command)
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "required env variables [CNI_COMMAND] missing");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(ctx->command, verbs[i].name))
+			ctx->cmd = verbs[i].cmd;
+	if (!ctx->cmd)
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "unknown CNI_COMMAND: %s", ctx->command);
+
+	ctx->containerid = vals[0] = env(ctx, names[0]);
+	ctx->netns = vals[1] = env(ctx, names[1]);
+	ctx->ifname = vals[2] = env(ctx, names[2]);
+	ctx->path = vals[3] = env(ctx, names[3]);
+	ctx->args = env(ctx, "CNI_ARGS");
+	ov = env(ctx, "CNI_NETNS_OVERRIDE");
+	ctx->netns_override = ov && (!strcmp(ov, "1") || !strcasecmp(ov, "true"));
+
+	for (unsigned int i = 0; i < 4; i++)
+		if ((needs(ctx->cmd) & (1U << i)) && !vals[i])
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+				 missing[0] ? "," : "", names[i]);
+	if (missing[0])
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "required env variables [%s] missing",
+				missing);
+	return 0;
+}
+
+static int validate_env(struct cni_ctx *ctx)
+{
+	if (ctx->containerid && !cni_valid_id(ctx->containerid)) {
+		cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "invalid characters in containerID");
+		cni_fail_details(ctx, "%.200s", ctx->containerid);
+		return -EINVAL;
+	}
+	if (ctx->ifname && !cni_valid_ifname(ctx->ifname)) {
+		cni_fail(ctx, CNI_ERR_ENV, -EINVAL,
+			 "invalid interface name: must be 1-15 bytes, not . or .., without / : or "
+			 "whitespace");
+		cni_fail_details(ctx, "%.200s", ctx->ifname);
+		return -EINVAL;
+	}
+	if (ctx->netns && (ctx->netns[0] != '/' || strlen(ctx->netns) >= 4096))
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "CNI_NETNS must be an absolute path: %.200s",
+				ctx->netns);
+	return 0;
+}
+
+static int read_input(struct cni_ctx *ctx, FILE *in)
+{
+	size_t cap = 4096, n = 0, got;
+	char *buf = malloc(cap + 1), *nb;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((got = fread(buf + n, 1, cap - n, in)) > 0) {
+		n += got;
+		if (n > CNI_MAX_INPUT) {
+			free(buf);
+			return cni_fail(ctx, CNI_ERR_DECODE, -EFBIG,
+					"network config on stdin is larger than %u bytes",
+					CNI_MAX_INPUT);
+		}
+		if (n == cap) {
+			cap = cap * 2 > CNI_MAX_INPUT + 1 ? CNI_MAX_INPUT + 1 : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+	}
+	if (ferror(in)) {
+		free(buf);
+		return cni_fail(ctx, CNI_ERR_IO, -EIO, "error reading from stdin");
+	}
+	buf[n] = '\0';
+	ctx->input = buf;
+	ctx->input_len = n;
+	return 0;
+}
+
+static int parse_args(struct cni_ctx *ctx)
+{
+	char *s, *save = NULL, *pair, *eq;
+	bool ignore = false, unknown = false;
+	char bad[256] = "";
+	int r = 0;
+
+	if (!ctx->args)
+		return 0;
+	s = strdup(ctx->args);
+	if (!s)
+		return -ENOMEM;
+	for (pair = strtok_r(s, ";", &save); pair; pair = strtok_r(NULL, ";", &save)) {
+		struct cni_kv *kv;
+
+		eq = strchr(pair, '=');
+		if (!eq || strchr(eq + 1, '=')) {
+			r = cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "ARGS: invalid pair \"%.100s\"", pair);
+			goto out;
+		}
+		kv = realloc(ctx->kv, (ctx->n_kv + 1) * sizeof(*kv));
+		if (!kv) {
+			r = -ENOMEM;
+			goto out;
+		}
+		ctx->kv = kv;
+		*eq = '\0';
+		kv[ctx->n_kv].key = strdup(pair);
+		kv[ctx->n_kv].val = strdup(eq + 1);
+		if (!kv[ctx->n_kv].key || !kv[ctx->n_kv].val) {
+			free(kv[ctx->n_kv].key);
+			free(kv[ctx->n_kv].val);
+			r = -ENOMEM;
+			goto out;
+		}
+		ctx->n_kv++;
+	}
+	for (size_t i = 0; i < ctx->n_kv; i++) {
+		const char *k = ctx->kv[i].key, *v = ctx->kv[i].val;
+		bool known = false;
+
+		if (!strcmp(k, "IgnoreUnknown")) {
+			if (!strcmp(v, "1") || !strcasecmp(v, "true")) {
+				ignore = true;
+			} else if (strcmp(v, "0") && strcasecmp(v, "false")) {
+				r = cni_fail(ctx, CNI_ERR_ENV, -EINVAL,
+					     "ARGS: IgnoreUnknown: invalid boolean \"%.50s\"", v);
+				goto out;
+			}
+		}
+		for (int j = 0; known_args[j]; j++)
+			known |= !strcmp(k, known_args[j]);
+		if (!known) {
+			unknown = true;
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s\"%.40s\"",
+				 bad[0] ? " " : "", k);
+		}
+	}
+	if (unknown && !ignore)
+		r = cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "ARGS: unknown args [%s]", bad);
+out:
+	free(s);
+	return r;
+}
+
+/* GC: spec 1.1.0 names the key cni.dev/valid-attachments; libcni 1.2.3+ also sends the
+ * name the spec first used, cni.dev/attachments. With neither, no attachment is valid. */
+static int parse_valid(struct cni_ctx *ctx)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cni.dev/valid-attachments");
+	const cJSON *a;
+	size_t n = 0;
+
+	if (!list)
+		list = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cni.dev/attachments");
+	ctx->has_valid_list = list != NULL;
+	if (!list || cJSON_IsNull(list))
+		return 0;
+	if (!cJSON_IsArray(list))
+		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL,
+				"cni.dev/valid-attachments must be a list");
+	ctx->valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*ctx->valid));
+	if (!ctx->valid)
+		return -ENOMEM;
+	cJSON_ArrayForEach(a, list)
+	{
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "containerID");
+		const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
+
+		if (!cJSON_IsString(id) || !cJSON_IsString(ifn))
+			return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL,
+					"cni.dev/valid-attachments: each entry needs string "
+					"containerID and ifname");
+		ctx->valid[n].containerid = id->valuestring;
+		ctx->valid[n].ifname = ifn->valuestring;
+		n++;
+	}
+	ctx->n_valid = n;
+	return 0;
+}
+
+static int version_error(struct cni_ctx *ctx, const char *v)
+{
+	char list[128] = "";
+
+	for (int i = 0; cni_versions[i]; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s\"%s\"",
+			 i ? ", " : "", cni_versions[i]);
+	cni_fail(ctx, CNI_ERR_VERSION, -EPROTO, "incompatible CNI versions");
+	cni_fail_details(ctx, "config is \"%.40s\", plugin supports [%s]", v, list);
+	return -EPROTO;
+}
+
+static int parse_conf(struct cni_ctx *ctx)
+{
+	const cJSON *v, *name;
+	const char *err;
+
+	ctx->conf = cJSON_ParseWithLength(ctx->input, ctx->input_len);
+	if (!ctx->conf || !cJSON_IsObject(ctx->conf)) {
+		err = cJSON_GetErrorPtr();
+		cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "error unmarshalling network config: %s",
+			 ctx->conf ? "not a JSON object" : "invalid JSON");
+		if (!ctx->conf && err)
+			cni_fail_details(ctx, "near: %.40s", err);
+		return -EINVAL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cniVersion");
+	if (v && !cJSON_IsString(v))
+		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "cniVersion must be a string");
+	/* a missing cniVersion means 0.1.0 (pkg/version/conf.go), which we do not speak */
+	ctx->version = v ? v->valuestring : "0.1.0";
+	name = cJSON_GetObjectItemCaseSensitive(ctx->conf, "name");
+	if (name && !cJSON_IsString(name))
+		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "name must be a string");
+	if (!name || !*name->valuestring)
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "missing network name");
+	if (!valid_name(name->valuestring, 255)) {
+		cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "invalid characters found in network name");
+		cni_fail_details(ctx, "%.200s", name->valuestring);
+		return -EINVAL;
+	}
+	ctx->name = name->valuestring;
+	if (!cni_version_supported(ctx->version))
+		return version_error(ctx, ctx->version);
+	ctx->vnum = cni_version_num(ctx->version);
+	v = cJSON_GetObjectItemCaseSensitive(ctx->conf, "prevResult");
+	if (v && !cJSON_IsNull(v)) {
+		if (!cJSON_IsObject(v))
+			return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "prevResult must be an object");
+		ctx->prev = v;
+	}
+	return 0;
+}
+
+/* CNI_NETNS naming our own namespace would put the pod's interface on the host (skel's
+ * check; CNI_NETNS_OVERRIDE=1 allows it). */
+static int check_own_netns(struct cni_ctx *ctx)
+{
+	struct stat a, b;
+
+	if (!ctx->netns || ctx->netns_override || ctx->cmd == CNI_CMD_CHECK)
+		return 0;
+	if (stat(ctx->netns, &a) < 0 || stat("/proc/self/ns/net", &b) < 0)
+		return 0;
+	if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL,
+				"plugin's netns and netns from CNI_NETNS should not be the same");
+	return 0;
+}
+
+static void print_json(FILE *out, cJSON *obj)
+{
+	char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
+
+	if (s) {
+		fputs(s, out);
+		fputc('\n', out);
+	}
+	free(s);
+	cJSON_Delete(obj);
+}
+
+static void print_version(struct cni_ctx *ctx)
+{
+	cJSON *o = cJSON_CreateObject(), *v = cJSON_CreateStringArray(cni_versions, 5);
+	const cJSON *req = NULL;
+
+	/* answer in the version asked for when we speak it; libcni reads supportedVersions */
+	if (ctx->conf)
+		req = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cniVersion");
+	cJSON_AddStringToObject(o, "cniVersion",
+				cJSON_IsString(req) && cni_version_supported(req->valuestring)
+					? req->valuestring
+					: CNI_LATEST);
+	cJSON_AddItemToObject(o, "supportedVersions", v);
+	print_json(ctx->out, o);
+}
+
+static void print_error(struct cni_ctx *ctx, int r)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *v = ctx->version && cni_version_supported(ctx->version) ? ctx->version
+									    : CNI_LATEST;
+
+	if (!ctx->err.code) {
+		ctx->err.code = CNI_ERR_INTERNAL;
+		snprintf(ctx->err.msg, sizeof(ctx->err.msg), "%s", strerror(r < 0 ? -r : EIO));
+	}
+	cJSON_AddStringToObject(o, "cniVersion", v);
+	cJSON_AddNumberToObject(o, "code", ctx->err.code);
+	cJSON_AddStringToObject(o, "msg", ctx->err.msg);
+	cJSON_AddStringToObject(o, "details", ctx->err.details);
+	print_json(ctx->out, o);
+}
+
+static int call_verb(struct cni_ctx *ctx)
+{
+	const struct cni_plugin *p = ctx->plugin;
+	unsigned int min = 0;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].cmd == ctx->cmd)
+			min = verbs[i].min_version;
+	if (ctx->vnum < min)
+		return cni_fail(ctx, CNI_ERR_VERSION, -EPROTO, "config version does not allow %s",
+				ctx->command);
+	switch (ctx->cmd) {
+	case CNI_CMD_ADD:
+		return p->add ? p->add(ctx) : 0;
+	case CNI_CMD_DEL:
+		return p->del ? p->del(ctx) : 0;
+	case CNI_CMD_CHECK:
+		return p->check ? p->check(ctx) : 0;
+	case CNI_CMD_GC:
+		return p->gc ? p->gc(ctx) : 0;
+	case CNI_CMD_STATUS:
+		return p->status ? p->status(ctx) : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int dispatch(struct cni_ctx *ctx, FILE *in)
+{
+	int r;
+
+	r = read_env(ctx);
+	if (r < 0)
+		return r;
+	if (ctx->cmd == CNI_CMD_VERSION) {
+		/* stdin is optional here; a bad one still gets an answer */
+		if (read_input(ctx, in) == 0)
+			ctx->conf = cJSON_ParseWithLength(ctx->input, ctx->input_len);
+		ctx->err.code = 0;
+		print_version(ctx);
+		return 0;
+	}
+	r = validate_env(ctx);
+	if (r < 0)
+		return r;
+	r = read_input(ctx, in);
+	if (r < 0)
+		return r;
+	r = parse_conf(ctx);
+	if (r < 0)
+		return r;
+	r = parse_args(ctx);
+	if (r < 0)
+		return r;
+	if (ctx->cmd == CNI_CMD_GC) {
+		r = parse_valid(ctx);
+		if (r < 0)
+			return r;
+	}
+	r = check_own_netns(ctx);
+	if (r < 0)
+		return r;
+	return call_verb(ctx);
+}
+
+static void ctx_done(struct cni_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->n_kv; i++) {
+		free(ctx->kv[i].key);
+		free(ctx->kv[i].val);
+	}
+	free(ctx->kv);
+	free(ctx->valid);
+	cJSON_Delete(ctx->conf);
+	free(ctx->input);
+}
+
+int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *in, FILE *out,
+	    FILE *err)
+{
+	struct cni_ctx ctx = { .out = out, .plugin = p, .getenv = getenv_fn };
+	int r;
+
+	log_setup(getenv_fn("SLUICE_LOG"), -1);
+	r = dispatch(&ctx, in);
+	if (r < 0) {
+		if (!ctx.command && err)
+			fprintf(err, "%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, "
+				     "1.0.0, 1.1.0\n",
+				p->about);
+		print_error(&ctx, r);
+	}
+	fflush(out);
+	ctx_done(&ctx);
+	return r < 0 ? 1 : 0;
+}
+
+static char *process_getenv(const char *name)
+{
+	return secure_getenv(name);
+}
+
+int cni_main(const struct cni_plugin *p, int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+			 !strcmp(argv[1], "--version"))) {
+		printf("%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n"
+		       "Run by a container runtime with CNI_COMMAND=ADD|DEL|CHECK|GC|STATUS|VERSION "
+		       "in the environment\nand the network config on stdin; see the README.\n",
+		       p->about);
+		return 0;
+	}
+	return cni_run(p, process_getenv, stdin, stdout, stderr);
+}

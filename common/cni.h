@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The CNI protocol: environment and stdin, version checks, verb dispatch, error JSON. */
+#ifndef CNI_H
+#define CNI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct cJSON;
+
+#define CNI_MAX_INPUT (1U << 20) /* stdin cap: 1 MiB */
+#define CNI_MAX_ID 255		 /* container ID length cap */
+
+enum cni_cmd {
+	CNI_CMD_ADD = 1,
+	CNI_CMD_DEL,
+	CNI_CMD_CHECK,
+	CNI_CMD_VERSION,
+	CNI_CMD_GC,
+	CNI_CMD_STATUS,
+};
+
+/* Error codes: the spec's, then sluice's own from 100 (README lists them). */
+enum cni_code {
+	CNI_ERR_VERSION = 1,
+	CNI_ERR_UNSUPPORTED_FIELD = 2,
+	CNI_ERR_UNKNOWN_CONTAINER = 3,
+	CNI_ERR_ENV = 4,
+	CNI_ERR_IO = 5,
+	CNI_ERR_DECODE = 6,
+	CNI_ERR_CONFIG = 7,
+	CNI_ERR_TRY_AGAIN = 11,
+	CNI_ERR_UNAVAILABLE = 50,
+	CNI_ERR_UNAVAILABLE_LIMITED = 51,
+	CNI_ERR_KERNEL = 100,	  /* the kernel refused a request; details carry its message */
+	CNI_ERR_NO_ADDRESS = 101, /* IPAM: range full, requested address taken, duplicate */
+	CNI_ERR_EXISTS = 102,	  /* the interface (or another object) already exists */
+	CNI_ERR_CHECK = 103,	  /* CHECK found state that differs from prevResult */
+	CNI_ERR_DELEGATE = 104,	  /* a delegated plugin could not be run or gave bad output */
+	CNI_ERR_INTERNAL = 999,	  /* fallback when no code was set (as Go's skel) */
+};
+
+/* Spec versions as comparable numbers: CNI_V(1,0,0). */
+#define CNI_V(a, b, c) ((a) << 16 | (b) << 8 | (c))
+
+struct cni_error {
+	int code;
+	char msg[512];
+	char details[1024];
+};
+
+struct cni_kv {
+	char *key;
+	char *val;
+};
+
+struct cni_attachment {
+	const char *containerid;
+	const char *ifname;
+};
+
+/* One call of a plugin: the parsed environment and stdin. Passed to every callback. */
+struct cni_ctx {
+	enum cni_cmd cmd;
+	const char *command; /* CNI_COMMAND as given */
+	const char *containerid;
+	const char *netns; /* NULL when unset or empty */
+	const char *ifname;
+	const char *args; /* raw CNI_ARGS */
+	const char *path; /* CNI_PATH */
+	bool netns_override;
+
+	char *input; /* stdin, NUL-terminated; delegated plugins get it unchanged */
+	size_t input_len;
+	struct cJSON *conf;	   /* parsed stdin */
+	const char *version;	   /* cniVersion of the request (points into conf) */
+	unsigned int vnum;	   /* the same as CNI_V() */
+	const char *name;	   /* network name */
+	const struct cJSON *prev; /* prevResult or NULL */
+
+	struct cni_kv *kv; /* CNI_ARGS pairs */
+	size_t n_kv;
+
+	bool has_valid_list; /* GC: a valid-attachments key was present */
+	struct cni_attachment *valid;
+	size_t n_valid;
+
+	struct cni_error err;
+	FILE *out;
+	const struct cni_plugin *plugin;
+	char *(*getenv)(const char *);
+};
+
+/* A plugin's verbs. Each returns >= 0 on success or -errno; on failure it records the
+ * reason with cni_fail(). A NULL verb succeeds doing nothing. ADD prints its result. */
+struct cni_plugin {
+	const char *name;
+	const char *about;
+	int (*add)(struct cni_ctx *ctx);
+	int (*del)(struct cni_ctx *ctx);
+	int (*check)(struct cni_ctx *ctx);
+	int (*gc)(struct cni_ctx *ctx);
+	int (*status)(struct cni_ctx *ctx);
+};
+
+/* The versions every sluice binary speaks, oldest first, NULL-terminated. */
+extern const char *const cni_versions[];
+
+/* Runs one call with injected I/O (unit tests call this directly). Returns the process
+ * exit status: 0 on success, 1 after printing error JSON to out. */
+int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *in, FILE *out,
+	    FILE *err);
+
+/* main() of every plugin: cni_run() on the process's environment and stdio. Also answers
+ * --help and --version. */
+int cni_main(const struct cni_plugin *p, int argc, char **argv);
+
+/* Records the first failure (later ones go to the log) and returns r, or -EINVAL when
+ * r >= 0. */
+int cni_fail(struct cni_ctx *ctx, int code, int r, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Sets the details of the recorded failure when it has none yet. */
+void cni_fail_details(struct cni_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parses "1.0.0" into CNI_V(1,0,0); 0 when malformed. */
+unsigned int cni_version_num(const char *v);
+
+/* True when v is one of cni_versions. */
+bool cni_version_supported(const char *v);
+
+/* The value of a CNI_ARGS key, or NULL. */
+const char *cni_arg(const struct cni_ctx *ctx, const char *key);
+
+/* True when (containerid, ifname) is in the GC valid list. */
+bool cni_attachment_valid(const struct cni_ctx *ctx, const char *containerid, const char *ifname);
+
+/* Validation shared by env checks and store code. Return true when acceptable. */
+bool cni_valid_id(const char *s);
+bool cni_valid_ifname(const char *s);
+
+#endif

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared helpers for shell tests. Each check prints "PASS <name>" or "FAIL <name>";
+# tests/run.sh counts those lines. Source it with BIN set to the directory of the binaries.
+# shellcheck shell=bash
+
+T_FILE=${T_FILE:-$(basename "$0" .sh)}
+T_TMP=$(mktemp -d /tmp/sluice-test.XXXXXX)
+T_CLEANUP=()
+
+# defer CMD...: run CMD at exit (last deferred first), even when the test fails
+defer() { T_CLEANUP+=("$*"); }
+
+t_cleanup() {
+	local i
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1 || true
+	done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+pass() { echo "PASS $T_FILE:$1"; }
+fail() {
+	echo "FAIL $T_FILE:$1"
+	shift
+	[ $# -eq 0 ] || printf '  %s\n' "$@"
+}
+
+# check NAME CMD...: passes when CMD exits 0
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "command: $*" "$out"; fi
+}
+
+# check_fail NAME CMD...: passes when CMD exits non-zero
+check_fail() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then fail "$name" "expected failure: $*" "$out"; else pass "$name"; fi
+}
+
+# check_eq NAME EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "actual:   $3"; fi
+}
+
+# mk_netns NAME: creates a network namespace (removed at exit) with lo up
+mk_netns() {
+	ip netns add "$1" && defer "ip netns del $1" && ip -n "$1" link set lo up
+}
+
+# cni VERB CONTAINERID NETNS IFNAME CONF [PLUGIN]: runs a plugin as a runtime would; stdout is
+# the plugin's JSON, the exit status the plugin's. CNI_ARGS, CNI_PATH may be set by callers.
+cni() {
+	local verb=$1 cid=$2 ns=$3 ifn=$4 conf=$5 plugin=${6:-}
+	[ -n "$plugin" ] || plugin=$(jq -r .type <"$conf")
+	local exe=$BIN/$plugin
+	[ -x "$exe" ] || exe=${UPSTREAM:-/usr/lib/cni}/$plugin
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$verb" CNI_CONTAINERID="$cid" \
+		CNI_NETNS="${ns:+/run/netns/$ns}" CNI_IFNAME="$ifn" \
+		CNI_PATH="${CNI_PATH:-$BIN:${UPSTREAM:-/usr/lib/cni}}" CNI_ARGS="${CNI_ARGS:-}" \
+		"$exe" <"$conf"
+}

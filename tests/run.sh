@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs every test layer and prints "N passed, N failed" last. Usage: tests/run.sh BUILD
+# Shell tests in tests/netns run one by one, each under `unshare -n -m`, so the "host" they
+# see is a fresh network namespace of their own and the real host is never touched.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+export BIN=$PWD/$BUILD/bin TOOLS=$PWD/$BUILD/tests/tools BUILD_DIR=$PWD/$BUILD
+export UPSTREAM=${UPSTREAM:-/usr/lib/cni}
+log=$(mktemp /tmp/sluice-tests.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+run() { # LAYER NAME CMD...
+	local layer=$1 name=$2 rc
+	shift 2
+	echo "== $layer: $name"
+	"$@" 2>&1 | tee -a "$log" | grep -v '^PASS ' 
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name" "$log"; then
+		echo "FAIL $name:exit-status-$rc" | tee -a "$log"
+	fi
+}
+
+for t in "$BUILD"/tests/unit/test_*; do
+	[ -x "$t" ] && run unit "$(basename "$t")" "$t"
+done
+run conformance run tests/conformance/run.sh
+for t in tests/netns/*.sh; do
+	[ -f "$t" ] || continue
+	n=$(basename "$t" .sh)
+	[ -n "${ONLY:-}" ] && [[ "$n" != *${ONLY}* ]] && continue
+	run netns "$n" env T_FILE="$n" unshare -n -m --propagation private bash "$t"
+done
+
+p=$(grep -c '^PASS ' "$log")
+f=$(grep -c '^FAIL ' "$log")
+if [ "$f" -gt 0 ]; then
+	echo "failed:"
+	grep '^FAIL ' "$log"
+fi
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ]

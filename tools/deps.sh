@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian packages sluice's build, tests and demo need, only those missing.
+# Run by `make deps` (and so by `make test` and `make demo`); needs root for apt-get.
+set -eu
+
+PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev
+jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
+containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = installed ] || missing="$missing $p"
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "sluice: this must run as root: the plugins need CAP_NET_ADMIN and the tests" >&2
+	echo "sluice: create network namespaces${missing:+, and these packages are missing:$missing}" >&2
+	exit 1
+fi
+[ -n "$missing" ] || exit 0
+
+echo "sluice: installing missing packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null
