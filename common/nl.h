@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rtnetlink transport over libmnl: one socket per netns, requests with acks and kernel
+ * extack messages, dumps, and attribute parsing against a policy table. */
+#ifndef NL_H
+#define NL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libmnl/libmnl.h>
+
+/* One rtnetlink socket, bound to the netns it was opened in. buf holds the request being
+ * built and then the replies; callbacks must not reuse the same struct nl. */
+struct nl {
+	struct mnl_socket *sk;
+	unsigned int portid, seq;
+	char errmsg[256];
+	char *buf;
+};
+
+/* Opens a NETLINK_ROUTE socket in the current netns (netns_fd < 0) or in netns_fd's (the
+ * thread enters it just for socket(), then leaves). Returns 0 or -errno. */
+int nl_open(struct nl *nl, int netns_fd);
+
+/* Sets up a handle without a socket: requests are built in nl->buf and not sent, so unit
+ * tests can parse them back. nl_talk()/nl_dump() return 0. Returns 0 or -ENOMEM. */
+int nl_open_dry(struct nl *nl);
+
+/* Closes the socket and frees the buffer; a zeroed or closed nl is a no-op. */
+void nl_close(struct nl *nl);
+
+/* Starts a request of the given type in nl->buf with NLM_F_REQUEST | flags and the next
+ * sequence number. Never fails. */
+struct nlmsghdr *nl_msg(struct nl *nl, uint16_t type, uint16_t flags);
+
+/* Sends nlh (built by nl_msg()) with NLM_F_ACK and reads until the ack. cb (may be NULL)
+ * sees each reply and returns >= 0 to go on or -errno to fail the call. Returns 0 or
+ * -errno (the kernel's error: see nl_errmsg()). */
+int nl_talk(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data),
+	    void *data);
+
+/* Sends nlh with NLM_F_DUMP and calls cb for each message until NLMSG_DONE. Returns 0,
+ * -EINTR when the kernel flagged the dump inconsistent (NLM_F_DUMP_INTR; the caller may
+ * retry), or -errno. */
+int nl_dump(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data),
+	    void *data);
+
+/* The kernel's extended ack text of the last failed request, or strerror() of its error
+ * when the kernel sent none; "" after a success. Owned by nl. */
+const char *nl_errmsg(const struct nl *nl);
+
+/* Fills tb[0..max] (zeroed first) with the attributes of nlh after offset bytes of family
+ * header, checking each against policy[type] (MNL_TYPE_UNSPEC accepts any). Types above max are skipped. Returns 0 or -EINVAL. */
+int nl_parse(const struct nlmsghdr *nlh, size_t offset, const enum mnl_attr_data_type *policy,
+	     unsigned int max, const struct nlattr **tb);
+
+/* The same for the attributes nested in nest. */
+int nl_parse_nested(const struct nlattr *nest, const enum mnl_attr_data_type *policy,
+		    unsigned int max, const struct nlattr **tb);
+
+#endif
