@@ -216,24 +216,24 @@ static int nl_run(struct nl *nl, struct nlmsghdr *nlh,
 	if (!nl->sk)
 		return 0;
 	if (mnl_socket_sendto(nl->sk, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
+		return nl_fail(nl, -errno, NULL);
 	do {
 		n = mnl_socket_recvfrom(nl->sk, nl->buf, NL_BUFSIZE);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return -errno;
+			return nl_fail(nl, -errno, NULL);
 		ret = mnl_cb_run2(nl->buf, n, seq, nl->portid, run_data_cb, &r, ctl,
 				  NLMSG_MIN_TYPE);
 		if (ret < 0 && errno == EINTR) {
 			nl_drain(nl, n, seq);
-			return -EINTR;
+			return nl_fail(nl, -EINTR, "dump interrupted by a concurrent change");
 		}
 		if (ret < 0)
-			return -errno;
+			return nl_fail(nl, -errno, NULL);
 	} while (ret != MNL_CB_STOP);
 	if (r.err < 0 && !nl->errmsg[0])
-		snprintf(nl->errmsg, sizeof(nl->errmsg), "%s", strerror(-r.err));
+		return nl_fail(nl, r.err, NULL);
 	return r.err < 0 ? r.err : 0;
 }
 
@@ -249,6 +249,12 @@ int nl_dump(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr
 {
 	nlh->nlmsg_flags |= NLM_F_DUMP;
 	return nl_run(nl, nlh, cb, data);
+}
+
+int nl_fail(struct nl *nl, int err, const char *msg)
+{
+	snprintf(nl->errmsg, sizeof(nl->errmsg), "%s", msg ? msg : strerror(-err));
+	return err;
 }
 
 const char *nl_errmsg(const struct nl *nl)

@@ -48,6 +48,10 @@ int nl_dump(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr
  * when the kernel sent none; "" after a success. Owned by nl. */
 const char *nl_errmsg(const struct nl *nl);
 
+/* Records msg (NULL: strerror(-err)) as the text nl_errmsg() returns, and returns err: for
+ * failures found before anything is sent, so that every failed call has a message. */
+int nl_fail(struct nl *nl, int err, const char *msg);
+
 /* Fills tb[0..max] (zeroed first) with the attributes of nlh after offset bytes of family
  * header, checking each against policy[type] (MNL_TYPE_UNSPEC accepts any). Types above max are skipped. Returns 0 or -EINVAL. */
 int nl_parse(const struct nlmsghdr *nlh, size_t offset, const enum mnl_attr_data_type *policy,

@@ -206,7 +206,7 @@ static int link_get_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return 0;
 	if (nl_link_parse(nlh, &g->link) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	g->found = true;
 	return 0;
 }
@@ -224,7 +224,7 @@ static int link_get(struct nl *nl, int ifindex, const char *name, struct nl_link
 	if (r < 0)
 		return r;
 	if (!g.found)
-		return -ENODEV;
+		return nl_fail(nl, -ENODEV, NULL);
 	*ret_link = g.link;
 	return 0;
 }
@@ -232,14 +232,14 @@ static int link_get(struct nl *nl, int ifindex, const char *name, struct nl_link
 int nl_link_get_by_name(struct nl *nl, const char *name, struct nl_link *ret_link)
 {
 	if (!name_ok(name))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid interface name");
 	return link_get(nl, 0, name, ret_link);
 }
 
 int nl_link_get_by_index(struct nl *nl, int ifindex, struct nl_link *ret_link)
 {
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return link_get(nl, ifindex, NULL, ret_link);
 }
 
@@ -256,7 +256,7 @@ static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return 0;
 	if (nl_link_parse(nlh, &l) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	return d->cb(&l, d->data);
 }
 
@@ -276,15 +276,18 @@ int nl_link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, const 
 	struct nlmsghdr *nlh;
 
 	if (!name_ok(name))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid interface name");
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	put_mtu_mac(nlh, mtu, mac);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
-	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, vlan_filtering);
-	mnl_attr_nest_end(nlh, data);
+	/* Only when asked: kernels without CONFIG_BRIDGE_VLAN_FILTERING refuse even a 0. */
+	if (vlan_filtering) {
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		mnl_attr_put_u8(nlh, IFLA_BR_VLAN_FILTERING, 1);
+		mnl_attr_nest_end(nlh, data);
+	}
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);
 }
@@ -296,7 +299,7 @@ int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer
 	struct nlmsghdr *nlh;
 
 	if (!name_ok(name) || !name_ok(peer))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid interface name");
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	put_mtu_mac(nlh, mtu, mac);
@@ -322,7 +325,7 @@ int nl_link_add_ifb(struct nl *nl, const char *name, unsigned int mtu, unsigned 
 	struct nlattr *info;
 
 	if (!name_ok(name))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid interface name");
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	put_mtu_mac(nlh, mtu, NULL);
@@ -340,9 +343,12 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *vx
 	struct nlattr *info, *data;
 	struct nlmsghdr *nlh;
 
-	if (!name_ok(name) || vx->vni >= 1U << 24 ||
-	    (vx->local.family != 0 && vx->local.family != AF_INET && vx->local.family != AF_INET6))
-		return -EINVAL;
+	if (!name_ok(name))
+		return nl_fail(nl, -EINVAL, "invalid interface name");
+	if (vx->vni >= 1U << 24)
+		return nl_fail(nl, -EINVAL, "VXLAN VNI out of range");
+	if (vx->local.family != 0 && vx->local.family != AF_INET && vx->local.family != AF_INET6)
+		return nl_fail(nl, -EINVAL, "invalid VXLAN local address");
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	put_mtu_mac(nlh, mtu, mac);
@@ -367,7 +373,7 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *vx
 int nl_link_del(struct nl *nl, int ifindex)
 {
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return nl_talk(nl, link_msg(nl, RTM_DELLINK, 0, AF_UNSPEC, ifindex), NULL, NULL);
 }
 
@@ -376,7 +382,7 @@ int nl_link_del_by_name(struct nl *nl, const char *name)
 	struct nlmsghdr *nlh;
 
 	if (!name_ok(name))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid interface name");
 	nlh = link_msg(nl, RTM_DELLINK, 0, AF_UNSPEC, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nl_talk(nl, nlh, NULL, NULL);
@@ -388,7 +394,7 @@ static int link_set_flag(struct nl *nl, int ifindex, unsigned int flag, bool on)
 	struct ifinfomsg *ifi;
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
 	ifi = mnl_nlmsg_get_payload(nlh);
 	ifi->ifi_change = flag;
@@ -417,7 +423,7 @@ static int link_set_u32(struct nl *nl, int ifindex, uint16_t type, uint32_t val)
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
 	mnl_attr_put_u32(nlh, type, val);
 	return nl_talk(nl, nlh, NULL, NULL);
@@ -426,7 +432,7 @@ static int link_set_u32(struct nl *nl, int ifindex, uint16_t type, uint32_t val)
 int nl_link_set_master(struct nl *nl, int ifindex, int master)
 {
 	if (master < 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid master ifindex");
 	return link_set_u32(nl, ifindex, IFLA_MASTER, (uint32_t)master);
 }
 
@@ -438,7 +444,7 @@ int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu)
 int nl_link_set_netns(struct nl *nl, int ifindex, int netns_fd)
 {
 	if (netns_fd < 0)
-		return -EBADF;
+		return nl_fail(nl, -EBADF, "invalid netns fd");
 	return link_set_u32(nl, ifindex, IFLA_NET_NS_FD, (uint32_t)netns_fd);
 }
 
@@ -447,7 +453,7 @@ int nl_link_set_mac(struct nl *nl, int ifindex, const uint8_t mac[6])
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	return nl_talk(nl, nlh, NULL, NULL);
@@ -458,7 +464,7 @@ int nl_link_set_name(struct nl *nl, int ifindex, const char *name)
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0 || !name_ok(name))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or interface name");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nl_talk(nl, nlh, NULL, NULL);
@@ -470,7 +476,7 @@ int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *bp)
 	struct nlattr *pi;
 
 	if (ifindex <= 0 || !bp->has)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or no bridge port setting");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_BRIDGE, ifindex);
 	/* Without NLA_F_NESTED the bridge reads IFLA_PROTINFO as a bare STP state byte. */
 	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
@@ -495,7 +501,7 @@ int nl_link_set_bridge_vlan_filtering(struct nl *nl, int ifindex, bool on)
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	/* IFLA_INFO_DATA changes go through RTM_NEWLINK (changelink), not RTM_SETLINK. */
 	nlh = link_msg(nl, RTM_NEWLINK, 0, AF_UNSPEC, ifindex);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
@@ -517,7 +523,7 @@ static int bridge_vlan(struct nl *nl, uint16_t type, int ifindex, uint16_t vid_s
 
 	if (ifindex <= 0 || vid_start < 1 || vid_end < vid_start || vid_end > 4094 ||
 	    ((flags & NL_VLAN_PVID) && vid_end != vid_start))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or VLAN range");
 	nlh = link_msg(nl, type, 0, AF_BRIDGE, ifindex);
 	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	bflags |= flags & NL_VLAN_SELF ? BRIDGE_FLAGS_SELF : 0;
@@ -569,7 +575,7 @@ static int vlan_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return 0;
 	if (nl_parse(nlh, sizeof(*ifi), link_policy, IFLA_MAX, tb) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	if (!tb[IFLA_AF_SPEC] || (d->ifindex && ifi->ifi_index != d->ifindex))
 		return 0;
 	v.ifindex = ifi->ifi_index;

@@ -110,7 +110,7 @@ int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned 
 	struct ip_addr brd;
 
 	if (!prefix_ok(ifindex, p))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or address");
 	nlh = addr_msg(nl, RTM_NEWADDR, NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL),
 		       ifindex, p);
 	((struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_flags = flags & 0xff;
@@ -127,7 +127,7 @@ int nl_addr_add(struct nl *nl, int ifindex, const struct ip_prefix *p, unsigned 
 int nl_addr_del(struct nl *nl, int ifindex, const struct ip_prefix *p)
 {
 	if (!prefix_ok(ifindex, p))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or address");
 	return nl_talk(nl, addr_msg(nl, RTM_DELADDR, 0, ifindex, p), NULL, NULL);
 }
 
@@ -145,7 +145,7 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWADDR)
 		return 0;
 	if (nl_addr_parse(nlh, &a) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	/* Kernels without strict checking ignore the ifindex filter. */
 	if (d->ifindex && a.ifindex != d->ifindex)
 		return 0;
@@ -155,12 +155,14 @@ static int addr_dump_cb(const struct nlmsghdr *nlh, void *data)
 int nl_addr_dump(struct nl *nl, int ifindex, int family,
 		 int (*cb)(const struct nl_addr *addr, void *data), void *data)
 {
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETADDR, 0);
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	struct addr_dump d = {ifindex, cb, data};
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
 
 	if (ifindex < 0 || (family != AF_UNSPEC && !family_ok(family)))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or family");
+	nlh = nl_msg(nl, RTM_GETADDR, 0);
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = family;
 	ifa->ifa_index = ifindex;
 	return nl_dump(nl, nlh, addr_dump_cb, &d);
@@ -201,7 +203,7 @@ int nl_route_parse(const struct nlmsghdr *nlh, struct nl_route *ret_route)
 	return 0;
 }
 
-static int route_family(const struct nl_route *rt)
+static int route_family(struct nl *nl, const struct nl_route *rt)
 {
 	int f = rt->family ? rt->family : rt->dst.ip.family;
 
@@ -209,7 +211,7 @@ static int route_family(const struct nl_route *rt)
 	    (rt->dst.ip.family && rt->dst.ip.family != f) ||
 	    (rt->gw.family && rt->gw.family != f) ||
 	    (rt->prefsrc.family && rt->prefsrc.family != f))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid route: family, prefix or gateway mismatch");
 	return f;
 }
 
@@ -245,7 +247,7 @@ static struct nlmsghdr *route_msg(struct nl *nl, uint16_t type, uint16_t flags,
 
 int nl_route_add(struct nl *nl, const struct nl_route *rt, bool replace)
 {
-	int family = route_family(rt);
+	int family = route_family(nl, rt);
 	struct nlmsghdr *nlh;
 	struct nlattr *mx;
 
@@ -266,7 +268,7 @@ int nl_route_add(struct nl *nl, const struct nl_route *rt, bool replace)
 
 int nl_route_del(struct nl *nl, const struct nl_route *rt)
 {
-	int family = route_family(rt);
+	int family = route_family(nl, rt);
 
 	if (family < 0)
 		return family;
@@ -297,13 +299,15 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *data)
 int nl_route_dump(struct nl *nl, int family, unsigned int table,
 		  int (*cb)(const struct nl_route *rt, void *data), void *data)
 {
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETROUTE, 0);
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	struct route_dump d = {table, cb, data};
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
 	int r;
 
 	if (family != AF_UNSPEC && !family_ok(family))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid family");
+	nlh = nl_msg(nl, RTM_GETROUTE, 0);
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = family;
 	if (table)
 		mnl_attr_put_u32(nlh, RTA_TABLE, table);
@@ -346,10 +350,10 @@ static int neigh_msg(struct nl *nl, uint16_t type, uint16_t flags, const struct 
 	struct ndmsg *ndm;
 
 	if (n->ifindex <= 0 || (n->ip.family && !family_ok(n->ip.family)))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or address");
 	if (n->family == AF_BRIDGE ? !(n->has & NL_NEIGH_HAS_MAC)
 				   : !family_ok(n->family) || n->ip.family != n->family)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid neighbour: family, address or MAC");
 	nlh = nl_msg(nl, type, flags);
 	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = n->family;
@@ -419,7 +423,7 @@ static int neigh_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWNEIGH)
 		return 0;
 	if (nl_neigh_parse(nlh, &n) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	if (d->ifindex && n.ifindex != d->ifindex)
 		return 0;
 	return d->cb(&n, d->data);
@@ -428,12 +432,14 @@ static int neigh_dump_cb(const struct nlmsghdr *nlh, void *data)
 int nl_neigh_dump(struct nl *nl, int family, int ifindex,
 		  int (*cb)(const struct nl_neigh *n, void *data), void *data)
 {
-	struct nlmsghdr *nlh = nl_msg(nl, RTM_GETNEIGH, 0);
-	struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	struct neigh_dump d = {ifindex, cb, data};
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm;
 
 	if (ifindex < 0 || (family != AF_UNSPEC && family != AF_BRIDGE && !family_ok(family)))
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex or family");
+	nlh = nl_msg(nl, RTM_GETNEIGH, 0);
+	ndm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ndm));
 	ndm->ndm_family = family;
 	/* FDB dumps filter on the header's ifindex; ARP/NDP dumps on NDA_IFINDEX. */
 	if (family == AF_BRIDGE)

@@ -194,10 +194,10 @@ int nl_qdisc_add_tbf(struct nl *nl, int ifindex, uint32_t parent, uint32_t handl
 	int r;
 
 	if (ifindex <= 0 || !rate_bytes_per_s || !burst_bytes)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "tbf: invalid ifindex, or zero rate or burst");
 	r = nl_tc_tick_in_usec(&tick);
 	if (r < 0)
-		return r;
+		return nl_fail(nl, r, "tbf: cannot read /proc/net/psched");
 	/* Rates of 4 GB/s and more only fit TCA_TBF_RATE64; the legacy field saturates. */
 	qopt.rate.rate = rate_bytes_per_s >= 1ULL << 32 ? UINT32_MAX : (uint32_t)rate_bytes_per_s;
 	/* An explicit link layer spares the kernel a rate table (TCA_TBF_RTAB). */
@@ -221,7 +221,7 @@ int nl_qdisc_add_ingress(struct nl *nl, int ifindex)
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	nlh = tc_msg(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, ifindex, TC_H_INGRESS,
 		     TC_H_MAKE(TC_H_INGRESS, 0), 0);
 	mnl_attr_put_strz(nlh, TCA_KIND, "ingress");
@@ -231,7 +231,7 @@ int nl_qdisc_add_ingress(struct nl *nl, int ifindex)
 int nl_qdisc_del(struct nl *nl, int ifindex, uint32_t parent, uint32_t handle)
 {
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return nl_talk(nl, tc_msg(nl, RTM_DELQDISC, 0, ifindex, parent, handle, 0), NULL, NULL);
 }
 
@@ -249,7 +249,7 @@ static int qdisc_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWQDISC)
 		return 0;
 	if (nl_qdisc_parse(nlh, &q) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	if (d->ifindex && q.ifindex != d->ifindex)
 		return 0;
 	return d->cb(&q, d->data);
@@ -261,7 +261,7 @@ int nl_qdisc_dump(struct nl *nl, int ifindex, int (*cb)(const struct nl_qdisc *q
 	struct qdisc_dump d = {ifindex, cb, data};
 
 	if (ifindex < 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return nl_dump(nl, tc_msg(nl, RTM_GETQDISC, 0, ifindex, 0, 0, 0), qdisc_dump_cb, &d);
 }
 
@@ -274,7 +274,7 @@ int nl_filter_add_u32_mirred_redirect(struct nl *nl, int ifindex, uint32_t paren
 	struct nlmsghdr *nlh;
 
 	if (ifindex <= 0 || target_ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	m.ifindex = (uint32_t)target_ifindex;
 	/* One key with mask 0 matches every packet ("match u32 0 0"). */
 	((struct tc_u32_sel *)sel)->flags = TC_U32_TERMINAL;
@@ -299,7 +299,7 @@ int nl_filter_add_u32_mirred_redirect(struct nl *nl, int ifindex, uint32_t paren
 int nl_filter_del(struct nl *nl, int ifindex, uint32_t parent, uint16_t prio, uint16_t protocol)
 {
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return nl_talk(nl,
 		       tc_msg(nl, RTM_DELTFILTER, 0, ifindex, parent, 0,
 			      TC_H_MAKE((uint32_t)prio << 16, htons(protocol))),
@@ -319,7 +319,7 @@ static int filter_dump_cb(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_type != RTM_NEWTFILTER)
 		return 0;
 	if (nl_filter_parse(nlh, &f) < 0)
-		return -EINVAL;
+		return -EBADMSG;
 	return d->cb(&f, d->data);
 }
 
@@ -329,7 +329,7 @@ int nl_filter_dump(struct nl *nl, int ifindex, uint32_t parent,
 	struct filter_dump d = {cb, data};
 
 	if (ifindex <= 0)
-		return -EINVAL;
+		return nl_fail(nl, -EINVAL, "invalid ifindex");
 	return nl_dump(nl, tc_msg(nl, RTM_GETTFILTER, 0, ifindex, parent, 0, 0), filter_dump_cb,
 		       &d);
 }
