@@ -478,8 +478,9 @@ int nl_link_set_brport(struct nl *nl, int ifindex, const struct nl_brport *bp)
 	if (ifindex <= 0 || !bp->has)
 		return nl_fail(nl, -EINVAL, "invalid ifindex or no bridge port setting");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_BRIDGE, ifindex);
-	/* Without NLA_F_NESTED the bridge reads IFLA_PROTINFO as a bare STP state byte. */
-	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO | NLA_F_NESTED);
+	/* mnl_attr_nest_start() sets NLA_F_NESTED, without which the bridge would read
+	 * IFLA_PROTINFO as a bare STP state byte. */
+	pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
 	if (bp->has & NL_BRPORT_HAS_HAIRPIN)
 		mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE,
 				bp->hairpin ? BRIDGE_MODE_HAIRPIN : BRIDGE_MODE_VEB);
