@@ -194,40 +194,64 @@ static const char *family_name(int f)
 	}
 }
 
-/* Names the attribute at offs of msg: "attribute expressions, #2 (lookup)". */
-static void attr_name(const struct nlmsghdr *msg, const struct kind *k, uint32_t offs, char *out,
+static int contains(const struct nlmsghdr *msg, const struct nlattr *a, uint32_t offs)
+{
+	uint32_t at = (uint32_t)((const char *)a - (const char *)msg);
+
+	return offs >= at && offs < at + mnl_attr_get_len(a);
+}
+
+/* Appends ", #i <detail>" for the i-th item of a list attribute that holds offs: the
+ * expression's name for rules, the element's attribute at fault for set elements. */
+static void item_name(const struct nlmsghdr *msg, const struct nlattr *list, unsigned int kind,
+		      uint32_t offs, char *out, size_t size)
+{
+	static const char *const elem_attr[] = {[1] = "key",	 [2] = "data",	   [3] = "flags",
+						[4] = "timeout", [6] = "userdata", [9] = "key end"};
+	const struct nlattr *item, *sub;
+	unsigned int i = 0, t;
+	size_t l;
+
+	mnl_attr_for_each_nested(item, list) {
+		i++;
+		if (!contains(msg, item, offs))
+			continue;
+		l = strlen(out);
+		snprintf(out + l, size - l, ", #%u", i);
+		mnl_attr_for_each_nested(sub, item) {
+			t = mnl_attr_get_type(sub);
+			l = strlen(out);
+			if (kind == K_RULE && t == NFTA_EXPR_NAME &&
+			    mnl_attr_validate(sub, MNL_TYPE_NUL_STRING) >= 0)
+				snprintf(out + l, size - l, " %s", mnl_attr_get_str(sub));
+			else if (kind == K_ELEM && contains(msg, sub, offs) && t < 10 &&
+				 elem_attr[t])
+				snprintf(out + l, size - l, " %s", elem_attr[t]);
+		}
+		return;
+	}
+}
+
+/* Names the attribute at offs of msg: " (attribute expressions, #2 lookup)". */
+static void attr_name(const struct nlmsghdr *msg, unsigned int kind, uint32_t offs, char *out,
 		      size_t size)
 {
-	const struct nlattr *a, *item, *sub;
-	unsigned int type, i = 0;
-	uint32_t at;
+	const struct kind *k = &kinds[kind];
+	const struct nlattr *a;
+	unsigned int type;
 
 	mnl_attr_for_each(a, msg, sizeof(struct nfgenmsg)) {
-		at = (uint32_t)((const char *)a - (const char *)msg);
-		if (offs < at || offs >= at + mnl_attr_get_len(a))
+		if (!contains(msg, a, offs))
 			continue;
 		type = mnl_attr_get_type(a);
 		snprintf(out, size, " (attribute %s",
 			 type < 19 && k->attr[type] ? k->attr[type] : "?");
-		if (!(a->nla_type & NLA_F_NESTED) || offs == at)
-			break;
-		mnl_attr_for_each_nested(item, a) {
-			i++;
-			at = (uint32_t)((const char *)item - (const char *)msg);
-			if (offs < at || offs >= at + mnl_attr_get_len(item))
-				continue;
-			snprintf(out + strlen(out), size - strlen(out), ", #%u", i);
-			mnl_attr_for_each_nested(sub, item)
-				if (mnl_attr_get_type(sub) == NFTA_EXPR_NAME &&
-				    mnl_attr_validate(sub, MNL_TYPE_NUL_STRING) >= 0)
-					snprintf(out + strlen(out), size - strlen(out), " %s",
-						 mnl_attr_get_str(sub));
-			break;
-		}
-		break;
-	}
-	if (*out)
+		if ((a->nla_type & NLA_F_NESTED) &&
+		    offs != (uint32_t)((const char *)a - (const char *)msg))
+			item_name(msg, a, kind, offs, out, size);
 		snprintf(out + strlen(out), size - strlen(out), ")");
+		return;
+	}
 }
 
 static const char *msg_str(const struct nlmsghdr *msg, unsigned int type)
@@ -283,7 +307,7 @@ static void describe(struct nft *nft, const struct nlmsghdr *msg, const struct n
 		return;
 	}
 	if (offs >= NLMSG_HDRLEN && offs < msg->nlmsg_len)
-		attr_name(msg, &kinds[kind], offs, where, sizeof(where));
+		attr_name(msg, kind, offs, where, sizeof(where));
 	table = msg_str(msg, 1);
 	obj = msg_str(msg, kinds[kind].name_attr);
 	snprintf(nft->errmsg, sizeof(nft->errmsg), "%s %s %s%s%s: %s%s", kinds[kind].verb[op],

@@ -191,8 +191,9 @@ static void data_get(struct nftnl_set_elem *el, uint16_t attr, struct nft_data *
 }
 
 /* Calls the walker's callback with one parsed element. */
-static int elem_one(struct nftnl_set_elem *el, struct elem_walk *w)
+static int elem_one(struct nftnl_set_elem *el, void *data)
 {
+	struct elem_walk *w = data;
 	char comment[NFT_USERDATA_MAXLEN + 1];
 	struct nft_elem e = {0};
 	uint32_t len = 0;
@@ -223,24 +224,13 @@ static int elem_one(struct nftnl_set_elem *el, struct elem_walk *w)
 static int elems_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elems_iter *it;
-	struct nftnl_set_elem *el;
-	int r = 0;
+	int r;
 
 	if (!s)
 		return -ENOMEM;
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
-		nftnl_set_free(s);
-		return -EBADMSG;
-	}
-	it = nftnl_set_elems_iter_create(s);
-	if (!it) {
-		nftnl_set_free(s);
-		return -ENOMEM;
-	}
-	for (el = nftnl_set_elems_iter_cur(it); el && r >= 0; el = nftnl_set_elems_iter_next(it))
-		r = elem_one(el, data);
-	nftnl_set_elems_iter_destroy(it);
+	r = nftnl_set_elems_nlmsg_parse(nlh, s) < 0 ? -EBADMSG : 0;
+	if (r == 0)
+		r = nftnl_set_elem_foreach(s, elem_one, data);
 	nftnl_set_free(s);
 	return r;
 }

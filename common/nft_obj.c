@@ -294,6 +294,8 @@ int nft_set_add(struct nft *nft, int family, const char *table, const struct nft
 		return nft_batch_fail(nft, -ENOMEM, "add set");
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, d->name);
+	/* The kernel requires an ID, unique in the transaction: the message's sequence number. */
+	nftnl_set_set_u32(s, NFTNL_SET_ID, nft->seq + 1);
 	r = set_types(s, d);
 	if (r >= 0 && (d->flags & NFT_SET_TIMEOUT) && d->timeout_ms)
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout_ms);

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+/* nfttool: drives common/masq and common/nft from tests/netns/masq.sh. Each command opens
+ * one nft socket and does one library call; failures print the errno and nft_errmsg().
+ * Usage: nfttool -h */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "ip.h"
+#include "masq.h"
+#include "nft.h"
+
+static const char usage[] =
+	"usage: nfttool COMMAND ARGS\n"
+	"  add CID IFNAME ADDR/LEN...   masq_add\n"
+	"  del CID [IFNAME]             masq_del\n"
+	"  check CID IFNAME ADDR/LEN... masq_check\n"
+	"  gc [CID/IFNAME]...           masq_gc, the arguments being the valid attachments\n"
+	"  rules                        nft_rule_count of the masq chain, nft_chain_list\n"
+	"  elems SET                    nft_set_elems_dump: one element per line with comment\n"
+	"  err-missing                  delete an element from a missing table, print errmsg\n"
+	"  err-invalid                  add a malformed element to pods4, print errmsg\n"
+	"  bench N                      N x (open, masq_add, close), then N x masq_del\n";
+
+static int fail(const struct nft *nft, const char *what, int r)
+{
+	fprintf(stderr, "nfttool: %s: %s: %s\n", what, strerror(-r), nft_errmsg(nft));
+	return 1;
+}
+
+static int parse_addrs(int argc, char **argv, struct ip_prefix *p, size_t *ret_n)
+{
+	int i;
+
+	if (argc > MASQ_ADDRS_MAX)
+		return -E2BIG;
+	for (i = 0; i < argc; i++)
+		if (ip_prefix_parse(argv[i], &p[i]) < 0) {
+			fprintf(stderr, "nfttool: bad prefix %s\n", argv[i]);
+			return -EINVAL;
+		}
+	*ret_n = (size_t)i;
+	return 0;
+}
+
+struct valid {
+	int n;
+	char **owners; /* "cid/ifname" */
+};
+
+static bool is_valid(const char *cid, const char *ifname, void *data)
+{
+	const struct valid *v = data;
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s/%s", cid, ifname);
+	for (int i = 0; i < v->n; i++)
+		if (!strcmp(v->owners[i], buf))
+			return true;
+	return false;
+}
+
+static int print_chain(const char *chain, void *data)
+{
+	printf("chain %s\n", chain);
+	return 0;
+}
+
+static int print_elem(const struct nft_elem *e, void *data)
+{
+	for (uint32_t i = 0; i < e->key.len; i++)
+		printf("%02x", e->key.v[i]);
+	if (e->flags & NFT_ELEM_HAS_KEY_END) {
+		printf("-");
+		for (uint32_t i = 0; i < e->key_end.len; i++)
+			printf("%02x", e->key_end.v[i]);
+	}
+	printf(" %s\n", e->comment ? e->comment : "-");
+	return 0;
+}
+
+static int cmd_rules(struct nft *nft)
+{
+	int r = nft_rule_count(nft, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN);
+
+	if (r < 0)
+		return fail(nft, "rule count", r);
+	printf("rules %d\n", r);
+	r = nft_chain_list(nft, NFPROTO_INET, MASQ_TABLE, print_chain, NULL);
+	return r < 0 ? fail(nft, "chain list", r) : 0;
+}
+
+/* Errors from the kernel must reach the caller with the failing message named. */
+static int cmd_err(struct nft *nft, bool invalid)
+{
+	struct nft_elem e = {.comment = "probe/eth0"};
+	int r;
+
+	nft_data_set(&e.key, "\x0a\x00\x00", 3); /* 3 bytes: pods4 keys have 4 */
+	nft_batch_begin(nft);
+	if (invalid)
+		nft_elems_add(nft, NFPROTO_INET, MASQ_TABLE, "pods4", &e, 1, 0);
+	else
+		nft_elems_del(nft, NFPROTO_INET, "sluice_missing", "pods4", &e, 1, 0);
+	r = nft_batch_commit(nft);
+	if (r == 0) {
+		fprintf(stderr, "nfttool: the kernel accepted it\n");
+		return 1;
+	}
+	printf("%s: %s\n", strerror(-r), nft_errmsg(nft));
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmd_bench(int n)
+{
+	struct ip_prefix p = {.ip.family = AF_INET, .len = 16};
+	char cid[32];
+	struct nft nft;
+	double t0;
+	int r = 0;
+
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		t0 = now_ms();
+		for (int i = 0; i < n && r == 0; i++) {
+			snprintf(cid, sizeof(cid), "bench%d", i);
+			p.ip.b[0] = 10, p.ip.b[1] = 123, p.ip.b[2] = (uint8_t)(i >> 8);
+			p.ip.b[3] = (uint8_t)i;
+			r = nft_open(&nft, -1);
+			if (r == 0)
+				r = pass ? masq_del(&nft, cid, "eth0")
+					 : masq_add(&nft, cid, "eth0", &p, 1);
+			if (r < 0)
+				fail(&nft, pass ? "masq_del" : "masq_add", r);
+			nft_close(&nft);
+		}
+		printf("%s: %d calls in %.1f ms (%.1f us per open+call+close)\n",
+		       pass ? "masq_del" : "masq_add", n, now_ms() - t0, (now_ms() - t0) * 1e3 / n);
+	}
+	return r < 0;
+}
+
+static int run(struct nft *nft, int argc, char **argv)
+{
+	struct ip_prefix p[MASQ_ADDRS_MAX];
+	const char *cmd = argv[0];
+	size_t n = 0;
+	int r;
+
+	if (!strcmp(cmd, "add") && argc >= 4) {
+		r = parse_addrs(argc - 3, argv + 3, p, &n);
+		r = r < 0 ? r : masq_add(nft, argv[1], argv[2], p, n);
+	} else if (!strcmp(cmd, "check") && argc >= 4) {
+		r = parse_addrs(argc - 3, argv + 3, p, &n);
+		r = r < 0 ? r : masq_check(nft, argv[1], argv[2], p, n);
+	} else if (!strcmp(cmd, "del") && (argc == 2 || argc == 3)) {
+		r = masq_del(nft, argv[1], argc == 3 ? argv[2] : NULL);
+	} else if (!strcmp(cmd, "gc")) {
+		struct valid v = {argc - 1, argv + 1};
+
+		r = masq_gc(nft, is_valid, &v);
+		if (r >= 0)
+			printf("removed %d\n", r);
+	} else if (!strcmp(cmd, "rules")) {
+		return cmd_rules(nft);
+	} else if (!strcmp(cmd, "elems") && argc == 2) {
+		r = nft_set_elems_dump(nft, NFPROTO_INET, MASQ_TABLE, argv[1], print_elem, NULL);
+	} else if (!strcmp(cmd, "err-missing") || !strcmp(cmd, "err-invalid")) {
+		return cmd_err(nft, !strcmp(cmd, "err-invalid"));
+	} else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return r < 0 ? fail(nft, cmd, r) : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct nft nft;
+	int r;
+
+	if (argc < 2 || !strcmp(argv[1], "-h")) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "bench") && argc == 3)
+		return cmd_bench(atoi(argv[2]));
+	r = nft_open(&nft, -1);
+	if (r < 0)
+		return fail(&nft, "nft_open", r);
+	r = run(&nft, argc - 1, argv + 1);
+	nft_close(&nft);
+	return r;
+}
