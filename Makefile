@@ -53,8 +53,10 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcommon.a
 deps:
 	@tools/deps.sh
 
+include tests/libcni/libcni.mk
+
 units: $(UNITS)
-tools: $(TOOLS)
+tools: $(TOOLS) $(CNITOOL)
 
 test: deps
 	@$(MAKE) --no-print-directory all units tools

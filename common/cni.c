@@ -299,8 +299,8 @@ static int parse_args(struct cni_ctx *ctx)
 			known |= !strcmp(k, known_args[j]);
 		if (!known) {
 			unknown = true;
-			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s\"%.40s\"",
-				 bad[0] ? " " : "", k);
+			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s\"%.40s=%.40s\"",
+				 bad[0] ? " " : "", k, v);
 		}
 	}
 	if (unknown && !ignore)
@@ -368,8 +368,8 @@ static int parse_conf(struct cni_ctx *ctx)
 		err = cJSON_GetErrorPtr();
 		cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "error unmarshalling network config: %s",
 			 ctx->conf ? "not a JSON object" : "invalid JSON");
-		if (!ctx->conf && err)
-			cni_fail_details(ctx, "near: %.40s", err);
+		if (!ctx->conf && err && err >= ctx->input && err <= ctx->input + ctx->input_len)
+			cni_fail_details(ctx, "at byte %td", err - ctx->input);
 		return -EINVAL;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cniVersion");

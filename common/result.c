@@ -303,17 +303,23 @@ static cJSON *route_json(const struct cni_route *rt, unsigned int v)
 	return o;
 }
 
-static bool dns_empty(const cJSON *dns)
+/* Go omits empty dns fields, and the whole dns object when nothing is left. */
+static cJSON *dns_json(const cJSON *dns)
 {
+	cJSON *o = cJSON_CreateObject();
 	const cJSON *e;
 
 	cJSON_ArrayForEach(e, dns)
 	{
 		if ((cJSON_IsString(e) && *e->valuestring) ||
 		    (cJSON_IsArray(e) && cJSON_GetArraySize(e) > 0))
-			return false;
+			cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, 1));
 	}
-	return true;
+	if (o && !o->child) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
 }
 
 cJSON *cni_result_to_json(const struct cni_result *res, const char *version)
@@ -339,9 +345,8 @@ cJSON *cni_result_to_json(const struct cni_result *res, const char *version)
 		for (size_t i = 0; a && i < res->n_routes; i++)
 			cJSON_AddItemToArray(a, route_json(&res->routes[i], v));
 	}
-	/* Go drops an empty dns object */
-	if (res->dns && !dns_empty(res->dns))
-		cJSON_AddItemToObject(o, "dns", cJSON_Duplicate(res->dns, 1));
+	if (res->dns && (a = dns_json(res->dns)))
+		cJSON_AddItemToObject(o, "dns", a);
 	return o;
 }
 

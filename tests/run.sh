@@ -23,7 +23,7 @@ run() { # LAYER NAME CMD...
 }
 
 for t in "$BUILD"/tests/unit/test_*; do
-	[ -x "$t" ] && run unit "$(basename "$t")" "$t"
+	[ -x "$t" ] && run unit "$(basename "$t")" timeout 300 "$t"
 done
 run conformance run tests/conformance/run.sh
 for t in tests/netns/*.sh; do

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The CNI core in-process: env validation, version checks, CNI_ARGS, GC input, error JSON. */
+#define T_NAME "test_cni"
+#include <errno.h>
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "t.h"
+#include "cni.h"
+
+static const char *fake_env[16][2];
+static int calls;
+static struct cni_ctx seen;
+static char seen_args[256];
+
+static char *fake_getenv(const char *name)
+{
+	for (int i = 0; fake_env[i][0]; i++)
+		if (!strcmp(fake_env[i][0], name))
+			return (char *)fake_env[i][1];
+	return NULL;
+}
+
+static void set_env(const char *cmd, const char *cid, const char *netns, const char *ifname,
+		    const char *args)
+{
+	const char *v[][2] = { { "CNI_COMMAND", cmd }, { "CNI_CONTAINERID", cid },
+			       { "CNI_NETNS", netns }, { "CNI_IFNAME", ifname },
+			       { "CNI_PATH", "/opt/cni/bin" }, { "CNI_ARGS", args } };
+	int n = 0;
+
+	memset(fake_env, 0, sizeof(fake_env));
+	for (unsigned int i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (v[i][1]) {
+			fake_env[n][0] = v[i][0];
+			fake_env[n++][1] = v[i][1];
+		}
+}
+
+static int rec(struct cni_ctx *ctx)
+{
+	calls++;
+	seen = *ctx;
+	seen_args[0] = '\0';
+	for (size_t i = 0; i < ctx->n_kv; i++)
+		snprintf(seen_args + strlen(seen_args), sizeof(seen_args) - strlen(seen_args),
+			 "%s=%s;", ctx->kv[i].key, ctx->kv[i].val);
+	return 0;
+}
+
+static int gc_rec(struct cni_ctx *ctx)
+{
+	calls++;
+	snprintf(seen_args, sizeof(seen_args), "%d:%zu:%d:%d", ctx->has_valid_list, ctx->n_valid,
+		 cni_attachment_valid(ctx, "c1", "eth0"), cni_attachment_valid(ctx, "c1", "eth1"));
+	return 0;
+}
+
+static int failing(struct cni_ctx *ctx)
+{
+	return -ENOTTY; /* no code recorded: the 999 fallback */
+}
+
+static int failing_coded(struct cni_ctx *ctx)
+{
+	int r = cni_fail(ctx, CNI_ERR_TRY_AGAIN, -EAGAIN, "first %d", 1);
+
+	cni_fail(ctx, CNI_ERR_IO, -EIO, "second"); /* must not overwrite the first */
+	cni_fail_details(ctx, "why");
+	return r;
+}
+
+static const struct cni_plugin plug = {
+	.name = "t", .about = "t", .add = rec, .del = rec, .check = rec, .gc = gc_rec,
+	.status = failing_coded,
+};
+static const struct cni_plugin plug_fail = { .name = "f", .about = "f", .add = failing };
+
+/* Runs the plugin on stdin text; returns the exit status and the output (trailing newline
+ * stripped). */
+static int run(const struct cni_plugin *p, const char *in, char *out, size_t outlen)
+{
+	FILE *fi = fmemopen((void *)in, strlen(in), "r");
+	FILE *fo = fmemopen(out, outlen, "w");
+	int rc;
+
+	calls = 0;
+	memset(out, 0, outlen);
+	rc = cni_run(p, fake_getenv, fi, fo, NULL);
+	fclose(fi);
+	fclose(fo);
+	out[strcspn(out, "\n")] = '\0';
+	return rc;
+}
+
+static const char conf[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"t\"}";
+
+static void test_version(void)
+{
+	char out[512];
+
+	set_env("VERSION", NULL, NULL, NULL, NULL);
+	T_EQ(run(&plug, "", out, sizeof(out)), 0);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\","
+		     "\"0.4.0\",\"1.0.0\",\"1.1.0\"]}");
+	T_EQ(run(&plug, "{\"cniVersion\":\"0.4.0\"}", out, sizeof(out)), 0);
+	T_STREQ(out, "{\"cniVersion\":\"0.4.0\",\"supportedVersions\":[\"0.3.0\",\"0.3.1\","
+		     "\"0.4.0\",\"1.0.0\",\"1.1.0\"]}");
+	T_EQ(calls, 0);
+}
+
+static void test_missing_env(void)
+{
+	char out[512];
+
+	set_env("ADD", NULL, NULL, "eth0", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":4,\"msg\":\"required env variables "
+		     "[CNI_CONTAINERID,CNI_NETNS] missing\",\"details\":\"\"}");
+	set_env(NULL, NULL, NULL, NULL, NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"required env variables [CNI_COMMAND] missing\""));
+	set_env("FROB", "c", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"unknown CNI_COMMAND: FROB\""));
+	/* DEL needs no netns */
+	set_env("DEL", "c1", NULL, "eth0", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 0);
+	T_EQ(calls, 1);
+	T_ASSERT(seen.netns == NULL);
+}
+
+static void test_bad_names(void)
+{
+	const char *bad_ids[] = { "../x", "-x", "a/b", "a b", "", NULL };
+	const char *bad_ifs[] = { "eth/0", "eth:0", "a b", ".", "..", "1234567890123456", NULL };
+	char out[512];
+
+	for (int i = 0; bad_ids[i]; i++) {
+		set_env("ADD", bad_ids[i], "/run/netns/x", "eth0", NULL);
+		T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+		T_ASSERT(strstr(out, "\"code\":4"));
+		T_EQ(calls, 0);
+	}
+	for (int i = 0; bad_ifs[i]; i++) {
+		set_env("ADD", "c1", "/run/netns/x", bad_ifs[i], NULL);
+		T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+		T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"invalid interface name"));
+	}
+	set_env("ADD", "c1", "/run/netns/x", "123456789012345", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 0);
+	set_env("ADD", "c1", "relative/netns", "eth0", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":4"));
+}
+
+static void test_bad_config(void)
+{
+	char out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, "{\"cniVersion\":", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6"));
+	T_EQ(run(&plug, "[1]", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6"));
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\"}", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":7,\"msg\":\"missing network name\""));
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"a/b\"}", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":7"));
+	T_EQ(run(&plug, "{\"cniVersion\":\"0.2.0\",\"name\":\"n\"}", out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":1,\"msg\":\"incompatible CNI versions\","
+		     "\"details\":\"config is \\\"0.2.0\\\", plugin supports [\\\"0.3.0\\\", "
+		     "\\\"0.3.1\\\", \\\"0.4.0\\\", \\\"1.0.0\\\", \\\"1.1.0\\\"]\"}");
+	T_EQ(run(&plug, "{\"name\":\"n\"}", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":1"));
+	T_EQ(calls, 0);
+}
+
+static void test_oversized_stdin(void)
+{
+	size_t n = CNI_MAX_INPUT + 100;
+	char *big = malloc(n + 1), out[512];
+
+	T_ASSERT(big);
+	memset(big, ' ', n);
+	memcpy(big, conf, sizeof(conf) - 1);
+	big[n] = '\0';
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, big, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6,\"msg\":\"network config on stdin is larger than"));
+	T_EQ(calls, 0);
+	big[CNI_MAX_INPUT - 1] = '\0'; /* just under the cap is accepted */
+	T_EQ(run(&plug, big, out, sizeof(out)), 0);
+	free(big);
+}
+
+static void test_verb_versions(void)
+{
+	char out[512];
+
+	set_env("CHECK", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, "{\"cniVersion\":\"0.3.1\",\"name\":\"n\"}", out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":1,\"msg\":\"config version does not allow CHECK\""));
+	T_EQ(run(&plug, "{\"cniVersion\":\"0.4.0\",\"name\":\"n\"}", out, sizeof(out)), 0);
+	set_env("GC", NULL, NULL, NULL, NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":1,\"msg\":\"config version does not allow GC\""));
+}
+
+static void test_cni_args(void)
+{
+	char out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", "IP=10.0.0.5;K8S_POD_NAME=p");
+	T_EQ(run(&plug, conf, out, sizeof(out)), 0);
+	T_STREQ(seen_args, "IP=10.0.0.5;K8S_POD_NAME=p;");
+	set_env("ADD", "c1", "/run/netns/x", "eth0", "FOO=1;IP=10.0.0.5");
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.0.0\",\"code\":4,\"msg\":\"ARGS: unknown args "
+		     "[\\\"FOO=1\\\"]\",\"details\":\"\"}");
+	set_env("ADD", "c1", "/run/netns/x", "eth0", "IgnoreUnknown=1;FOO=1");
+	T_EQ(run(&plug, conf, out, sizeof(out)), 0);
+	set_env("ADD", "c1", "/run/netns/x", "eth0", "IgnoreUnknown=true;novalue");
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"ARGS: invalid pair \\\"novalue\\\"\""));
+}
+
+static void test_gc_lists(void)
+{
+	char out[512];
+
+	set_env("GC", NULL, NULL, NULL, NULL);
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
+			"[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}",
+		 out, sizeof(out)),
+	     0);
+	T_STREQ(seen_args, "1:1:1:0");
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/attachments\":"
+			"[{\"containerID\":\"c1\",\"ifname\":\"eth1\"}]}",
+		 out, sizeof(out)),
+	     0);
+	T_STREQ(seen_args, "1:1:0:1");
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\"}", out, sizeof(out)), 0);
+	T_STREQ(seen_args, "0:0:0:0");
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
+			"[{\"containerID\":1}]}",
+		 out, sizeof(out)),
+	     1);
+	T_ASSERT(strstr(out, "\"code\":6"));
+}
+
+static void test_error_json(void)
+{
+	char out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug_fail, conf, out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"Inappropriate ioctl for "
+		     "device\",\"details\":\"\"}");
+	set_env("STATUS", NULL, NULL, NULL, NULL);
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\"}", out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":11,\"msg\":\"first 1\",\"details\":"
+		     "\"why\"}");
+}
+
+int main(void)
+{
+	T_RUN(test_version);
+	T_RUN(test_missing_env);
+	T_RUN(test_bad_names);
+	T_RUN(test_bad_config);
+	T_RUN(test_oversized_stdin);
+	T_RUN(test_verb_versions);
+	T_RUN(test_cni_args);
+	T_RUN(test_gc_lists);
+	T_RUN(test_error_json);
+	return T_EXIT();
+}

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The result model: parsing, printing in every version, round trips between versions. */
+#define T_NAME "test_result"
+#include <stdlib.h>
+
+#include <cjson/cJSON.h>
+
+#include "t.h"
+#include "cni.h"
+#include "result.h"
+
+static const char full[] =
+	"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:bb:cc:dd:ee:01\","
+	"\"mtu\":1450},{\"name\":\"veth1\",\"mac\":\"aa:bb:cc:dd:ee:02\"},{\"name\":\"eth0\","
+	"\"mac\":\"aa:bb:cc:dd:ee:03\",\"sandbox\":\"/run/netns/p\",\"socketPath\":\"/s\","
+	"\"pciID\":\"0000:00:01.0\"}],\"ips\":[{\"address\":\"10.1.0.5/24\",\"gateway\":"
+	"\"10.1.0.1\",\"interface\":2},{\"address\":\"fd00::5/64\",\"interface\":2}],\"routes\":"
+	"[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\",\"mtu\":1400,\"advmss\":1360,\"priority\":5,"
+	"\"table\":100,\"scope\":0},{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":"
+	"[\"10.1.0.10\"],\"domain\":\"\",\"search\":[],\"options\":[\"ndots:5\"]},\"unknown\":1}";
+
+static char *emit(const struct cni_result *res, const char *v)
+{
+	cJSON *o = cni_result_to_json(res, v);
+	char *s = cJSON_PrintUnformatted(o);
+
+	cJSON_Delete(o);
+	return s;
+}
+
+static int parse(const char *s, struct cni_result *res)
+{
+	cJSON *o = cJSON_Parse(s);
+	char err[128];
+	int r = cni_result_parse(o, res, err, sizeof(err));
+
+	cJSON_Delete(o);
+	return r;
+}
+
+static void test_parse_full(void)
+{
+	struct cni_result res;
+
+	T_EQ(parse(full, &res), 0);
+	T_EQ(res.n_ifaces, 3);
+	T_EQ(res.n_ips, 2);
+	T_EQ(res.n_routes, 2);
+	T_EQ(res.ifaces[0].mtu, 1450);
+	T_STREQ(res.ifaces[2].sandbox, "/run/netns/p");
+	T_EQ(res.ips[0].iface, 2);
+	T_EQ(res.ips[1].gateway.family, 0);
+	T_EQ(res.routes[0].table, 100);
+	T_ASSERT(res.routes[0].has & CNI_ROUTE_HAS_SCOPE);
+	T_ASSERT(!(res.routes[1].has & CNI_ROUTE_HAS_GW));
+	T_EQ(cni_result_find_iface(&res, "eth0", "/run/netns/p"), 2);
+	T_EQ(cni_result_find_iface(&res, "veth1", ""), 1);
+	T_EQ(cni_result_find_iface(&res, "eth0", ""), -1);
+	cni_result_done(&res);
+}
+
+static void test_emit_versions(void)
+{
+	struct cni_result res;
+	char *s;
+
+	T_EQ(parse(full, &res), 0);
+	s = emit(&res, "1.1.0");
+	T_STREQ(s, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
+		   "\"aa:bb:cc:dd:ee:01\",\"mtu\":1450},{\"name\":\"veth1\",\"mac\":"
+		   "\"aa:bb:cc:dd:ee:02\"},{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\","
+		   "\"sandbox\":\"/run/netns/p\",\"socketPath\":\"/s\",\"pciID\":\"0000:00:01.0\"}],"
+		   "\"ips\":[{\"interface\":2,\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"},"
+		   "{\"interface\":2,\"address\":\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
+		   "\"gw\":\"10.1.0.1\",\"mtu\":1400,\"advmss\":1360,\"priority\":5,\"table\":100,"
+		   "\"scope\":0},{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
+		   "\"options\":[\"ndots:5\"]}}");
+	free(s);
+	/* below 1.0.0: ips carry version; 1.1.0-only interface and route fields go */
+	s = emit(&res, "0.4.0");
+	T_STREQ(s, "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
+		   "\"aa:bb:cc:dd:ee:01\"},{\"name\":\"veth1\",\"mac\":\"aa:bb:cc:dd:ee:02\"},"
+		   "{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\",\"sandbox\":\"/run/netns/p\"}],"
+		   "\"ips\":[{\"version\":\"4\",\"interface\":2,\"address\":\"10.1.0.5/24\","
+		   "\"gateway\":\"10.1.0.1\"},{\"version\":\"6\",\"interface\":2,\"address\":"
+		   "\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\"},"
+		   "{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
+		   "\"options\":[\"ndots:5\"]}}");
+	free(s);
+	cni_result_done(&res);
+}
+
+/* 0.3.0 -> 1.1.0 -> 0.3.1 -> 1.0.0 keeps every field those versions share */
+static void test_roundtrip(void)
+{
+	const char *versions[] = { "0.3.0", "1.1.0", "0.3.1", "1.0.0", "0.4.0", "1.1.0" };
+	struct cni_result res, next;
+	char *s = NULL, *first = NULL;
+
+	T_EQ(parse(full, &res), 0);
+	for (unsigned int i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		free(s);
+		s = emit(&res, versions[i]);
+		cni_result_done(&res);
+		T_EQ(parse(s, &next), 0);
+		res = next;
+		if (i == 1)
+			first = strdup(s);
+	}
+	/* the 1.1.0-only fields dropped at 0.3.0 stay dropped; the rest is identical */
+	T_STREQ(s, first);
+	free(s);
+	free(first);
+	cni_result_done(&res);
+}
+
+static void test_parse_errors(void)
+{
+	struct cni_result res;
+
+	T_ASSERT(parse("{\"ips\":[{\"address\":\"10.0.0.1\"}]}", &res) < 0);
+	T_ASSERT(parse("{\"ips\":[{\"address\":\"10.0.0.1/24\",\"interface\":3}]}", &res) < 0);
+	T_ASSERT(parse("{\"routes\":[{\"dst\":\"10.0.0.0/8\",\"gw\":\"fd00::1\"}]}", &res) < 0);
+	T_ASSERT(parse("{\"routes\":[{\"gw\":\"10.0.0.1\"}]}", &res) < 0);
+	T_ASSERT(parse("{\"interfaces\":{}}", &res) < 0);
+	T_ASSERT(parse("[]", &res) < 0);
+	T_EQ(parse("{}", &res), 0);
+	cni_result_done(&res);
+}
+
+static void test_build(void)
+{
+	struct cni_result res = { 0 };
+	struct ip_prefix p;
+	struct ip_addr gw;
+	char *s;
+
+	T_EQ(cni_result_add_iface(&res, "br0", "02:00:00:00:00:01", NULL), 0);
+	T_EQ(cni_result_add_iface(&res, "eth0", NULL, "/run/netns/x"), 1);
+	ip_prefix_parse("10.0.0.2/24", &p);
+	ip_parse("10.0.0.1", &gw);
+	T_EQ(cni_result_add_ip(&res, &p, &gw, 1), 0);
+	s = emit(&res, "1.0.0");
+	T_STREQ(s, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"br0\",\"mac\":"
+		   "\"02:00:00:00:00:01\"},{\"name\":\"eth0\",\"sandbox\":\"/run/netns/x\"}],"
+		   "\"ips\":[{\"interface\":1,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}]}");
+	free(s);
+	cni_result_done(&res);
+}
+
+int main(void)
+{
+	T_RUN(test_parse_full);
+	T_RUN(test_emit_versions);
+	T_RUN(test_roundtrip);
+	T_RUN(test_parse_errors);
+	T_RUN(test_build);
+	return T_EXIT();
+}
