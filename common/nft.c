@@ -239,12 +239,16 @@ static void attr_name(const struct nlmsghdr *msg, unsigned int kind, uint32_t of
 	const struct kind *k = &kinds[kind];
 	const struct nlattr *a;
 	unsigned int type;
+	size_t l;
 
 	mnl_attr_for_each(a, msg, sizeof(struct nfgenmsg)) {
 		if (!contains(msg, a, offs))
 			continue;
 		type = mnl_attr_get_type(a);
-		snprintf(out, size, " (attribute %s",
+		l = strlen(out);
+		if (l && out[l - 1] == ')')
+			out[--l] = '\0';
+		snprintf(out + l, size - l, "%sattribute %s", l ? ", " : " (",
 			 type < 19 && k->attr[type] ? k->attr[type] : "?");
 		if ((a->nla_type & NLA_F_NESTED) &&
 		    offs != (uint32_t)((const char *)a - (const char *)msg))
@@ -306,6 +310,9 @@ static void describe(struct nft *nft, const struct nlmsghdr *msg, const struct n
 			 NFNL_MSG_TYPE(msg->nlmsg_type), text);
 		return;
 	}
+	/* In a batch, the message's position: seq numbers count up from BATCH_BEGIN. */
+	if ((const char *)msg >= nft->buf && (const char *)msg < nft->buf + nft->len)
+		snprintf(where, sizeof(where), " (message %u)", msg->nlmsg_seq - nft->begin_seq);
 	if (offs >= NLMSG_HDRLEN && offs < msg->nlmsg_len)
 		attr_name(msg, kind, offs, where, sizeof(where));
 	table = msg_str(msg, 1);

@@ -26,7 +26,8 @@ enum {
 #define NAME_ROOM 520 /* table and object names, NUL and attribute headers */
 #define UDATA_ROOM 300 /* NFT_USERDATA_MAXLEN and its attribute */
 #define ELEM_ROOM 1024 /* one element, every attribute at its largest */
-#define ELEMS_MAX (1 << 20) /* elements in one message */
+#define ELEMS_MAX (1 << 20) /* elements in one call */
+#define ELEMS_PER_MSG 48
 
 static const struct {
 	enum nft_type type;
@@ -391,22 +392,18 @@ static int elem_fill(struct nftnl_set_elem *el, const struct nft_elem *e)
 	return 0;
 }
 
-static int elems_msg(struct nft *nft, uint16_t type, int family, const char *table, const char *set,
-		     const struct nft_elem *e, size_t n, uint16_t nlflags)
+/* One message for n elements; n * ELEM_ROOM stays below the 64 KiB of the list's nest. */
+static int elems_chunk(struct nft *nft, uint16_t type, int family, const char *table,
+		       const char *set, const struct nft_elem *e, size_t n, uint16_t nlflags)
 {
-	const char *what = type == NFT_MSG_NEWSETELEM ? "add elements" : "delete elements";
 	struct nftnl_set_elem *el;
 	struct nftnl_set *s;
 	int r = 0;
 	size_t i;
 
-	if (!name_ok(table) || !name_ok(set) || n > ELEMS_MAX)
-		return nft_batch_fail(nft, -EINVAL, what);
-	if (!n) /* an empty element list would flush the set */
-		return 0;
 	s = nftnl_set_alloc();
 	if (!s)
-		return nft_batch_fail(nft, -ENOMEM, what);
+		return -ENOMEM;
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
 	for (i = 0; i < n && r >= 0; i++) {
@@ -420,10 +417,25 @@ static int elems_msg(struct nft *nft, uint16_t type, int family, const char *tab
 	}
 	if (r >= 0)
 		r = put_msg(nft, type, family, nlflags, NAME_ROOM + n * ELEM_ROOM, build_elems, s);
-	else
-		r = nft_batch_fail(nft, r, what);
 	nftnl_set_free(s);
 	return r;
+}
+
+static int elems_msg(struct nft *nft, uint16_t type, int family, const char *table, const char *set,
+		     const struct nft_elem *e, size_t n, uint16_t nlflags)
+{
+	const char *what = type == NFT_MSG_NEWSETELEM ? "add elements" : "delete elements";
+	size_t i, k;
+	int r = 0;
+
+	if (!name_ok(table) || !name_ok(set) || n > ELEMS_MAX)
+		return nft_batch_fail(nft, -EINVAL, what);
+	/* No message for no elements: an empty list would flush the set. */
+	for (i = 0; i < n && r >= 0; i += k) {
+		k = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
+		r = elems_chunk(nft, type, family, table, set, e + i, k, nlflags);
+	}
+	return r < 0 && nft->err >= 0 ? nft_batch_fail(nft, r, what) : r;
 }
 
 int nft_elems_add(struct nft *nft, int family, const char *table, const char *set,

@@ -26,6 +26,9 @@ static const char usage[] =
 	"  elems SET                    nft_set_elems_dump: one element per line with comment\n"
 	"  err-missing                  delete an element from a missing table, print errmsg\n"
 	"  err-invalid                  add a malformed element to pods4, print errmsg\n"
+	"  big N                        N commented elements in one batch to a table of its\n"
+	"                               own, read back; N more with one bad: all rejected\n"
+	"  drop                         delete the masq table (NFT_F_DESTROY)\n"
 	"  bench N                      N x (open, masq_add, close), then N x masq_del\n";
 
 static int fail(const struct nft *nft, const char *what, int r)
@@ -117,6 +120,57 @@ static int cmd_err(struct nft *nft, bool invalid)
 	return 0;
 }
 
+static int count_elem(const struct nft_elem *e, void *data)
+{
+	if (e->comment && !strncmp(e->comment, "big/", 4))
+		(*(int *)data)++;
+	return 0;
+}
+
+static int big_batch(struct nft *nft, int from, int n, int bad)
+{
+	static const struct nft_set_def set = {.name = "big", .key = {NFT_TYPE_IPV4}};
+	struct nft_elem e = {0};
+	char comment[32];
+	uint32_t v;
+
+	nft_batch_begin(nft);
+	if (from == 0) {
+		nft_table_add(nft, NFPROTO_INET, "sluice_nfttest", NFT_F_EXCL);
+		nft_set_add(nft, NFPROTO_INET, "sluice_nfttest", &set, 0);
+	}
+	for (int i = from; i < from + n; i++) {
+		v = htonl(0x0a000000u + (uint32_t)i);
+		nft_data_set(&e.key, &v, i == bad ? 3 : 4);
+		snprintf(comment, sizeof(comment), "big/%d", i);
+		e.comment = comment;
+		nft_elems_add(nft, NFPROTO_INET, "sluice_nfttest", "big", &e, 1, 0);
+	}
+	return nft_batch_commit(nft);
+}
+
+/* Thousands of elements in one batch; a batch with one bad element changes nothing. */
+static int cmd_big(struct nft *nft, int n)
+{
+	int r, count = 0;
+
+	r = big_batch(nft, 0, n, -1);
+	if (r < 0)
+		return fail(nft, "big batch", r);
+	r = nft_set_elems_dump(nft, NFPROTO_INET, "sluice_nfttest", "big", count_elem, &count);
+	if (r < 0 || count != n)
+		return fprintf(stderr, "nfttool: read back %d of %d\n", count, n), 1;
+	r = big_batch(nft, n, n, n + n / 2);
+	printf("rejected: %s: %s\n", strerror(-r), nft_errmsg(nft));
+	count = 0;
+	(void)nft_set_elems_dump(nft, NFPROTO_INET, "sluice_nfttest", "big", count_elem, &count);
+	printf("elements %d\n", count);
+	nft_batch_begin(nft);
+	nft_table_del(nft, NFPROTO_INET, "sluice_nfttest", 0);
+	r = nft_batch_commit(nft);
+	return r < 0 ? fail(nft, "delete table", r) : 0;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -178,6 +232,12 @@ static int run(struct nft *nft, int argc, char **argv)
 		return cmd_rules(nft);
 	} else if (!strcmp(cmd, "elems") && argc == 2) {
 		r = nft_set_elems_dump(nft, NFPROTO_INET, MASQ_TABLE, argv[1], print_elem, NULL);
+	} else if (!strcmp(cmd, "big") && argc == 2) {
+		return cmd_big(nft, atoi(argv[1]));
+	} else if (!strcmp(cmd, "drop")) {
+		nft_batch_begin(nft);
+		nft_table_del(nft, NFPROTO_INET, MASQ_TABLE, NFT_F_DESTROY);
+		r = nft_batch_commit(nft);
 	} else if (!strcmp(cmd, "err-missing") || !strcmp(cmd, "err-invalid")) {
 		return cmd_err(nft, !strcmp(cmd, "err-invalid"));
 	} else {

@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: Apache-2.0
+/* nftables messages built by common/nft* and parsed back with libnftnl (its nft-*-test.c
+ * way): batch framing and flags, tables, chains, sets and maps with concatenations,
+ * elements with comments, rules with concatenated lookups and NAT, sticky build errors. */
+#define T_NAME "test_nft"
+#include <errno.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "nft.h"
+#include "t.h"
+
+/* The idx-th message of the last batch (0 is BATCH_BEGIN), or NULL. */
+static const struct nlmsghdr *msg(const struct nft *nft, int idx)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)nft->buf;
+	int len = (int)nft->len;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+		if (idx-- == 0)
+			return nlh;
+	return NULL;
+}
+
+/* libnftnl numbers the items of an element list 1, 2, 3... when it builds them but parses
+ * only NFTA_LIST_ELEM; the kernel ignores item types. Parses a copy with the types fixed. */
+static int parse_elems(const struct nlmsghdr *nlh, struct nftnl_set *s)
+{
+	struct nlmsghdr *copy = malloc(nlh->nlmsg_len);
+	struct nlattr *a, *item;
+	int r;
+
+	if (!copy)
+		return -1;
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	mnl_attr_for_each(a, copy, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == NFTA_SET_ELEM_LIST_ELEMENTS)
+			mnl_attr_for_each_nested(item, a)
+				item->nla_type = NLA_F_NESTED | NFTA_LIST_ELEM;
+	r = nftnl_set_elems_nlmsg_parse(copy, s);
+	free(copy);
+	return r;
+}
+
+static int nmsgs(const struct nft *nft)
+{
+	int n = 0;
+
+	while (msg(nft, n))
+		n++;
+	return n;
+}
+
+static unsigned int mtype(const struct nlmsghdr *nlh)
+{
+	return NFNL_MSG_TYPE(nlh->nlmsg_type);
+}
+
+static void test_batch_framing(void)
+{
+	const struct nlmsghdr *b, *t, *e;
+	struct nft nft;
+	struct nftnl_table *tb;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_batch_commit(&nft), 0); /* empty: nothing sent, nothing appended */
+	T_EQ(nmsgs(&nft), 1);
+	nft_batch_begin(&nft);
+	T_EQ(nft_table_add(&nft, NFPROTO_INET, "sluice_t", NFT_F_EXCL), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 3);
+	b = msg(&nft, 0), t = msg(&nft, 1), e = msg(&nft, 2);
+	T_EQ(b->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
+	T_EQ(ntohs(((const struct nfgenmsg *)mnl_nlmsg_get_payload(b))->res_id),
+	     NFNL_SUBSYS_NFTABLES);
+	T_EQ(e->nlmsg_type, NFNL_MSG_BATCH_END);
+	T_EQ(t->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+	T_EQ(mtype(t), NFT_MSG_NEWTABLE);
+	T_EQ(t->nlmsg_seq, b->nlmsg_seq + 1);
+	T_EQ(e->nlmsg_seq, t->nlmsg_seq + 1);
+	/* Only the last message asks for an ack: the commit's end marker. */
+	T_EQ(t->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
+	T_EQ(((const struct nfgenmsg *)mnl_nlmsg_get_payload(t))->nfgen_family, NFPROTO_INET);
+	tb = nftnl_table_alloc();
+	T_ASSERT(tb);
+	T_EQ(nftnl_table_nlmsg_parse(t, tb), 0);
+	T_STREQ(nftnl_table_get_str(tb, NFTNL_TABLE_NAME), "sluice_t");
+	nftnl_table_free(tb);
+	T_EQ(nft_batch_commit(&nft), 0); /* committed already: a no-op */
+	T_EQ(nmsgs(&nft), 3);
+	nft_close(&nft);
+}
+
+static void test_table_del_and_acks(void)
+{
+	struct nft nft;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_table_add(&nft, NFPROTO_IPV4, "a", 0), 0);
+	T_EQ(nft_table_del(&nft, NFPROTO_IPV6, "b", 0), 0);
+	T_EQ(nft_table_del(&nft, NFPROTO_BRIDGE, "c", NFT_F_DESTROY), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(msg(&nft, 1)->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE);
+	T_EQ(mtype(msg(&nft, 2)), NFT_MSG_DELTABLE);
+	T_EQ(msg(&nft, 2)->nlmsg_flags, NLM_F_REQUEST);
+	T_EQ(mtype(msg(&nft, 3)), 26); /* NFT_MSG_DESTROYTABLE */
+	T_EQ(msg(&nft, 3)->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
+	T_EQ(((const struct nfgenmsg *)mnl_nlmsg_get_payload(msg(&nft, 3)))->nfgen_family,
+	     NFPROTO_BRIDGE);
+	nft_close(&nft);
+}
+
+static void test_chains(void)
+{
+	const struct nft_chain_def base = {.name = "postrouting",
+					   .type = "nat",
+					   .hook = NF_INET_POST_ROUTING,
+					   .prio = 100,
+					   .flags = NFT_CHAIN_HAS_POLICY,
+					   .policy = NF_ACCEPT,
+					   .comment = "hello"};
+	const struct nft_chain_def reg = {.name = "pod-in"};
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	char comment[NFT_COMMENT_MAX + 1];
+	const void *ud;
+	uint32_t len;
+	struct nft nft;
+
+	T_ASSERT(c);
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_chain_add(&nft, NFPROTO_INET, "t", &base, 0), 0);
+	T_EQ(nft_chain_add(&nft, NFPROTO_INET, "t", &reg, NFT_F_EXCL), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nftnl_chain_nlmsg_parse(msg(&nft, 1), c), 0);
+	T_STREQ(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), "t");
+	T_STREQ(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), "postrouting");
+	T_STREQ(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "nat");
+	T_EQ(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), NF_INET_POST_ROUTING);
+	T_EQ(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), 100);
+	T_EQ(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	ud = nftnl_chain_get_data(c, NFTNL_CHAIN_USERDATA, &len);
+	nft_comment_parse(NFTNL_UDATA_CHAIN_COMMENT, ud, len, comment, sizeof(comment));
+	T_STREQ(comment, "hello");
+	nftnl_chain_free(c);
+	c = nftnl_chain_alloc();
+	T_EQ(nftnl_chain_nlmsg_parse(msg(&nft, 2), c), 0);
+	T_STREQ(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), "pod-in");
+	T_ASSERT(!nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));
+	T_ASSERT(!nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE));
+	T_ASSERT(msg(&nft, 2)->nlmsg_flags & NLM_F_EXCL);
+	nftnl_chain_free(c);
+	nft_close(&nft);
+}
+
+static struct nftnl_set *parse_set(const struct nlmsghdr *nlh)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (s && nftnl_set_nlmsg_parse(nlh, s) < 0) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void test_sets(void)
+{
+	const struct nft_set_def local = {.name = "local4",
+					  .key = {NFT_TYPE_IPV4, NFT_TYPE_IPV4},
+					  .flags = NFT_SET_INTERVAL,
+					  .comment = "pod . subnet"};
+	const struct nft_set_def svc = {
+		.name = "svc",
+		.key = {NFT_TYPE_IPV4, NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE},
+		.data = {NFT_TYPE_IPV4, NFT_TYPE_INET_SERVICE},
+		.flags = NFT_SET_TIMEOUT,
+		.timeout_ms = 30000};
+	const struct nft_set_def vmap = {.name = "ifs",
+					 .key = {NFT_TYPE_IFNAME},
+					 .data = {NFT_TYPE_VERDICT},
+					 .flags = NFT_SET_CONSTANT};
+	const struct nft_set_def port = {.name = "ports", .key = {NFT_TYPE_INET_SERVICE}};
+	struct nftnl_set *s;
+	struct nft nft;
+	uint32_t len;
+	const uint8_t *fl;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &local, 0), 0);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &svc, 0), 0);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &vmap, 0), 0);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &port, 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+
+	s = parse_set(msg(&nft, 1));
+	T_ASSERT(s);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_NAME), "local4");
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 7 << 6 | 7); /* ipv4_addr . ipv4_addr */
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 8);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_INTERVAL | NFT_SET_CONCAT);
+	T_ASSERT(nftnl_set_is_set(s, NFTNL_SET_ID));
+	fl = nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &len);
+	T_ASSERT(fl && len >= 2);
+	T_EQ(fl[0], 4);
+	T_EQ(fl[1], 4);
+	nftnl_set_free(s);
+
+	s = parse_set(msg(&nft, 2)); /* ipv4_addr . inet_proto . inet_service : ipv4 . port */
+	T_ASSERT(s);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), (7 << 6 | 12) << 6 | 13);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 12); /* 4 + 4 (1 padded) + 4 (2 padded) */
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE), 7 << 6 | 13);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN), 8);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_TIMEOUT | NFT_SET_MAP | NFT_SET_CONCAT);
+	T_EQ(nftnl_set_get_u64(s, NFTNL_SET_TIMEOUT), 30000);
+	nftnl_set_free(s);
+
+	s = parse_set(msg(&nft, 3));
+	T_ASSERT(s);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 41);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 16);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE), NFT_DATA_VERDICT);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_CONSTANT | NFT_SET_MAP);
+	nftnl_set_free(s);
+
+	s = parse_set(msg(&nft, 4)); /* a single short field is not padded */
+	T_ASSERT(s);
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 2);
+	T_ASSERT(!nftnl_set_is_set(s, NFTNL_SET_DESC_CONCAT));
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), 0);
+	nftnl_set_free(s);
+	nft_close(&nft);
+}
+
+static void test_set_invalid(void)
+{
+	const struct nft_set_def bad = {.name = "x", .key = {NFT_TYPE_VERDICT}};
+	const struct nft_set_def bad2 = {
+		.name = "y", .key = {NFT_TYPE_IPV4}, .data = {NFT_TYPE_IPV4, NFT_TYPE_VERDICT}};
+	struct nft nft;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &bad, 0), -EINVAL);
+	T_EQ(nft_set_add(&nft, NFPROTO_INET, "t", &bad2, 0), -EINVAL);
+	T_EQ(nft_batch_commit(&nft), -EINVAL);
+	T_ASSERT(strstr(nft_errmsg(&nft), "add set"));
+	nft_close(&nft);
+}
+
+struct elem_seen {
+	int n;
+	char comment[4][NFT_COMMENT_MAX + 1];
+	struct nft_elem e[4];
+};
+
+static int elem_cb(struct nftnl_set_elem *el, void *data)
+{
+	struct elem_seen *s = data;
+	const void *p;
+	uint32_t len = 0;
+
+	if (s->n >= 4)
+		return -1;
+	p = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY, &len);
+	memcpy(s->e[s->n].key.v, p, len);
+	s->e[s->n].key.len = len;
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_KEY_END)) {
+		p = nftnl_set_elem_get(el, NFTNL_SET_ELEM_KEY_END, &len);
+		memcpy(s->e[s->n].key_end.v, p, len);
+		s->e[s->n].key_end.len = len;
+	}
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_VERDICT))
+		s->e[s->n].verdict = (int32_t)nftnl_set_elem_get_u32(el, NFTNL_SET_ELEM_VERDICT);
+	if (nftnl_set_elem_is_set(el, NFTNL_SET_ELEM_CHAIN))
+		s->e[s->n].chain = "set";
+	p = nftnl_set_elem_get(el, NFTNL_SET_ELEM_USERDATA, &len);
+	nft_comment_parse(NFTNL_UDATA_SET_ELEM_COMMENT, p, p ? len : 0, s->comment[s->n],
+			  sizeof(s->comment[0]));
+	s->n++;
+	return 0;
+}
+
+static void test_elems(void)
+{
+	static const uint8_t ip[4] = {10, 22, 0, 5}, net[4] = {10, 22, 0, 0},
+			     bc[4] = {10, 22, 0, 255};
+	struct nft_elem e[2] = {
+		{.comment = "0123abcd/eth0"},
+		{.flags = NFT_ELEM_HAS_VERDICT, .verdict = NFT_JUMP, .chain = "pod-x"}};
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct elem_seen seen = {0};
+	struct nft nft;
+	const struct nlmsghdr *m;
+
+	T_ASSERT(s);
+	nft_data_field(&e[0].key, ip, 4);
+	nft_data_field(&e[0].key, net, 4);
+	nft_data_field(&e[0].key_end, ip, 4);
+	nft_data_field(&e[0].key_end, bc, 4);
+	e[0].flags = NFT_ELEM_HAS_KEY_END;
+	nft_data_set(&e[1].key, "veth1234\0\0\0\0\0\0\0\0", 16);
+	T_EQ(e[0].key.len, 8);
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "local4", e, 2, 0), 0);
+	T_EQ(nft_elems_del(&nft, NFPROTO_INET, "t", "local4", e, 1, NFT_F_DESTROY), 0);
+	T_EQ(nft_elems_del(&nft, NFPROTO_INET, "t", "local4", e, 0, 0), 0); /* no flush */
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 4);
+	m = msg(&nft, 1);
+	T_EQ(mtype(m), NFT_MSG_NEWSETELEM);
+	T_EQ(mtype(msg(&nft, 2)), 30); /* NFT_MSG_DESTROYSETELEM */
+	T_EQ(parse_elems(m, s), 0);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_TABLE), "t");
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_NAME), "local4");
+	T_EQ(nftnl_set_elem_foreach(s, elem_cb, &seen), 0);
+	T_EQ(seen.n, 2);
+	T_EQ(seen.e[0].key.len, 8);
+	T_ASSERT(!memcmp(seen.e[0].key.v, "\x0a\x16\x00\x05\x0a\x16\x00\x00", 8));
+	T_ASSERT(!memcmp(seen.e[0].key_end.v, "\x0a\x16\x00\x05\x0a\x16\x00\xff", 8));
+	T_STREQ(seen.comment[0], "0123abcd/eth0");
+	T_EQ(seen.e[1].verdict, NFT_JUMP);
+	T_ASSERT(seen.e[1].chain);
+	T_STREQ(seen.comment[1], "");
+	nftnl_set_free(s);
+	nft_close(&nft);
+}
+
+static void test_comment_tlv(void)
+{
+	uint8_t buf[NFT_COMMENT_MAX + 3];
+	char big[NFT_COMMENT_MAX + 2], out[32];
+
+	/* nft's layout: type, length with the NUL, the string (nftnl_udata_put_strz). */
+	T_EQ(nft_comment_tlv(0, "ab/c", buf, sizeof(buf)), 7);
+	T_ASSERT(!memcmp(buf,
+			 "\x00\x05"
+			 "ab/c\0",
+			 7));
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	T_EQ(nft_comment_tlv(0, big, buf, sizeof(buf)), -E2BIG);
+	big[NFT_COMMENT_MAX] = '\0';
+	T_EQ(nft_comment_tlv(0, big, buf, sizeof(buf)), NFT_COMMENT_MAX + 3);
+	T_EQ(nft_comment_tlv(0, "", buf, sizeof(buf)), -EINVAL);
+	nft_comment_parse(0, "\x01\x02z\0\x00\x03hi\0", 9, out, sizeof(out));
+	T_STREQ(out, "hi");
+	nft_comment_parse(0, "\x00\x02hi", 4, out, sizeof(out)); /* no NUL: not a comment */
+	T_STREQ(out, "");
+}
+
+struct expr_seen {
+	int n;
+	char names[NFT_RULE_EXPR_MAX][16];
+	struct nftnl_expr *e[NFT_RULE_EXPR_MAX];
+};
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+	struct expr_seen *s = data;
+
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	s->e[s->n++] = e;
+	return 0;
+}
+
+static struct nftnl_rule *parse_rule(const struct nlmsghdr *nlh, struct expr_seen *seen)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return NULL;
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return NULL;
+	}
+	memset(seen, 0, sizeof(*seen));
+	nftnl_expr_foreach(r, expr_cb, seen);
+	return r;
+}
+
+/* ip6 saddr . ip6 daddr @local6 return comment "...": 16-byte fields in REG32_00..07. */
+static void test_rule_concat_lookup(void)
+{
+	struct expr_seen x;
+	struct nftnl_rule *r;
+	struct nft_rule_b b;
+	struct nft nft;
+	char comment[NFT_COMMENT_MAX + 1];
+	const void *ud;
+	uint32_t len;
+
+	T_EQ(NR_REG_NEXT(NFT_REG32_00, 16), NFT_REG32_04);
+	T_EQ(NR_REG_NEXT(NFT_REG32_00, 4), NFT_REG32_01);
+	T_EQ(NR_REG_NEXT(NFT_REG32_00, 2), NFT_REG32_01);
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_rule_begin(&b, NFPROTO_INET, "t", "postrouting"), 0);
+	nr_match_nfproto(&b, NFPROTO_IPV6);
+	nr_payload_ip6_saddr(&b, NFT_REG32_00);
+	nr_payload_ip6_daddr(&b, NR_REG_NEXT(NFT_REG32_00, 16));
+	nr_lookup(&b, NFT_REG32_00, "local6", 0);
+	nr_verdict(&b, NFT_RETURN, NULL);
+	nr_comment(&b, "pod to its own subnet");
+	T_EQ(nft_rule_add(&nft, &b, 0), 0);
+	T_ASSERT(!b.r);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(mtype(msg(&nft, 1)), NFT_MSG_NEWRULE);
+	T_EQ(msg(&nft, 1)->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK);
+	r = parse_rule(msg(&nft, 1), &x);
+	T_ASSERT(r);
+	T_STREQ(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), "postrouting");
+	T_EQ(x.n, 6);
+	T_STREQ(x.names[0], "meta");
+	T_EQ(nftnl_expr_get_u32(x.e[0], NFTNL_EXPR_META_KEY), NFT_META_NFPROTO);
+	T_STREQ(x.names[1], "cmp");
+	T_EQ(*(const uint8_t *)nftnl_expr_get(x.e[1], NFTNL_EXPR_CMP_DATA, &len), NFPROTO_IPV6);
+	T_EQ(len, 1);
+	T_STREQ(x.names[2], "payload");
+	T_EQ(nftnl_expr_get_u32(x.e[2], NFTNL_EXPR_PAYLOAD_OFFSET), 8);
+	T_EQ(nftnl_expr_get_u32(x.e[2], NFTNL_EXPR_PAYLOAD_LEN), 16);
+	T_EQ(nftnl_expr_get_u32(x.e[2], NFTNL_EXPR_PAYLOAD_DREG), NFT_REG32_00);
+	T_EQ(nftnl_expr_get_u32(x.e[3], NFTNL_EXPR_PAYLOAD_OFFSET), 24);
+	T_EQ(nftnl_expr_get_u32(x.e[3], NFTNL_EXPR_PAYLOAD_DREG), NFT_REG32_04);
+	T_STREQ(x.names[4], "lookup");
+	T_STREQ(nftnl_expr_get_str(x.e[4], NFTNL_EXPR_LOOKUP_SET), "local6");
+	T_EQ(nftnl_expr_get_u32(x.e[4], NFTNL_EXPR_LOOKUP_SREG), NFT_REG32_00);
+	T_ASSERT(!nftnl_expr_is_set(x.e[4], NFTNL_EXPR_LOOKUP_DREG));
+	T_STREQ(x.names[5], "immediate");
+	T_EQ(nftnl_expr_get_u32(x.e[5], NFTNL_EXPR_IMM_DREG), NFT_REG_VERDICT);
+	T_EQ((int32_t)nftnl_expr_get_u32(x.e[5], NFTNL_EXPR_IMM_VERDICT), NFT_RETURN);
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	nft_comment_parse(NFTNL_UDATA_RULE_COMMENT, ud, len, comment, sizeof(comment));
+	T_STREQ(comment, "pod to its own subnet");
+	nftnl_rule_free(r);
+	nft_close(&nft);
+}
+
+/* hostPort DNAT through a map: ip daddr . meta l4proto . th dport -> ip . port. */
+static void test_rule_nat_map(void)
+{
+	const uint32_t local = 2; /* RTN_LOCAL */
+	struct expr_seen x;
+	struct nftnl_rule *r;
+	struct nft_rule_b b;
+	struct nft nft;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_rule_begin(&b, NFPROTO_IPV4, "sluice_pm", "prerouting"), 0);
+	nr_fib_daddr_type(&b, NFT_REG32_00);
+	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, &local, 4);
+	nr_payload_ip_daddr(&b, NFT_REG32_00);
+	nr_meta(&b, NFT_META_L4PROTO, NFT_REG32_01);
+	nr_payload_th_dport(&b, NFT_REG32_02);
+	nr_lookup_map(&b, NFT_REG32_00, "hostports", NFT_REG32_00);
+	nr_counter(&b);
+	nr_nat(&b, NFT_NAT_DNAT, NFPROTO_IPV4, NFT_REG32_00, NFT_REG32_01);
+	T_EQ(nft_rule_add(&nft, &b, NFT_F_INSERT), 0);
+	T_EQ(nft_rule_begin(&b, NFPROTO_IPV4, "sluice_pm", "input"), 0);
+	nr_ct_state(&b, 1U << 1 | 1U << 2);
+	nr_lookup_map(&b, NFT_REG32_00, "vm", NFT_REG_VERDICT);
+	nr_masq(&b, 0);
+	T_EQ(nft_rule_add(&nft, &b, 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_ASSERT(!(msg(&nft, 1)->nlmsg_flags & NLM_F_APPEND));
+	r = parse_rule(msg(&nft, 1), &x);
+	T_ASSERT(r);
+	T_EQ(x.n, 8);
+	T_STREQ(x.names[0], "fib");
+	T_EQ(nftnl_expr_get_u32(x.e[0], NFTNL_EXPR_FIB_FLAGS), NFTA_FIB_F_DADDR);
+	T_EQ(nftnl_expr_get_u32(x.e[0], NFTNL_EXPR_FIB_RESULT), NFT_FIB_RESULT_ADDRTYPE);
+	T_EQ(nftnl_expr_get_u32(x.e[4], NFTNL_EXPR_PAYLOAD_BASE), NFT_PAYLOAD_TRANSPORT_HEADER);
+	T_EQ(nftnl_expr_get_u32(x.e[4], NFTNL_EXPR_PAYLOAD_OFFSET), 2);
+	T_EQ(nftnl_expr_get_u32(x.e[5], NFTNL_EXPR_LOOKUP_DREG), NFT_REG32_00);
+	T_STREQ(x.names[6], "counter");
+	T_STREQ(x.names[7], "nat");
+	T_EQ(nftnl_expr_get_u32(x.e[7], NFTNL_EXPR_NAT_TYPE), NFT_NAT_DNAT);
+	T_EQ(nftnl_expr_get_u32(x.e[7], NFTNL_EXPR_NAT_REG_ADDR_MIN), NFT_REG32_00);
+	T_EQ(nftnl_expr_get_u32(x.e[7], NFTNL_EXPR_NAT_REG_PROTO_MIN), NFT_REG32_01);
+	nftnl_rule_free(r);
+	r = parse_rule(msg(&nft, 2), &x);
+	T_ASSERT(r);
+	T_EQ(x.n, 5);
+	T_STREQ(x.names[0], "ct");
+	T_STREQ(x.names[1], "bitwise");
+	T_EQ(nftnl_expr_get_u32(x.e[2], NFTNL_EXPR_CMP_OP), NFT_CMP_NEQ);
+	T_EQ(nftnl_expr_get_u32(x.e[3], NFTNL_EXPR_LOOKUP_DREG), NFT_REG_VERDICT);
+	T_STREQ(x.names[4], "masq");
+	nftnl_rule_free(r);
+	nft_close(&nft);
+}
+
+/* Build errors stick: the commit returns the first and sends nothing. */
+static void test_sticky_errors(void)
+{
+	struct nft_elem e = {0};
+	struct nft_rule_b b;
+	struct nft nft;
+	int i;
+
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(nft_rule_begin(&b, NFPROTO_INET, "t", "c"), 0);
+	nr_verdict(&b, NFT_JUMP, NULL); /* a jump needs a chain */
+	nr_counter(&b);
+	T_EQ(b.err, -EINVAL);
+	T_EQ(b.nexpr, 0);
+	T_EQ(nft_rule_add(&nft, &b, 0), -EINVAL);
+	T_EQ(nft_table_add(&nft, NFPROTO_INET, "t", 0), -EINVAL); /* the batch has failed */
+	T_EQ(nft_batch_commit(&nft), -EINVAL);
+	T_ASSERT(strstr(nft_errmsg(&nft), "add rule"));
+
+	nft_batch_begin(&nft);
+	T_EQ(nft_rule_begin(&b, NFPROTO_INET, "t", "c"), 0);
+	for (i = 0; i <= NFT_RULE_EXPR_MAX; i++)
+		nr_counter(&b);
+	T_EQ(b.err, -E2BIG);
+	nft_rule_b_done(&b);
+	for (i = 0; i < 17; i++) /* 17 x 4 bytes: beyond NFT_DATA_MAX */
+		nft_data_field(&e.key, "abcd", 4);
+	T_EQ(e.key.len, NFT_DATA_MAX + 1);
+	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "s", &e, 1, 0), -EINVAL);
+	T_EQ(nft_batch_commit(&nft), -EINVAL);
+
+	nft_batch_begin(&nft);
+	T_EQ(nft_table_add(&nft, NFPROTO_INET, "", 0), -EINVAL);
+	nft_batch_begin(&nft); /* a new batch forgets the failure */
+	T_EQ(nft_table_add(&nft, NFPROTO_INET, "ok", 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nft_query(&nft, nft_req(&nft, NFT_MSG_GETTABLE, NFPROTO_INET, 0), NULL, NULL),
+	     -ENOTCONN);
+	nft_close(&nft);
+	nft_close(&nft); /* closed: a no-op */
+}
+
+static int count_elems(struct nftnl_set_elem *el, void *data)
+{
+	(*(int *)data)++;
+	return 0;
+}
+
+/* Thousands of elements: the buffer grows; every message parses back. */
+static void test_large_batch(void)
+{
+	enum { N = 5000 };
+	struct nft_elem *e = calloc(N, sizeof(*e));
+	struct nftnl_set *s;
+	struct nft nft;
+	int i, n = 0;
+	uint32_t v;
+
+	T_ASSERT(e);
+	for (i = 0; i < N; i++) {
+		v = htonl(0x0a000000u + (uint32_t)i);
+		nft_data_set(&e[i].key, &v, 4);
+		e[i].comment = "c0ffee0123456789c0ffee0123456789c0ffee0123456789/eth0";
+	}
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	for (i = 0; i < N; i++)
+		T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "pods4", &e[i], 1, 0), 0);
+	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "pods4", e, 600, 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_ASSERT(nft.cap > 16384);
+	T_EQ(nmsgs(&nft), N + 13 + 2); /* 600 elements: 13 messages of at most 48 */
+	for (i = 1; i <= N + 13; i++) {
+		s = nftnl_set_alloc();
+		T_ASSERT(s);
+		T_EQ(parse_elems(msg(&nft, i), s), 0);
+		nftnl_set_elem_foreach(s, count_elems, &n);
+		nftnl_set_free(s);
+	}
+	T_EQ(n, N + 600);
+	T_ASSERT(msg(&nft, N + 13)->nlmsg_flags & NLM_F_ACK);
+	T_ASSERT(!(msg(&nft, N + 12)->nlmsg_flags & NLM_F_ACK));
+	T_ASSERT(msg(&nft, N + 1)->nlmsg_len < 65536);
+	nft_close(&nft);
+	free(e);
+}
+
+int main(void)
+{
+	T_RUN(test_batch_framing);
+	T_RUN(test_table_del_and_acks);
+	T_RUN(test_chains);
+	T_RUN(test_sets);
+	T_RUN(test_set_invalid);
+	T_RUN(test_elems);
+	T_RUN(test_comment_tlv);
+	T_RUN(test_rule_concat_lookup);
+	T_RUN(test_rule_nat_map);
+	T_RUN(test_sticky_errors);
+	T_RUN(test_large_batch);
+	return T_EXIT();
+}
