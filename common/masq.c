@@ -207,8 +207,11 @@ int masq_add(struct nft *nft, const char *cid, const char *ifname, const struct 
 		r = -EINVAL;
 	for (size_t k = 0; r == 0 && k < n; k++)
 		r = addr_elems(&addrs[k], owner, el);
-	/* Common path: the table exists and one batch adds the elements. */
-	for (i = 0; r == 0 && i < RETRIES; i++) {
+	if (r < 0)
+		goto out;
+	/* Common path: the table exists and one batch adds the elements. When it does not,
+	 * the creators race with NFT_F_EXCL; the losers add their elements to the winner's. */
+	for (i = 0; i < RETRIES; i++) {
 		r = send_add(nft, el, 0);
 		if (r != -ENOENT)
 			break;
@@ -216,6 +219,7 @@ int masq_add(struct nft *nft, const char *cid, const char *ifname, const struct 
 		if (r != -EEXIST)
 			break;
 	}
+out:
 	elems_done(el);
 	return r;
 }
