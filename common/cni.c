@@ -13,14 +13,20 @@
 #include "cni.h"
 #include "log.h"
 
-const char *const cni_versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL };
+const char *const cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
 #define CNI_LATEST "1.1.0"
 
 /* CNI_ARGS keys of the conventions; anything else needs IgnoreUnknown=1, as in Go's
  * types.LoadArgs. */
 static const char *const known_args[] = {
-	"IgnoreUnknown",	      "IP",	       "MAC",	      "K8S_POD_NAMESPACE",
-	"K8S_POD_NAME",		      "K8S_POD_UID", "K8S_POD_INFRA_CONTAINER_ID", NULL,
+	"IgnoreUnknown",
+	"IP",
+	"MAC",
+	"K8S_POD_NAMESPACE",
+	"K8S_POD_NAME",
+	"K8S_POD_UID",
+	"K8S_POD_INFRA_CONTAINER_ID",
+	NULL,
 };
 
 static const struct {
@@ -28,12 +34,12 @@ static const struct {
 	enum cni_cmd cmd;
 	unsigned int min_version;
 } verbs[] = {
-	{ "ADD", CNI_CMD_ADD, 0 },
-	{ "DEL", CNI_CMD_DEL, 0 },
-	{ "CHECK", CNI_CMD_CHECK, CNI_V(0, 4, 0) },
-	{ "VERSION", CNI_CMD_VERSION, 0 },
-	{ "GC", CNI_CMD_GC, CNI_V(1, 1, 0) },
-	{ "STATUS", CNI_CMD_STATUS, CNI_V(1, 1, 0) },
+	{"ADD", CNI_CMD_ADD, 0},
+	{"DEL", CNI_CMD_DEL, 0},
+	{"CHECK", CNI_CMD_CHECK, CNI_V(0, 4, 0)},
+	{"VERSION", CNI_CMD_VERSION, 0},
+	{"GC", CNI_CMD_GC, CNI_V(1, 1, 0)},
+	{"STATUS", CNI_CMD_STATUS, CNI_V(1, 1, 0)},
 };
 
 /* Which variables each verb needs: Go skel's table, so runtimes see the same errors. */
@@ -107,9 +113,10 @@ static bool valid_name(const char *s, size_t max)
 {
 	size_t n = s ? strlen(s) : 0;
 
-	if (n == 0 || n > max || !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					 "0123456789",
-					 s[0]))
+	if (n == 0 || n > max ||
+	    !strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789",
+		    s[0]))
 		return false;
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
@@ -129,6 +136,15 @@ bool cni_valid_ifname(const char *s)
 		if (s[i] == '/' || s[i] == ':' || strchr(" \t\n\v\f\r", s[i]))
 			return false;
 	return true;
+}
+
+int cni_fault(struct cni_ctx *ctx, const char *point)
+{
+	const char *f = ctx->getenv("SLUICE_FAULT");
+
+	if (!f || strcmp(f, point))
+		return 0;
+	return cni_fail(ctx, CNI_ERR_INTERNAL, -EIO, "injected failure at %s", point);
 }
 
 const char *cni_arg(const struct cni_ctx *ctx, const char *key)
@@ -157,15 +173,16 @@ static const char *env(struct cni_ctx *ctx, const char *name)
 
 static int read_env(struct cni_ctx *ctx)
 {
-	static const char *const names[] = { "CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME",
-					     "CNI_PATH" };
+	static const char *const names[] = {"CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME",
+					    "CNI_PATH"};
 	const char *vals[4];
 	char missing[128] = "";
 	const char *ov;
 
 	ctx->command = env(ctx, "CNI_COMMAND");
 	if (!ctx->command)
-		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "required env variables [CNI_COMMAND] missing");
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL,
+				"required env variables [CNI_COMMAND] missing");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(ctx->command, verbs[i].name))
 			ctx->cmd = verbs[i].cmd;
@@ -182,8 +199,8 @@ static int read_env(struct cni_ctx *ctx)
 
 	for (unsigned int i = 0; i < 4; i++)
 		if ((needs(ctx->cmd) & (1U << i)) && !vals[i])
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-				 missing[0] ? "," : "", names[i]);
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? "," : "", names[i]);
 	if (missing[0])
 		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "required env variables [%s] missing",
 				missing);
@@ -205,8 +222,8 @@ static int validate_env(struct cni_ctx *ctx)
 		return -EINVAL;
 	}
 	if (ctx->netns && (ctx->netns[0] != '/' || strlen(ctx->netns) >= 4096))
-		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "CNI_NETNS must be an absolute path: %.200s",
-				ctx->netns);
+		return cni_fail(ctx, CNI_ERR_ENV, -EINVAL,
+				"CNI_NETNS must be an absolute path: %.200s", ctx->netns);
 	return 0;
 }
 
@@ -262,7 +279,8 @@ static int parse_args(struct cni_ctx *ctx)
 
 		eq = strchr(pair, '=');
 		if (!eq || strchr(eq + 1, '=')) {
-			r = cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "ARGS: invalid pair \"%.100s\"", pair);
+			r = cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "ARGS: invalid pair \"%.100s\"",
+				     pair);
 			goto out;
 		}
 		kv = realloc(ctx->kv, (ctx->n_kv + 1) * sizeof(*kv));
@@ -314,7 +332,8 @@ out:
  * name the spec first used, cni.dev/attachments. With neither, no attachment is valid. */
 static int parse_valid(struct cni_ctx *ctx)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cni.dev/valid-attachments");
+	const cJSON *list =
+		cJSON_GetObjectItemCaseSensitive(ctx->conf, "cni.dev/valid-attachments");
 	const cJSON *a;
 	size_t n = 0;
 
@@ -329,8 +348,7 @@ static int parse_valid(struct cni_ctx *ctx)
 	ctx->valid = calloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*ctx->valid));
 	if (!ctx->valid)
 		return -ENOMEM;
-	cJSON_ArrayForEach(a, list)
-	{
+	cJSON_ArrayForEach(a, list) {
 		const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "containerID");
 		const cJSON *ifn = cJSON_GetObjectItemCaseSensitive(a, "ifname");
 
@@ -394,7 +412,8 @@ static int parse_conf(struct cni_ctx *ctx)
 	v = cJSON_GetObjectItemCaseSensitive(ctx->conf, "prevResult");
 	if (v && !cJSON_IsNull(v)) {
 		if (!cJSON_IsObject(v))
-			return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "prevResult must be an object");
+			return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL,
+					"prevResult must be an object");
 		ctx->prev = v;
 	}
 	return 0;
@@ -447,8 +466,8 @@ static void print_version(struct cni_ctx *ctx)
 static void print_error(struct cni_ctx *ctx, int r)
 {
 	cJSON *o = cJSON_CreateObject();
-	const char *v = ctx->version && cni_version_supported(ctx->version) ? ctx->version
-									    : CNI_LATEST;
+	const char *v =
+		ctx->version && cni_version_supported(ctx->version) ? ctx->version : CNI_LATEST;
 
 	if (!ctx->err.code) {
 		ctx->err.code = CNI_ERR_INTERNAL;
@@ -541,15 +560,16 @@ static void ctx_done(struct cni_ctx *ctx)
 int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *in, FILE *out,
 	    FILE *err)
 {
-	struct cni_ctx ctx = { .out = out, .plugin = p, .getenv = getenv_fn };
+	struct cni_ctx ctx = {.out = out, .plugin = p, .getenv = getenv_fn};
 	int r;
 
 	log_setup(getenv_fn("SLUICE_LOG"), -1);
 	r = dispatch(&ctx, in);
 	if (r < 0) {
 		if (!ctx.command && err)
-			fprintf(err, "%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, "
-				     "1.0.0, 1.1.0\n",
+			fprintf(err,
+				"%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, "
+				"1.0.0, 1.1.0\n",
 				p->about);
 		print_error(&ctx, r);
 	}

@@ -10,7 +10,7 @@
 struct cJSON;
 
 #define CNI_MAX_INPUT (1U << 20) /* stdin cap: 1 MiB */
-#define CNI_MAX_ID 255		 /* container ID length cap */
+#define CNI_MAX_ID 255 /* container ID length cap */
 
 enum cni_cmd {
 	CNI_CMD_ADD = 1,
@@ -33,12 +33,12 @@ enum cni_code {
 	CNI_ERR_TRY_AGAIN = 11,
 	CNI_ERR_UNAVAILABLE = 50,
 	CNI_ERR_UNAVAILABLE_LIMITED = 51,
-	CNI_ERR_KERNEL = 100,	  /* the kernel refused a request; details carry its message */
+	CNI_ERR_KERNEL = 100, /* the kernel refused a request; details carry its message */
 	CNI_ERR_NO_ADDRESS = 101, /* IPAM: range full, requested address taken, duplicate */
-	CNI_ERR_EXISTS = 102,	  /* the interface (or another object) already exists */
-	CNI_ERR_CHECK = 103,	  /* CHECK found state that differs from prevResult */
-	CNI_ERR_DELEGATE = 104,	  /* a delegated plugin could not be run or gave bad output */
-	CNI_ERR_INTERNAL = 999,	  /* fallback when no code was set (as Go's skel) */
+	CNI_ERR_EXISTS = 102, /* the interface (or another object) already exists */
+	CNI_ERR_CHECK = 103, /* CHECK found state that differs from prevResult */
+	CNI_ERR_DELEGATE = 104, /* a delegated plugin could not be run or gave bad output */
+	CNI_ERR_INTERNAL = 999, /* fallback when no code was set (as Go's skel) */
 };
 
 /* Spec versions as comparable numbers: CNI_V(1,0,0). */
@@ -73,10 +73,10 @@ struct cni_ctx {
 
 	char *input; /* stdin, NUL-terminated; delegated plugins get it unchanged */
 	size_t input_len;
-	struct cJSON *conf;	   /* parsed stdin */
-	const char *version;	   /* cniVersion of the request (points into conf) */
-	unsigned int vnum;	   /* the same as CNI_V() */
-	const char *name;	   /* network name */
+	struct cJSON *conf; /* parsed stdin */
+	const char *version; /* cniVersion of the request (points into conf) */
+	unsigned int vnum; /* the same as CNI_V() */
+	const char *name; /* network name */
 	const struct cJSON *prev; /* prevResult or NULL */
 
 	struct cni_kv *kv; /* CNI_ARGS pairs */
@@ -136,6 +136,11 @@ const char *cni_arg(const struct cni_ctx *ctx, const char *key);
 
 /* True when (containerid, ifname) is in the GC valid list. */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *containerid, const char *ifname);
+
+/* Test hook: fails (code 999, "injected failure at <point>") when the environment variable
+ * SLUICE_FAULT names point, so tests can make an ADD fail at each step. Returns 0 or
+ * -EIO. */
+int cni_fault(struct cni_ctx *ctx, const char *point);
 
 /* Validation shared by env checks and store code. Return true when acceptable. */
 bool cni_valid_id(const char *s);

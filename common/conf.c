@@ -179,7 +179,8 @@ int mac_parse(const char *s, uint8_t ret_mac[6])
 	if (!s || strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		const char *hi = strchr(hex, s[3 * i] | 0x20), *lo = strchr(hex, s[3 * i + 1] | 0x20);
+		const char *hi = strchr(hex, s[3 * i] | 0x20),
+			   *lo = strchr(hex, s[3 * i + 1] | 0x20);
 
 		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;

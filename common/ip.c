@@ -8,7 +8,7 @@
 
 #include "ip.h"
 
-static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 unsigned int ip_bytes(int family)
 {
@@ -22,7 +22,7 @@ unsigned int ip_bits(int family)
 
 int ip_parse(const char *s, struct ip_addr *ret_ip)
 {
-	struct ip_addr ip = { 0 };
+	struct ip_addr ip = {0};
 
 	if (!s || !*s || strlen(s) >= IP_STRLEN)
 		return -EINVAL;

@@ -51,9 +51,9 @@ static int find_plugin(const struct cni_ctx *ctx, const char *type, char *buf, s
 static char **build_env(const struct cni_ctx *ctx, const char *verb)
 {
 	const char *vars[][2] = {
-		{ "CNI_COMMAND", verb },	       { "CNI_CONTAINERID", ctx->containerid },
-		{ "CNI_NETNS", ctx->netns },	       { "CNI_IFNAME", ctx->ifname },
-		{ "CNI_ARGS", ctx->args },	       { "CNI_PATH", ctx->path },
+		{"CNI_COMMAND", verb},	   {"CNI_CONTAINERID", ctx->containerid},
+		{"CNI_NETNS", ctx->netns}, {"CNI_IFNAME", ctx->ifname},
+		{"CNI_ARGS", ctx->args},   {"CNI_PATH", ctx->path},
 	};
 	size_t n = 0, k = 0, nv = sizeof(vars) / sizeof(vars[0]);
 	char **env;
@@ -64,7 +64,8 @@ static char **build_env(const struct cni_ctx *ctx, const char *verb)
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "CNI_", 4) || !strncmp(environ[i], "CNI_NETNS_OVERRIDE=", 19))
+		if (strncmp(environ[i], "CNI_", 4) ||
+		    !strncmp(environ[i], "CNI_NETNS_OVERRIDE=", 19))
 			env[k++] = strdup(environ[i]);
 	for (size_t i = 0; i < nv; i++)
 		if (vars[i][1] && asprintf(&env[k++], "%s=%s", vars[i][0], vars[i][1]) < 0)
@@ -85,7 +86,7 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **ret
 {
 	size_t cap = 4096, n = 0, off = 0;
 	char *out = malloc(cap + 1), *nb;
-	struct pollfd p[2] = { { .fd = out_fd, .events = POLLIN }, { .fd = in_fd, .events = POLLOUT } };
+	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = in_fd, .events = POLLOUT}};
 
 	if (!out) {
 		close(in_fd);
@@ -139,12 +140,12 @@ static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **ret
 static int spawn(const char *exe, char **env, const char *in, size_t in_len, char **ret_out,
 		 int *ret_status)
 {
-	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, r;
+	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, r;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t def;
 	pid_t pid;
-	char *argv[] = { (char *)exe, NULL };
+	char *argv[] = {(char *)exe, NULL};
 
 	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -211,8 +212,9 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 	int status = 0, r;
 
 	if (find_plugin(ctx, type, exe, sizeof(exe)) < 0)
-		return cni_fail(ctx, CNI_ERR_DELEGATE, -ENOENT, "failed to find plugin \"%s\" in path [%s]",
-				type ? type : "", ctx->path ? ctx->path : "");
+		return cni_fail(ctx, CNI_ERR_DELEGATE, -ENOENT,
+				"failed to find plugin \"%s\" in path [%s]", type ? type : "",
+				ctx->path ? ctx->path : "");
 	env = build_env(ctx, verb);
 	if (!env)
 		return -ENOMEM;
@@ -229,7 +231,8 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 		r = cni_result_parse(o, ret_res, err, sizeof(err));
 		cJSON_Delete(o);
 		if (r < 0)
-			r = cni_fail(ctx, CNI_ERR_DELEGATE, r, "invalid result from %s: %s", type, err);
+			r = cni_fail(ctx, CNI_ERR_DELEGATE, r, "invalid result from %s: %s", type,
+				     err);
 	}
 	free(out);
 	return r;

@@ -12,7 +12,7 @@ static int log_fd = STDERR_FILENO;
 
 void log_setup(const char *level, int fd)
 {
-	static const char *const names[] = { "error", "warn", "info", "debug" };
+	static const char *const names[] = {"error", "warn", "info", "debug"};
 
 	for (unsigned int i = 0; level && i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(level, names[i]))

@@ -132,7 +132,7 @@ static int parse_iface(const cJSON *o, struct cni_result *res, char *err, size_t
 static int parse_ip(const cJSON *o, struct cni_result *res, char *err, size_t errlen)
 {
 	struct ip_prefix addr;
-	struct ip_addr gw = { 0 };
+	struct ip_addr gw = {0};
 	const char *a = opt_str(o, "address"), *g = opt_str(o, "gateway");
 	unsigned int has = 0;
 	int iface = -1, r;
@@ -153,7 +153,7 @@ static int parse_ip(const cJSON *o, struct cni_result *res, char *err, size_t er
 
 int cni_route_parse(const cJSON *o, struct cni_route *ret, char *err, size_t errlen)
 {
-	struct cni_route rt = { 0 };
+	struct cni_route rt = {0};
 	const char *d = opt_str(o, "dst"), *g = opt_str(o, "gw");
 
 	if (!cJSON_IsObject(o) || !d)
@@ -173,8 +173,9 @@ int cni_route_parse(const cJSON *o, struct cni_route *ret, char *err, size_t err
 	    opt_int(o, "priority", &rt.priority, CNI_ROUTE_HAS_PRIORITY, &rt.has) < 0 ||
 	    opt_int(o, "table", &rt.table, CNI_ROUTE_HAS_TABLE, &rt.has) < 0 ||
 	    opt_int(o, "scope", &rt.scope, CNI_ROUTE_HAS_SCOPE, &rt.has) < 0)
-		return perr(err, errlen, "routes: mtu, advmss, priority, table and scope must be "
-					 "integers");
+		return perr(err, errlen,
+			    "routes: mtu, advmss, priority, table and scope must be "
+			    "integers");
 	*ret = rt;
 	return 0;
 }
@@ -189,8 +190,7 @@ static int parse_list(const cJSON *obj, const char *key, struct cni_result *res,
 		return 0;
 	if (!cJSON_IsArray(list))
 		return perr(err, errlen, "%s must be a list", key);
-	cJSON_ArrayForEach(e, list)
-	{
+	cJSON_ArrayForEach(e, list) {
 		r = fn(e, res, err, errlen);
 		if (r < 0)
 			return r;
@@ -211,7 +211,7 @@ static int parse_route(const cJSON *o, struct cni_result *res, char *err, size_t
 
 int cni_result_parse(const cJSON *obj, struct cni_result *ret, char *err, size_t errlen)
 {
-	struct cni_result res = { 0 };
+	struct cni_result res = {0};
 	const cJSON *dns;
 	int r;
 
@@ -309,8 +309,7 @@ static cJSON *dns_json(const cJSON *dns)
 	cJSON *o = cJSON_CreateObject();
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, dns)
-	{
+	cJSON_ArrayForEach(e, dns) {
 		if ((cJSON_IsString(e) && *e->valuestring) ||
 		    (cJSON_IsArray(e) && cJSON_GetArraySize(e) > 0))
 			cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, 1));

@@ -25,7 +25,7 @@ struct cni_iface {
 struct cni_ipconf {
 	struct ip_prefix address;
 	struct ip_addr gateway; /* family 0 when absent */
-	int iface;		/* index into interfaces, -1 when absent */
+	int iface; /* index into interfaces, -1 when absent */
 };
 
 enum {

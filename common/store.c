@@ -38,7 +38,7 @@ static int mkdir_p(char *path, mode_t mode)
 static int open_dir(const char *data_dir, const char *network, bool create, struct store *ret)
 {
 	char path[PATH_MAX];
-	struct store s = { .dirfd = -1, .lockfd = -1 };
+	struct store s = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!data_dir || !*data_dir)
@@ -216,8 +216,7 @@ static void split_owner(char *data, const char **ret_id, const char **ret_ifname
 	}
 }
 
-int store_release_ip(struct store *s, const struct ip_addr *ip, const char *id,
-		     const char *ifname)
+int store_release_ip(struct store *s, const struct ip_addr *ip, const char *id, const char *ifname)
 {
 	char name[IP_STRLEN], buf[512];
 	const char *fid, *fif;
@@ -285,7 +284,7 @@ static int release_cb(const struct ip_addr *ip, const char *id, const char *ifna
 
 int store_release(struct store *s, const char *id, const char *ifname)
 {
-	struct release_match m = { .id = id, .ifname = ifname };
+	struct release_match m = {.id = id, .ifname = ifname};
 	int r = store_walk(s, release_cb, &m);
 
 	if (r < 0 || m.count)

@@ -37,8 +37,7 @@ int store_reserve(struct store *s, const char *id, const char *ifname, const str
 int store_last_reserved(struct store *s, unsigned int set, struct ip_addr *ret_ip);
 
 /* Removes the reservation of ip if it belongs to (id, ifname). Returns 1 removed, 0 not. */
-int store_release_ip(struct store *s, const struct ip_addr *ip, const char *id,
-		     const char *ifname);
+int store_release_ip(struct store *s, const struct ip_addr *ip, const char *id, const char *ifname);
 
 /* Releases every address of (id, ifname); when none matches, those recorded by older
  * versions under id alone. Returns the number released or -errno. */

@@ -57,8 +57,7 @@ static void add_set(struct conf *c, struct hl_conf *hc, const cJSON *set, const 
 		conf_error(c, CNI_ERR_CONFIG, "%s: each range set must be a list", what);
 		return;
 	}
-	cJSON_ArrayForEach(e, set)
-	{
+	cJSON_ArrayForEach(e, set) {
 		if (s->n == RANGE_MAX) {
 			conf_error(c, CNI_ERR_CONFIG, "%s: more than %d ranges in a set", what,
 				   RANGE_MAX);
@@ -111,8 +110,7 @@ static void parse_routes(struct conf *c, struct hl_conf *hc, const cJSON *ipam)
 	struct cni_route rt;
 	char err[128];
 
-	cJSON_ArrayForEach(e, routes)
-	{
+	cJSON_ArrayForEach(e, routes) {
 		if (cni_route_parse(e, &rt, err, sizeof(err)) < 0)
 			conf_error(c, CNI_ERR_CONFIG, "ipam.%s", err);
 		else if (cni_result_add_route(&hc->extra, &rt) < 0)
@@ -136,7 +134,8 @@ static void check_sets(struct conf *c, struct hl_conf *hc)
 	for (size_t i = 0; i < hc->n_sets; i++)
 		for (size_t j = i + 1; j < hc->n_sets; j++)
 			if (rangeset_overlaps(&hc->sets[i], &hc->sets[j]))
-				conf_error(c, CNI_ERR_CONFIG, "range set %zu overlaps with %zu", i, j);
+				conf_error(c, CNI_ERR_CONFIG, "range set %zu overlaps with %zu", i,
+					   j);
 }
 
 /* Order as upstream: runtimeConfig.ipRanges, then the legacy top-level range, then ranges. */
@@ -182,7 +181,8 @@ static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 	}
 	while (fgets(line, sizeof(line), f)) {
 		key = strtok_r(line, " \t\r\n", &save);
-		if (!key || key[0] == '#' || key[0] == ';' || !(w = strtok_r(NULL, " \t\r\n", &save)))
+		if (!key || key[0] == '#' || key[0] == ';' ||
+		    !(w = strtok_r(NULL, " \t\r\n", &save)))
 			continue;
 		if (!strcmp(key, "nameserver")) {
 			cJSON_AddItemToArray(ns, cJSON_CreateString(w));
@@ -191,7 +191,8 @@ static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 			cJSON_AddStringToObject(dns, "domain", w);
 		} else if (!strcmp(key, "search") || !strcmp(key, "options")) {
 			for (; w; w = strtok_r(NULL, " \t\r\n", &save))
-				cJSON_AddItemToArray(key[0] == 's' ? se : op, cJSON_CreateString(w));
+				cJSON_AddItemToArray(key[0] == 's' ? se : op,
+						     cJSON_CreateString(w));
 		}
 	}
 	fclose(f);
@@ -205,7 +206,7 @@ static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 struct owner_match {
 	const char *id, *ifname;
 	const struct rangeset *set; /* NULL: any */
-	const struct ip_addr *ip;   /* NULL: any */
+	const struct ip_addr *ip; /* NULL: any */
 	struct ip_addr found;
 	int count;
 };
@@ -228,7 +229,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 		     struct ip_addr *ret)
 {
 	const struct rangeset *s = &hc->sets[set];
-	struct owner_match m = { .id = ctx->containerid, .ifname = ctx->ifname, .set = s };
+	struct owner_match m = {.id = ctx->containerid, .ifname = ctx->ifname, .set = s};
 	char buf[IP_STRLEN], rs[1024];
 	struct range_iter it;
 	struct ip_addr ip, last;
@@ -243,17 +244,19 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 			continue;
 		hc->req_used[i] = true;
 		if (ip_eq(&hc->req[i], &s->r[k].gw))
-			return cni_fail(ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
-					"failed to allocate for range %zu: requested ip %s is subnet's gateway",
-					set, ip_fmt(&hc->req[i], buf));
+			return cni_fail(
+				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
+				"failed to allocate for range %zu: requested ip %s is subnet's gateway",
+				set, ip_fmt(&hc->req[i], buf));
 		r = store_reserve(st, ctx->containerid, ctx->ifname, &hc->req[i], (unsigned)set);
 		if (r == 0)
-			return cni_fail(ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
-					"failed to allocate for range %zu: requested IP address %s is not available in range set %s",
-					set, ip_fmt(&hc->req[i], buf), rs);
+			return cni_fail(
+				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
+				"failed to allocate for range %zu: requested IP address %s is not available in range set %s",
+				set, ip_fmt(&hc->req[i], buf), rs);
 		if (r < 0)
-			return cni_fail(ctx, CNI_ERR_IO, r, "reserve %s: %s", ip_fmt(&hc->req[i], buf),
-					strerror(-r));
+			return cni_fail(ctx, CNI_ERR_IO, r, "reserve %s: %s",
+					ip_fmt(&hc->req[i], buf), strerror(-r));
 		*ret = hc->req[i];
 		return 0;
 	}
@@ -262,9 +265,10 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 	if (r < 0)
 		return cni_fail(ctx, CNI_ERR_IO, r, "read store: %s", strerror(-r));
 	if (m.count)
-		return cni_fail(ctx, CNI_ERR_NO_ADDRESS, -EEXIST,
-				"failed to allocate for range %zu: %s has been allocated to %s, duplicate allocation is not allowed",
-				set, ip_fmt(&m.found, buf), ctx->containerid);
+		return cni_fail(
+			ctx, CNI_ERR_NO_ADDRESS, -EEXIST,
+			"failed to allocate for range %zu: %s has been allocated to %s, duplicate allocation is not allowed",
+			set, ip_fmt(&m.found, buf), ctx->containerid);
 	range_iter_init(&it, s, store_last_reserved(st, (unsigned)set, &last) == 0 ? &last : NULL);
 	while (range_iter_next(&it, &ip, &ri)) {
 		r = store_reserve(st, ctx->containerid, ctx->ifname, &ip, (unsigned)set);
@@ -276,9 +280,10 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 			return 0;
 		}
 	}
-	return cni_fail(ctx, CNI_ERR_NO_ADDRESS, -ENOSPC,
-			"failed to allocate for range %zu: no IP addresses available in range set: %s",
-			set, rs);
+	return cni_fail(
+		ctx, CNI_ERR_NO_ADDRESS, -ENOSPC,
+		"failed to allocate for range %zu: no IP addresses available in range set: %s", set,
+		rs);
 }
 
 static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
@@ -316,8 +321,8 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 static int hl_add(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct cni_result res = { 0 };
-	struct store st = { .dirfd = -1, .lockfd = -1 };
+	struct cni_result res = {0};
+	struct store st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -361,7 +366,7 @@ static int open_existing(struct cni_ctx *ctx, struct hl_conf *hc, struct store *
 static int hl_del(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = { .dirfd = -1, .lockfd = -1 };
+	struct store st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -379,25 +384,26 @@ static int hl_del(struct cni_ctx *ctx)
  * prevResult that lies in our ranges must be this attachment's. */
 static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st)
 {
-	struct cni_result prev = { 0 };
+	struct cni_result prev = {0};
 	char err[128], buf[IP_STRLEN];
 	int r = 0;
 
 	for (size_t i = 0; i < hc->n_sets && r >= 0; i++) {
-		struct owner_match m = { .id = ctx->containerid, .ifname = ctx->ifname,
-					 .set = &hc->sets[i] };
+		struct owner_match m = {
+			.id = ctx->containerid, .ifname = ctx->ifname, .set = &hc->sets[i]};
 
 		r = store_walk(st, owner_cb, &m);
 		if (r >= 0 && !m.count)
-			r = cni_fail(ctx, CNI_ERR_CHECK, -ENOENT,
-				     "host-local: Failed to find address added by container %s in range set %zu",
-				     ctx->containerid, i);
+			r = cni_fail(
+				ctx, CNI_ERR_CHECK, -ENOENT,
+				"host-local: Failed to find address added by container %s in range set %zu",
+				ctx->containerid, i);
 	}
 	if (r < 0 || !ctx->prev || cni_result_parse(ctx->prev, &prev, err, sizeof(err)) < 0)
 		return r;
 	for (size_t i = 0; r >= 0 && i < prev.n_ips; i++) {
 		const struct ip_addr *ip = &prev.ips[i].address.ip;
-		struct owner_match m = { .id = ctx->containerid, .ifname = ctx->ifname, .ip = ip };
+		struct owner_match m = {.id = ctx->containerid, .ifname = ctx->ifname, .ip = ip};
 		bool ours = false;
 
 		for (size_t s = 0; s < hc->n_sets; s++)
@@ -406,9 +412,10 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 			continue;
 		r = store_walk(st, owner_cb, &m);
 		if (r >= 0 && !m.count)
-			r = cni_fail(ctx, CNI_ERR_CHECK, -ENOENT,
-				     "host-local: address %s of prevResult is not reserved for container %s",
-				     ip_fmt(ip, buf), ctx->containerid);
+			r = cni_fail(
+				ctx, CNI_ERR_CHECK, -ENOENT,
+				"host-local: address %s of prevResult is not reserved for container %s",
+				ip_fmt(ip, buf), ctx->containerid);
 	}
 	cni_result_done(&prev);
 	return r;
@@ -417,7 +424,7 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 static int hl_check(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = { .dirfd = -1, .lockfd = -1 };
+	struct store st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -443,7 +450,7 @@ static int gc_cb(const struct ip_addr *ip, const char *id, const char *ifname, v
 static int hl_gc(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = { .dirfd = -1, .lockfd = -1 };
+	struct store st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -476,7 +483,7 @@ static int usage_cb(const struct ip_addr *ip, const char *id, const char *ifname
 static int hl_status(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = { .dirfd = -1, .lockfd = -1 };
+	struct store st = {.dirfd = -1, .lockfd = -1};
 	struct usage *u = calloc(1, sizeof(*u));
 	char rs[1024];
 	int r;
@@ -488,11 +495,12 @@ static int hl_status(struct cni_ctx *ctx)
 	}
 	r = load_conf(ctx, hc);
 	if (r >= 0 && (r = store_open(hc->data_dir, ctx->name, &st)) < 0)
-		r = cni_fail(ctx, CNI_ERR_UNAVAILABLE, r, "host-local: dataDir %s/%s is unusable: %s",
-			     hc->data_dir ? hc->data_dir : STORE_DEFAULT_DIR, ctx->name, strerror(-r));
+		r = cni_fail(
+			ctx, CNI_ERR_UNAVAILABLE, r, "host-local: dataDir %s/%s is unusable: %s",
+			hc->data_dir ? hc->data_dir : STORE_DEFAULT_DIR, ctx->name, strerror(-r));
 	if (r >= 0 && faccessat(st.dirfd, ".", W_OK, AT_EACCESS) < 0)
-		r = cni_fail(ctx, CNI_ERR_UNAVAILABLE, -errno, "host-local: dataDir is not writable: %s",
-			     strerror(errno));
+		r = cni_fail(ctx, CNI_ERR_UNAVAILABLE, -errno,
+			     "host-local: dataDir is not writable: %s", strerror(errno));
 	u->hc = hc;
 	if (r >= 0)
 		r = store_walk(&st, usage_cb, u);

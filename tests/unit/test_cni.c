@@ -25,9 +25,9 @@ static char *fake_getenv(const char *name)
 static void set_env(const char *cmd, const char *cid, const char *netns, const char *ifname,
 		    const char *args)
 {
-	const char *v[][2] = { { "CNI_COMMAND", cmd }, { "CNI_CONTAINERID", cid },
-			       { "CNI_NETNS", netns }, { "CNI_IFNAME", ifname },
-			       { "CNI_PATH", "/opt/cni/bin" }, { "CNI_ARGS", args } };
+	const char *v[][2] = {{"CNI_COMMAND", cmd},	    {"CNI_CONTAINERID", cid},
+			      {"CNI_NETNS", netns},	    {"CNI_IFNAME", ifname},
+			      {"CNI_PATH", "/opt/cni/bin"}, {"CNI_ARGS", args}};
 	int n = 0;
 
 	memset(fake_env, 0, sizeof(fake_env));
@@ -72,10 +72,15 @@ static int failing_coded(struct cni_ctx *ctx)
 }
 
 static const struct cni_plugin plug = {
-	.name = "t", .about = "t", .add = rec, .del = rec, .check = rec, .gc = gc_rec,
+	.name = "t",
+	.about = "t",
+	.add = rec,
+	.del = rec,
+	.check = rec,
+	.gc = gc_rec,
 	.status = failing_coded,
 };
-static const struct cni_plugin plug_fail = { .name = "f", .about = "f", .add = failing };
+static const struct cni_plugin plug_fail = {.name = "f", .about = "f", .add = failing};
 
 /* Runs the plugin on stdin text; returns the exit status and the output (trailing newline
  * stripped). */
@@ -120,7 +125,8 @@ static void test_missing_env(void)
 		     "[CNI_CONTAINERID,CNI_NETNS] missing\",\"details\":\"\"}");
 	set_env(NULL, NULL, NULL, NULL, NULL);
 	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
-	T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"required env variables [CNI_COMMAND] missing\""));
+	T_ASSERT(
+		strstr(out, "\"code\":4,\"msg\":\"required env variables [CNI_COMMAND] missing\""));
 	set_env("FROB", "c", "/run/netns/x", "eth0", NULL);
 	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
 	T_ASSERT(strstr(out, "\"code\":4,\"msg\":\"unknown CNI_COMMAND: FROB\""));
@@ -133,8 +139,8 @@ static void test_missing_env(void)
 
 static void test_bad_names(void)
 {
-	const char *bad_ids[] = { "../x", "-x", "a/b", "a b", "", NULL };
-	const char *bad_ifs[] = { "eth/0", "eth:0", "a b", ".", "..", "1234567890123456", NULL };
+	const char *bad_ids[] = {"../x", "-x", "a/b", "a b", "", NULL};
+	const char *bad_ifs[] = {"eth/0", "eth:0", "a b", ".", "..", "1234567890123456", NULL};
 	char out[512];
 
 	for (int i = 0; bad_ids[i]; i++) {
@@ -231,20 +237,23 @@ static void test_gc_lists(void)
 	char out[512];
 
 	set_env("GC", NULL, NULL, NULL, NULL);
-	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
-			"[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}",
+	T_EQ(run(&plug,
+		 "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
+		 "[{\"containerID\":\"c1\",\"ifname\":\"eth0\"}]}",
 		 out, sizeof(out)),
 	     0);
 	T_STREQ(seen_args, "1:1:1:0");
-	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/attachments\":"
-			"[{\"containerID\":\"c1\",\"ifname\":\"eth1\"}]}",
+	T_EQ(run(&plug,
+		 "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/attachments\":"
+		 "[{\"containerID\":\"c1\",\"ifname\":\"eth1\"}]}",
 		 out, sizeof(out)),
 	     0);
 	T_STREQ(seen_args, "1:1:0:1");
 	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\"}", out, sizeof(out)), 0);
 	T_STREQ(seen_args, "0:0:0:0");
-	T_EQ(run(&plug, "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
-			"[{\"containerID\":1}]}",
+	T_EQ(run(&plug,
+		 "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"cni.dev/valid-attachments\":"
+		 "[{\"containerID\":1}]}",
 		 out, sizeof(out)),
 	     1);
 	T_ASSERT(strstr(out, "\"code\":6"));

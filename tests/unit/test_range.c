@@ -6,7 +6,7 @@
 
 static struct range mk(const char *subnet, const char *start, const char *end, const char *gw)
 {
-	struct range r = { 0 };
+	struct range r = {0};
 
 	ip_prefix_parse(subnet, &r.subnet);
 	if (start)
@@ -58,7 +58,7 @@ static void test_invalid(void)
 
 static void test_set_overlap_family(void)
 {
-	struct rangeset s = { .n = 2 };
+	struct rangeset s = {.n = 2};
 	char e[256];
 
 	s.r[0] = mk("10.0.0.0/24", NULL, "10.0.0.100", NULL);
@@ -75,7 +75,7 @@ static void test_set_overlap_family(void)
 
 static void test_iter_round_robin(void)
 {
-	struct rangeset s = { .n = 2 };
+	struct rangeset s = {.n = 2};
 	struct range_iter it;
 	struct ip_addr ip, last;
 	char e[256], b[IP_STRLEN], got[256] = "";
@@ -106,7 +106,7 @@ static void test_iter_round_robin(void)
 
 static void test_iter_v6_wrap(void)
 {
-	struct rangeset s = { .n = 1 };
+	struct rangeset s = {.n = 1};
 	struct range_iter it;
 	struct ip_addr ip, last;
 	char e[256], b[IP_STRLEN];

@@ -66,26 +66,28 @@ static void test_emit_versions(void)
 
 	T_EQ(parse(full, &res), 0);
 	s = emit(&res, "1.1.0");
-	T_STREQ(s, "{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
-		   "\"aa:bb:cc:dd:ee:01\",\"mtu\":1450},{\"name\":\"veth1\",\"mac\":"
-		   "\"aa:bb:cc:dd:ee:02\"},{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\","
-		   "\"sandbox\":\"/run/netns/p\",\"socketPath\":\"/s\",\"pciID\":\"0000:00:01.0\"}],"
-		   "\"ips\":[{\"interface\":2,\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"},"
-		   "{\"interface\":2,\"address\":\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
-		   "\"gw\":\"10.1.0.1\",\"mtu\":1400,\"advmss\":1360,\"priority\":5,\"table\":100,"
-		   "\"scope\":0},{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
-		   "\"options\":[\"ndots:5\"]}}");
+	T_STREQ(s,
+		"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
+		"\"aa:bb:cc:dd:ee:01\",\"mtu\":1450},{\"name\":\"veth1\",\"mac\":"
+		"\"aa:bb:cc:dd:ee:02\"},{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\","
+		"\"sandbox\":\"/run/netns/p\",\"socketPath\":\"/s\",\"pciID\":\"0000:00:01.0\"}],"
+		"\"ips\":[{\"interface\":2,\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"},"
+		"{\"interface\":2,\"address\":\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\","
+		"\"gw\":\"10.1.0.1\",\"mtu\":1400,\"advmss\":1360,\"priority\":5,\"table\":100,"
+		"\"scope\":0},{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
+		"\"options\":[\"ndots:5\"]}}");
 	free(s);
 	/* below 1.0.0: ips carry version; 1.1.0-only interface and route fields go */
 	s = emit(&res, "0.4.0");
-	T_STREQ(s, "{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
-		   "\"aa:bb:cc:dd:ee:01\"},{\"name\":\"veth1\",\"mac\":\"aa:bb:cc:dd:ee:02\"},"
-		   "{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\",\"sandbox\":\"/run/netns/p\"}],"
-		   "\"ips\":[{\"version\":\"4\",\"interface\":2,\"address\":\"10.1.0.5/24\","
-		   "\"gateway\":\"10.1.0.1\"},{\"version\":\"6\",\"interface\":2,\"address\":"
-		   "\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\"},"
-		   "{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
-		   "\"options\":[\"ndots:5\"]}}");
+	T_STREQ(s,
+		"{\"cniVersion\":\"0.4.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":"
+		"\"aa:bb:cc:dd:ee:01\"},{\"name\":\"veth1\",\"mac\":\"aa:bb:cc:dd:ee:02\"},"
+		"{\"name\":\"eth0\",\"mac\":\"aa:bb:cc:dd:ee:03\",\"sandbox\":\"/run/netns/p\"}],"
+		"\"ips\":[{\"version\":\"4\",\"interface\":2,\"address\":\"10.1.0.5/24\","
+		"\"gateway\":\"10.1.0.1\"},{\"version\":\"6\",\"interface\":2,\"address\":"
+		"\"fd00::5/64\"}],\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.1.0.1\"},"
+		"{\"dst\":\"fd00:1::/64\"}],\"dns\":{\"nameservers\":[\"10.1.0.10\"],"
+		"\"options\":[\"ndots:5\"]}}");
 	free(s);
 	cni_result_done(&res);
 }
@@ -93,7 +95,7 @@ static void test_emit_versions(void)
 /* 0.3.0 -> 1.1.0 -> 0.3.1 -> 1.0.0 keeps every field those versions share */
 static void test_roundtrip(void)
 {
-	const char *versions[] = { "0.3.0", "1.1.0", "0.3.1", "1.0.0", "0.4.0", "1.1.0" };
+	const char *versions[] = {"0.3.0", "1.1.0", "0.3.1", "1.0.0", "0.4.0", "1.1.0"};
 	struct cni_result res, next;
 	char *s = NULL, *first = NULL;
 
@@ -130,7 +132,7 @@ static void test_parse_errors(void)
 
 static void test_build(void)
 {
-	struct cni_result res = { 0 };
+	struct cni_result res = {0};
 	struct ip_prefix p;
 	struct ip_addr gw;
 	char *s;
@@ -141,9 +143,10 @@ static void test_build(void)
 	ip_parse("10.0.0.1", &gw);
 	T_EQ(cni_result_add_ip(&res, &p, &gw, 1), 0);
 	s = emit(&res, "1.0.0");
-	T_STREQ(s, "{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"br0\",\"mac\":"
-		   "\"02:00:00:00:00:01\"},{\"name\":\"eth0\",\"sandbox\":\"/run/netns/x\"}],"
-		   "\"ips\":[{\"interface\":1,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}]}");
+	T_STREQ(s,
+		"{\"cniVersion\":\"1.0.0\",\"interfaces\":[{\"name\":\"br0\",\"mac\":"
+		"\"02:00:00:00:00:01\"},{\"name\":\"eth0\",\"sandbox\":\"/run/netns/x\"}],"
+		"\"ips\":[{\"interface\":1,\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}]}");
 	free(s);
 	cni_result_done(&res);
 }
