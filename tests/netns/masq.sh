@@ -63,15 +63,17 @@ setup() {
 	ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
-# serve NS: echo servers printing the peer address, v4 on 7777 and v6 on 7778
+# serve NS: echo servers printing the peer address, v4 on 7777 and v6 on 7778. Each runs in
+# a process group of its own (setsid), so the exit kills the forked children too.
 serve() {
-	local pid
-	ip netns exec "$1" socat TCP4-LISTEN:7777,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' &
-	pid=$!
-	defer "kill $pid"
-	ip netns exec "$1" socat TCP6-LISTEN:7778,reuseaddr,fork SYSTEM:'echo $SOCAT_PEERADDR' &
-	pid=$!
-	defer "kill $pid"
+	local pid proto port
+	for proto in TCP4:7777 TCP6:7778; do
+		port=${proto#*:}
+		ip netns exec "$1" setsid socat -T5 "${proto%:*}-LISTEN:$port,reuseaddr,fork" \
+			SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
+		pid=$!
+		defer "kill -- -$pid"
+	done
 }
 
 # seen DST PORT: the source address the server at DST saw for a connection from the pod
@@ -123,6 +125,7 @@ else
 fi
 check_eq "one-table" "1" "$(nftn list tables | grep -c sluice_masq)"
 check_eq "one-chain-six-rules" "rules 6,chain postrouting" "$(nt rules | paste -sd,)"
+check_eq "socket-opened-in-netns" "rules 6,chain postrouting" "$("$NFTTOOL" -n "/run/netns/$N" rules | paste -sd,)"
 check_eq "two-masquerade-rules" "2" "$(nftn list chain inet sluice_masq postrouting | grep -c masquerade)"
 check_eq "multicast-excluded" "2" "$(nftn list chain inet sluice_masq postrouting | grep -cE 'ip daddr 224.0.0.0/4 return|ip6 daddr ff00::/8 return')"
 check_eq "64-elements" "64 64 64 64" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"

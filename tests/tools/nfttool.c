@@ -8,16 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include "ip.h"
 #include "masq.h"
+#include "netns.h"
 #include "nft.h"
 
 static const char usage[] =
-	"usage: nfttool COMMAND ARGS\n"
+	"usage: nfttool [-n NETNS_PATH] COMMAND ARGS\n"
 	"  add CID IFNAME ADDR/LEN...   masq_add\n"
 	"  del CID [IFNAME]             masq_del\n"
 	"  check CID IFNAME ADDR/LEN... masq_check\n"
@@ -249,16 +251,26 @@ static int run(struct nft *nft, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	int r, netns_fd = -1;
 	struct nft nft;
-	int r;
 
+	if (argc > 3 && !strcmp(argv[1], "-n")) {
+		netns_fd = netns_open(argv[2]);
+		if (netns_fd < 0) {
+			fprintf(stderr, "nfttool: %s: %s\n", argv[2], strerror(-netns_fd));
+			return 1;
+		}
+		argc -= 2, argv += 2;
+	}
 	if (argc < 2 || !strcmp(argv[1], "-h")) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "bench") && argc == 3)
 		return cmd_bench(atoi(argv[2]));
-	r = nft_open(&nft, -1);
+	r = nft_open(&nft, netns_fd);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	if (r < 0)
 		return fail(&nft, "nft_open", r);
 	r = run(&nft, argc - 1, argv + 1);
