@@ -281,7 +281,7 @@ static void describe(struct nft *nft, const struct nlmsghdr *msg, const struct n
 	const struct nlattr *a;
 	uint32_t offs = 0;
 
-	off = mnl_nlmsg_size(sizeof(*e)) - sizeof(*ack);
+	off = sizeof(*e); /* TLVs follow the error, and the request unless capped */
 	if (!(ack->nlmsg_flags & NLM_F_CAPPED))
 		off += e->msg.nlmsg_len - sizeof(*ack);
 	if ((ack->nlmsg_flags & NLM_F_ACK_TLVS) && ack->nlmsg_len > off + sizeof(*ack)) {
@@ -300,7 +300,7 @@ static void describe(struct nft *nft, const struct nlmsghdr *msg, const struct n
 		snprintf(nft->errmsg, sizeof(nft->errmsg), "%s", text);
 		return;
 	}
-	if (NFNL_MSG_TYPE(msg->nlmsg_type) == NFNL_MSG_BATCH_BEGIN) {
+	if (msg->nlmsg_type == NFNL_MSG_BATCH_BEGIN) { /* the commit itself failed */
 		snprintf(nft->errmsg, sizeof(nft->errmsg), "batch: %s", text);
 		return;
 	}
