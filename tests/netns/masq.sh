@@ -150,6 +150,15 @@ check "del-again" nt del cid-7
 check "del-other-ifname" nt del cid-8 eth1
 check_eq "del-other-ifname-keeps" "63" "$(nelems pods4)"
 
+# --- An address left by an attachment whose DEL never came is taken over by the new owner
+check "stale-add" nt add cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-new-owner" nt check cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check_fail "stale-old-owner" nt check cid-13 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-old-del" nt del cid-13
+check "stale-new-kept" nt check cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-restore" nt add cid-13 eth0 10.60.13.2/24 fd60:13::2/64
+check_eq "stale-count" "63 63 63 63" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
+
 # --- GC: cid-11..64 are valid, so cid-1..10 (without 7) go: 9 attachments x 4 elements
 valid=()
 for i in $(seq 11 64); do valid+=("cid-$i/eth0"); done
