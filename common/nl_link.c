@@ -22,6 +22,7 @@ static const enum mnl_attr_data_type link_policy[IFLA_MAX + 1] = {
 	[IFLA_OPERSTATE] = MNL_TYPE_U8,	     [IFLA_TXQLEN] = MNL_TYPE_U32,
 	[IFLA_LINKINFO] = MNL_TYPE_NESTED,   [IFLA_NET_NS_FD] = MNL_TYPE_U32,
 	[IFLA_PROTINFO] = MNL_TYPE_NESTED,   [IFLA_AF_SPEC] = MNL_TYPE_NESTED,
+	[IFLA_IFALIAS] = MNL_TYPE_BINARY,
 };
 
 static const enum mnl_attr_data_type info_policy[IFLA_INFO_MAX + 1] = {
@@ -178,6 +179,10 @@ int nl_link_parse(const struct nlmsghdr *nlh, struct nl_link *ret_link)
 		l.has |= NL_LINK_HAS_MAC;
 		memcpy(l.mac, mnl_attr_get_payload(tb[IFLA_ADDRESS]), 6);
 	}
+	if (tb[IFLA_IFALIAS])
+		snprintf(l.alias, sizeof(l.alias), "%.*s",
+			 (int)mnl_attr_get_payload_len(tb[IFLA_IFALIAS]),
+			 (const char *)mnl_attr_get_payload(tb[IFLA_IFALIAS]));
 	if (tb[IFLA_MASTER])
 		l.master = (int)mnl_attr_get_u32(tb[IFLA_MASTER]);
 	if (tb[IFLA_LINK]) {
@@ -292,27 +297,36 @@ int nl_link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, const 
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 
-int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_netns_fd,
-		     unsigned int mtu, const uint8_t *peer_mac, const uint8_t *mac)
+int nl_link_add_veth(struct nl *nl, const struct nl_veth *v)
 {
 	struct nlattr *info, *data, *pinfo;
+	struct ifinfomsg *ifi;
 	struct nlmsghdr *nlh;
 
-	if (!name_ok(name) || !name_ok(peer))
+	if (!name_ok(v->name) || !name_ok(v->peer))
 		return nl_fail(nl, -EINVAL, "invalid interface name");
+	if (v->master < 0)
+		return nl_fail(nl, -EINVAL, "invalid master ifindex");
 	nlh = link_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, AF_UNSPEC, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	put_mtu_mac(nlh, mtu, mac);
+	if (v->up) {
+		ifi = mnl_nlmsg_get_payload(nlh);
+		ifi->ifi_change = IFF_UP;
+		ifi->ifi_flags = IFF_UP;
+	}
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, v->name);
+	put_mtu_mac(nlh, v->mtu, v->mac);
+	if (v->master)
+		mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)v->master);
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
 	/* VETH_INFO_PEER carries a whole ifinfomsg, then the peer's own attributes. */
 	pinfo = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
 	mnl_nlmsg_put_extra_header(nlh, sizeof(struct ifinfomsg));
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
-	if (peer_netns_fd >= 0)
-		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
-	put_mtu_mac(nlh, mtu, peer_mac);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, v->peer);
+	if (v->peer_netns_fd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)v->peer_netns_fd);
+	put_mtu_mac(nlh, v->mtu, v->peer_mac);
 	mnl_attr_nest_end(nlh, pinfo);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
@@ -467,6 +481,18 @@ int nl_link_set_name(struct nl *nl, int ifindex, const char *name)
 		return nl_fail(nl, -EINVAL, "invalid ifindex or interface name");
 	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nl_talk(nl, nlh, NULL, NULL);
+}
+
+int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias)
+{
+	struct nlmsghdr *nlh;
+
+	if (ifindex <= 0 || !alias || strlen(alias) >= NL_ALIAS_MAX)
+		return nl_fail(nl, -EINVAL, "invalid ifindex or alias");
+	nlh = link_msg(nl, RTM_SETLINK, 0, AF_UNSPEC, ifindex);
+	/* The kernel takes the alias without its NUL; an empty one clears it. */
+	mnl_attr_put(nlh, IFLA_IFALIAS, strlen(alias), alias);
 	return nl_talk(nl, nlh, NULL, NULL);
 }
 

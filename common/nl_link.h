@@ -13,6 +13,8 @@
 struct nl;
 struct nlmsghdr;
 
+#define NL_ALIAS_MAX 256 /* IFALIASZ, with the NUL */
+
 /* Bridge port settings. Only the fields whose NL_BRPORT_HAS_* bit is set are meaningful
  * (read back) or sent (nl_link_set_brport). */
 enum {
@@ -63,6 +65,7 @@ struct nl_link {
 	int link;
 	int link_netnsid;
 	unsigned int txqlen;
+	char alias[NL_ALIAS_MAX]; /* IFLA_IFALIAS; "" for none */
 	bool vlan_filtering;
 	struct nl_brport brport;
 	struct nl_vxlan vxlan;
@@ -85,10 +88,21 @@ int nl_link_dump(struct nl *nl, int (*cb)(const struct nl_link *link, void *data
 int nl_link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, const uint8_t *mac,
 		       bool vlan_filtering);
 
-/* Creates a veth pair name <-> peer, the peer directly in peer_netns_fd's netns (< 0: here).
- * Both ends get mtu (0: default); macs are optional. Returns 0 or -errno. */
-int nl_link_add_veth(struct nl *nl, const char *name, const char *peer, int peer_netns_fd,
-		     unsigned int mtu, const uint8_t *peer_mac, const uint8_t *mac);
+/* A veth pair to create. Only name and peer are required. */
+struct nl_veth {
+	const char *name; /* this end, in nl's netns */
+	const char *peer; /* the other end */
+	int peer_netns_fd; /* the peer's netns; < 0: nl's netns */
+	unsigned int mtu; /* both ends; 0: default */
+	const uint8_t *mac; /* this end's MAC; NULL: random */
+	const uint8_t *peer_mac; /* the peer's MAC; NULL: random */
+	int master; /* enslave this end at creation; 0: none */
+	bool up; /* bring this end up at creation (the peer stays down) */
+};
+
+/* Creates a veth pair in one message, the peer directly in its netns (VETH_INFO_PEER +
+ * IFLA_NET_NS_FD). NLM_F_EXCL: -EEXIST when either name exists. Returns 0 or -errno. */
+int nl_link_add_veth(struct nl *nl, const struct nl_veth *v);
 
 /* Creates an IFB device; mtu and txqlen 0 keep defaults. Returns 0 or -errno. */
 int nl_link_add_ifb(struct nl *nl, const char *name, unsigned int mtu, unsigned int txqlen);
@@ -108,6 +122,10 @@ int nl_link_set_down(struct nl *nl, int ifindex);
 
 /* Enslaves ifindex to master (0: releases it). Returns 0 or -errno. */
 int nl_link_set_master(struct nl *nl, int ifindex, int master);
+
+/* Sets the interface alias (IFLA_IFALIAS, ip link set DEV alias TEXT; "" clears it).
+ * Returns 0 or -errno. */
+int nl_link_set_alias(struct nl *nl, int ifindex, const char *alias);
 
 /* Changes MTU, MAC address, name, promiscuity. Returns 0 or -errno. */
 int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned int mtu);

@@ -141,6 +141,8 @@ static int print_link(const struct nl_link *l, void *data)
 		printf(" link=%d", l->link);
 	if (l->has & NL_LINK_HAS_NETNSID)
 		printf(" netnsid=%d", l->link_netnsid);
+	if (l->alias[0])
+		printf(" alias=%s", l->alias);
 	if (l->has & NL_LINK_HAS_VLAN_FILTERING)
 		printf(" vlan_filtering=%d", l->vlan_filtering);
 	if (l->brport.has & NL_BRPORT_HAS_HAIRPIN)
@@ -255,18 +257,28 @@ static int cmd_bridge(struct tool *t)
 static int cmd_veth(struct tool *t)
 {
 	uint8_t mac[6], pmac[6];
-	const char *ns = arg(t, 2);
-	int fd = -1, r;
+	struct nl_veth v = {
+		.name = arg(t, 0),
+		.peer = arg(t, 1),
+		.peer_netns_fd = -1,
+		.mtu = opt_num(t, "mtu", 0),
+		.mac = opt_mac(t, "mac", mac),
+		.peer_mac = opt_mac(t, "peer_mac", pmac),
+		.up = opt(t, "up"),
+	};
+	const char *ns = arg(t, 2), *master = opt(t, "master");
+	int r;
 
+	if (master)
+		v.master = ifindex_of(t, master);
 	if (strcmp(ns, "-")) {
-		fd = netns_open(ns);
-		if (fd < 0)
-			return fd;
+		v.peer_netns_fd = netns_open(ns);
+		if (v.peer_netns_fd < 0)
+			return v.peer_netns_fd;
 	}
-	r = nl_link_add_veth(&t->nl, arg(t, 0), arg(t, 1), fd, opt_num(t, "mtu", 0),
-			     opt_mac(t, "peer_mac", pmac), opt_mac(t, "mac", mac));
-	if (fd >= 0)
-		close(fd);
+	r = nl_link_add_veth(&t->nl, &v);
+	if (v.peer_netns_fd >= 0)
+		close(v.peer_netns_fd);
 	return r;
 }
 
@@ -332,6 +344,11 @@ static int cmd_mac(struct tool *t)
 static int cmd_rename(struct tool *t)
 {
 	return nl_link_set_name(&t->nl, ifindex_of(t, arg(t, 0)), arg(t, 1));
+}
+
+static int cmd_alias(struct tool *t)
+{
+	return nl_link_set_alias(&t->nl, ifindex_of(t, arg(t, 0)), arg(t, 1));
 }
 
 static int cmd_promisc(struct tool *t)
@@ -675,6 +692,7 @@ static const struct {
 	{"mtu", cmd_mtu},
 	{"mac", cmd_mac},
 	{"rename", cmd_rename},
+	{"alias", cmd_alias},
 	{"promisc", cmd_promisc},
 	{"setns", cmd_setns},
 	{"brport", cmd_brport},

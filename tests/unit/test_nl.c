@@ -140,19 +140,33 @@ static int peer_cb(const struct nlattr *a, void *data)
 static void test_veth(void)
 {
 	const struct nlattr *info, *peer;
+	struct nl_veth v = {
+		.name = "veth1234",
+		.peer = "eth0",
+		.peer_netns_fd = 7,
+		.mtu = 1450,
+		.mac = mac1,
+		.peer_mac = mac2,
+		.master = 2,
+		.up = true,
+	};
 	struct tb_peer p = {{0}};
 	struct nl_link l;
 	struct nl nl;
 	size_t hdr = NLMSG_ALIGN(sizeof(struct ifinfomsg));
 
 	T_EQ(nl_open_dry(&nl), 0);
-	T_EQ(nl_link_add_veth(&nl, "veth1234", "eth0", 7, 1450, mac2, mac1), 0);
+	T_EQ(nl_link_add_veth(&nl, &v), 0);
 	T_EQ(req(&nl)->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_EXCL);
 	T_EQ(nl_link_parse(req(&nl), &l), 0);
 	T_STREQ(l.name, "veth1234");
 	T_STREQ(l.kind, "veth");
 	T_EQ(l.mtu, 1450);
 	T_ASSERT(!memcmp(l.mac, mac1, 6));
+	/* Enslaved and up in the same message. */
+	T_EQ(l.master, 2);
+	T_EQ(l.flags, IFF_UP);
+	T_EQ(((const struct ifinfomsg *)mnl_nlmsg_get_payload(req(&nl)))->ifi_change, IFF_UP);
 
 	/* IFLA_LINKINFO { KIND "veth", DATA { VETH_INFO_PEER { ifinfomsg, attrs } } } */
 	info = top(req(&nl), sizeof(struct ifinfomsg), IFLA_LINKINFO);
@@ -168,8 +182,16 @@ static void test_veth(void)
 	T_EQ(mnl_attr_get_u32(p.tb[IFLA_MTU]), 1450);
 	T_ASSERT(!memcmp(mnl_attr_get_payload(p.tb[IFLA_ADDRESS]), mac2, 6));
 
-	/* No netns: the peer stays here; no MACs. */
-	T_EQ(nl_link_add_veth(&nl, "a", "b", -1, 0, NULL, NULL), 0);
+	/* No netns: the peer stays here; no MACs, no master, down. */
+	memset(&v, 0, sizeof(v));
+	v.name = "a";
+	v.peer = "b";
+	v.peer_netns_fd = -1;
+	T_EQ(nl_link_add_veth(&nl, &v), 0);
+	T_EQ(nl_link_parse(req(&nl), &l), 0);
+	T_EQ(l.master, 0);
+	T_EQ(l.flags, 0);
+	T_ASSERT(!top(req(&nl), sizeof(struct ifinfomsg), IFLA_MASTER));
 	info = top(req(&nl), sizeof(struct ifinfomsg), IFLA_LINKINFO);
 	peer = nested(nested(info, IFLA_INFO_DATA), VETH_INFO_PEER);
 	memset(&p, 0, sizeof(p));
@@ -177,7 +199,8 @@ static void test_veth(void)
 				    mnl_attr_get_payload_len(peer) - hdr, peer_cb, &p),
 	     MNL_CB_OK);
 	T_ASSERT(p.tb[IFLA_IFNAME] && !p.tb[IFLA_NET_NS_FD] && !p.tb[IFLA_ADDRESS]);
-	T_EQ(nl_link_add_veth(&nl, "a", "bad/name", -1, 0, NULL, NULL), -EINVAL);
+	v.peer = "bad/name";
+	T_EQ(nl_link_add_veth(&nl, &v), -EINVAL);
 	nl_close(&nl);
 }
 
@@ -260,6 +283,14 @@ static void test_link_set(void)
 	T_EQ(nl_link_set_name(&nl, 5, "eth1"), 0);
 	T_EQ(nl_link_parse(req(&nl), &l), 0);
 	T_STREQ(l.name, "eth1");
+	T_EQ(nl_link_set_alias(&nl, 5, "sluice:net:cid:eth0"), 0);
+	T_EQ(nl_link_parse(req(&nl), &l), 0);
+	T_STREQ(l.alias, "sluice:net:cid:eth0");
+	/* Sent without its NUL, as iproute2 does; "" clears the alias. */
+	T_EQ(mnl_attr_get_payload_len(top(req(&nl), sizeof(*ifi), IFLA_IFALIAS)), 19);
+	T_EQ(nl_link_set_alias(&nl, 5, ""), 0);
+	T_EQ(nl_link_parse(req(&nl), &l), 0);
+	T_STREQ(l.alias, "");
 	T_EQ(nl_link_set_netns(&nl, 5, 9), 0);
 	T_EQ(mnl_attr_get_u32(top(req(&nl), sizeof(*ifi), IFLA_NET_NS_FD)), 9);
 
