@@ -88,7 +88,7 @@ int nl_link_dump(struct nl *nl, int (*cb)(const struct nl_link *link, void *data
 int nl_link_add_bridge(struct nl *nl, const char *name, unsigned int mtu, const uint8_t *mac,
 		       bool vlan_filtering);
 
-/* A veth pair to create. Only name and peer are required. */
+/* A veth pair to create: name, peer and peer_netns_fd (0 is a valid fd) must be set. */
 struct nl_veth {
 	const char *name; /* this end, in nl's netns */
 	const char *peer; /* the other end */
