@@ -78,6 +78,20 @@ int cni_fail(struct cni_ctx *ctx, int code, int r, const char *fmt, ...)
 	return r < 0 ? r : -EINVAL;
 }
 
+int cni_fail_kernel(struct cni_ctx *ctx, int r, const char *extack, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	r = cni_fail(ctx, CNI_ERR_KERNEL, r, "%s: %s", what, strerror(r < 0 ? -r : EIO));
+	if (extack && *extack)
+		cni_fail_details(ctx, "%s", extack);
+	return r;
+}
+
 void cni_fail_details(struct cni_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;

@@ -121,6 +121,11 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv);
 int cni_fail(struct cni_ctx *ctx, int code, int r, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A request the kernel refused: code 100, msg "<what>: <strerror(-r)>", details the
+ * kernel's extended ack text (extack may be NULL or ""). Returns r. */
+int cni_fail_kernel(struct cni_ctx *ctx, int r, const char *extack, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Sets the details of the recorded failure when it has none yet. */
 void cni_fail_details(struct cni_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: Apache-2.0
+/* A Linux bridge as sluice-bridge uses it: the shared device (created once, racing
+ * creators both succeed, never rolled back), its ports' flags and VLANs, and gateway
+ * addresses. Failures are recorded on the call with cni_fail(). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <net/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+
+#include "brdev.h"
+#include "cni.h"
+#include "name.h"
+#include "nl.h"
+#include "nl_link.h"
+#include "nl_route.h"
+#include "result.h"
+#include "sysctl.h"
+
+int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned int mtu,
+		 bool vlan_filtering, bool promisc, struct nl_link *ret)
+{
+	struct nl_link br;
+	char path[64];
+	uint8_t mac[6];
+	int r;
+
+	r = nl_link_get_by_name(nl, name, &br);
+	if (r == -ENODEV) {
+		/* a fixed MAC: otherwise the bridge takes the lowest port MAC, which changes
+		 * as pods come and go (upstream pins it for the same reason) */
+		if ((r = mac_random(mac)) < 0)
+			return cni_fail(ctx, CNI_ERR_INTERNAL, r, "random MAC: %s", strerror(-r));
+		r = nl_link_add_bridge(nl, name, mtu, mac, vlan_filtering);
+		if (r < 0 && r != -EEXIST)
+			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "create bridge %s", name);
+		r = nl_link_get_by_name(nl, name, &br);
+	}
+	if (r < 0)
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "look up bridge %s", name);
+	if (strcmp(br.kind, "bridge"))
+		return cni_fail(ctx, CNI_ERR_EXISTS, -EEXIST,
+				"\"%s\" already exists but is not a bridge", name);
+	if (vlan_filtering && !br.vlan_filtering &&
+	    (r = nl_link_set_bridge_vlan_filtering(nl, br.ifindex, true)) < 0)
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "enable vlan_filtering on %s", name);
+	if (promisc && !(br.flags & IFF_PROMISC) &&
+	    (r = nl_link_set_promisc(nl, br.ifindex, true)) < 0)
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s promiscuous", name);
+	if (!(br.flags & IFF_UP)) {
+		/* we own the bridge's routes: no router advertisements */
+		snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_ra", name);
+		(void)sysctl_set(path, "0");
+		if ((r = nl_link_set_up(nl, br.ifindex)) < 0)
+			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s up", name);
+		br.flags |= IFF_UP;
+	}
+	*ret = br;
+	return 0;
+}
+
+static int del_vlan(const struct nl_vlan *v, void *data)
+{
+	return nl_bridge_vlan_del(data, v->ifindex, v->vid_start, v->vid_end, NL_VLAN_MASTER);
+}
+
+static int port_vlans(struct nl *nl, int idx, const struct brdev_port *p)
+{
+	const unsigned int pvid = NL_VLAN_PVID | NL_VLAN_UNTAGGED | NL_VLAN_MASTER;
+	int r = 0;
+
+	if (!p->preserve_default_vlan && (r = nl_bridge_vlan_dump(nl, idx, del_vlan, nl)) < 0)
+		return r;
+	if (p->vlan &&
+	    (r = nl_bridge_vlan_add(nl, idx, (uint16_t)p->vlan, (uint16_t)p->vlan, pvid)) < 0)
+		return r;
+	for (int v = 1; p->trunk && v <= 4094; v++) {
+		int end = v;
+
+		if (!(p->trunk[v / 8] & (1U << (v % 8))))
+			continue;
+		/* one message per run of consecutive IDs */
+		while (end < 4094 && (p->trunk[(end + 1) / 8] & (1U << ((end + 1) % 8))))
+			end++;
+		r = nl_bridge_vlan_add(nl, idx, (uint16_t)v, (uint16_t)end, NL_VLAN_MASTER);
+		if (r < 0)
+			return r;
+		v = end;
+	}
+	/* upstream's compatibility rule: a trunk without vlan keeps VLAN 1 as native VLAN */
+	if (!p->vlan && p->trunk)
+		r = nl_bridge_vlan_add(nl, idx, 1, 1, pvid);
+	return r;
+}
+
+int brdev_port_setup(struct cni_ctx *ctx, struct nl *nl, int ifindex, const struct brdev_port *p)
+{
+	struct nl_brport bp = {.has = 0};
+	int r;
+
+	if (p->hairpin || p->isolated) {
+		bp.has = NL_BRPORT_HAS_HAIRPIN | NL_BRPORT_HAS_ISOLATED;
+		bp.hairpin = p->hairpin;
+		bp.isolated = p->isolated;
+		if ((r = nl_link_set_brport(nl, ifindex, &bp)) < 0)
+			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set hairpin/isolation");
+	}
+	if ((p->vlan || p->trunk) && (r = port_vlans(nl, ifindex, p)) < 0)
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set port VLANs");
+	return 0;
+}
+
+struct addrs {
+	struct ip_prefix a[32];
+	size_t n;
+};
+
+static int collect_addr(const struct nl_addr *a, void *data)
+{
+	struct addrs *s = data;
+
+	if (s->n < sizeof(s->a) / sizeof(s->a[0]) && a->scope == RT_SCOPE_UNIVERSE)
+		s->a[s->n++] = a->prefix;
+	return 0;
+}
+
+/* Upstream's ensureAddr: one IPv4 address (a different one fails unless force replaces
+ * it); IPv6 addresses side by side unless their prefixes overlap. */
+static int ensure_addr(struct cni_ctx *ctx, struct nl *nl, int idx, const char *dev,
+		       const struct addrs *have, const struct ip_prefix *gw, bool force)
+{
+	char x[IP_STRLEN];
+	int r;
+
+	for (size_t i = 0; i < have->n; i++) {
+		const struct ip_prefix *h = &have->a[i];
+
+		if (h->ip.family != gw->ip.family)
+			continue;
+		if (ip_eq(&h->ip, &gw->ip) && h->len == gw->len)
+			return 0;
+		if (gw->ip.family == AF_INET6 && !ip_prefix_contains(h, &gw->ip) &&
+		    !ip_prefix_contains(gw, &h->ip))
+			continue;
+		if (!force)
+			return cni_fail(ctx, CNI_ERR_CONFIG, -EEXIST,
+					"\"%s\" already has an IP address different from %s", dev,
+					ip_prefix_fmt(gw, x));
+		r = nl_addr_del(nl, idx, h);
+		if (r < 0 && r != -EADDRNOTAVAIL)
+			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "remove %s from %s",
+					       ip_prefix_fmt(h, x), dev);
+	}
+	r = nl_addr_add(nl, idx, gw, IFA_F_NODAD, false);
+	if (r < 0 && r != -EEXIST) /* EEXIST: a concurrent ADD put it there first */
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "add %s to %s", ip_prefix_fmt(gw, x),
+				       dev);
+	return 0;
+}
+
+int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *dev,
+		   const struct cni_result *res, bool force)
+{
+	struct addrs have = {.n = 0};
+	bool fam4 = false, fam6 = false;
+	int r;
+
+	if ((r = nl_addr_dump(nl, ifindex, AF_UNSPEC, collect_addr, &have)) < 0)
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "read addresses of %s", dev);
+	for (size_t i = 0; i < res->n_ips; i++) {
+		struct ip_prefix gw = {res->ips[i].gateway, res->ips[i].address.len};
+
+		if (!gw.ip.family)
+			continue;
+		if ((r = ensure_addr(ctx, nl, ifindex, dev, &have, &gw, force)) < 0)
+			return r;
+		fam4 |= gw.ip.family == AF_INET;
+		fam6 |= gw.ip.family == AF_INET6;
+	}
+	if (fam4 && (r = sysctl_set("net/ipv4/ip_forward", "1")) < 0)
+		return cni_fail(ctx, CNI_ERR_IO, r, "enable IPv4 forwarding: %s", strerror(-r));
+	if (fam6 && (r = sysctl_set("net/ipv6/conf/all/forwarding", "1")) < 0)
+		return cni_fail(ctx, CNI_ERR_IO, r, "enable IPv6 forwarding: %s", strerror(-r));
+	return 0;
+}
+
+int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, int vlan,
+		  unsigned int mtu, bool preserve_default_vlan, struct nl_link *ret)
+{
+	struct brdev_port port = {.vlan = vlan, .preserve_default_vlan = preserve_default_vlan};
+	struct nl_veth v = {.peer_netns_fd = -1, .mtu = mtu, .master = br->ifindex, .up = true};
+	char name[32], pname[IFNAMSIZ], vid[8];
+	struct nl_link l;
+	uint8_t mac[6], pmac[6];
+	int r;
+
+	if (snprintf(name, sizeof(name), "%s.%d", br->name, vlan) >= IFNAMSIZ)
+		return cni_fail(ctx, CNI_ERR_CONFIG, -ENAMETOOLONG,
+				"vlan gateway interface name %s is longer than 15 bytes", name);
+	r = nl_link_get_by_name(nl, name, ret);
+	if (r != -ENODEV)
+		return r < 0 ? cni_fail_kernel(ctx, r, nl_errmsg(nl), "look up %s", name) : 0;
+	snprintf(vid, sizeof(vid), "%d", vlan);
+	name_hash(pname, "veth", br->name, vid);
+	if ((r = mac_random(mac)) < 0 || (r = mac_random(pmac)) < 0)
+		return cni_fail(ctx, CNI_ERR_INTERNAL, r, "random MAC: %s", strerror(-r));
+	v.name = pname;
+	v.mac = pmac;
+	v.peer = name;
+	v.peer_mac = mac;
+	r = nl_link_add_veth(nl, &v);
+	if (r == 0 && (r = nl_link_get_by_name(nl, pname, &l)) == 0 &&
+	    (r = brdev_port_setup(ctx, nl, l.ifindex, &port)) < 0)
+		return r;
+	if (r < 0 && r != -EEXIST) /* EEXIST: a concurrent ADD made it */
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "create %s", name);
+	if ((r = nl_link_get_by_name(nl, name, ret)) < 0 ||
+	    (!(ret->flags & IFF_UP) && (r = nl_link_set_up(nl, ret->ifindex)) < 0))
+		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s up", name);
+	return 0;
+}
