@@ -281,11 +281,32 @@ static int set_types(struct nftnl_set *s, const struct nft_set_def *d)
 	return 0;
 }
 
+/* Byte orders `nft list` reads to print a key or data value of one host-order field (an
+ * interface name, a mark); without them it prints names reversed. Returns the bytes written. */
+static size_t set_byteorder(const struct nft_set_def *d, uint8_t *out)
+{
+	static const uint32_t host = 1; /* nft's BYTEORDER_HOST_ENDIAN */
+	size_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		const enum nft_type *t = i ? d->data : d->key;
+
+		if ((t[0] != NFT_TYPE_IFNAME && t[0] != NFT_TYPE_MARK) || t[1])
+			continue;
+		out[n] = i ? NFTNL_UDATA_SET_DATABYTEORDER : NFTNL_UDATA_SET_KEYBYTEORDER;
+		out[n + 1] = sizeof(host);
+		memcpy(out + n + 2, &host, sizeof(host));
+		n += 2 + sizeof(host);
+	}
+	return n;
+}
+
 int nft_set_add(struct nft *nft, int family, const char *table, const struct nft_set_def *d,
 		unsigned int flags)
 {
-	uint8_t ud[NFT_COMMENT_MAX + 3];
+	uint8_t ud[2 * 6 + NFT_COMMENT_MAX + 3];
 	struct nftnl_set *s;
+	size_t n;
 	int r;
 
 	if (!name_ok(table) || !name_ok(d->name))
@@ -300,11 +321,13 @@ int nft_set_add(struct nft *nft, int family, const char *table, const struct nft
 	r = set_types(s, d);
 	if (r >= 0 && (d->flags & NFT_SET_TIMEOUT) && d->timeout_ms)
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, d->timeout_ms);
+	n = set_byteorder(d, ud);
 	if (r >= 0 && d->comment) {
-		r = nft_comment_tlv(NFTNL_UDATA_SET_COMMENT, d->comment, ud, sizeof(ud));
-		if (r >= 0)
-			nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, (uint32_t)r);
+		r = nft_comment_tlv(NFTNL_UDATA_SET_COMMENT, d->comment, ud + n, sizeof(ud) - n);
+		n += r >= 0 ? (size_t)r : 0;
 	}
+	if (r >= 0 && n)
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA, ud, (uint32_t)n);
 	if (r >= 0)
 		r = put_msg(nft, NFT_MSG_NEWSET, family, add_flags(flags),
 			    NAME_ROOM + UDATA_ROOM + 512, build_set, s);

@@ -5,8 +5,9 @@
 # the pod's own prefix. Echo servers print the source address they see. Proves: kernel errors
 # reach the caller named; 64 concurrent ADDs make one table, one set of rules, 64 elements;
 # pod->outside is masqueraded to the node, pod->own prefix is not, and neither after DEL; DEL
-# by container ID alone and GC remove exactly their elements; a foreign table is untouched;
-# thousands of elements in one batch, all-or-nothing; nothing of sluice is left at the end.
+# by container ID alone and GC remove exactly their elements; networks sharing the table own
+# their elements apart (DEL and GC of one leave the other's alone); a foreign table is
+# untouched; thousands of elements in one batch, all-or-nothing; nothing of sluice is left.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -20,10 +21,23 @@ N=msq-node-$$
 P=msq-pod-$$
 O=msq-out-$$
 R=msq-peer-$$
+NA=net-a # the network of most attachments below
+NB=net-b # another network sharing the table
 
 nt() { ip netns exec "$N" "$NFTTOOL" "$@"; }
 nftn() { ip netns exec "$N" nft "$@"; }
 nelems() { nt elems "$1" | wc -l; }
+
+# fnv32: FNV-1a 64 of stdin (ASCII), both halves xor-folded: an owner's network part
+fnv32() {
+	local s h=$((0xcbf29ce484222325)) c i
+	s=$(cat)
+	for ((i = 0; i < ${#s}; i++)); do
+		printf -v c '%d' "'${s:i:1}"
+		h=$(((h ^ c) * 0x100000001b3))
+	done
+	printf '%08x\n' $(((h ^ (h >> 32)) & 0xffffffff))
+}
 
 setup() {
 	local ns
@@ -100,8 +114,8 @@ V6_NODE='[fd77:0000:0000:0000:0000:0000:0000:0001]'
 # --- Kernel errors come back with the failing message and the attribute the kernel named
 out=$(nt err-missing 2>&1)
 check "extack-missing-table" grep -q "delete elements of set inet sluice_missing pods4: No such file or directory (message 1, attribute table)" <<<"$out"
-check "del-no-table" nt del some-cid
-check_eq "gc-no-table" "removed 0" "$(nt gc 2>&1)"
+check "del-no-table" nt del "$NA" some-cid
+check_eq "gc-no-table" "removed 0" "$(nt gc "$NA" 2>&1)"
 check_eq "no-table-yet" "" "$(nftn list tables | grep sluice)"
 
 # A table that is not ours: listed before, compared at the end
@@ -113,7 +127,7 @@ foreign=$(nftn -s list table inet other)
 # --- 64 concurrent ADDs from separate processes, starting without the table
 pids=()
 for i in $(seq 1 64); do
-	nt add "cid-$i" eth0 "10.60.$i.2/24" "fd60:$i::2/64" 2>"$T_TMP/add-$i.err" &
+	nt add "$NA" "cid-$i" eth0 "10.60.$i.2/24" "fd60:$i::2/64" 2>"$T_TMP/add-$i.err" &
 	pids+=($!)
 done
 failed=0
@@ -131,53 +145,73 @@ check_eq "multicast-excluded" "2" "$(nftn list chain inet sluice_masq postroutin
 check_eq "64-elements" "64 64 64 64" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
 bad=0
 for i in $(seq 1 64); do
-	nt check "cid-$i" eth0 "10.60.$i.2/24" "fd60:$i::2/64" || bad=$((bad + 1))
+	nt check "$NA" "cid-$i" eth0 "10.60.$i.2/24" "fd60:$i::2/64" || bad=$((bad + 1))
 done
 check_eq "64-checks" "0" "$bad"
-check "comments-listed" grep -q 'comment "cid-64/eth0"' <<<"$(nftn list set inet sluice_masq pods6)"
-check "interval-listed" grep -q '10.60.5.2 . 10.60.5.0/24 comment "cid-5/eth0"' <<<"$(nftn list set inet sluice_masq local4)"
-check_fail "check-wrong-prefix" nt check cid-3 eth0 10.60.3.2/25
+check_eq "owner-comment" "cid-64/eth0/$(printf %s "$NA" | fnv32)" "$(nt owner "$NA" cid-64 eth0)"
+check "comments-listed" grep -q "comment \"$(nt owner "$NA" cid-64 eth0)\"" <<<"$(nftn list set inet sluice_masq pods6)"
+check "interval-listed" grep -q "10.60.5.2 . 10.60.5.0/24 comment \"$(nt owner "$NA" cid-5 eth0)\"" <<<"$(nftn list set inet sluice_masq local4)"
+check_fail "check-wrong-prefix" nt check "$NA" cid-3 eth0 10.60.3.2/25
 out=$(nt err-invalid 2>&1)
 check "extack-invalid-element" grep -q "add elements to set inet sluice_masq pods4: Invalid argument (message 1, attribute elements, #1" <<<"$out"
 
 # --- DEL by container ID alone removes exactly that attachment's four elements
-check "del-by-cid" nt del cid-7
+check "del-by-cid" nt del "$NA" cid-7
 check_eq "del-removed-4" "63 63 63 63" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
 check_eq "del-no-cid-7-left" "0" "$(nftn list table inet sluice_masq | grep -c '"cid-7/')"
-check_fail "check-after-del" nt check cid-7 eth0 10.60.7.2/24 fd60:7::2/64
-check "check-neighbour-intact" nt check cid-8 eth0 10.60.8.2/24 fd60:8::2/64
-check "del-again" nt del cid-7
-check "del-other-ifname" nt del cid-8 eth1
+check_fail "check-after-del" nt check "$NA" cid-7 eth0 10.60.7.2/24 fd60:7::2/64
+check "check-neighbour-intact" nt check "$NA" cid-8 eth0 10.60.8.2/24 fd60:8::2/64
+check "del-again" nt del "$NA" cid-7
+check "del-other-ifname" nt del "$NA" cid-8 eth1
 check_eq "del-other-ifname-keeps" "63" "$(nelems pods4)"
 
 # --- An address left by an attachment whose DEL never came is taken over by the new owner
-check "stale-add" nt add cid-12 eth0 10.60.13.2/24 fd60:13::2/64
-check "stale-new-owner" nt check cid-12 eth0 10.60.13.2/24 fd60:13::2/64
-check_fail "stale-old-owner" nt check cid-13 eth0 10.60.13.2/24 fd60:13::2/64
-check "stale-old-del" nt del cid-13
-check "stale-new-kept" nt check cid-12 eth0 10.60.13.2/24 fd60:13::2/64
-check "stale-restore" nt add cid-13 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-add" nt add "$NA" cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-new-owner" nt check "$NA" cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check_fail "stale-old-owner" nt check "$NA" cid-13 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-old-del" nt del "$NA" cid-13
+check "stale-new-kept" nt check "$NA" cid-12 eth0 10.60.13.2/24 fd60:13::2/64
+check "stale-restore" nt add "$NA" cid-13 eth0 10.60.13.2/24 fd60:13::2/64
 check_eq "stale-count" "63 63 63 63" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
 
 # --- GC: cid-11..64 are valid, so cid-1..10 (without 7) go: 9 attachments x 4 elements
 valid=()
 for i in $(seq 11 64); do valid+=("cid-$i/eth0"); done
-check_eq "gc-removed" "removed 36" "$(nt gc "${valid[@]}")"
+check_eq "gc-removed" "removed 36" "$(nt gc "$NA" "${valid[@]}")"
 check_eq "gc-left" "54 54 54 54" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
-check_fail "gc-removed-cid-1" nt check cid-1 eth0 10.60.1.2/24 fd60:1::2/64
-check "gc-kept-cid-11" nt check cid-11 eth0 10.60.11.2/24 fd60:11::2/64
+check_fail "gc-removed-cid-1" nt check "$NA" cid-1 eth0 10.60.1.2/24 fd60:1::2/64
+check "gc-kept-cid-11" nt check "$NA" cid-11 eth0 10.60.11.2/24 fd60:11::2/64
+
+# --- Network B shares the table: one cid and ifname the same as a valid one of A's
+check "netb-add-1" nt add "$NB" cid-b1 eth0 10.61.1.2/24
+check "netb-add-2" nt add "$NB" cid-b2 eth0 10.61.2.2/24
+check "netb-add-11" nt add "$NB" cid-11 eth0 10.61.11.2/24
+check_eq "netb-added" "57 54 57 54" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
+check_fail "netb-not-in-neta" nt check "$NA" cid-b1 eth0 10.61.1.2/24
+check_eq "gc-a-leaves-b" "removed 0" "$(nt gc "$NA" "${valid[@]}")"
+check "gc-a-left-b1" nt check "$NB" cid-b1 eth0 10.61.1.2/24
+check "gc-a-left-b2" nt check "$NB" cid-b2 eth0 10.61.2.2/24
+check "del-a-leaves-b" nt del "$NA" cid-b1
+check "del-a-left-b1" nt check "$NB" cid-b1 eth0 10.61.1.2/24
+check "del-b-11" nt del "$NB" cid-11 eth0
+check_fail "del-b-11-gone" nt check "$NB" cid-11 eth0 10.61.11.2/24
+check "del-b-left-a-11" nt check "$NA" cid-11 eth0 10.60.11.2/24 fd60:11::2/64
+check_eq "gc-b" "removed 2" "$(nt gc "$NB" cid-b1/eth0 cid-11/eth0)"
+check_fail "gc-b-removed-b2" nt check "$NB" cid-b2 eth0 10.61.2.2/24
+check "gc-b-kept-b1" nt check "$NB" cid-b1 eth0 10.61.1.2/24
+check_eq "gc-b-left-a" "55 54 55 54" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
 
 # --- Real traffic from the pod
 check_eq "before-add-v4-not-masqueraded" "10.50.0.2" "$(seen 192.168.77.2 7777)"
-check "pod-add" nt add pod-cid eth0 10.50.0.2/16 fd50::2/16
-check "pod-check" nt check pod-cid eth0 10.50.0.2/16 fd50::2/16
+check "pod-add" nt add "$NA" pod-cid eth0 10.50.0.2/16 fd50::2/16
+check "pod-check" nt check "$NA" pod-cid eth0 10.50.0.2/16 fd50::2/16
 check_eq "outside-v4-masqueraded" "192.168.77.1" "$(seen 192.168.77.2 7777)"
 check_eq "outside-v6-masqueraded" "$V6_NODE" "$(seen '[fd77::2]' 7778)"
 check_eq "own-prefix-v4-not-masqueraded" "10.50.0.2" "$(seen 10.50.1.9 7777)"
 check_eq "own-prefix-v6-not-masqueraded" "$V6_POD" "$(seen '[fd50:1::9]' 7778)"
 check "masquerade-counted" grep -qE 'ip saddr @pods4 counter packets [1-9]' <<<"$(nftn list chain inet sluice_masq postrouting)"
-check "pod-del-by-cid" nt del pod-cid
-check_fail "pod-check-after-del" nt check pod-cid eth0 10.50.0.2/16 fd50::2/16
+check "pod-del-by-cid" nt del "$NA" pod-cid
+check_fail "pod-check-after-del" nt check "$NA" pod-cid eth0 10.50.0.2/16 fd50::2/16
 check_eq "after-del-v4-not-masqueraded" "10.50.0.2" "$(seen 192.168.77.2 7777)"
 check_eq "after-del-v6-not-masqueraded" "$V6_POD" "$(seen '[fd77::2]' 7778)"
 
@@ -188,10 +222,12 @@ check "big-batch-atomic" grep -q "^elements 3000$" <<<"$out"
 check "big-batch-error-named" grep -q "message 1501, attribute elements" <<<"$out"
 
 # --- Nothing of ours is left; what is not ours is unchanged
-check_eq "gc-all" "removed 216" "$(nt gc)"
+check_eq "gc-all" "removed 216" "$(nt gc "$NA")"
+check "gc-all-left-b1" nt check "$NB" cid-b1 eth0 10.61.1.2/24
+check_eq "gc-all-b" "removed 2" "$(nt gc "$NB")"
 check_eq "gc-all-empty" "0 0 0 0" "$(nelems pods4) $(nelems pods6) $(nelems local4) $(nelems local6)"
 check "drop-table" nt drop
 check "drop-table-again" nt drop
 check_eq "no-sluice-tables" "" "$(nftn list ruleset | grep sluice)"
 check_eq "foreign-table-untouched" "$foreign" "$(nftn -s list table inet other)"
-check "del-after-drop" nt del cid-11
+check "del-after-drop" nt del "$NA" cid-11

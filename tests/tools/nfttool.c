@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* nfttool: drives common/masq and common/nft from tests/netns/masq.sh. Each command opens
- * one nft socket and does one library call; failures print the errno and nft_errmsg().
+/* nfttool: drives common/masq, common/spoofchk and common/nft from tests/netns/masq.sh and
+ * spoofchk.sh. Each command opens one nft socket and does one library call; failures print
+ * the errno and nft_errmsg().
  * Usage: nfttool -h */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,20 +18,28 @@
 #include "masq.h"
 #include "netns.h"
 #include "nft.h"
+#include "nft_owned.h"
+#include "spoofchk.h"
 
 static const char usage[] =
 	"usage: nfttool [-n NETNS_PATH] COMMAND ARGS\n"
-	"  add CID IFNAME ADDR/LEN...   masq_add\n"
-	"  del CID [IFNAME]             masq_del\n"
-	"  check CID IFNAME ADDR/LEN... masq_check\n"
-	"  gc [CID/IFNAME]...           masq_gc, the arguments being the valid attachments\n"
+	"  add NET CID IFNAME ADDR/LEN...   masq_add\n"
+	"  del NET CID [IFNAME]             masq_del\n"
+	"  check NET CID IFNAME ADDR/LEN... masq_check\n"
+	"  gc NET [CID/IFNAME]...           masq_gc, the arguments being the valid attachments\n"
 	"  rules                        nft_rule_count of the masq chain, nft_chain_list\n"
 	"  elems SET                    nft_set_elems_dump: one element per line with comment\n"
+	"  drop                         delete the masq table (NFT_F_DESTROY)\n"
+	"  sc-add NET CID IFNAME HOST_IF MAC    spoofchk_add\n"
+	"  sc-del NET CID [IFNAME]              spoofchk_del\n"
+	"  sc-check NET CID IFNAME HOST_IF MAC  spoofchk_check\n"
+	"  sc-gc NET [CID/IFNAME]...            spoofchk_gc\n"
+	"  sc-rules, sc-elems SET, sc-drop      the same for the spoofchk table\n"
+	"  owner NET CID IFNAME         print the comment that names the attachment's elements\n"
 	"  err-missing                  delete an element from a missing table, print errmsg\n"
 	"  err-invalid                  add a malformed element to pods4, print errmsg\n"
 	"  big N                        N commented elements in one batch to a table of its\n"
 	"                               own, read back; N more with one bad: all rejected\n"
-	"  drop                         delete the masq table (NFT_F_DESTROY)\n"
 	"  bench N                      N x (open, masq_add, close), then N x masq_del\n";
 
 static int fail(const struct nft *nft, const char *what, int r)
@@ -90,15 +99,29 @@ static int print_elem(const struct nft_elem *e, void *data)
 	return 0;
 }
 
-static int cmd_rules(struct nft *nft)
+static int cmd_rules(struct nft *nft, const struct nft_owned *t)
 {
-	int r = nft_rule_count(nft, NFPROTO_INET, MASQ_TABLE, MASQ_CHAIN);
+	int r = nft_rule_count(nft, t->family, t->table, t->chain);
 
 	if (r < 0)
 		return fail(nft, "rule count", r);
 	printf("rules %d\n", r);
-	r = nft_chain_list(nft, NFPROTO_INET, MASQ_TABLE, print_chain, NULL);
+	r = nft_chain_list(nft, t->family, t->table, print_chain, NULL);
 	return r < 0 ? fail(nft, "chain list", r) : 0;
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6) {
+		fprintf(stderr, "nfttool: bad MAC %s\n", s);
+		return -EINVAL;
+	}
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
 }
 
 /* Errors from the kernel must reach the caller with the failing message named. */
@@ -197,8 +220,8 @@ static int cmd_bench(int n)
 			p.ip.b[3] = (uint8_t)i;
 			r = nft_open(&nft, -1);
 			if (r == 0)
-				r = pass ? masq_del(&nft, cid, "eth0")
-					 : masq_add(&nft, cid, "eth0", &p, 1);
+				r = pass ? masq_del(&nft, "bench", cid, "eth0")
+					 : masq_add(&nft, "bench", cid, "eth0", &p, 1);
 			if (r < 0)
 				fail(&nft, pass ? "masq_del" : "masq_add", r);
 			nft_close(&nft);
@@ -209,42 +232,83 @@ static int cmd_bench(int n)
 	return r < 0;
 }
 
+/* The commands common to both tables; 2 when cmd is none of them. */
+static int run_table(struct nft *nft, const struct nft_owned *t, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	int r;
+
+	if (!strcmp(cmd, "gc") && argc >= 2) {
+		struct valid v = {argc - 2, argv + 2};
+
+		r = t == &masq_owned ? masq_gc(nft, argv[1], is_valid, &v)
+				     : spoofchk_gc(nft, argv[1], is_valid, &v);
+		if (r >= 0)
+			printf("removed %d\n", r);
+	} else if (!strcmp(cmd, "rules")) {
+		return cmd_rules(nft, t);
+	} else if (!strcmp(cmd, "elems") && argc == 2) {
+		r = nft_set_elems_dump(nft, t->family, t->table, argv[1], print_elem, NULL);
+	} else if (!strcmp(cmd, "drop")) {
+		nft_batch_begin(nft);
+		nft_table_del(nft, t->family, t->table, NFT_F_DESTROY);
+		r = nft_batch_commit(nft);
+	} else {
+		return 2;
+	}
+	return r < 0 ? fail(nft, cmd, r) : 0;
+}
+
+static int run_spoofchk(struct nft *nft, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+	uint8_t mac[6];
+	int r;
+
+	if ((!strcmp(cmd, "add") || !strcmp(cmd, "check")) && argc == 6) {
+		r = parse_mac(argv[5], mac);
+		if (r == 0 && cmd[0] == 'a')
+			r = spoofchk_add(nft, argv[1], argv[2], argv[3], argv[4], mac);
+		else if (r == 0)
+			r = spoofchk_check(nft, argv[1], argv[2], argv[3], argv[4], mac);
+	} else if (!strcmp(cmd, "del") && (argc == 3 || argc == 4)) {
+		r = spoofchk_del(nft, argv[1], argv[2], argc == 4 ? argv[3] : NULL);
+	} else {
+		return run_table(nft, &spoofchk_owned, argc, argv);
+	}
+	return r < 0 ? fail(nft, cmd, r) : 0;
+}
+
 static int run(struct nft *nft, int argc, char **argv)
 {
 	struct ip_prefix p[MASQ_ADDRS_MAX];
+	char owner[NFT_OWNER_MAX + 1];
 	const char *cmd = argv[0];
 	size_t n = 0;
 	int r;
 
-	if (!strcmp(cmd, "add") && argc >= 4) {
-		r = parse_addrs(argc - 3, argv + 3, p, &n);
-		r = r < 0 ? r : masq_add(nft, argv[1], argv[2], p, n);
+	if (!strncmp(cmd, "sc-", 3)) {
+		argv[0] += 3;
+		return run_spoofchk(nft, argc, argv);
+	}
+	if (!strcmp(cmd, "add") && argc >= 5) {
+		r = parse_addrs(argc - 4, argv + 4, p, &n);
+		r = r < 0 ? r : masq_add(nft, argv[1], argv[2], argv[3], p, n);
 	} else if (!strcmp(cmd, "check") && argc >= 4) {
-		r = parse_addrs(argc - 3, argv + 3, p, &n);
-		r = r < 0 ? r : masq_check(nft, argv[1], argv[2], p, n);
-	} else if (!strcmp(cmd, "del") && (argc == 2 || argc == 3)) {
-		r = masq_del(nft, argv[1], argc == 3 ? argv[2] : NULL);
-	} else if (!strcmp(cmd, "gc")) {
-		struct valid v = {argc - 1, argv + 1};
-
-		r = masq_gc(nft, is_valid, &v);
-		if (r >= 0)
-			printf("removed %d\n", r);
-	} else if (!strcmp(cmd, "rules")) {
-		return cmd_rules(nft);
-	} else if (!strcmp(cmd, "elems") && argc == 2) {
-		r = nft_set_elems_dump(nft, NFPROTO_INET, MASQ_TABLE, argv[1], print_elem, NULL);
+		r = parse_addrs(argc - 4, argv + 4, p, &n);
+		r = r < 0 ? r : masq_check(nft, argv[1], argv[2], argv[3], p, n);
+	} else if (!strcmp(cmd, "del") && (argc == 3 || argc == 4)) {
+		r = masq_del(nft, argv[1], argv[2], argc == 4 ? argv[3] : NULL);
+	} else if (!strcmp(cmd, "owner") && argc == 4) {
+		r = nft_owner_fmt(owner, argv[1], argv[2], argv[3]);
+		if (r == 0)
+			printf("%s\n", owner);
 	} else if (!strcmp(cmd, "big") && argc == 2) {
 		return cmd_big(nft, atoi(argv[1]));
-	} else if (!strcmp(cmd, "drop")) {
-		nft_batch_begin(nft);
-		nft_table_del(nft, NFPROTO_INET, MASQ_TABLE, NFT_F_DESTROY);
-		r = nft_batch_commit(nft);
 	} else if (!strcmp(cmd, "err-missing") || !strcmp(cmd, "err-invalid")) {
 		return cmd_err(nft, !strcmp(cmd, "err-invalid"));
 	} else {
-		fputs(usage, stderr);
-		return 2;
+		return run_table(nft, &masq_owned, argc, argv);
 	}
 	return r < 0 ? fail(nft, cmd, r) : 0;
 }
@@ -275,5 +339,7 @@ int main(int argc, char **argv)
 		return fail(&nft, "nft_open", r);
 	r = run(&nft, argc - 1, argv + 1);
 	nft_close(&nft);
+	if (r == 2)
+		fputs(usage, stderr);
 	return r;
 }

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Owned tables: created once with NFT_F_EXCL (the losers of the race add to the winner's
+ * table), per-attachment elements found by the owner in their comment for DEL, CHECK, GC. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+
+#include "name.h"
+#include "nft.h"
+#include "nft_owned.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define NET_HEX 8 /* digits of the network hash */
+#define RETRIES 4
+
+int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e)
+{
+	struct nft_elem *p;
+	size_t cap;
+
+	if (el->n == el->cap) {
+		cap = el->cap ? el->cap * 2 : 8;
+		p = realloc(el->e, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		el->e = p;
+		el->cap = cap;
+	}
+	el->e[el->n++] = *e;
+	return 0;
+}
+
+void nft_owned_elems_done(struct nft_owned_elems *el, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(el[i].e);
+		el[i] = (struct nft_owned_elems){0};
+	}
+}
+
+/* --- Owners --------------------------------------------------------------------------- */
+
+/* 32 bits of FNV-1a 64 (both halves folded): two networks on one node collide with a
+ * chance of 2^-32, and the comment keeps room for a 64-byte container ID. */
+static void net_hex(const char *net, char out[NET_HEX + 1])
+{
+	uint64_t h = name_fnv(FNV_OFFSET, net);
+
+	snprintf(out, NET_HEX + 1, "%08x", (unsigned int)(uint32_t)(h ^ (h >> 32)));
+}
+
+/* ifname NULL: every interface of cid. */
+static int owner_ok(const char *net, const char *cid, const char *ifname)
+{
+	if (!net || !*net || !cid || !*cid || strchr(cid, '/') ||
+	    (ifname && (!*ifname || strchr(ifname, '/') || strlen(ifname) >= IFNAMSIZ)))
+		return -EINVAL;
+	if (strlen(cid) + 1 + (ifname ? strlen(ifname) : IFNAMSIZ - 1) + 1 + NET_HEX >
+	    NFT_OWNER_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int nft_owner_fmt(char out[NFT_OWNER_MAX + 1], const char *net, const char *cid, const char *ifname)
+{
+	char hex[NET_HEX + 1];
+	int r;
+
+	r = ifname ? owner_ok(net, cid, ifname) : -EINVAL;
+	if (r < 0)
+		return r;
+	net_hex(net, hex);
+	snprintf(out, NFT_OWNER_MAX + 1, "%s/%s/%s", cid, ifname, hex);
+	return 0;
+}
+
+struct owner {
+	char buf[NFT_OWNER_MAX + 1];
+	const char *cid, *ifname, *net;
+};
+
+/* Splits "cid/ifname/hash" into o; returns 0 or -EINVAL when comment names no owner. */
+static int owner_parse(const char *comment, struct owner *o)
+{
+	size_t n = comment ? strlen(comment) : 0;
+	char *a, *b;
+
+	if (!n || n > NFT_OWNER_MAX)
+		return -EINVAL;
+	memcpy(o->buf, comment, n + 1);
+	b = strrchr(o->buf, '/');
+	if (!b || b == o->buf || strlen(b + 1) != NET_HEX ||
+	    strspn(b + 1, "0123456789abcdef") != NET_HEX)
+		return -EINVAL;
+	*b = '\0';
+	a = strrchr(o->buf, '/');
+	if (!a || a == o->buf || !a[1])
+		return -EINVAL;
+	*a = '\0';
+	o->cid = o->buf;
+	o->ifname = a + 1;
+	o->net = b + 1;
+	return 0;
+}
+
+struct owner_match {
+	char net[NET_HEX + 1];
+	const char *cid, *ifname;
+	bool (*is_valid)(const char *cid, const char *ifname, void *data);
+	void *data;
+};
+
+/* DEL and CHECK: the comment names net's cid (and ifname unless NULL). */
+static int match_owner(const struct nft_elem *e, unsigned int set, void *data)
+{
+	const struct owner_match *m = data;
+	struct owner o;
+
+	return owner_parse(e->comment, &o) == 0 && !strcmp(o.net, m->net) &&
+	       !strcmp(o.cid, m->cid) && (!m->ifname || !strcmp(o.ifname, m->ifname));
+}
+
+/* GC: the comment names no owner, or an attachment of net that is not valid. */
+static int match_invalid(const struct nft_elem *e, unsigned int set, void *data)
+{
+	const struct owner_match *m = data;
+	struct owner o;
+
+	if (owner_parse(e->comment, &o) < 0)
+		return 1;
+	return !strcmp(o.net, m->net) && !m->is_valid(o.cid, o.ifname, m->data);
+}
+
+/* --- ADD ------------------------------------------------------------------------------ */
+
+void nft_owned_build(struct nft *nft, const struct nft_owned *t, const struct nft_owned_elems *el,
+		     const struct nft_owned_elems *old, bool create)
+{
+	unsigned int i, excl;
+
+	nft_batch_begin(nft);
+	if (create) {
+		(void)nft_table_add(nft, t->family, t->table, NFT_F_EXCL);
+		for (i = 0; i < t->nsets; i++)
+			(void)nft_set_add(nft, t->family, t->table, &t->sets[i], 0);
+		t->build(nft);
+	}
+	for (i = 0; old && i < t->nsets; i++)
+		(void)nft_elems_del(nft, t->family, t->table, t->sets[i].name, old[i].e, old[i].n,
+				    NFT_F_DESTROY);
+	for (i = 0; i < t->nsets; i++) {
+		excl = t->excl & (1U << i);
+		/* Replaces an element left by an attachment whose DEL never came. */
+		if (!excl)
+			(void)nft_elems_del(nft, t->family, t->table, t->sets[i].name, el[i].e,
+					    el[i].n, NFT_F_DESTROY);
+		(void)nft_elems_add(nft, t->family, t->table, t->sets[i].name, el[i].e, el[i].n,
+				    excl ? NFT_F_EXCL : 0);
+	}
+}
+
+int nft_owned_add(struct nft *nft, const struct nft_owned *t, const struct nft_owned_elems *el,
+		  const struct nft_owned_elems *old)
+{
+	int r;
+
+	/* Common path: the table exists and one batch adds the elements. An -EEXIST of the
+	 * creation batch is the table (a new table holds no elements): retry the elements. */
+	for (int i = 0;; i++) {
+		nft_owned_build(nft, t, el, old, false);
+		r = nft_batch_commit(nft);
+		if (r != -ENOENT || i == RETRIES)
+			break;
+		nft_owned_build(nft, t, el, old, true);
+		r = nft_batch_commit(nft);
+		if (r != -EEXIST)
+			break;
+	}
+	return r;
+}
+
+/* --- Finding elements ----------------------------------------------------------------- */
+
+struct sweep {
+	struct nft_owned_elems *el; /* the set being dumped */
+	unsigned int set;
+	int (*match)(const struct nft_elem *e, unsigned int set, void *data);
+	void *data;
+};
+
+static int sweep_cb(const struct nft_elem *e, void *data)
+{
+	struct sweep *s = data;
+	struct nft_elem copy = *e;
+
+	if (!s->match(e, s->set, s->data))
+		return 0;
+	copy.comment = NULL; /* dumped strings do not outlive the callback */
+	copy.chain = NULL;
+	return nft_owned_push(s->el, &copy);
+}
+
+int nft_owned_collect(struct nft *nft, const struct nft_owned *t, struct nft_owned_elems *el,
+		      int (*match)(const struct nft_elem *e, unsigned int set, void *data),
+		      void *data)
+{
+	struct sweep s = {.match = match, .data = data};
+	int r = 0;
+
+	for (int k = 0; k < RETRIES; k++) {
+		nft_owned_elems_done(el, t->nsets);
+		for (s.set = 0; s.set < t->nsets; s.set++) {
+			s.el = &el[s.set];
+			r = nft_set_elems_dump(nft, t->family, t->table, t->sets[s.set].name,
+					       sweep_cb, &s);
+			if (r == -ENOENT && nft_table_exists(nft, t->family, t->table) == 1)
+				r = 0; /* the table is there, that set is not: nothing to find */
+			if (r < 0)
+				break;
+		}
+		if (r != -EINTR) /* a ruleset change interrupted the dump: start again */
+			break;
+	}
+	return r;
+}
+
+int nft_owned_destroy(struct nft *nft, const struct nft_owned *t, const struct nft_owned_elems *el)
+{
+	size_t total = 0;
+	int r;
+
+	nft_batch_begin(nft);
+	for (unsigned int i = 0; i < t->nsets; i++) {
+		(void)nft_elems_del(nft, t->family, t->table, t->sets[i].name, el[i].e, el[i].n,
+				    NFT_F_DESTROY);
+		total += el[i].n;
+	}
+	r = nft_batch_commit(nft);
+	if (r == -ENOENT) /* the table went away meanwhile */
+		r = 0;
+	return r < 0 ? r : (int)total;
+}
+
+/* Collects what match() accepts and destroys it; no table counts as nothing found. */
+static int sweep(struct nft *nft, const struct nft_owned *t,
+		 int (*match)(const struct nft_elem *e, unsigned int set, void *data),
+		 struct owner_match *m)
+{
+	struct nft_owned_elems el[NFT_OWNED_SETS_MAX] = {0};
+	int r;
+
+	r = nft_owned_collect(nft, t, el, match, m);
+	if (r == -ENOENT) {
+		nft->errmsg[0] = '\0';
+		r = 0;
+	} else if (r == 0) {
+		r = nft_owned_destroy(nft, t, el);
+	}
+	nft_owned_elems_done(el, t->nsets);
+	return r;
+}
+
+int nft_owned_del(struct nft *nft, const struct nft_owned *t, const char *net, const char *cid,
+		  const char *ifname)
+{
+	struct owner_match m = {.cid = cid, .ifname = ifname};
+	int r;
+
+	r = owner_ok(net, cid, ifname);
+	if (r < 0)
+		return r;
+	net_hex(net, m.net);
+	r = sweep(nft, t, match_owner, &m);
+	return r < 0 ? r : 0;
+}
+
+int nft_owned_gc(struct nft *nft, const struct nft_owned *t, const char *net,
+		 bool (*is_valid)(const char *cid, const char *ifname, void *data), void *data)
+{
+	struct owner_match m = {.is_valid = is_valid, .data = data};
+
+	if (!net || !*net || !is_valid)
+		return -EINVAL;
+	net_hex(net, m.net);
+	return sweep(nft, t, match_invalid, &m);
+}
+
+/* --- CHECK ---------------------------------------------------------------------------- */
+
+static int has_elem(const struct nft_owned_elems *have, const struct nft_elem *want)
+{
+	for (size_t i = 0; i < have->n; i++) {
+		const struct nft_elem *e = &have->e[i];
+
+		if (e->key.len == want->key.len && !memcmp(e->key.v, want->key.v, e->key.len) &&
+		    (e->flags & NFT_ELEM_HAS_KEY_END) == (want->flags & NFT_ELEM_HAS_KEY_END) &&
+		    (!(e->flags & NFT_ELEM_HAS_KEY_END) ||
+		     (e->key_end.len == want->key_end.len &&
+		      !memcmp(e->key_end.v, want->key_end.v, e->key_end.len))))
+			return 1;
+	}
+	return 0;
+}
+
+/* -ENOENT with the message when e of set i is missing (or, !missing, unexpected). */
+static int elem_differs(struct nft *nft, const struct nft_owned *t, unsigned int i,
+			const struct nft_elem *e, bool missing)
+{
+	char desc[128] = "?";
+
+	if (t->describe)
+		t->describe(e, i, desc, sizeof(desc));
+	snprintf(nft->errmsg, sizeof(nft->errmsg), "%s: %s element %s in set %s", t->what,
+		 missing ? "no" : "unexpected", desc, t->sets[i].name);
+	return -ENOENT;
+}
+
+static int compare(struct nft *nft, const struct nft_owned *t, const struct nft_owned_elems *want,
+		   const struct nft_owned_elems *have)
+{
+	for (unsigned int i = 0; i < t->nsets; i++) {
+		for (size_t k = 0; k < want[i].n; k++)
+			if (!has_elem(&have[i], &want[i].e[k]))
+				return elem_differs(nft, t, i, &want[i].e[k], true);
+		for (size_t k = 0; t->check_exact && k < have[i].n; k++)
+			if (!has_elem(&want[i], &have[i].e[k]))
+				return elem_differs(nft, t, i, &have[i].e[k], false);
+	}
+	return 0;
+}
+
+int nft_owned_check(struct nft *nft, const struct nft_owned *t, const char *net, const char *cid,
+		    const char *ifname, const struct nft_owned_elems *want)
+{
+	struct nft_owned_elems have[NFT_OWNED_SETS_MAX] = {0};
+	struct owner_match m = {.cid = cid, .ifname = ifname};
+	int r;
+
+	r = ifname ? owner_ok(net, cid, ifname) : -EINVAL;
+	if (r < 0)
+		return r;
+	net_hex(net, m.net);
+	r = nft_rule_count(nft, t->family, t->table, t->chain);
+	if (r >= 0 && r != t->nrules) {
+		snprintf(nft->errmsg, sizeof(nft->errmsg), "%s: chain %s has %d rules, not %d",
+			 t->what, t->chain, r, t->nrules);
+		return -ENOENT;
+	}
+	if (r >= 0)
+		r = nft_owned_collect(nft, t, have, match_owner, &m);
+	if (r == 0)
+		r = compare(nft, t, want, have);
+	nft_owned_elems_done(have, t->nsets);
+	return r;
+}
