@@ -52,14 +52,13 @@ static void net_hex(const char *net, char out[NET_HEX + 1])
 	snprintf(out, NET_HEX + 1, "%08x", (unsigned int)(uint32_t)(h ^ (h >> 32)));
 }
 
-/* ifname NULL: every interface of cid. */
+/* ifname NULL: every interface of cid (DEL), which then need fit only with the shortest. */
 static int owner_ok(const char *net, const char *cid, const char *ifname)
 {
 	if (!net || !*net || !cid || !*cid || strchr(cid, '/') ||
 	    (ifname && (!*ifname || strchr(ifname, '/') || strlen(ifname) >= IFNAMSIZ)))
 		return -EINVAL;
-	if (strlen(cid) + 1 + (ifname ? strlen(ifname) : IFNAMSIZ - 1) + 1 + NET_HEX >
-	    NFT_OWNER_MAX)
+	if (strlen(cid) + 1 + (ifname ? strlen(ifname) : 1) + 1 + NET_HEX > NFT_OWNER_MAX)
 		return -ENAMETOOLONG;
 	return 0;
 }

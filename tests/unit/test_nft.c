@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* nftables messages built by common/nft* and parsed back with libnftnl (its nft-*-test.c
  * way): batch framing and flags, tables, chains, sets and maps with concatenations,
- * elements with comments, rules with concatenated lookups and NAT, sticky build errors. */
+ * elements with comments, rules with concatenated lookups and NAT, sticky build errors;
+ * owned tables (common/nft_owned): owners, the batches of masq and spoofchk. */
 #define T_NAME "test_nft"
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +18,11 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "ip.h"
+#include "masq.h"
 #include "nft.h"
+#include "nft_owned.h"
+#include "spoofchk.h"
 #include "t.h"
 
 /* The idx-th message of the last batch (0 is BATCH_BEGIN), or NULL. */
@@ -195,8 +200,8 @@ static void test_sets(void)
 	const struct nft_set_def port = {.name = "ports", .key = {NFT_TYPE_INET_SERVICE}};
 	struct nftnl_set *s;
 	struct nft nft;
-	uint32_t len;
-	const uint8_t *fl;
+	uint32_t len, order;
+	const uint8_t *fl, *ud;
 
 	T_EQ(nft_open_dry(&nft), 0);
 	nft_batch_begin(&nft);
@@ -217,6 +222,8 @@ static void test_sets(void)
 	T_ASSERT(fl && len >= 2);
 	T_EQ(fl[0], 4);
 	T_EQ(fl[1], 4);
+	ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len); /* a comment, no byte order */
+	T_ASSERT(ud && len == 3 + strlen("pod . subnet") && ud[0] == NFTNL_UDATA_SET_COMMENT);
 	nftnl_set_free(s);
 
 	s = parse_set(msg(&nft, 2)); /* ipv4_addr . inet_proto . inet_service : ipv4 . port */
@@ -233,6 +240,11 @@ static void test_sets(void)
 	T_ASSERT(s);
 	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 41);
 	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 16);
+	/* interface names are host order: `nft list` needs it said to print them */
+	ud = nftnl_set_get_data(s, NFTNL_SET_USERDATA, &len);
+	T_ASSERT(ud && len == 6);
+	memcpy(&order, ud + 2, sizeof(order));
+	T_ASSERT(!memcmp(ud, "\x00\x04", 2) && order == 1);
 	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE), NFT_DATA_VERDICT);
 	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_CONSTANT | NFT_SET_MAP);
 	nftnl_set_free(s);
@@ -594,6 +606,191 @@ static void test_large_batch(void)
 	free(e);
 }
 
+/* --- Owned tables (common/nft_owned, masq, spoofchk) ------------------------------------ */
+
+static void test_owner(void)
+{
+	char o[NFT_OWNER_MAX + 1], a[NFT_OWNER_MAX + 1], cid[112];
+
+	/* FNV-1a 64 of "net-a", its halves xor-folded (tests/netns/masq.sh computes it too) */
+	T_EQ(nft_owner_fmt(o, "net-a", "cid1", "eth0"), 0);
+	T_STREQ(o, "cid1/eth0/889d90f4");
+	T_EQ(nft_owner_fmt(a, "net-b", "cid1", "eth0"), 0);
+	T_ASSERT(strcmp(o, a) && !strncmp(a, "cid1/eth0/", 10) && strlen(a) == strlen(o));
+	memset(cid, 'c', 64);
+	cid[64] = '\0';
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcde"), 0); /* a 64-byte ID fits */
+	T_EQ(strlen(o), 64 + 1 + 15 + 1 + 8);
+	memset(cid, 'c', 104);
+	cid[104] = '\0';
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "eth0"), 0);
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcde"), -ENAMETOOLONG);
+	T_EQ(nft_owner_fmt(o, "net-a", "a/b", "eth0"), -EINVAL);
+	T_EQ(nft_owner_fmt(o, "", "cid", "eth0"), -EINVAL);
+	T_EQ(nft_owner_fmt(o, "net-a", "", "eth0"), -EINVAL);
+	T_EQ(nft_owner_fmt(o, "net-a", "cid", "0123456789abcdef"), -EINVAL);
+	T_EQ(nft_owner_fmt(o, "net-a", "cid", "a/b"), -EINVAL);
+	T_EQ(nft_owner_fmt(o, "net-a", "cid", NULL), -EINVAL);
+}
+
+static const uint8_t mac_a[6] = {0x02, 0xaa, 0, 0, 0, 0x01};
+
+/* The common path: one batch of elements, the port added with NLM_F_EXCL. */
+static void test_spoofchk_elems(void)
+{
+	static const uint8_t mcast[6] = {0x01, 0, 0x5e, 0, 0, 1};
+	struct nftnl_set *s = nftnl_set_alloc(), *s2 = nftnl_set_alloc();
+	struct elem_seen seen = {0}, seen2 = {0};
+	struct nft nft;
+
+	T_ASSERT(s && s2);
+	T_EQ(nft_open_dry(&nft), 0);
+	T_EQ(spoofchk_add(&nft, "net-a", "cid1", "eth0", "vethA", mac_a), 0);
+	T_EQ(nmsgs(&nft), 5);
+	T_EQ(mtype(msg(&nft, 1)), NFT_MSG_NEWSETELEM);
+	T_EQ(msg(&nft, 1)->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL);
+	T_EQ(((const struct nfgenmsg *)mnl_nlmsg_get_payload(msg(&nft, 1)))->nfgen_family,
+	     NFPROTO_BRIDGE);
+	T_EQ(mtype(msg(&nft, 2)), 30); /* NFT_MSG_DESTROYSETELEM: replaces, keeps the owner */
+	T_EQ(mtype(msg(&nft, 3)), NFT_MSG_NEWSETELEM);
+	T_EQ(msg(&nft, 3)->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK);
+	T_EQ(parse_elems(msg(&nft, 1), s), 0);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_TABLE), SPOOFCHK_TABLE);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_NAME), "ports");
+	T_EQ(nftnl_set_elem_foreach(s, elem_cb, &seen), 0);
+	T_EQ(seen.n, 1);
+	T_EQ(seen.e[0].key.len, 16);
+	T_ASSERT(!memcmp(seen.e[0].key.v, "vethA\0\0\0\0\0\0\0\0\0\0\0", 16));
+	T_STREQ(seen.comment[0], "cid1/eth0/889d90f4");
+	T_EQ(parse_elems(msg(&nft, 3), s2), 0);
+	T_STREQ(nftnl_set_get_str(s2, NFTNL_SET_NAME), "allowed");
+	T_EQ(nftnl_set_elem_foreach(s2, elem_cb, &seen2), 0);
+	T_EQ(seen2.e[0].key.len, 24); /* ifname . ether_addr, padded to 32 bits */
+	T_ASSERT(
+		!memcmp(seen2.e[0].key.v, "vethA\0\0\0\0\0\0\0\0\0\0\0\x02\xaa\0\0\0\x01\0\0", 24));
+	T_STREQ(seen2.comment[0], "cid1/eth0/889d90f4");
+	T_EQ(spoofchk_add(&nft, "net-a", "cid1", "eth0", "vethA", mcast), -EINVAL);
+	T_EQ(spoofchk_add(&nft, "net-a", "cid1", "eth0", "", mac_a), -EINVAL);
+	T_EQ(spoofchk_add(&nft, "net-a", "cid1", "eth0", "veth0123456789ab", mac_a), -EINVAL);
+	T_EQ(spoofchk_add(&nft, "net-a", "cid/1", "eth0", "vethA", mac_a), -EINVAL);
+	T_EQ(spoofchk_check(&nft, "net-a", "cid1", "eth0", "vethA", mac_a), -ENOTCONN);
+	nftnl_set_free(s);
+	nftnl_set_free(s2);
+	nft_close(&nft);
+}
+
+/* The creation batch: table (NLM_F_EXCL), two sets, the base chain, two rules. */
+static void test_spoofchk_table(void)
+{
+	struct nft_owned_elems none[NFT_OWNED_SETS_MAX] = {0};
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_set *s;
+	struct expr_seen x;
+	struct nftnl_rule *r;
+	struct nft nft;
+	const uint8_t *fl;
+	uint32_t len;
+
+	T_ASSERT(c);
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_owned_build(&nft, &spoofchk_owned, none, NULL, true);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 8);
+	T_EQ(mtype(msg(&nft, 1)), NFT_MSG_NEWTABLE);
+	T_ASSERT(msg(&nft, 1)->nlmsg_flags & NLM_F_EXCL);
+	T_EQ(((const struct nfgenmsg *)mnl_nlmsg_get_payload(msg(&nft, 1)))->nfgen_family,
+	     NFPROTO_BRIDGE);
+	s = parse_set(msg(&nft, 3));
+	T_ASSERT(s);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_NAME), "allowed");
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 41 << 6 | 9); /* ifname . ether_addr */
+	T_EQ(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 24);
+	fl = nftnl_set_get_data(s, NFTNL_SET_DESC_CONCAT, &len);
+	T_ASSERT(fl && len >= 2 && fl[0] == 16 && fl[1] == 6);
+	nftnl_set_free(s);
+	T_EQ(nftnl_chain_nlmsg_parse(msg(&nft, 4), c), 0);
+	T_STREQ(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
+	T_EQ(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), 0); /* NF_BR_PRE_ROUTING */
+	T_EQ(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), -300);
+	T_EQ(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+	nftnl_chain_free(c);
+	/* iifname . ether saddr @allowed return */
+	r = parse_rule(msg(&nft, 5), &x);
+	T_ASSERT(r && x.n == 4);
+	T_EQ(nftnl_expr_get_u32(x.e[0], NFTNL_EXPR_META_KEY), NFT_META_IIFNAME);
+	T_EQ(nftnl_expr_get_u32(x.e[1], NFTNL_EXPR_PAYLOAD_BASE), NFT_PAYLOAD_LL_HEADER);
+	T_EQ(nftnl_expr_get_u32(x.e[1], NFTNL_EXPR_PAYLOAD_OFFSET), 6);
+	T_EQ(nftnl_expr_get_u32(x.e[1], NFTNL_EXPR_PAYLOAD_LEN), 6);
+	T_EQ(nftnl_expr_get_u32(x.e[1], NFTNL_EXPR_PAYLOAD_DREG), NFT_REG32_04);
+	T_STREQ(nftnl_expr_get_str(x.e[2], NFTNL_EXPR_LOOKUP_SET), "allowed");
+	T_EQ((int32_t)nftnl_expr_get_u32(x.e[3], NFTNL_EXPR_IMM_VERDICT), NFT_RETURN);
+	nftnl_rule_free(r);
+	/* iifname @ports counter drop */
+	r = parse_rule(msg(&nft, 6), &x);
+	T_ASSERT(r && x.n == 4);
+	T_STREQ(nftnl_expr_get_str(x.e[1], NFTNL_EXPR_LOOKUP_SET), "ports");
+	T_STREQ(x.names[2], "counter");
+	T_EQ((int32_t)nftnl_expr_get_u32(x.e[3], NFTNL_EXPR_IMM_VERDICT), NF_DROP);
+	nftnl_rule_free(r);
+	nft_close(&nft);
+}
+
+/* A re-ADD: what the port had is destroyed in the batch that adds the new elements. */
+static void test_owned_replace(void)
+{
+	struct nft_owned_elems el[NFT_OWNED_SETS_MAX] = {0}, old[NFT_OWNED_SETS_MAX] = {0};
+	struct nft_elem e = {.comment = "c/eth0/00000000"};
+	static const unsigned int want[] = {30, 30, NFT_MSG_NEWSETELEM, 30, NFT_MSG_NEWSETELEM};
+	struct nft nft;
+
+	nft_data_set(&e.key, "vethA\0\0\0\0\0\0\0\0\0\0\0", 16);
+	T_EQ(nft_owned_push(&el[0], &e), 0);
+	T_EQ(nft_owned_push(&old[0], &e), 0);
+	e.key.len = 0;
+	nft_data_field(&e.key, "vethA\0\0\0\0\0\0\0\0\0\0\0", 16);
+	nft_data_field(&e.key, mac_a, 6);
+	T_EQ(nft_owned_push(&el[1], &e), 0);
+	T_EQ(nft_owned_push(&old[1], &e), 0);
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_owned_build(&nft, &spoofchk_owned, el, old, false);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 7);
+	for (int i = 0; i < 5; i++)
+		T_EQ(mtype(msg(&nft, i + 1)), want[i]);
+	nft_owned_elems_done(el, 2);
+	nft_owned_elems_done(old, 2);
+	T_ASSERT(!el[0].e && !el[0].n);
+	nft_close(&nft);
+}
+
+/* masq: elements commented with their network; the creation batch holds six rules. */
+static void test_masq_batches(void)
+{
+	struct nft_owned_elems none[NFT_OWNED_SETS_MAX] = {0};
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct elem_seen seen = {0};
+	struct ip_prefix p;
+	struct nft nft;
+
+	T_ASSERT(s);
+	T_EQ(ip_prefix_parse("10.22.0.5/24", &p), 0);
+	T_EQ(nft_open_dry(&nft), 0);
+	T_EQ(masq_add(&nft, "net-a", "cid1", "eth0", &p, 1), 0);
+	T_EQ(nmsgs(&nft), 6); /* pods4 and local4: destroy, add */
+	T_EQ(parse_elems(msg(&nft, 2), s), 0);
+	T_STREQ(nftnl_set_get_str(s, NFTNL_SET_NAME), "pods4");
+	T_EQ(nftnl_set_elem_foreach(s, elem_cb, &seen), 0);
+	T_STREQ(seen.comment[0], "cid1/eth0/889d90f4");
+	T_EQ(masq_add(&nft, "net-a", "cid1", "eth0", &p, 0), -EINVAL);
+	T_EQ(masq_add(&nft, "", "cid1", "eth0", &p, 1), -EINVAL);
+	nft_owned_build(&nft, &masq_owned, none, NULL, true);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 2 + 1 + 4 + 1 + 6);
+	T_EQ(mtype(msg(&nft, 7)), NFT_MSG_NEWRULE);
+	nftnl_set_free(s);
+	nft_close(&nft);
+}
+
 int main(void)
 {
 	T_RUN(test_batch_framing);
@@ -607,5 +804,10 @@ int main(void)
 	T_RUN(test_rule_nat_map);
 	T_RUN(test_sticky_errors);
 	T_RUN(test_large_batch);
+	T_RUN(test_owner);
+	T_RUN(test_spoofchk_elems);
+	T_RUN(test_spoofchk_table);
+	T_RUN(test_owned_replace);
+	T_RUN(test_masq_batches);
 	return T_EXIT();
 }
