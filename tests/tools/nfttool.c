@@ -40,7 +40,8 @@ static const char usage[] =
 	"  err-invalid                  add a malformed element to pods4, print errmsg\n"
 	"  big N                        N commented elements in one batch to a table of its\n"
 	"                               own, read back; N more with one bad: all rejected\n"
-	"  bench N                      N x (open, masq_add, close), then N x masq_del\n";
+	"  bench N                      N x (open, masq_add, close), then N x masq_del\n"
+	"  sc-bench N                   the same for spoofchk_add, spoofchk_add again, _del\n";
 
 static int fail(const struct nft *nft, const char *what, int r)
 {
@@ -204,30 +205,54 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmd_bench(int n)
-{
-	struct ip_prefix p = {.ip.family = AF_INET, .len = 16};
-	char cid[32];
-	struct nft nft;
-	double t0;
-	int r = 0;
+enum { B_MASQ_ADD, B_MASQ_DEL, B_SC_ADD, B_SC_READD, B_SC_DEL };
 
-	for (int pass = 0; pass < 2 && r == 0; pass++) {
+static const char *const bench_names[] = {"masq_add", "masq_del", "spoofchk_add",
+					  "spoofchk_add again (replace)", "spoofchk_del"};
+
+/* One library call for attachment i of the bench. */
+static int bench_call(struct nft *nft, int op, int i)
+{
+	struct ip_prefix p = {
+		.ip.family = AF_INET, .len = 16, .ip.b = {10, 123, (uint8_t)(i >> 8), (uint8_t)i}};
+	uint8_t mac[6] = {2, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i};
+	char cid[32], port[16];
+
+	snprintf(cid, sizeof(cid), "bench%d", i);
+	snprintf(port, sizeof(port), "vb%d", i);
+	switch (op) {
+	case B_MASQ_ADD:
+		return masq_add(nft, "bench", cid, "eth0", &p, 1);
+	case B_MASQ_DEL:
+		return masq_del(nft, "bench", cid, "eth0");
+	case B_SC_ADD:
+	case B_SC_READD:
+		return spoofchk_add(nft, "bench", cid, "eth0", port, mac);
+	default:
+		return spoofchk_del(nft, "bench", cid, "eth0");
+	}
+}
+
+/* N x (open, call, close) per pass: masq add, del; or spoofchk add, add again, del. */
+static int cmd_bench(int n, bool sc)
+{
+	int first = sc ? B_SC_ADD : B_MASQ_ADD, last = sc ? B_SC_DEL : B_MASQ_DEL, r = 0;
+	struct nft nft;
+	double t0, ms;
+
+	for (int op = first; op <= last && r == 0; op++) {
 		t0 = now_ms();
 		for (int i = 0; i < n && r == 0; i++) {
-			snprintf(cid, sizeof(cid), "bench%d", i);
-			p.ip.b[0] = 10, p.ip.b[1] = 123, p.ip.b[2] = (uint8_t)(i >> 8);
-			p.ip.b[3] = (uint8_t)i;
 			r = nft_open(&nft, -1);
 			if (r == 0)
-				r = pass ? masq_del(&nft, "bench", cid, "eth0")
-					 : masq_add(&nft, "bench", cid, "eth0", &p, 1);
+				r = bench_call(&nft, op, i);
 			if (r < 0)
-				fail(&nft, pass ? "masq_del" : "masq_add", r);
+				fail(&nft, bench_names[op], r);
 			nft_close(&nft);
 		}
-		printf("%s: %d calls in %.1f ms (%.1f us per open+call+close)\n",
-		       pass ? "masq_del" : "masq_add", n, now_ms() - t0, (now_ms() - t0) * 1e3 / n);
+		ms = now_ms() - t0;
+		printf("%s: %d calls in %.1f ms (%.1f us per open+call+close)\n", bench_names[op],
+		       n, ms, ms * 1e3 / n);
 	}
 	return r < 0;
 }
@@ -330,8 +355,8 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (!strcmp(argv[1], "bench") && argc == 3)
-		return cmd_bench(atoi(argv[2]));
+	if ((!strcmp(argv[1], "bench") || !strcmp(argv[1], "sc-bench")) && argc == 3)
+		return cmd_bench(atoi(argv[2]), argv[1][0] == 's');
 	r = nft_open(&nft, netns_fd);
 	if (netns_fd >= 0)
 		close(netns_fd);
