@@ -21,8 +21,8 @@ N=msq-node-$$
 P=msq-pod-$$
 O=msq-out-$$
 R=msq-peer-$$
-NA=net-a # the network of most attachments below
-NB=net-b # another network sharing the table
+NA="net-a" # the network of most attachments below
+NB="net-b" # another network sharing the table
 
 nt() { ip netns exec "$N" "$NFTTOOL" "$@"; }
 nftn() { ip netns exec "$N" nft "$@"; }

@@ -19,8 +19,8 @@ fi
 N=spf-node-$$
 A=spf-a-$$
 B=spf-b-$$
-NA=net-a # the pods' network
-NB=net-b # another network sharing the table
+NA="net-a" # the pods' network
+NB="net-b" # another network sharing the table
 SPOOF=02:5f:00:00:00:aa
 
 nt() { ip netns exec "$N" "$NFTTOOL" "$@"; }
@@ -46,11 +46,12 @@ setup() {
 	ip -n "$N" link add br0 type bridge &&
 		ip -n "$N" addr add 10.80.0.1/24 dev br0 &&
 		ip -n "$N" link set br0 up || return 1
-	for ns in A B; do
-		local net=${!ns} port=v$ns ip=10.80.0.$([ "$ns" = A ] && echo 2 || echo 3)
-		ip -n "$N" link add "$port" type veth peer name eth0 netns "$net" &&
-			ip -n "$N" link set "$port" master br0 up &&
-			ip -n "$net" addr add "$ip/24" dev eth0 &&
+	for ns in A:2 B:3; do
+		local pod=${ns%:*} net
+		net=${!pod}
+		ip -n "$N" link add "v$pod" type veth peer name eth0 netns "$net" &&
+			ip -n "$N" link set "v$pod" master br0 up &&
+			ip -n "$net" addr add "10.80.0.${ns#*:}/24" dev eth0 &&
 			ip -n "$net" link set eth0 up || return 1
 	done
 }
