@@ -209,6 +209,8 @@ int nft_owned_collect(struct nft *nft, const struct nft_owned *t, struct nft_own
 	struct sweep s = {.match = match, .data = data};
 	int r = 0;
 
+	if (t->nsets > NFT_OWNED_SETS_MAX) /* callers size their lists by it */
+		return -EINVAL;
 	for (int k = 0; k < RETRIES; k++) {
 		nft_owned_elems_done(el, t->nsets);
 		for (s.set = 0; s.set < t->nsets; s.set++) {
