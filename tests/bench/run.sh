@@ -1,0 +1,236 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# make bench: sluice against the upstream reference plugins and the kernel's floor, on the
+# same work in the same run, pod by pod in turn. Prints a table (medians, p95, speed-up,
+# ratio to the floor) and writes BUILD/bench.json. Never asserts a timing.
+# Usage: tests/bench/run.sh BUILD
+#   BENCH_N=200 pods per row, BENCH_WARMUP=2, BENCH_ONLY=<part of a row name>,
+#   UPSTREAM=/usr/lib/cni. Rows: tests/bench/rows.sh.
+# Everything runs in a network and mount namespace of its own (unshare -n -m) on a tmpfs:
+# the netns, links, nftables/iptables state and files it makes go away with them.
+set -eu
+cd "$(dirname "$0")/../.."
+
+if [ "${1:-}" != --inner ]; then
+	BUILD=${1:-build}
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench: must run as root (the plugins need CAP_NET_ADMIN)" >&2
+		exit 1
+	fi
+	for t in cnibench floor; do
+		if [ ! -x "$BUILD/tests/tools/$t" ]; then
+			echo "bench: $BUILD/tests/tools/$t missing: make BUILD=$BUILD all tools" >&2
+			exit 1
+		fi
+	done
+	tmp=$(mktemp -d /tmp/sluice-bench.XXXXXX)
+	# the tmpfs lives in the inner mount namespace: here it is an empty directory
+	trap 'rmdir "$tmp" 2>/dev/null || rm -rf "$tmp"' EXIT
+	rc=0
+	unshare -n -m --propagation private "$0" --inner "$BUILD" "$tmp" || rc=$?
+	exit "$rc"
+fi
+
+BUILD=$2
+T=$3
+mount -t tmpfs -o mode=0700 sluice-bench "$T"
+trap 'cd /; umount -R -l "$T" 2>/dev/null || true' EXIT
+mkdir -p "$T/ns" "$T/rows" "$T/data"
+ip link set lo up
+
+BIN=$PWD/$BUILD/bin
+TOOLS=$PWD/$BUILD/tests/tools
+UPSTREAM=${UPSTREAM:-/usr/lib/cni}
+N=${BENCH_N:-200}
+W=${BENCH_WARMUP:-2}
+OUT=$PWD/$BUILD/bench.json
+nrow=0
+FAILED=()
+
+# render TEMPLATE VARIANT DATADIR: the template's conflist for sluice or upstream
+render() {
+	local prefix=
+	[ "$2" = sluice ] && prefix=sluice-
+	printf '%s\n' "$1" | sed -e "s|\"@\\([A-Za-z0-9_.-]*\\)\"|\"$prefix\\1\"|g" \
+		-e "s|@DATA@|$3|g" | jq -c .
+}
+
+# missing CONFLIST CNI_PATH: the plugin types (and IPAM types) not found on CNI_PATH
+missing() {
+	local t d found
+	for t in $(jq -r '.plugins[] | .type, (.ipam.type // empty)' "$1"); do
+		found=
+		for d in ${2//:/ }; do
+			[ -x "$d/$t" ] && found=1 && break
+		done
+		[ -n "$found" ] || printf '%s ' "$t"
+	done
+}
+
+# leftovers RESULT ROWDIR: what the row's DELs left in the kernel and in the data
+# directories, merged into RESULT's "leftovers"
+leftovers() {
+	local v ns elems chains files
+	for v in $(jq -r '.host_netns | keys[]' "$1"); do
+		ns=$(jq -r --arg v "$v" '.host_netns[$v]' "$1")
+		read -r elems chains < <(nsenter --net="$ns" nft -j list ruleset 2>/dev/null | jq -r '
+			([.nftables[] | select(.set) | .set.elem // [] | length] | add // 0),
+			([.nftables[] | select(.chain) | select(.chain.name | startswith("CNI-"))]
+			 | length)' | paste -sd ' ')
+		files=0
+		[ -d "$2/data/$v" ] && files=$(find "$2/data/$v" -type f ! -name lock \
+			! -name 'last_reserved_ip.*' | wc -l)
+		jq --arg v "$v" --argjson e "${elems:-0}" --argjson c "${chains:-0}" \
+			--argjson f "$files" '.leftovers[$v] += {nft_elements: $e, cni_chains: $c,
+			ipam_files: $f}' "$1" >"$1.new" && mv "$1.new" "$1"
+	done
+	jq -r '.row as $r | .leftovers | to_entries[] | select([.value[]] | add > 0) |
+		"bench: \($r): \(.key) left behind \(.value)"' "$1" >&2
+}
+
+# row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
+row() {
+	local name=$1 conf=$2 floor= verbs=ADD,DEL rcfn= prefill=0 pconf= shared= n=$N kv
+	local dir v path miss start args
+	shift 2
+	for kv; do
+		case $kv in
+		floor=*) floor=${kv#floor=} ;;
+		verbs=*) verbs=${kv#verbs=} ;;
+		rc=*) rcfn=${kv#rc=} ;;
+		prefill=*) prefill=${kv#prefill=} ;;
+		prefill_conf=*) pconf=${kv#prefill_conf=} ;;
+		shared_prefill_ns=1) shared=-S ;;
+		n=*) n=${kv#n=} ;;
+		*) echo "bench: row $name: unknown option $kv" >&2 && return 1 ;;
+		esac
+	done
+	if [ -n "${BENCH_ONLY:-}" ] && [[ "$name" != *"$BENCH_ONLY"* ]]; then
+		return 0
+	fi
+	nrow=$((nrow + 1))
+	dir=$T/rows/$(printf %02d "$nrow")
+	mkdir -p "$dir/data"
+	args=(-t "$name" -d "$T/ns" -o "$dir/result.json" -n "$n" -w "$W" -p "$prefill" -m "$verbs")
+	[ -n "$shared" ] && args+=("$shared")
+	for v in sluice upstream; do
+		[ "$conf" = - ] && break
+		path=$UPSTREAM
+		[ "$v" = sluice ] && path=$BIN:$UPSTREAM
+		render "$conf" "$v" "$dir/data/$v" >"$dir/$v.json"
+		args+=(-V "$v" -c "$dir/$v.json" -x "$path")
+		if [ -n "$pconf" ]; then
+			render "$pconf" "$v" "$dir/data/$v" >"$dir/$v-prefill.json"
+			args+=(-C "$dir/$v-prefill.json")
+		fi
+		miss=$(missing "$dir/$v.json" "$path")
+		if [ -n "$miss" ]; then
+			echo "== $name: skipped, $v has no $miss" >&2
+			return 0
+		fi
+	done
+	if [ -n "$floor" ]; then
+		render "$floor" floor "$dir/data/floor" >"$dir/floor.json"
+		args+=(-V floor -c "$dir/floor.json" -x "$TOOLS")
+		[ "$verbs" = VERSION ] || args+=(-s)
+	fi
+	if [ -n "$rcfn" ]; then
+		"$rcfn" $((W + prefill + n)) >"$dir/rc.jsonl"
+		args+=(-r "$dir/rc.jsonl")
+	fi
+	printf '== %s: %d pods%s, %s ... ' "$name" "$n" \
+		"$([ "$prefill" -gt 0 ] && echo " over $prefill existing")" "$verbs" >&2
+	start=$SECONDS
+	if "$TOOLS/cnibench" "${args[@]}" 2>"$dir/log"; then
+		echo "$((SECONDS - start)) s" >&2
+	else
+		echo "FAILED" >&2
+		FAILED+=("$name")
+		head -c 4000 "$dir/log" >&2
+	fi
+	[ -s "$dir/log" ] && grep -v '^  ' "$dir/log" | head -5 >&2
+	[ -f "$dir/result.json" ] && leftovers "$dir/result.json" "$dir"
+	return 0
+}
+
+# binaries: size and shared libraries of each sluice-x and upstream x
+binaries() {
+	local f u p
+	for f in "$BIN"/sluice-*; do
+		[ -x "$f" ] || continue
+		p=${f##*/sluice-}
+		u=$UPSTREAM/$p
+		jq -n --arg p "$p" --argjson s "$(stat -c %s "$f")" --argjson sl "$(libs "$f")" \
+			--argjson u "$([ -f "$u" ] && stat -c %s "$u" || echo null)" \
+			--argjson ul "$([ -f "$u" ] && libs "$u" || echo null)" \
+			'{plugin: $p, sluice_bytes: $s, upstream_bytes: $u, sluice_libs: $sl,
+			  upstream_libs: $ul}'
+	done | jq -s .
+}
+
+# libs FILE: shared objects loaded, the dynamic loader included (0: static)
+libs() {
+	ldd "$1" 2>/dev/null | grep -c -e '=> /' -e '^\s*/' || true
+}
+
+# shellcheck source=tests/bench/rows.sh
+. tests/bench/rows.sh
+
+up_version=$(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo unknown)
+jq -n --slurpfile rows <(cat "$T"/rows/*/result.json 2>/dev/null) \
+	--argjson bins "$(binaries)" --argjson n "$N" --argjson w "$W" \
+	--arg kernel "$(uname -r)" --arg cpus "$(nproc)" --arg date "$(date -Iseconds)" \
+	--arg cpu "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" \
+	--arg commit "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD 2>/dev/null || echo +dirty)" \
+	--arg upstream "containernetworking-plugins $up_version ($UPSTREAM)" \
+	--arg failed "$(printf '%s\n' "${FAILED[@]+"${FAILED[@]}"}")" \
+	'{meta: {date: $date, kernel: $kernel, cpus: ($cpus | tonumber), cpu: $cpu,
+	   commit: $commit, upstream: $upstream, pods: $n, warmup: $w,
+	   failed: ($failed | split("\n") | map(select(. != "")))},
+	  rows: $rows, binaries: $bins}' >"$OUT.new"
+mv "$OUT.new" "$OUT"
+
+# The table: one line per measure. Times in ms; speed-up = upstream / sluice; x floor =
+# sluice / floor (how far above the kernel's own time).
+{
+	jq -r '.meta | "sluice bench \(.date): \(.pods) pods a row (+\(.warmup) warm-up), " +
+		"kernel \(.kernel), \(.cpus) CPUs \(.cpu)\nsluice \(.commit) vs \(.upstream)"' "$OUT"
+	echo "times in ms; speed-up = upstream/sluice median; x floor = sluice/floor median"
+	echo
+	jq -r '(.rows[] | .row as $r |
+		if .ok then .measures[] | [$r + " " + .name, .unit,
+			(.stats | [.[].n] | max),
+			.stats.sluice.median, .stats.sluice.p95,
+			.stats.upstream.median, .stats.upstream.p95,
+			.stats.floor.median, .stats.floor.p95] | map(. // "") | @tsv
+		else [$r + " FAILED", "", "", "", "", "", "", "", ""] | @tsv end),
+		(.binaries[] | ([("size " + .plugin), "KiB", "", (.sluice_bytes / 1024 | floor), "",
+			(.upstream_bytes // null | if . then ./1024 | floor else null end), "", "", ""],
+			[("libs " + .plugin), "ldd", "", .sluice_libs, "", .upstream_libs, "", "", ""])
+			| map(. // "") | @tsv)' "$OUT" |
+		awk -F '\t' '
+		function num(x, u) {
+			if (x == "") return "-"
+			if (u != "ms") return sprintf("%d", x)
+			return sprintf(x < 10 ? "%.3f" : x < 100 ? "%.2f" : "%.1f", x)
+		}
+		function ratio(a, b) {
+			if (a == "" || b == "" || b + 0 == 0) return "-"
+			return sprintf("%.1fx", a / b)
+		}
+		BEGIN {
+			printf "%-42s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", "measure", "n",
+				"sluice", "p95", "upstream", "p95", "speed-up", "floor", "p95", "x floor"
+		}
+		{
+			name = $1
+			if ($2 != "ms" && $2 != "") name = name " (" $2 ")"
+			printf "%-42s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", name,
+				$3 == "" ? "-" : $3, num($4, $2), num($5, $2), num($6, $2), num($7, $2),
+				ratio($6, $4), num($8, $2), num($9, $2), ratio($4, $8)
+		}'
+}
+echo
+echo "JSON: $OUT"
+[ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
+[ "${#FAILED[@]}" -eq 0 ]

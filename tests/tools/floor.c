@@ -1,0 +1,333 @@
+// SPDX-License-Identifier: Apache-2.0
+/* floor: the kernel's own time for a plugin's work, for tests/bench. Called like a plugin
+ * (CNI_* env, config on stdin), it does only the syscalls and netlink messages the work
+ * needs and prints {"cniVersion","benchNs"}: their time, without exec or config parsing.
+ * The config's "floor" names the plugin whose work it does:
+ *   bridge  ADD: veth with its peer created in the netns, enslaved and up; the peer up,
+ *           its address and default route; with "ipMasq", one nft set element.
+ *           DEL: the element, then the veth ("order": "link-first" reverses them), then
+ *           the sockets closed. Keys: bridge, subnet (IPv4; pod i gets .2 + i), ipMasq.
+ *   host-local  its files. ADD: lock, reserve <ip> (O_EXCL), last_reserved_ip.0;
+ *           DEL: lock, unlink <ip>. Keys: dataDir, subnet.
+ * Pod i is the number after the container ID's last '-'. VERSION does nothing (exec cost). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <linux/netfilter.h>
+
+#include <cjson/cJSON.h>
+
+#include "ip.h"
+#include "netns.h"
+#include "nft.h"
+#include "nl.h"
+#include "nl_link.h"
+#include "nl_route.h"
+
+#define FLOOR_TABLE "sluice_floor"
+#define FLOOR_SET "pods4"
+
+struct floor {
+	const char *cmd, *cid, *netns, *ifname, *version, *net;
+	const char *work, *bridge, *data_dir;
+	bool masq, link_first;
+	struct ip_prefix subnet;
+	struct ip_prefix addr; /* the pod's address, in subnet */
+	struct ip_addr gw; /* subnet's first address */
+	char host_if[IFNAMSIZ];
+	unsigned long pod;
+};
+
+static int fail(const char *what, int r, const char *msg)
+{
+	fprintf(stderr, "floor: %s: %s%s%s\n", what, strerror(-r), msg && *msg ? ": " : "",
+		msg ? msg : "");
+	printf("{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"floor: %s: %s\"}\n", what,
+	       strerror(-r));
+	return 1;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The element of the pod's address, commented with its owner as sluice comments them. */
+static void pod_elem(const struct floor *f, struct nft_elem *e, char *comment, size_t n)
+{
+	snprintf(comment, n, "%s/%s", f->cid, f->ifname);
+	memset(e, 0, sizeof(*e));
+	nft_data_set(&e->key, f->addr.ip.b, 4);
+	e->comment = comment;
+}
+
+static int masq_add_elem(const struct floor *f, struct nft *nft)
+{
+	static const struct nft_set_def set = {.name = FLOOR_SET, .key = {NFT_TYPE_IPV4}};
+	char comment[NFT_COMMENT_MAX];
+	struct nft_elem e;
+	int r;
+
+	pod_elem(f, &e, comment, sizeof(comment));
+	nft_batch_begin(nft);
+	nft_elems_add(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
+	r = nft_batch_commit(nft);
+	if (r != -ENOENT)
+		return r;
+	/* first pod: the table and set, then the element */
+	nft_batch_begin(nft);
+	nft_table_add(nft, NFPROTO_INET, FLOOR_TABLE, 0);
+	nft_set_add(nft, NFPROTO_INET, FLOOR_TABLE, &set, 0);
+	nft_elems_add(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
+	return nft_batch_commit(nft);
+}
+
+static int masq_del_elem(const struct floor *f, struct nft *nft)
+{
+	char comment[NFT_COMMENT_MAX];
+	struct nft_elem e;
+
+	pod_elem(f, &e, comment, sizeof(comment));
+	e.comment = NULL;
+	nft_batch_begin(nft);
+	nft_elems_del(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
+	return nft_batch_commit(nft);
+}
+
+/* The bridge, up, with the gateway address: once per network, as the plugins do. */
+static int ensure_bridge(const struct floor *f, struct nl *nl, int *ret_index)
+{
+	struct ip_prefix gw = {.ip = f->gw, .len = f->subnet.len};
+	struct nl_link l;
+	int r;
+
+	*ret_index = (int)if_nametoindex(f->bridge);
+	if (*ret_index > 0)
+		return 0;
+	if ((r = nl_link_add_bridge(nl, f->bridge, 0, NULL, false)) < 0 && r != -EEXIST)
+		return r;
+	if ((r = nl_link_get_by_name(nl, f->bridge, &l)) < 0 ||
+	    (r = nl_link_set_up(nl, l.ifindex)) < 0)
+		return r;
+	r = nl_addr_add(nl, l.ifindex, &gw, 0, true);
+	*ret_index = l.ifindex;
+	return r;
+}
+
+/* In the netns: the peer up, its address, the default route via the gateway. */
+static int setup_container(const struct floor *f, struct nl *cnl)
+{
+	struct nl_route rt = {.family = AF_INET, .gw = f->gw};
+	struct nl_link l;
+	int r;
+
+	if ((r = nl_link_get_by_name(cnl, f->ifname, &l)) < 0 ||
+	    (r = nl_link_set_up(cnl, l.ifindex)) < 0 ||
+	    (r = nl_addr_add(cnl, l.ifindex, &f->addr, 0, false)) < 0)
+		return r;
+	rt.dst.ip.family = AF_INET;
+	rt.oif = l.ifindex;
+	return nl_route_add(cnl, &rt, false);
+}
+
+static int bridge_add(const struct floor *f)
+{
+	struct nl nl = {0}, cnl = {0};
+	struct nft nft = {0};
+	struct nl_veth v = {.name = f->host_if, .peer = f->ifname, .up = true};
+	const char *what = "netns";
+	int r;
+
+	v.peer_netns_fd = netns_open(f->netns);
+	if ((r = v.peer_netns_fd) < 0)
+		goto out;
+	what = "bridge";
+	if ((r = nl_open(&nl, -1)) < 0 || (r = ensure_bridge(f, &nl, &v.master)) < 0)
+		goto out;
+	what = "veth";
+	if ((r = nl_link_add_veth(&nl, &v)) < 0)
+		goto out;
+	what = "container";
+	if ((r = nl_open(&cnl, v.peer_netns_fd)) < 0 || (r = setup_container(f, &cnl)) < 0)
+		goto out;
+	what = "nft";
+	if (f->masq && ((r = nft_open(&nft, -1)) < 0 || (r = masq_add_elem(f, &nft)) < 0))
+		goto out;
+out:
+	if (r < 0)
+		fail(what, r,
+		     nft.sk   ? nft_errmsg(&nft)
+		     : cnl.sk ? nl_errmsg(&cnl)
+			      : nl_errmsg(&nl));
+	nl_close(&cnl);
+	nl_close(&nl);
+	nft_close(&nft);
+	if (v.peer_netns_fd >= 0)
+		close(v.peer_netns_fd);
+	return r;
+}
+
+static int bridge_del(const struct floor *f)
+{
+	struct nl nl = {0};
+	struct nft nft = {0};
+	int r = 0, k;
+
+	if (f->masq && !f->link_first &&
+	    ((r = nft_open(&nft, -1)) < 0 || (r = masq_del_elem(f, &nft)) < 0))
+		return fail("nft", r, nft_errmsg(&nft));
+	if ((r = nl_open(&nl, -1)) < 0 || (r = nl_link_del_by_name(&nl, f->host_if)) < 0)
+		return fail("veth", r, nl_errmsg(&nl));
+	nl_close(&nl);
+	if (f->masq && f->link_first &&
+	    ((k = nft_open(&nft, -1)) < 0 || (k = masq_del_elem(f, &nft)) < 0))
+		return fail("nft", k, nft_errmsg(&nft));
+	/* last: after a delete this waits for the kernel's deferred cleanup */
+	nft_close(&nft);
+	return 0;
+}
+
+static int ipam_dir(const struct floor *f)
+{
+	char path[4096];
+	int fd;
+
+	if (mkdir(f->data_dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/%s", f->data_dir, f->net);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int ipam_lock(int dfd)
+{
+	int fd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
+static int write_file(int dfd, const char *name, int flags, const char *text)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0600), r = 0;
+	size_t n = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, n) != (ssize_t)n)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+static int ipam_work(const struct floor *f, bool add)
+{
+	char ip[IP_STRLEN], owner[512];
+	int dfd, lfd, r;
+
+	ip_fmt(&f->addr.ip, ip);
+	if ((dfd = ipam_dir(f)) < 0)
+		return fail("dataDir", dfd, f->data_dir);
+	if ((lfd = ipam_lock(dfd)) < 0) {
+		close(dfd);
+		return fail("lock", lfd, NULL);
+	}
+	snprintf(owner, sizeof(owner), "%s\r\n%s", f->cid, f->ifname);
+	if (add) {
+		r = write_file(dfd, ip, O_EXCL, owner);
+		if (r == 0)
+			r = write_file(dfd, "last_reserved_ip.0", O_TRUNC, ip);
+	} else {
+		r = unlinkat(dfd, ip, 0) < 0 ? -errno : 0;
+	}
+	close(lfd);
+	close(dfd);
+	return r < 0 ? fail(add ? "reserve" : "release", r, ip) : 0;
+}
+
+/* Reads the env and config; the pod's address is subnet + 2 + its number. */
+static int load(struct floor *f)
+{
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
+	cJSON *c = cJSON_Parse((buf[n] = 0, buf));
+	const char *dash, *sub;
+	uint32_t a;
+
+	f->cmd = getenv("CNI_COMMAND");
+	f->cid = getenv("CNI_CONTAINERID");
+	f->netns = getenv("CNI_NETNS");
+	f->ifname = getenv("CNI_IFNAME");
+	if (!c || !f->cmd)
+		return -EINVAL;
+	f->version = cJSON_GetStringValue(cJSON_GetObjectItem(c, "cniVersion"));
+	f->net = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+	f->work = cJSON_GetStringValue(cJSON_GetObjectItem(c, "floor"));
+	f->bridge = cJSON_GetStringValue(cJSON_GetObjectItem(c, "bridge"));
+	f->data_dir = cJSON_GetStringValue(cJSON_GetObjectItem(c, "dataDir"));
+	f->masq = cJSON_IsTrue(cJSON_GetObjectItem(c, "ipMasq"));
+	sub = cJSON_GetStringValue(cJSON_GetObjectItem(c, "order"));
+	f->link_first = sub && !strcmp(sub, "link-first");
+	sub = cJSON_GetStringValue(cJSON_GetObjectItem(c, "subnet"));
+	if (!f->cid || !f->ifname || !f->work || !f->net || !sub ||
+	    !(dash = strrchr(f->cid, '-')) || ip_prefix_parse(sub, &f->subnet) < 0 ||
+	    f->subnet.ip.family != AF_INET)
+		return -EINVAL;
+	f->pod = strtoul(dash + 1, NULL, 10);
+	f->gw = ip_prefix_network(&f->subnet);
+	ip_next(&f->gw);
+	f->addr = f->subnet;
+	a = ntohl(f->gw.v4.s_addr) + 1 + (uint32_t)f->pod;
+	f->addr.ip.v4.s_addr = htonl(a);
+	snprintf(f->host_if, sizeof(f->host_if), "vfl%lu", f->pod);
+	return 0;
+}
+
+int main(void)
+{
+	struct floor f = {0};
+	long long t0, t1;
+	int r;
+
+	f.cmd = getenv("CNI_COMMAND");
+	if (f.cmd && !strcmp(f.cmd, "VERSION")) {
+		printf("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}\n");
+		return 0;
+	}
+	if (load(&f) < 0)
+		return fail("config", -EINVAL, "CNI_* env and {floor, name, subnet} needed");
+	if (strcmp(f.cmd, "ADD") && strcmp(f.cmd, "DEL"))
+		return fail(f.cmd, -EOPNOTSUPP, "only ADD, DEL, VERSION");
+	t0 = now_ns();
+	if (!strcmp(f.work, "bridge"))
+		r = !strcmp(f.cmd, "ADD") ? bridge_add(&f) : bridge_del(&f);
+	else if (!strcmp(f.work, "host-local") && f.data_dir)
+		r = ipam_work(&f, !strcmp(f.cmd, "ADD"));
+	else
+		return fail(f.work, -EINVAL, "unknown work");
+	t1 = now_ns();
+	if (r)
+		return 1;
+	printf("{\"cniVersion\":\"%s\",\"benchNs\":%lld}\n", f.version ? f.version : "1.0.0",
+	       t1 - t0);
+	return 0;
+}
