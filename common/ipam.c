@@ -204,6 +204,22 @@ static int take_error(struct cni_ctx *ctx, const char *type, const char *out)
 	return r;
 }
 
+static int find_or_fail(struct cni_ctx *ctx, const char *type, char *exe, size_t len)
+{
+	if (find_plugin(ctx, type, exe, len) < 0)
+		return cni_fail(ctx, CNI_ERR_DELEGATE, -ENOENT,
+				"failed to find plugin \"%s\" in path [%s]", type ? type : "",
+				ctx->path ? ctx->path : "");
+	return 0;
+}
+
+int ipam_find(struct cni_ctx *ctx)
+{
+	char exe[PATH_MAX];
+
+	return find_or_fail(ctx, ipam_type(ctx), exe, sizeof(exe));
+}
+
 int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 {
 	const char *type = ipam_type(ctx);
@@ -211,10 +227,8 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 	cJSON *o;
 	int status = 0, r;
 
-	if (find_plugin(ctx, type, exe, sizeof(exe)) < 0)
-		return cni_fail(ctx, CNI_ERR_DELEGATE, -ENOENT,
-				"failed to find plugin \"%s\" in path [%s]", type ? type : "",
-				ctx->path ? ctx->path : "");
+	if ((r = find_or_fail(ctx, type, exe, sizeof(exe))) < 0)
+		return r;
 	env = build_env(ctx, verb);
 	if (!env)
 		return -ENOMEM;

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 
 #include "netns.h"
 
@@ -20,6 +22,12 @@ int netns_open(const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/* a plain file or another kind of namespace would only fail later, at setns() or in
+	 * the middle of a veth creation: refuse it before anything is changed */
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+		close(fd);
+		return -ENOTSUP;
+	}
 	return fd;
 }
 

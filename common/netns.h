@@ -4,7 +4,7 @@
 #define NETNS_H
 
 /* Opens a netns file (/run/netns/x, /proc/PID/ns/net) O_RDONLY|O_CLOEXEC. Returns the fd,
- * which the caller closes, or -errno. */
+ * which the caller closes, -ENOTSUP when the file is not a network namespace, or -errno. */
 int netns_open(const char *path);
 
 /* Moves the calling thread into the netns fd. *ret_saved_fd receives an fd of the thread's

@@ -45,6 +45,18 @@ check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "actual:   $3"; fi
 }
 
+# spawn CMD...: runs CMD in the background in a process group of its own (stdout and stderr
+# to /dev/null), killed with its children at exit
+spawn() {
+	setsid "$@" >/dev/null 2>&1 &
+	defer "kill -- -$!"
+}
+
+# link_exists NAME [NETNS]: prints 1 or 0
+link_exists() {
+	if ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1; then echo 1; else echo 0; fi
+}
+
 # mk_netns NAME: creates a network namespace (removed at exit) with lo up
 mk_netns() {
 	ip netns add "$1" && defer "ip netns del $1" && ip -n "$1" link set lo up
@@ -60,5 +72,6 @@ cni() {
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$verb" CNI_CONTAINERID="$cid" \
 		CNI_NETNS="${ns:+/run/netns/$ns}" CNI_IFNAME="$ifn" \
 		CNI_PATH="${CNI_PATH:-$BIN:${UPSTREAM:-/usr/lib/cni}}" CNI_ARGS="${CNI_ARGS:-}" \
+		SLUICE_FAULT="${SLUICE_FAULT:-}" \
 		"$exe" <"$conf"
 }

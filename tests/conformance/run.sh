@@ -121,7 +121,7 @@ cases() { # PLUGIN FILE
 		else
 			jq -c ".[$i].stdin" "$f" | sed "s|@TMP@|$TMP/$p|g" >"$IN"
 		fi
-		want=$(printf '%s' "$want" | sed "s|@TMP@|$TMP/$p|g")
+		want=$(printf '%s' "$want" | sed "s|@TMP@|$TMP/$p|g; s|@BIN@|$BIN|g")
 		[ -n "$want" ] || want=null
 		expect "$p/$name" "$rc" "$want" "${envs[@]}" -- "$BIN/sluice-$p"
 	done

@@ -1,0 +1,712 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sluice-bridge: a Linux bridge and one veth pair per attachment, the peer created
+ * directly in the container's netns; IPAM delegated; gateway, ipMasq (nftables), hairpin,
+ * VLANs, MTU and MAC spoof check. Every field of upstream bridge. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+
+#include <cjson/cJSON.h>
+
+#include "cni.h"
+#include "brdev.h"
+#include "conf.h"
+#include "ifcfg.h"
+#include "ipam.h"
+#include "masq.h"
+#include "name.h"
+#include "netns.h"
+#include "nft.h"
+#include "nl.h"
+#include "nl_link.h"
+#include "nl_route.h"
+#include "result.h"
+#include "spoofchk.h"
+
+struct br_conf {
+	const char *bridge;
+	bool is_gw, is_default_gw, force_address, ip_masq, hairpin, promisc, enable_dad;
+	bool spoofchk, no_container_if, port_isolation, preserve_default_vlan, l3;
+	unsigned int mtu;
+	int vlan;
+	uint8_t trunk[BRDEV_VLAN_BITMAP]; /* VLAN IDs of vlanTrunk */
+	bool has_trunk;
+	uint8_t mac[6];
+	bool has_mac;
+	const cJSON *dns;
+};
+
+/* Everything one call works with: sockets in the host and container netns, names. */
+struct br_call {
+	struct cni_ctx *ctx;
+	struct br_conf c;
+	struct nl nl; /* host netns */
+	struct nl cnl; /* container netns */
+	struct nft nft;
+	int netns_fd;
+	char host_if[IFNAMSIZ];
+	char alias[256];
+	struct nl_link br, host, cont;
+	struct nl_link vlan_gw; /* <bridge>.<vlan>, when vlan and isGateway */
+};
+
+static void parse_trunk(struct conf *cf, struct br_conf *c, const cJSON *list)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, list) {
+		int64_t id = conf_int(cf, e, "id", 0, 1, 4094);
+		int64_t lo = conf_int(cf, e, "minID", 0, 1, 4094);
+		int64_t hi = conf_int(cf, e, "maxID", 0, 1, 4094);
+
+		if (!cJSON_IsObject(e) || (!id && !lo && !hi)) {
+			conf_error(cf, CNI_ERR_CONFIG,
+				   "vlanTrunk: entries need id or minID and maxID");
+			continue;
+		}
+		if (!lo != !hi) {
+			conf_error(
+				cf, CNI_ERR_CONFIG,
+				"vlanTrunk: minID and maxID should be configured simultaneously");
+			continue;
+		}
+		if (lo > hi)
+			conf_error(cf, CNI_ERR_CONFIG, "vlanTrunk: minID is greater than maxID");
+		for (int64_t v = lo; lo && v <= hi; v++)
+			c->trunk[v / 8] |= (uint8_t)(1U << (v % 8));
+		if (id)
+			c->trunk[id / 8] |= (uint8_t)(1U << (id % 8));
+		c->has_trunk = true;
+	}
+}
+
+/* The MAC from, by priority, runtimeConfig.mac, args.cni.mac, CNI_ARGS MAC= (as upstream). */
+static void parse_mac(struct conf *cf, struct br_conf *c)
+{
+	const cJSON *rt = cni_runtime(cf->ctx, "mac"), *ac = cni_args_cni(cf->ctx, "mac");
+	const char *mac = cni_arg(cf->ctx, "MAC");
+	const char *from = "CNI_ARGS MAC";
+
+	if (cJSON_IsString(ac) && *ac->valuestring) {
+		mac = ac->valuestring;
+		from = "args.cni.mac";
+	}
+	if (cJSON_IsString(rt) && *rt->valuestring) {
+		mac = rt->valuestring;
+		from = "runtimeConfig.mac";
+	}
+	if (!mac || !*mac)
+		return;
+	if (mac_parse(mac, c->mac) < 0 || (c->mac[0] & 1))
+		conf_error(cf, CNI_ERR_CONFIG, "%s: invalid unicast MAC address \"%.40s\"", from,
+			   mac);
+	else
+		c->has_mac = true;
+}
+
+static int load_conf(struct cni_ctx *ctx, struct br_conf *c)
+{
+	const cJSON *o = ctx->conf, *ipam;
+	const char *backend;
+	struct conf cf;
+
+	conf_init(&cf, ctx);
+	c->bridge = conf_str(&cf, o, "bridge", "cni0");
+	if (!cni_valid_ifname(c->bridge))
+		conf_error(&cf, CNI_ERR_CONFIG, "bridge: invalid interface name \"%.40s\"",
+			   c->bridge);
+	c->is_default_gw = conf_bool(&cf, o, "isDefaultGateway", false);
+	c->is_gw = conf_bool(&cf, o, "isGateway", false) || c->is_default_gw;
+	c->force_address = conf_bool(&cf, o, "forceAddress", false);
+	c->ip_masq = conf_bool(&cf, o, "ipMasq", false);
+	backend = conf_str(&cf, o, "ipMasqBackend", "nftables");
+	if (strcmp(backend, "nftables"))
+		conf_error(&cf, CNI_ERR_UNSUPPORTED_FIELD,
+			   "ipMasqBackend: \"%.40s\" is not supported (sluice uses nftables only)",
+			   backend);
+	c->mtu = (unsigned int)conf_int(&cf, o, "mtu", 0, 0, 65535);
+	if (c->mtu && c->mtu < 68)
+		conf_error(&cf, CNI_ERR_CONFIG, "mtu: %u is below the minimum of 68", c->mtu);
+	c->hairpin = conf_bool(&cf, o, "hairpinMode", false);
+	c->promisc = conf_bool(&cf, o, "promiscMode", false);
+	if (c->hairpin && c->promisc)
+		conf_error(&cf, CNI_ERR_CONFIG,
+			   "cannot set hairpin mode and promiscuous mode at the same time");
+	c->vlan = (int)conf_int(&cf, o, "vlan", 0, 0, 4094);
+	parse_trunk(&cf, c, conf_array(&cf, o, "vlanTrunk"));
+	c->preserve_default_vlan = conf_bool(&cf, o, "preserveDefaultVlan", false);
+	c->enable_dad = conf_bool(&cf, o, "enabledad", false);
+	c->spoofchk = conf_bool(&cf, o, "macspoofchk", false);
+	c->no_container_if = conf_bool(&cf, o, "disableContainerInterface", false);
+	c->port_isolation = conf_bool(&cf, o, "portIsolation", false);
+	ipam = conf_obj(&cf, o, "ipam");
+	c->l3 = ipam_type(ctx) != NULL;
+	if (ipam && !c->l3 && cJSON_GetObjectItemCaseSensitive(ipam, "type"))
+		conf_error(&cf, CNI_ERR_CONFIG, "ipam.type: must be a non-empty string");
+	if (c->l3 && c->no_container_if)
+		conf_error(&cf, CNI_ERR_CONFIG,
+			   "cannot use IPAM when DisableContainerInterface flag is set");
+	c->dns = conf_obj(&cf, o, "dns");
+	parse_mac(&cf, c);
+	return conf_done(&cf);
+}
+
+static void call_init(struct br_call *b, struct cni_ctx *ctx)
+{
+	memset(b, 0, sizeof(*b));
+	b->ctx = ctx;
+	b->netns_fd = -1;
+	name_hash(b->host_if, "veth", ctx->containerid ? ctx->containerid : "",
+		  ctx->ifname ? ctx->ifname : "");
+	snprintf(b->alias, sizeof(b->alias), "sluice:%s:%s:%s", ctx->name,
+		 ctx->containerid ? ctx->containerid : "", ctx->ifname ? ctx->ifname : "");
+}
+
+static void call_done(struct br_call *b)
+{
+	nl_close(&b->cnl);
+	nl_close(&b->nl);
+	/* last: closing after an nft delete waits for the kernel's deferred cleanup */
+	nft_close(&b->nft);
+	if (b->netns_fd >= 0)
+		close(b->netns_fd);
+}
+
+static int nl_err(struct br_call *b, struct nl *nl, int r, const char *what)
+{
+	return cni_fail_kernel(b->ctx, r, nl_errmsg(nl), "%s", what);
+}
+
+static int nft_err(struct br_call *b, int r, const char *what)
+{
+	return cni_fail_kernel(b->ctx, r, nft_errmsg(&b->nft), "%s", what);
+}
+
+/* The host end: created up and enslaved in one message, the peer directly in the netns. */
+static int create_veth(struct br_call *b)
+{
+	const struct br_conf *c = &b->c;
+	struct nl_veth v = {
+		.name = b->host_if,
+		.peer = b->ctx->ifname,
+		.peer_netns_fd = b->netns_fd,
+		.mtu = c->mtu,
+		.master = b->br.ifindex,
+		.up = true,
+	};
+	uint8_t host_mac[6], peer_mac[6];
+	int r;
+
+	if ((r = mac_random(host_mac)) < 0 || (!c->has_mac && (r = mac_random(peer_mac)) < 0))
+		return cni_fail(b->ctx, CNI_ERR_INTERNAL, r, "random MAC: %s", strerror(-r));
+	v.mac = host_mac;
+	v.peer_mac = c->has_mac ? c->mac : peer_mac;
+	r = nl_link_add_veth(&b->nl, &v);
+	if (r == -EEXIST) {
+		if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) == 0)
+			return cni_fail(
+				b->ctx, CNI_ERR_EXISTS, r,
+				"veth %s of this attachment already exists (ADD without DEL?)",
+				b->host_if);
+		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
+				"container veth name provided (%s) already exists", b->ctx->ifname);
+	}
+	if (r < 0)
+		return nl_err(b, &b->nl, r, "create veth");
+	memcpy(b->cont.mac, v.peer_mac, 6);
+	r = nl_link_get_by_name(&b->nl, b->host_if, &b->host);
+	if (r < 0)
+		return nl_err(b, &b->nl, r, "look up host veth");
+	return 0;
+}
+
+/* The host end's alias names its owner, so GC can tell our veths and their attachments
+ * apart from everyone else's; then the port's flags and VLANs. */
+static int setup_port(struct br_call *b)
+{
+	const struct br_conf *c = &b->c;
+	struct brdev_port p = {
+		.hairpin = c->hairpin,
+		.isolated = c->port_isolation,
+		.vlan = c->vlan,
+		.trunk = c->has_trunk ? c->trunk : NULL,
+		.preserve_default_vlan = c->preserve_default_vlan,
+	};
+	int r;
+
+	if ((r = nl_link_set_alias(&b->nl, b->host.ifindex, b->alias)) < 0)
+		return nl_err(b, &b->nl, r, "set veth alias");
+	return brdev_port_setup(b->ctx, &b->nl, b->host.ifindex, &p);
+}
+
+/* Gateways on the bridge, or on "<bridge>.<vlan>" when a VLAN is set (as upstream). */
+static int setup_gateway(struct br_call *b, struct cni_result *res)
+{
+	const struct nl_link *dev = &b->br;
+	char mac[18];
+	int r;
+
+	if (!b->c.is_gw || !res->n_ips)
+		return 0;
+	if (b->c.vlan) {
+		r = brdev_vlan_gw(b->ctx, &b->nl, &b->br, b->c.vlan, b->c.mtu,
+				  b->c.preserve_default_vlan, &b->vlan_gw);
+		if (r < 0)
+			return r;
+		dev = &b->vlan_gw;
+		r = cni_result_add_iface(res, dev->name, mac_fmt(dev->mac, mac), NULL);
+		if (r < 0)
+			return r;
+	}
+	return brdev_gateways(b->ctx, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
+}
+
+static int setup_container(struct br_call *b, const struct cni_result *res)
+{
+	unsigned int fl = IFCFG_SYSCTLS | (b->c.enable_dad ? IFCFG_DAD : 0);
+	int r;
+
+	for (size_t i = 0; i < res->n_ips; i++)
+		fl |= res->ips[i].address.ip.family == AF_INET6 ? IFCFG_V6 : 0;
+	if ((r = ifcfg_open(b->ctx, b->netns_fd, b->ctx->ifname, fl, &b->cnl)) < 0)
+		return r;
+	if ((r = nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont)) < 0)
+		return nl_err(b, &b->cnl, r, "look up container interface");
+	if (b->c.no_container_if)
+		return 0;
+	return ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, fl);
+}
+
+/* isGateway: a gateway that IPAM left out is the subnet's first address; isDefaultGateway
+ * adds a default route per family unless one with a gateway is there (upstream's
+ * calcGateways). Every address belongs to the container interface, index 2. */
+static int calc_gateways(struct br_call *b, struct cni_result *res)
+{
+	bool def4 = false, def6 = false;
+	int r;
+
+	for (size_t i = 0; i < res->n_ips; i++) {
+		struct cni_ipconf *ip = &res->ips[i];
+
+		ip->iface = 2;
+		if (!ip->gateway.family && b->c.is_gw) {
+			ip->gateway = ip_prefix_network(&ip->address);
+			ip_next(&ip->gateway);
+		}
+	}
+	for (size_t i = 0; i < res->n_routes; i++)
+		if (res->routes[i].dst.len == 0 && (res->routes[i].has & CNI_ROUTE_HAS_GW)) {
+			def4 |= res->routes[i].dst.ip.family == AF_INET;
+			def6 |= res->routes[i].dst.ip.family == AF_INET6;
+		}
+	for (size_t i = 0; b->c.is_default_gw && i < res->n_ips; i++) {
+		struct cni_route rt = {.has = CNI_ROUTE_HAS_GW, .gw = res->ips[i].gateway};
+		bool *def = res->ips[i].address.ip.family == AF_INET ? &def4 : &def6;
+
+		if (*def)
+			continue;
+		rt.dst.ip.family = res->ips[i].address.ip.family;
+		if ((r = cni_result_add_route(res, &rt)) < 0)
+			return r;
+		*def = true;
+	}
+	return 0;
+}
+
+static int build_result(struct br_call *b, struct cni_result *res, const struct cni_result *ipam)
+{
+	char mac[18];
+	int r;
+
+	if ((r = cni_result_add_iface(res, b->c.bridge, mac_fmt(b->br.mac, mac), NULL)) < 0 ||
+	    (r = cni_result_add_iface(res, b->host_if, mac_fmt(b->host.mac, mac), NULL)) < 0 ||
+	    (r = cni_result_add_iface(res, b->ctx->ifname, mac_fmt(b->cont.mac, mac),
+				      b->ctx->netns)) < 0)
+		return r;
+	if (b->c.mtu)
+		res->ifaces[0].mtu = res->ifaces[1].mtu = res->ifaces[2].mtu = (int)b->c.mtu;
+	for (size_t i = 0; i < ipam->n_ips; i++)
+		if ((r = cni_result_add_ip(res, &ipam->ips[i].address, &ipam->ips[i].gateway, 2)) <
+		    0)
+			return r;
+	for (size_t i = 0; i < ipam->n_routes; i++)
+		if ((r = cni_result_add_route(res, &ipam->routes[i])) < 0)
+			return r;
+	/* the config's dns wins over the one IPAM returned */
+	if (b->c.dns && b->c.dns->child)
+		res->dns = cJSON_Duplicate(b->c.dns, 1);
+	else if (ipam->dns)
+		res->dns = cJSON_Duplicate(ipam->dns, 1);
+	return 0;
+}
+
+/* Waits briefly for the host end to be oper-up, i.e. a forwarding bridge port: frames sent
+ * before would be dropped. The kernel usually reports it at once. */
+static int wait_port_up(struct br_call *b)
+{
+	static const int delays_us[] = {0, 200, 1000, 5000, 20000, 50000, 200000, 500000, 1000000};
+	int r = 0;
+
+	if (b->c.no_container_if)
+		return 0;
+	for (unsigned int i = 0; i < sizeof(delays_us) / sizeof(delays_us[0]); i++) {
+		if (delays_us[i])
+			usleep((useconds_t)delays_us[i]);
+		r = nl_link_get_by_name(&b->nl, b->host_if, &b->host);
+		if (r < 0)
+			return nl_err(b, &b->nl, r, "look up host veth");
+		if (b->host.operstate == IF_OPER_UP)
+			return 0;
+	}
+	return cni_fail(b->ctx, CNI_ERR_KERNEL, -EIO, "bridge port in error state: operstate %u",
+			b->host.operstate);
+}
+
+static int open_nft(struct br_call *b)
+{
+	int r = b->nft.sk ? 0 : nft_open(&b->nft, -1);
+
+	return r < 0 ? cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r)) : 0;
+}
+
+/* The part of DEL that ADD's unwinding shares: nftables first (the socket's deferred
+ * cleanup then overlaps the link delete), then the veth, by its derived name. */
+static int teardown_kernel(struct br_call *b)
+{
+	int r = 0, k;
+
+	if ((b->c.ip_masq && b->c.l3) || b->c.spoofchk) {
+		r = open_nft(b);
+		if (r == 0 && b->c.ip_masq && b->c.l3 &&
+		    (k = masq_del(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname)) < 0)
+			r = nft_err(b, k, "remove ipMasq entries");
+		if (r == 0 && b->c.spoofchk &&
+		    (k = spoofchk_del(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname)) <
+			    0)
+			r = nft_err(b, k, "remove spoof check entries");
+	}
+	if (!b->nl.sk && (k = nl_open(&b->nl, -1)) < 0)
+		return cni_fail(b->ctx, CNI_ERR_KERNEL, k, "netlink: %s", strerror(-k));
+	k = nl_link_del_by_name(&b->nl, b->host_if);
+	if (k < 0 && k != -ENODEV)
+		r = nl_err(b, &b->nl, k, "delete veth");
+	return r;
+}
+
+static int open_netns(struct br_call *b)
+{
+	int r;
+
+	b->netns_fd = netns_open(b->ctx->netns);
+	if (b->netns_fd < 0) {
+		r = b->netns_fd;
+		if (r == -ENOTSUP)
+			return cni_fail(b->ctx, CNI_ERR_ENV, r,
+					"failed to open netns \"%s\": not a network namespace",
+					b->ctx->netns);
+		return cni_fail(b->ctx, CNI_ERR_UNKNOWN_CONTAINER, r,
+				"failed to open netns \"%s\": %s", b->ctx->netns, strerror(-r));
+	}
+	return 0;
+}
+
+static int br_add(struct cni_ctx *ctx)
+{
+	struct cni_result ipres = {0}, res = {0};
+	struct br_call b;
+	int r;
+
+	call_init(&b, ctx);
+	if ((r = load_conf(ctx, &b.c)) < 0 || (b.c.l3 && (r = ipam_find(ctx)) < 0) ||
+	    (r = open_netns(&b)) < 0)
+		goto out;
+	if ((r = nl_open(&b.nl, -1)) < 0) {
+		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
+		goto out;
+	}
+	r = brdev_ensure(ctx, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
+			 &b.br);
+	if (r < 0 || (r = cni_fault(ctx, "bridge")) < 0)
+		goto out;
+	/* the spec: when a delegated plugin fails ADD, call its DEL before failing */
+	if (b.c.l3 && (r = ipam_exec(ctx, "ADD", &ipres)) < 0)
+		goto err_ipam;
+	if (b.c.l3 && !ipres.n_ips) {
+		r = cni_fail(ctx, CNI_ERR_DELEGATE, -EINVAL,
+			     "IPAM plugin returned missing IP config");
+		goto err_ipam;
+	}
+	if ((r = cni_fault(ctx, "ipam")) < 0 || (r = create_veth(&b)) < 0)
+		goto err_ipam;
+	if ((r = setup_port(&b)) < 0 || (r = cni_fault(ctx, "port")) < 0)
+		goto err_veth;
+	if (b.c.spoofchk && ((r = open_nft(&b)) < 0 ||
+			     (r = spoofchk_add(&b.nft, ctx->name, ctx->containerid, ctx->ifname,
+					       b.host_if, b.cont.mac)) < 0)) {
+		r = b.ctx->err.code ? r : nft_err(&b, r, "set up spoof check");
+		goto err_veth;
+	}
+	if ((r = cni_fault(ctx, "spoofchk")) < 0 || (r = build_result(&b, &res, &ipres)) < 0)
+		goto err_veth;
+	if ((r = calc_gateways(&b, &res)) < 0 || (r = setup_container(&b, &res)) < 0 ||
+	    (r = cni_fault(ctx, "container")) < 0)
+		goto err_veth;
+	if ((r = setup_gateway(&b, &res)) < 0 || (r = cni_fault(ctx, "gateway")) < 0)
+		goto err_veth;
+	if (b.c.ip_masq && b.c.l3) {
+		struct ip_prefix addrs[MASQ_ADDRS_MAX];
+		size_t n = 0;
+
+		for (size_t i = 0; i < res.n_ips && n < MASQ_ADDRS_MAX; i++)
+			addrs[n++] = res.ips[i].address;
+		if ((r = open_nft(&b)) < 0)
+			goto err_veth;
+		r = masq_add(&b.nft, ctx->name, ctx->containerid, ctx->ifname, addrs, n);
+		if (r < 0) {
+			r = nft_err(&b, r, "set up ipMasq");
+			goto err_veth;
+		}
+	}
+	if ((r = cni_fault(ctx, "masq")) < 0 || (r = wait_port_up(&b)) < 0)
+		goto err_veth;
+	if ((r = cni_fault(ctx, "result")) < 0 || (r = cni_result_print(ctx, &res)) < 0)
+		goto err_veth;
+	goto out;
+err_veth:
+	(void)teardown_kernel(&b);
+err_ipam:
+	if (b.c.l3)
+		(void)ipam_exec(ctx, "DEL", NULL);
+out:
+	cni_result_done(&res);
+	cni_result_done(&ipres);
+	call_done(&b);
+	return r;
+}
+
+/* DEL works from the container ID and ifname alone: no netns or prevResult needed. */
+static int br_del(struct cni_ctx *ctx)
+{
+	struct br_call b;
+	int r, k;
+
+	call_init(&b, ctx);
+	r = load_conf(ctx, &b.c);
+	if (r < 0)
+		goto out;
+	r = teardown_kernel(&b);
+	if (b.c.l3 && (k = ipam_exec(ctx, "DEL", NULL)) < 0 && r == 0)
+		r = k;
+out:
+	call_done(&b);
+	return r;
+}
+
+static int check_fail(struct br_call *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int check_fail(struct br_call *b, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s", msg);
+}
+
+static int check_links(struct br_call *b, const struct cni_result *prev)
+{
+	const struct cni_result *p = prev;
+	int bi = cni_result_find_iface(p, b->c.bridge, ""), ci;
+	char mac[18];
+
+	ci = cni_result_find_iface(p, b->ctx->ifname, b->ctx->netns);
+	if (ci < 0)
+		return check_fail(b, "prevResult has no interface %s in sandbox %s", b->ctx->ifname,
+				  b->ctx->netns);
+	if (nl_link_get_by_name(&b->nl, b->c.bridge, &b->br) < 0 || strcmp(b->br.kind, "bridge"))
+		return check_fail(b, "CNI created bridge %s in host namespace was not found",
+				  b->c.bridge);
+	if (bi >= 0 && p->ifaces[bi].mac && strcasecmp(p->ifaces[bi].mac, mac_fmt(b->br.mac, mac)))
+		return check_fail(b, "bridge %s MAC %s differs from prevResult", b->c.bridge, mac);
+	if (nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont) < 0 ||
+	    strcmp(b->cont.kind, "veth"))
+		return check_fail(
+			b, "CNI created interface in container %s not found (or not a veth)%s",
+			b->ctx->ifname, "");
+	if (p->ifaces[ci].mac && strcasecmp(p->ifaces[ci].mac, mac_fmt(b->cont.mac, mac)))
+		return check_fail(b, "interface %s MAC %s differs from prevResult", b->ctx->ifname,
+				  mac);
+	if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) < 0 || strcmp(b->host.kind, "veth"))
+		return check_fail(b, "CNI veth %s created for bridge %s was not found", b->host_if,
+				  b->c.bridge);
+	if (b->host.master != b->br.ifindex)
+		return check_fail(b, "veth %s is not a port of bridge %s", b->host_if, b->c.bridge);
+	if (b->host.link != b->cont.ifindex || b->cont.link != b->host.ifindex)
+		return check_fail(b, "veth %s is not the peer of %s in the container", b->host_if,
+				  b->ctx->ifname);
+	return 0;
+}
+
+static int br_check(struct cni_ctx *ctx)
+{
+	struct cni_result prev = {0};
+	struct ip_prefix addrs[MASQ_ADDRS_MAX];
+	struct br_call b;
+	char err[256];
+	size_t n = 0;
+	int r;
+
+	call_init(&b, ctx);
+	if ((r = load_conf(ctx, &b.c)) < 0)
+		goto out;
+	if (!ctx->prev) {
+		r = cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "Required prevResult missing");
+		goto out;
+	}
+	if (cni_result_parse(ctx->prev, &prev, err, sizeof(err)) < 0) {
+		r = cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "prevResult: %s", err);
+		goto out;
+	}
+	if ((r = open_netns(&b)) < 0 ||
+	    (r = ifcfg_open(ctx, b.netns_fd, ctx->ifname, 0, &b.cnl)) < 0)
+		goto out;
+	if ((r = nl_open(&b.nl, -1)) < 0) {
+		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
+		goto out;
+	}
+	if ((r = check_links(&b, &prev)) < 0 ||
+	    (r = ifcfg_check(ctx, &b.cnl, b.cont.ifindex, &prev)) < 0)
+		goto out;
+	for (size_t i = 0; i < prev.n_ips && n < MASQ_ADDRS_MAX; i++)
+		addrs[n++] = prev.ips[i].address;
+	if ((b.c.ip_masq && b.c.l3) || b.c.spoofchk) {
+		if ((r = open_nft(&b)) < 0)
+			goto out;
+		if (b.c.ip_masq && b.c.l3 &&
+		    (r = masq_check(&b.nft, ctx->name, ctx->containerid, ctx->ifname, addrs, n)) <
+			    0) {
+			r = cni_fail(ctx, CNI_ERR_CHECK, r, "ipMasq: %s", nft_errmsg(&b.nft));
+			goto out;
+		}
+		if (b.c.spoofchk && (r = spoofchk_check(&b.nft, ctx->name, ctx->containerid,
+							ctx->ifname, b.host_if, b.cont.mac)) < 0) {
+			r = cni_fail(ctx, CNI_ERR_CHECK, r, "macspoofchk: %s", nft_errmsg(&b.nft));
+			goto out;
+		}
+	}
+	if (b.c.l3)
+		r = ipam_exec(ctx, "CHECK", NULL);
+out:
+	cni_result_done(&prev);
+	call_done(&b);
+	return r;
+}
+
+struct gc_scan {
+	struct br_call *b;
+	char prefix[300];
+	char (*names)[IFNAMSIZ];
+	size_t n, cap;
+};
+
+/* Collects host veths whose alias says this network owns them and whose attachment is no
+ * longer valid; they are deleted after the dump. */
+static int gc_link(const struct nl_link *l, void *data)
+{
+	struct gc_scan *g = data;
+	char owner[256], *ifn;
+	size_t plen = strlen(g->prefix);
+
+	if (strncmp(l->alias, g->prefix, plen) || strcmp(l->kind, "veth"))
+		return 0;
+	snprintf(owner, sizeof(owner), "%s", l->alias + plen);
+	ifn = strrchr(owner, ':');
+	if (!ifn)
+		return 0;
+	*ifn++ = '\0';
+	if (cni_attachment_valid(g->b->ctx, owner, ifn))
+		return 0;
+	if (g->n == g->cap) {
+		void *p = realloc(g->names, (g->cap * 2 + 16) * sizeof(*g->names));
+
+		if (!p)
+			return -ENOMEM;
+		g->names = p;
+		g->cap = g->cap * 2 + 16;
+	}
+	snprintf(g->names[g->n++], IFNAMSIZ, "%s", l->name);
+	return 0;
+}
+
+static bool gc_valid(const char *cid, const char *ifname, void *data)
+{
+	return cni_attachment_valid(data, cid, ifname);
+}
+
+/* GC keeps going past errors and reports the first, as the spec asks. */
+static int br_gc(struct cni_ctx *ctx)
+{
+	struct br_call b;
+	struct gc_scan g = {.b = &b};
+	int r, k;
+
+	call_init(&b, ctx);
+	if ((r = load_conf(ctx, &b.c)) < 0)
+		goto out;
+	snprintf(g.prefix, sizeof(g.prefix), "sluice:%s:", ctx->name);
+	if ((r = open_nft(&b)) == 0) {
+		if ((k = masq_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0)
+			r = nft_err(&b, k, "ipMasq GC");
+		if ((k = spoofchk_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0 && r == 0)
+			r = nft_err(&b, k, "spoof check GC");
+	}
+	if ((k = nl_open(&b.nl, -1)) < 0 || (k = nl_link_dump(&b.nl, gc_link, &g)) < 0) {
+		if (r == 0)
+			r = cni_fail(ctx, CNI_ERR_KERNEL, k, "list links: %s", strerror(-k));
+	}
+	for (size_t i = 0; i < g.n; i++)
+		if ((k = nl_link_del_by_name(&b.nl, g.names[i])) < 0 && k != -ENODEV && r == 0)
+			r = nl_err(&b, &b.nl, k, "delete stale veth");
+	if (b.c.l3 && (k = ipam_exec(ctx, "GC", NULL)) < 0 && r == 0)
+		r = k;
+out:
+	free(g.names);
+	call_done(&b);
+	return r;
+}
+
+static int br_status(struct cni_ctx *ctx)
+{
+	struct br_conf c = {0};
+	int r = load_conf(ctx, &c);
+
+	if (r < 0)
+		return r;
+	return c.l3 ? ipam_exec(ctx, "STATUS", NULL) : 0;
+}
+
+static const struct cni_plugin bridge_plugin = {
+	.name = "bridge",
+	.about = "sluice-bridge: a Linux bridge and a veth pair per container",
+	.add = br_add,
+	.del = br_del,
+	.check = br_check,
+	.gc = br_gc,
+	.status = br_status,
+};
+
+int main(int argc, char **argv)
+{
+	return cni_main(&bridge_plugin, argc, argv);
+}
