@@ -63,8 +63,8 @@ test: deps
 	@tests/run.sh $(BUILD)
 
 demo: deps
-	@$(MAKE) --no-print-directory all
-	@examples/demo.sh $(BUILD)/bin
+	@$(MAKE) --no-print-directory all $(CNITOOL)
+	@examples/demo.sh $(BUILD)
 
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)

@@ -2,84 +2,116 @@
 # SPDX-License-Identifier: Apache-2.0
 # `make demo`: sluice on a simulated node. The node is a network namespace of its own (the
 # script re-runs itself under `unshare -n -m`), so the machine's own links, routes and
-# nftables are never touched, and everything disappears when the demo ends.
+# nftables are never touched, and everything disappears when the demo ends. Pods are added
+# and removed through Debian's libcni (tests/libcni/cnitool), the library podman and
+# containerd use, so the chain runs exactly as a runtime runs it.
 set -eu
-BIN=$(cd "${1:-build/bin}" && pwd)
-UPSTREAM=${UPSTREAM:-/usr/lib/cni}
+BUILD=$(cd "${1:-build}" && pwd)
+BIN=$BUILD/bin
+CNITOOL=$BUILD/tests/cnitool
 if [ -z "${SLUICE_DEMO_INNER:-}" ]; then
-	exec env SLUICE_DEMO_INNER=1 unshare -n -m --propagation private bash "$0" "$BIN"
+	exec env SLUICE_DEMO_INNER=1 unshare -n -m --propagation private bash "$0" "$BUILD"
 fi
 
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 PODS=(web api db)
+PIDS=()
 cleanup() {
+	for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || true; done
 	for p in "${PODS[@]}"; do
 		[ -e "/run/netns/demo-$p" ] || continue
-		run_cni DEL "$p" >/dev/null 2>&1 || true
+		runtime del "$p" >/dev/null 2>&1 || true
 		ip netns del "demo-$p" 2>/dev/null || true
 	done
-	ip link del demo0 2>/dev/null || true
+	ip netns del demo-outside 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@" 2>&1 | sed 's/^/  /'; }
+show() {
+	printf '$ %s\n' "$*"
+	"$@" 2>&1 | sed 's/^/  /'
+}
+runtime() { # VERB POD: what containerd or podman does for one pod
+	"$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" "$1" "$TMP/pods.conflist" "ctr-$2" \
+		"/run/netns/demo-$2" eth0
+}
+addr() { # POD FAMILY
+	ip -n "demo-$1" -j addr show eth0 |
+		jq -r ".[0].addr_info[] | select(.family==\"$2\" and .scope==\"global\") | .local"
+}
 
-cat >"$TMP/net.conflist" <<CONF
+cat >"$TMP/pods.conflist" <<CONF
 {
   "cniVersion": "1.0.0",
-  "name": "demo",
+  "name": "pods",
   "plugins": [
-    { "type": "bridge", "bridge": "demo0", "isGateway": true,
+    { "type": "sluice-bridge", "bridge": "cni0", "isDefaultGateway": true, "ipMasq": true,
       "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/ipam",
                 "ranges": [[{ "subnet": "10.88.0.0/24" }], [{ "subnet": "fd88::/64" }]] } }
   ]
 }
 CONF
 
-# run_cni VERB POD: what a runtime does for the list's one plugin
-run_cni() {
-	jq '.plugins[0] + {cniVersion, name}' "$TMP/net.conflist" |
-		env -i CNI_COMMAND="$1" CNI_CONTAINERID="ctr-$2" CNI_NETNS="/run/netns/demo-$2" \
-			CNI_IFNAME=eth0 CNI_PATH="$BIN:$UPSTREAM" "$UPSTREAM/bridge"
-}
+say "A node (a network namespace of its own), its uplink to an 'outside' network"
+ip link set lo up
+ip netns add demo-outside
+ip link add uplink type veth peer name eth0 netns demo-outside
+ip addr add 192.168.200.1/24 dev uplink && ip link set uplink up
+ip -n demo-outside addr add 192.168.200.100/24 dev eth0 && ip -n demo-outside link set eth0 up
+echo "  node uplink 192.168.200.1/24  <->  outside 192.168.200.100/24"
 
-say "A node (its own network namespace) and three pods, addressed by sluice-host-local"
-echo "  plugins: upstream bridge -> sluice-host-local (IPAM), config:"
-sed 's/^/    /' "$TMP/net.conflist"
+say "Three pods through libcni: sluice-bridge -> sluice-host-local"
+sed 's/^/    /' "$TMP/pods.conflist"
 for p in "${PODS[@]}"; do
 	ip netns add "demo-$p"
 	ip -n "demo-$p" link set lo up
 	printf '  ADD %-4s -> ' "$p"
-	run_cni ADD "$p" | jq -c '[.ips[].address]'
+	runtime add "$p" | jq -c '{ips: [.ips[].address], host_veth: .interfaces[1].name}'
 done
 
-say "What sluice-host-local wrote (the same files upstream host-local writes)"
-show ls "$TMP/ipam/demo"
-printf '  %s holds: %s\n' "$(ls "$TMP/ipam/demo" | head -1)" \
-	"$(tr '\r\n' '  ' <"$TMP/ipam/demo/$(ls "$TMP/ipam/demo" | head -1)")"
+say "What is on the node"
+show ip -br link show master cni0
+show ip -br addr show cni0
+echo "  ipMasq is set elements in one nftables table, one per pod address:"
+nft list set inet sluice_masq pods4 | sed 's/^/    /'
 
-say "Pods reach each other"
-addr() { ip -n "demo-$1" -j addr show eth0 | jq -r ".[0].addr_info[] | select(.family==\"$2\" and .scope==\"global\") | .local"; }
+say "Pods reach each other (IPv4 and IPv6)"
 for from in web api; do
 	for to in api db; do
 		[ "$from" = "$to" ] && continue
-		a=$(addr "$to" inet)
-		ip netns exec "demo-$from" ping -c1 -W2 "$a" >/dev/null && r=ok || r=FAILED
-		printf '  %-4s -> %-4s %-12s %s\n' "$from" "$to" "$a" "$r"
+		for fam in inet inet6; do
+			a=$(addr "$to" "$fam")
+			ip netns exec "demo-$from" ping -c1 -W2 "$a" >/dev/null && r=ok || r=FAILED
+			printf '  %-4s -> %-4s %-10s %s\n' "$from" "$to" "$a" "$r"
+		done
 	done
 done
-a=$(addr db inet6)
-ip netns exec demo-web ping -6 -c1 -W3 "$a" >/dev/null && r=ok || r=FAILED
-printf '  %-4s -> %-4s %-12s %s\n' web db "$a" "$r"
 
-say "DEL every pod: addresses go back to the pool"
+say "Pods reach the outside, masqueraded to the node's address"
+setsid ip netns exec demo-outside socat -T5 TCP-LISTEN:8080,fork,reuseaddr \
+	SYSTEM:'echo "hello $SOCAT_PEERADDR"' >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
 for p in "${PODS[@]}"; do
-	run_cni DEL "$p"
-	ip netns del "demo-$p"
-	echo "  DEL $p"
+	seen=$(ip netns exec "demo-$p" socat -T3 - TCP:192.168.200.100:8080 </dev/null || echo FAILED)
+	printf '  %-4s (%s) -> outside: the outside answers "%s"\n' "$p" "$(addr "$p" inet)" "$seen"
 done
-show ls "$TMP/ipam/demo"
+
+say "CHECK every pod, then DEL them (DEL again is fine too)"
+for p in "${PODS[@]}"; do
+	runtime check "$p" && echo "  CHECK $p: ok"
+done
+for p in "${PODS[@]}"; do
+	runtime del "$p" && runtime del "$p" && echo "  DEL $p twice: ok"
+	ip netns del "demo-$p"
+done
+
+say "Nothing left behind"
+show ip -br link show master cni0
+printf '  ipMasq elements left: %s\n' "$(nft -j list set inet sluice_masq pods4 |
+	jq '[.nftables[].set.elem // empty | .[]] | length')"
+printf '  address reservations left: %s\n' "$(find "$TMP/ipam/pods" -name '10.*' -o -name 'fd*' | wc -l)"
 echo
-echo "Done: everything the demo created is gone (the node namespace ends with this script)."
+echo "Done: the node namespace and all it held end with this script."
