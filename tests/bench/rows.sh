@@ -62,5 +62,8 @@ row bridge+host-local "$conf_bridge" floor="$floor_bridge"
 row host-local "$conf_ipam" floor="$floor_ipam"
 row "exec bridge" "$(version_of bridge)" verbs=VERSION floor="$(floor_exec_of bridge)"
 row "exec host-local" "$(version_of host-local)" verbs=VERSION floor="$(floor_exec_of host-local)"
+# scale: the same ADD/DEL with 1000 addresses already reserved (upstream's DEL walks them all)
+row "host-local over 1000" "$conf_ipam" floor="$floor_ipam" prefill=1000 shared_prefill_ns=1 \
+	n=$((N / 2 > 0 ? N / 2 : 1))
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"

@@ -5,7 +5,7 @@
 # ratio to the floor) and writes BUILD/bench.json. Never asserts a timing.
 # Usage: tests/bench/run.sh BUILD
 #   BENCH_N=200 pods per row, BENCH_WARMUP=2, BENCH_ONLY=<part of a row name>,
-#   UPSTREAM=/usr/lib/cni. Rows: tests/bench/rows.sh.
+#   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh).
 # Everything runs in a network and mount namespace of its own (unshare -n -m) on a tmpfs:
 # the netns, links, nftables/iptables state and files it makes go away with them.
 set -eu
@@ -49,7 +49,7 @@ FAILED=()
 
 # render TEMPLATE VARIANT DATADIR: the template's conflist for sluice or upstream
 render() {
-	local prefix=
+	local prefix=''
 	[ "$2" = sluice ] && prefix=sluice-
 	printf '%s\n' "$1" | sed -e "s|\"@\\([A-Za-z0-9_.-]*\\)\"|\"$prefix\\1\"|g" \
 		-e "s|@DATA@|$3|g" | jq -c .
@@ -59,7 +59,7 @@ render() {
 missing() {
 	local t d found
 	for t in $(jq -r '.plugins[] | .type, (.ipam.type // empty)' "$1"); do
-		found=
+		found=''
 		for d in ${2//:/ }; do
 			[ -x "$d/$t" ] && found=1 && break
 		done
@@ -68,15 +68,17 @@ missing() {
 }
 
 # leftovers RESULT ROWDIR: what the row's DELs left in the kernel and in the data
-# directories, merged into RESULT's "leftovers"
+# directories, merged into RESULT's "leftovers": set elements, upstream's per-container
+# iptables chains (CNI-<hash>, CNI-DN-<hash>), reservation files
 leftovers() {
 	local v ns elems chains files
 	for v in $(jq -r '.host_netns | keys[]' "$1"); do
 		ns=$(jq -r --arg v "$v" '.host_netns[$v]' "$1")
 		read -r elems chains < <(nsenter --net="$ns" nft -j list ruleset 2>/dev/null | jq -r '
 			([.nftables[] | select(.set) | .set.elem // [] | length] | add // 0),
-			([.nftables[] | select(.chain) | select(.chain.name | startswith("CNI-"))]
-			 | length)' | paste -sd ' ')
+			([.nftables[] | select(.chain) |
+			  select(.chain.name | test("^CNI-([A-Z]+-)?[0-9a-f]{16,}$"))] | length)' |
+			paste -sd ' ')
 		files=0
 		[ -d "$2/data/$v" ] && files=$(find "$2/data/$v" -type f ! -name lock \
 			! -name 'last_reserved_ip.*' | wc -l)
@@ -90,7 +92,7 @@ leftovers() {
 
 # row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
 row() {
-	local name=$1 conf=$2 floor= verbs=ADD,DEL rcfn= prefill=0 pconf= shared= n=$N kv
+	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' shared='' n=$N kv
 	local dir v path miss start args
 	shift 2
 	for kv; do
@@ -174,7 +176,7 @@ libs() {
 }
 
 # shellcheck source=tests/bench/rows.sh
-. tests/bench/rows.sh
+. "${BENCH_ROWS:-tests/bench/rows.sh}"
 
 up_version=$(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo unknown)
 jq -n --slurpfile rows <(cat "$T"/rows/*/result.json 2>/dev/null) \
@@ -196,6 +198,8 @@ mv "$OUT.new" "$OUT"
 	jq -r '.meta | "sluice bench \(.date): \(.pods) pods a row (+\(.warmup) warm-up), " +
 		"kernel \(.kernel), \(.cpus) CPUs \(.cpu)\nsluice \(.commit) vs \(.upstream)"' "$OUT"
 	echo "times in ms; speed-up = upstream/sluice median; x floor = sluice/floor median"
+	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
+		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
 	echo
 	jq -r '(.rows[] | .row as $r |
 		if .ok then .measures[] | [$r + " " + .name, .unit,
@@ -219,18 +223,22 @@ mv "$OUT.new" "$OUT"
 			return sprintf("%.1fx", a / b)
 		}
 		BEGIN {
-			printf "%-42s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", "measure", "n",
+			printf "%-48s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", "measure", "n",
 				"sluice", "p95", "upstream", "p95", "speed-up", "floor", "p95", "x floor"
 		}
 		{
 			name = $1
 			if ($2 != "ms" && $2 != "") name = name " (" $2 ")"
-			printf "%-42s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", name,
+			printf "%-48s %4s  %8s %8s  %8s %8s  %8s  %8s %8s  %7s\n", name,
 				$3 == "" ? "-" : $3, num($4, $2), num($5, $2), num($6, $2), num($7, $2),
 				ratio($6, $4), num($8, $2), num($9, $2), ratio($4, $8)
 		}'
 }
 echo
+echo "floor steps (median ms; tests/tools/floor.c):"
+jq -r '.rows[] | select(.steps.floor) | "  \(.row) " + ([.steps.floor | to_entries[] |
+	"\(.key): " + ([.value | to_entries[] | "\(.key) \(.value.median * 1000 | round / 1000)"]
+	| join(", "))] | join("; "))' "$OUT"
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
 [ "${#FAILED[@]}" -eq 0 ]

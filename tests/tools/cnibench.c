@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -33,6 +33,7 @@
 #define MAX_VARIANTS 4
 #define MAX_PLUGINS 8
 #define OUT_MAX (4 << 20)
+#define MAX_STEPS 8
 
 static const char usage[] =
 	"usage: cnibench [options] -V NAME -c CONFLIST [-C CONFLIST] [-x CNI_PATH] [-s] ...\n"
@@ -81,6 +82,10 @@ struct variant {
 	bool *added;
 	/* [verb][0: chain, 1 + k: plugin k][measured pod] */
 	struct sample *s[V_COUNT][MAX_PLUGINS + 1];
+	/* self-timed: the steps it reports, per verb */
+	char step_name[V_COUNT][MAX_STEPS][32];
+	struct sample *step[V_COUNT][MAX_STEPS];
+	int nsteps[V_COUNT];
 	int n_leftover_host, n_leftover_pod;
 };
 
@@ -95,6 +100,8 @@ struct bench {
 	struct variant v[MAX_VARIANTS];
 	int nv;
 	int in_fd, out_fd, err_fd; /* memfds: the child's stdin, stdout, stderr */
+	int sk; /* to the spawner */
+	pid_t spawner;
 	char *out, *err;
 	int failed;
 };
@@ -229,14 +236,6 @@ static char *plugin_conf(const struct chain *c, int k, const cJSON *prev, const 
 	return s;
 }
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 static size_t read_memfd(int fd, char *buf)
 {
 	struct stat st;
@@ -259,38 +258,113 @@ static void reset_memfd(int fd)
 		die("memfd: %m");
 }
 
-/* Runs exe with env and conf on stdin, as a runtime does; the wall time is spawn to reap. */
-static void run_exe(struct bench *b, const char *exe, char *const env[], const char *conf,
-		    struct exec_res *r)
+/* The spawner's answer to one request. */
+struct spawn_reply {
+	int status;
+	int err; /* errno of a failed setns or vfork */
+	double us;
+	long rss_kb;
+};
+
+/* The spawner: a process forked before this one grows, which runs every plugin for it.
+ * A vfork child's ru_maxrss starts at its parent's RSS: this keeps that at a few hundred
+ * KiB, below any plugin's, while the exec stays a vfork as in runtimes. A request is
+ * "netns\0exe\0env...\0"; stdio are the memfds. No stdio or malloc here. */
+static void spawner(int sk, int in_fd, int out_fd, int err_fd)
 {
-	char *const argv[] = {(char *)exe, NULL};
-	posix_spawn_file_actions_t fa;
-	size_t len = strlen(conf);
+	static char buf[16384];
+	char *argv[2] = {NULL, NULL}, *env[32];
+	struct spawn_reply rep;
+	struct timespec t0, t1;
 	struct rusage ru;
-	double t0, t1;
-	pid_t pid;
-	int e;
+	ssize_t n;
+
+	while ((n = recv(sk, buf, sizeof(buf) - 1, 0)) > 0) {
+		char *p = buf, *end = buf + n;
+		int ne = 0, fd;
+
+		buf[n] = 0;
+		memset(&rep, 0, sizeof(rep));
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			rep.err = errno;
+		if (fd >= 0)
+			close(fd);
+		p += strlen(p) + 1;
+		argv[0] = p;
+		for (p += strlen(p) + 1; p < end && ne < 31; p += strlen(p) + 1)
+			env[ne++] = p;
+		env[ne] = NULL;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		pid_t pid = rep.err ? -1 : vfork();
+		if (pid == 0) {
+			if (dup2(in_fd, 0) == 0 && dup2(out_fd, 1) == 1 && dup2(err_fd, 2) == 2)
+				execve(argv[0], argv, env);
+			_exit(127);
+		}
+		if (pid < 0 && !rep.err)
+			rep.err = errno;
+		while (pid > 0 && wait4(pid, &rep.status, 0, &ru) < 0 && errno == EINTR)
+			;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		rep.us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+		rep.rss_kb = pid > 0 ? ru.ru_maxrss : 0;
+		if (send(sk, &rep, sizeof(rep), 0) < 0)
+			break;
+	}
+	_exit(0);
+}
+
+/* Starts the spawner; b->sk talks to it. Called first thing in main(). */
+static void spawner_start(struct bench *b)
+{
+	int sv[2];
+
+	b->in_fd = memfd_create("cnibench-in", MFD_CLOEXEC);
+	b->out_fd = memfd_create("cnibench-out", MFD_CLOEXEC);
+	b->err_fd = memfd_create("cnibench-err", MFD_CLOEXEC);
+	if (b->in_fd < 0 || b->out_fd < 0 || b->err_fd < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("memfd, socketpair: %m");
+	b->spawner = fork();
+	if (b->spawner < 0)
+		die("fork: %m");
+	if (b->spawner == 0) {
+		close(sv[0]);
+		spawner(sv[1], b->in_fd, b->out_fd, b->err_fd);
+	}
+	close(sv[1]);
+	b->sk = sv[0];
+}
+
+/* Runs exe in netns with env and conf on stdin, as a runtime does; the wall time is vfork
+ * to reap, the peak RSS that of the exe and its children (wait4). */
+static void run_exe(struct bench *b, const char *netns, const char *exe, char *const env[],
+		    const char *conf, struct exec_res *r)
+{
+	static char req[16384];
+	size_t len = strlen(conf), n = 0;
+	struct spawn_reply rep;
 
 	reset_memfd(b->in_fd);
 	reset_memfd(b->out_fd);
 	reset_memfd(b->err_fd);
 	if (write(b->in_fd, conf, len) != (ssize_t)len || lseek(b->in_fd, 0, SEEK_SET) < 0)
 		die("memfd write: %m");
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, b->in_fd, 0);
-	posix_spawn_file_actions_adddup2(&fa, b->out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, b->err_fd, 2);
-	t0 = now_us();
-	e = posix_spawn(&pid, exe, &fa, NULL, argv, env);
-	if (e)
-		die("spawn %s: %s", exe, strerror(e));
-	while (wait4(pid, &r->status, 0, &ru) < 0)
-		if (errno != EINTR)
-			die("wait4: %m");
-	t1 = now_us();
-	posix_spawn_file_actions_destroy(&fa);
-	r->us = t1 - t0;
-	r->rss_kb = ru.ru_maxrss;
+	n += (size_t)snprintf(req, sizeof(req), "%s", netns) + 1;
+	n += (size_t)snprintf(req + n, sizeof(req) - n, "%s", exe) + 1;
+	for (int i = 0; env[i] && n < sizeof(req); i++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "%s", env[i]) + 1;
+	if (n >= sizeof(req))
+		die("request too long");
+	if (send(b->sk, req, n, 0) < 0 || recv(b->sk, &rep, sizeof(rep), 0) != sizeof(rep))
+		die("spawner: %m");
+	if (rep.err)
+		die("spawn %s in %s: %s", exe, netns, strerror(rep.err));
+	r->status = rep.status;
+	r->us = rep.us;
+	r->rss_kb = rep.rss_kb;
 	r->out_len = read_memfd(b->out_fd, b->out);
 	r->err_len = read_memfd(b->err_fd, b->err);
 }
@@ -341,9 +415,7 @@ static int run_plugin(struct bench *b, struct variant *v, const struct chain *c,
 		 pod, cid);
 	conf = plugin_conf(c, k, prev, rc);
 	cJSON_Delete((cJSON *)rc);
-	if (setns(v->host_fd, CLONE_NEWNET) < 0)
-		die("setns: %m");
-	run_exe(b, c->exe[k], env, conf, r);
+	run_exe(b, v->host_path, c->exe[k], env, conf, r);
 	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
 		fprintf(stderr, "cnibench: %s %s: %s %s pod %d failed (status 0x%x)\n", b->tag,
 			v->name, c->exe[k], verb_names[verb], pod, r->status);
@@ -354,7 +426,33 @@ static int run_plugin(struct bench *b, struct variant *v, const struct chain *c,
 	return b->failed ? -1 : 0;
 }
 
-static double sample_us(const struct variant *v, const struct bench *b, const struct exec_res *r)
+/* Records the "steps" a self-timed plugin reports (floor: ns per step) for measured pod m. */
+static void record_steps(struct bench *b, struct variant *v, int verb, int m, const cJSON *steps)
+{
+	const cJSON *st;
+
+	cJSON_ArrayForEach(st, steps) {
+		int i = 0;
+
+		while (i < v->nsteps[verb] && strcmp(v->step_name[verb][i], st->string))
+			i++;
+		if (i == MAX_STEPS || !cJSON_IsNumber(st))
+			continue;
+		if (i == v->nsteps[verb]) {
+			snprintf(v->step_name[verb][i], sizeof(v->step_name[verb][i]), "%s",
+				 st->string);
+			v->step[verb][i] = calloc((size_t)b->n, sizeof(struct sample));
+			if (!v->step[verb][i])
+				die("out of memory");
+			v->nsteps[verb]++;
+		}
+		v->step[verb][i][m].us = st->valuedouble / 1e3;
+	}
+}
+
+/* The sample of an exec: its wall time, or the "benchNs" a self-timed plugin printed. */
+static double sample_us(struct bench *b, struct variant *v, const struct exec_res *r, int verb,
+			int m)
 {
 	cJSON *o;
 	const cJSON *ns;
@@ -368,6 +466,7 @@ static double sample_us(const struct variant *v, const struct bench *b, const st
 		us = ns->valuedouble / 1e3;
 	else
 		fprintf(stderr, "cnibench: %s: no benchNs in %s\n", v->name, b->out);
+	record_steps(b, v, verb, m, cJSON_GetObjectItemCaseSensitive(o, "steps"));
 	cJSON_Delete(o);
 	return us;
 }
@@ -395,7 +494,7 @@ static int pod_add(struct bench *b, struct variant *v, const struct chain *c, in
 			return -1;
 		}
 		if (m >= 0) {
-			double us = sample_us(v, b, &r);
+			double us = sample_us(b, v, &r, V_ADD, m);
 
 			v->s[V_ADD][1 + k][m] = (struct sample){us, r.rss_kb};
 			sum += us;
@@ -425,7 +524,7 @@ static int pod_del(struct bench *b, struct variant *v, const struct chain *c, in
 			continue;
 		}
 		if (m >= 0) {
-			double us = sample_us(v, b, &r);
+			double us = sample_us(b, v, &r, V_DEL, m);
 
 			v->s[V_DEL][1 + k][m] = (struct sample){us, r.rss_kb};
 			sum += us;
@@ -641,6 +740,21 @@ static cJSON *stats_json(const struct sample *s, int n, bool rss, cJSON *samples
 	return o;
 }
 
+/* True when v's chain has a plugin of every label of the row. */
+static bool covers(const struct bench *b, const struct variant *v)
+{
+	for (int i = 0; i < b->nv; i++)
+		for (int k = 0; k < b->v[i].conf.n; k++) {
+			bool found = false;
+
+			for (int j = 0; j < v->conf.n && !found; j++)
+				found = !strcmp(v->conf.label[j], b->v[i].conf.label[k]);
+			if (!found)
+				return false;
+		}
+	return true;
+}
+
 /* One measure: the chain (label NULL) or one plugin, its time or its peak RSS. */
 static void add_measure(struct bench *b, cJSON *measures, int verb, const char *label, bool rss)
 {
@@ -660,7 +774,8 @@ static void add_measure(struct bench *b, cJSON *measures, int verb, const char *
 		for (int k = 0; label && k < v->conf.n && col < 0; k++)
 			if (!strcmp(v->conf.label[k], label))
 				col = 1 + k;
-		if (!label)
+		/* a chain's total only from variants that have every plugin of the row */
+		if (!label && covers(b, v))
 			col = 0;
 		if (col < 0)
 			continue;
@@ -694,6 +809,53 @@ static int labels(const struct bench *b, const char *out[MAX_VARIANTS * MAX_PLUG
 	return n;
 }
 
+/* "steps": {variant: {verb: {step: {n, median, p95, ...}}}} of the self-timed variants. */
+static void report_steps(struct bench *b, cJSON *root)
+{
+	cJSON *all = NULL;
+
+	for (int i = 0; !b->failed && i < b->nv; i++) {
+		struct variant *v = &b->v[i];
+		cJSON *vo = NULL;
+
+		for (int verb = 0; verb < V_COUNT; verb++) {
+			cJSON *vb = NULL;
+
+			for (int k = 0; k < v->nsteps[verb]; k++) {
+				cJSON *samples = cJSON_CreateArray();
+
+				if (!all)
+					all = cJSON_AddObjectToObject(root, "steps");
+				if (!vo)
+					vo = cJSON_AddObjectToObject(all, v->name);
+				if (!vb)
+					vb = cJSON_AddObjectToObject(vo, verb_names[verb]);
+				cJSON_AddItemToObject(
+					vb, v->step_name[verb][k],
+					stats_json(v->step[verb][k], b->n, false, samples));
+				cJSON_Delete(samples);
+			}
+		}
+	}
+}
+
+/* The spawner's peak RSS: the least a child's ru_maxrss can show (see spawner()). */
+static long spawner_hwm_kb(const struct bench *b)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)b->spawner);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 static void report(struct bench *b)
 {
 	cJSON *root = cJSON_CreateObject(), *ms, *lo, *hn;
@@ -707,6 +869,7 @@ static void report(struct bench *b)
 	cJSON_AddNumberToObject(root, "warmup", b->warm);
 	cJSON_AddNumberToObject(root, "prefill", b->prefill);
 	cJSON_AddBoolToObject(root, "ok", !b->failed);
+	cJSON_AddNumberToObject(root, "spawner_rss_kib", (double)spawner_hwm_kb(b));
 	ms = cJSON_AddArrayToObject(root, "measures");
 	lo = cJSON_AddObjectToObject(root, "leftovers");
 	hn = cJSON_AddObjectToObject(root, "host_netns");
@@ -719,6 +882,7 @@ static void report(struct bench *b)
 	}
 	for (int j = 0; !b->failed && j < nl; j++)
 		add_measure(b, ms, rss_verb, lab[j], true);
+	report_steps(b, root);
 	for (int i = 0; i < b->nv; i++) {
 		cJSON *v = cJSON_AddObjectToObject(lo, b->v[i].name);
 
@@ -828,6 +992,7 @@ int main(int argc, char **argv)
 {
 	struct bench b = {.n = 200, .warm = 2, .ifname = "eth0", .verbs = {true, true, false}};
 
+	spawner_start(&b);
 	parse_args(&b, argc, argv);
 	b.total = b.warm + b.prefill + b.n;
 	b.tag_hash = fnv1a(b.tag);
@@ -841,13 +1006,10 @@ int main(int argc, char **argv)
 			   v->cni_path);
 	}
 	load_rc(&b);
-	b.in_fd = memfd_create("cnibench-in", MFD_CLOEXEC);
-	b.out_fd = memfd_create("cnibench-out", MFD_CLOEXEC);
-	b.err_fd = memfd_create("cnibench-err", MFD_CLOEXEC);
 	b.out = malloc(OUT_MAX);
 	b.err = malloc(OUT_MAX);
-	if (b.in_fd < 0 || b.out_fd < 0 || b.err_fd < 0 || !b.out || !b.err)
-		die("memfd: %m");
+	if (!b.out || !b.err)
+		die("out of memory");
 	setup(&b);
 	if (b.verbs[V_VERSION]) {
 		(void)(phase(&b, V_VERSION, 0, b.warm, false, false) == 0 &&
@@ -861,5 +1023,7 @@ int main(int argc, char **argv)
 	cleanup_pods(&b);
 	check_leftovers(&b);
 	report(&b);
+	close(b.sk);
+	waitpid(b.spawner, NULL, 0);
 	return b.failed ? 1 : 0;
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* floor: the kernel's own time for a plugin's work, for tests/bench. Called like a plugin
  * (CNI_* env, config on stdin), it does only the syscalls and netlink messages the work
- * needs and prints {"cniVersion","benchNs"}: their time, without exec or config parsing.
+ * needs and prints {"cniVersion","benchNs","steps"}: their time, without exec or config
+ * parsing, and the time of each step (ns).
  * The config's "floor" names the plugin whose work it does:
  *   bridge  ADD: veth with its peer created in the netns, enslaved and up; the peer up,
- *           its address and default route; with "ipMasq", one nft set element.
- *           DEL: the element, then the veth ("order": "link-first" reverses them), then
- *           the sockets closed. Keys: bridge, subnet (IPv4; pod i gets .2 + i), ipMasq.
+ *           its address and default route; with "ipMasq", the two set elements
+ *           common/masq adds (one batch). DEL: the elements (by key, one batch), then
+ *           the veth ("order": "link-first" reverses them), then the sockets closed.
+ *           Keys: bridge, subnet (IPv4; pod i gets .2 + i), ipMasq, order.
  *   host-local  its files. ADD: lock, reserve <ip> (O_EXCL), last_reserved_ip.0;
  *           DEL: lock, unlink <ip>. Keys: dataDir, subnet.
  * Pod i is the number after the container ID's last '-'. VERSION does nothing (exec cost). */
@@ -23,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include <cjson/cJSON.h>
 
@@ -34,7 +37,6 @@
 #include "nl_route.h"
 
 #define FLOOR_TABLE "sluice_floor"
-#define FLOOR_SET "pods4"
 
 struct floor {
 	const char *cmd, *cid, *netns, *ifname, *version, *net;
@@ -45,6 +47,8 @@ struct floor {
 	struct ip_addr gw; /* subnet's first address */
 	char host_if[IFNAMSIZ];
 	unsigned long pod;
+	long long t0, t_last;
+	char steps[512]; /* "name":ns,... */
 };
 
 static int fail(const char *what, int r, const char *msg)
@@ -64,45 +68,73 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* The element of the pod's address, commented with its owner as sluice comments them. */
-static void pod_elem(const struct floor *f, struct nft_elem *e, char *comment, size_t n)
+/* Ends a step: its time since the previous one goes into f->steps. */
+static void step(struct floor *f, const char *name)
 {
-	snprintf(comment, n, "%s/%s", f->cid, f->ifname);
-	memset(e, 0, sizeof(*e));
-	nft_data_set(&e->key, f->addr.ip.b, 4);
-	e->comment = comment;
+	long long t = now_ns();
+	size_t n = strlen(f->steps);
+
+	snprintf(f->steps + n, sizeof(f->steps) - n, "%s\"%s\":%lld", n ? "," : "", name,
+		 t - f->t_last);
+	f->t_last = t;
 }
 
-static int masq_add_elem(const struct floor *f, struct nft *nft)
+/* The ipMasq elements of the pod's address, in sets shaped as common/masq's: "pods4" (the
+ * address) and "local4" (address . its subnet, an interval of a concatenation), one batch,
+ * commented with their owner. */
+static const struct nft_set_def floor_sets[2] = {
+	{.name = "pods4", .key = {NFT_TYPE_IPV4}},
+	{.name = "local4", .key = {NFT_TYPE_IPV4, NFT_TYPE_IPV4}, .flags = NFT_SET_INTERVAL},
+};
+
+static void pod_elems(const struct floor *f, struct nft_elem e[2], const char *comment)
 {
-	static const struct nft_set_def set = {.name = FLOOR_SET, .key = {NFT_TYPE_IPV4}};
+	struct ip_addr net = ip_prefix_network(&f->addr), bcast = ip_prefix_broadcast(&f->addr);
+
+	memset(e, 0, 2 * sizeof(*e));
+	nft_data_set(&e[0].key, f->addr.ip.b, 4);
+	nft_data_field(&e[1].key, f->addr.ip.b, 4);
+	nft_data_field(&e[1].key, net.b, 4);
+	nft_data_field(&e[1].key_end, f->addr.ip.b, 4);
+	nft_data_field(&e[1].key_end, bcast.b, 4);
+	e[1].flags = NFT_ELEM_HAS_KEY_END;
+	e[0].comment = e[1].comment = comment;
+}
+
+static int masq_add_elems(const struct floor *f, struct nft *nft)
+{
 	char comment[NFT_COMMENT_MAX];
-	struct nft_elem e;
+	struct nft_elem e[2];
 	int r;
 
-	pod_elem(f, &e, comment, sizeof(comment));
-	nft_batch_begin(nft);
-	nft_elems_add(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
-	r = nft_batch_commit(nft);
-	if (r != -ENOENT)
-		return r;
-	/* first pod: the table and set, then the element */
-	nft_batch_begin(nft);
-	nft_table_add(nft, NFPROTO_INET, FLOOR_TABLE, 0);
-	nft_set_add(nft, NFPROTO_INET, FLOOR_TABLE, &set, 0);
-	nft_elems_add(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
-	return nft_batch_commit(nft);
+	snprintf(comment, sizeof(comment), "%s/%s", f->cid, f->ifname);
+	pod_elems(f, e, comment);
+	for (int create = 0; create < 2; create++) {
+		nft_batch_begin(nft);
+		/* first pod: the table and sets, then the elements */
+		if (create)
+			nft_table_add(nft, NFPROTO_INET, FLOOR_TABLE, 0);
+		for (int i = 0; i < 2; i++) {
+			if (create)
+				nft_set_add(nft, NFPROTO_INET, FLOOR_TABLE, &floor_sets[i], 0);
+			nft_elems_add(nft, NFPROTO_INET, FLOOR_TABLE, floor_sets[i].name, &e[i], 1,
+				      0);
+		}
+		r = nft_batch_commit(nft);
+		if (r != -ENOENT)
+			break;
+	}
+	return r;
 }
 
-static int masq_del_elem(const struct floor *f, struct nft *nft)
+static int masq_del_elems(const struct floor *f, struct nft *nft)
 {
-	char comment[NFT_COMMENT_MAX];
-	struct nft_elem e;
+	struct nft_elem e[2];
 
-	pod_elem(f, &e, comment, sizeof(comment));
-	e.comment = NULL;
+	pod_elems(f, e, NULL);
 	nft_batch_begin(nft);
-	nft_elems_del(nft, NFPROTO_INET, FLOOR_TABLE, FLOOR_SET, &e, 1, 0);
+	for (int i = 0; i < 2; i++)
+		nft_elems_del(nft, NFPROTO_INET, FLOOR_TABLE, floor_sets[i].name, &e[i], 1, 0);
 	return nft_batch_commit(nft);
 }
 
@@ -142,7 +174,7 @@ static int setup_container(const struct floor *f, struct nl *cnl)
 	return nl_route_add(cnl, &rt, false);
 }
 
-static int bridge_add(const struct floor *f)
+static int bridge_add(struct floor *f)
 {
 	struct nl nl = {0}, cnl = {0};
 	struct nft nft = {0};
@@ -156,15 +188,19 @@ static int bridge_add(const struct floor *f)
 	what = "bridge";
 	if ((r = nl_open(&nl, -1)) < 0 || (r = ensure_bridge(f, &nl, &v.master)) < 0)
 		goto out;
+	step(f, "open");
 	what = "veth";
 	if ((r = nl_link_add_veth(&nl, &v)) < 0)
 		goto out;
+	step(f, "veth");
 	what = "container";
 	if ((r = nl_open(&cnl, v.peer_netns_fd)) < 0 || (r = setup_container(f, &cnl)) < 0)
 		goto out;
+	step(f, "container");
 	what = "nft";
-	if (f->masq && ((r = nft_open(&nft, -1)) < 0 || (r = masq_add_elem(f, &nft)) < 0))
+	if (f->masq && ((r = nft_open(&nft, -1)) < 0 || (r = masq_add_elems(f, &nft)) < 0))
 		goto out;
+	step(f, "nft");
 out:
 	if (r < 0)
 		fail(what, r,
@@ -176,26 +212,33 @@ out:
 	nft_close(&nft);
 	if (v.peer_netns_fd >= 0)
 		close(v.peer_netns_fd);
+	step(f, "close");
 	return r;
 }
 
-static int bridge_del(const struct floor *f)
+static int bridge_del(struct floor *f)
 {
 	struct nl nl = {0};
 	struct nft nft = {0};
 	int r = 0, k;
 
 	if (f->masq && !f->link_first &&
-	    ((r = nft_open(&nft, -1)) < 0 || (r = masq_del_elem(f, &nft)) < 0))
+	    ((r = nft_open(&nft, -1)) < 0 || (r = masq_del_elems(f, &nft)) < 0))
 		return fail("nft", r, nft_errmsg(&nft));
+	if (f->masq && !f->link_first)
+		step(f, "nft");
 	if ((r = nl_open(&nl, -1)) < 0 || (r = nl_link_del_by_name(&nl, f->host_if)) < 0)
 		return fail("veth", r, nl_errmsg(&nl));
 	nl_close(&nl);
+	step(f, "veth");
 	if (f->masq && f->link_first &&
-	    ((k = nft_open(&nft, -1)) < 0 || (k = masq_del_elem(f, &nft)) < 0))
+	    ((k = nft_open(&nft, -1)) < 0 || (k = masq_del_elems(f, &nft)) < 0))
 		return fail("nft", k, nft_errmsg(&nft));
+	if (f->masq && f->link_first)
+		step(f, "nft");
 	/* last: after a delete this waits for the kernel's deferred cleanup */
 	nft_close(&nft);
+	step(f, "close");
 	return 0;
 }
 
@@ -305,7 +348,7 @@ static int load(struct floor *f)
 int main(void)
 {
 	struct floor f = {0};
-	long long t0, t1;
+	long long t1;
 	int r;
 
 	f.cmd = getenv("CNI_COMMAND");
@@ -317,7 +360,7 @@ int main(void)
 		return fail("config", -EINVAL, "CNI_* env and {floor, name, subnet} needed");
 	if (strcmp(f.cmd, "ADD") && strcmp(f.cmd, "DEL"))
 		return fail(f.cmd, -EOPNOTSUPP, "only ADD, DEL, VERSION");
-	t0 = now_ns();
+	f.t0 = f.t_last = now_ns();
 	if (!strcmp(f.work, "bridge"))
 		r = !strcmp(f.cmd, "ADD") ? bridge_add(&f) : bridge_del(&f);
 	else if (!strcmp(f.work, "host-local") && f.data_dir)
@@ -327,7 +370,7 @@ int main(void)
 	t1 = now_ns();
 	if (r)
 		return 1;
-	printf("{\"cniVersion\":\"%s\",\"benchNs\":%lld}\n", f.version ? f.version : "1.0.0",
-	       t1 - t0);
+	printf("{\"cniVersion\":\"%s\",\"benchNs\":%lld,\"steps\":{%s}}\n",
+	       f.version ? f.version : "1.0.0", t1 - f.t0, f.steps);
 	return 0;
 }
