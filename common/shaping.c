@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Bandwidth shaping of one attachment: tbf math, the IFB's name and owner alias, and the
+ * kernel steps (IFB, qdisc look-ups, the redirect check). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/tc_act/tc_mirred.h>
+
+#include "name.h"
+#include "nl.h"
+#include "nl_link.h"
+#include "nl_tc.h"
+#include "shaping.h"
+
+enum shaping_err shaping_tbf_params(uint64_t rate_bits, uint64_t burst_bits,
+				    unsigned int latency_ms, struct shaping_tbf *ret)
+{
+	struct shaping_tbf t = {0};
+	uint64_t queued;
+
+	if (rate_bits && !burst_bits)
+		return SHAPING_ERR_RATE_ONLY;
+	if (burst_bits && !rate_bits)
+		return SHAPING_ERR_BURST_ONLY;
+	if (rate_bits && rate_bits < SHAPING_RATE_MIN)
+		return SHAPING_ERR_RATE_MIN;
+	if (burst_bits > SHAPING_BURST_MAX)
+		return SHAPING_ERR_BURST_MAX;
+	if (rate_bits) {
+		t.rate = rate_bits / 8;
+		t.burst = (uint32_t)(burst_bits / 8);
+		/* rate * latency in 128 bits would be exact; saturating is enough here */
+		queued = t.rate > UINT64_MAX / 1000 ? UINT64_MAX : t.rate * latency_ms / 1000;
+		queued = queued > UINT32_MAX - t.burst ? UINT32_MAX : queued + t.burst;
+		t.limit = (uint32_t)queued;
+	}
+	*ret = t;
+	return SHAPING_OK;
+}
+
+uint32_t shaping_buffer_ticks(double tick_in_usec, const struct shaping_tbf *t)
+{
+	double ticks;
+
+	if (!t->rate)
+		return 0;
+	ticks = (double)t->burst / (double)t->rate * 1e6 * tick_in_usec;
+	/* the kernel keeps the time in 64-bit ns and reports it in a u32 of ticks: it wraps */
+	return (uint32_t)(uint64_t)ticks;
+}
+
+bool shaping_tbf_matches(const struct nl_qdisc *q, const struct shaping_tbf *t, double tick_in_usec)
+{
+	double exact = (double)t->burst / (double)t->rate * 1e6 * tick_in_usec;
+	uint32_t want = shaping_buffer_ticks(tick_in_usec, t);
+	int32_t diff = (int32_t)(q->buffer - want);
+	double slack = 4 + exact * 1e-5;
+
+	if (strcmp(q->kind, "tbf") || !(q->has & NL_QDISC_HAS_TBF))
+		return false;
+	return q->rate == t->rate && q->limit == t->limit && diff <= slack && -diff <= slack;
+}
+
+char *shaping_ifb_name(char out[16], const char *containerid, const char *ifname)
+{
+	return name_hash(out, SHAPING_IFB_PREFIX, containerid, ifname);
+}
+
+int shaping_alias(char *out, size_t n, const char *net, const char *containerid, const char *ifname)
+{
+	int len = snprintf(out, n, "sluice:%s:%s:%s", net, containerid, ifname);
+
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+bool shaping_alias_owner(const char *alias, const char *net, const char *ifb_name, char *cid,
+			 size_t cid_n, char ifname[16])
+{
+	size_t nlen = strlen(net);
+	const char *owner, *colon;
+	char want[16];
+
+	if (strncmp(alias, "sluice:", 7) || strncmp(alias + 7, net, nlen) || alias[7 + nlen] != ':')
+		return false;
+	owner = alias + 7 + nlen + 1;
+	/* neither a container ID nor an ifname holds ':' */
+	colon = strchr(owner, ':');
+	if (!colon || (size_t)(colon - owner) >= cid_n || strlen(colon + 1) >= 16 ||
+	    strchr(colon + 1, ':'))
+		return false;
+	memcpy(cid, owner, (size_t)(colon - owner));
+	cid[colon - owner] = '\0';
+	strcpy(ifname, colon + 1);
+	return !strcmp(shaping_ifb_name(want, cid, ifname), ifb_name);
+}
+
+struct qdisc_find {
+	uint32_t parent;
+	struct nl_qdisc q;
+	bool found;
+};
+
+static int qdisc_find_cb(const struct nl_qdisc *q, void *data)
+{
+	struct qdisc_find *f = data;
+
+	/* handle 0 is the kernel's default (noqueue, pfifo_fast, mq...), which anyone may
+	 * replace */
+	if (q->parent == f->parent && q->handle && !f->found) {
+		f->q = *q;
+		f->found = true;
+	}
+	return 0;
+}
+
+int shaping_qdisc_at(struct nl *nl, int ifindex, uint32_t parent, struct nl_qdisc *ret_qdisc)
+{
+	struct qdisc_find f = {.parent = parent};
+	int r = nl_qdisc_dump(nl, ifindex, qdisc_find_cb, &f);
+
+	if (r < 0)
+		return r;
+	if (!f.found)
+		return -ENOENT;
+	*ret_qdisc = f.q;
+	return 0;
+}
+
+int shaping_ifb_create(struct nl *nl, const char *name, const char *alias, unsigned int mtu,
+		       struct nl_link *ret_link)
+{
+	struct nl_link l;
+	char msg[sizeof(nl->errmsg)];
+	int r;
+
+	r = nl_link_add_ifb(nl, name, mtu, 0);
+	if (r < 0)
+		return r;
+	if ((r = nl_link_get_by_name(nl, name, &l)) < 0 ||
+	    (r = nl_link_set_alias(nl, l.ifindex, alias)) < 0 ||
+	    (r = nl_link_set_up(nl, l.ifindex)) < 0) {
+		/* keep the kernel's reason over the cleanup's */
+		snprintf(msg, sizeof(msg), "%s", nl_errmsg(nl));
+		(void)nl_link_del_by_name(nl, name);
+		(void)nl_fail(nl, r, msg);
+		return r;
+	}
+	*ret_link = l;
+	return 0;
+}
+
+struct redirect_find {
+	int target;
+	bool found;
+};
+
+static int redirect_cb(const struct nl_filter *f, void *data)
+{
+	struct redirect_find *d = data;
+
+	if (!strcmp(f->kind, "u32") && (f->has & NL_FILTER_HAS_MIRRED) &&
+	    f->mirred_eaction == TCA_EGRESS_REDIR && f->mirred_ifindex == d->target)
+		d->found = true;
+	return 0;
+}
+
+int shaping_redirects_to(struct nl *nl, int ifindex, int target)
+{
+	struct redirect_find d = {.target = target};
+	int r = nl_filter_dump(nl, ifindex, SHAPING_INGRESS_HANDLE, redirect_cb, &d);
+
+	return r < 0 ? r : d.found;
+}

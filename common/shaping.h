@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bandwidth shaping of one attachment, as upstream bandwidth does it: a tbf on the host veth
+ * (traffic into the pod) and a tbf on an IFB of ours fed by the veth's ingress qdisc and a
+ * u32 + mirred redirect (traffic out of the pod). The tbf math, the IFB's derived name and
+ * owner alias, and the kernel steps with their undo. */
+#ifndef SHAPING_H
+#define SHAPING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct nl;
+struct nl_link;
+struct nl_qdisc;
+
+#define SHAPING_LATENCY_MS 25 /* upstream's fixed tbf latency: sluice's default */
+#define SHAPING_LATENCY_MS_MAX 10000
+#define SHAPING_RATE_MIN 8 /* bit/s: one byte per second */
+#define SHAPING_BURST_MAX (8ULL * UINT32_MAX - 1) /* bits: burst/8 must stay below 2^32-1 */
+#define SHAPING_TBF_HANDLE 0x00010000U /* "1:", upstream's */
+#define SHAPING_INGRESS_HANDLE 0xffff0000U /* "ffff:" */
+#define SHAPING_IFB_PREFIX "sbw"
+
+/* One tbf in the kernel's units. */
+struct shaping_tbf {
+	uint64_t rate; /* bytes per second */
+	uint32_t burst; /* bucket, bytes */
+	uint32_t limit; /* queue, bytes: rate * latency + burst, saturated at 2^32-1 */
+};
+
+/* Why shaping_tbf_params() refused a rate or burst. */
+enum shaping_err {
+	SHAPING_OK = 0,
+	SHAPING_ERR_RATE_ONLY, /* a rate without a burst */
+	SHAPING_ERR_BURST_ONLY, /* a burst without a rate */
+	SHAPING_ERR_RATE_MIN, /* below SHAPING_RATE_MIN */
+	SHAPING_ERR_BURST_MAX, /* above SHAPING_BURST_MAX */
+};
+
+/* Converts a rate in bit/s and a burst in bits (both 0: no shaping, *ret zeroed) with a
+ * latency in ms into tbf parameters: rate/8 bytes/s, burst/8 bytes, limit = rate/8 *
+ * latency + burst/8 (upstream's math). Returns SHAPING_OK or why the pair is refused. */
+enum shaping_err shaping_tbf_params(uint64_t rate_bits, uint64_t burst_bits,
+				    unsigned int latency_ms, struct shaping_tbf *ret);
+
+/* The tbf buffer in psched ticks as the kernel reports it for t: the time to send the burst
+ * at the rate, in the kernel's 32-bit field (which wraps for very long buckets). */
+uint32_t shaping_buffer_ticks(double tick_in_usec, const struct shaping_tbf *t);
+
+/* True when the dumped qdisc q is a tbf carrying t: rate and limit exact, the buffer within
+ * the kernel's tick rounding. */
+bool shaping_tbf_matches(const struct nl_qdisc *q, const struct shaping_tbf *t,
+			 double tick_in_usec);
+
+/* The IFB of an attachment: "sbw" + digest of (container ID, ifname). out holds 16 bytes.
+ * Returns out. */
+char *shaping_ifb_name(char out[16], const char *containerid, const char *ifname);
+
+/* The IFB's alias, naming its owner: "sluice:<net>:<cid>:<ifname>" (sluice-bridge's veth
+ * alias format). Returns 0, or -ENAMETOOLONG when it does not fit n bytes (out is then
+ * truncated and GC will leave the IFB alone). */
+int shaping_alias(char *out, size_t n, const char *net, const char *containerid,
+		  const char *ifname);
+
+/* Parses an alias written by shaping_alias() for network net into the attachment it names
+ * (copied into cid[cid_n] and ifname[16]). Returns true when it belongs to net and the
+ * attachment's IFB name is ifb_name (a truncated alias never matches). */
+bool shaping_alias_owner(const char *alias, const char *net, const char *ifb_name, char *cid,
+			 size_t cid_n, char ifname[16]);
+
+/* Reads the qdisc attached at parent (TC_H_ROOT or TC_H_INGRESS) of ifindex. Returns 0,
+ * -ENOENT when there is none (or only the kernel's default), or -errno. */
+int shaping_qdisc_at(struct nl *nl, int ifindex, uint32_t parent, struct nl_qdisc *ret_qdisc);
+
+/* Creates the IFB up with the given MTU and alias, and reads it back into *ret_link.
+ * Returns 0, -EEXIST when a link of that name exists (left untouched), or -errno with
+ * nothing left behind. */
+int shaping_ifb_create(struct nl *nl, const char *name, const char *alias, unsigned int mtu,
+		       struct nl_link *ret_link);
+
+/* True when ifindex's ingress qdisc holds a u32 filter redirecting (mirred egress redirect)
+ * to target. Returns 1, 0, or -errno. */
+int shaping_redirects_to(struct nl *nl, int ifindex, int target);
+
+#endif
