@@ -48,30 +48,33 @@ static const char *const dir_keys[2][2] = {
 	{"egressRate", "egressBurst"},
 };
 
-static uint64_t read_bits(struct conf *cf, const cJSON *obj, const char *where, const char *key)
+/* A rate or burst; false (recorded) when it is not a non-negative integer. */
+static bool read_bits(struct conf *cf, const cJSON *obj, const char *where, const char *key,
+		      uint64_t *ret)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 	double d;
 
+	*ret = 0;
 	if (!v || cJSON_IsNull(v))
-		return 0;
+		return true;
 	d = v->valuedouble;
 	if (!cJSON_IsNumber(v) || d != floor(d) || d < 0 || d >= 18446744073709551616.0) {
 		conf_error(cf, CNI_ERR_CONFIG, "%s%s: must be a non-negative integer", where, key);
-		return 0;
+		return false;
 	}
-	return (uint64_t)d;
+	*ret = (uint64_t)d;
+	return true;
 }
 
 /* One direction's rate and burst, checked as upstream checks them (and a rate of at least
  * one byte per second, which upstream lets through to a kernel error). */
-static void read_dir(struct conf *cf, const cJSON *obj, const char *where, int dir,
-		     struct shaping_tbf *ret, unsigned int latency_ms)
+static void check_dir(struct conf *cf, const char *where, int dir, const uint64_t bits[2],
+		      unsigned int latency_ms, struct shaping_tbf *ret)
 {
 	const char *rk = dir_keys[dir][0], *bk = dir_keys[dir][1];
-	uint64_t rate = read_bits(cf, obj, where, rk), burst = read_bits(cf, obj, where, bk);
 
-	switch (shaping_tbf_params(rate, burst, latency_ms, ret)) {
+	switch (shaping_tbf_params(bits[0], bits[1], latency_ms, ret)) {
 	case SHAPING_OK:
 		return;
 	case SHAPING_ERR_RATE_ONLY:
@@ -84,46 +87,61 @@ static void read_dir(struct conf *cf, const cJSON *obj, const char *where, int d
 		break;
 	case SHAPING_ERR_RATE_MIN:
 		conf_error(cf, CNI_ERR_CONFIG, "%s%s: %llu bit/s is below the minimum of %u", where,
-			   rk, (unsigned long long)rate, SHAPING_RATE_MIN);
+			   rk, (unsigned long long)bits[0], SHAPING_RATE_MIN);
 		break;
 	case SHAPING_ERR_BURST_MAX:
 		conf_error(cf, CNI_ERR_CONFIG,
-			   "%s%s: burst cannot be more than 4GB (%llu bits; tbf keeps it in 32 "
-			   "bits of bytes)",
-			   where, bk, (unsigned long long)burst);
+			   "%s%s: burst cannot be more than 4GB (%llu bits; burst/8 must be below "
+			   "4294967295 bytes)",
+			   where, bk, (unsigned long long)bits[1]);
 		break;
 	}
 	memset(ret, 0, sizeof(*ret));
 }
 
-/* Top-level rates win over the `bandwidth` capability as a whole, as upstream's do. */
-static int load_conf(struct cni_ctx *ctx, struct bw_conf *c)
+/* The rates and bursts: top-level ones win over the `bandwidth` capability as a whole, as
+ * upstream's do. */
+static const cJSON *rates_source(struct conf *cf, const char **ret_where)
 {
-	const cJSON *o = ctx->conf, *src = o;
-	const char *where = "";
-	bool top = false;
-	struct conf cf;
+	const cJSON *o = cf->ctx->conf, *rc;
 
-	conf_init(&cf, ctx);
-	c->latency_ms = (unsigned int)conf_int(&cf, o, "latencyMs", SHAPING_LATENCY_MS, 0,
-					       SHAPING_LATENCY_MS_MAX);
+	*ret_where = "";
 	for (int d = 0; d < 2; d++)
 		for (int k = 0; k < 2; k++) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, dir_keys[d][k]);
 
-			top |= v && !cJSON_IsNull(v);
+			if (v && !cJSON_IsNull(v))
+				return o;
 		}
-	if (!top) {
-		src = cni_runtime(ctx, "bandwidth");
-		where = "runtimeConfig.bandwidth.";
-		if (src && !cJSON_IsObject(src)) {
-			conf_error(&cf, CNI_ERR_CONFIG,
-				   "runtimeConfig.bandwidth: must be an object");
-			src = NULL;
-		}
+	*ret_where = "runtimeConfig.bandwidth.";
+	rc = cni_runtime(cf->ctx, "bandwidth");
+	if (rc && !cJSON_IsObject(rc)) {
+		conf_error(cf, CNI_ERR_CONFIG, "runtimeConfig.bandwidth: must be an object");
+		return NULL;
 	}
-	read_dir(&cf, src, where, 0, &c->in, c->latency_ms);
-	read_dir(&cf, src, where, 1, &c->eg, c->latency_ms);
+	return rc;
+}
+
+static int load_conf(struct cni_ctx *ctx, struct bw_conf *c)
+{
+	uint64_t bits[2][2];
+	bool ok[2] = {true, true};
+	const char *where;
+	const cJSON *src;
+	struct conf cf;
+
+	memset(c, 0, sizeof(*c));
+	conf_init(&cf, ctx);
+	src = rates_source(&cf, &where);
+	for (int d = 0; d < 2; d++)
+		for (int k = 0; k < 2; k++)
+			ok[d] &= read_bits(&cf, src, where, dir_keys[d][k], &bits[d][k]);
+	c->latency_ms = (unsigned int)conf_int(&cf, ctx->conf, "latencyMs", SHAPING_LATENCY_MS, 0,
+					       SHAPING_LATENCY_MS_MAX);
+	if (ok[0])
+		check_dir(&cf, where, 0, bits[0], c->latency_ms, &c->in);
+	if (ok[1])
+		check_dir(&cf, where, 1, bits[1], c->latency_ms, &c->eg);
 	return conf_done(&cf);
 }
 
