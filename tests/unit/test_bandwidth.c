@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+/* common/shaping's pure parts: upstream's tbf math and its limits, the buffer the kernel
+ * reports (and CHECK's tolerance), the IFB's derived name and its owner alias. */
+#define T_NAME "test_bandwidth"
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "nl_tc.h"
+#include "shaping.h"
+#include "t.h"
+
+/* ticks per microsecond on today's kernels: 64 ns ticks (/proc/net/psched 3e8 40 f4240) */
+#define TICK 15.625
+
+static void test_params(void)
+{
+	struct shaping_tbf t;
+
+	/* 10 Mbit/s, 1 Mbit burst, 25 ms: 1250000 B/s, 125000 B, 31250 + 125000 B queued */
+	T_EQ(shaping_tbf_params(10000000, 1000000, 25, &t), SHAPING_OK);
+	T_EQ(t.rate, 1250000);
+	T_EQ(t.burst, 125000);
+	T_EQ(t.limit, 156250);
+	/* latency 0: the queue holds the burst only */
+	T_EQ(shaping_tbf_params(10000000, 1000000, 0, &t), SHAPING_OK);
+	T_EQ(t.limit, 125000);
+	/* bits that do not make whole bytes are dropped, as upstream's integer division does */
+	T_EQ(shaping_tbf_params(100000007, 8007, 25, &t), SHAPING_OK);
+	T_EQ(t.rate, 12500000);
+	T_EQ(t.burst, 1000);
+	T_EQ(t.limit, 312500 + 1000);
+	/* both zero: no shaping */
+	memset(&t, 0xff, sizeof(t));
+	T_EQ(shaping_tbf_params(0, 0, 25, &t), SHAPING_OK);
+	T_EQ(t.rate, 0);
+	T_EQ(t.limit, 0);
+}
+
+static void test_params_refused(void)
+{
+	struct shaping_tbf t = {1, 2, 3};
+
+	T_EQ(shaping_tbf_params(1000, 0, 25, &t), SHAPING_ERR_RATE_ONLY);
+	T_EQ(shaping_tbf_params(0, 1000, 25, &t), SHAPING_ERR_BURST_ONLY);
+	T_EQ(shaping_tbf_params(7, 1000, 25, &t), SHAPING_ERR_RATE_MIN);
+	T_EQ(shaping_tbf_params(8, 1000, 25, &t), SHAPING_OK);
+	/* upstream: burst/8 >= MaxUint32 is "more than 4GB" */
+	T_EQ(shaping_tbf_params(1000, 8ULL * UINT32_MAX - 1, 25, &t), SHAPING_OK);
+	T_EQ(t.burst, UINT32_MAX - 1);
+	T_EQ(shaping_tbf_params(1000, 8ULL * UINT32_MAX, 25, &t), SHAPING_ERR_BURST_MAX);
+	/* refused: *ret untouched from the last success */
+	T_EQ(t.burst, UINT32_MAX - 1);
+}
+
+static void test_limit_saturates(void)
+{
+	struct shaping_tbf t;
+
+	/* containerd's capability burst (MaxUint32 bits) at 100 Gbit/s and 10 s of latency */
+	T_EQ(shaping_tbf_params(100000000000ULL, UINT32_MAX, 10000, &t), SHAPING_OK);
+	T_EQ(t.burst, UINT32_MAX / 8);
+	T_EQ(t.limit, UINT32_MAX);
+	/* rates beyond 32 bits of bytes stay exact (TCA_TBF_RATE64) */
+	T_EQ(shaping_tbf_params(UINT64_MAX, 8000, 25, &t), SHAPING_OK);
+	T_EQ(t.rate, UINT64_MAX / 8);
+	T_EQ(t.limit, UINT32_MAX);
+}
+
+static void test_buffer_ticks(void)
+{
+	struct shaping_tbf t = {.rate = 1250000, .burst = 125000, .limit = 156250};
+
+	/* 100 ms of bucket = 100000 us = 1562500 ticks of 64 ns */
+	T_EQ(shaping_buffer_ticks(TICK, &t), 1562500);
+	T_EQ(shaping_buffer_ticks(TICK, &t), nl_tc_xmittime(TICK, t.rate, t.burst));
+	/* containerd's burst at 10 Mbit/s: 429 s of bucket, more ticks than 32 bits hold; the
+	 * kernel's u32 field wraps, and so does the expectation */
+	t.burst = UINT32_MAX / 8;
+	T_EQ(shaping_buffer_ticks(TICK, &t), 6710886387ULL - (1ULL << 32));
+	t.rate = 0;
+	T_EQ(shaping_buffer_ticks(TICK, &t), 0);
+}
+
+static void test_matches(void)
+{
+	struct shaping_tbf t = {.rate = 1250000, .burst = 125000, .limit = 156250};
+	struct nl_qdisc q = {.has = NL_QDISC_HAS_TBF, .rate = 1250000, .limit = 156250};
+
+	strcpy(q.kind, "tbf");
+	q.buffer = 1562500;
+	T_ASSERT(shaping_tbf_matches(&q, &t, TICK));
+	/* the kernel's mult/shift rounding: a few ticks either way */
+	q.buffer = 1562500 - 3;
+	T_ASSERT(shaping_tbf_matches(&q, &t, TICK));
+	q.buffer = 1562500 + 15;
+	T_ASSERT(shaping_tbf_matches(&q, &t, TICK));
+	q.buffer = 1562500 + 100;
+	T_ASSERT(!shaping_tbf_matches(&q, &t, TICK));
+	q.buffer = 1562500;
+	q.rate++;
+	T_ASSERT(!shaping_tbf_matches(&q, &t, TICK));
+	q.rate--;
+	q.limit++;
+	T_ASSERT(!shaping_tbf_matches(&q, &t, TICK));
+	q.limit--;
+	strcpy(q.kind, "htb");
+	T_ASSERT(!shaping_tbf_matches(&q, &t, TICK));
+	/* around the wrap of a very long bucket */
+	t.burst = UINT32_MAX / 8;
+	strcpy(q.kind, "tbf");
+	q.buffer = shaping_buffer_ticks(TICK, &t) + 2;
+	T_ASSERT(shaping_tbf_matches(&q, &t, TICK));
+}
+
+static void test_names(void)
+{
+	char name[16], other[16], alias[256], cid[256], ifn[16];
+
+	shaping_ifb_name(name, "abc123", "eth0");
+	T_EQ(strlen(name), 15);
+	T_EQ(strncmp(name, "sbw", 3), 0);
+	T_STREQ(shaping_ifb_name(other, "abc123", "eth0"), name);
+	T_ASSERT(strcmp(shaping_ifb_name(other, "abc123", "eth1"), name));
+	T_ASSERT(strcmp(shaping_ifb_name(other, "abc124", "eth0"), name));
+
+	T_EQ(shaping_alias(alias, sizeof(alias), "pods", "abc123", "eth0"), 0);
+	T_STREQ(alias, "sluice:pods:abc123:eth0");
+	T_ASSERT(shaping_alias_owner(alias, "pods", name, cid, sizeof(cid), ifn));
+	T_STREQ(cid, "abc123");
+	T_STREQ(ifn, "eth0");
+	/* another network's, or one whose IFB name does not match the attachment */
+	T_ASSERT(!shaping_alias_owner(alias, "pod", name, cid, sizeof(cid), ifn));
+	T_ASSERT(!shaping_alias_owner(alias, "pods2", name, cid, sizeof(cid), ifn));
+	T_ASSERT(!shaping_alias_owner(alias, "pods", other, cid, sizeof(cid), ifn));
+	T_ASSERT(!shaping_alias_owner("sluice:pods:abc123", "pods", name, cid, sizeof(cid), ifn));
+	T_ASSERT(!shaping_alias_owner("", "pods", name, cid, sizeof(cid), ifn));
+	T_ASSERT(!shaping_alias_owner(alias, "pods", name, cid, 4, ifn));
+}
+
+static void test_alias_too_long(void)
+{
+	char alias[256], cid[256], ifn[16], name[16], net[201];
+
+	memset(cid, 'c', 200);
+	cid[200] = '\0';
+	memset(net, 'n', 200);
+	net[200] = '\0';
+	T_EQ(shaping_alias(alias, sizeof(alias), net, cid, "eth0"), -ENAMETOOLONG);
+	T_EQ(strlen(alias), 255);
+	/* a truncated alias never names an attachment, so GC leaves that IFB alone */
+	shaping_ifb_name(name, cid, "eth0");
+	T_ASSERT(!shaping_alias_owner(alias, net, name, cid, sizeof(cid), ifn));
+}
+
+int main(void)
+{
+	T_RUN(test_params);
+	T_RUN(test_params_refused);
+	T_RUN(test_limit_saturates);
+	T_RUN(test_buffer_ticks);
+	T_RUN(test_matches);
+	T_RUN(test_names);
+	T_RUN(test_alias_too_long);
+	return T_EXIT();
+}
