@@ -235,6 +235,15 @@ mv "$OUT.new" "$OUT"
 		}'
 }
 echo
+echo "CPU time and page faults of the execs timed (medians, wait4 of the process tree; the"
+echo "floor's are its whole process, exec included, against its in-process time above):"
+jq -r '.rows[] | select(.ok) | .row as $r | .measures[] | select(.unit == "ms") |
+	[$r + " " + .name] + ([.stats.sluice, .stats.upstream, .stats.floor] | map(
+		if . then "\(.cpu_median) ms \(.minflt_median | floor) pf" else "-" end)) | @tsv' \
+	"$OUT" | awk -F '\t' '
+	BEGIN { printf "%-48s  %-18s  %-18s  %-18s\n", "measure", "sluice", "upstream", "floor" }
+	{ printf "%-48s  %-18s  %-18s  %-18s\n", $1, $2, $3, $4 }'
+echo
 echo "floor steps (median ms; tests/tools/floor.c):"
 jq -r '.rows[] | select(.steps.floor) | "  \(.row) " + ([.steps.floor | to_entries[] |
 	"\(.key): " + ([.value | to_entries[] | "\(.key) \(.value.median * 1000 | round / 1000)"]

@@ -58,9 +58,12 @@ static const char usage[] =
 enum { V_ADD, V_DEL, V_VERSION, V_COUNT };
 static const char *const verb_names[V_COUNT] = {"ADD", "DEL", "VERSION"};
 
+/* One exec (or a chain's execs summed; rss_kb their maximum). */
 struct sample {
-	double us;
-	long rss_kb;
+	double us; /* wall time */
+	long rss_kb; /* peak RSS */
+	double user_us, sys_us; /* CPU time (wait4) */
+	long minflt; /* page faults */
 };
 
 struct chain {
@@ -108,8 +111,7 @@ struct bench {
 
 struct exec_res {
 	int status;
-	double us;
-	long rss_kb;
+	struct sample s;
 	size_t out_len, err_len;
 };
 
@@ -262,8 +264,7 @@ static void reset_memfd(int fd)
 struct spawn_reply {
 	int status;
 	int err; /* errno of a failed setns or vfork */
-	double us;
-	long rss_kb;
+	struct sample s;
 };
 
 /* The spawner: a process forked before this one grows, which runs every plugin for it.
@@ -307,9 +308,16 @@ static void spawner(int sk, int in_fd, int out_fd, int err_fd)
 		while (pid > 0 && wait4(pid, &rep.status, 0, &ru) < 0 && errno == EINTR)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		rep.us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
-			 (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
-		rep.rss_kb = pid > 0 ? ru.ru_maxrss : 0;
+		rep.s.us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+			   (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+		if (pid > 0) {
+			rep.s.rss_kb = ru.ru_maxrss;
+			rep.s.user_us =
+				(double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec;
+			rep.s.sys_us =
+				(double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
+			rep.s.minflt = ru.ru_minflt;
+		}
 		if (send(sk, &rep, sizeof(rep), 0) < 0)
 			break;
 	}
@@ -363,8 +371,7 @@ static void run_exe(struct bench *b, const char *netns, const char *exe, char *c
 	if (rep.err)
 		die("spawn %s in %s: %s", exe, netns, strerror(rep.err));
 	r->status = rep.status;
-	r->us = rep.us;
-	r->rss_kb = rep.rss_kb;
+	r->s = rep.s;
 	r->out_len = read_memfd(b->out_fd, b->out);
 	r->err_len = read_memfd(b->err_fd, b->err);
 }
@@ -456,7 +463,7 @@ static double sample_us(struct bench *b, struct variant *v, const struct exec_re
 {
 	cJSON *o;
 	const cJSON *ns;
-	double us = r->us;
+	double us = r->s.us;
 
 	if (!v->self_timed)
 		return us;
@@ -471,13 +478,23 @@ static double sample_us(struct bench *b, struct variant *v, const struct exec_re
 	return us;
 }
 
+/* Adds an exec's sample to a chain's: times and faults summed, RSS the largest. */
+static void sample_add(struct sample *sum, const struct sample *x)
+{
+	sum->us += x->us;
+	sum->user_us += x->user_us;
+	sum->sys_us += x->sys_us;
+	sum->minflt += x->minflt;
+	if (x->rss_kb > sum->rss_kb)
+		sum->rss_kb = x->rss_kb;
+}
+
 /* ADD of pod's chain; m >= 0 records it as measured pod m. Returns 0 or -1. */
 static int pod_add(struct bench *b, struct variant *v, const struct chain *c, int pod, int m)
 {
+	struct sample sum = {0};
 	cJSON *prev = NULL;
 	struct exec_res r;
-	double sum = 0;
-	long rss = 0;
 
 	v->added[pod] = true;
 	for (int k = 0; k < c->n; k++) {
@@ -494,15 +511,13 @@ static int pod_add(struct bench *b, struct variant *v, const struct chain *c, in
 			return -1;
 		}
 		if (m >= 0) {
-			double us = sample_us(b, v, &r, V_ADD, m);
-
-			v->s[V_ADD][1 + k][m] = (struct sample){us, r.rss_kb};
-			sum += us;
-			rss = r.rss_kb > rss ? r.rss_kb : rss;
+			r.s.us = sample_us(b, v, &r, V_ADD, m);
+			v->s[V_ADD][1 + k][m] = r.s;
+			sample_add(&sum, &r.s);
 		}
 	}
 	if (m >= 0)
-		v->s[V_ADD][0][m] = (struct sample){sum, rss};
+		v->s[V_ADD][0][m] = sum;
 	v->result[pod] = prev;
 	return 0;
 }
@@ -511,9 +526,8 @@ static int pod_add(struct bench *b, struct variant *v, const struct chain *c, in
  * an unmeasured DEL (cleanup) goes on past failures. */
 static int pod_del(struct bench *b, struct variant *v, const struct chain *c, int pod, int m)
 {
+	struct sample sum = {0};
 	struct exec_res r;
-	double sum = 0;
-	long rss = 0;
 	int ret = 0;
 
 	for (int k = c->n - 1; k >= 0; k--) {
@@ -524,15 +538,13 @@ static int pod_del(struct bench *b, struct variant *v, const struct chain *c, in
 			continue;
 		}
 		if (m >= 0) {
-			double us = sample_us(b, v, &r, V_DEL, m);
-
-			v->s[V_DEL][1 + k][m] = (struct sample){us, r.rss_kb};
-			sum += us;
-			rss = r.rss_kb > rss ? r.rss_kb : rss;
+			r.s.us = sample_us(b, v, &r, V_DEL, m);
+			v->s[V_DEL][1 + k][m] = r.s;
+			sample_add(&sum, &r.s);
 		}
 	}
 	if (m >= 0)
-		v->s[V_DEL][0][m] = (struct sample){sum, rss};
+		v->s[V_DEL][0][m] = sum;
 	cJSON_Delete(v->result[pod]);
 	v->result[pod] = NULL;
 	v->added[pod] = ret < 0;
@@ -541,18 +553,16 @@ static int pod_del(struct bench *b, struct variant *v, const struct chain *c, in
 
 static int pod_version(struct bench *b, struct variant *v, int pod, int m)
 {
+	struct sample sum = {0};
 	struct exec_res r;
-	double sum = 0;
-	long rss = 0;
 
 	for (int k = 0; k < v->conf.n; k++) {
 		if (run_plugin(b, v, &v->conf, k, V_VERSION, pod, NULL, &r) < 0)
 			return -1;
-		v->s[V_VERSION][1 + k][m] = (struct sample){r.us, r.rss_kb};
-		sum += r.us;
-		rss = r.rss_kb > rss ? r.rss_kb : rss;
+		v->s[V_VERSION][1 + k][m] = r.s;
+		sample_add(&sum, &r.s);
 	}
-	v->s[V_VERSION][0][m] = (struct sample){sum, rss};
+	v->s[V_VERSION][0][m] = sum;
 	return 0;
 }
 
@@ -720,7 +730,32 @@ static double round_to(double x, double unit)
 	return (double)(long long)(x / unit + 0.5) * unit;
 }
 
-/* {"n","median","p95","min","max","mean"} of one variant's samples, and the samples. */
+/* Medians of the CPU time and page faults of the execs timed (x: scratch for n values).
+ * The user/sys split is sampled at ticks; their sum (cpu) is exact. */
+static void cpu_stats(const struct sample *s, int n, double *x, cJSON *o)
+{
+	double st[5];
+
+	for (int i = 0; i < n; i++)
+		x[i] = s[i].user_us / 1e3;
+	stats(x, n, st);
+	cJSON_AddNumberToObject(o, "user_median", round_to(st[0], 1e-3));
+	for (int i = 0; i < n; i++)
+		x[i] = s[i].sys_us / 1e3;
+	stats(x, n, st);
+	cJSON_AddNumberToObject(o, "sys_median", round_to(st[0], 1e-3));
+	for (int i = 0; i < n; i++)
+		x[i] = (s[i].user_us + s[i].sys_us) / 1e3;
+	stats(x, n, st);
+	cJSON_AddNumberToObject(o, "cpu_median", round_to(st[0], 1e-3));
+	for (int i = 0; i < n; i++)
+		x[i] = (double)s[i].minflt;
+	stats(x, n, st);
+	cJSON_AddNumberToObject(o, "minflt_median", st[0]);
+}
+
+/* {"n","median","p95","min","max","mean"} of one variant's samples (with the CPU time and
+ * page faults of time measures), and the samples. */
 static cJSON *stats_json(const struct sample *s, int n, bool rss, cJSON *samples)
 {
 	double *x = malloc(sizeof(double) * (size_t)n), st[5];
@@ -736,6 +771,8 @@ static cJSON *stats_json(const struct sample *s, int n, bool rss, cJSON *samples
 	cJSON_AddNumberToObject(o, "n", n);
 	for (int i = 0; i < 5; i++)
 		cJSON_AddNumberToObject(o, keys[i], round_to(st[i], rss ? 1 : 1e-4));
+	if (!rss)
+		cpu_stats(s, n, x, o);
 	free(x);
 	return o;
 }
