@@ -12,7 +12,7 @@ struct nft;
 struct nft_elem;
 struct nft_set_def;
 
-#define NFT_OWNED_SETS_MAX 8
+#define NFT_OWNED_SETS_MAX 12
 #define NFT_OWNER_MAX 128 /* NFT_COMMENT_MAX: a 64-byte cid, a 15-byte ifname and 8 digits fit */
 
 /* One owned table. Elements of sets[i] travel in el[i] of the calls below. */
