@@ -11,9 +11,11 @@ T_CLEANUP=()
 defer() { T_CLEANUP+=("$*"); }
 
 t_cleanup() {
-	local i
-	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
-		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1 || true
+	local _k
+	# each in a subshell: a deferred command can neither clobber the loop's variables nor,
+	# failing under set -u or -e, end the cleanup early
+	for ((_k = ${#T_CLEANUP[@]} - 1; _k >= 0; _k--)); do
+		(eval "${T_CLEANUP[$_k]}") >/dev/null 2>&1 || true
 	done
 	rm -rf "$T_TMP"
 }
