@@ -14,23 +14,18 @@
 #   verbs=VERSION        exec only, instead of ADD then DEL (the floor is then timed
 #                        from outside: the exec of a small C binary)
 #   n=N                  pods (default $BENCH_N)
-#   rc=FUNCTION          runtimeConfig: FUNCTION COUNT prints one JSON object per pod, in
-#                        pod order (warm-up, prefill, measured); plugins get the keys
-#                        their "capabilities" enable, as libcni gives them
+#   rc=FUNCTION          runtimeConfig: "FUNCTION COUNT WARMUP PREFILL" prints one JSON
+#                        object per pod in pod order (WARMUP warm-up pods, PREFILL prefill
+#                        pods, then the measured ones); plugins get the keys their
+#                        "capabilities" enable, as libcni gives them
 #   prefill=K            K pods added before measuring, deleted after: existing state
 #   prefill_conf=CONFLIST  the chain of the prefill pods (default: CONFLIST); a first
 #                        plugin's literal "prevResult" is kept, so a chained plugin can be
 #                        prefilled alone
+#   prefill_floor=CONFLIST  the floor's chain for the prefill pods (default: its own)
 #   shared_prefill_ns=1  prefill pods share one netns (for chains that make no interface)
 #
-# Rows to come look like:
-#   row portmap "$conf_bridge_portmap" rc=ports_rc floor="$floor_bridge_portmap"
-#   for k in 10 100 1000; do
-#   	row "portmap, $k mappings" "$conf_bridge_portmap" rc=ports_rc prefill=$k \
-#   		prefill_conf="$conf_portmap_alone" shared_prefill_ns=1
-#   done
-# with ports_rc() { seq 0 $(($1 - 1)) | awk '{ printf "{\"portMappings\":[{\"hostPort\":%d,
-#   \"containerPort\":80,\"protocol\":\"tcp\"}]}\n", 20000 + $1 }'; }
+# $N is BENCH_N (pods a row), $SCALE the BENCH_SCALE sizes for the scale rows.
 
 conf_bridge='{"cniVersion": "1.0.0", "name": "bench-br", "plugins": [
   {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": true,
@@ -42,6 +37,52 @@ floor_bridge='{"cniVersion": "1.0.0", "name": "bench-br", "plugins": [
 floor_bridge_link_first='{"cniVersion": "1.0.0", "name": "bench-br", "plugins": [
   {"type": "floor", "floor": "bridge", "bridge": "bench0", "subnet": "10.88.0.0/16",
    "ipMasq": true, "order": "link-first"}]}'
+
+# bandwidth chained after the bridge: both directions shaped (100 Mbit/s)
+shaping='"ingressRate": 100000000, "ingressBurst": 1000000,
+   "egressRate": 100000000, "egressBurst": 1000000'
+conf_bridge_bw='{"cniVersion": "1.0.0", "name": "bench-bw", "plugins": [
+  {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "@host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]],
+            "dataDir": "@DATA@"}},
+  {"type": "@bandwidth", '"$shaping"'}]}'
+floor_bridge_bw='{"cniVersion": "1.0.0", "name": "bench-bw", "plugins": [
+  {"type": "floor", "floor": "bridge", "bridge": "bench0", "subnet": "10.88.0.0/16",
+   "ipMasq": true},
+  {"type": "floor", "floor": "bandwidth", '"$shaping"'}]}'
+
+# portmap chained after the bridge: one hostPort per pod; its scale rows add K existing
+# mappings first, 10 a pod, through portmap alone (a literal prevResult, one shared netns)
+conf_bridge_pm='{"cniVersion": "1.0.0", "name": "bench-pm", "plugins": [
+  {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": true,
+   "ipam": {"type": "@host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]],
+            "dataDir": "@DATA@"}},
+  {"type": "@portmap", "capabilities": {"portMappings": true}, "snat": true}]}'
+conf_pm_alone='{"cniVersion": "1.0.0", "name": "bench-pm", "plugins": [
+  {"type": "@portmap", "capabilities": {"portMappings": true}, "snat": true,
+   "prevResult": {"cniVersion": "1.0.0", "interfaces": [{"name": "eth0", "sandbox": "/x"}],
+     "ips": [{"address": "10.88.255.254/16", "gateway": "10.88.0.1", "interface": 0}]}}]}'
+floor_bridge_pm='{"cniVersion": "1.0.0", "name": "bench-pm", "plugins": [
+  {"type": "floor", "floor": "bridge", "bridge": "bench0", "subnet": "10.88.0.0/16",
+   "ipMasq": true},
+  {"type": "floor", "floor": "portmap", "capabilities": {"portMappings": true},
+   "subnet": "10.88.0.0/16"}]}'
+floor_pm_alone='{"cniVersion": "1.0.0", "name": "bench-pm", "plugins": [
+  {"type": "floor", "floor": "portmap", "capabilities": {"portMappings": true},
+   "subnet": "10.88.0.0/16"}]}'
+ports_rc() { # COUNT WARMUP PREFILL: prefill pods map 10 TCP ports each, others one
+	awk -v n="$1" -v w="$2" -v p="$3" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			k = i >= w && i < w + p ? 10 : 1
+			base = k == 10 ? 30000 + 10 * (i - w) : 20000 + i
+			s = ""
+			for (j = 0; j < k; j++)
+				s = s sprintf("%s{\"hostPort\":%d,\"containerPort\":%d,\"protocol\":\"tcp\"}",
+					j ? "," : "", base + j, 80 + j)
+			printf "{\"portMappings\":[%s]}\n", s
+		}
+	}'
+}
 
 # host-local called directly, as a runtime would call any plugin: its config is "ipam"
 conf_ipam='{"cniVersion": "1.0.0", "name": "bench-ipam", "plugins": [
@@ -59,11 +100,18 @@ floor_exec_of() { # PLUGIN: the exec floor, labelled as PLUGIN's row
 }
 
 row bridge+host-local "$conf_bridge" floor="$floor_bridge"
+row bridge+bandwidth "$conf_bridge_bw" floor="$floor_bridge_bw"
 row host-local "$conf_ipam" floor="$floor_ipam"
 row "exec bridge" "$(version_of bridge)" verbs=VERSION floor="$(floor_exec_of bridge)"
 row "exec host-local" "$(version_of host-local)" verbs=VERSION floor="$(floor_exec_of host-local)"
-# scale: the same ADD/DEL with 1000 addresses already reserved (upstream's DEL walks them all)
-row "host-local over 1000" "$conf_ipam" floor="$floor_ipam" prefill=1000 shared_prefill_ns=1 \
-	n=$((N / 2 > 0 ? N / 2 : 1))
+row bridge+portmap "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm"
+# scale: the same work over existing state (half the pods, to keep the time down)
+for k in $SCALE; do
+	row "host-local, $k reserved" "$conf_ipam" floor="$floor_ipam" prefill="$k" \
+		shared_prefill_ns=1 n=$(((N + 1) / 2))
+	row "bridge+portmap, $k mappings" "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm" \
+		prefill=$((k / 10)) prefill_conf="$conf_pm_alone" prefill_floor="$floor_pm_alone" \
+		shared_prefill_ns=1 n=$(((N + 1) / 2))
+done
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"

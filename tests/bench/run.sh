@@ -5,6 +5,7 @@
 # ratio to the floor) and writes BUILD/bench.json. Never asserts a timing.
 # Usage: tests/bench/run.sh BUILD
 #   BENCH_N=200 pods per row, BENCH_WARMUP=2, BENCH_ONLY=<part of a row name>,
+#   BENCH_SCALE="1000" sizes of the existing state in scale rows ("" for none),
 #   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh).
 # Everything runs in a network and mount namespace of its own (unshare -n -m) on a tmpfs:
 # the netns, links, nftables/iptables state and files it makes go away with them.
@@ -42,6 +43,7 @@ BIN=$PWD/$BUILD/bin
 TOOLS=$PWD/$BUILD/tests/tools
 UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 N=${BENCH_N:-200}
+SCALE=${BENCH_SCALE-1000}
 W=${BENCH_WARMUP:-2}
 OUT=$PWD/$BUILD/bench.json
 nrow=0
@@ -92,7 +94,8 @@ leftovers() {
 
 # row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
 row() {
-	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' shared='' n=$N kv
+	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' pfloor='' shared=''
+	local n=$N kv
 	local dir v path miss start args
 	shift 2
 	for kv; do
@@ -102,6 +105,7 @@ row() {
 		rc=*) rcfn=${kv#rc=} ;;
 		prefill=*) prefill=${kv#prefill=} ;;
 		prefill_conf=*) pconf=${kv#prefill_conf=} ;;
+		prefill_floor=*) pfloor=${kv#prefill_floor=} ;;
 		shared_prefill_ns=1) shared=-S ;;
 		n=*) n=${kv#n=} ;;
 		*) echo "bench: row $name: unknown option $kv" >&2 && return 1 ;;
@@ -134,10 +138,14 @@ row() {
 	if [ -n "$floor" ]; then
 		render "$floor" floor "$dir/data/floor" >"$dir/floor.json"
 		args+=(-V floor -c "$dir/floor.json" -x "$TOOLS")
+		if [ -n "$pfloor" ]; then
+			render "$pfloor" floor "$dir/data/floor" >"$dir/floor-prefill.json"
+			args+=(-C "$dir/floor-prefill.json")
+		fi
 		[ "$verbs" = VERSION ] || args+=(-s)
 	fi
 	if [ -n "$rcfn" ]; then
-		"$rcfn" $((W + prefill + n)) >"$dir/rc.jsonl"
+		"$rcfn" $((W + prefill + n)) "$W" "$prefill" >"$dir/rc.jsonl"
 		args+=(-r "$dir/rc.jsonl")
 	fi
 	printf '== %s: %d pods%s, %s ... ' "$name" "$n" \

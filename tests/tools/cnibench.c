@@ -33,7 +33,7 @@
 #define MAX_VARIANTS 4
 #define MAX_PLUGINS 8
 #define OUT_MAX (4 << 20)
-#define MAX_STEPS 8
+#define MAX_STEPS 16
 
 static const char usage[] =
 	"usage: cnibench [options] -V NAME -c CONFLIST [-C CONFLIST] [-x CNI_PATH] [-s] ...\n"
@@ -433,21 +433,25 @@ static int run_plugin(struct bench *b, struct variant *v, const struct chain *c,
 	return b->failed ? -1 : 0;
 }
 
-/* Records the "steps" a self-timed plugin reports (floor: ns per step) for measured pod m. */
-static void record_steps(struct bench *b, struct variant *v, int verb, int m, const cJSON *steps)
+/* Records the "steps" a self-timed plugin reports (floor: ns per step) for measured pod m;
+ * in a chain, each named after its plugin ("bridge veth"). */
+static void record_steps(struct bench *b, struct variant *v, int verb, int m, const char *label,
+			 const cJSON *steps)
 {
 	const cJSON *st;
+	char name[sizeof(v->step_name[0][0])];
 
 	cJSON_ArrayForEach(st, steps) {
 		int i = 0;
 
-		while (i < v->nsteps[verb] && strcmp(v->step_name[verb][i], st->string))
+		snprintf(name, sizeof(name), "%s%s%s", label ? label : "", label ? " " : "",
+			 st->string);
+		while (i < v->nsteps[verb] && strcmp(v->step_name[verb][i], name))
 			i++;
 		if (i == MAX_STEPS || !cJSON_IsNumber(st))
 			continue;
 		if (i == v->nsteps[verb]) {
-			snprintf(v->step_name[verb][i], sizeof(v->step_name[verb][i]), "%s",
-				 st->string);
+			snprintf(v->step_name[verb][i], sizeof(v->step_name[verb][i]), "%s", name);
 			v->step[verb][i] = calloc((size_t)b->n, sizeof(struct sample));
 			if (!v->step[verb][i])
 				die("out of memory");
@@ -459,7 +463,7 @@ static void record_steps(struct bench *b, struct variant *v, int verb, int m, co
 
 /* The sample of an exec: its wall time, or the "benchNs" a self-timed plugin printed. */
 static double sample_us(struct bench *b, struct variant *v, const struct exec_res *r, int verb,
-			int m)
+			int m, int k)
 {
 	cJSON *o;
 	const cJSON *ns;
@@ -473,7 +477,8 @@ static double sample_us(struct bench *b, struct variant *v, const struct exec_re
 		us = ns->valuedouble / 1e3;
 	else
 		fprintf(stderr, "cnibench: %s: no benchNs in %s\n", v->name, b->out);
-	record_steps(b, v, verb, m, cJSON_GetObjectItemCaseSensitive(o, "steps"));
+	record_steps(b, v, verb, m, v->conf.n > 1 ? v->conf.label[k] : NULL,
+		     cJSON_GetObjectItemCaseSensitive(o, "steps"));
 	cJSON_Delete(o);
 	return us;
 }
@@ -511,7 +516,7 @@ static int pod_add(struct bench *b, struct variant *v, const struct chain *c, in
 			return -1;
 		}
 		if (m >= 0) {
-			r.s.us = sample_us(b, v, &r, V_ADD, m);
+			r.s.us = sample_us(b, v, &r, V_ADD, m, k);
 			v->s[V_ADD][1 + k][m] = r.s;
 			sample_add(&sum, &r.s);
 		}
@@ -538,7 +543,7 @@ static int pod_del(struct bench *b, struct variant *v, const struct chain *c, in
 			continue;
 		}
 		if (m >= 0) {
-			r.s.us = sample_us(b, v, &r, V_DEL, m);
+			r.s.us = sample_us(b, v, &r, V_DEL, m, k);
 			v->s[V_DEL][1 + k][m] = r.s;
 			sample_add(&sum, &r.s);
 		}

@@ -11,6 +11,11 @@
  *           Keys: bridge, subnet (IPv4; pod i gets .2 + i), ipMasq, order.
  *   host-local  its files. ADD: lock, reserve <ip> (O_EXCL), last_reserved_ip.0;
  *           DEL: lock, unlink <ip>. Keys: dataDir, subnet.
+ *   bandwidth  chained after bridge's floor, on its veth. ADD: tbf on the veth, an IFB up,
+ *           the veth's ingress qdisc with a u32 mirred redirect to it, tbf on the IFB.
+ *           DEL: the IFB. Keys: ingressRate, ingressBurst, egressRate, egressBurst (bits).
+ *   portmap  one element per runtimeConfig.portMappings entry in a DNAT map (proto . port
+ *           -> pod address . port), one batch; DEL deletes them by key. Keys: subnet.
  * Pod i is the number after the container ID's last '-'. VERSION does nothing (exec cost). */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +30,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <linux/netfilter.h>
+#include <linux/pkt_sched.h>
 #include <linux/netfilter/nf_tables.h>
 
 #include <cjson/cJSON.h>
@@ -35,6 +41,7 @@
 #include "nl.h"
 #include "nl_link.h"
 #include "nl_route.h"
+#include "nl_tc.h"
 
 #define FLOOR_TABLE "sluice_floor"
 
@@ -45,8 +52,10 @@ struct floor {
 	struct ip_prefix subnet;
 	struct ip_prefix addr; /* the pod's address, in subnet */
 	struct ip_addr gw; /* subnet's first address */
-	char host_if[IFNAMSIZ];
+	char host_if[IFNAMSIZ], ifb[IFNAMSIZ];
 	unsigned long pod;
+	double rate[2], burst[2]; /* bandwidth: ingress, egress, in bits */
+	const cJSON *maps; /* portmap: runtimeConfig.portMappings */
 	long long t0, t_last;
 	char steps[512]; /* "name":ns,... */
 };
@@ -307,6 +316,137 @@ static int ipam_work(const struct floor *f, bool add)
 	return r < 0 ? fail(add ? "reserve" : "release", r, ip) : 0;
 }
 
+/* A tbf as upstream sizes it: rate and burst in bytes, limit for 25 ms of queue. */
+static int add_tbf(struct nl *nl, int ifindex, double rate_bits, double burst_bits)
+{
+	uint64_t rate = (uint64_t)(rate_bits / 8);
+
+	return nl_qdisc_add_tbf(nl, ifindex, TC_H_ROOT, 0, rate, (uint32_t)(burst_bits / 8),
+				(uint32_t)(rate / 40 + burst_bits / 8));
+}
+
+static int bandwidth_add(struct floor *f)
+{
+	struct nl nl = {0};
+	int veth, ifb, r;
+
+	if ((r = nl_open(&nl, -1)) < 0 || (veth = (int)if_nametoindex(f->host_if)) == 0)
+		return fail("veth", r < 0 ? r : -ENODEV, f->host_if);
+	step(f, "open");
+	if ((r = add_tbf(&nl, veth, f->rate[0], f->burst[0])) < 0)
+		goto out;
+	step(f, "tbf");
+	if ((r = nl_link_add_ifb(&nl, f->ifb, 0, 0)) < 0 ||
+	    (r = (ifb = (int)if_nametoindex(f->ifb)) ? 0 : -ENODEV) < 0 ||
+	    (r = nl_link_set_up(&nl, ifb)) < 0)
+		goto out;
+	step(f, "ifb");
+	if ((r = nl_qdisc_add_ingress(&nl, veth)) < 0 ||
+	    (r = nl_filter_add_u32_mirred_redirect(&nl, veth, 0xffff0000, ifb)) < 0)
+		goto out;
+	step(f, "redirect");
+	if ((r = add_tbf(&nl, ifb, f->rate[1], f->burst[1])) < 0)
+		goto out;
+	step(f, "ifb tbf");
+out:
+	if (r < 0)
+		fail("bandwidth", r, nl_errmsg(&nl));
+	nl_close(&nl);
+	step(f, "close");
+	return r;
+}
+
+/* The veth's qdiscs go with it (bridge's DEL); the IFB is ours to delete. */
+static int bandwidth_del(struct floor *f)
+{
+	struct nl nl = {0};
+	int r;
+
+	if ((r = nl_open(&nl, -1)) < 0 || (r = nl_link_del_by_name(&nl, f->ifb)) < 0)
+		return fail("ifb", r, nl_errmsg(&nl));
+	step(f, "ifb");
+	nl_close(&nl);
+	step(f, "close");
+	return 0;
+}
+
+#define PM_MAX 64
+
+/* The DNAT map's elements of the pod's mappings into e[]; returns how many. */
+static size_t pm_elems(const struct floor *f, struct nft_elem *e, const char *comment)
+{
+	const cJSON *m;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(m, f->maps) {
+		const cJSON *hp = cJSON_GetObjectItem(m, "hostPort");
+		const cJSON *cp = cJSON_GetObjectItem(m, "containerPort");
+		const char *proto = cJSON_GetStringValue(cJSON_GetObjectItem(m, "protocol"));
+		uint8_t l4 = proto && !strcmp(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+		uint16_t hport = htons((uint16_t)cJSON_GetNumberValue(hp));
+		uint16_t cport = htons((uint16_t)cJSON_GetNumberValue(cp));
+
+		if (n == PM_MAX || !cJSON_IsNumber(hp) || !cJSON_IsNumber(cp))
+			break;
+		memset(&e[n], 0, sizeof(e[n]));
+		nft_data_field(&e[n].key, &l4, 1);
+		nft_data_field(&e[n].key, &hport, 2);
+		nft_data_field(&e[n].data, f->addr.ip.b, 4);
+		nft_data_field(&e[n].data, &cport, 2);
+		e[n].flags = NFT_ELEM_HAS_DATA;
+		e[n++].comment = comment;
+	}
+	return n;
+}
+
+static int portmap_work(struct floor *f, bool add)
+{
+	static const struct nft_set_def map = {
+		.name = "dnat4",
+		.key = {NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE},
+		.data = {NFT_TYPE_IPV4, NFT_TYPE_INET_SERVICE},
+	};
+	char comment[NFT_COMMENT_MAX];
+	struct nft_elem e[PM_MAX];
+	struct nft nft = {0};
+	size_t n;
+	int r;
+
+	snprintf(comment, sizeof(comment), "%s/%s", f->cid, f->ifname);
+	n = pm_elems(f, e, add ? comment : NULL);
+	if ((r = nft_open(&nft, -1)) < 0)
+		goto out;
+	step(f, "open");
+	for (int create = 0; create < 2; create++) {
+		nft_batch_begin(&nft);
+		if (create) {
+			nft_table_add(&nft, NFPROTO_INET, FLOOR_TABLE, 0);
+			nft_set_add(&nft, NFPROTO_INET, FLOOR_TABLE, &map, 0);
+		}
+		if (add)
+			nft_elems_add(&nft, NFPROTO_INET, FLOOR_TABLE, map.name, e, n, 0);
+		else
+			nft_elems_del(&nft, NFPROTO_INET, FLOOR_TABLE, map.name, e, n, 0);
+		r = nft_batch_commit(&nft);
+		if (r != -ENOENT || !add)
+			break;
+	}
+	step(f, "nft");
+out:
+	if (r < 0)
+		fail("portmap", r, nft_errmsg(&nft));
+	nft_close(&nft);
+	step(f, "close");
+	return r;
+}
+
+static double num(const cJSON *c, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(c, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 /* Reads the env and config; the pod's address is subnet + 2 + its number. */
 static int load(struct floor *f)
 {
@@ -330,18 +470,26 @@ static int load(struct floor *f)
 	f->masq = cJSON_IsTrue(cJSON_GetObjectItem(c, "ipMasq"));
 	sub = cJSON_GetStringValue(cJSON_GetObjectItem(c, "order"));
 	f->link_first = sub && !strcmp(sub, "link-first");
+	f->rate[0] = num(c, "ingressRate");
+	f->burst[0] = num(c, "ingressBurst");
+	f->rate[1] = num(c, "egressRate");
+	f->burst[1] = num(c, "egressBurst");
+	f->maps = cJSON_GetObjectItem(cJSON_GetObjectItem(c, "runtimeConfig"), "portMappings");
 	sub = cJSON_GetStringValue(cJSON_GetObjectItem(c, "subnet"));
-	if (!f->cid || !f->ifname || !f->work || !f->net || !sub ||
-	    !(dash = strrchr(f->cid, '-')) || ip_prefix_parse(sub, &f->subnet) < 0 ||
-	    f->subnet.ip.family != AF_INET)
+	if (!f->cid || !f->ifname || !f->work || !f->net || !(dash = strrchr(f->cid, '-')))
 		return -EINVAL;
 	f->pod = strtoul(dash + 1, NULL, 10);
+	snprintf(f->host_if, sizeof(f->host_if), "vfl%lu", f->pod);
+	snprintf(f->ifb, sizeof(f->ifb), "fbw%lu", f->pod);
+	if (!strcmp(f->work, "bandwidth"))
+		return 0;
+	if (!sub || ip_prefix_parse(sub, &f->subnet) < 0 || f->subnet.ip.family != AF_INET)
+		return -EINVAL;
 	f->gw = ip_prefix_network(&f->subnet);
 	ip_next(&f->gw);
 	f->addr = f->subnet;
 	a = ntohl(f->gw.v4.s_addr) + 1 + (uint32_t)f->pod;
 	f->addr.ip.v4.s_addr = htonl(a);
-	snprintf(f->host_if, sizeof(f->host_if), "vfl%lu", f->pod);
 	return 0;
 }
 
@@ -357,7 +505,7 @@ int main(void)
 		return 0;
 	}
 	if (load(&f) < 0)
-		return fail("config", -EINVAL, "CNI_* env and {floor, name, subnet} needed");
+		return fail("config", -EINVAL, "CNI_* env and {floor, name, [subnet]} needed");
 	if (strcmp(f.cmd, "ADD") && strcmp(f.cmd, "DEL"))
 		return fail(f.cmd, -EOPNOTSUPP, "only ADD, DEL, VERSION");
 	f.t0 = f.t_last = now_ns();
@@ -365,6 +513,10 @@ int main(void)
 		r = !strcmp(f.cmd, "ADD") ? bridge_add(&f) : bridge_del(&f);
 	else if (!strcmp(f.work, "host-local") && f.data_dir)
 		r = ipam_work(&f, !strcmp(f.cmd, "ADD"));
+	else if (!strcmp(f.work, "bandwidth"))
+		r = !strcmp(f.cmd, "ADD") ? bandwidth_add(&f) : bandwidth_del(&f);
+	else if (!strcmp(f.work, "portmap"))
+		r = portmap_work(&f, !strcmp(f.cmd, "ADD"));
 	else
 		return fail(f.work, -EINVAL, "unknown work");
 	t1 = now_ns();
