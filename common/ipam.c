@@ -80,76 +80,71 @@ static void free_env(char **env)
 	free(env);
 }
 
-/* Feeds stdin and collects stdout at the same time, so neither pipe can fill up. Takes
- * ownership of both fds. */
-static int pump(int in_fd, const char *in, size_t in_len, int out_fd, char **ret_out)
+/* Feeds the rest of stdin and collects stdout at the same time, so neither pipe can fill
+ * up. Closes both fds. */
+static int pump(struct ipam_job *job, const char *in, size_t in_len, char **ret_out)
 {
-	size_t cap = 4096, n = 0, off = 0;
+	size_t cap = 4096, n = 0;
 	char *out = malloc(cap + 1), *nb;
-	struct pollfd p[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = in_fd, .events = POLLOUT}};
+	struct pollfd p[2] = {{.fd = job->out_fd, .events = POLLIN},
+			      {.fd = job->in_fd, .events = POLLOUT}};
 
-	if (!out) {
-		close(in_fd);
-		close(out_fd);
-		return -ENOMEM;
-	}
-	(void)fcntl(in_fd, F_SETFL, O_NONBLOCK);
-	if (in_len == 0) {
-		close(in_fd);
-		p[1].fd = -1;
-	}
-	while (p[0].fd >= 0) {
+	while (out && p[0].fd >= 0) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
 		if (p[1].fd >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
-			ssize_t w = write(in_fd, in + off, in_len - off);
+			ssize_t w = write(p[1].fd, in + job->off, in_len - job->off);
 
 			if (w > 0)
-				off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == in_len) {
-				close(in_fd);
-				p[1].fd = -1;
+				job->off += (size_t)w;
+			if ((w < 0 && errno != EAGAIN && errno != EINTR) || job->off == in_len) {
+				close(p[1].fd);
+				p[1].fd = job->in_fd = -1;
 			}
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t rd;
 
 			if (n == cap && cap < IPAM_MAX_OUTPUT) {
-				cap *= 2;
-				nb = realloc(out, cap + 1);
+				nb = realloc(out, cap * 2 + 1);
 				if (!nb)
 					break;
 				out = nb;
+				cap *= 2;
 			}
-			rd = n < cap ? read(out_fd, out + n, cap - n) : 0;
+			rd = n < cap ? read(p[0].fd, out + n, cap - n) : 0;
 			if (rd > 0)
 				n += (size_t)rd;
 			else if (rd == 0 || errno != EINTR)
 				p[0].fd = -1;
 		}
 	}
-	if (p[1].fd >= 0)
-		close(in_fd);
+	if (job->in_fd >= 0)
+		close(job->in_fd);
 	/* closing our end makes a child that writes too much fail instead of blocking */
-	close(out_fd);
+	close(job->out_fd);
+	job->in_fd = job->out_fd = -1;
+	if (!out)
+		return -ENOMEM;
 	out[n] = '\0';
 	*ret_out = out;
 	return 0;
 }
 
-static int spawn(const char *exe, char **env, const char *in, size_t in_len, char **ret_out,
-		 int *ret_status)
+/* Starts exe with stdin and stdout on pipes and writes what of stdin fits without
+ * blocking, so the child can work while the caller does something else. */
+static int spawn(const char *exe, char **env, const char *in, size_t in_len, struct ipam_job *job)
 {
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, r;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t def;
-	pid_t pid;
+	ssize_t w;
 	char *argv[] = {(char *)exe, NULL};
 
 	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
 		r = -errno;
-		goto out;
+		goto fail;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO);
@@ -159,22 +154,29 @@ static int spawn(const char *exe, char **env, const char *in, size_t in_len, cha
 	sigaddset(&def, SIGPIPE);
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-	r = -posix_spawn(&pid, exe, &fa, &attr, argv, env);
+	r = -posix_spawn(&job->pid, exe, &fa, &attr, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r < 0)
-		goto out;
+		goto fail;
 	close(in_p[0]);
 	close(out_p[1]);
-	in_p[0] = out_p[1] = -1;
-	r = pump(in_p[1], in, in_len, out_p[0], ret_out);
-	in_p[1] = out_p[0] = -1;
-	while (waitpid(pid, ret_status, 0) < 0)
-		if (errno != EINTR) {
-			r = -errno;
-			break;
-		}
-out:
+	job->in_fd = in_p[1];
+	job->out_fd = out_p[0];
+	job->off = 0;
+	/* the child may exit without reading: EPIPE, not SIGPIPE */
+	(void)fcntl(job->in_fd, F_SETFL, O_NONBLOCK);
+	w = in_len ? write(job->in_fd, in, in_len) : 0;
+	if (w > 0)
+		job->off = (size_t)w;
+	/* the child reads stdin to its end before it does anything: close it now when all of
+	 * it fit in the pipe (the usual case), or the child would wait for ipam_finish() */
+	if (job->off == in_len) {
+		close(job->in_fd);
+		job->in_fd = -1;
+	}
+	return 0;
+fail:
 	for (int i = 0; i < 2; i++) {
 		if (in_p[i] >= 0)
 			close(in_p[i]);
@@ -220,27 +222,50 @@ int ipam_find(struct cni_ctx *ctx)
 	return find_or_fail(ctx, ipam_type(ctx), exe, sizeof(exe));
 }
 
-int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
+int ipam_start(struct cni_ctx *ctx, const char *verb, struct ipam_job *job)
 {
-	const char *type = ipam_type(ctx);
-	char exe[PATH_MAX], err[256], *out = NULL, **env;
-	cJSON *o;
-	int status = 0, r;
+	char exe[PATH_MAX], **env;
+	int r;
 
-	if ((r = find_or_fail(ctx, type, exe, sizeof(exe))) < 0)
+	memset(job, 0, sizeof(*job));
+	job->in_fd = job->out_fd = -1;
+	job->verb = verb;
+	if ((r = find_or_fail(ctx, ipam_type(ctx), exe, sizeof(exe))) < 0)
 		return r;
 	env = build_env(ctx, verb);
 	if (!env)
 		return -ENOMEM;
-	r = spawn(exe, env, ctx->input, ctx->input_len, &out, &status);
+	r = spawn(exe, env, ctx->input, ctx->input_len, job);
 	free_env(env);
+	if (r < 0)
+		return cni_fail(ctx, CNI_ERR_DELEGATE, r, "exec %s: %s", exe, strerror(-r));
+	job->running = true;
+	return 0;
+}
+
+int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *ret_res)
+{
+	const char *type = ipam_type(ctx);
+	char err[256], *out = NULL;
+	int status = 0, r;
+	cJSON *o;
+
+	if (!job->running)
+		return 0;
+	job->running = false;
+	r = pump(job, ctx->input, ctx->input_len, &out);
+	while (waitpid(job->pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			r = r < 0 ? r : -errno;
+			break;
+		}
 	if (r < 0) {
 		free(out);
-		return cni_fail(ctx, CNI_ERR_DELEGATE, r, "exec %s: %s", exe, strerror(-r));
+		return cni_fail(ctx, CNI_ERR_DELEGATE, r, "run %s: %s", type, strerror(-r));
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		r = take_error(ctx, type, out);
-	} else if (ret_res && !strcmp(verb, "ADD")) {
+	} else if (ret_res && !strcmp(job->verb, "ADD")) {
 		o = cJSON_Parse(out);
 		r = cni_result_parse(o, ret_res, err, sizeof(err));
 		cJSON_Delete(o);
@@ -250,4 +275,12 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 	}
 	free(out);
 	return r;
+}
+
+int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
+{
+	struct ipam_job job;
+	int r = ipam_start(ctx, verb, &job);
+
+	return r < 0 ? r : ipam_finish(ctx, &job, ret_res);
 }

@@ -4,8 +4,21 @@
 #ifndef IPAM_H
 #define IPAM_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
 struct cni_ctx;
 struct cni_result;
+
+/* A delegated plugin started but not yet waited for. */
+struct ipam_job {
+	pid_t pid;
+	int in_fd, out_fd;
+	size_t off; /* bytes of stdin written */
+	const char *verb;
+	bool running;
+};
 
 /* The ipam.type of the config, or NULL when there is none (or "ipam": {}). */
 const char *ipam_type(const struct cni_ctx *ctx);
@@ -18,5 +31,11 @@ int ipam_find(struct cni_ctx *ctx);
  * ret_res (may be NULL otherwise) receives the parsed result. When the plugin fails, its
  * code, msg and details become ctx's error unchanged. Returns 0 or -errno. */
 int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res);
+
+/* The same in two halves, so the caller can do its own work while the plugin runs:
+ * ipam_start() execs it and hands it stdin; ipam_finish() collects its answer (a no-op on a
+ * job that is not running). Every started job must be finished. Returns 0 or -errno. */
+int ipam_start(struct cni_ctx *ctx, const char *verb, struct ipam_job *job);
+int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *ret_res);
 
 #endif

@@ -418,9 +418,26 @@ static int open_netns(struct br_call *b)
 	return 0;
 }
 
+static int add_masq(struct br_call *b, const struct cni_result *res)
+{
+	struct ip_prefix addrs[MASQ_ADDRS_MAX];
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < res->n_ips && n < MASQ_ADDRS_MAX; i++)
+		addrs[n++] = res->ips[i].address;
+	if ((r = open_nft(b)) < 0)
+		return r;
+	r = masq_add(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname, addrs, n);
+	return r < 0 ? nft_err(b, r, "set up ipMasq") : 0;
+}
+
+/* IPAM runs in its own process while this one does the kernel work that does not need its
+ * answer (bridge, veth, port), so the two overlap. */
 static int br_add(struct cni_ctx *ctx)
 {
 	struct cni_result ipres = {0}, res = {0};
+	struct ipam_job job = {.running = false};
 	struct br_call b;
 	int r;
 
@@ -432,19 +449,11 @@ static int br_add(struct cni_ctx *ctx)
 		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
 		goto out;
 	}
+	if (b.c.l3 && (r = ipam_start(ctx, "ADD", &job)) < 0)
+		goto out;
 	r = brdev_ensure(ctx, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
 			 &b.br);
-	if (r < 0 || (r = cni_fault(ctx, "bridge")) < 0)
-		goto out;
-	/* the spec: when a delegated plugin fails ADD, call its DEL before failing */
-	if (b.c.l3 && (r = ipam_exec(ctx, "ADD", &ipres)) < 0)
-		goto err_ipam;
-	if (b.c.l3 && !ipres.n_ips) {
-		r = cni_fail(ctx, CNI_ERR_DELEGATE, -EINVAL,
-			     "IPAM plugin returned missing IP config");
-		goto err_ipam;
-	}
-	if ((r = cni_fault(ctx, "ipam")) < 0 || (r = create_veth(&b)) < 0)
+	if (r < 0 || (r = cni_fault(ctx, "bridge")) < 0 || (r = create_veth(&b)) < 0)
 		goto err_ipam;
 	if ((r = setup_port(&b)) < 0 || (r = cni_fault(ctx, "port")) < 0)
 		goto err_veth;
@@ -454,27 +463,24 @@ static int br_add(struct cni_ctx *ctx)
 		r = b.ctx->err.code ? r : nft_err(&b, r, "set up spoof check");
 		goto err_veth;
 	}
-	if ((r = cni_fault(ctx, "spoofchk")) < 0 || (r = build_result(&b, &res, &ipres)) < 0)
+	if ((r = cni_fault(ctx, "spoofchk")) < 0)
+		goto err_veth;
+	if (b.c.l3 && (r = ipam_finish(ctx, &job, &ipres)) < 0)
+		goto err_veth;
+	if (b.c.l3 && !ipres.n_ips) {
+		r = cni_fail(ctx, CNI_ERR_DELEGATE, -EINVAL,
+			     "IPAM plugin returned missing IP config");
+		goto err_veth;
+	}
+	if ((r = cni_fault(ctx, "ipam")) < 0 || (r = build_result(&b, &res, &ipres)) < 0)
 		goto err_veth;
 	if ((r = calc_gateways(&b, &res)) < 0 || (r = setup_container(&b, &res)) < 0 ||
 	    (r = cni_fault(ctx, "container")) < 0)
 		goto err_veth;
 	if ((r = setup_gateway(&b, &res)) < 0 || (r = cni_fault(ctx, "gateway")) < 0)
 		goto err_veth;
-	if (b.c.ip_masq && b.c.l3) {
-		struct ip_prefix addrs[MASQ_ADDRS_MAX];
-		size_t n = 0;
-
-		for (size_t i = 0; i < res.n_ips && n < MASQ_ADDRS_MAX; i++)
-			addrs[n++] = res.ips[i].address;
-		if ((r = open_nft(&b)) < 0)
-			goto err_veth;
-		r = masq_add(&b.nft, ctx->name, ctx->containerid, ctx->ifname, addrs, n);
-		if (r < 0) {
-			r = nft_err(&b, r, "set up ipMasq");
-			goto err_veth;
-		}
-	}
+	if (b.c.ip_masq && b.c.l3 && (r = add_masq(&b, &res)) < 0)
+		goto err_veth;
 	if ((r = cni_fault(ctx, "masq")) < 0 || (r = wait_port_up(&b)) < 0)
 		goto err_veth;
 	if ((r = cni_fault(ctx, "result")) < 0 || (r = cni_result_print(ctx, &res)) < 0)
@@ -483,8 +489,11 @@ static int br_add(struct cni_ctx *ctx)
 err_veth:
 	(void)teardown_kernel(&b);
 err_ipam:
-	if (b.c.l3)
+	/* the spec: when a delegated plugin fails ADD, call its DEL before failing */
+	if (b.c.l3) {
+		(void)ipam_finish(ctx, &job, NULL);
 		(void)ipam_exec(ctx, "DEL", NULL);
+	}
 out:
 	cni_result_done(&res);
 	cni_result_done(&ipres);
@@ -492,19 +501,24 @@ out:
 	return r;
 }
 
-/* DEL works from the container ID and ifname alone: no netns or prevResult needed. */
+/* DEL works from the container ID and ifname alone: no netns or prevResult needed. IPAM
+ * DEL runs while the veth is deleted (the kernel's rcu_barrier makes that the long part). */
 static int br_del(struct cni_ctx *ctx)
 {
+	struct ipam_job job = {.running = false};
 	struct br_call b;
-	int r, k;
+	int r, k = 0;
 
 	call_init(&b, ctx);
 	r = load_conf(ctx, &b.c);
 	if (r < 0)
 		goto out;
+	if (b.c.l3)
+		k = ipam_start(ctx, "DEL", &job);
 	r = teardown_kernel(&b);
-	if (b.c.l3 && (k = ipam_exec(ctx, "DEL", NULL)) < 0 && r == 0)
-		r = k;
+	if (b.c.l3 && k == 0)
+		k = ipam_finish(ctx, &job, NULL);
+	r = r < 0 ? r : k;
 out:
 	call_done(&b);
 	return r;
