@@ -105,13 +105,13 @@ row host-local "$conf_ipam" floor="$floor_ipam"
 row "exec bridge" "$(version_of bridge)" verbs=VERSION floor="$(floor_exec_of bridge)"
 row "exec host-local" "$(version_of host-local)" verbs=VERSION floor="$(floor_exec_of host-local)"
 row bridge+portmap "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm"
-# scale: the same work over existing state (half the pods, to keep the time down)
+# scale: the same work over existing state (a quarter of the pods, to keep the time down)
 for k in $SCALE; do
 	row "host-local, $k reserved" "$conf_ipam" floor="$floor_ipam" prefill="$k" \
-		shared_prefill_ns=1 n=$(((N + 1) / 2))
+		shared_prefill_ns=1 n=$(((N + 3) / 4))
 	row "bridge+portmap, $k mappings" "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm" \
 		prefill=$((k / 10)) prefill_conf="$conf_pm_alone" prefill_floor="$floor_pm_alone" \
-		shared_prefill_ns=1 n=$(((N + 1) / 2))
+		shared_prefill_ns=1 n=$(((N + 3) / 4))
 done
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"

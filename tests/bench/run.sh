@@ -6,7 +6,8 @@
 # Usage: tests/bench/run.sh BUILD
 #   BENCH_N=200 pods per row, BENCH_WARMUP=2, BENCH_ONLY=<part of a row name>,
 #   BENCH_SCALE="1000" sizes of the existing state in scale rows ("" for none),
-#   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh).
+#   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh),
+#   BENCH_ROW_TIMEOUT=3600 seconds.
 # Everything runs in a network and mount namespace of its own (unshare -n -m) on a tmpfs:
 # the netns, links, nftables/iptables state and files it makes go away with them.
 set -eu
@@ -34,18 +35,19 @@ fi
 
 BUILD=$2
 T=$3
+[[ "$BUILD" = /* ]] || BUILD=$PWD/$BUILD
 mount -t tmpfs -o mode=0700 sluice-bench "$T"
 trap 'cd /; umount -R -l "$T" 2>/dev/null || true' EXIT
 mkdir -p "$T/ns" "$T/rows" "$T/data"
 ip link set lo up
 
-BIN=$PWD/$BUILD/bin
-TOOLS=$PWD/$BUILD/tests/tools
+BIN=$BUILD/bin
+TOOLS=$BUILD/tests/tools
 UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 N=${BENCH_N:-200}
 SCALE=${BENCH_SCALE-1000}
 W=${BENCH_WARMUP:-2}
-OUT=$PWD/$BUILD/bench.json
+OUT=$BUILD/bench.json
 nrow=0
 FAILED=()
 
@@ -151,7 +153,9 @@ row() {
 	printf '== %s: %d pods%s, %s ... ' "$name" "$n" \
 		"$([ "$prefill" -gt 0 ] && echo " over $prefill existing")" "$verbs" >&2
 	start=$SECONDS
-	if "$TOOLS/cnibench" "${args[@]}" 2>"$dir/log"; then
+	# a plugin that hangs must not hang the bench (its namespaces die with ours)
+	if timeout -k 10 "${BENCH_ROW_TIMEOUT:-3600}" "$TOOLS/cnibench" "${args[@]}" 2>"$dir/log"
+	then
 		echo "$((SECONDS - start)) s" >&2
 	else
 		echo "FAILED" >&2

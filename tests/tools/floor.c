@@ -136,15 +136,18 @@ static int masq_add_elems(const struct floor *f, struct nft *nft)
 	return r;
 }
 
+/* DEL is idempotent, as plugins' are: absent elements are no failure. */
 static int masq_del_elems(const struct floor *f, struct nft *nft)
 {
 	struct nft_elem e[2];
+	int r;
 
 	pod_elems(f, e, NULL);
 	nft_batch_begin(nft);
 	for (int i = 0; i < 2; i++)
 		nft_elems_del(nft, NFPROTO_INET, FLOOR_TABLE, floor_sets[i].name, &e[i], 1, 0);
-	return nft_batch_commit(nft);
+	r = nft_batch_commit(nft);
+	return r == -ENOENT ? 0 : r;
 }
 
 /* The bridge, up, with the gateway address: once per network, as the plugins do. */
@@ -236,7 +239,8 @@ static int bridge_del(struct floor *f)
 		return fail("nft", r, nft_errmsg(&nft));
 	if (f->masq && !f->link_first)
 		step(f, "nft");
-	if ((r = nl_open(&nl, -1)) < 0 || (r = nl_link_del_by_name(&nl, f->host_if)) < 0)
+	if ((r = nl_open(&nl, -1)) < 0 ||
+	    ((r = nl_link_del_by_name(&nl, f->host_if)) < 0 && r != -ENODEV))
 		return fail("veth", r, nl_errmsg(&nl));
 	nl_close(&nl);
 	step(f, "veth");
@@ -309,7 +313,7 @@ static int ipam_work(const struct floor *f, bool add)
 		if (r == 0)
 			r = write_file(dfd, "last_reserved_ip.0", O_TRUNC, ip);
 	} else {
-		r = unlinkat(dfd, ip, 0) < 0 ? -errno : 0;
+		r = unlinkat(dfd, ip, 0) < 0 && errno != ENOENT ? -errno : 0;
 	}
 	close(lfd);
 	close(dfd);
@@ -362,7 +366,8 @@ static int bandwidth_del(struct floor *f)
 	struct nl nl = {0};
 	int r;
 
-	if ((r = nl_open(&nl, -1)) < 0 || (r = nl_link_del_by_name(&nl, f->ifb)) < 0)
+	if ((r = nl_open(&nl, -1)) < 0 ||
+	    ((r = nl_link_del_by_name(&nl, f->ifb)) < 0 && r != -ENODEV))
 		return fail("ifb", r, nl_errmsg(&nl));
 	step(f, "ifb");
 	nl_close(&nl);
@@ -428,8 +433,12 @@ static int portmap_work(struct floor *f, bool add)
 		else
 			nft_elems_del(&nft, NFPROTO_INET, FLOOR_TABLE, map.name, e, n, 0);
 		r = nft_batch_commit(&nft);
-		if (r != -ENOENT || !add)
+		if (r != -ENOENT)
 			break;
+		if (!add) {
+			r = 0;
+			break;
+		}
 	}
 	step(f, "nft");
 out:
