@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <linux/if_link.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <libmnl/libmnl.h>
 
 #include "name.h"
 #include "nl.h"
@@ -129,27 +133,107 @@ int shaping_qdisc_at(struct nl *nl, int ifindex, uint32_t parent, struct nl_qdis
 	return 0;
 }
 
-int shaping_ifb_create(struct nl *nl, const char *name, const char *alias, unsigned int mtu,
-		       struct nl_link *ret_link)
+struct ifb_echo {
+	struct nl_link link;
+	bool found;
+};
+
+static int ifb_echo_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct nl_link l;
+	struct ifb_echo *e = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK || e->found)
+		return 0;
+	if (nl_link_parse(nlh, &e->link) < 0)
+		return -EBADMSG;
+	e->found = true;
+	return 0;
+}
+
+int shaping_ifb_create(struct nl *nl, const char *name, unsigned int mtu, struct nl_link *ret_link)
+{
+	struct ifb_echo e = {.found = false};
 	char msg[sizeof(nl->errmsg)];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *info;
 	int r;
 
-	r = nl_link_add_ifb(nl, name, mtu, 0);
+	if (strlen(name) >= IFNAMSIZ)
+		return nl_fail(nl, -EINVAL, "invalid interface name");
+	/* NLM_F_ECHO: kernels since 6.3 send the new link back, which spares a look-up */
+	nlh = nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO);
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "ifb");
+	mnl_attr_nest_end(nlh, info);
+	r = nl_talk(nl, nlh, ifb_echo_cb, &e);
 	if (r < 0)
 		return r;
-	if ((r = nl_link_get_by_name(nl, name, &l)) < 0 ||
-	    (r = nl_link_set_alias(nl, l.ifindex, alias)) < 0 ||
-	    (r = nl_link_set_up(nl, l.ifindex)) < 0) {
+	if (e.found && !strcmp(e.link.name, name)) {
+		*ret_link = e.link;
+		return 0;
+	}
+	r = nl_link_get_by_name(nl, name, ret_link);
+	if (r < 0) {
 		/* keep the kernel's reason over the cleanup's */
 		snprintf(msg, sizeof(msg), "%s", nl_errmsg(nl));
 		(void)nl_link_del_by_name(nl, name);
 		(void)nl_fail(nl, r, msg);
-		return r;
 	}
-	*ret_link = l;
-	return 0;
+	return r;
+}
+
+static struct nlmsghdr *setlink_msg(struct nl *nl, int ifindex, unsigned int up)
+{
+	struct nlmsghdr *nlh = nl_msg(nl, RTM_SETLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = up;
+	ifi->ifi_change = up;
+	return nlh;
+}
+
+/* The alias, and no IPv6 link-local address: an IFB never needs one, and generating it
+ * is most of what bringing the device up costs. Without IPv6 in the kernel, the alias
+ * alone. */
+static int ifb_alias(struct nl *nl, int ifindex, const char *alias, bool no_ll)
+{
+	struct nlmsghdr *nlh = setlink_msg(nl, ifindex, 0);
+	struct nlattr *af, *v6;
+	int r;
+
+	/* the kernel takes the alias without its NUL */
+	mnl_attr_put(nlh, IFLA_IFALIAS, strlen(alias), alias);
+	if (no_ll) {
+		af = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+		v6 = mnl_attr_nest_start(nlh, AF_INET6);
+		mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+		mnl_attr_nest_end(nlh, v6);
+		mnl_attr_nest_end(nlh, af);
+	}
+	r = nl_talk(nl, nlh, NULL, NULL);
+	if (no_ll && (r == -EAFNOSUPPORT || r == -EOPNOTSUPP))
+		return ifb_alias(nl, ifindex, alias, false);
+	return r;
+}
+
+int shaping_ifb_up(struct nl *nl, int ifindex, const char *alias)
+{
+	int r;
+
+	if (ifindex <= 0 || strlen(alias) >= NL_ALIAS_MAX)
+		return nl_fail(nl, -EINVAL, "invalid ifindex or alias");
+	/* IFF_UP goes first in the kernel's setlink, before the address generation mode:
+	 * two messages */
+	r = ifb_alias(nl, ifindex, alias, true);
+	return r < 0 ? r : nl_talk(nl, setlink_msg(nl, ifindex, IFF_UP), NULL, NULL);
 }
 
 struct redirect_find {

@@ -73,11 +73,15 @@ bool shaping_alias_owner(const char *alias, const char *net, const char *ifb_nam
  * -ENOENT when there is none (or only the kernel's default), or -errno. */
 int shaping_qdisc_at(struct nl *nl, int ifindex, uint32_t parent, struct nl_qdisc *ret_qdisc);
 
-/* Creates the IFB up with the given MTU and alias, and reads it back into *ret_link.
- * Returns 0, -EEXIST when a link of that name exists (left untouched), or -errno with
+/* Creates the IFB, down (a qdisc added to a down device costs no RCU grace period), with
+ * the given MTU, and reads it back into *ret_link (from the kernel's echo where it sends
+ * one). Returns 0, -EEXIST when a link of that name exists (left untouched), or -errno with
  * nothing left behind. */
-int shaping_ifb_create(struct nl *nl, const char *name, const char *alias, unsigned int mtu,
-		       struct nl_link *ret_link);
+int shaping_ifb_create(struct nl *nl, const char *name, unsigned int mtu, struct nl_link *ret_link);
+
+/* Sets the IFB's alias, turns off its IPv6 link-local address (nothing uses it), and
+ * brings it up. Returns 0 or -errno. */
+int shaping_ifb_up(struct nl *nl, int ifindex, const char *alias);
 
 /* True when ifindex's ingress qdisc holds a u32 filter redirecting (mirred egress redirect)
  * to target. Returns 1, 0, or -errno. */

@@ -286,13 +286,20 @@ static int add_ingress(struct bw_call *b)
 
 static int create_ifb(struct bw_call *b)
 {
-	int r = shaping_ifb_create(&b->nl, b->ifb_name, b->alias, b->veth.mtu, &b->ifb);
+	int r = shaping_ifb_create(&b->nl, b->ifb_name, b->veth.mtu, &b->ifb);
 
 	if (r == -EEXIST)
 		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
 				"IFB %s of this attachment already exists (ADD without DEL?)",
 				b->ifb_name);
 	return r < 0 ? nl_err(b, &b->nl, r, "create IFB %s", b->ifb_name) : 0;
+}
+
+static int ifb_up(struct bw_call *b)
+{
+	int r = shaping_ifb_up(&b->nl, b->ifb.ifindex, b->alias);
+
+	return r < 0 ? nl_err(b, &b->nl, r, "set IFB %s up", b->ifb_name) : 0;
 }
 
 static int add_redirect(struct bw_call *b)
@@ -331,8 +338,10 @@ static int add_egress(struct bw_call *b, struct cni_result *res)
 		return r;
 	if ((r = cni_fault(ctx, "ingress")) < 0 || (r = create_ifb(b)) < 0)
 		goto err_ingress;
+	/* the IFB's tbf goes on while it is down, its alias and IFF_UP after */
 	if ((r = cni_fault(ctx, "ifb")) < 0 || (r = add_tbf(b, &b->ifb, &b->c.eg)) < 0 ||
-	    (r = cni_fault(ctx, "ifb-tbf")) < 0 || (r = add_redirect(b)) < 0 ||
+	    (r = cni_fault(ctx, "ifb-tbf")) < 0 || (r = ifb_up(b)) < 0 ||
+	    (r = cni_fault(ctx, "ifb-up")) < 0 || (r = add_redirect(b)) < 0 ||
 	    (r = cni_fault(ctx, "redirect")) < 0 ||
 	    (r = cni_result_add_iface(res, b->ifb_name, mac_fmt(b->ifb.mac, mac), NULL)) < 0)
 		goto err_ifb;

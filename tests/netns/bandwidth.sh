@@ -126,9 +126,9 @@ check_eq "result: prevResult with the IFB appended" \
 check_eq "IFB named sbw + digest of (cid, ifname), MAC as in the result" \
 	"15 $(res a ".interfaces[] | select(.name == \"$ifa\") | .mac")" \
 	"${#ifa} $(ip -j link show "$ifa" | jq -r '.[0].address')"
-check_eq "IFB: kind ifb, up, the veth's MTU, alias naming its owner" \
-	"ifb UP $(ip -j link show "$hva" | jq '.[0].mtu') sluice:$NET:cid-a:eth0" \
-	"$(ip -j -d link show "$ifa" | jq -r '.[0] | "\(.linkinfo.info_kind) \(if (.flags | index("UP")) then "UP" else "DOWN" end) \(.mtu) \(.ifalias)"')"
+check_eq "IFB: kind ifb, up, the veth's MTU, alias naming its owner, no IPv6 link-local" \
+	"ifb UP $(ip -j link show "$hva" | jq '.[0].mtu') sluice:$NET:cid-a:eth0 0" \
+	"$(ip -j -d link show "$ifa" | jq -r '.[0] | "\(.linkinfo.info_kind) \(if (.flags | index("UP")) then "UP" else "DOWN" end) \(.mtu) \(.ifalias)"') $(ip -j -6 addr show dev "$ifa" | jq '[.[].addr_info[]] | length')"
 # 10 Mbit/s = 1250000 B/s; 1 Mbit burst = 125000 B; limit = 25 ms of rate + burst
 check_eq "veth root: tbf 1: rate 1250000 B/s, burst 125000 B, limit 156250 B" \
 	"tbf 1: 1250000 125000 156250" "$(qd "$hva")"
@@ -268,7 +268,7 @@ cni DEL cid-x "pod$N-x" eth0 "$BR"
 # --- a failure forced at each ADD step leaves nothing ----------------------------------------
 mkpod f
 hvf=$(hostveth f)
-for step in veth-tbf ingress ifb ifb-tbf redirect result; do
+for step in veth-tbf ingress ifb ifb-tbf ifb-up redirect result; do
 	out=$(SLUICE_FAULT=$step cni ADD cid-f "pod$N-f" eth0 "$(bwconf f "$(rates 10 10)")")
 	rc=$?
 	check_eq "fault at $step: ADD fails with the injected error" "1 999 injected failure at $step" \
