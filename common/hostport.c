@@ -151,24 +151,25 @@ static void rules_post(struct nft *nft)
 	}
 }
 
-/* hairpin4/6: localhost sources, and sources in the container's own subnet. */
+/* hairpin4/6: localhost sources (IPv4 only, see rule_lo6()), and sources in the container's
+ * own subnet. */
 static void rules_hairpin(struct nft *nft, int v6)
 {
-	static const uint8_t lo6[16] = {[15] = 1}, lo4[4] = {127}, mask4[4] = {0xff}, x4[4];
+	static const uint8_t lo4[4] = {127}, mask4[4] = {0xff}, x4[4];
 	uint32_t alen = v6 ? 16 : 4;
 	struct nft_rule_b b;
 
-	nft_rule_begin(&b, NFPROTO_INET, T, hairpin_chain[v6]);
-	nr_match_nfproto(&b, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4); /* lets `nft list` say "ip" */
-	nr_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, alen, NFT_REG32_00);
-	if (!v6)
+	if (!v6) {
+		nft_rule_begin(&b, NFPROTO_INET, T, hairpin_chain[0]);
+		nr_match_nfproto(&b, NFPROTO_IPV4); /* lets `nft list` say "ip saddr" */
+		nr_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG32_00);
 		nr_bitwise(&b, NFT_REG32_00, NFT_REG32_00, mask4, x4, 4);
-	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, v6 ? lo6 : lo4, alen);
-	nr_counter(&b);
-	nr_masq(&b, 0);
-	nr_comment(&b, v6 ? "localhost (::1)" : "localhost (127.0.0.0/8)");
-	(void)nft_rule_add(nft, &b, 0);
-
+		nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, lo4, 4);
+		nr_counter(&b);
+		nr_masq(&b, 0);
+		nr_comment(&b, "localhost (127.0.0.0/8)");
+		(void)nft_rule_add(nft, &b, 0);
+	}
 	nft_rule_begin(&b, NFPROTO_INET, T, hairpin_chain[v6]);
 	nr_match_nfproto(&b, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	nr_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, alen, NFT_REG32_00);
@@ -193,6 +194,21 @@ static void base_chain(struct nft *nft, const char *name, uint32_t hook, int32_t
 	};
 
 	(void)nft_chain_add(nft, NFPROTO_INET, T, &c, 0);
+}
+
+/* ip6 daddr ::1 return: IPv6 has no route_localnet, the kernel drops a reply to ::1 that
+ * comes in from a pod, so ::1 is left alone (a connection is refused, not left hanging). */
+static void rule_lo6(struct nft *nft)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+	struct nft_rule_b b;
+
+	nft_rule_begin(&b, NFPROTO_INET, T, "output");
+	nr_match_nfproto(&b, NFPROTO_IPV6);
+	nr_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, NFT_REG32_00);
+	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, lo6, 16);
+	nr_verdict(&b, NFT_RETURN, NULL);
+	(void)nft_rule_add(nft, &b, 0);
 }
 
 /* fib daddr type local jump hostports */
@@ -223,6 +239,7 @@ static void build(struct nft *nft)
 	base_chain(nft, "output", NF_INET_LOCAL_OUT, -100);
 	base_chain(nft, "postrouting", NF_INET_POST_ROUTING, 100); /* srcnat */
 	rule_local(nft, "prerouting");
+	rule_lo6(nft);
 	rule_local(nft, "output");
 	rules_dnat(nft);
 	rules_post(nft);

@@ -1,0 +1,304 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# sluice-portmap chained after sluice-bridge and after upstream bridge, with real TCP and UDP
+# connections over IPv4 and IPv6 through every hostPort path: a "client" netns to the node's
+# addresses, the node itself, localhost, a pod to its own and to another pod's hostPort
+# (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP conntrack
+# entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
+# re-created); CHECK; the last writer of a hostPort wins and the older one's DEL leaves it;
+# DEL twice, without portMappings, without prevResult; GC; a failure at each ADD step leaves
+# nothing; the conntrack dump fallback; nothing left in nftables at the end.
+set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+N=$$
+CL=pmc$N # the client netns
+DATA=$T_TMP/ipam
+UPDATA=$T_TMP/upipam
+CTTOOL=${TOOLS:-build/tests/tools}/cttool
+# the bridge's own addresses (masquerade picks them) and the node's, as the client sees it
+GW4=10.96.0.1 GW6=fd97::1 NODE4=192.168.96.1 NODE6=fd96::1 HIP4=192.168.96.10 HIP6=fd96::10
+CLI4=192.168.96.2 CLI6=fd96::2
+
+# The node: lo up (localhost), forwarding, and bridged traffic through conntrack (br_netfilter) so that a
+# connection between two pods of one bridge that was not masqueraded still works.
+ip link set lo up
+sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null
+
+mk_netns "$CL"
+ip link add "c$N" type veth peer name eth0 netns "$CL"
+defer "ip link del c$N"
+ip addr add "$NODE4/24" dev "c$N" && ip addr add "$HIP4/24" dev "c$N"
+ip addr add "$NODE6/64" dev "c$N" nodad && ip addr add "$HIP6/64" dev "c$N" nodad
+ip link set "c$N" up
+ip -n "$CL" addr add "$CLI4/24" dev eth0 && ip -n "$CL" addr add "$CLI6/64" dev eth0 nodad
+ip -n "$CL" link set eth0 up
+
+BR=$T_TMP/br.json
+jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"pm",type:"sluice-bridge",bridge:"spm0",isDefaultGateway:true,hairpinMode:true,
+	isGateway:true,ipam:{type:"sluice-host-local",dataDir:$d,
+	ranges:[[{subnet:"10.96.0.0/24"}],[{subnet:"fd97::/64"}]]}}' >"$BR"
+UPBR=$T_TMP/upbr.json
+jq -n --arg d "$UPDATA" '{cniVersion:"1.0.0",name:"pmup",type:"bridge",bridge:"upm0",isDefaultGateway:true,hairpinMode:true,
+	isGateway:true,ipam:{type:"host-local",dataDir:$d,ranges:[[{subnet:"10.99.0.0/24"}]]}}' >"$UPBR"
+
+# pmconf POD MAPPINGS NAME [JQ]: the portmap stdin of POD: runtimeConfig.portMappings, and the
+# interface plugin's result as prevResult
+pmconf() {
+	jq -n --arg n "$3" --argjson m "$2" --slurpfile r "$T_TMP/$1.br" '{cniVersion:"1.0.0",
+		name:$n,type:"sluice-portmap",capabilities:{portMappings:true},
+		runtimeConfig:{portMappings:$m},prevResult:$r[0]}' | jq "${4:-.}" >"$T_TMP/$1.pm"
+}
+# up POD MAPPINGS [JQ] [BRIDGE_CONF]: the chain's ADD into netns pod$N-POD; the final result
+# in $T_TMP/POD.res; DELs deferred
+up() {
+	local p=$1 br=${4:-$BR}
+	[ -e "/run/netns/pod$N-$p" ] || mk_netns "pod$N-$p"
+	defer "down $p $br"
+	cni ADD "cid-$p" "pod$N-$p" eth0 "$br" >"$T_TMP/$p.br" || return 1
+	pmconf "$p" "$2" "$(jq -r .name "$br")" "${3:-.}"
+	cni ADD "cid-$p" "pod$N-$p" eth0 "$T_TMP/$p.pm" >"$T_TMP/$p.res"
+}
+# down POD [BRIDGE_CONF]: the chain's DEL in reverse, prevResult the final result
+down() {
+	withres "$1" >"$T_TMP/$1.pmdel"
+	cni DEL "cid-$1" "pod$N-$1" eth0 "$T_TMP/$1.pmdel" >/dev/null &&
+		cni DEL "cid-$1" "pod$N-$1" eth0 "${2:-$BR}" >/dev/null
+}
+# withres POD [JQ]: POD's portmap stdin with the final result as prevResult, changed by JQ
+withres() {
+	if [ -s "$T_TMP/$1.res" ]; then
+		jq --slurpfile r "$T_TMP/$1.res" '.prevResult=$r[0]' "$T_TMP/$1.pm"
+	else
+		cat "$T_TMP/$1.pm"
+	fi | jq "${2:-.}"
+}
+t_up() { # NAME POD MAPPINGS [JQ] [BRIDGE_CONF]
+	local name=$1
+	shift
+	if up "$@"; then pass "$name"; else fail "$name" "$(cat "$T_TMP/$1.br" "$T_TMP/$1.res" 2>/dev/null)"; fi
+}
+ip4() { jq -r '.ips[] | select(.address | test("\\.")) | .address | split("/")[0]' "$T_TMP/$1.res"; }
+ip6() { jq -r '.ips[] | select(.address | test(":")) | .address | split("/")[0]' "$T_TMP/$1.res"; }
+
+# serve POD: echo servers on TCP and UDP 80, 53 and 443, IPv4 and IPv6, each answering
+# "<pod> <the source address it sees>"
+serve() {
+	local ns=pod$N-$1 s="SYSTEM:echo $1 \$SOCAT_PEERADDR"
+	spawn ip netns exec "$ns" socat TCP4-LISTEN:80,fork,reuseaddr "$s"
+	spawn ip netns exec "$ns" socat TCP6-LISTEN:80,ipv6only=1,fork,reuseaddr "$s"
+	spawn ip netns exec "$ns" socat TCP4-LISTEN:443,fork,reuseaddr "$s"
+	spawn ip netns exec "$ns" socat TCP6-LISTEN:443,ipv6only=1,fork,reuseaddr "$s"
+	spawn ip netns exec "$ns" socat UDP4-RECVFROM:53,fork "$s"
+	spawn ip netns exec "$ns" socat UDP6-RECVFROM:53,ipv6only=1,fork "$s"
+}
+# get FROM PROTO ADDR PORT [SOCAT_OPTS]: the answer through ADDR:PORT from netns FROM (the
+# node: "node", a pod: its name, the client: "cl"), or nothing
+get() {
+	local from=$1 p=$2 a=$3 port=$4 x=${5:-} pre=()
+	case $from in
+	node) ;;
+	cl) pre=(ip netns exec "$CL") ;;
+	*) pre=(ip netns exec "pod$N-$from") ;;
+	esac
+	case $p in
+	tcp4) "${pre[@]}" socat -T2 - "TCP4:$a:$port,connect-timeout=2$x" </dev/null ;;
+	tcp6) "${pre[@]}" socat -T2 - "TCP6:[$a]:$port,connect-timeout=2$x" </dev/null ;;
+	udp4) echo x | "${pre[@]}" socat -T1 - "UDP4:$a:$port$x" ;;
+	udp6) echo x | "${pre[@]}" socat -T1 - "UDP6:[$a]:$port$x" ;;
+	esac 2>/dev/null | head -1 | norm6
+}
+# norm6: "<pod> [fd97:0000:...:0001]" as "<pod> fd97::1"
+norm6() {
+	local who addr
+	read -r who addr || return 0
+	if [[ $addr == \[* ]]; then
+		addr=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' \
+			"${addr//[][]/}")
+	fi
+	echo "$who $addr"
+}
+elems() { # [OWNER_PREFIX]: elements of sluice_portmap (of that owner)
+	nft -j list table inet sluice_portmap 2>/dev/null | jq --arg o "${1:-}" '[.nftables[] |
+		select(.set or .map) | (.set // .map).elem // [] | .[] |
+		(if type == "array" then .[0] else . end) | (.elem.comment? // "") |
+		select(startswith($o))] | length'
+}
+owned() { elems "cid-$1/"; }
+
+# --- ADD: pods a (tcp and udp, hostIP-bound on each family) and b, their servers --------
+MAPS_A='[{"hostPort":8080,"containerPort":80,"protocol":"tcp"},
+	{"hostPort":5353,"containerPort":53,"protocol":"udp"},
+	{"hostPort":8443,"containerPort":443,"protocol":"tcp","hostIP":"'$HIP4'"},
+	{"hostPort":8444,"containerPort":443,"protocol":"TCP","hostIP":"'$HIP6'"}]'
+t_up "ADD pod a with four mappings" a "$MAPS_A"
+t_up "ADD pod b without mappings" b '[]'
+check_eq "the result is the bridge's, passed through" "$(jq -cS . "$T_TMP/a.br")" \
+	"$(jq -cS . "$T_TMP/a.res")"
+check_eq "pod b: nothing in nftables" 0 "$(owned b)"
+# ports4 2, ports6 2, hostip4 1, hostip6 1, snat4 3, snat6 3, local4 1, local6 1, owners 1
+check_eq "pod a: 15 elements" 15 "$(owned a)"
+check_eq "route_localnet on the bridge (localhost hostPorts)" 1 \
+	"$(sysctl -n net.ipv4.conf.spm0.route_localnet)"
+serve a
+serve b
+sleep 0.3
+A4=$(ip4 a) A6=$(ip6 a) B4=$(ip4 b) B6=$(ip6 b)
+
+# --- every path -----------------------------------------------------------------------------
+check_eq "client -> node:8080 tcp4 (client address kept)" "a $CLI4" "$(get cl tcp4 $NODE4 8080)"
+check_eq "client -> node:8080 tcp6" "a $CLI6" "$(get cl tcp6 $NODE6 8080)"
+check_eq "client -> node:5353 udp4" "a $CLI4" "$(get cl udp4 $NODE4 5353)"
+check_eq "client -> node:5353 udp6" "a $CLI6" "$(get cl udp6 $NODE6 5353)"
+check_eq "node -> its address:8080 tcp4" "a $NODE4" "$(get node tcp4 $NODE4 8080)"
+check_eq "node -> its address:8080 tcp6" "a $NODE6" "$(get node tcp6 $NODE6 8080)"
+check_eq "node -> its address:5353 udp4" "a $NODE4" "$(get node udp4 $NODE4 5353)"
+check_eq "node -> the bridge address:8080 tcp4" "a $GW4" "$(get node tcp4 $GW4 8080)"
+check_eq "localhost 127.0.0.1:8080 tcp (masqueraded)" "a $GW4" "$(get node tcp4 127.0.0.1 8080)"
+check_eq "localhost 127.0.0.1:5353 udp" "a $GW4" "$(get node udp4 127.0.0.1 5353)"
+# IPv6 has no route_localnet: the kernel drops replies to ::1 that come from a pod, so ::1 is
+# not mapped and a connection is refused at once
+check_eq "localhost [::1]:8080 is not mapped" "" "$(get node tcp6 ::1 8080)"
+check_eq "pod b -> node:8080 tcp4 (hairpin, masqueraded)" "a $GW4" "$(get b tcp4 $NODE4 8080)"
+check_eq "pod b -> node:8080 tcp6" "a $GW6" "$(get b tcp6 $NODE6 8080)"
+check_eq "pod b -> node:5353 udp4" "a $GW4" "$(get b udp4 $NODE4 5353)"
+check_eq "pod b -> node:5353 udp6" "a $GW6" "$(get b udp6 $NODE6 5353)"
+check_eq "pod a -> its own hostPort tcp4" "a $GW4" "$(get a tcp4 $NODE4 8080)"
+check_eq "pod a -> its own hostPort tcp6" "a $GW6" "$(get a tcp6 $NODE6 8080)"
+check_eq "pod a -> its own hostPort udp4" "a $GW4" "$(get a udp4 $NODE4 5353)"
+check_eq "pod a -> its own hostPort udp6" "a $GW6" "$(get a udp6 $NODE6 5353)"
+check_eq "pod b -> pod a directly: not masqueraded" "a $B4" "$(get b tcp4 "$A4" 80)"
+check_eq "pod b -> pod a directly over IPv6: not masqueraded" "a $B6" "$(get b tcp6 "$A6" 80)"
+check_eq "hostIP $HIP4:8443 reaches a" "a $CLI4" "$(get cl tcp4 $HIP4 8443)"
+check_eq "hostIP-bound 8443 not on the node's other address" "" "$(get cl tcp4 $NODE4 8443)"
+check_eq "hostIP-bound 8443 not over IPv6" "" "$(get cl tcp6 $HIP6 8443)"
+check_eq "hostIP [$HIP6]:8444 reaches a" "a $CLI6" "$(get cl tcp6 $HIP6 8444)"
+check_eq "hostIP-bound 8444 not on the node's other address" "" "$(get cl tcp6 $NODE6 8444)"
+check_eq "hostIP-bound 8444 not over IPv4" "" "$(get cl tcp4 $HIP4 8444)"
+check_eq "port 80 of the node is not a's" "" "$(get cl tcp4 $NODE4 80)"
+
+# --- snat false, masqAll --------------------------------------------------------------------
+t_up "ADD pod d with snat false" d '[{"hostPort":6060,"containerPort":80,"protocol":"tcp"}]' \
+	'.snat=false'
+t_up "ADD pod c with masqAll" c '[{"hostPort":7070,"containerPort":80,"protocol":"tcp"}]' \
+	'.masqAll=true'
+serve d
+serve c
+sleep 0.3
+check_eq "snat false: 2 DNAT elements and the owner, no snat/local elements" 3 "$(owned d)"
+check_eq "snat false: client reaches d" "d $CLI4" "$(get cl tcp4 $NODE4 6060)"
+check_eq "snat false: pod b -> d's hostPort keeps b's address" "d $B4" "$(get b tcp4 $NODE4 6060)"
+check_eq "snat false: localhost fails (not masqueraded)" "" "$(get node tcp4 127.0.0.1 6060)"
+check_eq "masqAll: client -> c is masqueraded" "c $GW4" "$(get cl tcp4 $NODE4 7070)"
+check_eq "masqAll: over IPv6 too" "c $GW6" "$(get cl tcp6 $NODE6 7070)"
+check_eq "masqAll: no hairpin subnet elements" 0 "$(nft -j list set inet sluice_portmap local4 |
+	jq '[.nftables[].set.elem // [] | .[] | select(.elem.comment | startswith("cid-c/"))] |
+	length')"
+
+# --- CHECK ----------------------------------------------------------------------------------
+withres a >"$T_TMP/a.chk"
+check "CHECK passes with mappings set" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+nft delete element inet sluice_portmap ports4 '{ udp . 5353 }'
+out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
+check_eq "CHECK fails when a mapping is gone" "103 portmap: no element udp/5353 -> $A4:53 in set ports4" \
+	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
+check "CHECK passes after ADD again" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+sysctl -qw net.ipv4.conf.spm0.route_localnet=0
+out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
+check_eq "CHECK sees route_localnet turned off" "103 route_localnet is off on spm0" \
+	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+sysctl -qw net.ipv4.conf.spm0.route_localnet=1
+withres a 'del(.prevResult)' >"$T_TMP/a.noprev"
+check_eq "CHECK without prevResult is a config error" 7 \
+	"$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.noprev" | jq .code)"
+
+# --- UDP conntrack: flushed on ADD and on DEL -------------------------------------------------
+# The client keeps its source port, so that each datagram meets the same conntrack entry.
+SP=",sourceport=40001,reuseaddr"
+ctn() { conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null | grep -c udp; }
+check_eq "before any mapping: nothing answers on 5454" "" "$(get cl udp4 $NODE4 5454 "$SP")"
+check_eq "a stale entry for 5454 (to the node itself)" 1 "$(ctn 5454)"
+t_up "ADD pod f with udp 5454" f '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+serve f
+sleep 0.3
+check_eq "the same flow reaches f after its ADD (entry flushed)" "f $CLI4" \
+	"$(get cl udp4 $NODE4 5454 "$SP")"
+check_eq "one entry, DNATed to f" 1 "$(conntrack -L -p udp --orig-port-dst 5454 \
+	--reply-src "$(ip4 f)" 2>/dev/null | grep -c udp)"
+down f
+check_eq "DEL of f flushed its entry" 0 "$(ctn 5454)"
+t_up "ADD pod g with the same udp 5454" g '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+serve g
+sleep 0.3
+check_eq "the same flow reaches the re-created pod" "g $CLI4" "$(get cl udp4 $NODE4 5454 "$SP")"
+get cl udp4 $NODE4 5555 "$SP" >/dev/null
+check_eq "dump fallback: a stale entry for 5555" 1 "$(ctn 5555)"
+check "dump fallback: cttool -d deletes it" "$CTTOOL" -d 4 udp 5555
+check_eq "dump fallback: gone" 0 "$(ctn 5555)"
+
+# --- the last writer of a hostPort wins -------------------------------------------------------
+t_up "ADD pod e on a's 8080" e '[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]'
+serve e
+sleep 0.3
+check_eq "8080 now reaches e" "e $CLI4" "$(get cl tcp4 $NODE4 8080)"
+check_eq "CHECK of a names what it lost" 103 "$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk" | jq .code)"
+down a
+check_eq "DEL of a leaves e's 8080" "e $CLI4" "$(get cl tcp4 $NODE4 8080)"
+check_eq "DEL of a removed the rest of a's" 0 "$(owned a)"
+check_eq "e still has its 7 elements" 7 "$(owned e)"
+withres e >"$T_TMP/e.chk"
+check "CHECK of e passes" cni CHECK cid-e "pod$N-e" eth0 "$T_TMP/e.chk"
+check "DEL again succeeds" down a
+check_eq "a's hostIP mapping is gone" "" "$(get cl tcp4 $HIP4 8443)"
+
+# --- DEL without portMappings, without prevResult; GC ------------------------------------------
+withres e 'del(.runtimeConfig)' >"$T_TMP/e.nopm"
+check "DEL of e without portMappings" cni DEL cid-e "" eth0 "$T_TMP/e.nopm"
+check_eq "... removes e's elements by container ID" 0 "$(owned e)"
+check_eq "8080 is free" "" "$(get cl tcp4 $NODE4 8080)"
+withres d 'del(.prevResult)' >"$T_TMP/d.noprev"
+check "DEL of d without prevResult" cni DEL cid-d "" eth0 "$T_TMP/d.noprev"
+check_eq "... removes d's elements" 0 "$(owned d)"
+jq -n '{cniVersion:"1.1.0",name:"pm",type:"sluice-portmap",
+	"cni.dev/valid-attachments":[{containerID:"cid-c",ifname:"eth0"}]}' >"$T_TMP/gc.json"
+check "GC with c valid" cni GC "" "" "" "$T_TMP/gc.json"
+check_eq "GC removed g's elements" 0 "$(owned g)"
+check_eq "GC kept c's" 5 "$(owned c)"
+check_eq "c still answers" "c $GW4" "$(get cl tcp4 $NODE4 7070)"
+
+# --- a failure at each ADD step leaves nothing ----------------------------------------------
+jq '.runtimeConfig.portMappings=[{hostPort:7171,containerPort:53,protocol:"udp"}]' \
+	"$T_TMP/c.pm" >"$T_TMP/x.pm"
+for step in localnet nft conntrack; do
+	out=$(SLUICE_FAULT=$step cni ADD cid-x "pod$N-c" eth0 "$T_TMP/x.pm")
+	check_eq "fault at $step: ADD fails" "999 injected failure at $step" \
+		"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+	check_eq "fault at $step: nothing of cid-x" 0 "$(owned x)"
+done
+
+# --- chained after upstream bridge ------------------------------------------------------------
+t_up "ADD pod u: upstream bridge, then sluice-portmap" u \
+	'[{"hostPort":8181,"containerPort":80,"protocol":"tcp"},{"hostPort":8182,"containerPort":53,"protocol":"udp"}]' \
+	. "$UPBR"
+serve u
+sleep 0.3
+check_eq "upstream bridge: client -> 8181 tcp" "u $CLI4" "$(get cl tcp4 $NODE4 8181)"
+check_eq "upstream bridge: client -> 8182 udp" "u $CLI4" "$(get cl udp4 $NODE4 8182)"
+check_eq "upstream bridge: localhost" "u 10.99.0.1" "$(get node tcp4 127.0.0.1 8181)"
+check_eq "upstream bridge: route_localnet on its bridge" 1 \
+	"$(sysctl -n net.ipv4.conf.upm0.route_localnet)"
+withres u >"$T_TMP/u.chk"
+check "upstream bridge: CHECK" cni CHECK cid-u "pod$N-u" eth0 "$T_TMP/u.chk"
+check "upstream bridge: DEL" down u "$UPBR"
+check_eq "upstream bridge: u's elements gone" 0 "$(owned u)"
+
+# --- nothing left -------------------------------------------------------------------------------
+for p in b c d g; do down "$p"; done
+check_eq "no element left in sluice_portmap" 0 "$(elems)"
+check_eq "no iptables rule of a portmap" 0 "$({ iptables -t nat -S; ip6tables -t nat -S; } 2>/dev/null |
+	grep -c -e CNI- -e dport)"
+check_eq "the static chains stay: 4 DNAT rules" 4 \
+	"$(nft -j list chain inet sluice_portmap hostports | jq '[.nftables[] | select(.rule)] | length')"
