@@ -282,7 +282,11 @@ static void describe(const struct nft_elem *e, unsigned int set, char *out, size
 		return;
 	}
 	if (set == S_LOCAL4 || set == S_LOCAL6) {
-		snprintf(out, size, "%s . %s", fmt_at(k, alen, a), fmt_at(k + alen, alen, c));
+		const struct nft_data *end =
+			e->flags & NFT_ELEM_HAS_KEY_END ? &e->key_end : &e->key;
+
+		snprintf(out, size, "%s . %s-%s", fmt_at(k, alen, a), fmt_at(k + alen, alen, c),
+			 fmt_at(end->v + alen, alen, h));
 		return;
 	}
 	if (set == S_SNAT4 || set == S_SNAT6) {
