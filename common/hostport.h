@@ -73,7 +73,8 @@ int hostport_gc(struct nft *nft, const char *net,
 
 /* localhost hostPorts: sets net.ipv4.conf.<dev>.route_localnet=1 on the device the host
  * routes dst through, so that 127.0.0.0/8 sources may go there once masqueraded.
- * ret_dev (may be NULL) gets the device's name. Returns 0 or -errno. */
+ * ret_dev (may be NULL) gets the device's name. Returns 0, -ENODEV when no device routes
+ * to dst, or -errno. */
 int hostport_localnet(struct nl *nl, const struct ip_addr *dst, char ret_dev[IFNAMSIZ]);
 
 /* 1 when route_localnet is on for the device routing dst, 0 when off, or -errno. */

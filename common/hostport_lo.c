@@ -39,6 +39,8 @@ static int route_dev(struct nl *nl, const struct ip_addr *dst, char dev[IFNAMSIZ
 	rtm->rtm_dst_len = 32;
 	mnl_attr_put(nlh, RTA_DST, 4, dst->b);
 	r = nl_talk(nl, nlh, route_cb, &oif);
+	if (r == -ENETUNREACH || r == -EHOSTUNREACH)
+		r = -ENODEV;
 	if (r < 0)
 		return r;
 	if (oif <= 0 || !if_indextoname((unsigned int)oif, dev))

@@ -291,11 +291,14 @@ static int add_mappings(struct pm_call *p)
 	struct hostport_map *x;
 	int r;
 
-	if (p->snat && uses_v4(p) &&
-	    ((r = open_nl(p)) < 0 || (r = hostport_localnet(&p->nl, &p->pod.ip[0].ip, NULL)) < 0))
-		return p->ctx->err.code ? r
-					: cni_fail_kernel(p->ctx, r, nl_errmsg(&p->nl),
-							  "set route_localnet");
+	if (p->snat && uses_v4(p)) {
+		if ((r = open_nl(p)) < 0)
+			return r;
+		/* as upstream: no route to the container, nothing to set (and no localhost) */
+		r = hostport_localnet(&p->nl, &p->pod.ip[0].ip, NULL);
+		if (r < 0 && r != -ENODEV)
+			return cni_fail_kernel(p->ctx, r, nl_errmsg(&p->nl), "set route_localnet");
+	}
 	if ((r = cni_fault(p->ctx, "localnet")) < 0 || (r = open_nft(p)) < 0)
 		return r;
 	if ((r = hostport_add(&p->nft, &p->pod)) < 0)
@@ -369,7 +372,9 @@ static int pm_check(struct cni_ctx *ctx)
 	if (r < 0 || !p.snat || !uses_v4(&p) || (r = open_nl(&p)) < 0)
 		goto out;
 	r = hostport_localnet_get(&p.nl, &p.pod.ip[0].ip, dev);
-	if (r == 0)
+	if (r == -ENODEV)
+		r = 0;
+	else if (r == 0)
 		r = cni_fail(ctx, CNI_ERR_CHECK, -ENOENT, "route_localnet is off on %s", dev);
 	else if (r < 0)
 		r = cni_fail_kernel(ctx, r, nl_errmsg(&p.nl), "read route_localnet");
