@@ -137,10 +137,9 @@ static void parse_maps(struct conf *cf, struct pm_call *p)
 		conf_error(cf, CNI_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	cJSON_ArrayForEach(e, list) {
+	for (e = n ? list->child : NULL; e; e = e->next)
 		if (parse_map(cf, e, i++, &p->maps[p->pod.n]))
 			p->pod.n++;
-	}
 	for (i = 0; !cf->n && i < p->pod.n; i++)
 		for (size_t k = i + 1; k < p->pod.n; k++)
 			if (clash(&p->maps[i], &p->maps[k])) {
