@@ -84,6 +84,20 @@ ports_rc() { # COUNT WARMUP PREFILL: prefill pods map 10 TCP ports each, others 
 	}'
 }
 
+# sluice-portmap's own rows: three mappings a pod (TCP, UDP with its conntrack flush, and one
+# bound to the bridge's address), and portmap alone over 10, 100 and 1,000 existing mappings
+# (10 a prefill pod), DEL given the pod's portMappings as runtimes give them
+ports3_rc() { # COUNT WARMUP PREFILL
+	awk -v n="$1" 'BEGIN {
+		for (i = 0; i < n; i++)
+			printf "{\"portMappings\":[%s,%s,%s]}\n",
+				sprintf("{\"hostPort\":%d,\"containerPort\":80,\"protocol\":\"tcp\"}", 20000 + i),
+				sprintf("{\"hostPort\":%d,\"containerPort\":53,\"protocol\":\"udp\"}", 30000 + i),
+				sprintf("{\"hostPort\":%d,\"containerPort\":443,\"protocol\":\"tcp\",%s}",
+					40000 + i, "\"hostIP\":\"10.88.0.1\"")
+	}'
+}
+
 # host-local called directly, as a runtime would call any plugin: its config is "ipam"
 conf_ipam='{"cniVersion": "1.0.0", "name": "bench-ipam", "plugins": [
   {"type": "@host-local",
@@ -112,6 +126,11 @@ for k in $SCALE; do
 	row "bridge+portmap, $k mappings" "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm" \
 		prefill=$((k / 10)) prefill_conf="$conf_pm_alone" prefill_floor="$floor_pm_alone" \
 		shared_prefill_ns=1 n=$(((N + 3) / 4))
+done
+row "bridge+portmap, 3 ports" "$conf_bridge_pm" rc=ports3_rc
+for k in 10 100 1000; do
+	row "portmap alone, $k mappings" "$conf_pm_alone" rc=ports_rc floor="$floor_pm_alone" \
+		prefill=$((k / 10)) shared_prefill_ns=1 n=$(((N + 3) / 4))
 done
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"
