@@ -66,6 +66,12 @@ demo: deps
 	@$(MAKE) --no-print-directory all $(CNITOOL)
 	@examples/demo.sh $(BUILD)
 
+# Side-by-side benchmarks against the upstream plugins and the kernel's floor (root; not
+# part of `make test`). BENCH_N=200 pods a row, BENCH_ONLY=<row>, BENCH_SCALE="1000".
+bench: deps
+	@$(MAKE) --no-print-directory all tools
+	@tests/bench/run.sh $(BUILD)
+
 install: $(BINS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
@@ -79,6 +85,6 @@ format:
 clean:
 	$(RM) -r $(BUILD)
 
-.PHONY: all deps units tools test demo install format-check format clean
+.PHONY: all deps units tools test demo bench install format-check format clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
