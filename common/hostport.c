@@ -482,15 +482,19 @@ static int owner_listed(struct nft *nft, const char *owner)
 	return r < 0 ? r : 1;
 }
 
-/* Each element re-added as it is, then destroyed: a key that now holds other data (another
- * attachment's mapping) fails the whole batch with -EEXIST, and nothing changes. */
+/* Host port keys are the only ones two attachments can share: each DNAT element is re-added
+ * as it is, then destroyed, so a key that now holds other data (another attachment's pod)
+ * fails the whole batch with -EEXIST and nothing changes. The other keys hold the pod's own
+ * address or owner, and are destroyed as they are. */
 static int guarded_destroy(struct nft *nft, const struct nft_owned_elems *el)
 {
 	int r;
 
 	nft_batch_begin(nft);
 	for (unsigned int i = 0; i < S_COUNT; i++) {
-		(void)nft_elems_add(nft, NFPROTO_INET, T, sets[i].name, el[i].e, el[i].n, 0);
+		if (i <= S_HOSTIP6)
+			(void)nft_elems_add(nft, NFPROTO_INET, T, sets[i].name, el[i].e, el[i].n,
+					    0);
 		(void)nft_elems_del(nft, NFPROTO_INET, T, sets[i].name, el[i].e, el[i].n,
 				    NFT_F_DESTROY);
 	}
@@ -555,14 +559,17 @@ int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_
 		 size_t *ret_n)
 {
 	struct nft_owned_elems el[S_COUNT] = {0};
+	struct hostport_pod all = *p;
 	char owner[NFT_OWNER_MAX + 1];
 	int r;
 
 	*ret_removed = NULL;
 	*ret_n = 0;
+	/* every key ADD may have added, whatever snat and masqAll say now */
+	all.flags = HOSTPORT_SNAT;
 	r = nft_owner_fmt(owner, p->net, p->cid, p->ifname);
 	if (r == 0)
-		r = pod_elems(p, owner, el);
+		r = pod_elems(&all, owner, el);
 	if (r < 0)
 		goto out;
 	if (el[S_OWNERS].n) {

@@ -55,11 +55,12 @@ size_t hostport_expand(const struct hostport_pod *p, struct hostport_map *out);
 int hostport_add(struct nft *nft, const struct hostport_pod *p);
 
 /* Removes the attachment's elements in one batch. With p->maps and a container address the
- * keys are known: each element is re-added unchanged and destroyed in the same batch, so an
- * element another attachment took over since (other data) fails the batch instead of being
- * removed, and then, as without keys, the elements are found by their comments (when the
- * owners set says there are any). *ret_removed (malloc'd, caller frees) lists the mappings
- * removed, as hostport_expand() does. Idempotent. Returns 0 or -errno. */
+ * keys are known (those of either snat setting): each DNAT element is re-added unchanged and
+ * destroyed in the same batch, so a host port another attachment took over since (other
+ * data) fails the batch instead of being removed, and then, as without keys, the elements
+ * are found by their comments (when the owners set lists the attachment). *ret_removed
+ * (malloc'd, caller frees) lists the mappings removed, as hostport_expand() does.
+ * Idempotent. Returns 0 or -errno. */
 int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_map **ret_removed,
 		 size_t *ret_n);
 

@@ -296,6 +296,9 @@ check "upstream bridge: DEL" down u "$UPBR"
 check_eq "upstream bridge: u's elements gone" 0 "$(owned u)"
 
 # --- nothing left -------------------------------------------------------------------------------
+withres c '.snat=false | .masqAll=false' >"$T_TMP/c.nosnat"
+check "DEL of c (masqAll at ADD) with snat false now" cni DEL cid-c "" eth0 "$T_TMP/c.nosnat"
+check_eq "... still removes every element of c" 0 "$(owned c)"
 for p in b c d g; do down "$p"; done
 check_eq "no element left in sluice_portmap" 0 "$(elems)"
 check_eq "no iptables rule of a portmap" 0 "$({ iptables -t nat -S; ip6tables -t nat -S; } 2>/dev/null |

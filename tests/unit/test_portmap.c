@@ -253,18 +253,24 @@ static void test_del(void)
 	struct nft nft;
 	size_t n = 0;
 
-	pod_init(&p, HOSTPORT_SNAT);
+	pod_init(&p, 0); /* snat false now: the keys of both settings all the same */
 	T_EQ(nft_open_dry(&nft), 0);
 	T_EQ(hostport_del(&nft, &p, &gone, &n), 0);
-	T_EQ(nmsgs(&nft), 2 + 2 * 8);
-	for (int i = 0; i < 8; i++) {
+	T_EQ(nmsgs(&nft), 2 + 2 * 3 + 5);
+	for (int i = 0; i < 3; i++) { /* ports4, ports6, hostip4: guarded */
 		T_EQ(mtype(msg(&nft, 1 + 2 * i)), NFT_MSG_NEWSETELEM);
 		T_EQ(msg(&nft, 1 + 2 * i)->nlmsg_flags & NLM_F_EXCL, 0);
 		T_EQ(mtype(msg(&nft, 2 + 2 * i)), 30);
 	}
+	for (int i = 7; i < 12; i++) /* snat4/6, local4/6, owners: destroyed */
+		T_EQ(mtype(msg(&nft, i)), 30);
 	T_EQ(parse_elems(msg(&nft, 1), &s), 0);
 	T_STREQ(s.set, "ports4");
 	T_EQ(s.e[0].flags & NFT_ELEM_HAS_DATA, NFT_ELEM_HAS_DATA); /* compared by the kernel */
+	T_EQ(parse_elems(msg(&nft, 7), &s), 0);
+	T_STREQ(s.set, "snat4");
+	T_EQ(parse_elems(msg(&nft, 9), &s), 0);
+	T_STREQ(s.set, "local4");
 	T_EQ(n, 5);
 	T_EQ(gone[0].host_ip.family, AF_INET);
 	T_EQ(gone[1].proto, IPPROTO_UDP);
