@@ -6,8 +6,9 @@
 # (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP conntrack
 # entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
 # re-created); CHECK; the last writer of a hostPort wins and the older one's DEL leaves it;
-# DEL twice, without portMappings, without prevResult; GC; a failure at each ADD step leaves
-# nothing; the conntrack dump fallback; nothing left in nftables at the end.
+# DEL twice, without portMappings, without prevResult, with snat changed; GC; a failure at
+# each ADD step leaves nothing; 16 ADDs racing to create the table; the conntrack dump
+# fallback; nothing left in nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -278,6 +279,32 @@ for step in localnet nft conntrack; do
 		"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
 	check_eq "fault at $step: nothing of cid-x" 0 "$(owned x)"
 done
+
+# --- 16 ADDs racing to create the table in a fresh netns, then 16 DELs -----------------------
+RACE=pmr$N
+mk_netns "$RACE"
+race() { # VERB I: sluice-portmap alone in $RACE, pod address 10.97.0.I, host port 9000+I
+	jq -n --argjson i "$2" '{cniVersion:"1.0.0",name:"race",type:"sluice-portmap",
+		runtimeConfig:{portMappings:[{hostPort:(9000+$i),containerPort:80,protocol:"udp"}]},
+		prevResult:{cniVersion:"1.0.0",interfaces:[{name:"eth0",sandbox:"/x"}],
+		ips:[{address:"10.97.0.\($i + 2)/24",interface:0}]}}' |
+		ip netns exec "$RACE" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" \
+			CNI_CONTAINERID="race-$2" CNI_NETNS="/run/netns/$CL" CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/sluice-portmap" \
+			>"$T_TMP/race.$1.$2"
+}
+relems() { ip netns exec "$RACE" nft -j list table inet sluice_portmap 2>/dev/null | jq '[
+	.nftables[] | select(.set or .map) | (.set // .map).elem // [] | .[]] | length'; }
+pids=()
+for i in $(seq 1 16); do race ADD "$i" & pids+=($!); done
+wait "${pids[@]}"
+check_eq "16 racing ADDs all succeed" "" "$(for i in $(seq 1 16); do jq -e .ips >/dev/null \
+	<"$T_TMP/race.ADD.$i" || echo "$i"; done)"
+check_eq "one table, 4 DNAT rules, 16 x 4 elements" "4 64" "$(ip netns exec "$RACE" nft -j list \
+	chain inet sluice_portmap hostports | jq '[.nftables[] | select(.rule)] | length') $(relems)"
+pids=()
+for i in $(seq 1 16); do race DEL "$i" & pids+=($!); done
+wait "${pids[@]}"
+check_eq "16 parallel DELs leave nothing" 0 "$(relems)"
 
 # --- chained after upstream bridge ------------------------------------------------------------
 t_up "ADD pod u: upstream bridge, then sluice-portmap" u \
