@@ -399,6 +399,16 @@ static int pm_gc(struct cni_ctx *ctx)
 	return r < 0 ? r : 0;
 }
 
+/* STATUS: ready whenever the configuration is valid. */
+static int pm_status(struct cni_ctx *ctx)
+{
+	struct pm_call p;
+	int r = load(&p, ctx);
+
+	call_done(&p);
+	return r;
+}
+
 static const struct cni_plugin portmap_plugin = {
 	.name = "portmap",
 	.about = "sluice-portmap: hostPorts as nftables map elements",
@@ -406,6 +416,7 @@ static const struct cni_plugin portmap_plugin = {
 	.del = pm_del,
 	.check = pm_check,
 	.gc = pm_gc,
+	.status = pm_status,
 };
 
 int main(int argc, char **argv)
