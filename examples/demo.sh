@@ -33,9 +33,18 @@ show() {
 	printf '$ %s\n' "$*"
 	"$@" 2>&1 | sed 's/^/  /'
 }
+# the runtime's per-pod arguments: web publishes port 80 as the node's 8080; db is limited
+# to 20 Mbit/s each way (what kubelet asks for from the kubernetes.io/*-bandwidth annotations)
+caps() {
+	case $1 in
+	web) echo '{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}' ;;
+	db) echo '{"bandwidth":{"ingressRate":20000000,"ingressBurst":1000000,"egressRate":20000000,"egressBurst":1000000}}' ;;
+	*) echo '{}' ;;
+	esac
+}
 runtime() { # VERB POD: what containerd or podman does for one pod
-	"$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" "$1" "$TMP/pods.conflist" "ctr-$2" \
-		"/run/netns/demo-$2" eth0
+	"$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" -caps "$(caps "$2")" "$1" \
+		"$TMP/pods.conflist" "ctr-$2" "/run/netns/demo-$2" eth0
 }
 addr() { # POD FAMILY
 	ip -n "demo-$1" -j addr show eth0 |
@@ -48,8 +57,11 @@ cat >"$TMP/pods.conflist" <<CONF
   "name": "pods",
   "plugins": [
     { "type": "sluice-bridge", "bridge": "cni0", "isDefaultGateway": true, "ipMasq": true,
+      "hairpinMode": true,
       "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/ipam",
-                "ranges": [[{ "subnet": "10.88.0.0/24" }], [{ "subnet": "fd88::/64" }]] } }
+                "ranges": [[{ "subnet": "10.88.0.0/24" }], [{ "subnet": "fd88::/64" }]] } },
+    { "type": "sluice-portmap", "capabilities": { "portMappings": true } },
+    { "type": "sluice-bandwidth", "capabilities": { "bandwidth": true } }
   ]
 }
 CONF
@@ -62,13 +74,13 @@ ip addr add 192.168.200.1/24 dev uplink && ip link set uplink up
 ip -n demo-outside addr add 192.168.200.100/24 dev eth0 && ip -n demo-outside link set eth0 up
 echo "  node uplink 192.168.200.1/24  <->  outside 192.168.200.100/24"
 
-say "Three pods through libcni: sluice-bridge -> sluice-host-local"
+say "Three pods through libcni: sluice-bridge (+ sluice-host-local) -> sluice-portmap -> sluice-bandwidth"
 sed 's/^/    /' "$TMP/pods.conflist"
 for p in "${PODS[@]}"; do
 	ip netns add "demo-$p"
 	ip -n "demo-$p" link set lo up
-	printf '  ADD %-4s -> ' "$p"
-	runtime add "$p" | jq -c '{ips: [.ips[].address], host_veth: .interfaces[1].name}'
+	printf '  ADD %-4s %s\n       -> ' "$p" "$(caps "$p")"
+	runtime add "$p" | jq -c '{ips: [.ips[].address], interfaces: [.interfaces[].name]}'
 done
 
 say "What is on the node"
@@ -99,6 +111,31 @@ for p in "${PODS[@]}"; do
 	printf '  %-4s (%s) -> outside: the outside answers "%s"\n' "$p" "$(addr "$p" inet)" "$seen"
 done
 
+say "The outside reaches web through the node's hostPort 8080"
+setsid ip netns exec demo-web socat -T5 TCP-LISTEN:80,fork,reuseaddr \
+	SYSTEM:'echo "web here, you are $SOCAT_PEERADDR"' >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.3
+printf '  outside -> 192.168.200.1:8080 -> web:80 answers "%s"\n' \
+	"$(ip netns exec demo-outside socat -T3 - TCP:192.168.200.1:8080 </dev/null || echo FAILED)"
+echo "  the map behind it (one element per hostPort, whatever the number of pods):"
+nft list map inet sluice_portmap ports4 | sed 's/^/    /'
+
+say "db is limited to 20 Mbit/s each way (tbf on its veth and on an IFB), measured by iperf3"
+setsid ip netns exec demo-outside iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+rate() { jq -r '.end.sum_received.bits_per_second / 1e6 | . * 10 | round / 10'; }
+printf '  db -> outside: %s Mbit/s\n' "$(ip netns exec demo-db iperf3 -J -t 3 -O 1 -c 192.168.200.100 -p 5201 | rate)"
+setsid ip netns exec demo-outside iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+printf '  outside -> db: %s Mbit/s\n' "$(ip netns exec demo-db iperf3 -J -R -t 3 -O 1 -c 192.168.200.100 -p 5202 | rate)"
+setsid ip netns exec demo-outside iperf3 -s -1 -p 5203 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+printf '  api -> outside (no limit): %s Mbit/s\n' "$(ip netns exec demo-api iperf3 -J -t 2 -c 192.168.200.100 -p 5203 | rate)"
+
 say "CHECK every pod, then DEL them (DEL again is fine too)"
 for p in "${PODS[@]}"; do
 	runtime check "$p" && echo "  CHECK $p: ok"
@@ -113,5 +150,8 @@ show ip -br link show master cni0
 printf '  ipMasq elements left: %s\n' "$(nft -j list set inet sluice_masq pods4 |
 	jq '[.nftables[].set.elem // empty | .[]] | length')"
 printf '  address reservations left: %s\n' "$(find "$TMP/ipam/pods" -name '10.*' -o -name 'fd*' | wc -l)"
+printf '  hostPort elements left: %s\n' "$(nft -j list map inet sluice_portmap ports4 |
+	jq '[.nftables[].map.elem // empty | .[]] | length')"
+printf '  IFBs left: %s\n' "$(ip -j link show type ifb | jq length)"
 echo
 echo "Done: the node namespace and all it held end with this script."
