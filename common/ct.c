@@ -15,6 +15,7 @@
 #include <libmnl/libmnl.h>
 
 #include "ct.h"
+#include "nl.h"
 
 /* CTA_FILTER_ORIG_FLAGS bits: the kernel's nf_internals.h, absent from the uapi headers. */
 #define CT_F_IP_DST (1U << 1)
@@ -36,23 +37,19 @@ struct ct_sock {
 
 static int ct_open(struct ct_sock *s, char *err, size_t errlen)
 {
-	int one = 1, r;
+	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->err = err;
 	s->errlen = err ? errlen : 0;
 	s->buf =
 		malloc(MNL_SOCKET_BUFFER_SIZE > CT_SEND_MAX ? MNL_SOCKET_BUFFER_SIZE : CT_SEND_MAX);
-	s->sk = s->buf ? mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC) : NULL;
-	if (!s->sk || mnl_socket_bind(s->sk, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = s->buf ? -errno : -ENOMEM;
-		if (s->sk)
-			mnl_socket_close(s->sk);
+	r = s->buf ? nl_socket_open(NETLINK_NETFILTER, -1, &s->sk) : -ENOMEM;
+	if (r < 0) {
 		free(s->buf);
+		s->buf = NULL;
 		return r;
 	}
-	(void)mnl_socket_setsockopt(s->sk, NETLINK_EXT_ACK, &one, sizeof(one));
-	(void)mnl_socket_setsockopt(s->sk, NETLINK_CAP_ACK, &one, sizeof(one));
 	s->portid = mnl_socket_get_portid(s->sk);
 	s->seq = 1;
 	return 0;

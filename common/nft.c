@@ -14,8 +14,8 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 
-#include "netns.h"
 #include "nft.h"
+#include "nl.h"
 
 #ifndef MNL_SOCKET_DUMP_SIZE
 #define MNL_SOCKET_DUMP_SIZE 32768
@@ -24,27 +24,6 @@
 #define NFT_REQ 2048
 #define NFT_BUF_MIN 16384
 #define NFT_SNDBUF_DEFAULT 65536 /* below any kernel's default wmem */
-
-static struct mnl_socket *nft_socket(void)
-{
-	int one = 1;
-	struct mnl_socket *sk;
-
-	sk = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!sk)
-		return NULL;
-	if (mnl_socket_bind(sk, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-
-		mnl_socket_close(sk);
-		errno = e;
-		return NULL;
-	}
-	(void)mnl_socket_setsockopt(sk, NETLINK_EXT_ACK, &one, sizeof(one));
-	/* Errors then carry only the header; the request is still in our batch buffer. */
-	(void)mnl_socket_setsockopt(sk, NETLINK_CAP_ACK, &one, sizeof(one));
-	return sk;
-}
 
 int nft_open_dry(struct nft *nft)
 {
@@ -62,30 +41,17 @@ int nft_open_dry(struct nft *nft)
 
 int nft_open(struct nft *nft, int netns_fd)
 {
-	int saved = -1, r, l;
+	int r = nft_open_dry(nft);
 
-	r = nft_open_dry(nft);
 	if (r < 0)
 		return r;
-	if (netns_fd >= 0) {
-		r = netns_enter(netns_fd, &saved);
-		if (r < 0)
-			goto err;
+	r = nl_socket_open(NETLINK_NETFILTER, netns_fd, &nft->sk);
+	if (r < 0) {
+		nft_close(nft);
+		return r;
 	}
-	nft->sk = nft_socket();
-	r = nft->sk ? 0 : -errno;
-	if (saved >= 0) {
-		l = netns_leave(saved);
-		if (l < 0 && r >= 0)
-			r = l;
-	}
-	if (r < 0)
-		goto err;
 	nft->portid = mnl_socket_get_portid(nft->sk);
 	return 0;
-err:
-	nft_close(nft);
-	return r;
 }
 
 void nft_close(struct nft *nft)

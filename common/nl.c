@@ -26,12 +26,12 @@ struct nl_run {
 	int err;
 };
 
-static struct mnl_socket *nl_socket(void)
+static struct mnl_socket *socket_here(int bus)
 {
 	int one = 1;
 	struct mnl_socket *sk;
 
-	sk = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	sk = mnl_socket_open2(bus, SOCK_CLOEXEC);
 	if (!sk)
 		return NULL;
 	if (mnl_socket_bind(sk, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -41,12 +41,34 @@ static struct mnl_socket *nl_socket(void)
 		errno = e;
 		return NULL;
 	}
-	/* Best effort, as iproute2: old kernels lack them and still work. */
+	/* Best effort, as iproute2: old kernels lack them and still work. Errors then carry
+	 * only the header; the request is still in our buffer. */
 	(void)mnl_socket_setsockopt(sk, NETLINK_EXT_ACK, &one, sizeof(one));
 	(void)mnl_socket_setsockopt(sk, NETLINK_CAP_ACK, &one, sizeof(one));
-	/* Lets the kernel filter dumps by ifindex and table. */
-	(void)mnl_socket_setsockopt(sk, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	/* Lets the kernel filter rtnetlink dumps by ifindex and table. */
+	if (bus == NETLINK_ROUTE)
+		(void)mnl_socket_setsockopt(sk, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	return sk;
+}
+
+int nl_socket_open(int bus, int netns_fd, struct mnl_socket **ret_sk)
+{
+	struct mnl_socket *sk;
+	int saved = -1, r, l;
+
+	if (netns_fd >= 0 && (r = netns_enter(netns_fd, &saved)) < 0)
+		return r;
+	sk = socket_here(bus);
+	r = sk ? 0 : -errno;
+	if (saved >= 0 && (l = netns_leave(saved)) < 0) {
+		/* still in the other netns: nothing may go on */
+		if (sk)
+			mnl_socket_close(sk);
+		return l;
+	}
+	if (r == 0)
+		*ret_sk = sk;
+	return r;
 }
 
 int nl_open_dry(struct nl *nl)
@@ -58,35 +80,17 @@ int nl_open_dry(struct nl *nl)
 
 int nl_open(struct nl *nl, int netns_fd)
 {
-	int saved = -1, r;
+	int r = nl_open_dry(nl);
 
-	r = nl_open_dry(nl);
 	if (r < 0)
 		return r;
-	if (netns_fd >= 0) {
-		r = netns_enter(netns_fd, &saved);
-		if (r < 0)
-			goto err_free;
+	r = nl_socket_open(NETLINK_ROUTE, netns_fd, &nl->sk);
+	if (r < 0) {
+		nl_close(nl);
+		return r;
 	}
-	nl->sk = nl_socket();
-	r = nl->sk ? 0 : -errno;
-	if (saved >= 0) {
-		int l = netns_leave(saved);
-
-		if (l < 0 && r >= 0)
-			r = l;
-	}
-	if (r < 0)
-		goto err_close;
 	nl->portid = mnl_socket_get_portid(nl->sk);
 	return 0;
-err_close:
-	if (nl->sk)
-		mnl_socket_close(nl->sk);
-err_free:
-	free(nl->buf);
-	memset(nl, 0, sizeof(*nl));
-	return r;
 }
 
 void nl_close(struct nl *nl)

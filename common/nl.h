@@ -21,6 +21,10 @@ struct nl {
  * thread enters it just for socket(), then leaves). Returns 0 or -errno. */
 int nl_open(struct nl *nl, int netns_fd);
 
+/* Opens and binds a netlink socket of bus (NETLINK_ROUTE, NETLINK_NETFILTER...) in the
+ * current netns (netns_fd < 0) or in netns_fd's, with extended acks. Returns 0 or -errno. */
+int nl_socket_open(int bus, int netns_fd, struct mnl_socket **ret_sk);
+
 /* Sets up a handle without a socket: requests are built in nl->buf and not sent, so unit
  * tests can parse them back. nl_talk()/nl_dump() return 0. Returns 0 or -ENOMEM. */
 int nl_open_dry(struct nl *nl);

@@ -73,34 +73,6 @@ char *shaping_ifb_name(char out[16], const char *containerid, const char *ifname
 	return name_hash(out, SHAPING_IFB_PREFIX, containerid, ifname);
 }
 
-int shaping_alias(char *out, size_t n, const char *net, const char *containerid, const char *ifname)
-{
-	int len = snprintf(out, n, "sluice:%s:%s:%s", net, containerid, ifname);
-
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
-bool shaping_alias_owner(const char *alias, const char *net, const char *ifb_name, char *cid,
-			 size_t cid_n, char ifname[16])
-{
-	size_t nlen = strlen(net);
-	const char *owner, *colon;
-	char want[16];
-
-	if (strncmp(alias, "sluice:", 7) || strncmp(alias + 7, net, nlen) || alias[7 + nlen] != ':')
-		return false;
-	owner = alias + 7 + nlen + 1;
-	/* neither a container ID nor an ifname holds ':' */
-	colon = strchr(owner, ':');
-	if (!colon || (size_t)(colon - owner) >= cid_n || strlen(colon + 1) >= 16 ||
-	    strchr(colon + 1, ':'))
-		return false;
-	memcpy(cid, owner, (size_t)(colon - owner));
-	cid[colon - owner] = '\0';
-	strcpy(ifname, colon + 1);
-	return !strcmp(shaping_ifb_name(want, cid, ifname), ifb_name);
-}
-
 struct qdisc_find {
 	uint32_t parent;
 	struct nl_qdisc q;

@@ -57,18 +57,6 @@ bool shaping_tbf_matches(const struct nl_qdisc *q, const struct shaping_tbf *t,
  * Returns out. */
 char *shaping_ifb_name(char out[16], const char *containerid, const char *ifname);
 
-/* The IFB's alias, naming its owner: "sluice:<net>:<cid>:<ifname>" (sluice-bridge's veth
- * alias format). Returns 0, or -ENAMETOOLONG when it does not fit n bytes (out is then
- * truncated and GC will leave the IFB alone). */
-int shaping_alias(char *out, size_t n, const char *net, const char *containerid,
-		  const char *ifname);
-
-/* Parses an alias written by shaping_alias() for network net into the attachment it names
- * (copied into cid[cid_n] and ifname[16]). Returns true when it belongs to net and the
- * attachment's IFB name is ifb_name (a truncated alias never matches). */
-bool shaping_alias_owner(const char *alias, const char *net, const char *ifb_name, char *cid,
-			 size_t cid_n, char ifname[16]);
-
 /* Reads the qdisc attached at parent (TC_H_ROOT or TC_H_INGRESS) of ifindex. Returns 0,
  * -ENOENT when there is none (or only the kernel's default), or -errno. */
 int shaping_qdisc_at(struct nl *nl, int ifindex, uint32_t parent, struct nl_qdisc *ret_qdisc);

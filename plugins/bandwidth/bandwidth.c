@@ -21,6 +21,7 @@
 #include "nl.h"
 #include "nl_link.h"
 #include "nl_tc.h"
+#include "owner.h"
 #include "result.h"
 #include "shaping.h"
 
@@ -155,7 +156,7 @@ static void call_init(struct bw_call *b, struct cni_ctx *ctx)
 	b->netns_fd = -1;
 	shaping_ifb_name(b->ifb_name, cid, ifn);
 	/* too long for an alias (255 bytes): GC then never takes this IFB; DEL still does */
-	(void)shaping_alias(b->alias, sizeof(b->alias), ctx->name, cid, ifn);
+	(void)owner_alias(b->alias, sizeof(b->alias), ctx->name, cid, ifn);
 }
 
 static void call_done(struct bw_call *b)
@@ -420,20 +421,6 @@ out:
 	return r;
 }
 
-static int check_fail(struct bw_call *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int check_fail(struct bw_call *b, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s", msg);
-}
-
 /* The root tbf of dev against want, within the kernel's tick rounding of the buffer. */
 static int check_tbf(struct bw_call *b, const struct nl_link *dev, const struct shaping_tbf *want,
 		     double tick)
@@ -442,16 +429,16 @@ static int check_tbf(struct bw_call *b, const struct nl_link *dev, const struct 
 	int r = shaping_qdisc_at(&b->nl, dev->ifindex, TC_H_ROOT, &q);
 
 	if (r == -ENOENT)
-		return check_fail(b, "%s has no tbf qdisc", dev->name);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s has no tbf qdisc", dev->name);
 	if (r < 0)
 		return nl_err(b, &b->nl, r, "list qdiscs of %s", dev->name);
 	if (!shaping_tbf_matches(&q, want, tick))
-		return check_fail(b,
-				  "%s: qdisc %s rate %llu limit %u buffer %u differs from the "
-				  "config's tbf rate %llu limit %u buffer %u",
-				  dev->name, q.kind, (unsigned long long)q.rate, q.limit, q.buffer,
-				  (unsigned long long)want->rate, want->limit,
-				  shaping_buffer_ticks(tick, want));
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"%s: qdisc %s rate %llu limit %u buffer %u differs from the "
+				"config's tbf rate %llu limit %u buffer %u",
+				dev->name, q.kind, (unsigned long long)q.rate, q.limit, q.buffer,
+				(unsigned long long)want->rate, want->limit,
+				shaping_buffer_ticks(tick, want));
 	return 0;
 }
 
@@ -462,26 +449,30 @@ static int check_egress(struct bw_call *b, const struct cni_result *prev, double
 
 	r = nl_link_get_by_name(&b->nl, b->ifb_name, &b->ifb);
 	if (r == -ENODEV || (r == 0 && strcmp(b->ifb.kind, "ifb")))
-		return check_fail(b, "IFB %s not found", b->ifb_name);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "IFB %s not found", b->ifb_name);
 	if (r < 0)
 		return nl_err(b, &b->nl, r, "look up IFB %s", b->ifb_name);
 	if (strcmp(b->ifb.alias, b->alias))
-		return check_fail(b, "IFB %s is not owned by this attachment (alias \"%s\")",
-				  b->ifb_name, b->ifb.alias);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"IFB %s is not owned by this attachment (alias \"%s\")",
+				b->ifb_name, b->ifb.alias);
 	if (cni_result_find_iface(prev, b->ifb_name, "") < 0)
-		return check_fail(b, "IFB %s is not among the interfaces of prevResult",
-				  b->ifb_name);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"IFB %s is not among the interfaces of prevResult", b->ifb_name);
 	if ((r = check_tbf(b, &b->ifb, &b->c.eg, tick)) < 0)
 		return r;
 	r = shaping_qdisc_at(&b->nl, b->veth.ifindex, TC_H_INGRESS, &q);
 	if (r < 0 && r != -ENOENT)
 		return nl_err(b, &b->nl, r, "list qdiscs of %s", b->veth.name);
 	if (r == -ENOENT || strcmp(q.kind, "ingress"))
-		return check_fail(b, "%s has no ingress qdisc", b->veth.name);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s has no ingress qdisc",
+				b->veth.name);
 	r = shaping_redirects_to(&b->nl, b->veth.ifindex, b->ifb.ifindex);
 	if (r < 0)
 		return nl_err(b, &b->nl, r, "list filters of %s", b->veth.name);
-	return r ? 0 : check_fail(b, "%s does not redirect to %s", b->veth.name, b->ifb_name);
+	return r ? 0
+		 : cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s does not redirect to %s",
+			    b->veth.name, b->ifb_name);
 }
 
 /* CHECK with no bandwidth configured has nothing to check (upstream 1.1.1 panics here). */
@@ -515,54 +506,15 @@ out:
 	return r;
 }
 
-struct gc_scan {
-	struct bw_call *b;
-	char (*names)[IFNAMSIZ];
-	size_t n, cap;
-};
-
-/* Collects IFBs whose alias says this network owns them and whose attachment is no longer
- * valid; they are deleted after the dump. */
-static int gc_link(const struct nl_link *l, void *data)
-{
-	struct gc_scan *g = data;
-	char cid[CNI_MAX_ID + 1], ifn[IFNAMSIZ];
-
-	if (strcmp(l->kind, "ifb") || strncmp(l->name, SHAPING_IFB_PREFIX, 3) ||
-	    !shaping_alias_owner(l->alias, g->b->ctx->name, l->name, cid, sizeof(cid), ifn) ||
-	    cni_attachment_valid(g->b->ctx, cid, ifn))
-		return 0;
-	if (g->n == g->cap) {
-		void *p = realloc(g->names, (g->cap * 2 + 16) * sizeof(*g->names));
-
-		if (!p)
-			return -ENOMEM;
-		g->names = p;
-		g->cap = g->cap * 2 + 16;
-	}
-	snprintf(g->names[g->n++], IFNAMSIZ, "%s", l->name);
-	return 0;
-}
-
 /* GC keeps going past errors and reports the first, as the spec asks. */
 static int bw_gc(struct cni_ctx *ctx)
 {
 	struct bw_call b;
-	struct gc_scan g = {.b = &b};
-	int r, k;
+	int r;
 
 	call_init(&b, ctx);
-	if ((r = load_conf(ctx, &b.c)) < 0 || (r = open_host(&b)) < 0)
-		goto out;
-	if ((r = nl_link_dump(&b.nl, gc_link, &g)) < 0) {
-		r = nl_err(&b, &b.nl, r, "list links");
-		goto out;
-	}
-	for (size_t i = 0; i < g.n; i++)
-		if ((k = nl_link_del_by_name(&b.nl, g.names[i])) < 0 && k != -ENODEV && r == 0)
-			r = nl_err(&b, &b.nl, k, "delete stale IFB %s", g.names[i]);
-out:
-	free(g.names);
+	if ((r = load_conf(ctx, &b.c)) == 0 && (r = open_host(&b)) == 0)
+		r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX);
 	call_done(&b);
 	return r;
 }

@@ -28,6 +28,7 @@
 #include "nl.h"
 #include "nl_link.h"
 #include "nl_route.h"
+#include "owner.h"
 #include "result.h"
 #include "spoofchk.h"
 
@@ -53,7 +54,7 @@ struct br_call {
 	struct nft nft;
 	int netns_fd;
 	char host_if[IFNAMSIZ];
-	char alias[256];
+	char alias[OWNER_ALIAS_MAX];
 	struct nl_link br, host, cont;
 	struct nl_link vlan_gw; /* <bridge>.<vlan>, when vlan and isGateway */
 };
@@ -166,8 +167,9 @@ static void call_init(struct br_call *b, struct cni_ctx *ctx)
 	b->netns_fd = -1;
 	name_hash(b->host_if, "veth", ctx->containerid ? ctx->containerid : "",
 		  ctx->ifname ? ctx->ifname : "");
-	snprintf(b->alias, sizeof(b->alias), "sluice:%s:%s:%s", ctx->name,
-		 ctx->containerid ? ctx->containerid : "", ctx->ifname ? ctx->ifname : "");
+	/* too long for an alias: GC then never takes this veth; DEL still does */
+	(void)owner_alias(b->alias, sizeof(b->alias), ctx->name,
+			  ctx->containerid ? ctx->containerid : "", ctx->ifname ? ctx->ifname : "");
 }
 
 static void call_done(struct br_call *b)
@@ -524,20 +526,6 @@ out:
 	return r;
 }
 
-static int check_fail(struct br_call *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int check_fail(struct br_call *b, const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT, "%s", msg);
-}
-
 static int check_links(struct br_call *b, const struct cni_result *prev)
 {
 	const struct cni_result *p = prev;
@@ -546,29 +534,35 @@ static int check_links(struct br_call *b, const struct cni_result *prev)
 
 	ci = cni_result_find_iface(p, b->ctx->ifname, b->ctx->netns);
 	if (ci < 0)
-		return check_fail(b, "prevResult has no interface %s in sandbox %s", b->ctx->ifname,
-				  b->ctx->netns);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"prevResult has no interface %s in sandbox %s", b->ctx->ifname,
+				b->ctx->netns);
 	if (nl_link_get_by_name(&b->nl, b->c.bridge, &b->br) < 0 || strcmp(b->br.kind, "bridge"))
-		return check_fail(b, "CNI created bridge %s in host namespace was not found",
-				  b->c.bridge);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"CNI created bridge %s in host namespace was not found",
+				b->c.bridge);
 	if (bi >= 0 && p->ifaces[bi].mac && strcasecmp(p->ifaces[bi].mac, mac_fmt(b->br.mac, mac)))
-		return check_fail(b, "bridge %s MAC %s differs from prevResult", b->c.bridge, mac);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"bridge %s MAC %s differs from prevResult", b->c.bridge, mac);
 	if (nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont) < 0 ||
 	    strcmp(b->cont.kind, "veth"))
-		return check_fail(
-			b, "CNI created interface in container %s not found (or not a veth)%s",
-			b->ctx->ifname, "");
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"CNI created interface in container %s not found (or not a veth)",
+				b->ctx->ifname);
 	if (p->ifaces[ci].mac && strcasecmp(p->ifaces[ci].mac, mac_fmt(b->cont.mac, mac)))
-		return check_fail(b, "interface %s MAC %s differs from prevResult", b->ctx->ifname,
-				  mac);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"interface %s MAC %s differs from prevResult", b->ctx->ifname, mac);
 	if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) < 0 || strcmp(b->host.kind, "veth"))
-		return check_fail(b, "CNI veth %s created for bridge %s was not found", b->host_if,
-				  b->c.bridge);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"CNI veth %s created for bridge %s was not found", b->host_if,
+				b->c.bridge);
 	if (b->host.master != b->br.ifindex)
-		return check_fail(b, "veth %s is not a port of bridge %s", b->host_if, b->c.bridge);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"veth %s is not a port of bridge %s", b->host_if, b->c.bridge);
 	if (b->host.link != b->cont.ifindex || b->cont.link != b->host.ifindex)
-		return check_fail(b, "veth %s is not the peer of %s in the container", b->host_if,
-				  b->ctx->ifname);
+		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
+				"veth %s is not the peer of %s in the container", b->host_if,
+				b->ctx->ifname);
 	return 0;
 }
 
@@ -627,42 +621,6 @@ out:
 	return r;
 }
 
-struct gc_scan {
-	struct br_call *b;
-	char prefix[300];
-	char (*names)[IFNAMSIZ];
-	size_t n, cap;
-};
-
-/* Collects host veths whose alias says this network owns them and whose attachment is no
- * longer valid; they are deleted after the dump. */
-static int gc_link(const struct nl_link *l, void *data)
-{
-	struct gc_scan *g = data;
-	char owner[256], *ifn;
-	size_t plen = strlen(g->prefix);
-
-	if (strncmp(l->alias, g->prefix, plen) || strcmp(l->kind, "veth"))
-		return 0;
-	snprintf(owner, sizeof(owner), "%s", l->alias + plen);
-	ifn = strrchr(owner, ':');
-	if (!ifn)
-		return 0;
-	*ifn++ = '\0';
-	if (cni_attachment_valid(g->b->ctx, owner, ifn))
-		return 0;
-	if (g->n == g->cap) {
-		void *p = realloc(g->names, (g->cap * 2 + 16) * sizeof(*g->names));
-
-		if (!p)
-			return -ENOMEM;
-		g->names = p;
-		g->cap = g->cap * 2 + 16;
-	}
-	snprintf(g->names[g->n++], IFNAMSIZ, "%s", l->name);
-	return 0;
-}
-
 static bool gc_valid(const char *cid, const char *ifname, void *data)
 {
 	return cni_attachment_valid(data, cid, ifname);
@@ -672,30 +630,25 @@ static bool gc_valid(const char *cid, const char *ifname, void *data)
 static int br_gc(struct cni_ctx *ctx)
 {
 	struct br_call b;
-	struct gc_scan g = {.b = &b};
 	int r, k;
 
 	call_init(&b, ctx);
 	if ((r = load_conf(ctx, &b.c)) < 0)
 		goto out;
-	snprintf(g.prefix, sizeof(g.prefix), "sluice:%s:", ctx->name);
 	if ((r = open_nft(&b)) == 0) {
 		if ((k = masq_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0)
 			r = nft_err(&b, k, "ipMasq GC");
 		if ((k = spoofchk_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0 && r == 0)
 			r = nft_err(&b, k, "spoof check GC");
 	}
-	if ((k = nl_open(&b.nl, -1)) < 0 || (k = nl_link_dump(&b.nl, gc_link, &g)) < 0) {
-		if (r == 0)
-			r = cni_fail(ctx, CNI_ERR_KERNEL, k, "list links: %s", strerror(-k));
-	}
-	for (size_t i = 0; i < g.n; i++)
-		if ((k = nl_link_del_by_name(&b.nl, g.names[i])) < 0 && k != -ENODEV && r == 0)
-			r = nl_err(&b, &b.nl, k, "delete stale veth");
+	if ((k = nl_open(&b.nl, -1)) < 0)
+		k = cni_fail_kernel(ctx, k, NULL, "netlink");
+	else
+		k = owner_links_gc(ctx, &b.nl, "veth", "veth");
+	r = r < 0 ? r : k;
 	if (b.c.l3 && (k = ipam_exec(ctx, "GC", NULL)) < 0 && r == 0)
 		r = k;
 out:
-	free(g.names);
 	call_done(&b);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nl_tc.h"
+#include "owner.h"
 #include "shaping.h"
 #include "t.h"
 
@@ -124,18 +125,21 @@ static void test_names(void)
 	T_ASSERT(strcmp(shaping_ifb_name(other, "abc123", "eth1"), name));
 	T_ASSERT(strcmp(shaping_ifb_name(other, "abc124", "eth0"), name));
 
-	T_EQ(shaping_alias(alias, sizeof(alias), "pods", "abc123", "eth0"), 0);
+	T_EQ(owner_alias(alias, sizeof(alias), "pods", "abc123", "eth0"), 0);
 	T_STREQ(alias, "sluice:pods:abc123:eth0");
-	T_ASSERT(shaping_alias_owner(alias, "pods", name, cid, sizeof(cid), ifn));
+	T_ASSERT(owner_alias_parse(alias, "pods", SHAPING_IFB_PREFIX, name, cid, sizeof(cid), ifn));
 	T_STREQ(cid, "abc123");
 	T_STREQ(ifn, "eth0");
 	/* another network's, or one whose IFB name does not match the attachment */
-	T_ASSERT(!shaping_alias_owner(alias, "pod", name, cid, sizeof(cid), ifn));
-	T_ASSERT(!shaping_alias_owner(alias, "pods2", name, cid, sizeof(cid), ifn));
-	T_ASSERT(!shaping_alias_owner(alias, "pods", other, cid, sizeof(cid), ifn));
-	T_ASSERT(!shaping_alias_owner("sluice:pods:abc123", "pods", name, cid, sizeof(cid), ifn));
-	T_ASSERT(!shaping_alias_owner("", "pods", name, cid, sizeof(cid), ifn));
-	T_ASSERT(!shaping_alias_owner(alias, "pods", name, cid, 4, ifn));
+	T_ASSERT(!owner_alias_parse(alias, "pod", SHAPING_IFB_PREFIX, name, cid, sizeof(cid), ifn));
+	T_ASSERT(!owner_alias_parse(alias, "pods2", SHAPING_IFB_PREFIX, name, cid, sizeof(cid),
+				    ifn));
+	T_ASSERT(!owner_alias_parse(alias, "pods", SHAPING_IFB_PREFIX, other, cid, sizeof(cid),
+				    ifn));
+	T_ASSERT(!owner_alias_parse("sluice:pods:abc123", "pods", SHAPING_IFB_PREFIX, name, cid,
+				    sizeof(cid), ifn));
+	T_ASSERT(!owner_alias_parse("", "pods", SHAPING_IFB_PREFIX, name, cid, sizeof(cid), ifn));
+	T_ASSERT(!owner_alias_parse(alias, "pods", SHAPING_IFB_PREFIX, name, cid, 4, ifn));
 }
 
 static void test_alias_too_long(void)
@@ -146,11 +150,11 @@ static void test_alias_too_long(void)
 	cid[200] = '\0';
 	memset(net, 'n', 200);
 	net[200] = '\0';
-	T_EQ(shaping_alias(alias, sizeof(alias), net, cid, "eth0"), -ENAMETOOLONG);
+	T_EQ(owner_alias(alias, sizeof(alias), net, cid, "eth0"), -ENAMETOOLONG);
 	T_EQ(strlen(alias), 255);
 	/* a truncated alias never names an attachment, so GC leaves that IFB alone */
 	shaping_ifb_name(name, cid, "eth0");
-	T_ASSERT(!shaping_alias_owner(alias, net, name, cid, sizeof(cid), ifn));
+	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, name, cid, sizeof(cid), ifn));
 }
 
 int main(void)

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Links an attachment owns (sluice-bridge's host veth, sluice-bandwidth's IFB) are named
+ * <prefix><digest of (container ID, ifname)>, so DEL finds them without state, and carry the
+ * alias "sluice:<network>:<container ID>:<ifname>", so GC can tell which are whose. */
+#ifndef OWNER_H
+#define OWNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cni_ctx;
+struct nl;
+
+#define OWNER_ALIAS_MAX 256 /* IFALIASZ */
+
+/* Writes the alias of net's attachment (containerid, ifname). Returns 0, or -ENAMETOOLONG
+ * when it does not fit n bytes (out is then truncated, and GC leaves the link alone). */
+int owner_alias(char *out, size_t n, const char *net, const char *containerid, const char *ifname);
+
+/* Parses an alias written by owner_alias() for network net into the attachment it names
+ * (cid[cid_n], ifname[16]). True when it belongs to net and the attachment's link name,
+ * derived with prefix, is name (so a truncated alias or a look-alike never matches). */
+bool owner_alias_parse(const char *alias, const char *net, const char *prefix, const char *name,
+		       char *cid, size_t cid_n, char ifname[16]);
+
+/* GC: deletes the links of kind ("veth", "ifb") that belong, by alias and derived name, to
+ * an attachment of ctx's network missing from the valid list. Keeps going past errors and
+ * records the first. Returns 0 or that error. */
+int owner_links_gc(struct cni_ctx *ctx, struct nl *nl, const char *kind, const char *prefix);
+
+#endif
