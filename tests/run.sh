@@ -11,15 +11,18 @@ export UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 log=$(mktemp /tmp/sluice-tests.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
+declare -A LAYER_PASS=()
 run() { # LAYER NAME CMD...
-	local layer=$1 name=$2 rc
+	local layer=$1 name=$2 rc before
 	shift 2
+	before=$(grep -c '^PASS ' "$log")
 	echo "== $layer: $name"
 	"$@" 2>&1 | tee -a "$log" | grep -v '^PASS ' 
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name" "$log"; then
 		echo "FAIL $name:exit-status-$rc" | tee -a "$log"
 	fi
+	LAYER_PASS[$layer]=$((${LAYER_PASS[$layer]:-0} + $(grep -c '^PASS ' "$log") - before))
 }
 
 for t in "$BUILD"/tests/unit/test_*; do
@@ -39,5 +42,6 @@ if [ "$f" -gt 0 ]; then
 	echo "failed:"
 	grep '^FAIL ' "$log"
 fi
+echo "passed by layer: unit ${LAYER_PASS[unit]:-0}, conformance ${LAYER_PASS[conformance]:-0}, netns ${LAYER_PASS[netns]:-0}"
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]
