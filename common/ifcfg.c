@@ -131,8 +131,6 @@ int ifcfg_apply(struct cni_ctx *ctx, struct nl *nl, int ifindex, const struct cn
 	bool v6 = false;
 	int r;
 
-	if ((r = nl_link_set_up(nl, ifindex)) < 0)
-		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s up", ctx->ifname);
 	for (size_t i = 0; i < res->n_ips; i++) {
 		const struct ip_prefix *p = &res->ips[i].address;
 

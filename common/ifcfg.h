@@ -24,7 +24,7 @@ enum {
 int ifcfg_open(struct cni_ctx *ctx, int netns_fd, const char *ifname, unsigned int flags,
 	       struct nl *ret);
 
-/* Sets ifindex up and adds every address of res (IFA_F_NODAD unless IFCFG_DAD; then waits
+/* Adds every address of res (IFA_F_NODAD unless IFCFG_DAD; then waits
  * up to 5 s for DAD to finish, as upstream) and every route (a route without gw uses the
  * family's gateway from ips, as the spec says). Returns 0 or -errno. */
 int ifcfg_apply(struct cni_ctx *ctx, struct nl *nl, int ifindex, const struct cni_result *res,

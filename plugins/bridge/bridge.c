@@ -271,20 +271,28 @@ static int setup_gateway(struct br_call *b, struct cni_result *res)
 	return brdev_gateways(b->ctx, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
 }
 
-static int setup_container(struct br_call *b, const struct cni_result *res)
+/* The container side up to what needs IPAM's answer (its socket, sysctls, the interface
+ * up), done while IPAM runs. keep_addr_on_down is set whatever the families: it only
+ * concerns IPv6 addresses, and which ones come is known only from IPAM's answer. */
+static int prepare_container(struct br_call *b)
 {
-	unsigned int fl = IFCFG_SYSCTLS | (b->c.enable_dad ? IFCFG_DAD : 0);
+	unsigned int fl = IFCFG_SYSCTLS | IFCFG_V6 | (b->c.enable_dad ? IFCFG_DAD : 0);
 	int r;
 
-	for (size_t i = 0; i < res->n_ips; i++)
-		fl |= res->ips[i].address.ip.family == AF_INET6 ? IFCFG_V6 : 0;
 	if ((r = ifcfg_open(b->ctx, b->netns_fd, b->ctx->ifname, fl, &b->cnl)) < 0)
 		return r;
 	if ((r = nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont)) < 0)
 		return nl_err(b, &b->cnl, r, "look up container interface");
+	if (b->c.no_container_if || (r = nl_link_set_up(&b->cnl, b->cont.ifindex)) == 0)
+		return 0;
+	return nl_err(b, &b->cnl, r, "set container interface up");
+}
+
+static int setup_container(struct br_call *b, const struct cni_result *res)
+{
 	if (b->c.no_container_if)
 		return 0;
-	return ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, fl);
+	return ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, b->c.enable_dad ? IFCFG_DAD : 0);
 }
 
 /* isGateway: a gateway that IPAM left out is the subnet's first address; isDefaultGateway
@@ -465,7 +473,7 @@ static int br_add(struct cni_ctx *ctx)
 		r = b.ctx->err.code ? r : nft_err(&b, r, "set up spoof check");
 		goto err_veth;
 	}
-	if ((r = cni_fault(ctx, "spoofchk")) < 0)
+	if ((r = cni_fault(ctx, "spoofchk")) < 0 || (r = prepare_container(&b)) < 0)
 		goto err_veth;
 	if (b.c.l3 && (r = ipam_finish(ctx, &job, &ipres)) < 0)
 		goto err_veth;
