@@ -10,7 +10,11 @@ BUILD=$(cd "${1:-build}" && pwd)
 BIN=$BUILD/bin
 CNITOOL=$BUILD/tests/cnitool
 if [ -z "${SLUICE_DEMO_INNER:-}" ]; then
-	exec env SLUICE_DEMO_INNER=1 unshare -n -m --propagation private bash "$0" "$BUILD"
+	mkdir -p /run/netns
+	# /run/netns on a tmpfs of the demo's own mount namespace: nothing is left even if the
+	# demo is interrupted
+	exec env SLUICE_DEMO_INNER=1 unshare -n -m --propagation private sh -c \
+		'mount -t tmpfs -o mode=0755 sluice-demo /run/netns && exec bash "$0" "$1"' "$0" "$BUILD"
 fi
 
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)

@@ -9,6 +9,7 @@ BUILD=${1:-build}
 export BIN=$PWD/$BUILD/bin TOOLS=$PWD/$BUILD/tests/tools BUILD_DIR=$PWD/$BUILD
 export UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 log=$(mktemp /tmp/sluice-tests.XXXXXX)
+mkdir -p /run/netns
 trap 'rm -f "$log"' EXIT
 
 declare -A LAYER_PASS=()
@@ -33,7 +34,10 @@ for t in tests/netns/*.sh; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .sh)
 	[ -n "${ONLY:-}" ] && [[ "$n" != *${ONLY}* ]] && continue
-	run netns "$n" env T_FILE="$n" unshare -n -m --propagation private bash "$t"
+	# /run/netns on a tmpfs of the test's own mount namespace: the netns files a test
+	# makes vanish with it, even when it is killed before its cleanup runs
+	run netns "$n" env T_FILE="$n" unshare -n -m --propagation private \
+		sh -c 'mount -t tmpfs -o mode=0755 sluice-netns /run/netns && exec bash "$0"' "$t"
 done
 
 p=$(grep -c '^PASS ' "$log")

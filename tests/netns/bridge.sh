@@ -113,7 +113,7 @@ check_eq "a's addresses released" 2 "$(reservations)"
 check_eq "a's masq elements removed, b's kept" "0 2" "$(masq_owner_count cid-a) $(( $(masq_elems pods4) + $(masq_elems pods6) ))"
 check "DEL again succeeds" cni DEL cid-a "pod$N-a" eth0 "$BASE"
 check "DEL without CNI_NETNS succeeds" cni DEL cid-a "" eth0 "$BASE"
-check_eq "pod to outside no longer masqueraded after DEL of a... for b still" 192.168.93.1 \
+check_eq "after pod a's DEL, pod b is still masqueraded" 192.168.93.1 \
 	"$(inns b socat -T3 - TCP:192.168.93.2:7000 </dev/null)"
 hvb=$(hostveth b)
 ip netns del "pod$N-b"
