@@ -116,10 +116,38 @@ norm6() {
 	local who addr
 	read -r who addr || return 0
 	if [[ $addr == \[* ]]; then
-		addr=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' \
-			"${addr//[][]/}")
+		addr=$(canon6 "${addr//[][]/}")
 	fi
 	echo "$who $addr"
+}
+# canon6 ADDR: an IPv6 address of 8 groups in RFC 5952 form (leading zeros dropped, the
+# longest run of two or more zero groups as ::, the first on a tie), in bash alone
+canon6() {
+	local IFS=: g i s='' best=-1 blen=0 run=0 rs=0
+	read -ra g <<<"$1"
+	for i in "${!g[@]}"; do
+		g[i]=$(printf '%x' "$((16#${g[i]:-0}))")
+		if [ "${g[i]}" = 0 ]; then
+			[ "$run" -eq 0 ] && rs=$i
+			run=$((run + 1))
+			if [ "$run" -gt "$blen" ]; then
+				blen=$run
+				best=$rs
+			fi
+		else
+			run=0
+		fi
+	done
+	[ "$blen" -lt 2 ] && best=-1
+	for i in "${!g[@]}"; do
+		if [ "$i" -eq "$best" ]; then
+			s="$s::"
+		elif [ "$best" -lt 0 ] || [ "$i" -lt "$best" ] || [ "$i" -ge $((best + blen)) ]; then
+			[ -n "$s" ] && [ "${s: -1}" != : ] && s="$s:"
+			s="$s${g[i]}"
+		fi
+	done
+	echo "$s"
 }
 elems() { # [OWNER_PREFIX]: elements of sluice_portmap (of that owner)
 	nft -j list table inet sluice_portmap 2>/dev/null | jq --arg o "${1:-}" '[.nftables[] |
