@@ -89,13 +89,24 @@ mbps() {
 		--connect-timeout 3000 -J "$@" 2>/dev/null)
 	jq -r '.end.sum_received.bits_per_second / 1e6 * 100 | round / 100' <<<"$out" 2>/dev/null || echo 0
 }
-# within NAME WANT_MBIT GOT_MBIT: passes within 15%, and prints what was measured
+# within NAME WANT_MBIT POD [-R]: measures (mbps POD [-R]) and passes within 15%, printing what
+# was measured. A busy machine (CI runs on shared cores) can starve iperf3 for part of a
+# 2 s window, so an out-of-range run is measured again, up to 3 runs in all; every run
+# outside the band fails, so a tbf at the wrong rate still cannot pass.
 within() {
-	echo "  iperf3 $1: configured $2 Mbit/s, measured $3 Mbit/s"
-	if awk -v w="$2" -v g="$3" 'BEGIN { exit !(g >= 0.85 * w && g <= 1.15 * w) }'; then
-		pass "$1 within 15%"
+	local name=$1 want=$2 got tries="" _
+	shift 2
+	for _ in 1 2 3; do
+		got=$(mbps "$@")
+		tries+="${tries:+, }$got"
+		awk -v w="$want" -v g="$got" 'BEGIN { exit !(g >= 0.85 * w && g <= 1.15 * w) }' && break
+		got=""
+	done
+	echo "  iperf3 $name: configured $want Mbit/s, measured $tries Mbit/s"
+	if [ -n "$got" ]; then
+		pass "$name within 15%"
 	else
-		fail "$1 within 15%" "configured $2 Mbit/s, measured $3"
+		fail "$name within 15%" "configured $want Mbit/s, measured $tries"
 	fi
 }
 # wait_port P: until the pod's iperf3 server listens
@@ -144,12 +155,12 @@ check_eq "pod c: its own IFB and tbfs (2 Mbit burst)" "tbf 1: 12500000 250000 56
 
 for p in a b c; do serve "$p"; done
 for p in a b c; do wait_port "$p" || fail "iperf3 server in pod $p"; done
-within "into pod a (ingressRate 10)" 10 "$(mbps a)"
-within "out of pod a (egressRate 50)" 50 "$(mbps a -R)"
-within "into pod b (ingressRate 50)" 50 "$(mbps b)"
-within "out of pod b (egressRate 100)" 100 "$(mbps b -R)"
-within "into pod c (ingressRate 100)" 100 "$(mbps c)"
-within "out of pod c (egressRate 10)" 10 "$(mbps c -R)"
+within "into pod a (ingressRate 10)" 10 a
+within "out of pod a (egressRate 50)" 50 a -R
+within "into pod b (ingressRate 50)" 50 b
+within "out of pod b (egressRate 100)" 100 b -R
+within "into pod c (ingressRate 100)" 100 c
+within "out of pod c (egressRate 10)" 10 c -R
 
 # --- CHECK ---------------------------------------------------------------------------------
 chk() { # P [JQ]: a CHECK config for pod P: its bandwidth config with the ADD result
@@ -329,8 +340,8 @@ if [ -x "$UPSTREAM/bridge" ] && [ -x "$UPSTREAM/host-local" ] && [ -x "$UPSTREAM
 	check "after upstream bridge: CHECK" cni CHECK cid-u "pod$N-u" eth0 "$(chk u)"
 	serve u
 	wait_port u
-	within "after upstream bridge, into the pod (ingressRate 20)" 20 "$(mbps u)"
-	within "after upstream bridge, out of the pod (egressRate 40)" 40 "$(mbps u -R)"
+	within "after upstream bridge, into the pod (ingressRate 20)" 20 u
+	within "after upstream bridge, out of the pod (egressRate 40)" 40 u -R
 	check "after upstream bridge: DEL" cni DEL cid-u "" eth0 "$T_TMP/bw.u.json"
 	check "upstream bridge's DEL" cni DEL cid-u "pod$N-u" eth0 "$UBR"
 	check_eq "after upstream bridge: nothing left" "0 0" \
@@ -344,8 +355,8 @@ if [ -x "$UPSTREAM/bridge" ] && [ -x "$UPSTREAM/host-local" ] && [ -x "$UPSTREAM
 		"tbf 1: 2500000 125000 187500 tbf 1: 5000000 125000 250000" "$(qd "$(hostveth ub)") $(qd "$ifub")"
 	serve ub
 	wait_port ub
-	within "upstream bandwidth after sluice-bridge, into the pod (20)" 20 "$(mbps ub)"
-	within "upstream bandwidth after sluice-bridge, out of the pod (40)" 40 "$(mbps ub -R)"
+	within "upstream bandwidth after sluice-bridge, into the pod (20)" 20 ub
+	within "upstream bandwidth after sluice-bridge, out of the pod (40)" 40 ub -R
 	check "upstream bandwidth: DEL" cni DEL cid-ub "" eth0 "$T_TMP/bw.ub.json"
 	check_eq "upstream bandwidth: its IFB gone" 0 "$(link_exists "$ifub")"
 	cni DEL cid-ub "pod$N-ub" eth0 "$BR"
