@@ -50,6 +50,12 @@ runtime() { # VERB POD: what containerd or podman does for one pod
 	"$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" -caps "$(caps "$2")" "$1" \
 		"$TMP/pods.conflist" "ctr-$2" "/run/netns/demo-$2" eth0
 }
+listening() { # NETNS PORT: waits (up to 10 s) for a TCP server started in the background
+	for _ in $(seq 1 100); do
+		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+}
 addr() { # POD FAMILY
 	ip -n "demo-$1" -j addr show eth0 |
 		jq -r ".[0].addr_info[] | select(.family==\"$2\" and .scope==\"global\") | .local"
@@ -109,7 +115,7 @@ say "Pods reach the outside, masqueraded to the node's address"
 setsid ip netns exec demo-outside socat -T5 TCP-LISTEN:8080,fork,reuseaddr \
 	SYSTEM:'echo "hello $SOCAT_PEERADDR"' >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.3
+listening demo-outside 8080
 for p in "${PODS[@]}"; do
 	seen=$(ip netns exec "demo-$p" socat -T3 - TCP:192.168.200.100:8080 </dev/null || echo FAILED)
 	printf '  %-4s (%s) -> outside: the outside answers "%s"\n' "$p" "$(addr "$p" inet)" "$seen"
@@ -119,7 +125,7 @@ say "The outside reaches web through the node's hostPort 8080"
 setsid ip netns exec demo-web socat -T5 TCP-LISTEN:80,fork,reuseaddr \
 	SYSTEM:'echo "web here, you are $SOCAT_PEERADDR"' >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.3
+listening demo-web 80
 printf '  outside -> 192.168.200.1:8080 -> web:80 answers "%s"\n' \
 	"$(ip netns exec demo-outside socat -T3 - TCP:192.168.200.1:8080 </dev/null || echo FAILED)"
 echo "  the map behind it (one element per hostPort, whatever the number of pods):"
@@ -128,16 +134,16 @@ nft list map inet sluice_portmap ports4 | sed 's/^/    /'
 say "db is limited to 20 Mbit/s each way (tbf on its veth and on an IFB), measured by iperf3"
 setsid ip netns exec demo-outside iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.5
+listening demo-outside 5201
 rate() { jq -r '.end.sum_received.bits_per_second / 1e6 | . * 10 | round / 10'; }
 printf '  db -> outside: %s Mbit/s\n' "$(ip netns exec demo-db iperf3 -J -t 3 -O 1 -c 192.168.200.100 -p 5201 | rate)"
 setsid ip netns exec demo-outside iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.5
+listening demo-outside 5202
 printf '  outside -> db: %s Mbit/s\n' "$(ip netns exec demo-db iperf3 -J -R -t 3 -O 1 -c 192.168.200.100 -p 5202 | rate)"
 setsid ip netns exec demo-outside iperf3 -s -1 -p 5203 >/dev/null 2>&1 &
 PIDS+=($!)
-sleep 0.5
+listening demo-outside 5203
 printf '  api -> outside (no limit): %s Mbit/s\n' "$(ip netns exec demo-api iperf3 -J -t 2 -c 192.168.200.100 -p 5203 | rate)"
 
 say "CHECK every pod, then DEL them (DEL again is fine too)"

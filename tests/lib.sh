@@ -54,6 +54,19 @@ spawn() {
 	defer "kill -- -$!"
 }
 
+# listening NETNS PROTO PORT [COUNT]: waits up to 10 s until COUNT (default 1) sockets listen
+# on PORT (PROTO tcp or udp) in NETNS ("" for the test's own); a fixed sleep after starting a
+# server is too short on a busy machine. Fails (status 1) when they never appear.
+listening() {
+	local pre=() i
+	[ -n "$1" ] && pre=(ip netns exec "$1")
+	for i in $(seq 1 100); do
+		[ "$("${pre[@]}" ss -Hln"${2:0:1}" "sport = :$3" | wc -l)" -ge "${4:-1}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # link_exists NAME [NETNS]: prints 1 or 0
 link_exists() {
 	if ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1; then echo 1; else echo 0; fi

@@ -110,14 +110,7 @@ within() {
 	fi
 }
 # wait_port P: until the pod's iperf3 server listens
-wait_port() {
-	local _
-	for _ in $(seq 1 50); do
-		inns "$1" ss -Hltn 'sport = :5201' | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_port() { listening "pod$N-$1" tcp 5201; }
 
 # --- chained after sluice-bridge: read back, then traffic ------------------------------------
 # pods a, b, c: each of 10, 50 and 100 Mbit/s once in each direction, directions apart

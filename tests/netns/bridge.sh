@@ -99,7 +99,7 @@ ip addr add 192.168.93.1/24 dev "o$N" && ip link set "o$N" up
 ip -n "out$N" addr add 192.168.93.2/24 dev eth0 && ip -n "out$N" link set eth0 up
 spawn ip netns exec "out$N" socat -T5 TCP-LISTEN:7000,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
 spawn ip netns exec "pod$N-b" socat -T5 TCP-LISTEN:7000,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
-sleep 0.3
+listening "out$N" tcp 7000 && listening "pod$N-b" tcp 7000 || fail "servers listening"
 check_eq "pod to outside is masqueraded to the node" 192.168.93.1 \
 	"$(inns a socat -T3 - TCP:192.168.93.2:7000 </dev/null)"
 check_eq "pod to pod keeps the pod's address" "$(ip4 a)" \

@@ -46,7 +46,7 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	check "$c: ADD pod b" runtime add "$conf" "${c}b"
 	check "$c: pod a pings pod b" ip netns exec "pod$N-${c}a" ping -c1 -W2 "$(pod_ip "${c}b")"
 	spawn ip netns exec "pod$N-${c}a" socat -T5 TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo pod-a'
-	sleep 0.3
+	listening "pod$N-${c}a" tcp 80 || fail "$c: pod a's server listening"
 	check_eq "$c: the outside reaches pod a through hostPort $port" pod-a \
 		"$(ip netns exec "out$N" socat -T3 - TCP:192.168.61.1:$port </dev/null)"
 	hv=$(ip -j link show master "ch$i" | jq -r '.[0].ifname')

@@ -94,6 +94,8 @@ serve() {
 	spawn ip netns exec "$ns" socat TCP6-LISTEN:443,ipv6only=1,fork,reuseaddr "$s"
 	spawn ip netns exec "$ns" socat UDP4-RECVFROM:53,fork "$s"
 	spawn ip netns exec "$ns" socat UDP6-RECVFROM:53,ipv6only=1,fork "$s"
+	listening "$ns" tcp 80 2 && listening "$ns" tcp 443 2 && listening "$ns" udp 53 2 ||
+		fail "servers in pod $1 listening"
 }
 # get FROM PROTO ADDR PORT [SOCAT_OPTS]: the answer through ADDR:PORT from netns FROM (the
 # node: "node", a pod: its name, the client: "cl"), or nothing
@@ -173,7 +175,6 @@ check_eq "route_localnet on the bridge (localhost hostPorts)" 1 \
 	"$(sysctl -n net.ipv4.conf.spm0.route_localnet)"
 serve a
 serve b
-sleep 0.3
 A4=$(ip4 a) A6=$(ip6 a) B4=$(ip4 b) B6=$(ip6 b)
 
 # --- every path -----------------------------------------------------------------------------
@@ -215,7 +216,6 @@ t_up "ADD pod c with masqAll" c '[{"hostPort":7070,"containerPort":80,"protocol"
 	'.masqAll=true'
 serve d
 serve c
-sleep 0.3
 check_eq "snat false: 2 DNAT elements and the owner, no snat/local elements" 3 "$(owned d)"
 check_eq "snat false: client reaches d" "d $CLI4" "$(get cl tcp4 $NODE4 6060)"
 check_eq "snat false: pod b -> d's hostPort keeps b's address" "d $B4" "$(get b tcp4 $NODE4 6060)"
@@ -252,7 +252,6 @@ check_eq "before any mapping: nothing answers on 5454" "" "$(get cl udp4 $NODE4 
 check_eq "a stale entry for 5454 (to the node itself)" 1 "$(ctn 5454)"
 t_up "ADD pod f with udp 5454" f '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
 serve f
-sleep 0.3
 check_eq "the same flow reaches f after its ADD (entry flushed)" "f $CLI4" \
 	"$(get cl udp4 $NODE4 5454 "$SP")"
 check_eq "one entry, DNATed to f" 1 "$(conntrack -L -p udp --orig-port-dst 5454 \
@@ -261,7 +260,6 @@ down f
 check_eq "DEL of f flushed its entry" 0 "$(ctn 5454)"
 t_up "ADD pod g with the same udp 5454" g '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
 serve g
-sleep 0.3
 check_eq "the same flow reaches the re-created pod" "g $CLI4" "$(get cl udp4 $NODE4 5454 "$SP")"
 get cl udp4 $NODE4 5555 "$SP" >/dev/null
 check_eq "dump fallback: a stale entry for 5555" 1 "$(ctn 5555)"
@@ -271,7 +269,6 @@ check_eq "dump fallback: gone" 0 "$(ctn 5555)"
 # --- the last writer of a hostPort wins -------------------------------------------------------
 t_up "ADD pod e on a's 8080" e '[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]'
 serve e
-sleep 0.3
 check_eq "8080 now reaches e" "e $CLI4" "$(get cl tcp4 $NODE4 8080)"
 check_eq "CHECK of a names what it lost" 103 "$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk" | jq .code)"
 down a
@@ -339,7 +336,6 @@ t_up "ADD pod u: upstream bridge, then sluice-portmap" u \
 	'[{"hostPort":8181,"containerPort":80,"protocol":"tcp"},{"hostPort":8182,"containerPort":53,"protocol":"udp"}]' \
 	. "$UPBR"
 serve u
-sleep 0.3
 check_eq "upstream bridge: client -> 8181 tcp" "u $CLI4" "$(get cl tcp4 $NODE4 8181)"
 check_eq "upstream bridge: client -> 8182 udp" "u $CLI4" "$(get cl udp4 $NODE4 8182)"
 check_eq "upstream bridge: localhost" "u 10.99.0.1" "$(get node tcp4 127.0.0.1 8181)"
