@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <linux/nsfs.h>
 
+#include <string.h>
+
+#include "cni.h"
 #include "netns.h"
 
 #define NETNS_SELF "/proc/thread-self/ns/net"
@@ -28,6 +31,19 @@ int netns_open(const char *path)
 		close(fd);
 		return -ENOTSUP;
 	}
+	return fd;
+}
+
+int netns_open_cni(struct cni_ctx *ctx)
+{
+	int fd = netns_open(ctx->netns);
+
+	if (fd == -ENOTSUP)
+		return cni_fail(ctx, CNI_ERR_ENV, fd,
+				"failed to open netns \"%s\": not a network namespace", ctx->netns);
+	if (fd < 0)
+		return cni_fail(ctx, CNI_ERR_UNKNOWN_CONTAINER, fd,
+				"failed to open netns \"%s\": %s", ctx->netns, strerror(-fd));
 	return fd;
 }
 

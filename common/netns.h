@@ -7,6 +7,11 @@
  * which the caller closes, -ENOTSUP when the file is not a network namespace, or -errno. */
 int netns_open(const char *path);
 
+struct cni_ctx;
+/* netns_open() of CNI_NETNS for a plugin: the fd, or the CNI error already reported (code 4
+ * when the file is not a network namespace, 3 when it cannot be opened) as a negative errno. */
+int netns_open_cni(struct cni_ctx *ctx);
+
 /* Moves the calling thread into the netns fd. *ret_saved_fd receives an fd of the thread's
  * previous netns, to be handed to netns_leave(). Returns 0 or -errno. */
 int netns_enter(int fd, int *ret_saved_fd);

@@ -192,16 +192,9 @@ static int open_netns(struct bw_call *b)
 {
 	int r;
 
-	b->netns_fd = netns_open(b->ctx->netns);
-	if (b->netns_fd < 0) {
-		r = b->netns_fd;
-		if (r == -ENOTSUP)
-			return cni_fail(b->ctx, CNI_ERR_ENV, r,
-					"failed to open netns \"%s\": not a network namespace",
-					b->ctx->netns);
-		return cni_fail(b->ctx, CNI_ERR_UNKNOWN_CONTAINER, r,
-				"failed to open netns \"%s\": %s", b->ctx->netns, strerror(-r));
-	}
+	b->netns_fd = netns_open_cni(b->ctx);
+	if (b->netns_fd < 0)
+		return b->netns_fd;
 	r = nl_open(&b->cnl, b->netns_fd);
 	return r < 0 ? cni_fail(b->ctx, CNI_ERR_KERNEL, r, "netlink in netns: %s", strerror(-r))
 		     : 0;

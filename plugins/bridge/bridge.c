@@ -413,19 +413,8 @@ static int teardown_kernel(struct br_call *b)
 
 static int open_netns(struct br_call *b)
 {
-	int r;
-
-	b->netns_fd = netns_open(b->ctx->netns);
-	if (b->netns_fd < 0) {
-		r = b->netns_fd;
-		if (r == -ENOTSUP)
-			return cni_fail(b->ctx, CNI_ERR_ENV, r,
-					"failed to open netns \"%s\": not a network namespace",
-					b->ctx->netns);
-		return cni_fail(b->ctx, CNI_ERR_UNKNOWN_CONTAINER, r,
-				"failed to open netns \"%s\": %s", b->ctx->netns, strerror(-r));
-	}
-	return 0;
+	b->netns_fd = netns_open_cni(b->ctx);
+	return b->netns_fd < 0 ? b->netns_fd : 0;
 }
 
 static int add_masq(struct br_call *b, const struct cni_result *res)
