@@ -177,10 +177,8 @@ void range_iter_init(struct range_iter *it, const struct rangeset *s, const stru
 	it->set = s;
 	if (i >= 0) {
 		/* the first next() returns last + 1 */
-		it->idx = it->start_range = (size_t)i;
+		it->idx = (size_t)i;
 		it->cur = *last;
-	} else {
-		it->start = s->r[0].start;
 	}
 }
 
@@ -201,9 +199,12 @@ bool range_iter_next(struct range_iter *it, struct ip_addr *ret_ip, size_t *ret_
 			} else {
 				ip_next(&it->cur);
 			}
-			if (!it->start.family)
+			/* the first candidate marks where the walk ends: its range too, which is
+			 * not last's when last was the end of its range */
+			if (!it->start.family) {
 				it->start = it->cur;
-			else if (it->idx == it->start_range && ip_eq(&it->cur, &it->start))
+				it->start_range = it->idx;
+			} else if (it->idx == it->start_range && ip_eq(&it->cur, &it->start))
 				return false;
 		}
 		if (ip_eq(&it->cur, &r->gw))

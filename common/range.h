@@ -45,7 +45,7 @@ unsigned __int128 rangeset_size(const struct rangeset *s);
 struct range_iter {
 	const struct rangeset *set;
 	size_t idx, start_range;
-	struct ip_addr cur, start; /* family 0 = not yet set */
+	struct ip_addr cur, start; /* family 0 = not yet set; start_range is start's range */
 };
 
 /* Starts after last when last lies in the set (round-robin), else at the first range's

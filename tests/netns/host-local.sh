@@ -65,6 +65,19 @@ printf 'legacy1' >"$DATA/par/10.66.0.200"
 check "a legacy cid-only file is released by DEL" ipam DEL legacy1 "$T_TMP/sluice.json"
 check_eq "legacy file gone" "" "$(store_ips)"
 
+# a full set of two ranges whose last reservation ends the second range: the next ADD walks
+# round to the first range and must stop there with "no addresses", not walk forever under
+# the lock (and so block every call on the network)
+jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"two",ipam:{type:"sluice-host-local",dataDir:$d,
+	ranges:[[{subnet:"10.68.0.0/24",rangeStart:"10.68.0.10",rangeEnd:"10.68.0.11"},
+	{subnet:"10.68.1.0/24",rangeStart:"10.68.1.10",rangeEnd:"10.68.1.10"}]]}}' >"$T_TMP/two.json"
+for c in f1 f2 f3; do check "two ranges: ADD $c" ipam ADD "$c" "$T_TMP/two.json"; done
+check_eq "two ranges: last reservation at the end of the second range" 10.68.1.10 \
+	"$(cat "$DATA/two/last_reserved_ip.0")"
+check_eq "two ranges: a fourth ADD fails at once with code 101" 101 \
+	"$(env -i CNI_COMMAND=ADD CNI_CONTAINERID=f4 CNI_NETNS=/run/netns/none CNI_IFNAME=eth0 CNI_PATH="$BIN" \
+		timeout 10 "$BIN/sluice-host-local" <"$T_TMP/two.json" | jq .code)"
+
 # upstream bridge with sluice-host-local as its IPAM; three pods reach each other
 jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"brnet",type:"bridge",bridge:"cnitest0",
 	isGateway:true,ipam:{type:"sluice-host-local",dataDir:$d,

@@ -96,6 +96,20 @@ static void test_iter_round_robin(void)
 	while (range_iter_next(&it, &ip, &ri))
 		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", ip_fmt(&ip, b));
 	T_STREQ(got, "10.0.0.6 10.9.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 ");
+	/* last at the end of a range: the walk starts in the next range and still ends (a set
+	 * whose addresses are all taken must not loop under the store's lock) */
+	ip_parse("10.0.0.6", &last);
+	range_iter_init(&it, &s, &last);
+	got[0] = '\0';
+	while (range_iter_next(&it, &ip, &ri) && strlen(got) < 200)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", ip_fmt(&ip, b));
+	T_STREQ(got, "10.9.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 ");
+	ip_parse("10.9.0.3", &last);
+	range_iter_init(&it, &s, &last);
+	got[0] = '\0';
+	while (range_iter_next(&it, &ip, &ri) && strlen(got) < 200)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s ", ip_fmt(&ip, b));
+	T_STREQ(got, "10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5 10.0.0.6 10.9.0.1 ");
 	/* a last address outside the set restarts at the first range */
 	ip_parse("192.0.2.1", &last);
 	range_iter_init(&it, &s, &last);
