@@ -4,6 +4,7 @@
  * addresses. Failures are recorded on the call with cni_fail(). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
 #include <linux/if_addr.h>
@@ -60,9 +61,41 @@ int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned 
 	return 0;
 }
 
-static int del_vlan(const struct nl_vlan *v, void *data)
+struct vlans {
+	struct nl_vlan *v;
+	size_t n, cap;
+};
+
+static int collect_vlan(const struct nl_vlan *v, void *data)
 {
-	return nl_bridge_vlan_del(data, v->ifindex, v->vid_start, v->vid_end, NL_VLAN_MASTER);
+	struct vlans *l = data;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct nl_vlan *nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *v;
+	return 0;
+}
+
+/* The port's VLANs (the bridge's default VLAN 1 among them) are collected first and
+ * deleted after the dump: a request sent from inside the callback would reuse the socket
+ * and buffer the dump is still being read from. */
+static int del_port_vlans(struct nl *nl, int idx)
+{
+	struct vlans l = {0};
+	int r = nl_bridge_vlan_dump(nl, idx, collect_vlan, &l);
+
+	for (size_t i = 0; r >= 0 && i < l.n; i++)
+		r = nl_bridge_vlan_del(nl, l.v[i].ifindex, l.v[i].vid_start, l.v[i].vid_end,
+				       NL_VLAN_MASTER);
+	free(l.v);
+	return r;
 }
 
 static int port_vlans(struct nl *nl, int idx, const struct brdev_port *p)
@@ -70,7 +103,7 @@ static int port_vlans(struct nl *nl, int idx, const struct brdev_port *p)
 	const unsigned int pvid = NL_VLAN_PVID | NL_VLAN_UNTAGGED | NL_VLAN_MASTER;
 	int r = 0;
 
-	if (!p->preserve_default_vlan && (r = nl_bridge_vlan_dump(nl, idx, del_vlan, nl)) < 0)
+	if (!p->preserve_default_vlan && (r = del_port_vlans(nl, idx)) < 0)
 		return r;
 	if (p->vlan &&
 	    (r = nl_bridge_vlan_add(nl, idx, (uint16_t)p->vlan, (uint16_t)p->vlan, pvid)) < 0)
@@ -210,9 +243,14 @@ int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, 
 	v.peer = name;
 	v.peer_mac = mac;
 	r = nl_link_add_veth(nl, &v);
-	if (r == 0 && (r = nl_link_get_by_name(nl, pname, &l)) == 0 &&
-	    (r = brdev_port_setup(ctx, nl, l.ifindex, &port)) < 0)
+	if (r == 0 && ((r = nl_link_get_by_name(nl, pname, &l)) < 0 ||
+		       (r = brdev_port_setup(ctx, nl, l.ifindex, &port)) < 0)) {
+		/* half set up, a later ADD would take it as it is: remove the pair */
+		if (!ctx->err.code)
+			r = cni_fail_kernel(ctx, r, nl_errmsg(nl), "look up %s", pname);
+		(void)nl_link_del_by_name(nl, pname);
 		return r;
+	}
 	if (r < 0 && r != -EEXIST) /* EEXIST: a concurrent ADD made it */
 		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "create %s", name);
 	if ((r = nl_link_get_by_name(nl, name, ret)) < 0 ||

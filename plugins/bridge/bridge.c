@@ -281,7 +281,10 @@ static int prepare_container(struct br_call *b)
 
 	if ((r = ifcfg_open(b->ctx, b->netns_fd, b->ctx->ifname, fl, &b->cnl)) < 0)
 		return r;
-	if ((r = nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont)) < 0)
+	/* the host end names its peer's index (IFLA_LINK): no lookup in the container */
+	if (b->host.has & NL_LINK_HAS_LINK)
+		b->cont.ifindex = b->host.link;
+	else if ((r = nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont)) < 0)
 		return nl_err(b, &b->cnl, r, "look up container interface");
 	if (b->c.no_container_if || (r = nl_link_set_up(&b->cnl, b->cont.ifindex)) == 0)
 		return 0;
@@ -523,10 +526,21 @@ out:
 	return r;
 }
 
+/* A link CHECK looks up: 0, -ENODEV for the caller to report as missing (code 103), or the
+ * kernel's refusal, reported (code 100). */
+static int check_get(struct br_call *b, struct nl *nl, const char *name, struct nl_link *l)
+{
+	int r = nl_link_get_by_name(nl, name, l);
+
+	if (r < 0 && r != -ENODEV)
+		return cni_fail_kernel(b->ctx, r, nl_errmsg(nl), "look up %s", name);
+	return r;
+}
+
 static int check_links(struct br_call *b, const struct cni_result *prev)
 {
 	const struct cni_result *p = prev;
-	int bi = cni_result_find_iface(p, b->c.bridge, ""), ci;
+	int bi = cni_result_find_iface(p, b->c.bridge, ""), ci, r;
 	char mac[18];
 
 	ci = cni_result_find_iface(p, b->ctx->ifname, b->ctx->netns);
@@ -534,22 +548,27 @@ static int check_links(struct br_call *b, const struct cni_result *prev)
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"prevResult has no interface %s in sandbox %s", b->ctx->ifname,
 				b->ctx->netns);
-	if (nl_link_get_by_name(&b->nl, b->c.bridge, &b->br) < 0 || strcmp(b->br.kind, "bridge"))
+	if ((r = check_get(b, &b->nl, b->c.bridge, &b->br)) < 0 && r != -ENODEV)
+		return r;
+	if (r < 0 || strcmp(b->br.kind, "bridge"))
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"CNI created bridge %s in host namespace was not found",
 				b->c.bridge);
 	if (bi >= 0 && p->ifaces[bi].mac && strcasecmp(p->ifaces[bi].mac, mac_fmt(b->br.mac, mac)))
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"bridge %s MAC %s differs from prevResult", b->c.bridge, mac);
-	if (nl_link_get_by_name(&b->cnl, b->ctx->ifname, &b->cont) < 0 ||
-	    strcmp(b->cont.kind, "veth"))
+	if ((r = check_get(b, &b->cnl, b->ctx->ifname, &b->cont)) < 0 && r != -ENODEV)
+		return r;
+	if (r < 0 || strcmp(b->cont.kind, "veth"))
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"CNI created interface in container %s not found (or not a veth)",
 				b->ctx->ifname);
 	if (p->ifaces[ci].mac && strcasecmp(p->ifaces[ci].mac, mac_fmt(b->cont.mac, mac)))
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"interface %s MAC %s differs from prevResult", b->ctx->ifname, mac);
-	if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) < 0 || strcmp(b->host.kind, "veth"))
+	if ((r = check_get(b, &b->nl, b->host_if, &b->host)) < 0 && r != -ENODEV)
+		return r;
+	if (r < 0 || strcmp(b->host.kind, "veth"))
 		return cni_fail(b->ctx, CNI_ERR_CHECK, -ENOENT,
 				"CNI veth %s created for bridge %s was not found", b->host_if,
 				b->c.bridge);
