@@ -378,6 +378,24 @@ static int parse_valid(struct cni_ctx *ctx)
 	return 0;
 }
 
+static int n_versions(void)
+{
+	int n = 0;
+
+	while (cni_versions[n])
+		n++;
+	return n;
+}
+
+/* The plugin's line and the protocol versions, for --help and a run without CNI_COMMAND. */
+static void print_about(FILE *f, const struct cni_plugin *p)
+{
+	fprintf(f, "%s\nCNI protocol versions supported:", p->about);
+	for (int i = 0; cni_versions[i]; i++)
+		fprintf(f, "%s %s", i ? "," : "", cni_versions[i]);
+	fputc('\n', f);
+}
+
 static int version_error(struct cni_ctx *ctx, const char *v)
 {
 	char list[128] = "";
@@ -463,7 +481,7 @@ static void print_json(FILE *out, cJSON *obj)
 
 static void print_version(struct cni_ctx *ctx)
 {
-	cJSON *o = cJSON_CreateObject(), *v = cJSON_CreateStringArray(cni_versions, 5);
+	cJSON *o = cJSON_CreateObject(), *v = cJSON_CreateStringArray(cni_versions, n_versions());
 	const cJSON *req = NULL;
 
 	/* answer in the version asked for when we speak it; libcni reads supportedVersions */
@@ -581,10 +599,7 @@ int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *
 	r = dispatch(&ctx, in);
 	if (r < 0) {
 		if (!ctx.command && err)
-			fprintf(err,
-				"%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, "
-				"1.0.0, 1.1.0\n",
-				p->about);
+			print_about(err, p);
 		print_error(&ctx, r);
 	}
 	fflush(out);
@@ -601,10 +616,9 @@ int cni_main(const struct cni_plugin *p, int argc, char **argv)
 {
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 			 !strcmp(argv[1], "--version"))) {
-		printf("%s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0\n"
-		       "Run by a container runtime with CNI_COMMAND=ADD|DEL|CHECK|GC|STATUS|VERSION "
-		       "in the environment\nand the network config on stdin; see the README.\n",
-		       p->about);
+		print_about(stdout, p);
+		printf("Run by a container runtime with CNI_COMMAND=ADD|DEL|CHECK|GC|STATUS|VERSION "
+		       "in the environment\nand the network config on stdin; see the README.\n");
 		return 0;
 	}
 	return cni_run(p, process_getenv, stdin, stdout, stderr);

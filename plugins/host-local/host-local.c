@@ -175,9 +175,10 @@ static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 	FILE *f = fopen(path, "re");
 
 	if (!f) {
+		int e = errno; /* before the frees below can change it */
+
 		cJSON_Delete(dns), cJSON_Delete(ns), cJSON_Delete(se), cJSON_Delete(op);
-		return cni_fail(ctx, CNI_ERR_IO, -errno, "resolvConf %s: %s", path,
-				strerror(errno));
+		return cni_fail(ctx, CNI_ERR_IO, -e, "resolvConf %s: %s", path, strerror(e));
 	}
 	while (fgets(line, sizeof(line), f)) {
 		key = strtok_r(line, " \t\r\n", &save);
@@ -302,7 +303,9 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 			break;
 		rg = &hc->sets[i].r[rangeset_find(&hc->sets[i], &p.ip)];
 		p.len = rg->subnet.len;
-		r = cni_result_add_ip(res, &p, &rg->gw, -1);
+		/* not in res yet: the release below would miss it */
+		if ((r = cni_result_add_ip(res, &p, &rg->gw, -1)) < 0)
+			(void)store_release_ip(st, &p.ip, ctx->containerid, ctx->ifname);
 	}
 	for (size_t k = 0; r >= 0 && k < hc->n_req; k++)
 		if (!hc->req_used[k])
@@ -399,8 +402,12 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 				"host-local: Failed to find address added by container %s in range set %zu",
 				ctx->containerid, i);
 	}
-	if (r < 0 || !ctx->prev || cni_result_parse(ctx->prev, &prev, err, sizeof(err)) < 0)
+	if (r < 0 || !ctx->prev)
 		return r;
+	if (cni_result_parse(ctx->prev, &prev, err, sizeof(err)) < 0) {
+		cni_result_done(&prev);
+		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "prevResult: %s", err);
+	}
 	for (size_t i = 0; r >= 0 && i < prev.n_ips; i++) {
 		const struct ip_addr *ip = &prev.ips[i].address.ip;
 		struct owner_match m = {.id = ctx->containerid, .ifname = ctx->ifname, .ip = ip};
