@@ -93,21 +93,6 @@ int64_t conf_int(struct conf *c, const cJSON *obj, const char *key, int64_t def,
 	return (int64_t)d;
 }
 
-uint64_t conf_u64(struct conf *c, const cJSON *obj, const char *key, uint64_t def)
-{
-	const cJSON *v = get(obj, key);
-	double d;
-
-	if (!v)
-		return def;
-	d = v->valuedouble;
-	if (!cJSON_IsNumber(v) || d != floor(d) || d < 0 || d >= 18446744073709551616.0) {
-		conf_error(c, CNI_ERR_CONFIG, "%s: must be a non-negative integer", key);
-		return def;
-	}
-	return (uint64_t)d;
-}
-
 const cJSON *conf_obj(struct conf *c, const cJSON *obj, const char *key)
 {
 	const cJSON *v = get(obj, key);

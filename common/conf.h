@@ -35,7 +35,6 @@ const char *conf_str(struct conf *c, const struct cJSON *obj, const char *key, c
 bool conf_bool(struct conf *c, const struct cJSON *obj, const char *key, bool def);
 int64_t conf_int(struct conf *c, const struct cJSON *obj, const char *key, int64_t def, int64_t min,
 		 int64_t max);
-uint64_t conf_u64(struct conf *c, const struct cJSON *obj, const char *key, uint64_t def);
 const struct cJSON *conf_obj(struct conf *c, const struct cJSON *obj, const char *key);
 const struct cJSON *conf_array(struct conf *c, const struct cJSON *obj, const char *key);
 

@@ -112,8 +112,6 @@ struct nft_chain_def {
 
 int nft_chain_add(struct nft *nft, int family, const char *table, const struct nft_chain_def *c,
 		  unsigned int flags);
-int nft_chain_del(struct nft *nft, int family, const char *table, const char *chain,
-		  unsigned int flags);
 
 /* Key and data types, numbered as nft numbers them so `nft list` prints their names. */
 enum nft_type {
@@ -143,8 +141,6 @@ struct nft_set_def {
 };
 
 int nft_set_add(struct nft *nft, int family, const char *table, const struct nft_set_def *s,
-		unsigned int flags);
-int nft_set_del(struct nft *nft, int family, const char *table, const char *set,
 		unsigned int flags);
 
 /* A key or data value. Concatenated fields each start on a 32-bit boundary, the layout of
@@ -202,22 +198,16 @@ int nft_rule_begin(struct nft_rule_b *b, int family, const char *table, const ch
 int nft_rule_add(struct nft *nft, struct nft_rule_b *b, unsigned int flags);
 /* Frees b's contents without adding the rule; a no-op after nft_rule_add(). */
 void nft_rule_b_done(struct nft_rule_b *b);
-/* Deletes a rule by handle (see nft_rule_list()). */
-int nft_rule_del(struct nft *nft, int family, const char *table, const char *chain,
-		 uint64_t handle);
 
 void nr_payload(struct nft_rule_b *b, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg);
-void nr_payload_ip_saddr(struct nft_rule_b *b, uint32_t dreg); /* 4 bytes */
 void nr_payload_ip_daddr(struct nft_rule_b *b, uint32_t dreg);
 void nr_payload_ip6_saddr(struct nft_rule_b *b, uint32_t dreg); /* 16 bytes */
 void nr_payload_ip6_daddr(struct nft_rule_b *b, uint32_t dreg);
-void nr_payload_th_sport(struct nft_rule_b *b, uint32_t dreg); /* 2 bytes, network order */
 void nr_payload_th_dport(struct nft_rule_b *b, uint32_t dreg);
 void nr_meta(struct nft_rule_b *b, uint32_t key, uint32_t dreg); /* NFT_META_* */
 void nr_cmp(struct nft_rule_b *b, uint32_t op, uint32_t sreg, const void *data, uint32_t len);
-/* meta nfproto == nfproto / meta l4proto == proto, in NFT_REG32_00 */
+/* meta nfproto == nfproto, in NFT_REG32_00 */
 void nr_match_nfproto(struct nft_rule_b *b, uint8_t nfproto);
-void nr_match_l4proto(struct nft_rule_b *b, uint8_t proto);
 void nr_bitwise(struct nft_rule_b *b, uint32_t sreg, uint32_t dreg, const void *mask,
 		const void * xor, uint32_t len);
 /* Set membership; NFT_LOOKUP_F_INV in flags negates it. */
@@ -230,7 +220,6 @@ void nr_ct_state(struct nft_rule_b *b, uint32_t mask);
 /* fib daddr type (RTN_LOCAL ...) into dreg, 4 bytes */
 void nr_fib_daddr_type(struct nft_rule_b *b, uint32_t dreg);
 void nr_counter(struct nft_rule_b *b);
-void nr_immediate(struct nft_rule_b *b, uint32_t dreg, const void *data, uint32_t len);
 /* NF_ACCEPT, NF_DROP, NFT_RETURN, NFT_CONTINUE, or NFT_JUMP / NFT_GOTO with chain. */
 void nr_verdict(struct nft_rule_b *b, int32_t verdict, const char *chain);
 void nr_masq(struct nft_rule_b *b, uint32_t flags); /* NF_NAT_RANGE_* flags, or 0 */

@@ -18,8 +18,6 @@
  * headers may predate them. */
 enum {
 	MSG_DESTROYTABLE = 26,
-	MSG_DESTROYCHAIN = 27,
-	MSG_DESTROYSET = 29,
 	MSG_DESTROYSETELEM = 30,
 };
 
@@ -208,23 +206,6 @@ int nft_chain_add(struct nft *nft, int family, const char *table, const struct n
 	return r;
 }
 
-int nft_chain_del(struct nft *nft, int family, const char *table, const char *chain,
-		  unsigned int flags)
-{
-	struct nftnl_chain *c;
-	int r;
-
-	if (!name_ok(table) || !name_ok(chain))
-		return nft_batch_fail(nft, -EINVAL, "delete chain");
-	c = chain_obj(table, chain);
-	if (!c)
-		return nft_batch_fail(nft, -ENOMEM, "delete chain");
-	r = put_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYCHAIN : NFT_MSG_DELCHAIN, family, 0,
-		    NAME_ROOM, build_chain, c);
-	nftnl_chain_free(c);
-	return r;
-}
-
 /* --- Sets and maps -------------------------------------------------------------------- */
 
 /* nft's type of a concatenation (6 bits per field, the first highest) and its length,
@@ -333,24 +314,6 @@ int nft_set_add(struct nft *nft, int family, const char *table, const struct nft
 			    NAME_ROOM + UDATA_ROOM + 512, build_set, s);
 	else
 		r = nft_batch_fail(nft, r, "add set");
-	nftnl_set_free(s);
-	return r;
-}
-
-int nft_set_del(struct nft *nft, int family, const char *table, const char *set, unsigned int flags)
-{
-	struct nftnl_set *s;
-	int r;
-
-	if (!name_ok(table) || !name_ok(set))
-		return nft_batch_fail(nft, -EINVAL, "delete set");
-	s = nftnl_set_alloc();
-	if (!s)
-		return nft_batch_fail(nft, -ENOMEM, "delete set");
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	r = put_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYSET : NFT_MSG_DELSET, family, 0,
-		    NAME_ROOM, build_set, s);
 	nftnl_set_free(s);
 	return r;
 }

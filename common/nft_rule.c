@@ -65,25 +65,6 @@ int nft_rule_add(struct nft *nft, struct nft_rule_b *b, unsigned int flags)
 	return nlh ? 0 : nft->err;
 }
 
-int nft_rule_del(struct nft *nft, int family, const char *table, const char *chain, uint64_t handle)
-{
-	struct nft_rule_b b;
-	struct nlmsghdr *nlh;
-
-	if (nft_rule_begin(&b, family, table, chain) < 0) {
-		nft_rule_b_done(&b);
-		return nft_batch_fail(nft, b.err, "delete rule");
-	}
-	nftnl_rule_set_u64(b.r, NFTNL_RULE_HANDLE, handle);
-	nlh = nft_batch_msg(nft, NFT_MSG_DELRULE, (uint16_t)family, 0, RULE_ROOM);
-	if (nlh) {
-		nftnl_rule_nlmsg_build_payload(nlh, b.r);
-		nft_batch_msg_end(nft, nlh);
-	}
-	nft_rule_b_done(&b);
-	return nlh ? 0 : nft->err;
-}
-
 /* A new expression for b, or NULL once b has failed. */
 static struct nftnl_expr *expr(struct nft_rule_b *b, const char *name)
 {
@@ -129,11 +110,6 @@ void nr_payload(struct nft_rule_b *b, uint32_t base, uint32_t off, uint32_t len,
 	add(b, e);
 }
 
-void nr_payload_ip_saddr(struct nft_rule_b *b, uint32_t dreg)
-{
-	nr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, dreg);
-}
-
 void nr_payload_ip_daddr(struct nft_rule_b *b, uint32_t dreg)
 {
 	nr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 16, 4, dreg);
@@ -147,11 +123,6 @@ void nr_payload_ip6_saddr(struct nft_rule_b *b, uint32_t dreg)
 void nr_payload_ip6_daddr(struct nft_rule_b *b, uint32_t dreg)
 {
 	nr_payload(b, NFT_PAYLOAD_NETWORK_HEADER, 24, 16, dreg);
-}
-
-void nr_payload_th_sport(struct nft_rule_b *b, uint32_t dreg)
-{
-	nr_payload(b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, dreg);
 }
 
 void nr_payload_th_dport(struct nft_rule_b *b, uint32_t dreg)
@@ -186,12 +157,6 @@ void nr_match_nfproto(struct nft_rule_b *b, uint8_t nfproto)
 {
 	nr_meta(b, NFT_META_NFPROTO, NFT_REG32_00);
 	nr_cmp(b, NFT_CMP_EQ, NFT_REG32_00, &nfproto, 1);
-}
-
-void nr_match_l4proto(struct nft_rule_b *b, uint8_t proto)
-{
-	nr_meta(b, NFT_META_L4PROTO, NFT_REG32_00);
-	nr_cmp(b, NFT_CMP_EQ, NFT_REG32_00, &proto, 1);
 }
 
 void nr_bitwise(struct nft_rule_b *b, uint32_t sreg, uint32_t dreg, const void *mask,
@@ -278,17 +243,6 @@ void nr_counter(struct nft_rule_b *b)
 
 	if (e)
 		add(b, e);
-}
-
-void nr_immediate(struct nft_rule_b *b, uint32_t dreg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e;
-
-	if (!len_ok(b, len) || !(e = expr(b, "immediate")))
-		return;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
-	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
-	add(b, e);
 }
 
 void nr_verdict(struct nft_rule_b *b, int32_t verdict, const char *chain)

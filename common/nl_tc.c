@@ -45,10 +45,17 @@ static const enum mnl_attr_data_type mirred_policy[TCA_MIRRED_MAX + 1] = {
 
 int nl_tc_tick_in_usec(double *ret_tick_in_usec)
 {
+	static double cached;
 	unsigned int t2us, us2t, clock_res;
 	FILE *f;
 	int n;
 
+	/* the clock does not change while we run: read the file once per process (a CHECK
+	 * parses several tbfs, an ADD builds two) */
+	if (cached) {
+		*ret_tick_in_usec = cached;
+		return 0;
+	}
 	f = fopen("/proc/net/psched", "re");
 	if (!f)
 		return -errno;
@@ -59,7 +66,8 @@ int nl_tc_tick_in_usec(double *ret_tick_in_usec)
 	/* A clock_res of 1 GHz means the kernel reports ns in t2us; iproute2 does the same. */
 	if (clock_res == 1000000000)
 		t2us = us2t;
-	*ret_tick_in_usec = (double)t2us / us2t * (clock_res / USEC_PER_SEC);
+	cached = (double)t2us / us2t * (clock_res / USEC_PER_SEC);
+	*ret_tick_in_usec = cached;
 	return 0;
 }
 
