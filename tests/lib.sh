@@ -90,3 +90,27 @@ cni() {
 		SLUICE_FAULT="${SLUICE_FAULT:-}" \
 		"$exe" <"$conf"
 }
+
+# sluice_nft_elems [COMMENT_PREFIX]: the number of elements in the sets and maps of every
+# nftables table whose name starts with "sluice" (only those whose comment starts with
+# COMMENT_PREFIX when given). Elements live in each set's or map's "elem" array of
+# `nft -j list ruleset`; a map's are [key, value] pairs, an element with a comment is
+# {"elem": {"val", "comment"}}. Prints nothing (so matches no count) when nft or jq fails.
+sluice_nft_elems() {
+	local j
+	j=$(nft -j list ruleset) || return 1
+	jq --arg o "${1:-}" '[.nftables[] | (.set // .map // empty) |
+		select(.table | startswith("sluice")) | .elem // [] | .[] |
+		(if type == "array" then .[0] else . end) |
+		select($o == "" or ((if type == "object" then .elem.comment? else null end) // "" |
+			startswith($o)))] | length' <<<"$j"
+}
+
+# sluice_nft_tables [NETNS]: the number of nftables tables whose name starts with "sluice" (in
+# NETNS, or here). Prints nothing (so matches no count) when nft or jq fails.
+sluice_nft_tables() {
+	local j pre=()
+	[ -n "${1:-}" ] && pre=(ip netns exec "$1")
+	j=$("${pre[@]}" nft -j list tables) || return 1
+	jq '[.nftables[] | .table // empty | select(.name | startswith("sluice"))] | length' <<<"$j"
+}

@@ -76,5 +76,4 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	check_eq "$c: no IFB left" 0 "$(ip -j link show type ifb | jq length)"
 	check_eq "$c: no cached result left" 0 "$(find "$CACHE/results" -type f -name "*ctr-$c*" 2>/dev/null | wc -l)"
 done
-check_eq "no sluice nft element left" 0 \
-	"$(nft -j list ruleset | jq '[.nftables[] | .element? // empty] | length')"
+check_eq "no sluice nft element left" 0 "$(sluice_nft_elems)"

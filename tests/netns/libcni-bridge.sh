@@ -134,7 +134,8 @@ ipam_all() { # NET: every reservation file, whoever owns it
 	find "$IPAM/$1" -type f ! -name lock ! -name 'last_reserved_ip.*' 2>/dev/null | wc -l
 }
 
-# sluice_elems: "set value comment" of every element of sluice's nftables tables
+# sluice_elems: "set value comment" of every element of the sets of sluice's nftables tables
+# (to read them; sluice_nft_elems of tests/lib.sh counts them)
 sluice_elems() {
 	nft -j list ruleset | jq -r '.nftables[] | select(.set) | .set |
 		select(.table | startswith("sluice_")) | .name as $s | .elem[]? |
@@ -144,6 +145,7 @@ sluice_elems() {
 masq_of() { sluice_elems | grep -F " $1/eth0/"; } # CID: the elements it owns
 
 veths() { ip -j link show type veth | jq -r --arg o "$OUT_IF" '.[] | select(.ifname != $o) | .ifname'; }
+nveths() { ip -j link show type veth | jq --arg o "$OUT_IF" '[.[] | select(.ifname != $o)] | length'; }
 pod_addrs() { ip -j -n "$1" addr 2>/dev/null | jq -r '.[] | .addr_info[] | select(.scope == "global") | .local'; }
 cache_of() { echo "$CACHE/results/$1-$2-eth0"; } # NET CID
 ping1() { ip netns exec "$1" ping -c1 -W2 "$2"; }
@@ -178,14 +180,14 @@ serve() {
 # nothing_left TAG NET CID NS HOST_VETH: after DEL (NS may be gone)
 nothing_left() {
 	local tag=$1 net=$2 cid=$3 ns=$4 hv=$5
-	check_eq "$tag-no-host-veth" "" "$(ip -o link show dev "$hv" 2>/dev/null)"
-	check_eq "$tag-no-veth-alias" "" "$(ip -j link show | jq -r --arg a "sluice:$net:$cid:" \
-		'.[] | select((.ifalias // "") | startswith($a)) | .ifname')"
+	check_eq "$tag-no-host-veth" 0 "$(link_exists "$hv")"
+	check_eq "$tag-no-veth-alias" 0 "$(ip -j link show | jq --arg a "sluice:$net:$cid:" \
+		'[.[] | select((.ifalias // "") | startswith($a))] | length')"
 	if [ -e "/run/netns/$ns" ]; then
-		check_eq "$tag-no-pod-eth0" "" "$(ip -n "$ns" -o link show dev eth0 2>/dev/null)"
+		check_eq "$tag-no-pod-eth0" 0 "$(link_exists eth0 "$ns")"
 		check_eq "$tag-no-pod-addrs" "" "$(pod_addrs "$ns")"
 	fi
-	check_eq "$tag-no-masq-elements" "" "$(masq_of "$cid")"
+	check_eq "$tag-no-masq-elements" 0 "$(sluice_nft_elems "$cid/eth0/")"
 	check_eq "$tag-no-ipam-files" "" "$(ipam_files "$net" "$cid")"
 	check "$tag-no-cache" test ! -e "$(cache_of "$net" "$cid")"
 	check_eq "$tag-no-cache-any" "" "$(grep -rl -- "$cid" "$CACHE" 2>/dev/null)"
@@ -275,7 +277,7 @@ pair() {
 	check "$tag-del-b-again" ct del "$cf" "$cidb" "/run/netns/$nsb"
 	nothing_left "$tag-a" "$net" "$cida" "$nsa" "$hva"
 	nothing_left "$tag-b" "$net" "$cidb" "$nsb" "$hvb"
-	check_eq "$tag-no-veths" "" "$(veths)"
+	check_eq "$tag-no-veths" 0 "$(nveths)"
 	check_eq "$tag-no-ipam-any" 0 "$(ipam_all "$net")"
 }
 
@@ -391,7 +393,7 @@ check "chain-check-sysctl-error" jq -e '.msg | contains("arp_ignore")' <<<"$out"
 check "chain-del" ct -cached-config del "$CF_CH" "$CIDC" "/run/netns/$NSC"
 check "chain-del-again" ct -caps "$CAPS" del "$CF_CH" "$CIDC" "/run/netns/$NSC"
 nothing_left chain lcb-ch "$CIDC" "$NSC" "$hvc"
-check_eq "chain-no-ifb" "" "$(ip -o link show type ifb)"
+check_eq "chain-no-ifb" 0 "$(ip -j link show type ifb | jq length)"
 check_eq "chain-no-portmap-rules" 0 "$({ iptables -t nat -S; ip6tables -t nat -S; } | grep -c -e "--dport $HOSTPORT4" -e "--dport $HOSTPORT6" -e CNI-DN-)"
 check_eq "chain-no-firewall-rules" 0 "$({ iptables -S; ip6tables -S; } | grep -c -F -e "$c4/" -e "$c6/")"
 check_eq "chain-no-tuning-state" "" "$(ls -A "$TUNING" 2>/dev/null)"
@@ -419,9 +421,9 @@ gone() {
 }
 gone gone "$CF_SS" lcb-ss '{}'
 gone gone-chain "$CF_CH" lcb-ch "$CAPS"
-check_eq "gone-chain-no-ifb" "" "$(ip -o link show type ifb)"
+check_eq "gone-chain-no-ifb" 0 "$(ip -j link show type ifb | jq length)"
 check_eq "gone-chain-no-portmap-rules" 0 "$({ iptables -t nat -S; ip6tables -t nat -S; } | grep -c -e "--dport $HOSTPORT4" -e CNI-DN-)"
-check_eq "gone-no-veths" "" "$(veths)"
+check_eq "gone-no-veths" 0 "$(nveths)"
 
 # ---------------------------------------------------------------- 4. a later plugin fails ADD
 
@@ -446,9 +448,9 @@ check "fail-left-veth-is-its" test -n "$hvf"
 check "fail-del" ct del "$CF_FL" "$CIDF" "/run/netns/$NSF"
 check "fail-del-again" ct del "$CF_FL" "$CIDF" "/run/netns/$NSF"
 nothing_left fail lcb-fl "$CIDF" "$NSF" "${hvf:-none}"
-check_eq "fail-no-veths" "" "$(veths)"
+check_eq "fail-no-veths" 0 "$(nveths)"
 check_eq "fail-no-ipam-any" 0 "$(ipam_all lcb-fl)"
 
 # ---------------------------------------------------------------- everything of sluice
-check_eq "end-no-sluice-elements" "" "$(sluice_elems)"
-check_eq "end-no-veths" "" "$(veths)"
+check_eq "end-no-sluice-elements" 0 "$(sluice_nft_elems)"
+check_eq "end-no-veths" 0 "$(nveths)"
