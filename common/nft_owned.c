@@ -36,6 +36,8 @@ int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e)
 void nft_owned_elems_done(struct nft_owned_elems *el, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
+		for (size_t k = 0; el[i].own_chains && k < el[i].n; k++)
+			free((char *)el[i].e[k].chain);
 		free(el[i].e);
 		el[i] = (struct nft_owned_elems){0};
 	}
@@ -194,12 +196,20 @@ static int sweep_cb(const struct nft_elem *e, void *data)
 {
 	struct sweep *s = data;
 	struct nft_elem copy = *e;
+	int r;
 
 	if (!s->match(e, s->set, s->data))
 		return 0;
 	copy.comment = NULL; /* dumped strings do not outlive the callback */
-	copy.chain = NULL;
-	return nft_owned_push(s->el, &copy);
+	if (e->chain) { /* a verdict's chain: CHECK compares it */
+		copy.chain = strdup(e->chain);
+		if (!copy.chain)
+			return -ENOMEM;
+	}
+	r = nft_owned_push(s->el, &copy);
+	if (r < 0)
+		free((char *)copy.chain);
+	return r;
 }
 
 int nft_owned_collect(struct nft *nft, const struct nft_owned *t, struct nft_owned_elems *el,
@@ -215,6 +225,7 @@ int nft_owned_collect(struct nft *nft, const struct nft_owned *t, struct nft_own
 		nft_owned_elems_done(el, t->nsets);
 		for (s.set = 0; s.set < t->nsets; s.set++) {
 			s.el = &el[s.set];
+			s.el->own_chains = true;
 			r = nft_set_elems_dump(nft, t->family, t->table, t->sets[s.set].name,
 					       sweep_cb, &s);
 			if (r == -ENOENT && nft_table_exists(nft, t->family, t->table) == 1)
@@ -291,18 +302,33 @@ int nft_owned_gc(struct nft *nft, const struct nft_owned *t, const char *net,
 
 /* --- CHECK ---------------------------------------------------------------------------- */
 
+static bool data_eq(const struct nft_data *a, const struct nft_data *b)
+{
+	return a->len == b->len && !memcmp(a->v, b->v, a->len);
+}
+
+/* The same key (and key end) and, for a map element, what it maps to: the same data, or the
+ * same verdict and chain. */
+static bool elem_eq(const struct nft_elem *a, const struct nft_elem *b)
+{
+	unsigned int f = NFT_ELEM_HAS_KEY_END | NFT_ELEM_HAS_DATA | NFT_ELEM_HAS_VERDICT;
+
+	if ((a->flags & f) != (b->flags & f) || !data_eq(&a->key, &b->key))
+		return false;
+	if ((a->flags & NFT_ELEM_HAS_KEY_END) && !data_eq(&a->key_end, &b->key_end))
+		return false;
+	if ((a->flags & NFT_ELEM_HAS_DATA) && !data_eq(&a->data, &b->data))
+		return false;
+	return !(a->flags & NFT_ELEM_HAS_VERDICT) ||
+	       (a->verdict == b->verdict && !a->chain == !b->chain &&
+		(!a->chain || !strcmp(a->chain, b->chain)));
+}
+
 static int has_elem(const struct nft_owned_elems *have, const struct nft_elem *want)
 {
-	for (size_t i = 0; i < have->n; i++) {
-		const struct nft_elem *e = &have->e[i];
-
-		if (e->key.len == want->key.len && !memcmp(e->key.v, want->key.v, e->key.len) &&
-		    (e->flags & NFT_ELEM_HAS_KEY_END) == (want->flags & NFT_ELEM_HAS_KEY_END) &&
-		    (!(e->flags & NFT_ELEM_HAS_KEY_END) ||
-		     (e->key_end.len == want->key_end.len &&
-		      !memcmp(e->key_end.v, want->key_end.v, e->key_end.len))))
+	for (size_t i = 0; i < have->n; i++)
+		if (elem_eq(&have->e[i], want))
 			return 1;
-	}
 	return 0;
 }
 

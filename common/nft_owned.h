@@ -39,9 +39,11 @@ struct nft_owned {
 struct nft_owned_elems {
 	struct nft_elem *e;
 	size_t n, cap;
+	bool own_chains; /* the chains are copies that nft_owned_elems_done() frees */
 };
 
-/* Appends a copy of e (its strings are not copied). Returns 0 or -ENOMEM. */
+/* Appends a copy of e (its strings are not copied: with own_chains, the list frees e->chain).
+ * Returns 0 or -ENOMEM. */
 int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e);
 
 /* Frees the lists el[0..n-1] and empties them. */
@@ -67,7 +69,8 @@ int nft_owned_add(struct nft *nft, const struct nft_owned *t, const struct nft_o
 		  const struct nft_owned_elems *old);
 
 /* Collects into el[] (emptied first) the elements of every set that match() accepts; their
- * comment and chain are not kept. Returns 0, -ENOENT when the table is missing, or -errno. */
+ * comment is not kept, their chain is a copy (own_chains). Returns 0, -ENOENT when the table
+ * is missing, or -errno. */
 int nft_owned_collect(struct nft *nft, const struct nft_owned *t, struct nft_owned_elems *el,
 		      int (*match)(const struct nft_elem *e, unsigned int set, void *data),
 		      void *data);
@@ -85,9 +88,9 @@ int nft_owned_del(struct nft *nft, const struct nft_owned *t, const char *net, c
 int nft_owned_gc(struct nft *nft, const struct nft_owned *t, const char *net,
 		 bool (*is_valid)(const char *cid, const char *ifname, void *data), void *data);
 
-/* Returns 0 when t->chain has t->nrules rules and every element of want is present and owned
- * by net's cid/ifname (and, with t->check_exact, nothing else is); -ENOENT with nft_errmsg()
- * naming what differs, or -errno. */
+/* Returns 0 when t->chain has t->nrules rules and every element of want is present, with
+ * the same data or verdict, and owned by net's cid/ifname (and, with t->check_exact,
+ * nothing else is); -ENOENT with nft_errmsg() naming what differs, or -errno. */
 int nft_owned_check(struct nft *nft, const struct nft_owned *t, const char *net, const char *cid,
 		    const char *ifname, const struct nft_owned_elems *want);
 
