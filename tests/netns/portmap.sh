@@ -5,10 +5,10 @@
 # addresses, the node itself, localhost, a pod to its own and to another pod's hostPort
 # (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP conntrack
 # entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
-# re-created); CHECK; the last writer of a hostPort wins and the older one's DEL leaves it;
-# DEL twice, without portMappings, without prevResult, with snat changed; GC; a failure at
-# each ADD step leaves nothing; 16 ADDs racing to create the table; the conntrack dump
-# fallback; nothing left in nftables at the end.
+# re-created); CHECK, down to what each element maps to; the last writer of a hostPort
+# wins and the older one's DEL leaves it; DEL twice, without portMappings, without
+# prevResult, with snat changed; GC; a failure at each ADD step leaves nothing; 16 ADDs
+# racing to create the table; the conntrack dump fallback; nothing left in nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -235,6 +235,26 @@ check_eq "CHECK fails when a mapping is gone" "103 portmap: no element udp/5353 
 	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
 cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
 check "CHECK passes after ADD again" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+# what an element maps to counts: a's tcp/8080 re-added, with its comment, to port 81, and
+# a snat element of a re-added to goto masqall instead of hairpin4
+cmt=$(nft -j list map inet sluice_portmap ports4 | jq -r '.nftables[].map.elem // [] | .[] |
+	select(.[0].elem.val.concat == ["tcp", 8080]) | .[0].elem.comment')
+nft delete element inet sluice_portmap ports4 '{ tcp . 8080 }'
+nft add element inet sluice_portmap ports4 "{ tcp . 8080 comment \"$cmt\" : $A4 . 81 }"
+out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
+check_eq "CHECK fails when a mapping points at another port" \
+	"103 portmap: no element tcp/8080 -> $A4:80 in set ports4" \
+	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
+check "CHECK passes after ADD again (port restored)" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+nft delete element inet sluice_portmap snat4 "{ $A4 . tcp . 80 . 8080 }"
+nft add element inet sluice_portmap snat4 "{ $A4 . tcp . 80 . 8080 comment \"$cmt\" : goto masqall }"
+out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
+check_eq "CHECK fails when a snat element goes to another chain" \
+	"103 portmap: no element $A4 tcp/80 from host port 8080 in set snat4" \
+	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
+check "CHECK passes after ADD again (chain restored)" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
 sysctl -qw net.ipv4.conf.spm0.route_localnet=0
 out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
 check_eq "CHECK sees route_localnet turned off" "103 route_localnet is off on spm0" \
