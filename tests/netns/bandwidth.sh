@@ -9,9 +9,6 @@
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-# netns files of our own: /run/netns is shared with the machine's other users, and a
-# tmpfs in this test's mount namespace keeps theirs and ours apart
-mkdir -p /run/netns && mount -t tmpfs -o mode=0755 sluice-test-netns /run/netns
 
 N=$$
 DATA=$T_TMP/ipam
