@@ -294,10 +294,17 @@ cni DEL cid-f "pod$N-f" eth0 "$BR"
 
 # --- GC ----------------------------------------------------------------------------------------
 G='.cniVersion="1.1.0"'
-for p in g1 g2 g3; do mkpod "$p"; shape "$p" "$(rates 10 10) | $G"; done
+for p in g1 g2 g3; do
+	mkpod "$p"
+	shape "$p" "$(rates 10 10) | $G"
+	check_eq "GC: ADD bandwidth to $p" 0 "$?"
+done
 OTHER=$(brconf other bwother sluice-bridge bwbr2 10.63.0.0/24)
 mkpod g4 "$OTHER"
 shape g4 "$(rates 10 10) | $G"
+check_eq "GC: ADD bandwidth to g4 (another network)" 0 "$?"
+check_eq "before GC: the IFBs of g1..g4 exist" "1 1 1 1" \
+	"$(for p in g1 g2 g3 g4; do link_exists "$(ifb_of "$p")"; done | xargs)"
 ip link add sbwforeign0 type ifb
 defer "ip link del sbwforeign0"
 ip link add sbwforeign1 type ifb
