@@ -56,8 +56,11 @@ run_round sluice
 ODD_CONF=$T_TMP/upstream.json run_round "upstream+sluice interleaved"
 
 # one allocation by each, released by the other
-ipam ADD up1 "$T_TMP/upstream.json" >/dev/null
-ipam ADD sl1 "$T_TMP/sluice.json" >/dev/null
+check "upstream ADD up1" ipam ADD up1 "$T_TMP/upstream.json"
+check "sluice ADD sl1" ipam ADD sl1 "$T_TMP/sluice.json"
+check_eq "one reservation by each before the cross DELs" 2 "$(store_ips | wc -l)"
+check_eq "... owned by up1 and sl1" "sl1 up1" \
+	"$(for f in $(store_ips); do head -1 "$DATA/par/$f" | tr -d '\r'; echo; done | sort | xargs)"
 check "sluice DEL releases upstream's reservation" ipam DEL up1 "$T_TMP/sluice.json"
 check "upstream DEL releases sluice's reservation" ipam DEL sl1 "$T_TMP/upstream.json"
 check_eq "store empty after cross DELs" "" "$(store_ips)"
