@@ -286,21 +286,45 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* True when the len bytes at buf hold the end (NLMSG_DONE or an error) of dump seq. */
+static bool dump_end(const char *buf, ssize_t len, uint32_t seq)
+{
+	int left = (int)len;
+
+	for (const struct nlmsghdr *nlh = (const void *)buf; mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left))
+		if (nlh->nlmsg_seq == seq &&
+		    (nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR))
+			return true;
+	return false;
+}
+
+/* Returns 0, -EINTR when a change interrupted the dump (read to its end: the caller can send
+ * another), or -errno. */
 static int dump(struct ct_sock *s, struct ct_dump *d)
 {
 	uint32_t seq = ++s->seq;
+	bool intr = false;
 	ssize_t got;
-	int r;
+	int r = MNL_CB_OK;
 
 	msg_put(s->buf, IPCTNL_MSG_CT_GET, AF_UNSPEC, NLM_F_DUMP, seq);
 	if (mnl_socket_sendto(s->sk, s->buf, ((struct nlmsghdr *)s->buf)->nlmsg_len) < 0)
 		return -errno;
 	do {
 		got = mnl_socket_recvfrom(s->sk, s->buf, MNL_SOCKET_BUFFER_SIZE);
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got < 0)
-			return errno == EINTR ? -EINTR : -errno;
-		r = mnl_cb_run(s->buf, (size_t)got, seq, s->portid, dump_cb, d);
-	} while (r > MNL_CB_STOP);
+			return -errno;
+		if (!intr) {
+			r = mnl_cb_run(s->buf, (size_t)got, seq, s->portid, dump_cb, d);
+			/* NLM_F_DUMP_INTR: the rest of this dump is still to come */
+			intr = r == MNL_CB_ERROR && errno == EINTR;
+		}
+		if (intr && dump_end(s->buf, got, seq))
+			return -EINTR;
+	} while (intr || r > MNL_CB_STOP);
 	return r < 0 ? -errno : 0;
 }
 
