@@ -20,7 +20,11 @@ run() { # LAYER NAME CMD...
 	echo "== $layer: $name"
 	"$@" 2>&1 | tee -a "$log" | grep -v '^PASS ' 
 	rc=${PIPESTATUS[0]}
-	if [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name" "$log"; then
+	# timeout(1) ends a hung test with 124 (TERM), or 137 (KILL, -k seconds later); either is
+	# reported even after other failures of the test: the checks after the hang never ran
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "FAIL $name:timed-out-or-killed (exit status $rc)" | tee -a "$log"
+	elif [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name" "$log"; then
 		echo "FAIL $name:exit-status-$rc" | tee -a "$log"
 	fi
 	LAYER_PASS[$layer]=$((${LAYER_PASS[$layer]:-0} + $(grep -c '^PASS ' "$log") - before))
@@ -35,8 +39,9 @@ for t in tests/netns/*.sh; do
 	n=$(basename "$t" .sh)
 	[ -n "${ONLY:-}" ] && [[ "$n" != *${ONLY}* ]] && continue
 	# /run/netns on a tmpfs of the test's own mount namespace: the netns files a test
-	# makes vanish with it, even when it is killed before its cleanup runs
-	run netns "$n" env T_FILE="$n" unshare -n -m --propagation private \
+	# makes vanish with it, even when it is killed before its cleanup runs. A test that hangs
+	# is stopped after 15 minutes (TERM: its EXIT trap still cleans up; KILL 10 s later).
+	run netns "$n" env T_FILE="$n" timeout -k 10 900 unshare -n -m --propagation private \
 		sh -c 'mount -t tmpfs -o mode=0755 sluice-netns /run/netns && exec bash "$0"' "$t"
 done
 
