@@ -4,11 +4,14 @@
 # compares the exit status and the jq -S normalised stdout with what is expected, exactly.
 # 1. Generic cases every binary must answer identically (bad env, bad JSON, versions...).
 # 2. cases/<plugin>.json: a list of {name, env, stdin | stdin_raw, exit, expect} run in order
-#    (so a case can depend on an earlier one); "@TMP@" in stdin is a fresh directory.
+#    (so a case can depend on an earlier one); "@TMP@" in stdin is a fresh directory, "@BIN@" in
+#    env the directory of the binaries, "@FIXTURES@" (env, stdin, expect) the absolute path of
+#    fixtures/ here (files cases read, such as a resolv.conf).
 set -u
 cd "$(dirname "$0")"
 BIN=${BIN:?BIN must name the directory of the binaries}
 TMP=$(mktemp -d /tmp/sluice-conf.XXXXXX)
+FIXTURES=$PWD/fixtures
 trap 'rm -rf "$TMP"' EXIT
 
 # invoke ENV_ASSIGNMENTS... -- EXE: runs EXE with only the given environment and $IN on stdin
@@ -115,14 +118,14 @@ cases() { # PLUGIN FILE
 		rc=$(jq -r ".[$i].exit" "$f")
 		want=$(jq -c ".[$i].expect // empty" "$f")
 		mapfile -t envs < <(jq -r ".[$i].env | to_entries[] | \"\(.key)=\(.value)\"" "$f" |
-			sed "s|@BIN@|$BIN|g; s|@TMP@|$TMP/$p|g")
+			sed "s|@BIN@|$BIN|g; s|@TMP@|$TMP/$p|g; s|@FIXTURES@|$FIXTURES|g")
 		IN=$TMP/in.json
 		if jq -e ".[$i] | has(\"stdin_raw\")" "$f" >/dev/null; then
 			jq -j ".[$i].stdin_raw" "$f" >"$IN"
 		else
-			jq -c ".[$i].stdin" "$f" | sed "s|@TMP@|$TMP/$p|g" >"$IN"
+			jq -c ".[$i].stdin" "$f" | sed "s|@TMP@|$TMP/$p|g; s|@FIXTURES@|$FIXTURES|g" >"$IN"
 		fi
-		want=$(printf '%s' "$want" | sed "s|@TMP@|$TMP/$p|g; s|@BIN@|$BIN|g")
+		want=$(printf '%s' "$want" | sed "s|@TMP@|$TMP/$p|g; s|@BIN@|$BIN|g; s|@FIXTURES@|$FIXTURES|g")
 		[ -n "$want" ] || want=null
 		expect "$p/$name" "$rc" "$want" "${envs[@]}" -- "$BIN/sluice-$p"
 	done
