@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,18 +80,35 @@ static void free_env(char **env)
 	free(env);
 }
 
-/* Feeds the rest of stdin and collects stdout at the same time, so neither pipe can fill
- * up. Closes both fds. */
-static int pump(struct ipam_job *job, const char *in, size_t in_len, char **ret_out)
+/* Does the answer read so far look complete and successful: one JSON object, nothing but
+ * white space after it, and no "code" (an error object waits for the exit status)? */
+static bool answered(const struct ipam_job *job)
 {
-	size_t cap = 4096, n = 0;
-	char *out = malloc(cap + 1), *nb;
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(job->out, job->n, &end, false);
+	bool ok = cJSON_IsObject(o) && !cJSON_GetObjectItemCaseSensitive(o, "code");
+
+	while (ok && end < job->out + job->n)
+		ok = strchr(" \t\r\n", *end++) != NULL;
+	cJSON_Delete(o);
+	return ok;
+}
+
+/* Feeds the rest of stdin and collects stdout at the same time, so neither pipe can fill
+ * up, until stdout's end; or, with early, until a complete answer has arrived once all of
+ * stdin is written (the child may still be exiting: see ipam_finish()). Closes stdin;
+ * stdout is closed at its end. */
+static int pump(struct ipam_job *job, const char *in, size_t in_len, bool early)
+{
 	struct pollfd p[2] = {{.fd = job->out_fd, .events = POLLIN},
 			      {.fd = job->in_fd, .events = POLLOUT}};
+	char *nb;
 
-	while (out && p[0].fd >= 0) {
+	if (!job->out && !(job->out = malloc((job->cap = 4096) + 1)))
+		return -ENOMEM;
+	while (p[0].fd >= 0 && !(early && p[1].fd < 0 && job->n && answered(job))) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
+			return -errno;
 		if (p[1].fd >= 0 && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
 			ssize_t w = write(p[1].fd, in + job->off, in_len - job->off);
 
@@ -105,60 +122,86 @@ static int pump(struct ipam_job *job, const char *in, size_t in_len, char **ret_
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t rd;
 
-			if (n == cap && cap < IPAM_MAX_OUTPUT) {
-				nb = realloc(out, cap * 2 + 1);
+			if (job->n == job->cap && job->cap < IPAM_MAX_OUTPUT) {
+				nb = realloc(job->out, job->cap * 2 + 1);
 				if (!nb)
-					break;
-				out = nb;
-				cap *= 2;
+					return -ENOMEM;
+				job->out = nb;
+				job->cap *= 2;
 			}
-			rd = n < cap ? read(p[0].fd, out + n, cap - n) : 0;
+			rd = job->n < job->cap ? read(p[0].fd, job->out + job->n, job->cap - job->n)
+					       : 0;
 			if (rd > 0)
-				n += (size_t)rd;
+				job->n += (size_t)rd;
 			else if (rd == 0 || errno != EINTR)
 				p[0].fd = -1;
 		}
+		job->out[job->n] = '\0';
 	}
 	if (job->in_fd >= 0)
 		close(job->in_fd);
-	/* closing our end makes a child that writes too much fail instead of blocking */
-	close(job->out_fd);
-	job->in_fd = job->out_fd = -1;
-	if (!out)
-		return -ENOMEM;
-	out[n] = '\0';
-	*ret_out = out;
+	job->in_fd = -1;
+	if (p[0].fd < 0) {
+		/* closing our end makes a child that writes too much fail instead of blocking */
+		close(job->out_fd);
+		job->out_fd = -1;
+	}
 	return 0;
 }
 
+/* Runs exe in a vfork child with in_fd as its stdin and out_fd as its stdout. The child
+ * shares our memory until execve: it stores its errno in *child_err when it cannot exec. */
+static pid_t vfork_exec(const char *exe, char **env, int in_fd, int out_fd,
+			volatile int *child_err)
+{
+	struct sigaction old = {0}, dfl = {.sa_handler = SIG_DFL};
+	char *argv[] = {(char *)exe, NULL};
+	/* a runtime that ignores SIGPIPE must not hand that on to the plugin */
+	const bool reset_pipe = sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_IGN;
+	pid_t pid = vfork();
+
+	if (pid != 0)
+		return pid;
+	if ((reset_pipe && sigaction(SIGPIPE, &dfl, NULL) < 0) ||
+	    dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+	    /* dup2 onto the same fd keeps O_CLOEXEC */
+	    (in_fd == STDIN_FILENO && fcntl(STDIN_FILENO, F_SETFD, 0) < 0) ||
+	    (out_fd == STDOUT_FILENO && fcntl(STDOUT_FILENO, F_SETFD, 0) < 0)) {
+		*child_err = errno;
+		_exit(127);
+	}
+	execve(exe, argv, env);
+	*child_err = errno;
+	_exit(127);
+}
+
 /* Starts exe with stdin and stdout on pipes and writes what of stdin fits without
- * blocking, so the child can work while the caller does something else. */
+ * blocking, so the child can work while the caller does something else.
+ *
+ * vfork() rather than posix_spawn(): the IPAM exec is on ADD's critical path, and glibc's
+ * posix_spawn keeps the parent waiting while its child walks all 64 signal dispositions
+ * (about 0.3 ms more here). This process installs no signal handlers, so the child, which
+ * borrows our memory until execve, runs only dup2/sigaction/execve/_exit. */
 static int spawn(const char *exe, char **env, const char *in, size_t in_len, struct ipam_job *job)
 {
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, r;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t def;
+	volatile int child_err = 0;
 	ssize_t w;
-	char *argv[] = {(char *)exe, NULL};
+	pid_t pid;
 
 	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
 		r = -errno;
 		goto fail;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
-	r = -posix_spawn(&job->pid, exe, &fa, &attr, argv, env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r < 0)
+	pid = vfork_exec(exe, env, in_p[0], out_p[1], &child_err);
+	if (pid < 0 || child_err) {
+		r = pid < 0 ? -errno : -child_err;
+		if (pid > 0)
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
 		goto fail;
+	}
+	job->pid = pid;
 	close(in_p[0]);
 	close(out_p[1]);
 	job->in_fd = in_p[1];
@@ -243,37 +286,75 @@ int ipam_start(struct cni_ctx *ctx, const char *verb, struct ipam_job *job)
 	return 0;
 }
 
+/* Waits for the child and releases what the job holds. */
+static int reap(struct ipam_job *job, int *status)
+{
+	int r = 0;
+
+	if (job->in_fd >= 0)
+		close(job->in_fd);
+	if (job->out_fd >= 0)
+		close(job->out_fd);
+	job->in_fd = job->out_fd = -1;
+	while (waitpid(job->pid, status, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			break;
+		}
+	job->running = false;
+	return r;
+}
+
+static int parse_result(struct cni_ctx *ctx, const struct ipam_job *job, struct cni_result *res)
+{
+	char err[256];
+	cJSON *o = cJSON_Parse(job->out);
+	int r = cni_result_parse(o, res, err, sizeof(err));
+
+	cJSON_Delete(o);
+	return r < 0 ? cni_fail(ctx, CNI_ERR_DELEGATE, r, "invalid result from %s: %s",
+				ipam_type(ctx), err)
+		     : 0;
+}
+
+/* An ADD's answer is used as soon as it is complete: the plugin's exit (its memory torn
+ * down, ~0.3 ms here) then overlaps the caller's next steps, and ipam_finish() must be
+ * called once more, before the caller commits, to collect the exit status. */
 int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *ret_res)
 {
 	const char *type = ipam_type(ctx);
-	char err[256], *out = NULL;
-	int status = 0, r;
-	cJSON *o;
+	bool early = ret_res && !strcmp(job->verb, "ADD") && !job->early;
+	int status = 0, r, k;
 
 	if (!job->running)
 		return 0;
-	job->running = false;
-	r = pump(job, ctx->input, ctx->input_len, &out);
-	while (waitpid(job->pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			r = r < 0 ? r : -errno;
-			break;
-		}
+	r = pump(job, ctx->input, ctx->input_len, early);
+	if (r == 0 && early && job->out_fd >= 0) {
+		job->early = true;
+		if ((r = parse_result(ctx, job, ret_res)) == 0)
+			return 0;
+		(void)reap(job, &status);
+		goto out;
+	}
+	if (r == 0 && job->out_fd >= 0)
+		r = pump(job, ctx->input, ctx->input_len, false);
+	k = reap(job, &status);
+	r = r < 0 ? r : k;
 	if (r < 0) {
-		free(out);
-		return cni_fail(ctx, CNI_ERR_DELEGATE, r, "run %s: %s", type, strerror(-r));
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		r = take_error(ctx, type, out);
+		r = cni_fail(ctx, CNI_ERR_DELEGATE, r, "run %s: %s", type, strerror(-r));
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		r = take_error(ctx, type, job->out);
+	} else if (job->early) {
+		/* the answer used must have been all of it */
+		if (!answered(job))
+			r = cni_fail(ctx, CNI_ERR_DELEGATE, -EINVAL,
+				     "invalid result from %s: output after the result", type);
 	} else if (ret_res && !strcmp(job->verb, "ADD")) {
-		o = cJSON_Parse(out);
-		r = cni_result_parse(o, ret_res, err, sizeof(err));
-		cJSON_Delete(o);
-		if (r < 0)
-			r = cni_fail(ctx, CNI_ERR_DELEGATE, r, "invalid result from %s: %s", type,
-				     err);
+		r = parse_result(ctx, job, ret_res);
 	}
-	free(out);
+out:
+	free(job->out);
+	job->out = NULL;
 	return r;
 }
 
@@ -282,5 +363,13 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 	struct ipam_job job;
 	int r = ipam_start(ctx, verb, &job);
 
-	return r < 0 ? r : ipam_finish(ctx, &job, ret_res);
+	if (r == 0)
+		r = ipam_finish(ctx, &job, ret_res);
+	/* an ADD answered early: its exit status still decides */
+	if (job.running) {
+		int k = ipam_finish(ctx, &job, NULL);
+
+		r = r < 0 ? r : k;
+	}
+	return r;
 }

@@ -18,6 +18,9 @@ struct ipam_job {
 	size_t off; /* bytes of stdin written */
 	const char *verb;
 	bool running;
+	bool early; /* answer taken before the exit: ipam_finish() again for the status */
+	char *out;  /* its stdout so far */
+	size_t n, cap;
 };
 
 /* The ipam.type of the config, or NULL when there is none (or "ipam": {}). */
@@ -34,7 +37,13 @@ int ipam_exec(struct cni_ctx *ctx, const char *verb, struct cni_result *ret_res)
 
 /* The same in two halves, so the caller can do its own work while the plugin runs:
  * ipam_start() execs it and hands it stdin; ipam_finish() collects its answer (a no-op on a
- * job that is not running). Every started job must be finished. Returns 0 or -errno. */
+ * job that is not running). Every started job must be finished. Returns 0 or -errno.
+ *
+ * For an ADD with ret_res, ipam_finish() returns as soon as a complete result has arrived,
+ * possibly before the plugin has exited (job->running then stays true): the caller goes on
+ * with its work and calls ipam_finish(ctx, job, NULL) before it commits; that waits for the
+ * exit and fails, with the plugin's own error, unless it exited 0 having printed only that
+ * result. */
 int ipam_start(struct cni_ctx *ctx, const char *verb, struct ipam_job *job);
 int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *ret_res);
 

@@ -444,15 +444,14 @@ static int br_add(struct cni_ctx *ctx)
 	int r;
 
 	call_init(&b, ctx);
+	/* IPAM as early as can be: its exec is the long pole */
 	if ((r = load_conf(ctx, &b.c)) < 0 || (b.c.l3 && (r = ipam_find(ctx)) < 0) ||
-	    (r = open_netns(&b)) < 0)
+	    (r = open_netns(&b)) < 0 || (b.c.l3 && (r = ipam_start(ctx, "ADD", &job)) < 0))
 		goto out;
 	if ((r = nl_open(&b.nl, -1)) < 0) {
 		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
-		goto out;
+		goto err_ipam;
 	}
-	if (b.c.l3 && (r = ipam_start(ctx, "ADD", &job)) < 0)
-		goto out;
 	r = brdev_ensure(ctx, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
 			 &b.br);
 	if (r < 0 || (r = cni_fault(ctx, "bridge")) < 0 || (r = create_veth(&b)) < 0)
@@ -484,6 +483,9 @@ static int br_add(struct cni_ctx *ctx)
 	if (b.c.ip_masq && b.c.l3 && (r = add_masq(&b, &res)) < 0)
 		goto err_veth;
 	if ((r = cni_fault(ctx, "masq")) < 0 || (r = wait_port_up(&b)) < 0)
+		goto err_veth;
+	/* IPAM's exit status, when its answer came before its exit */
+	if (b.c.l3 && (r = ipam_finish(ctx, &job, NULL)) < 0)
 		goto err_veth;
 	if ((r = cni_fault(ctx, "result")) < 0 || (r = cni_result_print(ctx, &res)) < 0)
 		goto err_veth;

@@ -136,6 +136,28 @@ for step in bridge ipam port spoofchk container gateway masq result; do
 $(inns "f$step" ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(reservations) \
 $(nft list ruleset | grep -c "cid-f$step/")"
 done
+# IPAM's answer is used before IPAM has exited; its exit status still decides. Wrappers
+# around sluice-host-local that answer ADD, wait, then exit 1 or print more after it.
+mkdir -p "$T_TMP/lying"
+for how in exit1 trailing; do
+	printf '#!/bin/sh\nout=$(%s/sluice-host-local); rc=$?\nprintf "%%s\\n" "$out"\n[ "$CNI_COMMAND" = ADD ] || exit $rc\nsleep 0.3\n%s\n' \
+		"$BIN" "$([ $how = exit1 ] && echo 'exit 1' || echo 'echo "{}"')" >"$T_TMP/lying/ipam-$how"
+	chmod +x "$T_TMP/lying/ipam-$how"
+	LIE=$(conf "lie-$how" ".ipam.type=\"ipam-$how\"")
+	mk_netns "pod$N-l$how" >/dev/null 2>&1
+	out=$(CNI_PATH=$BIN:$T_TMP/lying cni ADD "cid-l$how" "pod$N-l$how" eth0 "$LIE")
+	rc=$?
+	want="netplugin ipam-$how failed: {"
+	[ $how = trailing ] && want="invalid result from ipam-$how: output after the result"
+	msg=$(echo "$out" | jq -r .msg)
+	check_eq "IPAM that answers then $how: ADD fails" "1 104 $want" \
+		"$rc $(echo "$out" | jq -r .code) ${msg:0:${#want}}"
+	check_eq "IPAM that answers then $how: nothing left (veth, eth0, addresses, nft elements)" \
+		"0 0 0 0" "$(ip -j -d link | jq "[.[] | select(.ifalias == \"sluice:lie-$how:cid-l$how:eth0\")] | length") \
+$(inns "l$how" ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(reservations) \
+$(nft list ruleset | grep -c "cid-l$how/")"
+done
+
 t_add "ADD with no fault after all that" ok "$SPOOF" cid-ok
 check "cleanup of that pod" cni DEL cid-ok "pod$N-ok" eth0 "$SPOOF"
 
