@@ -151,8 +151,7 @@ static int pump(struct ipam_job *job, const char *in, size_t in_len, bool early)
 
 /* Runs exe in a vfork child with in_fd as its stdin and out_fd as its stdout. The child
  * shares our memory until execve: it stores its errno in *child_err when it cannot exec. */
-static pid_t vfork_exec(const char *exe, char **env, int in_fd, int out_fd,
-			volatile int *child_err)
+static pid_t vfork_exec(const char *exe, char **env, int in_fd, int out_fd, volatile int *child_err)
 {
 	struct sigaction old = {0}, dfl = {.sa_handler = SIG_DFL};
 	char *argv[] = {(char *)exe, NULL};
@@ -162,8 +161,8 @@ static pid_t vfork_exec(const char *exe, char **env, int in_fd, int out_fd,
 
 	if (pid != 0)
 		return pid;
-	if ((reset_pipe && sigaction(SIGPIPE, &dfl, NULL) < 0) ||
-	    dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
+	if ((reset_pipe && sigaction(SIGPIPE, &dfl, NULL) < 0) || dup2(in_fd, STDIN_FILENO) < 0 ||
+	    dup2(out_fd, STDOUT_FILENO) < 0 ||
 	    /* dup2 onto the same fd keeps O_CLOEXEC */
 	    (in_fd == STDIN_FILENO && fcntl(STDIN_FILENO, F_SETFD, 0) < 0) ||
 	    (out_fd == STDOUT_FILENO && fcntl(STDOUT_FILENO, F_SETFD, 0) < 0)) {

@@ -19,7 +19,7 @@ struct ipam_job {
 	const char *verb;
 	bool running;
 	bool early; /* answer taken before the exit: ipam_finish() again for the status */
-	char *out;  /* its stdout so far */
+	char *out; /* its stdout so far */
 	size_t n, cap;
 };
 
