@@ -11,8 +11,13 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	    -Wno-unused-parameter -fno-strict-aliasing
 CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-# libnftnl is linked statically (Debian ships the archive); libmnl and cJSON ship no archive.
-LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic -lmnl -lcjson
+# libnftnl is linked statically (Debian ships the archive), libmnl dynamically (Debian ships
+# no archive and its source package cannot be fetched here). cJSON comes from
+# $(BUILD)/cjson/libcjson.a when `make deps` could build it from Debian's source package
+# (tools/cjson.sh); sluice-host-local, which then needs no shared library, is linked
+# static-pie: its exec is on every ADD's critical path. Without the archive: libcjson.so.
+CJSON_A  := $(if $(filter 1,$(SANITIZE)),,$(wildcard $(BUILD)/cjson/libcjson.a))
+LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic -lmnl $(or $(CJSON_A),-lcjson)
 LDFLAGS  += -Wl,--as-needed -Wl,-O1
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -38,20 +43,25 @@ $(BUILD)/libcommon.a: $(COMMON)
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a
+$(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a $(CJSON_A)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A),$^) $(LDLIBS)
+ifneq ($(CJSON_A),)
+$(BUILD)/bin/sluice-host-local: LDFLAGS += -static-pie
+$(BUILD)/bin/sluice-host-local: LDLIBS = $(CJSON_A)
+endif
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcommon.a $(CJSON_A)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A),$^) $(LDLIBS)
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcommon.a $(CJSON_A)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A),$^) $(LDLIBS)
 
 # Installs the Debian packages the build, the tests and the demo need (root only; a no-op
 # when everything is present).
 deps:
 	@tools/deps.sh
+	@tools/cjson.sh $(BUILD)
 
 include tests/libcni/libcni.mk
 

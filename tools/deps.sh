@@ -4,7 +4,7 @@
 # Run by `make deps` (and so by `make test` and `make demo`); needs root for apt-get.
 set -eu
 
-PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev
+PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
 containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3"
 
