@@ -28,10 +28,13 @@ void store_close(struct store *s);
 int store_lock(struct store *s);
 void store_unlock(struct store *s);
 
-/* Reserves ip for (id, ifname) and records it as the set's last reserved address.
- * Returns 1 when reserved, 0 when already taken, -errno on failure. */
-int store_reserve(struct store *s, const char *id, const char *ifname, const struct ip_addr *ip,
-		  unsigned int set);
+/* Reserves ip for (id, ifname). Returns 1 when reserved, 0 when already taken, -errno on
+ * failure. */
+int store_reserve(struct store *s, const char *id, const char *ifname, const struct ip_addr *ip);
+
+/* Records ip as the set's last reserved address (last_reserved_ip.<set>), where the next
+ * search of that set starts. Returns 0 or -errno. */
+int store_set_last_reserved(struct store *s, unsigned int set, const struct ip_addr *ip);
 
 /* Reads last_reserved_ip.<set>. Returns 0, -ENOENT, or -EINVAL for an unparsable file. */
 int store_last_reserved(struct store *s, unsigned int set, struct ip_addr *ret_ip);

@@ -11,6 +11,7 @@
 
 #include "cni.h"
 #include "conf.h"
+#include "log.h"
 #include "range.h"
 #include "result.h"
 #include "store.h"
@@ -24,6 +25,7 @@ struct hl_conf {
 	bool req_used[RANGE_MAX];
 	size_t n_req;
 	struct cni_result extra; /* routes (and dns) copied into the result */
+	struct ip_addr got[RANGE_MAX]; /* what ADD reserved in each set */
 };
 
 static void parse_range(struct conf *c, const cJSON *o, struct range *r, const char *what)
@@ -249,7 +251,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
 				"failed to allocate for range %zu: requested ip %s is subnet's gateway",
 				set, ip_fmt(&hc->req[i], buf));
-		r = store_reserve(st, ctx->containerid, ctx->ifname, &hc->req[i], (unsigned)set);
+		r = store_reserve(st, ctx->containerid, ctx->ifname, &hc->req[i]);
 		if (r == 0)
 			return cni_fail(
 				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
@@ -272,7 +274,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 			set, ip_fmt(&m.found, buf), ctx->containerid);
 	range_iter_init(&it, s, store_last_reserved(st, (unsigned)set, &last) == 0 ? &last : NULL);
 	while (range_iter_next(&it, &ip, &ri)) {
-		r = store_reserve(st, ctx->containerid, ctx->ifname, &ip, (unsigned)set);
+		r = store_reserve(st, ctx->containerid, ctx->ifname, &ip);
 		if (r < 0)
 			return cni_fail(ctx, CNI_ERR_IO, r, "reserve %s: %s", ip_fmt(&ip, buf),
 					strerror(-r));
@@ -301,6 +303,7 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 		r = alloc_one(ctx, st, hc, i, &p.ip);
 		if (r < 0)
 			break;
+		hc->got[i] = p.ip;
 		rg = &hc->sets[i].r[rangeset_find(&hc->sets[i], &p.ip)];
 		p.len = rg->subnet.len;
 		/* not in res yet: the release below would miss it */
@@ -339,11 +342,21 @@ static int hl_add(struct cni_ctx *ctx)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "lock dataDir: %s", strerror(-r));
 	if (r >= 0)
 		r = allocate(ctx, &st, hc, &res);
-	store_close(&st);
 	for (size_t i = 0; r >= 0 && i < hc->extra.n_routes; i++)
 		r = cni_result_add_route(&res, &hc->extra.routes[i]);
-	if (r >= 0)
-		r = cni_result_print(ctx, &res);
+	if (r >= 0 && (r = cni_result_print(ctx, &res)) >= 0)
+		fflush(ctx->out);
+	/* After the answer, still under the lock: where each set's next search starts. It is
+	 * only a hint, so a failure is logged rather than failing the ADD, and writing it after
+	 * the answer takes it off the path of a caller that uses the answer before we exit. */
+	for (size_t i = 0; r >= 0 && i < hc->n_sets; i++) {
+		int k = store_set_last_reserved(&st, (unsigned)i, &hc->got[i]);
+
+		if (k < 0)
+			log_warn("record last reserved address of range set %zu: %s", i,
+				 strerror(-k));
+	}
+	store_close(&st);
 	cni_result_done(&res);
 	cni_result_done(&hc->extra);
 	free(hc);

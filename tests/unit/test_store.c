@@ -48,10 +48,14 @@ static void test_reserve_format(void)
 	T_EQ(store_open(dir, "net", &s), 0);
 	T_EQ(store_lock(&s), 0);
 	ip_parse("10.0.0.2", &a);
-	T_EQ(store_reserve(&s, "cid1", "eth0", &a, 0), 1);
-	T_EQ(store_reserve(&s, "cid2", "eth0", &a, 0), 0); /* taken */
+	T_EQ(store_reserve(&s, "cid1", "eth0", &a), 1);
+	T_EQ(store_reserve(&s, "cid2", "eth0", &a), 0); /* taken */
 	T_EQ(read_file("10.0.0.2", buf, sizeof(buf)), 10);
 	T_STREQ(buf, "cid1\r\neth0");
+	/* rewritten in place: a shorter address leaves nothing of a longer one behind */
+	ip_parse("10.0.0.200", &last);
+	T_EQ(store_set_last_reserved(&s, 0, &last), 0);
+	T_EQ(store_set_last_reserved(&s, 0, &a), 0);
 	T_EQ(read_file("last_reserved_ip.0", buf, sizeof(buf)), 8);
 	T_STREQ(buf, "10.0.0.2");
 	snprintf(buf, sizeof(buf), "%s/net/10.0.0.2", dir);
@@ -60,7 +64,8 @@ static void test_reserve_format(void)
 	snprintf(buf, sizeof(buf), "%s/net/lock", dir);
 	T_EQ(stat(buf, &st), 0);
 	ip_parse("fd00::a", &a);
-	T_EQ(store_reserve(&s, "cid1", "eth0", &a, 1), 1);
+	T_EQ(store_reserve(&s, "cid1", "eth0", &a), 1);
+	T_EQ(store_set_last_reserved(&s, 1, &a), 0);
 	T_EQ(store_last_reserved(&s, 1, &last), 0);
 	T_ASSERT(ip_eq(&a, &last));
 	T_EQ(read_file("fd00::a", buf, sizeof(buf)), 10);
@@ -77,7 +82,7 @@ static void test_release(void)
 	T_EQ(store_open(dir, "net", &s), 0);
 	T_EQ(store_lock(&s), 0);
 	ip_parse("10.0.0.3", &a);
-	T_EQ(store_reserve(&s, "cid1", "eth1", &a, 0), 1);
+	T_EQ(store_reserve(&s, "cid1", "eth1", &a), 1);
 	/* a file from before ifname was recorded, with the whitespace old versions left */
 	write_file("10.0.0.9", "cid9\n");
 	ip_parse("10.0.0.9", &a);
