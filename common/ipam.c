@@ -178,9 +178,10 @@ static pid_t vfork_exec(const char *exe, char **env, int in_fd, int out_fd, vola
  * blocking, so the child can work while the caller does something else.
  *
  * vfork() rather than posix_spawn(): the IPAM exec is on ADD's critical path, and glibc's
- * posix_spawn keeps the parent waiting while its child walks all 64 signal dispositions
- * (about 0.3 ms more here). This process installs no signal handlers, so the child, which
- * borrows our memory until execve, runs only dup2/sigaction/execve/_exit. */
+ * posix_spawn child maps a stack of its own and walks every signal disposition before its
+ * exec while the parent waits (0.6 ms against vfork's 0.3 ms here). This process installs
+ * no signal handlers, so the child, which borrows our memory until execve, runs only
+ * dup2/fcntl/sigaction/execve/_exit. */
 static int spawn(const char *exe, char **env, const char *in, size_t in_len, struct ipam_job *job)
 {
 	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, r;
