@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEP
 # (tools/cjson.sh); sluice-host-local, which then needs no shared library, is linked
 # static-pie: its exec is on every ADD's critical path. Without the archive: libcjson.so.
 CJSON_A  := $(if $(filter 1,$(SANITIZE)),,$(wildcard $(BUILD)/cjson/libcjson.a))
-LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic -lmnl $(or $(CJSON_A),-lcjson)
+LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic -lmnl $(or $(CJSON_A),-lcjson) -lm
 LDFLAGS  += -Wl,--as-needed -Wl,-O1
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -48,7 +48,7 @@ $(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a $(CJSON_A
 	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A),$^) $(LDLIBS)
 ifneq ($(CJSON_A),)
 $(BUILD)/bin/sluice-host-local: LDFLAGS += -static-pie
-$(BUILD)/bin/sluice-host-local: LDLIBS = $(CJSON_A)
+$(BUILD)/bin/sluice-host-local: LDLIBS = $(CJSON_A) -lm
 endif
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcommon.a $(CJSON_A)
