@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -241,15 +242,32 @@ static int validate_env(struct cni_ctx *ctx)
 	return 0;
 }
 
+/* One chunk of stdin: read(2) when it is a file descriptor (a plugin's stdin always is),
+ * which spares stdio's buffer and code on every call; stdio for an in-memory FILE. */
+static ssize_t read_chunk(FILE *in, int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (fd < 0) {
+		n = (ssize_t)fread(buf, 1, len, in);
+		return n == 0 && ferror(in) ? -1 : n;
+	}
+	while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	return n;
+}
+
 static int read_input(struct cni_ctx *ctx, FILE *in)
 {
-	size_t cap = 4096, n = 0, got;
+	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap + 1), *nb;
+	int fd = fileno(in);
+	ssize_t got;
 
 	if (!buf)
 		return -ENOMEM;
-	while ((got = fread(buf + n, 1, cap - n, in)) > 0) {
-		n += got;
+	while ((got = read_chunk(in, fd, buf + n, cap - n)) > 0) {
+		n += (size_t)got;
 		if (n > CNI_MAX_INPUT) {
 			free(buf);
 			return cni_fail(ctx, CNI_ERR_DECODE, -EFBIG,
@@ -266,7 +284,7 @@ static int read_input(struct cni_ctx *ctx, FILE *in)
 			buf = nb;
 		}
 	}
-	if (ferror(in)) {
+	if (got < 0) {
 		free(buf);
 		return cni_fail(ctx, CNI_ERR_IO, -EIO, "error reading from stdin");
 	}
@@ -467,14 +485,37 @@ static int check_own_netns(struct cni_ctx *ctx)
 	return 0;
 }
 
+int cni_emit(FILE *out, const char *s)
+{
+	struct iovec iov[2] = {{(void *)s, strlen(s)}, {(void *)"\n", 1}};
+	int fd = fileno(out), i = 0;
+	ssize_t w;
+
+	if (fd < 0 || fflush(out) != 0)
+		return fputs(s, out) < 0 || fputc('\n', out) == EOF ? -EIO : 0;
+	/* one writev(2), without stdio's buffer: stdout carries nothing else */
+	while (i < 2) {
+		w = writev(fd, iov + i, 2 - i);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		for (; i < 2 && (size_t)w >= iov[i].iov_len; i++)
+			w -= (ssize_t)iov[i].iov_len;
+		if (i < 2) {
+			iov[i].iov_base = (char *)iov[i].iov_base + w;
+			iov[i].iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 static void print_json(FILE *out, cJSON *obj)
 {
 	char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;
 
-	if (s) {
-		fputs(s, out);
-		fputc('\n', out);
-	}
+	if (s)
+		(void)cni_emit(out, s);
 	free(s);
 	cJSON_Delete(obj);
 }

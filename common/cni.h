@@ -116,6 +116,10 @@ int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *
  * --help and --version. */
 int cni_main(const struct cni_plugin *p, int argc, char **argv);
 
+/* Writes s and a newline to out: the one JSON document a call prints. Returns 0 or
+ * -errno. */
+int cni_emit(FILE *out, const char *s);
+
 /* Records the first failure (later ones go to the log) and returns r, or -EINVAL when
  * r >= 0. */
 int cni_fail(struct cni_ctx *ctx, int code, int r, const char *fmt, ...)

@@ -353,14 +353,14 @@ int cni_result_print(struct cni_ctx *ctx, const struct cni_result *res)
 {
 	cJSON *o = cni_result_to_json(res, ctx->version);
 	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+	int r;
 
 	cJSON_Delete(o);
 	if (!s)
 		return -ENOMEM;
-	fputs(s, ctx->out);
-	fputc('\n', ctx->out);
+	r = cni_emit(ctx->out, s);
 	free(s);
-	return 0;
+	return r;
 }
 
 int cni_result_find_iface(const struct cni_result *res, const char *name, const char *sandbox)
