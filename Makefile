@@ -12,7 +12,7 @@ CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -W
 	    -Wno-unused-parameter -fno-strict-aliasing
 CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
 # libnftnl is linked statically (Debian ships the archive), libmnl dynamically (Debian ships
-# no archive and its source package cannot be fetched here). cJSON comes from
+# no archive, and its source package was not reachable from our build machines). cJSON from
 # $(BUILD)/cjson/libcjson.a when `make deps` could build it from Debian's source package
 # (tools/cjson.sh); sluice-host-local, which then needs no shared library, is linked
 # static-pie: its exec is on every ADD's critical path. Without the archive: libcjson.so.

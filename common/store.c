@@ -144,13 +144,15 @@ int store_set_last_reserved(struct store *s, unsigned int set, const struct ip_a
 {
 	char name[32], data[IP_STRLEN];
 	size_t len = strlen(ip_fmt(ip, data));
+	ssize_t w;
 	int fd, r;
 
 	snprintf(name, sizeof(name), STORE_LAST "%u", set);
 	fd = openat(s->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	r = pwrite(fd, data, len, 0) == (ssize_t)len ? 0 : (errno ? -errno : -EIO);
+	w = pwrite(fd, data, len, 0);
+	r = w == (ssize_t)len ? 0 : w < 0 ? -errno : -EIO;
 	if (r == 0 && ftruncate(fd, (off_t)len) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
