@@ -158,6 +158,21 @@ $(inns "l$how" ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(res
 $(nft list ruleset | grep -c "cid-l$how/")"
 done
 
+# an IPAM plugin that cannot be exec'd: found on CNI_PATH, but the kernel refuses it
+printf 'not a program\n' >"$T_TMP/lying/ipam-noexec"
+chmod +x "$T_TMP/lying/ipam-noexec"
+NOEXEC=$(conf lie-noexec '.ipam.type="ipam-noexec"')
+mk_netns "pod$N-lnoexec" >/dev/null 2>&1
+out=$(CNI_PATH=$BIN:$T_TMP/lying cni ADD cid-lnoexec "pod$N-lnoexec" eth0 "$NOEXEC")
+rc=$?
+check_eq "IPAM that cannot be exec'd: ADD fails with 104 and the kernel's reason" \
+	"1 104 exec $T_TMP/lying/ipam-noexec: Exec format error" \
+	"$rc $(echo "$out" | jq -r '"\(.code) \(.msg)"')"
+check_eq "IPAM that cannot be exec'd: nothing left (veth, eth0, addresses, nft elements)" \
+	"0 0 0 0" "$(ip -j -d link | jq '[.[] | select(.ifalias == "sluice:lie-noexec:cid-lnoexec:eth0")] | length') \
+$(inns lnoexec ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(reservations) \
+$(nft list ruleset | grep -c "cid-lnoexec/")"
+
 t_add "ADD with no fault after all that" ok "$SPOOF" cid-ok
 check "cleanup of that pod" cni DEL cid-ok "pod$N-ok" eth0 "$SPOOF"
 
