@@ -7,7 +7,10 @@
 #   BENCH_N=200 pods per row, BENCH_WARMUP=2, BENCH_ONLY=<part of a row name>,
 #   BENCH_SCALE="1000" sizes of the existing state in scale rows ("" for none),
 #   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh),
-#   BENCH_ROW_TIMEOUT=3600 seconds.
+#   BENCH_ROW_TIMEOUT=3600 seconds, BENCH_UPSTREAM=0 to run sluice and the floor only.
+#   Upstream's scale rows leave the kernel work behind (iptables-restore of ever larger
+#   tables, freed later): interleaved with it, sluice and the floor slow down with the
+#   size of upstream's state, not their own. BENCH_UPSTREAM=0 measures flatness without it.
 # Everything runs in a network and mount namespace of its own (unshare -n -m) on a tmpfs:
 # the netns, links, nftables/iptables state and files it makes go away with them.
 set -eu
@@ -121,7 +124,7 @@ row() {
 	mkdir -p "$dir/data"
 	args=(-t "$name" -d "$T/ns" -o "$dir/result.json" -n "$n" -w "$W" -p "$prefill" -m "$verbs")
 	[ -n "$shared" ] && args+=("$shared")
-	for v in sluice upstream; do
+	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || echo upstream); do
 		[ "$conf" = - ] && break
 		path=$UPSTREAM
 		[ "$v" = sluice ] && path=$BIN:$UPSTREAM
