@@ -292,20 +292,18 @@ G=$(conf gc '.cniVersion="1.1.0"')
 OTHER=$(conf other '.cniVersion="1.1.0" | .bridge="sbr7" | .ipam.ranges=[[{subnet:"10.98.0.0/24"}]]')
 for p in g1 g2 g3; do t_add "GC: ADD pod $p" "$p" "$G" "cid-$p"; done
 t_add "GC: ADD pod g4 (another network)" g4 "$OTHER" cid-g4
-check_eq "before GC: the veths of g1..g4" "1 1 1 1" \
-	"$(for p in g1 g2 g3 g4; do link_exists "$(hostveth $p)"; done | xargs)"
-check_eq "before GC: the addresses of g1..g3" "2 2 2" \
-	"$(for c in cid-g1 cid-g2 cid-g3; do grep -rl "^$c" "$DATA/gc" 2>/dev/null | wc -l; done | xargs)"
-check_eq "before GC: the masq elements of g1..g4" "4 4 4 2" \
-	"$(for c in cid-g1 cid-g2 cid-g3 cid-g4; do masq_owner_count "$c"; done | xargs)"
+gc_veths() { for p in g1 g2 g3 g4; do link_exists "$(hostveth $p)"; done | xargs; }
+gc_addrs() { for p in g1 g2 g3; do grep -rl "^cid-$p" "$DATA/gc" 2>/dev/null | wc -l; done | xargs; }
+gc_masq() { for p in g1 g2 g3 g4; do masq_owner_count "cid-$p"; done | xargs; }
+check_eq "before GC: the veths of g1..g4" "1 1 1 1" "$(gc_veths)"
+check_eq "before GC: the addresses of g1..g3" "2 2 2" "$(gc_addrs)"
+check_eq "before GC: the masq elements of g1..g4" "4 4 4 2" "$(gc_masq)"
 jq '."cni.dev/valid-attachments"=[{containerID:"cid-g1",ifname:"eth0"}]' "$G" >"$T_TMP/gcv.json"
 check "GC with a valid list" cni GC "" "" "" "$T_TMP/gcv.json"
-check_eq "GC removed the veths of g2 and g3 only" "1 0 0 1" \
-	"$(for p in g1 g2 g3 g4; do link_exists "$(hostveth $p)"; done | xargs)"
-check_eq "GC released g2 and g3's addresses" "2 0 0" \
-	"$(for c in cid-g1 cid-g2 cid-g3; do grep -rl "^$c" "$DATA/gc" 2>/dev/null | wc -l; done | xargs)"
+check_eq "GC removed the veths of g2 and g3 only" "1 0 0 1" "$(gc_veths)"
+check_eq "GC released g2 and g3's addresses" "2 0 0" "$(gc_addrs)"
 check_eq "GC removed g2 and g3's masq elements, kept g1's and the other network's" "4 0 0 2" \
-	"$(for c in cid-g1 cid-g2 cid-g3 cid-g4; do masq_owner_count "$c"; done | xargs)"
+	"$(gc_masq)"
 check "the valid pod still reaches its gateway" inns g1 ping -c1 -W2 10.93.0.1
 check "GC without a list" cni GC "" "" "" "$G"
 check_eq "nothing of network gc left; the other network untouched" "0 1" \

@@ -241,20 +241,20 @@ cmt=$(nft -j list map inet sluice_portmap ports4 | jq -r '.nftables[].map.elem /
 	select(.[0].elem.val.concat == ["tcp", 8080]) | .[0].elem.comment')
 nft delete element inet sluice_portmap ports4 '{ tcp . 8080 }'
 nft add element inet sluice_portmap ports4 "{ tcp . 8080 comment \"$cmt\" : $A4 . 81 }"
-out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
-check_eq "CHECK fails when a mapping points at another port" \
-	"103 portmap: no element tcp/8080 -> $A4:80 in set ports4" \
-	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
-cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
-check "CHECK passes after ADD again (port restored)" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+# tampered WHAT WANT RESTORED: CHECK of a fails with WANT, then passes once ADD has re-added
+tampered() {
+	local out
+	out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
+	check_eq "CHECK fails when $1" "$2" "$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
+	cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
+	check "CHECK passes after ADD again ($3 restored)" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+}
+tampered "a mapping points at another port" \
+	"103 portmap: no element tcp/8080 -> $A4:80 in set ports4" port
 nft delete element inet sluice_portmap snat4 "{ $A4 . tcp . 80 . 8080 }"
 nft add element inet sluice_portmap snat4 "{ $A4 . tcp . 80 . 8080 comment \"$cmt\" : goto masqall }"
-out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
-check_eq "CHECK fails when a snat element goes to another chain" \
-	"103 portmap: no element $A4 tcp/80 from host port 8080 in set snat4" \
-	"$(jq -r '"\(.code) \(.msg)"' <<<"$out")"
-cni ADD cid-a "pod$N-a" eth0 "$T_TMP/a.pm" >/dev/null
-check "CHECK passes after ADD again (chain restored)" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk"
+tampered "a snat element goes to another chain" \
+	"103 portmap: no element $A4 tcp/80 from host port 8080 in set snat4" chain
 sysctl -qw net.ipv4.conf.spm0.route_localnet=0
 out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/a.chk")
 check_eq "CHECK sees route_localnet turned off" "103 route_localnet is off on spm0" \
