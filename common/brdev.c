@@ -18,6 +18,7 @@
 #include "nl_route.h"
 #include "result.h"
 #include "sysctl.h"
+#include "vec.h"
 
 int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned int mtu,
 		 bool vlan_filtering, bool promisc, struct nl_link *ret)
@@ -70,15 +71,8 @@ static int collect_vlan(const struct nl_vlan *v, void *data)
 {
 	struct vlans *l = data;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 8;
-		struct nl_vlan *nv = realloc(l->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = cap;
-	}
+	if (vec_room(&l->v, &l->cap, l->n, sizeof(*l->v), 8) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *v;
 	return 0;
 }

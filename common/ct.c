@@ -16,6 +16,7 @@
 
 #include "ct.h"
 #include "nl.h"
+#include "vec.h"
 
 /* CTA_FILTER_ORIG_FLAGS bits: the kernel's nf_internals.h, absent from the uapi headers. */
 #define CT_F_IP_DST (1U << 1)
@@ -272,13 +273,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		;
 	if (i == d->n)
 		return MNL_CB_OK;
-	if (d->ne == d->cap) {
-		e = realloc(d->e, (d->cap * 2 + 16) * sizeof(*e));
-		if (!e)
-			return MNL_CB_ERROR;
-		d->e = e;
-		d->cap = d->cap * 2 + 16;
-	}
+	if (vec_room(&d->e, &d->cap, d->ne, sizeof(*d->e), 16) < 0)
+		return MNL_CB_ERROR;
 	e = &d->e[d->ne++];
 	e->family = g->nfgen_family;
 	e->len = mnl_attr_get_payload_len(orig);

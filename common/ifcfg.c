@@ -17,6 +17,7 @@
 #include "nl_route.h"
 #include "result.h"
 #include "sysctl.h"
+#include "vec.h"
 
 #define DAD_WAIT_MS 5000
 
@@ -171,15 +172,9 @@ static int seen_addr(const struct nl_addr *a, void *data)
 static int seen_route(const struct nl_route *rt, void *data)
 {
 	struct seen *s = data;
-	void *p;
 
-	if (s->n_routes == s->cap) {
-		p = realloc(s->routes, (s->cap * 2 + 32) * sizeof(*s->routes));
-		if (!p)
-			return -ENOMEM;
-		s->routes = p;
-		s->cap = s->cap * 2 + 32;
-	}
+	if (vec_room(&s->routes, &s->cap, s->n_routes, sizeof(*s->routes), 32) < 0)
+		return -ENOMEM;
 	s->routes[s->n_routes++] = *rt;
 	return 0;
 }

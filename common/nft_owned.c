@@ -11,6 +11,7 @@
 #include "name.h"
 #include "nft.h"
 #include "nft_owned.h"
+#include "vec.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define NET_HEX 8 /* digits of the network hash */
@@ -18,17 +19,8 @@
 
 int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e)
 {
-	struct nft_elem *p;
-	size_t cap;
-
-	if (el->n == el->cap) {
-		cap = el->cap ? el->cap * 2 : 8;
-		p = realloc(el->e, cap * sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		el->e = p;
-		el->cap = cap;
-	}
+	if (vec_room(&el->e, &el->cap, el->n, sizeof(*el->e), 8) < 0)
+		return -ENOMEM;
 	el->e[el->n++] = *e;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "nl.h"
 #include "nl_link.h"
 #include "owner.h"
+#include "vec.h"
 
 int owner_alias(char *out, size_t n, const char *net, const char *containerid, const char *ifname)
 {
@@ -54,19 +55,13 @@ static int gc_link(const struct nl_link *l, void *data)
 {
 	struct gc_scan *g = data;
 	char cid[CNI_MAX_ID + 1], ifn[IFNAMSIZ];
-	void *p;
 
 	if (strcmp(l->kind, g->kind) ||
 	    !owner_alias_parse(l->alias, g->ctx->name, g->prefix, l->name, cid, sizeof(cid), ifn) ||
 	    cni_attachment_valid(g->ctx, cid, ifn))
 		return 0;
-	if (g->n == g->cap) {
-		p = realloc(g->names, (g->cap * 2 + 16) * sizeof(*g->names));
-		if (!p)
-			return -ENOMEM;
-		g->names = p;
-		g->cap = g->cap * 2 + 16;
-	}
+	if (vec_room(&g->names, &g->cap, g->n, sizeof(*g->names), 16) < 0)
+		return -ENOMEM;
 	snprintf(g->names[g->n++], IFNAMSIZ, "%s", l->name);
 	return 0;
 }
