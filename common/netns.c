@@ -4,12 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <linux/nsfs.h>
-
-#include <string.h>
 
 #include "cni.h"
 #include "netns.h"
