@@ -81,6 +81,25 @@ check_eq "two ranges: a fourth ADD fails at once with code 101" 101 \
 	"$(env -i CNI_COMMAND=ADD CNI_CONTAINERID=f4 CNI_NETNS=/run/netns/none CNI_IFNAME=eth0 CNI_PATH="$BIN" \
 		timeout 10 "$BIN/sluice-host-local" <"$T_TMP/two.json" | jq .code)"
 
+# last_reserved_ip is only where the next search starts: it is rewritten after the answer,
+# a longer address by a shorter one leaves no trailing digits, and an unwritable one does
+# not fail the ADD (upstream host-local ignores a bad file when it reads it)
+jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"hint",ipam:{type:"sluice-host-local",
+	dataDir:$d,ranges:[[{subnet:"10.69.0.0/24",rangeStart:"10.69.0.99",rangeEnd:"10.69.0.100"}]]}}' \
+	>"$T_TMP/hint.json"
+check "hint: ADD h1" ipam ADD h1 "$T_TMP/hint.json"
+check "hint: ADD h2" ipam ADD h2 "$T_TMP/hint.json"
+check "hint: DEL h1" ipam DEL h1 "$T_TMP/hint.json"
+check "hint: ADD h3 wraps round to the freed first address" ipam ADD h3 "$T_TMP/hint.json"
+check_eq "hint: 10.69.0.100 rewritten as 10.69.0.99, nothing left of the longer one" \
+	10.69.0.99 "$(cat "$DATA/hint/last_reserved_ip.0")"
+check "hint: DEL h3" ipam DEL h3 "$T_TMP/hint.json"
+rm -f "$DATA/hint/last_reserved_ip.0"
+mkdir "$DATA/hint/last_reserved_ip.0"
+check_eq "hint: ADD with an unwritable last_reserved_ip still answers" 10.69.0.99/24 \
+	"$(ipam ADD h4 "$T_TMP/hint.json" 2>/dev/null | jq -r '.ips[0].address')"
+check_eq "hint: and keeps its reservation" h4 "$(head -1 "$DATA/hint/10.69.0.99" | tr -d '\r')"
+
 # upstream bridge with sluice-host-local as its IPAM; three pods reach each other
 jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"brnet",type:"bridge",bridge:"cnitest0",
 	isGateway:true,ipam:{type:"sluice-host-local",dataDir:$d,
