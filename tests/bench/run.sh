@@ -170,14 +170,16 @@ row() {
 	return 0
 }
 
-# binaries: size and shared libraries of each sluice-x and upstream x
+# binaries: size and shared libraries of each sluice-x and upstream x; sluice's size is
+# that of a stripped copy, as Debian ships upstream's (our build keeps its debug info)
 binaries() {
 	local f u p
 	for f in "$BIN"/sluice-*; do
 		[ -x "$f" ] || continue
 		p=${f##*/sluice-}
 		u=$UPSTREAM/$p
-		jq -n --arg p "$p" --argjson s "$(stat -c %s "$f")" --argjson sl "$(libs "$f")" \
+		strip -o "$T/stripped" "$f"
+		jq -n --arg p "$p" --argjson s "$(stat -c %s "$T/stripped")" --argjson sl "$(libs "$f")" \
 			--argjson u "$([ -f "$u" ] && stat -c %s "$u" || echo null)" \
 			--argjson ul "$([ -f "$u" ] && libs "$u" || echo null)" \
 			'{plugin: $p, sluice_bytes: $s, upstream_bytes: $u, sluice_libs: $sl,
@@ -223,7 +225,7 @@ mv "$OUT.new" "$OUT"
 			.stats.upstream.median, .stats.upstream.p95,
 			.stats.floor.median, .stats.floor.p95] | map(. // "") | @tsv
 		else [$r + " FAILED", "", "", "", "", "", "", "", ""] | @tsv end),
-		(.binaries[] | ([("size " + .plugin), "KiB", "", (.sluice_bytes / 1024 | floor), "",
+		(.binaries[] | ([("size (stripped) " + .plugin), "KiB", "", (.sluice_bytes / 1024 | floor), "",
 			(.upstream_bytes // null | if . then ./1024 | floor else null end), "", "", ""],
 			[("libs " + .plugin), "ldd", "", .sluice_libs, "", .upstream_libs, "", "", ""])
 			| map(. // "") | @tsv)' "$OUT" |
