@@ -57,6 +57,7 @@ struct br_call {
 	char alias[OWNER_ALIAS_MAX];
 	struct nl_link br, host, cont;
 	struct nl_link vlan_gw; /* <bridge>.<vlan>, when vlan and isGateway */
+	bool live; /* this attachment's veth already exists: a repeated ADD */
 };
 
 static void parse_trunk(struct conf *cf, struct br_conf *c, const cJSON *list)
@@ -213,11 +214,13 @@ static int create_veth(struct br_call *b)
 	v.peer_mac = c->has_mac ? c->mac : peer_mac;
 	r = nl_link_add_veth(&b->nl, &v);
 	if (r == -EEXIST) {
-		if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) == 0)
+		if (nl_link_get_by_name(&b->nl, b->host_if, &b->host) == 0) {
+			b->live = true;
 			return cni_fail(
 				b->ctx, CNI_ERR_EXISTS, r,
 				"veth %s of this attachment already exists (ADD without DEL?)",
 				b->host_if);
+		}
 		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
 				"container veth name provided (%s) already exists", b->ctx->ifname);
 	}
@@ -493,10 +496,13 @@ static int br_add(struct cni_ctx *ctx)
 err_veth:
 	(void)teardown_kernel(&b);
 err_ipam:
-	/* the spec: when a delegated plugin fails ADD, call its DEL before failing */
+	/* the spec: when a delegated plugin fails ADD, call its DEL before failing; but not
+	 * on a repeated ADD of a live attachment, whose address IPAM DEL would release (IPAM
+	 * knows attachments by container ID and ifname only) while its pod still uses it */
 	if (b.c.l3) {
 		(void)ipam_finish(ctx, &job, NULL);
-		(void)ipam_exec(ctx, "DEL", NULL);
+		if (!b.live)
+			(void)ipam_exec(ctx, "DEL", NULL);
 	}
 out:
 	cni_result_done(&res);

@@ -88,7 +88,26 @@ ip link set "$hv" nomaster
 out=$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/chk-a.json")
 check_eq "CHECK fails when the veth left the bridge" "103" "$(echo "$out" | jq -r .code)"
 ip link set "$hv" master sbr0
+inns a ip route del default via 10.93.0.1
+check_eq "CHECK fails when a route is gone" 103 \
+	"$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/chk-a.json" | jq -r .code)"
+inns a ip route add default via 10.93.0.1
+inns a ip link set eth0 address 02:00:00:00:93:99
+check_eq "CHECK fails when the pod's MAC changed" 103 \
+	"$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/chk-a.json" | jq -r .code)"
+inns a ip link set eth0 address "$(res a '.interfaces[2].mac')"
+jq '.bridge="sbrnone"' "$T_TMP/chk-a.json" >"$T_TMP/chk-a-nobr.json"
+check_eq "CHECK fails when the bridge is not there" 103 \
+	"$(cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/chk-a-nobr.json" | jq -r .code)"
 check "CHECK passes again once repaired" cni CHECK cid-a "pod$N-a" eth0 "$T_TMP/chk-a.json"
+out=$(cni ADD cid-a "pod$N-a" eth0 "$BASE")
+check_eq "ADD again without DEL fails: the attachment exists" \
+	"102 veth $hv of this attachment already exists (ADD without DEL?)" \
+	"$(echo "$out" | jq -r '"\(.code) \(.msg)"')"
+check_eq "... and leaves the live pod's addresses reserved" 4 "$(reservations)"
+check "... and the pod working" inns a ping -c1 -W2 "$(ip4 b)"
+check_eq "DAD off without enabledad: accept_dad 0 in the pod" 0 \
+	"$(inns a sysctl -n net.ipv6.conf.eth0.accept_dad)"
 check_eq "CHECK without prevResult is a config error" 7 \
 	"$(cni CHECK cid-a "pod$N-a" eth0 "$BASE" | jq -r .code)"
 
@@ -209,6 +228,19 @@ check_eq "runtimeConfig.mac wins over args and CNI_ARGS" 02:00:00:aa:bb:01 \
 check_eq "config dns in the result" "10.94.0.53 svc.local" "$(res o '"\(.dns.nameservers[0]) \(.dns.search[0])"')"
 check_eq "no default route without isDefaultGateway" 0 "$(inns o ip -j route show default | jq length)"
 cni DEL cid-o "pod$N-o" eth0 "$OPT"
+MA=$(conf mac-args "$(jq -c 'del(.runtimeConfig)' "$OPT")")
+CNI_ARGS="IgnoreUnknown=1;MAC=02:00:00:aa:bb:03"
+t_add "ADD with args.cni.mac and CNI_ARGS MAC=" ma "$MA" cid-ma
+check_eq "args.cni.mac wins over CNI_ARGS" 02:00:00:aa:bb:02 \
+	"$(inns ma ip -j link show eth0 | jq -r '.[0].address')"
+cni DEL cid-ma "pod$N-ma" eth0 "$MA"
+ME=$(conf mac-env "$(jq -c 'del(.runtimeConfig, .args)' "$OPT")")
+t_add "ADD with CNI_ARGS MAC= only" me "$ME" cid-me
+CNI_ARGS=
+check_eq "CNI_ARGS MAC= sets the pod's MAC" 02:00:00:aa:bb:03 \
+	"$(inns me ip -j link show eth0 | jq -r '.[0].address')"
+check_eq "... and the result says so" 02:00:00:aa:bb:03 "$(res me '.interfaces[2].mac')"
+cni DEL cid-me "pod$N-me" eth0 "$ME"
 
 PROMISC=$(conf promisc '.bridge="sbr2" | .promiscMode=true | .ipam={}')
 t_add "L2-only ADD (ipam {}) with promiscMode" l2 "$PROMISC" cid-l2
@@ -251,7 +283,19 @@ t_add "ADD with enabledad" dad "$D" cid-dad
 check_eq "address usable (not tentative) when ADD returns: global ones, tentative or failed ones" "1 0" \
 	"$(inns dad ip -j -6 addr show eth0 | jq -r '.[0].addr_info |
 		"\([.[] | select(.scope == "global")] | length) \([.[] | select(.tentative or .dadfailed)] | length)"')"
+check_eq "accept_dad on in the pod" 1 "$(inns dad sysctl -n net.ipv6.conf.eth0.accept_dad)"
 cni DEL cid-dad "pod$N-dad" eth0 "$D"
+
+# a step the kernel refuses: its extended ack ends up in the error's details
+RT=$(conf rt '.bridge="sbr4" | .ipMasq=false | .isDefaultGateway=false |
+	.ipam.ranges=[[{subnet:"10.92.0.0/24"}]] | .ipam.routes=[{dst:"192.168.50.0/24",gw:"172.16.9.1"}]')
+mk_netns "pod$N-rt"
+out=$(cni ADD cid-rt "pod$N-rt" eth0 "$RT")
+check_eq "a route via an unreachable gateway: code 100, the kernel's extack in details" \
+	"100 add route to 192.168.50.0/24 via eth0: Network is unreachable | Nexthop has invalid gateway" \
+	"$(echo "$out" | jq -r '"\(.code) \(.msg) | \(.details)"')"
+check_eq "... leaving no veth, eth0 or address behind" "0 0 0" \
+	"$(ip -j -d link | jq '[.[] | select(.ifalias == "sluice:rt:cid-rt:eth0")] | length') $(inns rt ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(find "$DATA/rt" -type f -name '10.*' 2>/dev/null | wc -l)"
 
 # VLANs need CONFIG_BRIDGE_VLAN_FILTERING; without it the ADD must fail cleanly
 V=$(conf vlan '.bridge="sbr5" | .vlan=100 | .ipMasq=false')
