@@ -401,9 +401,10 @@ check_eq "chain-no-ipam-any" 0 "$(ipam_all lcb-ch)"
 
 # ---------------------------------------------------------------- 3. DEL without a netns
 
-# gone TAG CONFLIST NET CAPS: ADD, delete the netns, then DEL (twice)
+# gone TAG CONFLIST NET CAPS [MASQ]: ADD, delete the netns, then DEL (twice); MASQ: the
+# masquerade elements the ADD makes (4: two addresses, two families)
 gone() {
-	local tag=$1 cf=$2 net=$3 caps=$4 ns=lcb-$1-$$ cid=lcb-$1-$$ res hv
+	local tag=$1 cf=$2 net=$3 caps=$4 masq=${5:-4} ns=lcb-$1-$$ cid=lcb-$1-$$ res hv
 	mk_netns "$ns" || { fail "$tag-netns"; return; }
 	defer "ct -caps '$caps' del '$cf' $cid /run/netns/$ns"
 	res=$(ct -caps "$caps" add "$cf" "$cid" "/run/netns/$ns")
@@ -411,7 +412,7 @@ gone() {
 	hv=$(jq -r '.interfaces[1].name' <<<"$res")
 	# what DEL must remove is there first
 	check "$tag-has-veth" ip link show dev "$hv"
-	check_eq "$tag-has-masq" 4 "$(masq_of "$cid" | wc -l)"
+	check_eq "$tag-has-masq" "$masq" "$(masq_of "$cid" | wc -l)"
 	check_eq "$tag-has-ipam" 2 "$(ipam_files "$net" "$cid" | wc -l)"
 	check "$tag-has-cache" test -f "$(cache_of "$net" "$cid")"
 	check "$tag-netns-del" ip netns del "$ns"
@@ -420,6 +421,8 @@ gone() {
 	nothing_left "$tag" "$net" "$cid" "$ns" "$hv"
 }
 gone gone "$CF_SS" lcb-ss '{}'
+gone gone-su "$CF_SU" lcb-su '{}'
+gone gone-us "$CF_US" lcb-us '{}' 0
 gone gone-chain "$CF_CH" lcb-ch "$CAPS"
 check_eq "gone-chain-no-ifb" 0 "$(ip -j link show type ifb | jq length)"
 check_eq "gone-chain-no-portmap-rules" 0 "$({ iptables -t nat -S; ip6tables -t nat -S; } | grep -c -e "--dport $HOSTPORT4" -e CNI-DN-)"
