@@ -394,15 +394,17 @@ out:
 	return r;
 }
 
-/* DEL removes the IFB by its derived name: no netns or prevResult needed, and nothing but
- * the kernel's own link delete on the path. The veth's qdiscs go with the veth. */
+/* DEL removes the IFB by its derived name: no netns, prevResult or rates needed (a config
+ * ADD would reject must not fail it: libcni stops a chain's DEL at its first error, and the
+ * bridge's DEL would never run), and nothing but the kernel's own link delete on the path.
+ * The veth's qdiscs go with the veth. */
 static int bw_del(struct cni_ctx *ctx)
 {
 	struct bw_call b;
 	int r;
 
 	call_init(&b, ctx);
-	if ((r = load_conf(ctx, &b.c)) < 0 || (r = open_host(&b)) < 0)
+	if ((r = open_host(&b)) < 0)
 		goto out;
 	r = nl_link_del_by_name(&b.nl, b.ifb_name);
 	if (r == -ENODEV)
@@ -499,14 +501,15 @@ out:
 	return r;
 }
 
-/* GC keeps going past errors and reports the first, as the spec asks. */
+/* GC keeps going past errors and reports the first, as the spec asks; like DEL it goes by
+ * IFB alias and never reads the rates. */
 static int bw_gc(struct cni_ctx *ctx)
 {
 	struct bw_call b;
 	int r;
 
 	call_init(&b, ctx);
-	if ((r = load_conf(ctx, &b.c)) == 0 && (r = open_host(&b)) == 0)
+	if ((r = open_host(&b)) == 0)
 		r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX);
 	call_done(&b);
 	return r;

@@ -7,8 +7,9 @@
 # entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
 # re-created); CHECK, down to what each element maps to; the last writer of a hostPort
 # wins and the older one's DEL leaves it; DEL twice, without portMappings, without
-# prevResult, with snat changed; GC; a failure at each ADD step leaves nothing; 16 ADDs
-# racing to create the table; the conntrack dump fallback; nothing left in nftables at the end.
+# prevResult, with snat changed, with iptables-only fields; GC; a failure at each ADD step
+# leaves nothing; 16 ADDs racing to create the table; the conntrack dump fallback; nothing
+# left in nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -314,6 +315,26 @@ check "GC with c valid" cni GC "" "" "" "$T_TMP/gc.json"
 check_eq "GC removed g's elements" 0 "$(owned g)"
 check_eq "GC kept c's" 5 "$(owned c)"
 check_eq "c still answers" "c $GW4" "$(get cl tcp4 $NODE4 7070)"
+
+# --- DEL of an upstream config with iptables-only fields ---------------------------------------
+# ADD and CHECK refuse them; DEL goes by container ID, so that the chain's DEL goes on to the
+# bridge (libcni stops at the first error: the veth and the address would leak)
+t_up "ADD pod h with udp 5656 and tcp 5657" h \
+	'[{"hostPort":5656,"containerPort":53,"protocol":"udp"},{"hostPort":5657,"containerPort":80,"protocol":"tcp"}]'
+serve h
+IPT='.markMasqBit=13 | .externalSetMarkChain="KUBE-MARK-MASQ" | .conditionsV4=["-s","10.0.0.0/8"] |
+	.conditionsV6=["ip6","saddr","::1"]'
+withres h "$IPT" >"$T_TMP/h.ipt"
+nh=$(owned h)
+check_eq "ADD with markMasqBit, externalSetMarkChain, conditionsV4/V6: 2, h's mappings kept" \
+	"2 $nh" "$(cni ADD cid-h "pod$N-h" eth0 "$T_TMP/h.ipt" | jq .code) $(owned h)"
+check_eq "CHECK with them: 2" 2 "$(cni CHECK cid-h "pod$N-h" eth0 "$T_TMP/h.ipt" | jq .code)"
+check "DEL with them succeeds" cni DEL cid-h "pod$N-h" eth0 "$T_TMP/h.ipt"
+check_eq "... and removed h's elements by container ID" 0 "$(owned h)"
+check_eq "... 5657 no longer reaches h" "" "$(get cl tcp4 $NODE4 5657)"
+check "the bridge's DEL after it" cni DEL cid-h "pod$N-h" eth0 "$BR"
+check_eq "... h's address released, nothing of h in nftables" "0 0" \
+	"$(grep -rl '^cid-h' "$DATA" 2>/dev/null | wc -l) $(owned h)"
 
 # --- a failure at each ADD step leaves nothing ----------------------------------------------
 jq '.runtimeConfig.portMappings=[{hostPort:7171,containerPort:53,protocol:"udp"}]' \
