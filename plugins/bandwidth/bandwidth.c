@@ -237,7 +237,8 @@ static int find_veth(struct bw_call *b, const struct cni_result *prev, int code)
 	return 0;
 }
 
-/* After -EEXIST: somebody else's qdisc sits where ours must go. It is never replaced. */
+/* After -EEXIST: somebody else's qdisc sits where ours must go, or ours does (an ADD again
+ * without DEL). It is never replaced. */
 static int refuse_foreign(struct bw_call *b, uint32_t parent, int r)
 {
 	bool root = parent == TC_H_ROOT;
@@ -251,6 +252,12 @@ static int refuse_foreign(struct bw_call *b, uint32_t parent, int r)
 	if (shaping_qdisc_at(&b->nl, b->veth.ifindex, parent, &q) < 0)
 		return nl_err(b, &b->nl, r, "add %s qdisc on %s", root ? "tbf" : "ingress",
 			      b->veth.name);
+	/* ingress-only shaping has no IFB to tell: our root tbf is kind and handle */
+	if (root && !strcmp(q.kind, "tbf") && q.handle == SHAPING_TBF_HANDLE)
+		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
+				"host veth %s of this attachment already has sluice-bandwidth's "
+				"root tbf qdisc (handle 1:) (ADD without DEL?)",
+				b->veth.name);
 	return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
 			"host veth %s already has %s qdisc \"%s\" (handle %x:) that "
 			"sluice-bandwidth does not own and will not replace: %s shaping needs it "

@@ -233,6 +233,11 @@ shape o '.ingressRate=10000000 | .ingressBurst=100000'
 check_eq "ingress only: a tbf on the veth, no ingress qdisc, no IFB in the result" "tbf 1: 1250000 12500 43750|||3" \
 	"$(qd "$(hostveth o)")|$(qd "$(hostveth o)" ingress)|$(ifb_of o)|$(res o '.interfaces | length')"
 check "CHECK, ingress only" cni CHECK cid-o "pod$N-o" eth0 "$(chk o)"
+# no IFB tells that the veth's tbf 1: is ours: its kind and handle do
+check_eq "ingress only, ADD again without DEL: 102, the tbf untouched" \
+	"102 host veth $(hostveth o) of this attachment already has sluice-bandwidth's root tbf qdisc (handle 1:) (ADD without DEL?) tbf 1: 1250000 12500 43750" \
+	"$(cni ADD cid-o "pod$N-o" eth0 "$T_TMP/bw.o.json" | jq -r '"\(.code) \(.msg)"') $(qd "$(hostveth o)")"
+check "... and CHECK of o still passes" cni CHECK cid-o "pod$N-o" eth0 "$(chk o)"
 cni DEL cid-o "" eth0 "$T_TMP/bw.o.json"
 tc qdisc del dev "$(hostveth o)" root
 shape o '.egressRate=10000000 | .egressBurst=100000'
