@@ -3,13 +3,13 @@
 # sluice-portmap chained after sluice-bridge and after upstream bridge, with real TCP and UDP
 # connections over IPv4 and IPv6 through every hostPort path: a "client" netns to the node's
 # addresses, the node itself, localhost, a pod to its own and to another pod's hostPort
-# (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP conntrack
-# entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
-# re-created); CHECK, down to what each element maps to; the last writer of a hostPort
-# wins and the older one's DEL leaves it; DEL twice, without portMappings, without
-# prevResult, with snat changed, with iptables-only fields; GC; a failure at each ADD step
-# leaves nothing; 16 ADDs racing to create the table; the conntrack dump fallback; nothing
-# left in nftables at the end.
+# (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP
+# conntrack entries flushed on ADD and on DEL, over IPv4, IPv6 and hostIP-bound (a flow that
+# keeps its source port works after the pod is re-created); CHECK, down to what each element
+# maps to; the last writer of a hostPort wins and the older one's DEL leaves it; DEL twice,
+# without portMappings, without prevResult, with snat changed, with iptables-only fields;
+# GC; a failure at each ADD step leaves nothing; 16 ADDs racing to create the table; the
+# conntrack dump fallback; nothing left in nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -164,14 +164,16 @@ owned() { elems "cid-$1/"; }
 MAPS_A='[{"hostPort":8080,"containerPort":80,"protocol":"tcp"},
 	{"hostPort":5353,"containerPort":53,"protocol":"udp"},
 	{"hostPort":8443,"containerPort":443,"protocol":"tcp","hostIP":"'$HIP4'"},
-	{"hostPort":8444,"containerPort":443,"protocol":"TCP","hostIP":"'$HIP6'"}]'
-t_up "ADD pod a with four mappings" a "$MAPS_A"
+	{"hostPort":8444,"containerPort":443,"protocol":"TCP","hostIP":"'$HIP6'"},
+	{"hostPort":5355,"containerPort":53,"protocol":"udp","hostIP":"'$HIP4'"},
+	{"hostPort":5356,"containerPort":53,"protocol":"udp","hostIP":"'$HIP6'"}]'
+t_up "ADD pod a with six mappings" a "$MAPS_A"
 t_up "ADD pod b without mappings" b '[]'
 check_eq "the result is the bridge's, passed through" "$(jq -cS . "$T_TMP/a.br")" \
 	"$(jq -cS . "$T_TMP/a.res")"
 check_eq "pod b: nothing in nftables" 0 "$(owned b)"
-# ports4 2, ports6 2, hostip4 1, hostip6 1, snat4 3, snat6 3, local4 1, local6 1, owners 1
-check_eq "pod a: 15 elements" 15 "$(owned a)"
+# ports4 2, ports6 2, hostip4 2, hostip6 2, snat4 4, snat6 4, local4 1, local6 1, owners 1
+check_eq "pod a: 19 elements" 19 "$(owned a)"
 check_eq "route_localnet on the bridge (localhost hostPorts)" 1 \
 	"$(sysctl -n net.ipv4.conf.spm0.route_localnet)"
 serve a
@@ -186,6 +188,7 @@ check_eq "client -> node:5353 udp6" "a $CLI6" "$(get cl udp6 $NODE6 5353)"
 check_eq "node -> its address:8080 tcp4" "a $NODE4" "$(get node tcp4 $NODE4 8080)"
 check_eq "node -> its address:8080 tcp6" "a $NODE6" "$(get node tcp6 $NODE6 8080)"
 check_eq "node -> its address:5353 udp4" "a $NODE4" "$(get node udp4 $NODE4 5353)"
+check_eq "node -> its address:5353 udp6" "a $NODE6" "$(get node udp6 $NODE6 5353)"
 check_eq "node -> the bridge address:8080 tcp4" "a $GW4" "$(get node tcp4 $GW4 8080)"
 check_eq "localhost 127.0.0.1:8080 tcp (masqueraded)" "a $GW4" "$(get node tcp4 127.0.0.1 8080)"
 check_eq "localhost 127.0.0.1:5353 udp" "a $GW4" "$(get node udp4 127.0.0.1 5353)"
@@ -208,6 +211,12 @@ check_eq "hostIP-bound 8443 not over IPv6" "" "$(get cl tcp6 $HIP6 8443)"
 check_eq "hostIP [$HIP6]:8444 reaches a" "a $CLI6" "$(get cl tcp6 $HIP6 8444)"
 check_eq "hostIP-bound 8444 not on the node's other address" "" "$(get cl tcp6 $NODE6 8444)"
 check_eq "hostIP-bound 8444 not over IPv4" "" "$(get cl tcp4 $HIP4 8444)"
+check_eq "hostIP $HIP4:5355 udp reaches a" "a $CLI4" "$(get cl udp4 $HIP4 5355)"
+check_eq "hostIP-bound udp 5355 not on the node's other address" "" "$(get cl udp4 $NODE4 5355)"
+check_eq "hostIP-bound udp 5355 not over IPv6" "" "$(get cl udp6 $HIP6 5355)"
+check_eq "hostIP [$HIP6]:5356 udp reaches a" "a $CLI6" "$(get cl udp6 $HIP6 5356)"
+check_eq "hostIP-bound udp 5356 not on the node's other address" "" "$(get cl udp6 $NODE6 5356)"
+check_eq "hostIP-bound udp 5356 not over IPv4" "" "$(get cl udp4 $HIP4 5356)"
 check_eq "port 80 of the node is not a's" "" "$(get cl tcp4 $NODE4 80)"
 
 # --- snat false, masqAll --------------------------------------------------------------------
@@ -268,20 +277,44 @@ check_eq "CHECK without prevResult is a config error" 7 \
 # --- UDP conntrack: flushed on ADD and on DEL -------------------------------------------------
 # The client keeps its source port, so that each datagram meets the same conntrack entry.
 SP=",sourceport=40001,reuseaddr"
-ctn() { conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null | grep -c udp; }
+# ctn PORT [ipv6 [DST]]: the UDP entries of that original destination (port, address)
+ctn() { conntrack -L -f "${2:-ipv4}" -p udp --orig-port-dst "$1" ${3:+--orig-dst "$3"} 2>/dev/null | grep -c udp; }
 check_eq "before any mapping: nothing answers on 5454" "" "$(get cl udp4 $NODE4 5454 "$SP")"
 check_eq "a stale entry for 5454 (to the node itself)" 1 "$(ctn 5454)"
-t_up "ADD pod f with udp 5454" f '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+check_eq "before any mapping: nothing answers on 5454 over IPv6" "" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "a stale IPv6 entry for 5454" 1 "$(ctn 5454 ipv6)"
+# hostIP-bound: stale entries to HIP4 and HIP6, and to the node's other addresses (kept:
+# the flush is by host address too)
+for hp in "udp4 $HIP4" "udp6 $HIP6" "udp4 $NODE4" "udp6 $NODE6"; do
+	get cl "${hp% *}" "${hp#* }" 5757 "$SP" >/dev/null
+done
+check_eq "stale entries for 5757: to HIP4, HIP6, NODE4, NODE6" "1 1 1 1" \
+	"$(ctn 5757 ipv4 $HIP4) $(ctn 5757 ipv6 $HIP6) $(ctn 5757 ipv4 $NODE4) $(ctn 5757 ipv6 $NODE6)"
+t_up "ADD pod f with udp 5454, and 5757 bound to $HIP4 and $HIP6" f \
+	'[{"hostPort":5454,"containerPort":53,"protocol":"udp"},
+	{"hostPort":5757,"containerPort":53,"protocol":"udp","hostIP":"'$HIP4'"},
+	{"hostPort":5757,"containerPort":53,"protocol":"udp","hostIP":"'$HIP6'"}]'
 serve f
 check_eq "the same flow reaches f after its ADD (entry flushed)" "f $CLI4" \
 	"$(get cl udp4 $NODE4 5454 "$SP")"
 check_eq "one entry, DNATed to f" 1 "$(conntrack -L -p udp --orig-port-dst 5454 \
 	--reply-src "$(ip4 f)" 2>/dev/null | grep -c udp)"
+check_eq "the same IPv6 flow reaches f after its ADD" "f $CLI6" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "one IPv6 entry, DNATed to f" 1 "$(conntrack -L -f ipv6 -p udp --orig-port-dst 5454 \
+	--reply-src "$(ip6 f)" 2>/dev/null | grep -c udp)"
+check_eq "hostIP-bound: the same flow to $HIP4:5757 reaches f" "f $CLI4" "$(get cl udp4 $HIP4 5757 "$SP")"
+check_eq "hostIP-bound: the same flow to [$HIP6]:5757 reaches f" "f $CLI6" "$(get cl udp6 $HIP6 5757 "$SP")"
+check_eq "hostIP-bound: the entries to the other addresses were left alone" "1 1" \
+	"$(ctn 5757 ipv4 $NODE4) $(ctn 5757 ipv6 $NODE6)"
 down f
-check_eq "DEL of f flushed its entry" 0 "$(ctn 5454)"
-t_up "ADD pod g with the same udp 5454" g '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+check_eq "DEL of f flushed its entries (IPv4, IPv6, both hostIPs)" "0 0 0 0" \
+	"$(ctn 5454) $(ctn 5454 ipv6) $(ctn 5757 ipv4 $HIP4) $(ctn 5757 ipv6 $HIP6)"
+t_up "ADD pod g with the same udp 5454 and 5757" g "$(jq -c .runtimeConfig.portMappings "$T_TMP/f.pm")"
 serve g
 check_eq "the same flow reaches the re-created pod" "g $CLI4" "$(get cl udp4 $NODE4 5454 "$SP")"
+check_eq "the same IPv6 flow reaches the re-created pod" "g $CLI6" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "hostIP-bound: the same flows reach the re-created pod" "g $CLI4|g $CLI6" \
+	"$(get cl udp4 $HIP4 5757 "$SP")|$(get cl udp6 $HIP6 5757 "$SP")"
 get cl udp4 $NODE4 5555 "$SP" >/dev/null
 check_eq "dump fallback: a stale entry for 5555" 1 "$(ctn 5555)"
 check "dump fallback: cttool -d deletes it" "$CTTOOL" -d 4 udp 5555
