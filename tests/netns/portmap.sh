@@ -3,13 +3,14 @@
 # sluice-portmap chained after sluice-bridge and after upstream bridge, with real TCP and UDP
 # connections over IPv4 and IPv6 through every hostPort path: a "client" netns to the node's
 # addresses, the node itself, localhost, a pod to its own and to another pod's hostPort
-# (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP
-# conntrack entries flushed on ADD and on DEL, over IPv4, IPv6 and hostIP-bound (a flow that
-# keeps its source port works after the pod is re-created); CHECK, down to what each element
-# maps to; the last writer of a hostPort wins and the older one's DEL leaves it; DEL twice,
-# without portMappings, without prevResult, with snat changed, with iptables-only fields;
-# GC; a failure at each ADD step leaves nothing; 16 ADDs racing to create the table; the
-# conntrack dump fallback; nothing left in nftables at the end.
+# (hairpin, masqueraded), hostIP-bound mappings; SCTP INITs through raw sockets, client to
+# node; snat false and masqAll; stale UDP conntrack entries flushed on ADD and on DEL, over
+# IPv4, IPv6 and hostIP-bound (a flow that keeps its source port works after the pod is
+# re-created); CHECK, down to what each element maps to; the last writer of a hostPort wins
+# and the older one's DEL leaves it; DEL twice, without portMappings, without prevResult,
+# with snat changed, with iptables-only fields; GC; a failure at each ADD step leaves
+# nothing; 16 ADDs racing to create the table; the conntrack dump fallback; nothing left in
+# nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -19,6 +20,7 @@ CL=pmc$N # the client netns
 DATA=$T_TMP/ipam
 UPDATA=$T_TMP/upipam
 CTTOOL=${TOOLS:-build/tests/tools}/cttool
+SCTPRAW=${TOOLS:-build/tests/tools}/sctpraw
 # the bridge's own addresses (masquerade picks them) and the node's, as the client sees it
 GW4=10.96.0.1 GW6=fd97::1 NODE4=192.168.96.1 NODE6=fd96::1 HIP4=192.168.96.10 HIP6=fd96::10
 CLI4=192.168.96.2 CLI6=fd96::2
@@ -319,6 +321,35 @@ get cl udp4 $NODE4 5555 "$SP" >/dev/null
 check_eq "dump fallback: a stale entry for 5555" 1 "$(ctn 5555)"
 check "dump fallback: cttool -d deletes it" "$CTTOOL" -d 4 udp 5555
 check_eq "dump fallback: gone" 0 "$(ctn 5555)"
+
+# --- SCTP -------------------------------------------------------------------------------------
+# This kernel has no SCTP sockets; tests/tools/sctpraw sends one INIT (CRC32c and all) through
+# a raw socket, and a raw socket in the pod prints where it arrived. conntrack keeps an
+# association's DNAT after DEL (as TCP's), so the check after DEL starts a new one.
+t_up "ADD pod s with sctp 9132 -> 132" s '[{"hostPort":9132,"containerPort":132,"protocol":"sctp"}]'
+S4=$(ip4 s) S6=$(ip6 s)
+# sctp_to SRC DST SPORT: "SRC DST SPORT DPORT" of the INIT from the client (SRC:SPORT) to
+# DST:9132 as pod s sees it on port 132, or nothing within 3 s
+sctp_to() {
+	local pid i
+	ip netns exec "pod$N-s" "$SCTPRAW" recv 132 3000 >"$T_TMP/sctp.out" &
+	pid=$!
+	# again until the receiver has one (its sockets may not be open yet): the same association
+	for i in $(seq 1 10); do
+		ip netns exec "$CL" "$SCTPRAW" send "$1" "$2" "$3" 9132
+		sleep 0.2
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	wait "$pid"
+	cat "$T_TMP/sctp.out"
+}
+check_eq "sctp: client -> node:9132 arrives in s at its address, port 132" "$CLI4 $S4 40132 132" \
+	"$(sctp_to $CLI4 $NODE4 40132)"
+check_eq "sctp over IPv6" "$CLI6 $S6 40132 132" "$(sctp_to $CLI6 $NODE6 40132)"
+withres s >"$T_TMP/s.pmdel"
+check "sctp: DEL of s's mapping" cni DEL cid-s "" eth0 "$T_TMP/s.pmdel"
+check_eq "sctp: after DEL a new association no longer arrives" "" "$(sctp_to $CLI4 $NODE4 40133)"
+check_eq "sctp: nor over IPv6" "" "$(sctp_to $CLI6 $NODE6 40133)"
 
 # --- the last writer of a hostPort wins -------------------------------------------------------
 t_up "ADD pod e on a's 8080" e '[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]'
