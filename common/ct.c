@@ -181,10 +181,20 @@ static int filters_ok(const struct ct_filter *f, size_t n)
 	return 0;
 }
 
+/* The kernel's filter compares IPv6 addresses the wrong way round (its
+ * ctnetlink_filter_match_tuple() skips an entry when !ipv6_addr_cmp(), since 5.9, still in
+ * 6.18): a flush by IPv6 address would delete every other address's entries and keep its
+ * own. Those filters go through the dump. */
+static bool kernel_filters(const struct ct_filter *f)
+{
+	return f->family == AF_INET || !has_dst(f);
+}
+
 int ct_delete(const struct ct_filter *f, size_t n, char *errmsg, size_t errlen)
 {
+	struct ct_filter v6[CT_FILTERS_MAX];
+	size_t len = 0, k = 0, nv6 = 0;
 	struct ct_sock s;
-	size_t len = 0;
 	int r;
 
 	r = filters_ok(f, n);
@@ -194,14 +204,20 @@ int ct_delete(const struct ct_filter *f, size_t n, char *errmsg, size_t errlen)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		put_flush(s.buf + len, &f[i], s.seq + (uint32_t)i);
+		if (!kernel_filters(&f[i])) {
+			v6[nv6++] = f[i];
+			continue;
+		}
+		put_flush(s.buf + len, &f[i], s.seq + (uint32_t)k++);
 		len += NLMSG_ALIGN(((struct nlmsghdr *)(s.buf + len))->nlmsg_len);
 	}
-	r = talk(&s, len, s.seq, (unsigned int)n, false);
+	r = k ? talk(&s, len, s.seq, (unsigned int)k, false) : 0;
 	ct_close(&s);
 	/* A kernel without delete filters reads the tuple as an entry's and finds it partial. */
 	if (r == -EINVAL || r == -EOPNOTSUPP)
 		r = ct_delete_by_dump(f, n, errmsg, errlen);
+	else if (r == 0 && nv6)
+		r = ct_delete_by_dump(v6, nv6, errmsg, errlen);
 	return r < 0 ? r : (int)n;
 }
 

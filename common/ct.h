@@ -22,7 +22,8 @@ struct ct_filter {
 
 /* Deletes, in the current netns, every entry that matches one of f[0..n-1]: one filtered
  * flush per filter (CTA_FILTER on a delete), all in one send; kernels that refuse that
- * filter get a dump and a delete per entry instead. errmsg (may be NULL) gets the kernel's reason on failure. Returns the number of
+ * filter, and IPv6 filters with an address (the kernel's IPv6 address match is inverted),
+ * get a dump and a delete per entry instead. errmsg (may be NULL) gets the kernel's reason on failure. Returns the number of
  * filters sent, or -errno. */
 int ct_delete(const struct ct_filter *f, size_t n, char *errmsg, size_t errlen);
 

@@ -237,7 +237,8 @@ static int find_veth(struct bw_call *b, const struct cni_result *prev, int code)
 	return 0;
 }
 
-/* After -EEXIST: somebody else's qdisc sits where ours must go. It is never replaced. */
+/* After -EEXIST: somebody else's qdisc sits where ours must go, or ours does (an ADD again
+ * without DEL). It is never replaced. */
 static int refuse_foreign(struct bw_call *b, uint32_t parent, int r)
 {
 	bool root = parent == TC_H_ROOT;
@@ -251,6 +252,12 @@ static int refuse_foreign(struct bw_call *b, uint32_t parent, int r)
 	if (shaping_qdisc_at(&b->nl, b->veth.ifindex, parent, &q) < 0)
 		return nl_err(b, &b->nl, r, "add %s qdisc on %s", root ? "tbf" : "ingress",
 			      b->veth.name);
+	/* ingress-only shaping has no IFB to tell: our root tbf is kind and handle */
+	if (root && !strcmp(q.kind, "tbf") && q.handle == SHAPING_TBF_HANDLE)
+		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
+				"host veth %s of this attachment already has sluice-bandwidth's "
+				"root tbf qdisc (handle 1:) (ADD without DEL?)",
+				b->veth.name);
 	return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
 			"host veth %s already has %s qdisc \"%s\" (handle %x:) that "
 			"sluice-bandwidth does not own and will not replace: %s shaping needs it "
@@ -394,15 +401,17 @@ out:
 	return r;
 }
 
-/* DEL removes the IFB by its derived name: no netns or prevResult needed, and nothing but
- * the kernel's own link delete on the path. The veth's qdiscs go with the veth. */
+/* DEL removes the IFB by its derived name: no netns, prevResult or rates needed (a config
+ * ADD would reject must not fail it: libcni stops a chain's DEL at its first error, and the
+ * bridge's DEL would never run), and nothing but the kernel's own link delete on the path.
+ * The veth's qdiscs go with the veth. */
 static int bw_del(struct cni_ctx *ctx)
 {
 	struct bw_call b;
 	int r;
 
 	call_init(&b, ctx);
-	if ((r = load_conf(ctx, &b.c)) < 0 || (r = open_host(&b)) < 0)
+	if ((r = open_host(&b)) < 0)
 		goto out;
 	r = nl_link_del_by_name(&b.nl, b.ifb_name);
 	if (r == -ENODEV)
@@ -499,14 +508,15 @@ out:
 	return r;
 }
 
-/* GC keeps going past errors and reports the first, as the spec asks. */
+/* GC keeps going past errors and reports the first, as the spec asks; like DEL it goes by
+ * IFB alias and never reads the rates. */
 static int bw_gc(struct cni_ctx *ctx)
 {
 	struct bw_call b;
 	int r;
 
 	call_init(&b, ctx);
-	if ((r = load_conf(ctx, &b.c)) == 0 && (r = open_host(&b)) == 0)
+	if ((r = open_host(&b)) == 0)
 		r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX);
 	call_done(&b);
 	return r;

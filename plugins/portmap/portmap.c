@@ -192,6 +192,14 @@ static int load(struct pm_call *p, struct cni_ctx *ctx)
 		parse_maps(&cf, p);
 	if (ctx->cmd == CNI_CMD_ADD && !ctx->prev)
 		conf_error(&cf, CNI_ERR_CONFIG, "must be called as chained plugin");
+	/* DEL and GC go by container ID, and libcni stops a chain's DEL at its first error (the
+	 * bridge's DEL would never run): what only ADD needs must not fail them */
+	if (cf.n && (ctx->cmd == CNI_CMD_DEL || ctx->cmd == CNI_CMD_GC)) {
+		log_warn("portmap: %s by container ID, ignoring: %s",
+			 ctx->cmd == CNI_CMD_DEL ? "DEL" : "GC", cf.msg);
+		cf.n = 0;
+		p->pod.n = 0;
+	}
 	if ((r = conf_done(&cf)) < 0 || !ctx->prev)
 		return r;
 	if (cni_result_parse(ctx->prev, &p->prev, err, sizeof(err)) < 0) {

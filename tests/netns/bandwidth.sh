@@ -191,6 +191,20 @@ check "DEL b without CNI_NETNS" cni DEL cid-b "" eth0 "$T_TMP/bw.b.json"
 check_eq "b's IFB is gone" 0 "$(link_exists "$(ifb_of b)")"
 check "DEL c (IFB already gone)" cni DEL cid-c "" eth0 "$T_TMP/bw.c.json"
 check "DEL without prevResult or netns" cni DEL cid-a "" eth0 "$(chk a 'del(.prevResult)')"
+# DEL goes by the IFB's derived name: a config ADD rejects must not fail it, or libcni would
+# stop the chain's DEL there and the bridge's DEL (the veth, the address) would never run
+mkpod d
+shape d "$(rates 10 10)"
+check_eq "ADD d (10 in, 10 out)" 0 "$?"
+hvd=$(hostveth d) ifd=$(ifb_of d)
+BADRATES='.egressBurst=null | .ingressRate="fast" | .latencyMs=-1'
+check_eq "ADD with egressRate but no egressBurst, a string rate, latencyMs -1: 7" 7 \
+	"$(cni ADD cid-d "pod$N-d" eth0 "$(chk d "$BADRATES")" | jq .code)"
+check "DEL with that config succeeds" cni DEL cid-d "pod$N-d" eth0 "$(chk d "$BADRATES")"
+check_eq "... and removed d's IFB" 0 "$(link_exists "$ifd")"
+check "the bridge's DEL after it" cni DEL cid-d "pod$N-d" eth0 "$BR"
+check_eq "... d's veth and its qdiscs are gone, no IFB of d" "0 0" \
+	"$(link_exists "$hvd") $(ours "$NET:cid-d:eth0" | wc -w)"
 for p in a b c; do cni DEL "cid-$p" "pod$N-$p" eth0 "$BR"; done
 check_eq "after the bridge's DEL: no qdisc but the defaults, no IFB" "0 0" \
 	"$(tc -j qdisc show | jq '[.[] | select(.kind != "noqueue")] | length') $(ip -j link show type ifb | jq length)"
@@ -219,6 +233,11 @@ shape o '.ingressRate=10000000 | .ingressBurst=100000'
 check_eq "ingress only: a tbf on the veth, no ingress qdisc, no IFB in the result" "tbf 1: 1250000 12500 43750|||3" \
 	"$(qd "$(hostveth o)")|$(qd "$(hostveth o)" ingress)|$(ifb_of o)|$(res o '.interfaces | length')"
 check "CHECK, ingress only" cni CHECK cid-o "pod$N-o" eth0 "$(chk o)"
+# no IFB tells that the veth's tbf 1: is ours: its kind and handle do
+check_eq "ingress only, ADD again without DEL: 102, the tbf untouched" \
+	"102 host veth $(hostveth o) of this attachment already has sluice-bandwidth's root tbf qdisc (handle 1:) (ADD without DEL?) tbf 1: 1250000 12500 43750" \
+	"$(cni ADD cid-o "pod$N-o" eth0 "$T_TMP/bw.o.json" | jq -r '"\(.code) \(.msg)"') $(qd "$(hostveth o)")"
+check "... and CHECK of o still passes" cni CHECK cid-o "pod$N-o" eth0 "$(chk o)"
 cni DEL cid-o "" eth0 "$T_TMP/bw.o.json"
 tc qdisc del dev "$(hostveth o)" root
 shape o '.egressRate=10000000 | .egressBurst=100000'

@@ -3,12 +3,14 @@
 # sluice-portmap chained after sluice-bridge and after upstream bridge, with real TCP and UDP
 # connections over IPv4 and IPv6 through every hostPort path: a "client" netns to the node's
 # addresses, the node itself, localhost, a pod to its own and to another pod's hostPort
-# (hairpin, masqueraded), hostIP-bound mappings; snat false and masqAll; stale UDP conntrack
-# entries flushed on ADD and on DEL (a flow that keeps its source port works after the pod is
-# re-created); CHECK, down to what each element maps to; the last writer of a hostPort
-# wins and the older one's DEL leaves it; DEL twice, without portMappings, without
-# prevResult, with snat changed; GC; a failure at each ADD step leaves nothing; 16 ADDs
-# racing to create the table; the conntrack dump fallback; nothing left in nftables at the end.
+# (hairpin, masqueraded), hostIP-bound mappings; SCTP INITs through raw sockets, client to
+# node; snat false and masqAll; stale UDP conntrack entries flushed on ADD and on DEL, over
+# IPv4, IPv6 and hostIP-bound (a flow that keeps its source port works after the pod is
+# re-created); CHECK, down to what each element maps to; the last writer of a hostPort wins
+# and the older one's DEL leaves it; DEL twice, without portMappings, without prevResult,
+# with snat changed, with iptables-only fields; GC; a failure at each ADD step leaves
+# nothing; 16 ADDs racing to create the table; the conntrack dump fallback; nothing left in
+# nftables at the end.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -18,6 +20,7 @@ CL=pmc$N # the client netns
 DATA=$T_TMP/ipam
 UPDATA=$T_TMP/upipam
 CTTOOL=${TOOLS:-build/tests/tools}/cttool
+SCTPRAW=${TOOLS:-build/tests/tools}/sctpraw
 # the bridge's own addresses (masquerade picks them) and the node's, as the client sees it
 GW4=10.96.0.1 GW6=fd97::1 NODE4=192.168.96.1 NODE6=fd96::1 HIP4=192.168.96.10 HIP6=fd96::10
 CLI4=192.168.96.2 CLI6=fd96::2
@@ -163,14 +166,16 @@ owned() { elems "cid-$1/"; }
 MAPS_A='[{"hostPort":8080,"containerPort":80,"protocol":"tcp"},
 	{"hostPort":5353,"containerPort":53,"protocol":"udp"},
 	{"hostPort":8443,"containerPort":443,"protocol":"tcp","hostIP":"'$HIP4'"},
-	{"hostPort":8444,"containerPort":443,"protocol":"TCP","hostIP":"'$HIP6'"}]'
-t_up "ADD pod a with four mappings" a "$MAPS_A"
+	{"hostPort":8444,"containerPort":443,"protocol":"TCP","hostIP":"'$HIP6'"},
+	{"hostPort":5355,"containerPort":53,"protocol":"udp","hostIP":"'$HIP4'"},
+	{"hostPort":5356,"containerPort":53,"protocol":"udp","hostIP":"'$HIP6'"}]'
+t_up "ADD pod a with six mappings" a "$MAPS_A"
 t_up "ADD pod b without mappings" b '[]'
 check_eq "the result is the bridge's, passed through" "$(jq -cS . "$T_TMP/a.br")" \
 	"$(jq -cS . "$T_TMP/a.res")"
 check_eq "pod b: nothing in nftables" 0 "$(owned b)"
-# ports4 2, ports6 2, hostip4 1, hostip6 1, snat4 3, snat6 3, local4 1, local6 1, owners 1
-check_eq "pod a: 15 elements" 15 "$(owned a)"
+# ports4 2, ports6 2, hostip4 2, hostip6 2, snat4 4, snat6 4, local4 1, local6 1, owners 1
+check_eq "pod a: 19 elements" 19 "$(owned a)"
 check_eq "route_localnet on the bridge (localhost hostPorts)" 1 \
 	"$(sysctl -n net.ipv4.conf.spm0.route_localnet)"
 serve a
@@ -185,6 +190,7 @@ check_eq "client -> node:5353 udp6" "a $CLI6" "$(get cl udp6 $NODE6 5353)"
 check_eq "node -> its address:8080 tcp4" "a $NODE4" "$(get node tcp4 $NODE4 8080)"
 check_eq "node -> its address:8080 tcp6" "a $NODE6" "$(get node tcp6 $NODE6 8080)"
 check_eq "node -> its address:5353 udp4" "a $NODE4" "$(get node udp4 $NODE4 5353)"
+check_eq "node -> its address:5353 udp6" "a $NODE6" "$(get node udp6 $NODE6 5353)"
 check_eq "node -> the bridge address:8080 tcp4" "a $GW4" "$(get node tcp4 $GW4 8080)"
 check_eq "localhost 127.0.0.1:8080 tcp (masqueraded)" "a $GW4" "$(get node tcp4 127.0.0.1 8080)"
 check_eq "localhost 127.0.0.1:5353 udp" "a $GW4" "$(get node udp4 127.0.0.1 5353)"
@@ -207,6 +213,12 @@ check_eq "hostIP-bound 8443 not over IPv6" "" "$(get cl tcp6 $HIP6 8443)"
 check_eq "hostIP [$HIP6]:8444 reaches a" "a $CLI6" "$(get cl tcp6 $HIP6 8444)"
 check_eq "hostIP-bound 8444 not on the node's other address" "" "$(get cl tcp6 $NODE6 8444)"
 check_eq "hostIP-bound 8444 not over IPv4" "" "$(get cl tcp4 $HIP4 8444)"
+check_eq "hostIP $HIP4:5355 udp reaches a" "a $CLI4" "$(get cl udp4 $HIP4 5355)"
+check_eq "hostIP-bound udp 5355 not on the node's other address" "" "$(get cl udp4 $NODE4 5355)"
+check_eq "hostIP-bound udp 5355 not over IPv6" "" "$(get cl udp6 $HIP6 5355)"
+check_eq "hostIP [$HIP6]:5356 udp reaches a" "a $CLI6" "$(get cl udp6 $HIP6 5356)"
+check_eq "hostIP-bound udp 5356 not on the node's other address" "" "$(get cl udp6 $NODE6 5356)"
+check_eq "hostIP-bound udp 5356 not over IPv4" "" "$(get cl udp4 $HIP4 5356)"
 check_eq "port 80 of the node is not a's" "" "$(get cl tcp4 $NODE4 80)"
 
 # --- snat false, masqAll --------------------------------------------------------------------
@@ -267,24 +279,77 @@ check_eq "CHECK without prevResult is a config error" 7 \
 # --- UDP conntrack: flushed on ADD and on DEL -------------------------------------------------
 # The client keeps its source port, so that each datagram meets the same conntrack entry.
 SP=",sourceport=40001,reuseaddr"
-ctn() { conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null | grep -c udp; }
+# ctn PORT [ipv6 [DST]]: the UDP entries of that original destination (port, address)
+ctn() { conntrack -L -f "${2:-ipv4}" -p udp --orig-port-dst "$1" ${3:+--orig-dst "$3"} 2>/dev/null | grep -c udp; }
 check_eq "before any mapping: nothing answers on 5454" "" "$(get cl udp4 $NODE4 5454 "$SP")"
 check_eq "a stale entry for 5454 (to the node itself)" 1 "$(ctn 5454)"
-t_up "ADD pod f with udp 5454" f '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+check_eq "before any mapping: nothing answers on 5454 over IPv6" "" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "a stale IPv6 entry for 5454" 1 "$(ctn 5454 ipv6)"
+# hostIP-bound: stale entries to HIP4 and HIP6, and to the node's other addresses (kept:
+# the flush is by host address too)
+for hp in "udp4 $HIP4" "udp6 $HIP6" "udp4 $NODE4" "udp6 $NODE6"; do
+	get cl "${hp% *}" "${hp#* }" 5757 "$SP" >/dev/null
+done
+check_eq "stale entries for 5757: to HIP4, HIP6, NODE4, NODE6" "1 1 1 1" \
+	"$(ctn 5757 ipv4 $HIP4) $(ctn 5757 ipv6 $HIP6) $(ctn 5757 ipv4 $NODE4) $(ctn 5757 ipv6 $NODE6)"
+t_up "ADD pod f with udp 5454, and 5757 bound to $HIP4 and $HIP6" f \
+	'[{"hostPort":5454,"containerPort":53,"protocol":"udp"},
+	{"hostPort":5757,"containerPort":53,"protocol":"udp","hostIP":"'$HIP4'"},
+	{"hostPort":5757,"containerPort":53,"protocol":"udp","hostIP":"'$HIP6'"}]'
 serve f
 check_eq "the same flow reaches f after its ADD (entry flushed)" "f $CLI4" \
 	"$(get cl udp4 $NODE4 5454 "$SP")"
 check_eq "one entry, DNATed to f" 1 "$(conntrack -L -p udp --orig-port-dst 5454 \
 	--reply-src "$(ip4 f)" 2>/dev/null | grep -c udp)"
+check_eq "the same IPv6 flow reaches f after its ADD" "f $CLI6" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "one IPv6 entry, DNATed to f" 1 "$(conntrack -L -f ipv6 -p udp --orig-port-dst 5454 \
+	--reply-src "$(ip6 f)" 2>/dev/null | grep -c udp)"
+check_eq "hostIP-bound: the same flow to $HIP4:5757 reaches f" "f $CLI4" "$(get cl udp4 $HIP4 5757 "$SP")"
+check_eq "hostIP-bound: the same flow to [$HIP6]:5757 reaches f" "f $CLI6" "$(get cl udp6 $HIP6 5757 "$SP")"
+check_eq "hostIP-bound: the entries to the other addresses were left alone" "1 1" \
+	"$(ctn 5757 ipv4 $NODE4) $(ctn 5757 ipv6 $NODE6)"
 down f
-check_eq "DEL of f flushed its entry" 0 "$(ctn 5454)"
-t_up "ADD pod g with the same udp 5454" g '[{"hostPort":5454,"containerPort":53,"protocol":"udp"}]'
+check_eq "DEL of f flushed its entries (IPv4, IPv6, both hostIPs)" "0 0 0 0" \
+	"$(ctn 5454) $(ctn 5454 ipv6) $(ctn 5757 ipv4 $HIP4) $(ctn 5757 ipv6 $HIP6)"
+t_up "ADD pod g with the same udp 5454 and 5757" g "$(jq -c .runtimeConfig.portMappings "$T_TMP/f.pm")"
 serve g
 check_eq "the same flow reaches the re-created pod" "g $CLI4" "$(get cl udp4 $NODE4 5454 "$SP")"
+check_eq "the same IPv6 flow reaches the re-created pod" "g $CLI6" "$(get cl udp6 $NODE6 5454 "$SP")"
+check_eq "hostIP-bound: the same flows reach the re-created pod" "g $CLI4|g $CLI6" \
+	"$(get cl udp4 $HIP4 5757 "$SP")|$(get cl udp6 $HIP6 5757 "$SP")"
 get cl udp4 $NODE4 5555 "$SP" >/dev/null
 check_eq "dump fallback: a stale entry for 5555" 1 "$(ctn 5555)"
 check "dump fallback: cttool -d deletes it" "$CTTOOL" -d 4 udp 5555
 check_eq "dump fallback: gone" 0 "$(ctn 5555)"
+
+# --- SCTP -------------------------------------------------------------------------------------
+# This kernel has no SCTP sockets; tests/tools/sctpraw sends one INIT (CRC32c and all) through
+# a raw socket, and a raw socket in the pod prints where it arrived. conntrack keeps an
+# association's DNAT after DEL (as TCP's), so the check after DEL starts a new one.
+t_up "ADD pod s with sctp 9132 -> 132" s '[{"hostPort":9132,"containerPort":132,"protocol":"sctp"}]'
+S4=$(ip4 s) S6=$(ip6 s)
+# sctp_to SRC DST SPORT: "SRC DST SPORT DPORT" of the INIT from the client (SRC:SPORT) to
+# DST:9132 as pod s sees it on port 132, or nothing within 3 s
+sctp_to() {
+	local pid i
+	ip netns exec "pod$N-s" "$SCTPRAW" recv 132 3000 >"$T_TMP/sctp.out" &
+	pid=$!
+	# again until the receiver has one (its sockets may not be open yet): the same association
+	for i in $(seq 1 10); do
+		ip netns exec "$CL" "$SCTPRAW" send "$1" "$2" "$3" 9132
+		sleep 0.2
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	wait "$pid"
+	cat "$T_TMP/sctp.out"
+}
+check_eq "sctp: client -> node:9132 arrives in s at its address, port 132" "$CLI4 $S4 40132 132" \
+	"$(sctp_to $CLI4 $NODE4 40132)"
+check_eq "sctp over IPv6" "$CLI6 $S6 40132 132" "$(sctp_to $CLI6 $NODE6 40132)"
+withres s >"$T_TMP/s.pmdel"
+check "sctp: DEL of s's mapping" cni DEL cid-s "" eth0 "$T_TMP/s.pmdel"
+check_eq "sctp: after DEL a new association no longer arrives" "" "$(sctp_to $CLI4 $NODE4 40133)"
+check_eq "sctp: nor over IPv6" "" "$(sctp_to $CLI6 $NODE6 40133)"
 
 # --- the last writer of a hostPort wins -------------------------------------------------------
 t_up "ADD pod e on a's 8080" e '[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]'
@@ -314,6 +379,26 @@ check "GC with c valid" cni GC "" "" "" "$T_TMP/gc.json"
 check_eq "GC removed g's elements" 0 "$(owned g)"
 check_eq "GC kept c's" 5 "$(owned c)"
 check_eq "c still answers" "c $GW4" "$(get cl tcp4 $NODE4 7070)"
+
+# --- DEL of an upstream config with iptables-only fields ---------------------------------------
+# ADD and CHECK refuse them; DEL goes by container ID, so that the chain's DEL goes on to the
+# bridge (libcni stops at the first error: the veth and the address would leak)
+t_up "ADD pod h with udp 5656 and tcp 5657" h \
+	'[{"hostPort":5656,"containerPort":53,"protocol":"udp"},{"hostPort":5657,"containerPort":80,"protocol":"tcp"}]'
+serve h
+IPT='.markMasqBit=13 | .externalSetMarkChain="KUBE-MARK-MASQ" | .conditionsV4=["-s","10.0.0.0/8"] |
+	.conditionsV6=["ip6","saddr","::1"]'
+withres h "$IPT" >"$T_TMP/h.ipt"
+nh=$(owned h)
+check_eq "ADD with markMasqBit, externalSetMarkChain, conditionsV4/V6: 2, h's mappings kept" \
+	"2 $nh" "$(cni ADD cid-h "pod$N-h" eth0 "$T_TMP/h.ipt" | jq .code) $(owned h)"
+check_eq "CHECK with them: 2" 2 "$(cni CHECK cid-h "pod$N-h" eth0 "$T_TMP/h.ipt" | jq .code)"
+check "DEL with them succeeds" cni DEL cid-h "pod$N-h" eth0 "$T_TMP/h.ipt"
+check_eq "... and removed h's elements by container ID" 0 "$(owned h)"
+check_eq "... 5657 no longer reaches h" "" "$(get cl tcp4 $NODE4 5657)"
+check "the bridge's DEL after it" cni DEL cid-h "pod$N-h" eth0 "$BR"
+check_eq "... h's address released, nothing of h in nftables" "0 0" \
+	"$(grep -rl '^cid-h' "$DATA" 2>/dev/null | wc -l) $(owned h)"
 
 # --- a failure at each ADD step leaves nothing ----------------------------------------------
 jq '.runtimeConfig.portMappings=[{hostPort:7171,containerPort:53,protocol:"udp"}]' \
