@@ -83,7 +83,7 @@ cjson() {
 	mkdir tree
 	for t in cjson_*.orig.tar.* cjson_*.debian.tar.*; do
 		[ "${t#*.debian.}" = "$t" ] && strip=1 || strip=0
-		tar -xf "$t" -C tree --strip-components=$strip || {
+		tar -xf "$t" -C tree --strip-components="$strip" || {
 			note "cannot unpack $t"
 			return 1
 		}
@@ -101,10 +101,10 @@ cjson() {
 		note "cJSON.c did not compile"
 		return 1
 	}
-	ar rcs libcjson.a cJSON.o && mv libcjson.a "$out/libcjson.a" || {
+	if ! { ar rcs libcjson.a cJSON.o && mv libcjson.a "$out/libcjson.a"; }; then
 		note "cannot archive cJSON.o"
 		return 1
-	}
+	fi
 	echo "sluice: built $out/libcjson.a from Debian's cjson $ver"
 }
 
@@ -119,10 +119,10 @@ mnl() {
 			note "no libmnl-dev from trixie (see $work/log)"
 			return 1
 		}
-		dpkg-deb -x libmnl-dev_*.deb deb && cp "deb/usr/lib/$arch/libmnl.a" . || {
+		if ! { dpkg-deb -x libmnl-dev_*.deb deb && cp "deb/usr/lib/$arch/libmnl.a" .; }; then
 			note "the libmnl-dev package holds no libmnl.a"
 			return 1
-		}
+		fi
 		from="Debian's libmnl-dev $(dpkg-deb -f libmnl-dev_*.deb Version) (trixie)"
 	fi
 	# it must link into a static-pie program with this system's libc, and work
@@ -138,10 +138,10 @@ mnl() {
 			return mnl_socket_close(nl);
 		}
 	EOF
-	${CC:-cc} -O2 -static-pie -o trial trial.c libmnl.a >>"$work/log" 2>&1 && ./trial || {
+	if ! { ${CC:-cc} -O2 -static-pie -o trial trial.c libmnl.a >>"$work/log" 2>&1 && ./trial; }; then
 		note "libmnl.a from $from does not link or run here (see $work/log)"
 		return 1
-	}
+	fi
 	mv libmnl.a "$out/libmnl.a"
 	echo "sluice: $out/libmnl.a from $from"
 }
