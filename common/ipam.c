@@ -81,8 +81,9 @@ static void free_env(char **env)
 }
 
 /* Does the answer read so far look complete and successful: one JSON object, nothing but
- * white space after it, and no "code" (an error object waits for the exit status)? */
-static bool answered(const struct ipam_job *job)
+ * white space after it, and no "code" (an error object waits for the exit status)? When it
+ * does, the parsed object is kept in job->answer for parse_result(). */
+static bool answered(struct ipam_job *job)
 {
 	const char *end = NULL;
 	cJSON *o = cJSON_ParseWithLengthOpts(job->out, job->n, &end, false);
@@ -90,7 +91,10 @@ static bool answered(const struct ipam_job *job)
 
 	while (ok && end < job->out + job->n)
 		ok = strchr(" \t\r\n", *end++) != NULL;
-	cJSON_Delete(o);
+	cJSON_Delete(job->answer);
+	job->answer = ok ? o : NULL;
+	if (!ok)
+		cJSON_Delete(o);
 	return ok;
 }
 
@@ -305,13 +309,14 @@ static int reap(struct ipam_job *job, int *status)
 	return r;
 }
 
-static int parse_result(struct cni_ctx *ctx, const struct ipam_job *job, struct cni_result *res)
+static int parse_result(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *res)
 {
 	char err[256];
-	cJSON *o = cJSON_Parse(job->out);
+	cJSON *o = job->answer ? job->answer : cJSON_Parse(job->out);
 	int r = cni_result_parse(o, res, err, sizeof(err));
 
 	cJSON_Delete(o);
+	job->answer = NULL;
 	return r < 0 ? cni_fail(ctx, CNI_ERR_DELEGATE, r, "invalid result from %s: %s",
 				ipam_type(ctx), err)
 		     : 0;
@@ -355,6 +360,8 @@ int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *re
 out:
 	free(job->out);
 	job->out = NULL;
+	cJSON_Delete(job->answer);
+	job->answer = NULL;
 	return r;
 }
 

@@ -20,6 +20,7 @@ struct ipam_job {
 	bool running;
 	bool early; /* answer taken before the exit: ipam_finish() again for the status */
 	char *out; /* its stdout so far */
+	struct cJSON *answer; /* out parsed, once it is a complete answer */
 	size_t n, cap;
 };
 
