@@ -13,6 +13,7 @@
 
 #include "cni.h"
 #include "log.h"
+#include "name.h"
 
 const char *const cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
 #define CNI_LATEST "1.1.0"
@@ -173,7 +174,7 @@ const char *cni_arg(const struct cni_ctx *ctx, const char *key)
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *containerid, const char *ifname)
 {
 	for (size_t i = 0; i < ctx->n_valid; i++)
-		if (!strcmp(ctx->valid[i].containerid, containerid) &&
+		if (name_key_is(containerid, ctx->valid[i].containerid) &&
 		    (!ifname || !strcmp(ctx->valid[i].ifname, ifname)))
 			return true;
 	return false;

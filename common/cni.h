@@ -143,7 +143,8 @@ bool cni_version_supported(const char *v);
 /* The value of a CNI_ARGS key, or NULL. */
 const char *cni_arg(const struct cni_ctx *ctx, const char *key);
 
-/* True when (containerid, ifname) is in the GC valid list. */
+/* True when (containerid, ifname) is in the GC valid list. containerid may be the key that
+ * stands for a long ID where it was kept (name_key()). */
 bool cni_attachment_valid(const struct cni_ctx *ctx, const char *containerid, const char *ifname);
 
 /* Test hook: fails (code 999, "injected failure at <point>") when the environment variable

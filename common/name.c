@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Names derived from an attachment, so DEL and GC can find what ADD created without any
- * state: "<prefix><hex digest of (container ID, ifname)>". */
+ * state: "<prefix><hex digest of (container ID, ifname)>", and the keys that stand for IDs
+ * too long to be kept whole. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "name.h"
+#include "sha256.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME 0x100000001b3ULL
@@ -34,6 +36,26 @@ char *name_hash(char out[16], const char *prefix, const char *a, const char *b)
 	memcpy(out, full, 15);
 	out[15] = '\0';
 	return out;
+}
+
+char *name_key(char out[NAME_KEY_LEN + 1], const char *s)
+{
+	uint8_t d[SHA256_LEN];
+
+	sha256(s, strlen(s), d);
+	out[0] = NAME_KEY_MARK;
+	for (int i = 0; i < SHA256_LEN; i++)
+		snprintf(out + 1 + 2 * i, 3, "%02x", d[i]);
+	return out;
+}
+
+bool name_key_is(const char *key, const char *s)
+{
+	char k[NAME_KEY_LEN + 1];
+
+	if (key[0] != NAME_KEY_MARK)
+		return !strcmp(key, s);
+	return !strcmp(key, name_key(k, s));
 }
 
 int mac_random(uint8_t mac[6])

@@ -38,7 +38,7 @@ void nft_owned_elems_done(struct nft_owned_elems *el, unsigned int n)
 /* --- Owners --------------------------------------------------------------------------- */
 
 /* 32 bits of FNV-1a 64 (both halves folded): two networks on one node collide with a
- * chance of 2^-32, and the comment keeps room for a 64-byte container ID. */
+ * chance of 2^-32, and the comment keeps room for a 103-byte container ID. */
 static void net_hex(const char *net, char out[NET_HEX + 1])
 {
 	uint64_t h = name_fnv(FNV_OFFSET, net);
@@ -46,26 +46,26 @@ static void net_hex(const char *net, char out[NET_HEX + 1])
 	snprintf(out, NET_HEX + 1, "%08x", (unsigned int)(uint32_t)(h ^ (h >> 32)));
 }
 
-/* ifname NULL: every interface of cid (DEL), which then need fit only with the shortest. */
 static int owner_ok(const char *net, const char *cid, const char *ifname)
 {
-	if (!net || !*net || !cid || !*cid || strchr(cid, '/') ||
+	if (!net || !*net || !cid || !*cid || *cid == NAME_KEY_MARK || strchr(cid, '/') ||
 	    (ifname && (!*ifname || strchr(ifname, '/') || strlen(ifname) >= IFNAMSIZ)))
 		return -EINVAL;
-	if (strlen(cid) + 1 + (ifname ? strlen(ifname) : 1) + 1 + NET_HEX > NFT_OWNER_MAX)
-		return -ENAMETOOLONG;
 	return 0;
 }
 
 int nft_owner_fmt(char out[NFT_OWNER_MAX + 1], const char *net, const char *cid, const char *ifname)
 {
-	char hex[NET_HEX + 1];
+	char hex[NET_HEX + 1], key[NAME_KEY_LEN + 1];
 	int r;
 
 	r = ifname ? owner_ok(net, cid, ifname) : -EINVAL;
 	if (r < 0)
 		return r;
 	net_hex(net, hex);
+	/* an ID the comment cannot hold whole is keyed by its digest (at most 90 bytes then) */
+	if (strlen(cid) + 1 + strlen(ifname) + 1 + NET_HEX > NFT_OWNER_MAX)
+		cid = name_key(key, cid);
 	snprintf(out, NFT_OWNER_MAX + 1, "%s/%s/%s", cid, ifname, hex);
 	return 0;
 }
@@ -101,6 +101,7 @@ static int owner_parse(const char *comment, struct owner *o)
 
 struct owner_match {
 	char net[NET_HEX + 1];
+	char key[NAME_KEY_LEN + 1]; /* cid's key: the comment names it when cid did not fit */
 	const char *cid, *ifname;
 	bool (*is_valid)(const char *cid, const char *ifname, void *data);
 	void *data;
@@ -113,10 +114,12 @@ static int match_owner(const struct nft_elem *e, unsigned int set, void *data)
 	struct owner o;
 
 	return owner_parse(e->comment, &o) == 0 && !strcmp(o.net, m->net) &&
-	       !strcmp(o.cid, m->cid) && (!m->ifname || !strcmp(o.ifname, m->ifname));
+	       (!strcmp(o.cid, m->cid) || !strcmp(o.cid, m->key)) &&
+	       (!m->ifname || !strcmp(o.ifname, m->ifname));
 }
 
-/* GC: the comment names no owner, or an attachment of net that is not valid. */
+/* GC: the comment names no owner, or an attachment of net that is not valid (is_valid gets
+ * the ID or its key as the comment holds it). */
 static int match_invalid(const struct nft_elem *e, unsigned int set, void *data)
 {
 	const struct owner_match *m = data;
@@ -277,6 +280,7 @@ int nft_owned_del(struct nft *nft, const struct nft_owned *t, const char *net, c
 	if (r < 0)
 		return r;
 	net_hex(net, m.net);
+	name_key(m.key, cid);
 	r = sweep(nft, t, match_owner, &m);
 	return r < 0 ? r : 0;
 }
@@ -362,6 +366,7 @@ int nft_owned_check(struct nft *nft, const struct nft_owned *t, const char *net,
 	if (r < 0)
 		return r;
 	net_hex(net, m.net);
+	name_key(m.key, cid);
 	r = nft_rule_count(nft, t->family, t->table, t->chain);
 	if (r >= 0 && r != t->nrules) {
 		snprintf(nft->errmsg, sizeof(nft->errmsg), "%s: chain %s has %d rules, not %d",

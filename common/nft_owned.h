@@ -13,7 +13,7 @@ struct nft_elem;
 struct nft_set_def;
 
 #define NFT_OWNED_SETS_MAX 12
-#define NFT_OWNER_MAX 128 /* NFT_COMMENT_MAX: a 64-byte cid, a 15-byte ifname and 8 digits fit */
+#define NFT_OWNER_MAX 128 /* NFT_COMMENT_MAX: a 103-byte cid, a 15-byte ifname and 8 digits fit */
 
 /* One owned table. Elements of sets[i] travel in el[i] of the calls below. */
 struct nft_owned {
@@ -50,8 +50,9 @@ int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e);
 void nft_owned_elems_done(struct nft_owned_elems *el, unsigned int n);
 
 /* Writes the owner comment "<cid>/<ifname>/<8 hex digits of FNV-1a 64 of net, folded>" to
- * out. cid must not hold '/', ifname must be an interface name. Returns 0, -EINVAL or
- * -ENAMETOOLONG. */
+ * out; when that would pass NFT_OWNER_MAX, cid's key (name_key(): '~' and its SHA-256) stands
+ * for cid. cid must neither hold '/' nor start with '~', ifname must be an interface name.
+ * Returns 0 or -EINVAL. */
 int nft_owner_fmt(char out[NFT_OWNER_MAX + 1], const char *net, const char *cid,
 		  const char *ifname);
 
@@ -84,7 +85,9 @@ int nft_owned_del(struct nft *nft, const struct nft_owned *t, const char *net, c
 		  const char *ifname);
 
 /* Destroys, in one batch, net's elements whose attachment is not valid and elements without
- * a readable owner; other networks' elements stay. Returns the number removed or -errno. */
+ * a readable owner; other networks' elements stay. is_valid gets the container ID as the
+ * comment holds it, which may be its key (name_key_is() tells). Returns the number removed
+ * or -errno. */
 int nft_owned_gc(struct nft *nft, const struct nft_owned *t, const char *net,
 		 bool (*is_valid)(const char *cid, const char *ifname, void *data), void *data);
 

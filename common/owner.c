@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Links an attachment owns (sluice-bridge's host veth, sluice-bandwidth's IFB) are named
  * <prefix><digest of (container ID, ifname)>, so DEL finds them without state, and carry the
- * alias "sluice:<network>:<container ID>:<ifname>", so GC can tell which are whose. */
+ * alias "sluice:<network>:<container ID>:<ifname>" (a network name or ID that does not fit
+ * as its key), so GC can tell which are whose. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,31 +16,70 @@
 #include "owner.h"
 #include "vec.h"
 
+/* A network name or container ID of the alias's compact form: itself up to this length,
+ * its key beyond; the form then takes at most 7 + 65 + 1 + 65 + 1 + 15 bytes. */
+#define ALIAS_PART_MAX 64
+
+static const char *alias_part(const char *s, char key[NAME_KEY_LEN + 1])
+{
+	return strlen(s) <= ALIAS_PART_MAX ? s : name_key(key, s);
+}
+
 int owner_alias(char *out, size_t n, const char *net, const char *containerid, const char *ifname)
 {
+	char knet[NAME_KEY_LEN + 1], kcid[NAME_KEY_LEN + 1];
 	int len = snprintf(out, n, "sluice:%s:%s:%s", net, containerid, ifname);
 
+	if (len >= 0 && (size_t)len < n)
+		return 0;
+	len = snprintf(out, n, "sluice:%s:%s:%s", alias_part(net, knet),
+		       alias_part(containerid, kcid), ifname);
 	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+/* The name name_hash() derives with prefix: prefix, then hex digits up to 15 bytes. */
+static bool derived_shape(const char *name, const char *prefix)
+{
+	size_t p = strlen(prefix);
+
+	return strlen(name) == IFNAMSIZ - 1 && !strncmp(name, prefix, p) &&
+	       strspn(name + p, "0123456789abcdef") == IFNAMSIZ - 1 - p;
+}
+
+/* The rest of alias after "sluice:<net>:" or "sluice:<net's key>:", or NULL. */
+static const char *alias_owner(const char *alias, const char *net)
+{
+	char key[NAME_KEY_LEN + 1];
+	const char *n[2] = {net, name_key(key, net)};
+
+	if (strncmp(alias, "sluice:", 7))
+		return NULL;
+	for (int i = 0; i < 2; i++) {
+		size_t len = strlen(n[i]);
+
+		if (!strncmp(alias + 7, n[i], len) && alias[7 + len] == ':')
+			return alias + 7 + len + 1;
+	}
+	return NULL;
 }
 
 bool owner_alias_parse(const char *alias, const char *net, const char *prefix, const char *name,
 		       char *cid, size_t cid_n, char ifname[16])
 {
-	size_t nlen = strlen(net);
-	const char *owner, *colon;
+	const char *owner = alias_owner(alias, net), *colon;
 	char want[16];
 
-	if (strncmp(alias, "sluice:", 7) || strncmp(alias + 7, net, nlen) || alias[7 + nlen] != ':')
-		return false;
-	owner = alias + 7 + nlen + 1;
-	/* neither a container ID nor an interface name holds ':' */
-	colon = strchr(owner, ':');
-	if (!colon || (size_t)(colon - owner) >= cid_n || strlen(colon + 1) >= 16 ||
-	    strchr(colon + 1, ':'))
+	/* neither a container ID, its key nor an interface name holds ':' */
+	colon = owner ? strchr(owner, ':') : NULL;
+	if (!colon || colon == owner || (size_t)(colon - owner) >= cid_n ||
+	    strlen(colon + 1) >= 16 || !colon[1] || strchr(colon + 1, ':'))
 		return false;
 	memcpy(cid, owner, (size_t)(colon - owner));
 	cid[colon - owner] = '\0';
 	strcpy(ifname, colon + 1);
+	/* a key does not give back the ID the name was derived from: the name's form must do */
+	if (cid[0] == NAME_KEY_MARK)
+		return strlen(cid) == NAME_KEY_LEN && derived_shape(name, prefix);
 	return !strcmp(name_hash(want, prefix, cid, ifname), name);
 }
 
@@ -58,7 +98,7 @@ static int gc_link(const struct nl_link *l, void *data)
 
 	if (strcmp(l->kind, g->kind) ||
 	    !owner_alias_parse(l->alias, g->ctx->name, g->prefix, l->name, cid, sizeof(cid), ifn) ||
-	    cni_attachment_valid(g->ctx, cid, ifn))
+	    cni_attachment_valid(g->ctx, cid, ifn)) /* cid may be a key: it compares by it */
 		return 0;
 	if (vec_room(&g->names, &g->cap, g->n, sizeof(*g->names), 16) < 0)
 		return -ENOMEM;

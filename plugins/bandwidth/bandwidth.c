@@ -155,7 +155,7 @@ static void call_init(struct bw_call *b, struct cni_ctx *ctx)
 	b->ctx = ctx;
 	b->netns_fd = -1;
 	shaping_ifb_name(b->ifb_name, cid, ifn);
-	/* too long for an alias (255 bytes): GC then never takes this IFB; DEL still does */
+	/* fits: a network name or ID too long for it goes in as its key */
 	(void)owner_alias(b->alias, sizeof(b->alias), ctx->name, cid, ifn);
 }
 

@@ -168,7 +168,7 @@ static void call_init(struct br_call *b, struct cni_ctx *ctx)
 	b->netns_fd = -1;
 	name_hash(b->host_if, "veth", ctx->containerid ? ctx->containerid : "",
 		  ctx->ifname ? ctx->ifname : "");
-	/* too long for an alias: GC then never takes this veth; DEL still does */
+	/* fits: a network name or ID too long for it goes in as its key */
 	(void)owner_alias(b->alias, sizeof(b->alias), ctx->name,
 			  ctx->containerid ? ctx->containerid : "", ctx->ifname ? ctx->ifname : "");
 }

@@ -224,9 +224,6 @@ static void call_done(struct pm_call *p)
 
 static int nft_err(struct pm_call *p, int r, const char *what)
 {
-	if (r == -ENAMETOOLONG)
-		return cni_fail(p->ctx, CNI_ERR_ENV, r,
-				"container ID too long for a portmap element comment");
 	return cni_fail_kernel(p->ctx, r, nft_errmsg(&p->nft), "%s", what);
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "name.h"
 #include "nl_tc.h"
 #include "owner.h"
 #include "shaping.h"
@@ -142,19 +143,54 @@ static void test_names(void)
 	T_ASSERT(!owner_alias_parse(alias, "pods", SHAPING_IFB_PREFIX, name, cid, 4, ifn));
 }
 
-static void test_alias_too_long(void)
+/* An alias that would pass 255 bytes names the network and the ID by their keys when they
+ * are longer than 64 bytes; GC reads either form back. */
+static void test_alias_long(void)
 {
-	char alias[256], cid[256], ifn[16], name[16], net[201];
+	char alias[256], cid[256], ifn[16], name[16], other[16], net[241], key[NAME_KEY_LEN + 1];
+	char want[300], got[256];
 
 	memset(cid, 'c', 200);
 	cid[200] = '\0';
 	memset(net, 'n', 200);
 	net[200] = '\0';
-	T_EQ(owner_alias(alias, sizeof(alias), net, cid, "eth0"), -ENAMETOOLONG);
-	T_EQ(strlen(alias), 255);
-	/* a truncated alias never names an attachment, so GC leaves that IFB alone */
+	T_EQ(owner_alias(alias, sizeof(alias), "pods", cid, "eth0"), 0); /* 216 bytes: whole */
+	snprintf(want, sizeof(want), "sluice:pods:%s:eth0", cid);
+	T_STREQ(alias, want);
+	T_EQ(owner_alias(alias, sizeof(alias), net, cid, "eth0"), 0);
+	snprintf(want, sizeof(want), "sluice:~%s:~%s:eth0",
+		 "1be63cc0bde6bd45dcbb205b96a7e699159348fd1b1360e13c27e12775618ac4",
+		 "5e39abe881f543e1215902fe6309ea58521e6911e3af4fd241aea8a95322ae09");
+	T_STREQ(alias, want);
+	/* the key's link has the derived form; a foreign one named otherwise is not taken */
 	shaping_ifb_name(name, cid, "eth0");
-	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, name, cid, sizeof(cid), ifn));
+	T_ASSERT(owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, name, got, sizeof(got), ifn));
+	T_STREQ(got, name_key(key, cid));
+	T_STREQ(ifn, "eth0");
+	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, "sbwforeign", got, sizeof(got),
+				    ifn));
+	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, "sbw0123456789ag", got,
+				    sizeof(got), ifn));
+	T_ASSERT(!owner_alias_parse(alias, net, "veth", name, got, sizeof(got), ifn));
+	net[199] = 'm'; /* another network */
+	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, name, got, sizeof(got), ifn));
+	/* a long network and a short ID: the ID stays whole and the name is checked in full */
+	memset(net, 'n', 240);
+	net[240] = '\0';
+	T_EQ(owner_alias(alias, sizeof(alias), net, "abc123", "eth0"), 0);
+	snprintf(want, sizeof(want), "sluice:%s:abc123:eth0", name_key(key, net));
+	T_STREQ(alias, want);
+	shaping_ifb_name(name, "abc123", "eth0");
+	shaping_ifb_name(other, "abc124", "eth0");
+	T_ASSERT(owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, name, got, sizeof(got), ifn));
+	T_STREQ(got, "abc123");
+	T_ASSERT(!owner_alias_parse(alias, net, SHAPING_IFB_PREFIX, other, got, sizeof(got), ifn));
+	/* a 255-byte ID on a 240-byte network: 7 + 65 + 1 + 65 + 1 + 15 bytes at most */
+	memset(cid, 'c', 255);
+	cid[255] = '\0';
+	T_EQ(owner_alias(alias, sizeof(alias), net, cid, "0123456789abcde"), 0);
+	T_EQ(strlen(alias), 7 + 65 + 1 + 65 + 1 + 15);
+	T_EQ(owner_alias(alias, 150, net, cid, "0123456789abcde"), -ENAMETOOLONG);
 }
 
 int main(void)
@@ -165,6 +201,6 @@ int main(void)
 	T_RUN(test_buffer_ticks);
 	T_RUN(test_matches);
 	T_RUN(test_names);
-	T_RUN(test_alias_too_long);
+	T_RUN(test_alias_long);
 	return T_EXIT();
 }

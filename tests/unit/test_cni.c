@@ -8,6 +8,7 @@
 
 #include "t.h"
 #include "cni.h"
+#include "name.h"
 
 static const char *fake_env[16][2];
 static int calls;
@@ -259,6 +260,27 @@ static void test_gc_lists(void)
 	T_ASSERT(strstr(out, "\"code\":6"));
 }
 
+/* GC compares a long ID kept as its key (an nft comment, a link alias) by that key. */
+static void test_gc_valid_keys(void)
+{
+	char id[256], other[256], key[NAME_KEY_LEN + 1];
+	struct cni_attachment valid[2] = {{"c1", "eth0"}, {id, "eth0"}};
+	struct cni_ctx ctx = {.valid = valid, .n_valid = 2, .has_valid_list = true};
+
+	memset(id, 'a', 255);
+	id[255] = '\0';
+	memcpy(other, id, sizeof(id));
+	other[254] = 'b';
+	T_ASSERT(cni_attachment_valid(&ctx, id, "eth0"));
+	T_ASSERT(cni_attachment_valid(&ctx, name_key(key, id), "eth0"));
+	T_ASSERT(cni_attachment_valid(&ctx, name_key(key, id), NULL));
+	T_ASSERT(!cni_attachment_valid(&ctx, name_key(key, id), "eth1"));
+	T_ASSERT(!cni_attachment_valid(&ctx, name_key(key, other), "eth0"));
+	T_ASSERT(!cni_attachment_valid(&ctx, other, "eth0"));
+	T_ASSERT(cni_attachment_valid(&ctx, name_key(key, "c1"), "eth0"));
+	T_ASSERT(!cni_attachment_valid(&ctx, "~c1", "eth0"));
+}
+
 static void test_error_json(void)
 {
 	char out[512];
@@ -283,6 +305,7 @@ int main(void)
 	T_RUN(test_verb_versions);
 	T_RUN(test_cni_args);
 	T_RUN(test_gc_lists);
+	T_RUN(test_gc_valid_keys);
 	T_RUN(test_error_json);
 	return T_EXIT();
 }

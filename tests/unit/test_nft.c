@@ -20,6 +20,7 @@
 
 #include "ip.h"
 #include "masq.h"
+#include "name.h"
 #include "nft.h"
 #include "nft_owned.h"
 #include "spoofchk.h"
@@ -610,7 +611,7 @@ static void test_large_batch(void)
 
 static void test_owner(void)
 {
-	char o[NFT_OWNER_MAX + 1], a[NFT_OWNER_MAX + 1], cid[112];
+	char o[NFT_OWNER_MAX + 1], a[NFT_OWNER_MAX + 1], cid[256];
 
 	/* FNV-1a 64 of "net-a", its halves xor-folded (tests/netns/masq.sh computes it too) */
 	T_EQ(nft_owner_fmt(o, "net-a", "cid1", "eth0"), 0);
@@ -621,16 +622,93 @@ static void test_owner(void)
 	cid[64] = '\0';
 	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcde"), 0); /* a 64-byte ID fits */
 	T_EQ(strlen(o), 64 + 1 + 15 + 1 + 8);
-	memset(cid, 'c', 104);
-	cid[104] = '\0';
-	T_EQ(nft_owner_fmt(o, "net-a", cid, "eth0"), 0);
-	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcde"), -ENAMETOOLONG);
+	T_EQ(strncmp(o, cid, 64), 0);
 	T_EQ(nft_owner_fmt(o, "net-a", "a/b", "eth0"), -EINVAL);
 	T_EQ(nft_owner_fmt(o, "", "cid", "eth0"), -EINVAL);
 	T_EQ(nft_owner_fmt(o, "net-a", "", "eth0"), -EINVAL);
 	T_EQ(nft_owner_fmt(o, "net-a", "cid", "0123456789abcdef"), -EINVAL);
 	T_EQ(nft_owner_fmt(o, "net-a", "cid", "a/b"), -EINVAL);
 	T_EQ(nft_owner_fmt(o, "net-a", "cid", NULL), -EINVAL);
+	/* what reads as a key is no ID */
+	T_EQ(nft_owner_fmt(o, "net-a", "~c", "eth0"), -EINVAL);
+}
+
+/* An ID the comment cannot hold whole is keyed "~<SHA-256 hex>"; exactly at 128 bytes the
+ * ID itself stays (elements written before keys existed are found as they were). */
+static void test_owner_long_id(void)
+{
+	char o[NFT_OWNER_MAX + 1], p[NFT_OWNER_MAX + 1], cid[256];
+
+	memset(cid, 'c', 104);
+	cid[104] = '\0';
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "eth0"), 0);
+	T_EQ(strlen(o), 104 + 1 + 4 + 1 + 8);
+	T_EQ(strncmp(o, cid, 104), 0);
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcd"), 0); /* 128 bytes */
+	T_EQ(strlen(o), NFT_OWNER_MAX);
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "0123456789abcde"), 0); /* 129: keyed */
+	T_STREQ(o, "~512c5f2724fa87c3bd5562e6c47185dfe75c307b287f18b921475cbda89fb0be"
+		   "/0123456789abcde/889d90f4");
+	memset(cid, 'c', 255);
+	cid[255] = '\0';
+	T_EQ(nft_owner_fmt(o, "net-a", cid, "eth0"), 0);
+	T_EQ(strlen(o), NAME_KEY_LEN + 1 + 4 + 1 + 8);
+	T_EQ(o[0], '~');
+	/* IDs that differ in the last byte only have different keys */
+	cid[254] = 'd';
+	T_EQ(nft_owner_fmt(p, "net-a", cid, "eth0"), 0);
+	T_ASSERT(strncmp(o, p, NAME_KEY_LEN));
+	T_STREQ(o + NAME_KEY_LEN, p + NAME_KEY_LEN);
+}
+
+/* FIPS 180-4 examples and lengths around the padding boundary (55/56, 63/64/65 bytes). */
+static void test_sha256(void)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		const char *hex;
+	} v[] = {
+		{"", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+		{NULL, 55, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318"},
+		{NULL, 56, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a"},
+		{NULL, 63, "7d3e74a05d7db15bce4ad9ec0658ea98e3f06eeecf16b4c6fff2da457ddc2f34"},
+		{NULL, 64, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb"},
+		{NULL, 65, "635361c48bb9eab14198e76ea8ab7f1a41685d6ad62aa9146d301d4f17eb0ae0"},
+		{NULL, 119, "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb"},
+	};
+	char a[128], key[NAME_KEY_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *in = v[i].in;
+
+		if (!in) { /* that many 'a' */
+			memset(a, 'a', v[i].n);
+			a[v[i].n] = '\0';
+			in = a;
+		}
+		T_EQ(strlen(in), v[i].n);
+		name_key(key, in);
+		T_EQ(key[0], '~');
+		T_STREQ(key + 1, v[i].hex);
+	}
+}
+
+/* A key names its ID and no other; anything else compares as it is. */
+static void test_name_key_is(void)
+{
+	char key[NAME_KEY_LEN + 1];
+
+	name_key(key, "abc");
+	T_ASSERT(name_key_is(key, "abc"));
+	T_ASSERT(!name_key_is(key, "abd"));
+	T_ASSERT(!name_key_is(key, key)); /* a key is not the key of itself */
+	T_ASSERT(name_key_is("abc", "abc"));
+	T_ASSERT(!name_key_is("abc", "abcd"));
+	T_ASSERT(!name_key_is("~", "abc"));
 }
 
 static const uint8_t mac_a[6] = {0x02, 0xaa, 0, 0, 0, 0x01};
@@ -805,6 +883,9 @@ int main(void)
 	T_RUN(test_sticky_errors);
 	T_RUN(test_large_batch);
 	T_RUN(test_owner);
+	T_RUN(test_owner_long_id);
+	T_RUN(test_sha256);
+	T_RUN(test_name_key_is);
 	T_RUN(test_spoofchk_elems);
 	T_RUN(test_spoofchk_table);
 	T_RUN(test_owned_replace);
