@@ -75,9 +75,14 @@ check_fail "refuse-multicast-mac" nt sc-add "$NA" pod-a eth0 vA 01:00:5e:00:00:0
 check_fail "refuse-zero-mac" nt sc-add "$NA" pod-a eth0 vA 00:00:00:00:00:00
 check_fail "refuse-long-port" nt sc-add "$NA" pod-a eth0 veth0123456789ab "$MAC_A"
 check_fail "refuse-slash-cid" nt sc-add "$NA" pod/a eth0 vA "$MAC_A"
-check_fail "refuse-long-cid" nt sc-add "$NA" "$(printf 'c%.0s' $(seq 1 120))" eth0 vA "$MAC_A"
+check_fail "refuse-key-like-cid" nt sc-add "$NA" "~$(printf 'c%.0s' $(seq 1 64))" eth0 vA "$MAC_A"
 check "accept-64-char-cid" nt sc-add "$NA" "$(printf 'c%.0s' $(seq 1 64))" eth0 vlong 02:00:00:00:00:64
 check "del-64-char-cid" nt sc-del "$NA" "$(printf 'c%.0s' $(seq 1 64))"
+# an ID the comment cannot hold whole goes in as its key, and DEL finds it by that
+check "accept-255-char-cid" nt sc-add "$NA" "$(printf 'c%.0s' $(seq 1 255))" eth0 vlong 02:00:00:00:00:ff
+check_eq "255-char-cid-keyed" 2 "$(nftn list table bridge sluice_spoofchk |
+	grep -c "comment \"~$(printf 'c%.0s' $(seq 1 255) | sha256sum | cut -c1-64)/eth0/")"
+check "del-255-char-cid" nt sc-del "$NA" "$(printf 'c%.0s' $(seq 1 255))"
 check_eq "refused-left-nothing" "0 0" "$(counts)"
 
 # --- 32 concurrent ADDs from separate processes, on a table that is gone again
