@@ -7,6 +7,7 @@
 # and the store files are read back: an ID too long for an nft comment or an alias is keyed
 # "~<SHA-256 of it>", and a network name too long for an alias likewise. GC with a valid
 # list keeps one long-ID attachment and drops another that differs in its last byte only.
+# The chain through libcni 1.1.2 too: ADD, CHECK, DEL twice.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -234,6 +235,36 @@ check "host-local GC with the valid list" cni GC "" "" "" "$T_TMP/hlgc.json" slu
 check_eq "host-local GC kept one, released the other" "1 0" \
 	"$(stored lidhl "$keep") $(stored lidhl "$drop")"
 hl DEL "$keep"
+
+# --- through libcni 1.1.2 (what podman and containerd run) ------------------------------------
+# its cache file is named "<network>-<ID>-<ifname>", so IDs of up to 246 bytes fit it here
+CNITOOL=${BUILD_DIR:-build}/tests/cnitool
+if [ -x "$CNITOOL" ]; then
+	CF=$T_TMP/lid.conflist
+	jq -n --arg d "$DATA" '{cniVersion:"1.0.0",name:"lid",plugins:[
+		{type:"sluice-bridge",bridge:"slid0",isGateway:true,ipMasq:true,macspoofchk:true,
+		 ipam:{type:"sluice-host-local",dataDir:$d,ranges:[[{subnet:"10.97.0.0/24"}]]}},
+		{type:"sluice-portmap",capabilities:{portMappings:true}},
+		{type:"sluice-bandwidth",ingressRate:10000000,ingressBurst:1000000,
+		 egressRate:10000000,egressBurst:1000000}]}' >"$CF"
+	CAPS='{"portMappings":[{"hostPort":8200,"containerPort":80,"protocol":"tcp"},
+		{"hostPort":8200,"containerPort":53,"protocol":"udp"}]}'
+	ct() { "$CNITOOL" -cachedir "$T_TMP/cache" -path "$BIN" -timeout 30s -caps "$CAPS" "$@"; }
+	for len in 128 200 246; do
+		cid=$(mkid "$len")
+		mk_netns "ns$N-lc$len"
+		defer "ct del $CF $cid /run/netns/ns$N-lc$len"
+		check "libcni, $len-byte ID: ADD of the chain" ct add "$CF" "$cid" "/run/netns/ns$N-lc$len"
+		check_eq "libcni, $len-byte ID: its elements, links, store file" \
+			"$ELEMS | ifb veth | 1" "$(state "$NET" "$cid")"
+		check "libcni, $len-byte ID: CHECK" ct check "$CF" "$cid" "/run/netns/ns$N-lc$len"
+		check "libcni, $len-byte ID: DEL" ct del "$CF" "$cid" "/run/netns/ns$N-lc$len"
+		check_eq "libcni, $len-byte ID: DEL leaves nothing" "$GONE" "$(state "$NET" "$cid")"
+		check "libcni, $len-byte ID: DEL again" ct del "$CF" "$cid" "/run/netns/ns$N-lc$len"
+	done
+else
+	fail "cnitool-built" "missing $CNITOOL"
+fi
 
 # --- nothing left ---------------------------------------------------------------------------
 check_eq "no sluice element, veth or IFB left" "0 0 0 0" \
