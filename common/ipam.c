@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -309,7 +310,10 @@ static int take_error(struct cni_ctx *ctx, const char *type, const char *out)
 	const cJSON *det = cJSON_GetObjectItemCaseSensitive(o, "details");
 	int r;
 
-	if (cJSON_IsNumber(code) && cJSON_IsString(msg)) {
+	/* a code that is no positive int (1e300, -1, 2.5) is not a CNI error: the whole output
+	 * is reported below, and nothing out of int's range is converted */
+	if (cJSON_IsNumber(code) && code->valuedouble >= 1 && code->valuedouble <= INT_MAX &&
+	    code->valuedouble == floor(code->valuedouble) && cJSON_IsString(msg)) {
 		r = cni_fail(ctx, (int)code->valuedouble, -EIO, "%s", msg->valuestring);
 		if (cJSON_IsString(det) && *det->valuestring)
 			cni_fail_details(ctx, "%s", det->valuestring);

@@ -215,3 +215,37 @@ check_eq "a real IPAM plugin beside the loops still works" 0 "$?"
 check "DEL of it" call sluice-bridge DEL cid-ok "/run/netns/pod$N" "$BASE" "$LOOP"
 check_eq "nothing reserved at the end" 0 "$(reservations)"
 check_eq "only lo in the pod at the end" "lo" "$(pod_links)"
+
+# --- numbers from outside that become ints -------------------------------------------------
+# a delegate's error code that is no positive int (1e300 is undefined behaviour to convert):
+# its whole output is reported as a failed delegation instead
+for code in 1e300 -1 2.5; do
+	printf '#!/bin/sh\ncat >/dev/null\nprintf %s\nexit 1\n' "'{\"code\": $code, \"msg\": \"boom\"}'" \
+		>"$LOOP/badcode"
+	chmod +x "$LOOP/badcode"
+	expect "IPAM error code $code: reported as a failed delegation" 104 \
+		"netplugin badcode failed: {\"code\": $code, \"msg\": \"boom\"}" \
+		sluice-bridge ADD cid-code "/run/netns/pod$N" "$(conf it-code '.ipam.type="badcode"')" "$LOOP"
+done
+check_eq "bad IPAM error codes: no interface left in the pod" "lo" "$(pod_links)"
+
+# bursts: 1-7 bits are 0 bytes, which the kernel refuses; 8 bits (1 byte) is the minimum it takes
+out=$(call sluice-bridge ADD cid-bw "/run/netns/pod$N" "$BASE")
+check_eq "burst: the pod for it is attached" 0 "$?"
+defer "call sluice-bridge DEL cid-bw '' $BASE"
+for burst in 1 7 8; do
+	jq --argjson r "$out" --argjson b "$burst" '{cniVersion:"1.0.0",name:"xe",
+		type:"sluice-bandwidth",ingressRate:1000000,ingressBurst:$b,egressRate:1000000,
+		egressBurst:$b,prevResult:$r}' -n >"$T_TMP/bw$burst.json"
+done
+for burst in 1 7; do
+	m="is below the minimum of 8 bits (burst/8 is the bucket in bytes, and the kernel refuses an empty one)"
+	expect "burst of $burst bits: refused as config" 7 "ingressBurst: $burst $m; egressBurst: $burst $m" \
+		sluice-bandwidth ADD cid-bw "/run/netns/pod$N" "$T_TMP/bw$burst.json"
+done
+hv=$(jq -r '.interfaces[1].name' <<<"$out")
+check_eq "refused bursts: no qdisc on the host veth" "" "$(tc -j qdisc show dev "$hv" | jq -r '.[] | select(.kind == "tbf") | .kind')"
+check "burst of 8 bits: the kernel takes it" call sluice-bandwidth ADD cid-bw "/run/netns/pod$N" "$T_TMP/bw8.json"
+check_eq "burst of 8 bits: tbf with a 1-byte bucket on the host veth" "tbf 1" \
+	"$(tc -j qdisc show dev "$hv" | jq -r '.[] | select(.kind == "tbf") | "\(.kind) \(.options.burst)"')"
+check "burst of 8 bits: DEL" call sluice-bandwidth DEL cid-bw "/run/netns/pod$N" "$T_TMP/bw8.json"
