@@ -108,6 +108,19 @@ done
 expect "netns that does not exist: sluice-bridge ADD" 3 \
 	"failed to open netns \"$ODD/none\": No such file or directory" \
 	sluice-bridge ADD cid-ns "$ODD/none" "$BASE"
+# the verbs that never open CNI_NETNS (DEL needs none; portmap and host-local use none) do
+# not touch the FIFO either: they answer at once
+PMC=$T_TMP/pm.json
+jq -n '{cniVersion:"1.0.0",name:"xe",type:"sluice-portmap",capabilities:{portMappings:true},
+	runtimeConfig:{portMappings:[{hostPort:8080,containerPort:80,protocol:"tcp"}]},
+	prevResult:{cniVersion:"1.0.0",interfaces:[{name:"eth0",sandbox:"/x"}],
+	ips:[{address:"10.94.0.5/24",interface:0}]}}' >"$PMC"
+for pv in sluice-bridge:DEL:"$BASE" sluice-bandwidth:DEL:"$BWC" sluice-portmap:ADD:"$PMC" \
+	sluice-portmap:DEL:"$PMC" sluice-host-local:ADD:"$BASE" sluice-host-local:DEL:"$BASE"; do
+	IFS=: read -r plug verb cf <<<"$pv"
+	call "$plug" "$verb" cid-fifo "$ODD/fifo" "$cf" >"$T_TMP/out.fifo"
+	check_eq "netns fifo: $plug $verb answers at once, and succeeds" 0 "$?"
+done
 check_eq "bad netns: no link made on the host" "$LINKS0" "$(links)"
 check_eq "bad netns: no address reserved" 0 "$(reservations)"
 check_eq "bad netns: the FIFO is still a FIFO, nobody wrote it" "fifo" \
