@@ -76,6 +76,8 @@ static const char *const not_ipam[] = {
 void ipam_check(struct conf *cf)
 {
 	const char *type = ipam_type(cf->ctx), *d = cf->ctx->getenv(IPAM_DEPTH_ENV);
+	const unsigned int depth = depth_of(d);
+	char shown[16] = "not a number"; /* never the raw value: it may be any bytes */
 
 	if (!type)
 		return;
@@ -86,11 +88,13 @@ void ipam_check(struct conf *cf)
 	/* A plugin that delegates IPAM is no IPAM plugin itself: run as one, at any depth, it
 	 * is a loop (a wrapper script, a link back to this binary) that would exec without end.
 	 * A value that is not a depth was not set by us: refused too. */
-	if (d && *d && depth_of(d) >= IPAM_DEPTH_MAX)
-		conf_error(cf, CNI_ERR_CONFIG,
-			   "ipam.type: delegation loop: sluice-%s was itself run as an IPAM plugin "
-			   "(%s=%.20s)",
-			   cf->ctx->plugin ? cf->ctx->plugin->name : "?", IPAM_DEPTH_ENV, d);
+	if (depth < IPAM_DEPTH_MAX)
+		return;
+	if (depth != UINT_MAX)
+		snprintf(shown, sizeof(shown), "%u", depth);
+	conf_error(cf, CNI_ERR_CONFIG,
+		   "ipam.type: delegation loop: sluice-%s was itself run as an IPAM plugin (%s=%s)",
+		   cf->ctx->plugin ? cf->ctx->plugin->name : "?", IPAM_DEPTH_ENV, shown);
 }
 
 static int find_plugin(const struct cni_ctx *ctx, const char *type, char *buf, size_t len)

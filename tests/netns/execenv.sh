@@ -219,6 +219,18 @@ for t in wrap loop-a; do
 		"ipam.type: delegation loop: sluice-bridge was itself run as an IPAM plugin (SLUICE_IPAM_DEPTH=1)" \
 		sluice-bridge DEL cid-loop "/run/netns/pod$N" "$T_TMP/it-$t.json" "$LOOP"
 done
+# the depth as a runtime would never set it: 0 is the top, anything else not a depth
+depth_call() { # VALUE: sluice-bridge DEL with SLUICE_IPAM_DEPTH=VALUE
+	timeout -k 2 10 env -i SLUICE_IPAM_DEPTH="$1" CNI_COMMAND=DEL CNI_CONTAINERID=cid-depth \
+		CNI_IFNAME=eth0 CNI_PATH="$BIN" "$BIN/sluice-bridge" <"$BASE"
+}
+check "SLUICE_IPAM_DEPTH=0: a top-level call" depth_call 0
+check_eq "SLUICE_IPAM_DEPTH=abc: refused, the value not echoed" \
+	'{"code":7,"msg":"ipam.type: delegation loop: sluice-bridge was itself run as an IPAM plugin (SLUICE_IPAM_DEPTH=not a number)"}' \
+	"$(depth_call abc | jq -c '{code,msg}')"
+check_eq "SLUICE_IPAM_DEPTH=7: refused" \
+	'{"code":7,"msg":"ipam.type: delegation loop: sluice-bridge was itself run as an IPAM plugin (SLUICE_IPAM_DEPTH=7)"}' \
+	"$(depth_call 7 | jq -c '{code,msg}')"
 check_eq "delegation loops: no interface left in the pod" "lo" "$(pod_links)"
 check_eq "delegation loops: no veth left on the host" "" "$(links | tr ' ' '\n' | grep '^veth')"
 check_eq "delegation loops: no address reserved" 0 "$(reservations)"
