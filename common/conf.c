@@ -85,8 +85,10 @@ int64_t conf_int(struct conf *c, const cJSON *obj, const char *key, int64_t def,
 		conf_error(c, CNI_ERR_CONFIG, "%s: must be an integer", key);
 		return def;
 	}
-	if (d < (double)min || d > (double)max) {
-		conf_error(c, CNI_ERR_CONFIG, "%s: %.0f is out of range [%lld, %lld]", key, d,
+	/* NaN fails both; (double)INT64_MAX rounds up to 2^63, which does not fit: compare the
+	 * bound with < on max + 1, which is exact for every max up to 2^53 */
+	if (!(d >= (double)min) || !(d < (double)max + 1.0)) {
+		conf_error(c, CNI_ERR_CONFIG, "%s: %.15g is out of range [%lld, %lld]", key, d,
 			   (long long)min, (long long)max);
 		return def;
 	}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -11,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 
 #include "cni.h"
+#include "conf.h"
 #include "ipam.h"
 #include "result.h"
 
@@ -29,6 +32,69 @@ const char *ipam_type(const struct cni_ctx *ctx)
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(ipam, "type");
 
 	return cJSON_IsString(t) && *t->valuestring ? t->valuestring : NULL;
+}
+
+/* The delegation depth of this process (0 when unset); UINT_MAX when it is not a number. */
+static unsigned int depth_of(const char *d)
+{
+	char *end;
+	unsigned long v;
+
+	if (!d || !*d)
+		return 0;
+	errno = 0;
+	v = strtoul(d, &end, 10);
+	return *end || errno || v >= UINT_MAX || d[0] == '-' ? UINT_MAX : (unsigned int)v;
+}
+
+/* Plugins that are not IPAM plugins, sluice's and the reference ones (plugins/main and
+ * plugins/meta): named as ipam.type, each would set up an interface or rules of its own and,
+ * a delegating one, exec its own ipam.type again. */
+static const char *const not_ipam[] = {
+	"sluice-bridge",
+	"sluice-portmap",
+	"sluice-bandwidth",
+	"sluice-vxlan-overlay",
+	"sluice-nft-policy",
+	"bridge",
+	"dummy",
+	"host-device",
+	"ipvlan",
+	"loopback",
+	"macvlan",
+	"ptp",
+	"tap",
+	"vlan",
+	"bandwidth",
+	"firewall",
+	"portmap",
+	"sbr",
+	"tuning",
+	"vrf",
+};
+
+void ipam_check(struct conf *cf)
+{
+	const char *type = ipam_type(cf->ctx), *d = cf->ctx->getenv(IPAM_DEPTH_ENV);
+	const unsigned int depth = depth_of(d);
+	char shown[16] = "not a number"; /* never the raw value: it may be any bytes */
+
+	if (!type)
+		return;
+	for (size_t i = 0; i < sizeof(not_ipam) / sizeof(not_ipam[0]); i++)
+		if (!strcmp(type, not_ipam[i]))
+			conf_error(cf, CNI_ERR_CONFIG, "ipam.type: \"%s\" is not an IPAM plugin",
+				   type);
+	/* A plugin that delegates IPAM is no IPAM plugin itself: run as one, at any depth, it
+	 * is a loop (a wrapper script, a link back to this binary) that would exec without end.
+	 * A value that is not a depth was not set by us: refused too. */
+	if (depth < IPAM_DEPTH_MAX)
+		return;
+	if (depth != UINT_MAX)
+		snprintf(shown, sizeof(shown), "%u", depth);
+	conf_error(cf, CNI_ERR_CONFIG,
+		   "ipam.type: delegation loop: sluice-%s was itself run as an IPAM plugin (%s=%s)",
+		   cf->ctx->plugin ? cf->ctx->plugin->name : "?", IPAM_DEPTH_ENV, shown);
 }
 
 static int find_plugin(const struct cni_ctx *ctx, const char *type, char *buf, size_t len)
@@ -56,20 +122,26 @@ static char **build_env(const struct cni_ctx *ctx, const char *verb)
 		{"CNI_ARGS", ctx->args},   {"CNI_PATH", ctx->path},
 	};
 	size_t n = 0, k = 0, nv = sizeof(vars) / sizeof(vars[0]);
+	const size_t dlen = strlen(IPAM_DEPTH_ENV);
+	unsigned int depth = depth_of(ctx->getenv(IPAM_DEPTH_ENV));
 	char **env;
 
 	while (environ && environ[n])
 		n++;
-	env = calloc(n + nv + 1, sizeof(*env));
+	env = calloc(n + nv + 2, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "CNI_", 4) ||
-		    !strncmp(environ[i], "CNI_NETNS_OVERRIDE=", 19))
+		if ((strncmp(environ[i], "CNI_", 4) ||
+		     !strncmp(environ[i], "CNI_NETNS_OVERRIDE=", 19)) &&
+		    (strncmp(environ[i], IPAM_DEPTH_ENV, dlen) || environ[i][dlen] != '='))
 			env[k++] = strdup(environ[i]);
 	for (size_t i = 0; i < nv; i++)
 		if (vars[i][1] && asprintf(&env[k++], "%s=%s", vars[i][0], vars[i][1]) < 0)
 			env[--k] = NULL;
+	/* the child's depth: ipam_check() there refuses a loop back to a delegating plugin */
+	if (asprintf(&env[k++], "%s=%u", IPAM_DEPTH_ENV, depth < UINT_MAX ? depth + 1 : depth) < 0)
+		env[--k] = NULL;
 	return env;
 }
 
@@ -242,7 +314,10 @@ static int take_error(struct cni_ctx *ctx, const char *type, const char *out)
 	const cJSON *det = cJSON_GetObjectItemCaseSensitive(o, "details");
 	int r;
 
-	if (cJSON_IsNumber(code) && cJSON_IsString(msg)) {
+	/* a code that is no positive int (1e300, -1, 2.5) is not a CNI error: the whole output
+	 * is reported below, and nothing out of int's range is converted */
+	if (cJSON_IsNumber(code) && code->valuedouble >= 1 && code->valuedouble <= INT_MAX &&
+	    code->valuedouble == floor(code->valuedouble) && cJSON_IsString(msg)) {
 		r = cni_fail(ctx, (int)code->valuedouble, -EIO, "%s", msg->valuestring);
 		if (cJSON_IsString(det) && *det->valuestring)
 			cni_fail_details(ctx, "%s", det->valuestring);
@@ -255,10 +330,19 @@ static int take_error(struct cni_ctx *ctx, const char *type, const char *out)
 
 static int find_or_fail(struct cni_ctx *ctx, const char *type, char *exe, size_t len)
 {
+	struct stat a, b;
+
 	if (find_plugin(ctx, type, exe, len) < 0)
 		return cni_fail(ctx, CNI_ERR_DELEGATE, -ENOENT,
 				"failed to find plugin \"%s\" in path [%s]", type ? type : "",
 				ctx->path ? ctx->path : "");
+	/* this very binary under another name (a symlink, a hard link): refused before it runs,
+	 * where ipam_check() in the child would refuse it only after it started */
+	if (stat(exe, &a) == 0 && stat("/proc/self/exe", &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return cni_fail(ctx, CNI_ERR_CONFIG, -ELOOP,
+				"ipam.type: delegation loop: \"%s\" (%s) is this plugin itself",
+				type, exe);
 	return 0;
 }
 

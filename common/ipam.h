@@ -24,11 +24,24 @@ struct ipam_job {
 	size_t n, cap;
 };
 
+/* The environment variable that carries the delegation depth to a delegated plugin: 1 in
+ * the IPAM plugin of a plugin run by the runtime, one more at each nested delegation. */
+#define IPAM_DEPTH_ENV "SLUICE_IPAM_DEPTH"
+/* A plugin that delegates IPAM refuses to run at this depth or deeper. */
+#define IPAM_DEPTH_MAX 1
+
+struct conf;
+/* Config checks of a delegating plugin's ipam.type (none when there is no ipam.type):
+ * records on cf (code 7) a type that names a plugin which is not an IPAM plugin, and a call
+ * at IPAM_DEPTH_MAX or deeper (this plugin run, directly or not, as an IPAM plugin). */
+void ipam_check(struct conf *cf);
+
 /* The ipam.type of the config, or NULL when there is none (or "ipam": {}). */
 const char *ipam_type(const struct cni_ctx *ctx);
 
-/* Fails (code 104) unless the IPAM plugin can be found on CNI_PATH: lets ADD refuse a
- * missing plugin before it changes anything. Returns 0 or -ENOENT. */
+/* Fails (code 104) unless the IPAM plugin can be found on CNI_PATH, or (code 7) when it is
+ * this plugin's own binary: lets ADD refuse either before it changes anything. Returns 0,
+ * -ENOENT or -ELOOP. */
 int ipam_find(struct cni_ctx *ctx);
 
 /* Runs the IPAM plugin for verb ("ADD", "DEL", "CHECK", "GC", "STATUS"). For ADD,

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 
 #include "cni.h"
@@ -17,15 +20,29 @@
 
 int netns_open(const char *path)
 {
-	int fd;
+	char self[32];
+	struct statfs sfs;
+	int pfd, fd;
 
 	if (!path || !*path)
 		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_PATH opens nothing: a FIFO would block an O_RDONLY open until a writer came, and a
+	 * device's open can act (a watchdog, a tty). Only a namespace file is opened for real,
+	 * through the same inode, so the path cannot be swapped in between. */
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -errno;
+	if (fstatfs(pfd, &sfs) < 0 || sfs.f_type != NSFS_MAGIC) {
+		close(pfd);
+		return -ENOTSUP;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	close(pfd);
 	if (fd < 0)
 		return -errno;
-	/* a plain file or another kind of namespace would only fail later, at setns() or in
-	 * the middle of a veth creation: refuse it before anything is changed */
+	/* another kind of namespace would only fail later, at setns() or in the middle of a
+	 * veth creation: refuse it before anything is changed */
 	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
 		close(fd);
 		return -ENOTSUP;

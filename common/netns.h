@@ -3,8 +3,9 @@
 #ifndef NETNS_H
 #define NETNS_H
 
-/* Opens a netns file (/run/netns/x, /proc/PID/ns/net) O_RDONLY|O_CLOEXEC. Returns the fd,
- * which the caller closes, -ENOTSUP when the file is not a network namespace, or -errno. */
+/* Opens a netns file (/run/netns/x, /proc/PID/ns/net) O_RDONLY|O_CLOEXEC, without blocking
+ * and without opening anything that is not on nsfs (a FIFO, a device, a socket). Returns the
+ * fd, which the caller closes, -ENOTSUP when the file is not a network namespace, or -errno. */
 int netns_open(const char *path);
 
 struct cni_ctx;

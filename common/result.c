@@ -2,6 +2,8 @@
 /* The CNI result: parse (any supported version, unknown fields ignored), build, and print
  * in the version of the request. */
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +105,9 @@ static int opt_int(const cJSON *o, const char *key, int *ret, unsigned int bit, 
 
 	if (!v || cJSON_IsNull(v))
 		return 0;
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+	/* range first: converting a double outside int's range (1e300) is undefined */
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= INT_MIN && v->valuedouble <= INT_MAX) ||
+	    v->valuedouble != floor(v->valuedouble))
 		return -EINVAL;
 	*ret = (int)v->valuedouble;
 	*has |= bit;

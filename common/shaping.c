@@ -33,6 +33,8 @@ enum shaping_err shaping_tbf_params(uint64_t rate_bits, uint64_t burst_bits,
 		return SHAPING_ERR_RATE_MIN;
 	if (burst_bits > SHAPING_BURST_MAX)
 		return SHAPING_ERR_BURST_MAX;
+	if (burst_bits && burst_bits < SHAPING_BURST_MIN)
+		return SHAPING_ERR_BURST_MIN;
 	if (rate_bits) {
 		t.rate = rate_bits / 8;
 		t.burst = (uint32_t)(burst_bits / 8);

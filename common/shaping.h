@@ -17,6 +17,8 @@ struct nl_qdisc;
 #define SHAPING_LATENCY_MS 25 /* upstream's fixed tbf latency: sluice's default */
 #define SHAPING_LATENCY_MS_MAX 10000
 #define SHAPING_RATE_MIN 8 /* bit/s: one byte per second */
+/* bits: burst/8 is the bucket in bytes, which the kernel refuses when 0 (EINVAL) */
+#define SHAPING_BURST_MIN 8
 #define SHAPING_BURST_MAX (8ULL * UINT32_MAX - 1) /* bits: burst/8 must stay below 2^32-1 */
 #define SHAPING_TBF_HANDLE 0x00010000U /* "1:", upstream's */
 #define SHAPING_INGRESS_HANDLE 0xffff0000U /* "ffff:" */
@@ -36,6 +38,7 @@ enum shaping_err {
 	SHAPING_ERR_BURST_ONLY, /* a burst without a rate */
 	SHAPING_ERR_RATE_MIN, /* below SHAPING_RATE_MIN */
 	SHAPING_ERR_BURST_MAX, /* above SHAPING_BURST_MAX */
+	SHAPING_ERR_BURST_MIN, /* below SHAPING_BURST_MIN */
 };
 
 /* Converts a rate in bit/s and a burst in bits (both 0: no shaping, *ret zeroed) with a

@@ -69,7 +69,8 @@ static bool read_bits(struct conf *cf, const cJSON *obj, const char *where, cons
 }
 
 /* One direction's rate and burst, checked as upstream checks them (and a rate of at least
- * one byte per second, which upstream lets through to a kernel error). */
+ * one byte per second and a burst of at least one byte, which upstream lets through to a
+ * kernel error). */
 static void check_dir(struct conf *cf, const char *where, int dir, const uint64_t bits[2],
 		      unsigned int latency_ms, struct shaping_tbf *ret)
 {
@@ -95,6 +96,12 @@ static void check_dir(struct conf *cf, const char *where, int dir, const uint64_
 			   "%s%s: burst cannot be more than 4GB (%llu bits; burst/8 must be below "
 			   "4294967295 bytes)",
 			   where, bk, (unsigned long long)bits[1]);
+		break;
+	case SHAPING_ERR_BURST_MIN:
+		conf_error(cf, CNI_ERR_CONFIG,
+			   "%s%s: %llu is below the minimum of %u bits (burst/8 is the bucket in "
+			   "bytes, and the kernel refuses an empty one)",
+			   where, bk, (unsigned long long)bits[1], SHAPING_BURST_MIN);
 		break;
 	}
 	memset(ret, 0, sizeof(*ret));

@@ -153,6 +153,7 @@ static int load_conf(struct cni_ctx *ctx, struct br_conf *c)
 	c->l3 = ipam_type(ctx) != NULL;
 	if (ipam && !c->l3 && cJSON_GetObjectItemCaseSensitive(ipam, "type"))
 		conf_error(&cf, CNI_ERR_CONFIG, "ipam.type: must be a non-empty string");
+	ipam_check(&cf);
 	if (c->l3 && c->no_container_if)
 		conf_error(&cf, CNI_ERR_CONFIG,
 			   "cannot use IPAM when DisableContainerInterface flag is set");

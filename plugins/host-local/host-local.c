@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -168,24 +169,73 @@ static int load_conf(struct cni_ctx *ctx, struct hl_conf *hc)
 	return conf_done(&c);
 }
 
+/* A resolv.conf is a few hundred bytes (glibc uses 3 nameservers and 6 search domains). */
+#define RESOLV_MAX (64 * 1024)
+
+/* The whole of resolvConf into *ret (malloc'ed, NUL-terminated). Only a regular file is
+ * opened: /dev/zero never ends, a FIFO blocks its open, a directory has nothing to read. It
+ * is looked at through an O_PATH fd first, which opens nothing, then reopened by that fd. */
+static int slurp_resolv(struct cni_ctx *ctx, const char *path, char **ret)
+{
+	int pfd = open(path, O_PATH | O_CLOEXEC), fd = -1, r = 0;
+	char self[32], *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+	ssize_t rd;
+
+	if (pfd < 0 || fstat(pfd, &st) < 0) {
+		r = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		close(pfd);
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL,
+				"ipam.resolvConf: %s is not a regular file", path);
+	} else {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		r = fd < 0 ? -errno : (buf = malloc(RESOLV_MAX + 1)) ? 0 : -ENOMEM;
+	}
+	/* st_size is no bound: a file can grow, and /proc files show 0 */
+	while (r == 0 && n <= RESOLV_MAX && (rd = read(fd, buf + n, RESOLV_MAX + 1 - n)) != 0) {
+		if (rd > 0)
+			n += (size_t)rd;
+		else if (errno != EINTR)
+			r = -errno;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && n > RESOLV_MAX)
+		r = cni_fail(ctx, CNI_ERR_CONFIG, -EFBIG,
+			     "ipam.resolvConf: %s is larger than %d bytes", path, RESOLV_MAX);
+	else if (r < 0)
+		r = cni_fail(ctx, CNI_ERR_IO, r, "resolvConf %s: %s", path, strerror(-r));
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	buf[n] = '\0';
+	*ret = buf;
+	return 0;
+}
+
 /* resolv.conf into the result's dns, as upstream's parseResolvConf reads it. */
 static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 {
-	cJSON *dns = cJSON_CreateObject(), *ns = cJSON_CreateArray(), *se = cJSON_CreateArray(),
-	      *op = cJSON_CreateArray();
-	char line[1024], *save, *w, *key;
-	FILE *f = fopen(path, "re");
+	cJSON *dns, *ns, *se, *op;
+	char *text = NULL, *line, *next, *save, *w, *key;
+	int r = slurp_resolv(ctx, path, &text);
 
-	if (!f) {
-		int e = errno; /* before the frees below can change it */
-
-		cJSON_Delete(dns), cJSON_Delete(ns), cJSON_Delete(se), cJSON_Delete(op);
-		return cni_fail(ctx, CNI_ERR_IO, -e, "resolvConf %s: %s", path, strerror(e));
-	}
-	while (fgets(line, sizeof(line), f)) {
-		key = strtok_r(line, " \t\r\n", &save);
-		if (!key || key[0] == '#' || key[0] == ';' ||
-		    !(w = strtok_r(NULL, " \t\r\n", &save)))
+	if (r < 0)
+		return r;
+	dns = cJSON_CreateObject(), ns = cJSON_CreateArray(), se = cJSON_CreateArray(),
+	op = cJSON_CreateArray();
+	for (line = text; line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		key = strtok_r(line, " \t\r", &save);
+		if (!key || key[0] == '#' || key[0] == ';' || !(w = strtok_r(NULL, " \t\r", &save)))
 			continue;
 		if (!strcmp(key, "nameserver")) {
 			cJSON_AddItemToArray(ns, cJSON_CreateString(w));
@@ -193,12 +243,12 @@ static int read_resolv(struct cni_ctx *ctx, const char *path, cJSON **ret)
 			cJSON_DeleteItemFromObject(dns, "domain");
 			cJSON_AddStringToObject(dns, "domain", w);
 		} else if (!strcmp(key, "search") || !strcmp(key, "options")) {
-			for (; w; w = strtok_r(NULL, " \t\r\n", &save))
+			for (; w; w = strtok_r(NULL, " \t\r", &save))
 				cJSON_AddItemToArray(key[0] == 's' ? se : op,
 						     cJSON_CreateString(w));
 		}
 	}
-	fclose(f);
+	free(text);
 	cJSON_AddItemToObject(dns, "nameservers", ns);
 	cJSON_AddItemToObject(dns, "search", se);
 	cJSON_AddItemToObject(dns, "options", op);

@@ -47,6 +47,11 @@ static void test_params_refused(void)
 	T_EQ(shaping_tbf_params(0, 1000, 25, &t), SHAPING_ERR_BURST_ONLY);
 	T_EQ(shaping_tbf_params(7, 1000, 25, &t), SHAPING_ERR_RATE_MIN);
 	T_EQ(shaping_tbf_params(8, 1000, 25, &t), SHAPING_OK);
+	/* 1-7 bits are 0 bytes: a bucket the kernel refuses */
+	T_EQ(shaping_tbf_params(1000, 1, 25, &t), SHAPING_ERR_BURST_MIN);
+	T_EQ(shaping_tbf_params(1000, 7, 25, &t), SHAPING_ERR_BURST_MIN);
+	T_EQ(shaping_tbf_params(1000, 8, 25, &t), SHAPING_OK);
+	T_EQ(t.burst, 1);
 	/* upstream: burst/8 >= MaxUint32 is "more than 4GB" */
 	T_EQ(shaping_tbf_params(1000, 8ULL * UINT32_MAX - 1, 25, &t), SHAPING_OK);
 	T_EQ(t.burst, UINT32_MAX - 1);

@@ -2,6 +2,7 @@
 /* The result model: parsing, printing in every version, round trips between versions. */
 #define T_NAME "test_result"
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -130,6 +131,45 @@ static void test_parse_errors(void)
 	cni_result_done(&res);
 }
 
+/* Every JSON number that becomes an int is range-checked first: converting 1e300 is
+ * undefined behaviour (UBSan's float-cast-overflow, fatal in this test by the hook below). */
+static void test_parse_int_ranges(void)
+{
+	static const char *const bad[] = {"1e300", "-1e300", "2147483648", "-2147483649",
+					  "1e999", "1.5",    "1e-300",	   "-2"};
+	static const char *const fields[][2] = {
+		{"\"ips\":[{\"address\":\"10.0.0.1/24\",\"interface\":", "}]"},
+		{"\"interfaces\":[{\"name\":\"a\",\"mtu\":", "}]"},
+		{"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"priority\":", "}]"},
+		{"\"routes\":[{\"dst\":\"0.0.0.0/0\",\"table\":", "}]"},
+	};
+	struct cni_result res;
+	char s[200];
+
+	for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			/* -2 is an int, but no interface index (-1 is "none") */
+			if (!strcmp(bad[i], "-2") && f)
+				continue;
+			snprintf(s, sizeof(s), "{%s%s%s}", fields[f][0], bad[i], fields[f][1]);
+			T_ASSERT(parse(s, &res) < 0);
+		}
+	}
+	T_EQ(parse("{\"routes\":[{\"dst\":\"0.0.0.0/0\",\"table\":2147483647}]}", &res), 0);
+	T_EQ(res.routes[0].table, 2147483647);
+	cni_result_done(&res);
+	T_EQ(parse("{\"routes\":[{\"dst\":\"0.0.0.0/0\",\"priority\":-2147483648}]}", &res), 0);
+	T_EQ(res.routes[0].priority, -2147483648LL);
+	cni_result_done(&res);
+}
+
+/* In a SANITIZE=1 build, undefined behaviour ends this test instead of a warning. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
 static void test_build(void)
 {
 	struct cni_result res = {0};
@@ -157,6 +197,7 @@ int main(void)
 	T_RUN(test_emit_versions);
 	T_RUN(test_roundtrip);
 	T_RUN(test_parse_errors);
+	T_RUN(test_parse_int_ranges);
 	T_RUN(test_build);
 	return T_EXIT();
 }
