@@ -95,7 +95,8 @@ static int lex(const char *s, size_t len, long *nul_str, char *err, size_t errle
 		} else if (c == '-' || is_digit(c)) {
 			n = number_len(s + i, len - i);
 			if (!n)
-				return fail(-EBADMSG, err, errlen, "at byte %zu: invalid number", i);
+				return fail(-EBADMSG, err, errlen, "at byte %zu: invalid number",
+					    i);
 			i += n;
 		} else if (c == '"') {
 			for (i++; i < len && s[i] != '"'; i++) {

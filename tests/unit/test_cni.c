@@ -100,8 +100,7 @@ static int run(const struct cni_plugin *p, const char *in, char *out, size_t out
 }
 
 /* run() for stdin that holds NUL bytes. */
-static int run_n(const struct cni_plugin *p, const char *in, size_t len, char *out,
-		 size_t outlen)
+static int run_n(const struct cni_plugin *p, const char *in, size_t len, char *out, size_t outlen)
 {
 	FILE *fi = fmemopen((void *)in, len, "r");
 	FILE *fo = fmemopen(out, outlen, "w");
@@ -298,12 +297,16 @@ static void test_strict_json(void)
 		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}{}", "at byte 33: data after the end"},
 		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\n{\"name\":\"m\"}", "at byte 34: data"},
 		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"a\tb\"}", "control character"},
-		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":01}", "at byte 39: invalid number"},
-		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":1.}", "at byte 39: invalid number"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":01}",
+		 "at byte 39: invalid number"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":1.}",
+		 "at byte 39: invalid number"},
 		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":-.5}", "invalid number"},
 		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":1e}", "invalid"},
-		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\v\"x\":1}", "at byte 33: invalid character"},
-		{"\xef\xbb\xbf{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}", "at byte 0: invalid character"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\v\"x\":1}",
+		 "at byte 33: invalid character"},
+		{"\xef\xbb\xbf{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}",
+		 "at byte 0: invalid character"},
 	};
 	static const char nul_byte[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\0/x\"}";
 	static const char nul_out[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\0";
@@ -338,8 +341,7 @@ static void test_nul_in_string(void)
 	char out[512];
 
 	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
-	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\\u0000/../x\"}", out,
-		 sizeof(out)),
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\\u0000/../x\"}", out, sizeof(out)),
 	     1);
 	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":7,\"msg\":\"name: a string must not "
 		     "contain U+0000\",\"details\":\"\"}");
@@ -362,8 +364,8 @@ static void test_nul_in_string(void)
 	T_ASSERT(strstr(out, "\"code\":7,\"msg\":\"x: a string must not contain U+0000\""));
 	T_EQ(calls, 0);
 	/* an escaped backslash before u0000 is no NUL, nor is U+0001 */
-	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"\\\\u0000\\u0001\"}",
-		 out, sizeof(out)),
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"\\\\u0000\\u0001\"}", out,
+		 sizeof(out)),
 	     0);
 }
 
