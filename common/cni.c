@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cni.h"
+#include "json.h"
 #include "log.h"
 #include "name.h"
 
@@ -427,20 +428,45 @@ static int version_error(struct cni_ctx *ctx, const char *v)
 	return -EPROTO;
 }
 
+/* Fields every plugin reads (through cni_runtime() and cni_args_cni()) or that Go's
+ * types.NetConf types: of another type, Go's json.Unmarshal refuses the whole config. */
+static int check_common_types(struct cni_ctx *ctx)
+{
+	const cJSON *o = ctx->conf, *v;
+
+	v = cJSON_GetObjectItemCaseSensitive(o, "type");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "type: must be a string");
+	v = cJSON_GetObjectItemCaseSensitive(o, "runtimeConfig");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "runtimeConfig: must be an object");
+	v = cJSON_GetObjectItemCaseSensitive(o, "args");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "args: must be an object");
+	v = cJSON_GetObjectItemCaseSensitive(v, "cni");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "args.cni: must be an object");
+	return 0;
+}
+
 static int parse_conf(struct cni_ctx *ctx)
 {
 	const cJSON *v, *name;
-	const char *err;
+	char err[300];
+	int r;
 
-	ctx->conf = cJSON_ParseWithLength(ctx->input, ctx->input_len);
-	if (!ctx->conf || !cJSON_IsObject(ctx->conf)) {
-		err = cJSON_GetErrorPtr();
+	/* as strict as Go's json.Unmarshal: one value and white space, nothing after it */
+	r = json_parse_strict(ctx->input, ctx->input_len, &ctx->conf, err, sizeof(err));
+	if (r == -EBADMSG || (r == 0 && !cJSON_IsObject(ctx->conf))) {
 		cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "error unmarshalling network config: %s",
-			 ctx->conf ? "not a JSON object" : "invalid JSON");
-		if (!ctx->conf && err && err >= ctx->input && err <= ctx->input + ctx->input_len)
-			cni_fail_details(ctx, "at byte %td", err - ctx->input);
+			 r ? "invalid JSON" : "not a JSON object");
+		if (r)
+			cni_fail_details(ctx, "%s", err);
 		return -EINVAL;
 	}
+	/* valid JSON, but U+0000 would cut a C string short: "ok\u0000/../x" read as "ok" */
+	if (r < 0)
+		return cni_fail(ctx, CNI_ERR_CONFIG, r, "%s", err);
 	v = cJSON_GetObjectItemCaseSensitive(ctx->conf, "cniVersion");
 	if (v && !cJSON_IsString(v))
 		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "cniVersion must be a string");
@@ -448,7 +474,7 @@ static int parse_conf(struct cni_ctx *ctx)
 	ctx->version = v ? v->valuestring : "0.1.0";
 	name = cJSON_GetObjectItemCaseSensitive(ctx->conf, "name");
 	if (name && !cJSON_IsString(name))
-		return cni_fail(ctx, CNI_ERR_DECODE, -EINVAL, "name must be a string");
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "name: must be a string");
 	if (!name || !*name->valuestring)
 		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "missing network name");
 	if (!valid_name(name->valuestring, 255)) {
@@ -467,7 +493,7 @@ static int parse_conf(struct cni_ctx *ctx)
 					"prevResult must be an object");
 		ctx->prev = v;
 	}
-	return 0;
+	return check_common_types(ctx);
 }
 
 /* CNI_NETNS naming our own namespace would put the pod's interface on the host (skel's
@@ -486,21 +512,94 @@ static int check_own_netns(struct cni_ctx *ctx)
 	return 0;
 }
 
-int cni_emit(FILE *out, const char *s)
+/* The length of the UTF-8 sequence at s (RFC 3629: no overlongs, surrogates or code points
+ * above U+10FFFF), 0 when s does not start with a whole one; *part is how many bytes of it
+ * are a valid beginning cut short. */
+static size_t utf8_len(const unsigned char *s, size_t *part)
 {
-	struct iovec iov[2] = {{(void *)s, strlen(s)}, {(void *)"\n", 1}};
-	int fd = fileno(out), i = 0;
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	*part = 0;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++, lo = 0x80, hi = 0xbf)
+		if (s[i] < lo || s[i] > hi) {
+			*part = i;
+			return 0;
+		}
+	return n;
+}
+
+char *cni_utf8_clean(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s), o = 0, n, part;
+	char *out = malloc(len * 3 + 1);
+
+	if (!out)
+		return NULL;
+	while (*p) {
+		n = utf8_len(p, &part);
+		if (n) {
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+		} else if (part && (p[part] < 0x80 || p[part] > 0xbf)) {
+			/* the start of a character cut short, by a "%.200s" most likely: left out,
+			 * so that a cut message ends on a character boundary */
+			p += part;
+		} else {
+			memcpy(out + o, "\xef\xbf\xbd", 3); /* U+FFFD, as Go's encoder writes */
+			o += 3;
+			p += part ? part : 1;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+int cni_emit(FILE *out, const char *text)
+{
+	/* all that stdout carries goes through here: valid UTF-8 whatever the input held */
+	char *s = cni_utf8_clean(text);
+	struct iovec iov[2] = {{(void *)s, s ? strlen(s) : 0}, {(void *)"\n", 1}};
+	int fd = fileno(out), i = 0, r = 0;
 	ssize_t w;
 
-	if (fd < 0 || fflush(out) != 0)
-		return fputs(s, out) < 0 || fputc('\n', out) == EOF ? -EIO : 0;
+	if (!s)
+		return -ENOMEM;
+	if (fd < 0 || fflush(out) != 0) {
+		r = fputs(s, out) < 0 || fputc('\n', out) == EOF ? -EIO : 0;
+		free(s);
+		return r;
+	}
 	/* one writev(2), without stdio's buffer: stdout carries nothing else */
 	while (i < 2) {
 		w = writev(fd, iov + i, 2 - i);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0)
-			return -errno;
+		if (w < 0) {
+			r = -errno;
+			break;
+		}
 		for (; i < 2 && (size_t)w >= iov[i].iov_len; i++)
 			w -= (ssize_t)iov[i].iov_len;
 		if (i < 2) {
@@ -508,7 +607,8 @@ int cni_emit(FILE *out, const char *s)
 			iov[i].iov_len -= (size_t)w;
 		}
 	}
-	return 0;
+	free(s);
+	return r;
 }
 
 static void print_json(FILE *out, cJSON *obj)

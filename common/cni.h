@@ -116,9 +116,14 @@ int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *
  * --help and --version. */
 int cni_main(const struct cni_plugin *p, int argc, char **argv);
 
-/* Writes s and a newline to out: the one JSON document a call prints. Returns 0 or
- * -errno. */
+/* Writes s and a newline to out: the one JSON document a call prints, made valid UTF-8 by
+ * cni_utf8_clean(). Returns 0 or -errno. */
 int cni_emit(FILE *out, const char *s);
+
+/* A copy of s in valid UTF-8 (free() it), or NULL: each invalid byte becomes U+FFFD, as
+ * in Go's JSON encoder, but the beginning of a character cut short (by a byte-counted
+ * "%.200s", or an input's last bytes) is left out. */
+char *cni_utf8_clean(const char *s);
 
 /* Records the first failure (later ones go to the log) and returns r, or -EINVAL when
  * r >= 0. */

@@ -99,6 +99,55 @@ static const char *opt_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* The first of the keys (NULL-terminated) that is there, not null and not a string: Go's
+ * types100 refuses such a result rather than read the field as missing. */
+static const char *not_str(const cJSON *o, ...)
+{
+	const char *key, *bad = NULL;
+	const cJSON *v;
+	va_list ap;
+
+	va_start(ap, o);
+	while (!bad && (key = va_arg(ap, const char *))) {
+		v = cJSON_GetObjectItemCaseSensitive(o, key);
+		if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+			bad = key;
+	}
+	va_end(ap);
+	return bad;
+}
+
+static const char *const dns_lists[] = {"nameservers", "search", "options"};
+
+int cni_dns_check(const cJSON *dns, const char *where, char *err, size_t errlen)
+{
+	const cJSON *v, *e;
+	int i;
+
+	if (!dns || cJSON_IsNull(dns))
+		return 0;
+	if (!cJSON_IsObject(dns))
+		return perr(err, errlen, "%sdns: must be an object", where);
+	if (not_str(dns, "domain", NULL))
+		return perr(err, errlen, "%sdns.domain: must be a string", where);
+	for (size_t k = 0; k < sizeof(dns_lists) / sizeof(dns_lists[0]); k++) {
+		v = cJSON_GetObjectItemCaseSensitive(dns, dns_lists[k]);
+		if (!v || cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsArray(v))
+			return perr(err, errlen, "%sdns.%s: must be a list of strings", where,
+				    dns_lists[k]);
+		i = 0;
+		cJSON_ArrayForEach(e, v) {
+			if (!cJSON_IsString(e))
+				return perr(err, errlen, "%sdns.%s[%d]: must be a string", where,
+					    dns_lists[k], i);
+			i++;
+		}
+	}
+	return 0;
+}
+
 static int opt_int(const cJSON *o, const char *key, int *ret, unsigned int bit, unsigned int *has)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -116,12 +165,15 @@ static int opt_int(const cJSON *o, const char *key, int *ret, unsigned int bit, 
 
 static int parse_iface(const cJSON *o, struct cni_result *res, char *err, size_t errlen)
 {
+	const char *bad;
 	unsigned int has = 0;
 	struct cni_iface *i;
 	int r;
 
 	if (!cJSON_IsObject(o))
 		return perr(err, errlen, "interfaces: entries must be objects");
+	if ((bad = not_str(o, "name", "mac", "sandbox", "socketPath", "pciID", NULL)))
+		return perr(err, errlen, "interfaces: %s must be a string", bad);
 	r = cni_result_add_iface(res, opt_str(o, "name"), opt_str(o, "mac"), opt_str(o, "sandbox"));
 	if (r < 0)
 		return r == -E2BIG ? perr(err, errlen, "too many interfaces") : r;
@@ -143,6 +195,8 @@ static int parse_ip(const cJSON *o, struct cni_result *res, char *err, size_t er
 
 	if (!cJSON_IsObject(o) || !a)
 		return perr(err, errlen, "ips: each entry needs an address");
+	if (not_str(o, "gateway", NULL))
+		return perr(err, errlen, "ips: gateway must be a string");
 	if (ip_prefix_parse(a, &addr) < 0)
 		return perr(err, errlen, "ips: invalid address \"%.60s\"", a);
 	if (g && *g && ip_parse(g, &gw) < 0)
@@ -162,6 +216,8 @@ int cni_route_parse(const cJSON *o, struct cni_route *ret, char *err, size_t err
 
 	if (!cJSON_IsObject(o) || !d)
 		return perr(err, errlen, "routes: each entry needs a dst");
+	if (not_str(o, "gw", NULL))
+		return perr(err, errlen, "routes: gw must be a string");
 	if (ip_prefix_parse(d, &rt.dst) < 0)
 		return perr(err, errlen, "routes: invalid dst \"%.60s\"", d);
 	if (g && *g) {
@@ -231,6 +287,8 @@ int cni_result_parse(const cJSON *obj, struct cni_result *ret, char *err, size_t
 			r = perr(err, errlen, "ips: interface index %d out of range",
 				 res.ips[i].iface);
 	dns = cJSON_GetObjectItemCaseSensitive(obj, "dns");
+	if (r >= 0)
+		r = cni_dns_check(dns, "", err, errlen);
 	if (r >= 0 && cJSON_IsObject(dns)) {
 		res.dns = cJSON_Duplicate(dns, 1);
 		if (!res.dns)
@@ -307,16 +365,19 @@ static cJSON *route_json(const struct cni_route *rt, unsigned int v)
 	return o;
 }
 
-/* Go omits empty dns fields, and the whole dns object when nothing is left. */
+/* Go omits empty dns fields, and the whole dns object when nothing is left; it knows only
+ * its four fields. */
 static cJSON *dns_json(const cJSON *dns)
 {
+	static const char *const keys[] = {"nameservers", "domain", "search", "options"};
 	cJSON *o = cJSON_CreateObject();
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, dns) {
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		e = cJSON_GetObjectItemCaseSensitive(dns, keys[k]);
 		if ((cJSON_IsString(e) && *e->valuestring) ||
 		    (cJSON_IsArray(e) && cJSON_GetArraySize(e) > 0))
-			cJSON_AddItemToObject(o, e->string, cJSON_Duplicate(e, 1));
+			cJSON_AddItemToObject(o, keys[k], cJSON_Duplicate(e, 1));
 	}
 	if (o && !o->child) {
 		cJSON_Delete(o);

@@ -58,6 +58,11 @@ struct cni_result {
  * returns -EINVAL with a reason in err. */
 int cni_result_parse(const struct cJSON *obj, struct cni_result *ret, char *err, size_t errlen);
 
+/* Checks a dns object as Go's types.DNS reads it: {nameservers, search, options: lists of
+ * strings; domain: a string}; missing or null passes. On failure returns -EINVAL with a
+ * reason in err, the field named after where ("" or "prevResult." ...). */
+int cni_dns_check(const struct cJSON *dns, const char *where, char *err, size_t errlen);
+
 /* Parses one route object {dst, gw, mtu, advmss, priority, table, scope}. */
 int cni_route_parse(const struct cJSON *obj, struct cni_route *ret, char *err, size_t errlen);
 

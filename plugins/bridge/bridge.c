@@ -97,6 +97,10 @@ static void parse_mac(struct conf *cf, struct br_conf *c)
 	const char *mac = cni_arg(cf->ctx, "MAC");
 	const char *from = "CNI_ARGS MAC";
 
+	if (ac && !cJSON_IsString(ac))
+		conf_error(cf, CNI_ERR_CONFIG, "args.cni.mac: must be a string");
+	if (rt && !cJSON_IsString(rt))
+		conf_error(cf, CNI_ERR_CONFIG, "runtimeConfig.mac: must be a string");
 	if (cJSON_IsString(ac) && *ac->valuestring) {
 		mac = ac->valuestring;
 		from = "args.cni.mac";
@@ -119,6 +123,7 @@ static int load_conf(struct cni_ctx *ctx, struct br_conf *c)
 	const cJSON *o = ctx->conf, *ipam;
 	const char *backend;
 	struct conf cf;
+	char err[128];
 
 	conf_init(&cf, ctx);
 	c->bridge = conf_str(&cf, o, "bridge", "cni0");
@@ -157,7 +162,12 @@ static int load_conf(struct cni_ctx *ctx, struct br_conf *c)
 	if (c->l3 && c->no_container_if)
 		conf_error(&cf, CNI_ERR_CONFIG,
 			   "cannot use IPAM when DisableContainerInterface flag is set");
-	c->dns = conf_obj(&cf, o, "dns");
+	/* copied into the result: libcni must be able to read it back */
+	c->dns = cJSON_GetObjectItemCaseSensitive(o, "dns");
+	if (cni_dns_check(c->dns, "", err, sizeof(err)) < 0)
+		conf_error(&cf, CNI_ERR_CONFIG, "%s", err);
+	if (cf.n || !cJSON_IsObject(c->dns))
+		c->dns = NULL;
 	parse_mac(&cf, c);
 	return conf_done(&cf);
 }

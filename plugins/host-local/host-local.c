@@ -90,6 +90,16 @@ static void add_req(struct conf *c, struct hl_conf *hc, const char *s, const cha
 		hc->req[hc->n_req++] = p.ip;
 }
 
+/* A capability or args list: of another type it is refused, not read as missing. */
+static const cJSON *list_of(struct conf *c, const cJSON *v, const char *what)
+{
+	if (v && !cJSON_IsArray(v)) {
+		conf_error(c, CNI_ERR_CONFIG, "%s: must be a list", what);
+		return NULL;
+	}
+	return v;
+}
+
 static void parse_requests(struct conf *c, struct hl_conf *hc)
 {
 	const cJSON *list, *e;
@@ -97,12 +107,10 @@ static void parse_requests(struct conf *c, struct hl_conf *hc)
 
 	if (ip)
 		add_req(c, hc, ip, "CNI_ARGS IP");
-	list = cni_args_cni(c->ctx, "ips");
-	list = cJSON_IsArray(list) ? list : NULL;
+	list = list_of(c, cni_args_cni(c->ctx, "ips"), "args.cni.ips");
 	cJSON_ArrayForEach(e, list)
 		add_req(c, hc, cJSON_GetStringValue(e), "args.cni.ips");
-	list = cni_runtime(c->ctx, "ips");
-	list = cJSON_IsArray(list) ? list : NULL;
+	list = list_of(c, cni_runtime(c->ctx, "ips"), "runtimeConfig.ips");
 	cJSON_ArrayForEach(e, list)
 		add_req(c, hc, cJSON_GetStringValue(e), "runtimeConfig.ips");
 }
@@ -153,8 +161,7 @@ static int load_conf(struct cni_ctx *ctx, struct hl_conf *hc)
 		conf_error(&c, CNI_ERR_CONFIG, "IPAM config missing 'ipam' key");
 	hc->data_dir = conf_str(&c, ipam, "dataDir", NULL);
 	hc->resolv_conf = conf_str(&c, ipam, "resolvConf", NULL);
-	list = cni_runtime(ctx, "ipRanges");
-	list = cJSON_IsArray(list) ? list : NULL;
+	list = list_of(&c, cni_runtime(ctx, "ipRanges"), "runtimeConfig.ipRanges");
 	cJSON_ArrayForEach(e, list)
 		add_set(&c, hc, e, "runtimeConfig.ipRanges");
 	if (cJSON_GetObjectItemCaseSensitive(ipam, "subnet"))

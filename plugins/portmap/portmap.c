@@ -75,6 +75,17 @@ static int port_of(struct conf *cf, const cJSON *e, size_t i, const char *key)
 	return (int)d;
 }
 
+/* An optional string of an entry: of another type it is refused, not read as missing
+ * (`protocol: 6` is not tcp, `hostIP: 5` not every address). */
+static const char *str_of(struct conf *cf, const cJSON *e, size_t i, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key);
+
+	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
+		conf_error(cf, CNI_ERR_CONFIG, "portMappings[%zu].%s: must be a string", i, key);
+	return cJSON_GetStringValue(v);
+}
+
 /* One runtimeConfig.portMappings entry; false when it is invalid. */
 static bool parse_map(struct conf *cf, const cJSON *e, size_t i, struct hostport_map *m)
 {
@@ -87,7 +98,7 @@ static bool parse_map(struct conf *cf, const cJSON *e, size_t i, struct hostport
 	}
 	m->host_port = (uint16_t)port_of(cf, e, i, "hostPort");
 	m->cont_port = (uint16_t)port_of(cf, e, i, "containerPort");
-	proto = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "protocol"));
+	proto = str_of(cf, e, i, "protocol");
 	/* Kubernetes' default; containerd lowercases the names */
 	if (!proto || !*proto || !strcasecmp(proto, "tcp"))
 		m->proto = IPPROTO_TCP;
@@ -99,7 +110,7 @@ static bool parse_map(struct conf *cf, const cJSON *e, size_t i, struct hostport
 		conf_error(cf, CNI_ERR_CONFIG,
 			   "portMappings[%zu].protocol: \"%.20s\" is not tcp, udp or sctp", i,
 			   proto);
-	hip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "hostIP"));
+	hip = str_of(cf, e, i, "hostIP");
 	if (hip && *hip && ip_parse(hip, &m->host_ip) < 0)
 		conf_error(cf, CNI_ERR_CONFIG,
 			   "portMappings[%zu].hostIP: invalid IP address \"%.60s\"", i, hip);

@@ -145,4 +145,6 @@ for f in cases/*.json; do
 	echo "  missing $BIN/sluice-$p, needed by tests/conformance/$f"
 	cases "$p" "$f"
 done
+# the README's table of bad input, every row against every plugin
+BIN=$BIN TMP=$TMP ./bad-input.sh
 exit 0

@@ -192,6 +192,21 @@ check_eq "IPAM that cannot be exec'd: nothing left (veth, eth0, addresses, nft e
 $(inns lnoexec ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(reservations) \
 $(nft list ruleset | grep -c "cid-lnoexec/")"
 
+# an IPAM result whose dns libcni could not read is refused, not copied into the bridge's
+printf '#!/bin/sh\nout=$(%s/sluice-host-local); rc=$?\n[ "$CNI_COMMAND" = ADD ] && [ $rc = 0 ] && out=$(printf "%%s" "$out" | jq -c ".dns={\\"nameservers\\":\\"10.1.0.10\\"}")\nprintf "%%s\\n" "$out"\nexit $rc\n' \
+	"$BIN" >"$T_TMP/lying/ipam-baddns"
+chmod +x "$T_TMP/lying/ipam-baddns"
+BADDNS=$(conf lie-baddns '.ipam.type="ipam-baddns"')
+mk_netns "pod$N-lbaddns" >/dev/null 2>&1
+out=$(CNI_PATH=$BIN:$T_TMP/lying cni ADD cid-lbaddns "pod$N-lbaddns" eth0 "$BADDNS")
+rc=$?
+check_eq "IPAM result with a dns of the wrong type: ADD fails with 104 naming the field" \
+	"1 104 invalid result from ipam-baddns: dns.nameservers: must be a list of strings" \
+	"$rc $(echo "$out" | jq -r '"\(.code) \(.msg)"')"
+check_eq "IPAM result with a dns of the wrong type: nothing left (veth, eth0, addresses)" \
+	"0 0 0" "$(ip -j -d link | jq '[.[] | select(.ifalias == "sluice:lie-baddns:cid-lbaddns:eth0")] | length') \
+$(inns lbaddns ip -j link | jq '[.[] | select(.ifname=="eth0")] | length') $(reservations)"
+
 t_add "ADD with no fault after all that" ok "$SPOOF" cid-ok
 check "cleanup of that pod" cni DEL cid-ok "pod$N-ok" eth0 "$SPOOF"
 

@@ -100,6 +100,22 @@ static int run(const struct cni_plugin *p, const char *in, char *out, size_t out
 	return rc;
 }
 
+/* run() for stdin that holds NUL bytes. */
+static int run_n(const struct cni_plugin *p, const char *in, size_t len, char *out, size_t outlen)
+{
+	FILE *fi = fmemopen((void *)in, len, "r");
+	FILE *fo = fmemopen(out, outlen, "w");
+	int rc;
+
+	calls = 0;
+	memset(out, 0, outlen);
+	rc = cni_run(p, fake_getenv, fi, fo, NULL);
+	fclose(fi);
+	fclose(fo);
+	out[strcspn(out, "\n")] = '\0';
+	return rc;
+}
+
 static const char conf[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"t\"}";
 
 static void test_version(void)
@@ -295,6 +311,158 @@ static void test_error_json(void)
 		     "\"why\"}");
 }
 
+/* What Go's json.Unmarshal refuses is refused (code 6), white space after the object is not. */
+static void test_strict_json(void)
+{
+	static const char *const bad[][2] = {
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"} x", "at byte 34: data after the end"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}{}", "at byte 33: data after the end"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\n{\"name\":\"m\"}", "at byte 34: data"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"a\tb\"}", "control character"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":01}",
+		 "at byte 39: invalid number"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":1.}",
+		 "at byte 39: invalid number"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":-.5}", "invalid number"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":1e}", "invalid"},
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\v\"x\":1}",
+		 "at byte 33: invalid character"},
+		{"\xef\xbb\xbf{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}",
+		 "at byte 0: invalid character"},
+	};
+	static const char nul_byte[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\0/x\"}";
+	static const char nul_out[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\0";
+	char out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ(run(&plug, bad[i][0], out, sizeof(out)), 1);
+		T_ASSERT(strstr(out, "\"code\":6,\"msg\":\"error unmarshalling network config: "
+				     "invalid JSON\""));
+		if (!strstr(out, bad[i][1]))
+			printf("  case %zu: %s\n", i, out);
+		T_ASSERT(strstr(out, bad[i][1]));
+	}
+	/* a raw NUL byte, in a string and after the object */
+	T_EQ(run_n(&plug, nul_byte, sizeof(nul_byte) - 1, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "control character in a string"));
+	T_EQ(run_n(&plug, nul_out, sizeof(nul_out) - 1, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "at byte 33: data after the end"));
+	T_EQ(calls, 0);
+	/* white space after the object is fine */
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":-0.5e+3} \r\n\t", out,
+		 sizeof(out)),
+	     0);
+	T_EQ(calls, 1);
+}
+
+/* U+0000 would cut a C string short ("ok\u0000/../x" read as "ok"): refused, the field
+ * named, wherever it is. */
+static void test_nul_in_string(void)
+{
+	char out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\\u0000/../x\"}", out, sizeof(out)),
+	     1);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":7,\"msg\":\"name: a string must not "
+		     "contain U+0000\",\"details\":\"\"}");
+	T_EQ(run(&plug,
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"a\":[1,\"x\"],\"b\":"
+		 "{\"c\":\"\\\\u0000\"},\"ranges\":[[{\"subnet\":\"10.0.0.0/8\"}],[{\"dataDir\":"
+		 "\"\\u0000..\"}]]}}",
+		 out, sizeof(out)),
+	     1);
+	T_ASSERT(strstr(out, "\"code\":7,\"msg\":\"ipam.ranges[1][0].dataDir: a string must not "
+			     "contain U+0000\""));
+	/* in a key, and in an unknown field: still refused */
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":{\"k\\u0000\":1}}", out,
+		 sizeof(out)),
+	     1);
+	T_ASSERT(strstr(out, "\"code\":7,\"msg\":\"x.k: a key must not contain U+0000\""));
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"\\u0000\"}", out,
+		 sizeof(out)),
+	     1);
+	T_ASSERT(strstr(out, "\"code\":7,\"msg\":\"x: a string must not contain U+0000\""));
+	T_EQ(calls, 0);
+	/* an escaped backslash before u0000 is no NUL, nor is U+0001 */
+	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":\"\\\\u0000\\u0001\"}", out,
+		 sizeof(out)),
+	     0);
+}
+
+/* Fields every plugin reads, of the wrong type: refused (7, the field named), not ignored. */
+static void test_common_types(void)
+{
+	static const char *const bad[][2] = {
+		{"\"runtimeConfig\":[]", "runtimeConfig: must be an object"},
+		{"\"runtimeConfig\":\"x\"", "runtimeConfig: must be an object"},
+		{"\"args\":[1]", "args: must be an object"},
+		{"\"args\":{\"cni\":5}", "args.cni: must be an object"},
+		{"\"type\":5", "type: must be a string"},
+		{"\"name\":5", "name: must be a string"},
+	};
+	char in[256], out[512];
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(in, sizeof(in), "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",%s}", bad[i][0]);
+		if (!strncmp(bad[i][0], "\"name\"", 6))
+			snprintf(in, sizeof(in), "{\"cniVersion\":\"1.0.0\",%s}", bad[i][0]);
+		T_EQ(run(&plug, in, out, sizeof(out)), 1);
+		snprintf(in, sizeof(in), "\"code\":7,\"msg\":\"%s\"", bad[i][1]);
+		T_ASSERT(strstr(out, in));
+	}
+	T_EQ(calls, 0);
+	T_EQ(run(&plug,
+		 "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"runtimeConfig\":null,\"args\":{\"cni\":"
+		 "null},\"type\":\"t\"}",
+		 out, sizeof(out)),
+	     0);
+}
+
+static int fail_cut(struct cni_ctx *ctx)
+{
+	/* 9 bytes: "aaaaaaa" and the first two bytes of U+20AC */
+	cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "x %.9s y", "aaaaaaa\xe2\x82\xac");
+	cni_fail_details(ctx, "%s", "\xff|\xc0\xaf|\xed\xa0\x80|\xe2\x82\xac");
+	return -EINVAL;
+}
+
+static int print_raw(struct cni_ctx *ctx)
+{
+	return cni_emit(ctx->out, "{\"sandbox\":\"/run/netns/a\xfe\"}");
+}
+
+static const struct cni_plugin plug_cut = {.name = "c", .about = "c", .add = fail_cut};
+static const struct cni_plugin plug_raw = {.name = "r", .about = "r", .add = print_raw};
+
+/* Everything on stdout is valid UTF-8: a message cut by bytes inside a character ends
+ * before it; invalid bytes from the input become U+FFFD. */
+static void test_utf8_output(void)
+{
+	char out[512];
+	char *s;
+
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug_cut, conf, out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.0.0\",\"code\":7,\"msg\":\"x aaaaaaa y\",\"details\":"
+		     "\"\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+		     "\xe2\x82\xac\"}");
+	/* an invalid containerID echoed in details */
+	set_env("ADD", "a\xff\xe2\x82", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_STREQ(out, "{\"cniVersion\":\"1.1.0\",\"code\":4,\"msg\":\"invalid characters in "
+		     "containerID\",\"details\":\"a\xef\xbf\xbd\"}");
+	/* a result taken from input goes through the same place */
+	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
+	T_EQ(run(&plug_raw, conf, out, sizeof(out)), 0);
+	T_STREQ(out, "{\"sandbox\":\"/run/netns/a\xef\xbf\xbd\"}");
+	s = cni_utf8_clean("\xf0\x9f\x98\x80\xf4\x90\x80\x80\xf0\x9f\x98");
+	T_STREQ(s, "\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	free(s);
+}
+
 int main(void)
 {
 	T_RUN(test_version);
@@ -307,5 +475,9 @@ int main(void)
 	T_RUN(test_gc_lists);
 	T_RUN(test_gc_valid_keys);
 	T_RUN(test_error_json);
+	T_RUN(test_strict_json);
+	T_RUN(test_nul_in_string);
+	T_RUN(test_common_types);
+	T_RUN(test_utf8_output);
 	return T_EXIT();
 }

@@ -170,6 +170,62 @@ const char *__ubsan_default_options(void)
 	return "halt_on_error=1:print_stacktrace=1";
 }
 
+/* Parses s and returns the error text ("" when it parsed). */
+static const char *parse_err(const char *s)
+{
+	static char err[128];
+	struct cni_result res = {0};
+	cJSON *o = cJSON_Parse(s);
+
+	err[0] = '\0';
+	if (cni_result_parse(o, &res, err, sizeof(err)) == 0)
+		cni_result_done(&res);
+	cJSON_Delete(o);
+	return err;
+}
+
+/* A field of the wrong type is refused (Go's types100 cannot read it), not read as missing:
+ * a result carrying it would be copied on, and libcni could not parse ours either. */
+static void test_parse_types(void)
+{
+	T_STREQ(parse_err("{\"dns\":5}"), "dns: must be an object");
+	T_STREQ(parse_err("{\"dns\":{\"nameservers\":\"x\"}}"),
+		"dns.nameservers: must be a list of strings");
+	T_STREQ(parse_err("{\"dns\":{\"nameservers\":[\"10.0.0.1\",1]}}"),
+		"dns.nameservers[1]: must be a string");
+	T_STREQ(parse_err("{\"dns\":{\"search\":{}}}"), "dns.search: must be a list of strings");
+	T_STREQ(parse_err("{\"dns\":{\"options\":[null]}}"), "dns.options[0]: must be a string");
+	T_STREQ(parse_err("{\"dns\":{\"domain\":[]}}"), "dns.domain: must be a string");
+	T_STREQ(parse_err("{\"interfaces\":[{\"name\":5}]}"), "interfaces: name must be a string");
+	T_STREQ(parse_err("{\"interfaces\":[{\"name\":\"e\",\"sandbox\":true}]}"),
+		"interfaces: sandbox must be a string");
+	T_STREQ(parse_err("{\"ips\":[{\"address\":\"10.0.0.1/24\",\"gateway\":5}]}"),
+		"ips: gateway must be a string");
+	T_STREQ(parse_err("{\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":[]}]}"),
+		"routes: gw must be a string");
+	T_STREQ(parse_err("{\"dns\":{\"nameservers\":null,\"domain\":null,\"x\":5},"
+			  "\"interfaces\":[{\"name\":null}]}"),
+		"");
+	T_STREQ(cni_dns_check(NULL, "", NULL, 0) == 0 ? "ok" : "bad", "ok");
+}
+
+/* Only Go's four dns fields are printed; an unknown one is not copied on. */
+static void test_dns_known_fields(void)
+{
+	struct cni_result res;
+	char *s;
+
+	T_EQ(parse("{\"dns\":{\"x\":[\"y\"],\"options\":[\"ndots:5\"],\"domain\":\"d\","
+		   "\"nameservers\":[\"10.0.0.1\"]}}",
+		   &res),
+	     0);
+	s = emit(&res, "1.0.0");
+	T_STREQ(s, "{\"cniVersion\":\"1.0.0\",\"dns\":{\"nameservers\":[\"10.0.0.1\"],\"domain\":"
+		   "\"d\",\"options\":[\"ndots:5\"]}}");
+	free(s);
+	cni_result_done(&res);
+}
+
 static void test_build(void)
 {
 	struct cni_result res = {0};
@@ -199,5 +255,7 @@ int main(void)
 	T_RUN(test_parse_errors);
 	T_RUN(test_parse_int_ranges);
 	T_RUN(test_build);
+	T_RUN(test_parse_types);
+	T_RUN(test_dns_known_fields);
 	return T_EXIT();
 }
