@@ -18,7 +18,7 @@ struct nl;
 struct nft_owned;
 
 #define HOSTPORT_TABLE "sluice_portmap"
-#define HOSTPORT_MAPS_MAX 1024 /* mappings of one attachment */
+#define HOSTPORT_MAPS_MAX 32768 /* mappings of one attachment: more than 1 MiB of stdin holds */
 
 enum {
 	HOSTPORT_SNAT = 1U << 0, /* masquerade hairpin and localhost connections */

@@ -119,6 +119,52 @@ static bool clash(const struct hostport_map *a, const struct hostport_map *b)
 	return ip_eq(&a->host_ip, &b->host_ip);
 }
 
+static int by_port(const void *a, const void *b, void *maps)
+{
+	const struct hostport_map *m = maps, *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->host_port != y->host_port)
+		return x->host_port < y->host_port ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Refuses two entries that clash; sorted by protocol and host port first, so that a port
+ * range of thousands of entries costs O(n log n) and not O(n^2). */
+static void find_clash(struct conf *cf, const struct hostport_map *m, size_t n)
+{
+	size_t *ix = n > 1 ? malloc(n * sizeof(*ix)) : NULL, a, b;
+
+	if (n > 1 && !ix) {
+		conf_error(cf, CNI_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	if (n > 1)
+		qsort_r(ix, n, sizeof(*ix), by_port, (void *)m);
+	for (size_t i = 0; i + 1 < n; i++)
+		for (size_t k = i + 1; k < n && m[ix[k]].proto == m[ix[i]].proto &&
+				       m[ix[k]].host_port == m[ix[i]].host_port;
+		     k++) {
+			if (!clash(&m[ix[i]], &m[ix[k]]))
+				continue;
+			a = ix[i] < ix[k] ? ix[i] : ix[k];
+			b = ix[i] < ix[k] ? ix[k] : ix[i];
+			conf_error(cf, CNI_ERR_CONFIG,
+				   "portMappings[%zu] and [%zu]: host port %u/%s goes to two container "
+				   "ports",
+				   a, b, m[a].host_port,
+				   m[a].proto == IPPROTO_TCP   ? "tcp"
+				   : m[a].proto == IPPROTO_UDP ? "udp"
+							       : "sctp");
+			free(ix);
+			return;
+		}
+	free(ix);
+}
+
 static void parse_maps(struct conf *cf, struct pm_call *p)
 {
 	const cJSON *list = cni_runtime(cf->ctx, "portMappings"), *e;
@@ -140,18 +186,8 @@ static void parse_maps(struct conf *cf, struct pm_call *p)
 	for (e = n ? list->child : NULL; e; e = e->next)
 		if (parse_map(cf, e, i++, &p->maps[p->pod.n]))
 			p->pod.n++;
-	for (i = 0; !cf->n && i < p->pod.n; i++)
-		for (size_t k = i + 1; k < p->pod.n; k++)
-			if (clash(&p->maps[i], &p->maps[k])) {
-				conf_error(cf, CNI_ERR_CONFIG,
-					   "portMappings[%zu] and [%zu]: host port %u/%s goes to "
-					   "two container ports",
-					   i, k, p->maps[i].host_port,
-					   p->maps[i].proto == IPPROTO_TCP   ? "tcp"
-					   : p->maps[i].proto == IPPROTO_UDP ? "udp"
-									     : "sctp");
-				break;
-			}
+	if (!cf->n)
+		find_clash(cf, p->maps, p->pod.n);
 	p->pod.maps = p->maps;
 }
 
