@@ -121,7 +121,8 @@ static bool clash(const struct hostport_map *a, const struct hostport_map *b)
 
 static int by_port(const void *a, const void *b, void *maps)
 {
-	const struct hostport_map *m = maps, *x = &m[*(const size_t *)a], *y = &m[*(const size_t *)b];
+	const struct hostport_map *m = maps, *x = &m[*(const size_t *)a],
+				  *y = &m[*(const size_t *)b];
 
 	if (x->proto != y->proto)
 		return x->proto < y->proto ? -1 : 1;
@@ -152,13 +153,14 @@ static void find_clash(struct conf *cf, const struct hostport_map *m, size_t n)
 				continue;
 			a = ix[i] < ix[k] ? ix[i] : ix[k];
 			b = ix[i] < ix[k] ? ix[k] : ix[i];
-			conf_error(cf, CNI_ERR_CONFIG,
-				   "portMappings[%zu] and [%zu]: host port %u/%s goes to two container "
-				   "ports",
-				   a, b, m[a].host_port,
-				   m[a].proto == IPPROTO_TCP   ? "tcp"
-				   : m[a].proto == IPPROTO_UDP ? "udp"
-							       : "sctp");
+			conf_error(
+				cf, CNI_ERR_CONFIG,
+				"portMappings[%zu] and [%zu]: host port %u/%s goes to two container "
+				"ports",
+				a, b, m[a].host_port,
+				m[a].proto == IPPROTO_TCP   ? "tcp"
+				: m[a].proto == IPPROTO_UDP ? "udp"
+							    : "sctp");
 			free(ix);
 			return;
 		}
