@@ -119,6 +119,11 @@ static bool clash(const struct hostport_map *a, const struct hostport_map *b)
 	return ip_eq(&a->host_ip, &b->host_ip);
 }
 
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "sctp";
+}
+
 static int by_port(const void *a, const void *b, void *maps)
 {
 	const struct hostport_map *m = maps, *x = &m[*(const size_t *)a],
@@ -135,16 +140,18 @@ static int by_port(const void *a, const void *b, void *maps)
  * range of thousands of entries costs O(n log n) and not O(n^2). */
 static void find_clash(struct conf *cf, const struct hostport_map *m, size_t n)
 {
-	size_t *ix = n > 1 ? malloc(n * sizeof(*ix)) : NULL, a, b;
+	size_t *ix, a, b;
 
-	if (n > 1 && !ix) {
+	if (n < 2)
+		return;
+	ix = malloc(n * sizeof(*ix));
+	if (!ix) {
 		conf_error(cf, CNI_ERR_INTERNAL, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		ix[i] = i;
-	if (n > 1)
-		qsort_r(ix, n, sizeof(*ix), by_port, (void *)m);
+	qsort_r(ix, n, sizeof(*ix), by_port, (void *)m);
 	for (size_t i = 0; i + 1 < n; i++)
 		for (size_t k = i + 1; k < n && m[ix[k]].proto == m[ix[i]].proto &&
 				       m[ix[k]].host_port == m[ix[i]].host_port;
@@ -157,10 +164,7 @@ static void find_clash(struct conf *cf, const struct hostport_map *m, size_t n)
 				cf, CNI_ERR_CONFIG,
 				"portMappings[%zu] and [%zu]: host port %u/%s goes to two container "
 				"ports",
-				a, b, m[a].host_port,
-				m[a].proto == IPPROTO_TCP   ? "tcp"
-				: m[a].proto == IPPROTO_UDP ? "udp"
-							    : "sctp");
+				a, b, m[a].host_port, proto_name(m[a].proto));
 			free(ix);
 			return;
 		}
@@ -331,8 +335,30 @@ static int del_mappings(struct pm_call *p)
 	return r;
 }
 
+/* A host port another attachment holds: refused, naming the holder (upstream's iptables
+ * rules would both exist, the older winning, and the newer silently get nothing). */
+static int held(struct pm_call *p, const struct hostport_holder *h)
+{
+	char a[IP_STRLEN] = "";
+
+	if (!ip_is_zero(&h->map.host_ip))
+		ip_fmt(&h->map.host_ip, a);
+	return cni_fail(
+		p->ctx, CNI_ERR_EXISTS, -EADDRINUSE,
+		"host port %s%s%s%u/%s (IPv%d) is held by container %s, interface %s%s; its "
+		"DEL (or a GC) frees it",
+		*a && h->map.host_ip.family == AF_INET6 ? "[" : "", a,
+		!*a				    ? ""
+		: h->map.host_ip.family == AF_INET6 ? "]:"
+						    : ":",
+		h->map.host_port, proto_name(h->map.proto),
+		h->map.host_ip.family == AF_INET6 ? 6 : 4, h->cid, h->ifname[0] ? h->ifname : "?",
+		h->same_net ? "" : " of another network");
+}
+
 static int add_mappings(struct pm_call *p)
 {
+	struct hostport_holder h;
 	struct hostport_map *x;
 	int r;
 
@@ -346,7 +372,9 @@ static int add_mappings(struct pm_call *p)
 	}
 	if ((r = cni_fault(p->ctx, "localnet")) < 0 || (r = open_nft(p)) < 0)
 		return r;
-	if ((r = hostport_add(&p->nft, &p->pod)) < 0)
+	if ((r = hostport_add(&p->nft, &p->pod, &h)) == -EADDRINUSE)
+		return held(p, &h);
+	if (r < 0)
 		return nft_err(p, r, "add hostPort mappings");
 	x = malloc(2 * p->pod.n * sizeof(*x));
 	if (!x)
