@@ -405,38 +405,6 @@ static int pod_ok(const struct hostport_pod *p)
 	return 0;
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-	const struct nft_elem *x = *(const struct nft_elem *const *)a,
-			      *y = *(const struct nft_elem *const *)b;
-
-	if (x->key.len != y->key.len)
-		return x->key.len < y->key.len ? -1 : 1;
-	return memcmp(x->key.v, y->key.v, x->key.len);
-}
-
-/* By key, then in el's order. */
-static int key_pos_cmp(const void *a, const void *b)
-{
-	const struct nft_elem *x = *(const struct nft_elem *const *)a,
-			      *y = *(const struct nft_elem *const *)b;
-	int c = key_cmp(a, b);
-
-	return c ? c : x < y ? -1 : x > y;
-}
-
-/* el's elements by key (NULL when out of memory or el is empty). */
-static const struct nft_elem **by_key(const struct nft_owned_elems *el)
-{
-	const struct nft_elem **v = el->n ? malloc(el->n * sizeof(*v)) : NULL;
-
-	for (size_t i = 0; v && i < el->n; i++)
-		v[i] = &el->e[i];
-	if (v)
-		qsort(v, el->n, sizeof(*v), key_pos_cmp);
-	return v;
-}
-
 /* Drops the later of two elements with one key (a mapping given twice, or for "" and
  * "0.0.0.0"; parse_maps() refused those that differ): the kernel would refuse the second
  * add of a key held exclusively. The order of the others is kept. */
@@ -448,7 +416,7 @@ static int dedupe(struct nft_owned_elems *el)
 
 	if (el->n < 2)
 		return 0;
-	v = by_key(el);
+	v = nft_owned_by_key(el);
 	drop = calloc(el->n, sizeof(*drop));
 	if (!v || !drop) {
 		free(v);
@@ -456,7 +424,7 @@ static int dedupe(struct nft_owned_elems *el)
 		return -ENOMEM;
 	}
 	for (size_t i = 1; i < el->n; i++) /* v[i] comes later in el than v[i - 1] */
-		if (!key_cmp(&v[i - 1], &v[i]))
+		if (!nft_owned_key_cmp(&v[i - 1], &v[i]))
 			drop[v[i] - el->e] = true;
 	for (size_t i = 0; i < el->n; i++)
 		if (!drop[i])
@@ -542,7 +510,7 @@ static int held_cb(const struct nft_elem *e, void *data)
 	struct held *x = data;
 	struct nft_elem copy = *e;
 
-	if (!bsearch(&e, x->keys, x->n, sizeof(*x->keys), key_cmp))
+	if (!bsearch(&e, x->keys, x->n, sizeof(*x->keys), nft_owned_key_cmp))
 		return 0;
 	if (e->comment && !strcmp(e->comment, x->owner)) {
 		copy.comment = NULL; /* dumped strings do not outlive the callback */
@@ -570,7 +538,7 @@ static int held_by(struct nft *nft, const char *owner, const struct nft_owned_el
 	for (x.set = S_PORTS4; r == 0 && !x.taken && x.set <= S_HOSTIP6; x.set++) {
 		if (!el[x.set].n)
 			continue;
-		x.keys = by_key(&el[x.set]);
+		x.keys = nft_owned_by_key(&el[x.set]);
 		x.n = el[x.set].n;
 		r = x.keys ? nft_set_elems_dump(nft, NFPROTO_INET, T, sets[x.set].name, held_cb, &x)
 			   : -ENOMEM;

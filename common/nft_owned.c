@@ -316,7 +316,7 @@ static bool elem_eq(const struct nft_elem *a, const struct nft_elem *b)
 		(!a->chain || !strcmp(a->chain, b->chain)));
 }
 
-static int key_cmp(const void *a, const void *b)
+int nft_owned_key_cmp(const void *a, const void *b)
 {
 	const struct nft_elem *x = *(const struct nft_elem *const *)a,
 			      *y = *(const struct nft_elem *const *)b;
@@ -326,16 +326,24 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(x->key.v, y->key.v, x->key.len);
 }
 
-/* el's elements by key, so that an attachment's thousands of elements compare in
- * O(n log n). Returns NULL when out of memory (or el is empty). */
-static const struct nft_elem **by_key(const struct nft_owned_elems *el)
+/* By key, then in the list's order. */
+static int key_pos_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = *(const struct nft_elem *const *)a,
+			      *y = *(const struct nft_elem *const *)b;
+	int c = nft_owned_key_cmp(a, b);
+
+	return c ? c : x < y ? -1 : x > y;
+}
+
+const struct nft_elem **nft_owned_by_key(const struct nft_owned_elems *el)
 {
 	const struct nft_elem **v = el->n ? malloc(el->n * sizeof(*v)) : NULL;
 
 	for (size_t i = 0; v && i < el->n; i++)
 		v[i] = &el->e[i];
 	if (v)
-		qsort(v, el->n, sizeof(*v), key_cmp);
+		qsort(v, el->n, sizeof(*v), key_pos_cmp);
 	return v;
 }
 
@@ -346,12 +354,12 @@ static int has_elem(const struct nft_elem **v, size_t n, const struct nft_elem *
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (key_cmp(&v[mid], &want) < 0)
+		if (nft_owned_key_cmp(&v[mid], &want) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (; lo < n && key_cmp(&v[lo], &want) == 0; lo++)
+	for (; lo < n && nft_owned_key_cmp(&v[lo], &want) == 0; lo++)
 		if (elem_eq(v[lo], want))
 			return 1;
 	return 0;
@@ -377,8 +385,8 @@ static int compare(struct nft *nft, const struct nft_owned *t, const struct nft_
 	int r = 0;
 
 	for (unsigned int i = 0; r == 0 && i < t->nsets; i++) {
-		w = by_key(&want[i]);
-		h = by_key(&have[i]);
+		w = nft_owned_by_key(&want[i]);
+		h = nft_owned_by_key(&have[i]);
 		if ((want[i].n && !w) || (have[i].n && !h))
 			r = -ENOMEM;
 		for (size_t k = 0; r == 0 && k < want[i].n; k++)
