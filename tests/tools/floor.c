@@ -464,7 +464,7 @@ static double num(const cJSON *c, const char *key)
 /* Reads the env and config; the pod's address is subnet + 2 + its number. */
 static int load(struct floor *f)
 {
-	static char buf[1 << 16];
+	static char buf[1 << 20]; /* the plugins' stdin cap: a port range of thousands */
 	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
 	cJSON *c = cJSON_Parse((buf[n] = 0, buf));
 	const char *dash, *sub;
