@@ -607,13 +607,13 @@ static int owner_listed(struct nft *nft, const char *owner)
 	return r < 0 ? r : 1;
 }
 
-/* Host port keys are the only ones two attachments can share: each DNAT element is re-added
- * as it is, then destroyed, so a key that now holds other data (another attachment's pod)
- * fails the whole batch with -EEXIST and nothing changes. The other keys hold the pod's own
- * address or owner, and are destroyed as they are, but for the owner's entry, deleted: an
- * attachment whose ADD was refused (or that is gone already) has none, the batch fails
- * with -ENOENT, and nothing changes either (the holder of its host port may have the same
- * pod address, so the same data). */
+/* Returns 0, 1 when nothing was removed, or -errno. Host port keys are the only ones two
+ * attachments can share: each DNAT element is re-added as it is, then destroyed, so a key
+ * that holds other data (another attachment's pod) fails the whole batch with -EEXIST and
+ * nothing changes. The other keys hold the pod's own address or owner, and are destroyed as
+ * they are, but for the owner's entry, deleted: an attachment whose ADD was refused (or
+ * that is gone already) has none, the batch fails with -ENOENT, and nothing changes either
+ * (the holder of its host port may have the same pod address, so the same data). */
 static int guarded_destroy(struct nft *nft, const struct nft_owned_elems *el)
 {
 	int r;
@@ -627,9 +627,9 @@ static int guarded_destroy(struct nft *nft, const struct nft_owned_elems *el)
 				    i == S_OWNERS ? 0 : NFT_F_DESTROY);
 	}
 	r = nft_batch_commit(nft);
-	if (r == -ENOENT) { /* no table, or not listed in owners: nothing to remove */
+	if (r == -ENOENT) { /* no table, or not listed in owners: nothing was removed */
 		nft->errmsg[0] = '\0';
-		r = 0;
+		r = 1;
 	}
 	return r;
 }
@@ -704,8 +704,12 @@ int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_
 		goto out;
 	if (el[S_OWNERS].n) {
 		r = guarded_destroy(nft, el);
-		if (r == -EEXIST || r == -ENOTEMPTY) /* taken over since: sort it out by owner */
+		if (r == -EEXIST || r == -ENOTEMPTY) /* a key holds other data: go by owner */
 			r = destroy_owned(nft, owner, el);
+		if (r == 1) { /* its host ports are not its own: no conntrack flush either */
+			nft_owned_elems_done(el, S_COUNT);
+			r = 0;
+		}
 	} else {
 		r = owner_listed(nft, owner);
 		if (r > 0)

@@ -51,9 +51,19 @@ listening "pod$N" tcp 80 2 || fail "servers in the pod listening"
 # no table yet: every message of the first batch of a DEL, and of an ADD, fails (thousands
 # of answers, more than the socket's receive buffer holds)
 check "DEL of 4,000 before any ADD succeeds" pm DEL cid-big "$T_TMP/maps.json"
+# stale UDP conntrack entries of host ports in the range (and one outside, kept): ADD flushes
+# those of its 2,000 UDP host ports per family (through one dump of the table per 256: a
+# filtered flush per port walks the whole table, 2,000 times)
+ct_add() { conntrack -I -s 192.168.95.2 -d "$NODE4" -p udp --sport 40000 --dport "$1" -t 100 >/dev/null 2>&1; }
+ctn() { conntrack -L -p udp --orig-port-dst "$1" 2>/dev/null | grep -c udp; }
+for p in $FIRST 21000 $LAST $((LAST + 1)); do ct_add "$p"; done
+check_eq "stale UDP entries for $FIRST, 21000, $LAST and $((LAST + 1))" "1 1 1 1" \
+	"$(ctn $FIRST) $(ctn 21000) $(ctn $LAST) $(ctn $((LAST + 1)))"
 check "ADD of 4,000 mappings" pm ADD cid-big "$T_TMP/maps.json"
 # per family: 4,000 DNAT and 4,000 snat elements, the local one; and the owner
 check_eq "... 16,003 elements" 16003 "$(elems cid-big)"
+check_eq "ADD flushed the entries of its UDP host ports, not the other" "0 0 0 1" \
+	"$(ctn $FIRST) $(ctn 21000) $(ctn $LAST) $(ctn $((LAST + 1)))"
 check_eq "tcp4 to the first port reaches the pod" big "$(get "TCP4:$NODE4:$FIRST")"
 check_eq "tcp4 to the last port reaches the pod" big "$(get "TCP4:$NODE4:$LAST")"
 check_eq "tcp6 to the last port reaches the pod" big "$(get "TCP6:[$NODE6]:$LAST")"
@@ -67,8 +77,10 @@ check_eq "CHECK finds the one element missing" \
 check "ADD again" pm ADD cid-big "$T_TMP/maps.json"
 check "CHECK passes again" pm CHECK cid-big "$T_TMP/maps.json"
 check_eq "... 16,003 elements" 16003 "$(elems cid-big)"
+ct_add 21001
 check "DEL" pm DEL cid-big "$T_TMP/maps.json"
 check_eq "DEL leaves nothing" 0 "$(sluice_nft_elems)"
+check_eq "DEL flushed the entry of its UDP host port 21001" 0 "$(ctn 21001)"
 check "DEL again succeeds" pm DEL cid-big "$T_TMP/maps.json"
 check_eq "tcp4 to the first port no longer reaches the pod" "" "$(get "TCP4:$NODE4:$FIRST")"
 # all or nothing: the last of the 4,000 is held by another attachment
