@@ -5,7 +5,8 @@
 # the failed ADD) removes nothing of the holder's, even when it has the holder's pod address;
 # ADD again of the holder replaces its own; a hostIP-bound mapping and a mapping of every
 # address share a port (the bound one wins on its address, as a socket bound to it would);
-# a stale holder (its DEL never came) is freed by GC or by a DEL by its container ID.
+# a stale holder (its DEL never came) is freed by GC or by a DEL by its container ID; the
+# refused attachment's DEL flushes no UDP conntrack entry of the holder's port.
 # Traffic is TCP from the node to its own addresses (output hook), so nothing is lost.
 set -u
 # shellcheck source=tests/lib.sh
@@ -118,7 +119,22 @@ check "DEL of b by container ID (no mappings, no prevResult)" cni DEL cid-b "" e
 check "ADD of c with 9090 now succeeds" pm ADD c c '[{"hostPort":9090,"containerPort":80,"protocol":"tcp"}]'
 check_eq "9090 reaches c" c "$(get $NODE4 9090)"
 
+# --- the refused attachment's DEL flushes no conntrack entry of the holder's ------------------
+P3='[{"hostPort":8080,"containerPort":80,"protocol":"tcp"},{"hostPort":8081,"containerPort":80,"protocol":"tcp"},
+	{"hostPort":5353,"containerPort":53,"protocol":"udp"}]'
+PU='[{"hostPort":5353,"containerPort":53,"protocol":"udp"}]'
+check "ADD of a again with udp 5353 too" pm ADD a a "$P3"
+conntrack -I -s 192.168.98.2 -d $NODE4 -p udp --sport 40000 --dport 5353 -t 100 >/dev/null 2>&1
+ctn() { conntrack -L -p udp --orig-port-dst 5353 2>/dev/null | grep -c udp; }
+check_eq "a UDP entry of a's 5353" 1 "$(ctn)"
+check_fail "ADD of b with udp 5353 fails" pm ADD b b "$PU"
+check "DEL of b" pm DEL b b "$PU"
+check_eq "... leaves the entry of a's 5353" 1 "$(ctn)"
+check_fail "ADD of z (a's address) with udp 5353 fails" pm ADD z a "$PU"
+check "DEL of z" pm DEL z a "$PU"
+check_eq "... leaves the entry of a's 5353" 1 "$(ctn)"
+
 # --- nothing left -------------------------------------------------------------------------------
-check "DEL of a" pm DEL a a "$P2"
+check "DEL of a" pm DEL a a "$P3"
 check "DEL of c" pm DEL c c '[{"hostPort":9090,"containerPort":80,"protocol":"tcp"}]'
 check_eq "no element left" 0 "$(sluice_nft_elems)"
