@@ -66,9 +66,10 @@ int hostport_add(struct nft *nft, const struct hostport_pod *p, struct hostport_
 
 /* Removes the attachment's elements in one batch. With p->maps and a container address the
  * keys are known (those of either snat setting): each DNAT element is re-added unchanged and
- * destroyed in the same batch, so a host port another attachment took over since (other
- * data) fails the batch instead of being removed, and then, as without keys, the elements
- * are found by their comments (when the owners set lists the attachment). *ret_removed
+ * destroyed in the same batch with the attachment's owners entry deleted, so a host port
+ * that holds other data fails the batch instead of being removed, and then, as without
+ * keys, the elements are found by their comments (when the owners set lists the
+ * attachment); an attachment without an owners entry (its ADD refused) removes nothing. *ret_removed
  * (malloc'd, caller frees) lists the mappings removed, as hostport_expand() does.
  * Idempotent. Returns 0 or -errno. */
 int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_map **ret_removed,
