@@ -3,6 +3,7 @@
  * and localhost masquerade, stale UDP conntrack entries flushed on ADD and on DEL. Chained
  * after an interface plugin, whose result it passes on unchanged. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -339,21 +340,17 @@ static int del_mappings(struct pm_call *p)
  * rules would both exist, the older winning, and the newer silently get nothing). */
 static int held(struct pm_call *p, const struct hostport_holder *h)
 {
-	char a[IP_STRLEN] = "";
+	bool v6 = h->map.host_ip.family == AF_INET6;
+	char a[IP_STRLEN + 4] = "", ip[IP_STRLEN];
 
 	if (!ip_is_zero(&h->map.host_ip))
-		ip_fmt(&h->map.host_ip, a);
+		snprintf(a, sizeof(a), v6 ? "[%s]:" : "%s:", ip_fmt(&h->map.host_ip, ip));
 	return cni_fail(
 		p->ctx, CNI_ERR_EXISTS, -EADDRINUSE,
-		"host port %s%s%s%u/%s (IPv%d) is held by container %s, interface %s%s; its "
-		"DEL (or a GC) frees it",
-		*a && h->map.host_ip.family == AF_INET6 ? "[" : "", a,
-		!*a				    ? ""
-		: h->map.host_ip.family == AF_INET6 ? "]:"
-						    : ":",
-		h->map.host_port, proto_name(h->map.proto),
-		h->map.host_ip.family == AF_INET6 ? 6 : 4, h->cid, h->ifname[0] ? h->ifname : "?",
-		h->same_net ? "" : " of another network");
+		"host port %s%u/%s (IPv%d) is held by container %s, interface %s%s; its DEL "
+		"(or a GC) frees it",
+		a, h->map.host_port, proto_name(h->map.proto), v6 ? 6 : 4, h->cid,
+		h->ifname[0] ? h->ifname : "?", h->same_net ? "" : " of another network");
 }
 
 static int add_mappings(struct pm_call *p)
