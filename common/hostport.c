@@ -309,6 +309,8 @@ const struct nft_owned hostport_owned = {
 	.table = T,
 	.sets = sets,
 	.nsets = S_COUNT,
+	/* a host port is held by one attachment: adding it over another's fails (-EEXIST) */
+	.excl = 1U << S_PORTS4 | 1U << S_PORTS6 | 1U << S_HOSTIP4 | 1U << S_HOSTIP6,
 	.check_exact = true,
 	.chain = CHAIN_DNAT,
 	.nrules = DNAT_RULES,
@@ -403,6 +405,36 @@ static int pod_ok(const struct hostport_pod *p)
 	return 0;
 }
 
+/* Drops the later of two elements with one key (a mapping given twice, or for "" and
+ * "0.0.0.0"; parse_maps() refused those that differ): the kernel would refuse the second
+ * add of a key held exclusively. The order of the others is kept. */
+static int dedupe(struct nft_owned_elems *el)
+{
+	const struct nft_elem **v;
+	bool *drop;
+	size_t n = 0;
+
+	if (el->n < 2)
+		return 0;
+	v = nft_owned_by_key(el);
+	drop = calloc(el->n, sizeof(*drop));
+	if (!v || !drop) {
+		free(v);
+		free(drop);
+		return -ENOMEM;
+	}
+	for (size_t i = 1; i < el->n; i++) /* v[i] comes later in el than v[i - 1] */
+		if (!nft_owned_key_cmp(&v[i - 1], &v[i]))
+			drop[v[i] - el->e] = true;
+	for (size_t i = 0; i < el->n; i++)
+		if (!drop[i])
+			el->e[n++] = el->e[i];
+	el->n = n;
+	free(v);
+	free(drop);
+	return 0;
+}
+
 /* Every element of p into el[] (emptied by the caller), commented owner. */
 static int pod_elems(const struct hostport_pod *p, const char *owner, struct nft_owned_elems *el)
 {
@@ -432,21 +464,114 @@ static int pod_elems(const struct hostport_pod *p, const char *owner, struct nft
 		owner_key(owner, &e.key);
 		r = nft_owned_push(&el[S_OWNERS], &e);
 	}
+	for (int i = 0; r == 0 && i < S_COUNT; i++)
+		r = dedupe(&el[i]);
 	return r;
 }
 
-int hostport_add(struct nft *nft, const struct hostport_pod *p)
+/* The mapping of DNAT element key k of set s (<= S_HOSTIP6), as hostport_expand() has it. */
+static void key_map(unsigned int s, const uint8_t *k, struct hostport_map *m)
 {
-	struct nft_owned_elems el[S_COUNT] = {0};
+	unsigned int alen = s & 1 ? 16 : 4, o = s >= S_HOSTIP4 ? alen : 0;
+
+	*m = (struct hostport_map){.host_ip.family = s & 1 ? AF_INET6 : AF_INET};
+	memcpy(m->host_ip.b, k, o);
+	m->proto = k[o];
+	m->host_port = (uint16_t)(k[o + 4] << 8 | k[o + 5]);
+}
+
+/* Splits an owner comment "<cid>/<ifname>/<network hash>" into h (as far as it goes). */
+static void holder_parse(const char *comment, const char *owner, struct hostport_holder *h)
+{
+	const char *net = strrchr(comment, '/'), *ours = strrchr(owner, '/');
+	const char *ifn = net ? memrchr(comment, '/', (size_t)(net - comment)) : NULL;
+
+	if (!ifn) {
+		snprintf(h->cid, sizeof(h->cid), "%s", comment);
+		return;
+	}
+	snprintf(h->cid, sizeof(h->cid), "%.*s", (int)(ifn - comment), comment);
+	snprintf(h->ifname, sizeof(h->ifname), "%.*s", (int)(net - ifn - 1), ifn + 1);
+	h->same_net = ours && !strcmp(net, ours);
+}
+
+struct held {
+	const struct nft_elem **keys; /* ours in the set dumped, sorted */
+	size_t n;
+	unsigned int set;
+	const char *owner;
+	struct nft_owned_elems *ours; /* elements of ours found, per set */
+	struct hostport_holder *h;
+	bool taken;
+};
+
+static int held_cb(const struct nft_elem *e, void *data)
+{
+	struct held *x = data;
+	struct nft_elem copy = *e;
+
+	if (!bsearch(&e, x->keys, x->n, sizeof(*x->keys), nft_owned_key_cmp))
+		return 0;
+	if (e->comment && !strcmp(e->comment, x->owner)) {
+		copy.comment = NULL; /* dumped strings do not outlive the callback */
+		copy.chain = NULL;
+		return nft_owned_push(&x->ours[x->set], &copy);
+	}
+	if (!x->taken && e->key.len >= (x->set >= S_HOSTIP4 ? (x->set & 1 ? 16 : 4) : 0) + 8) {
+		x->taken = true;
+		key_map(x->set, e->key.v, &x->h->map);
+		holder_parse(e->comment ? e->comment : "?", x->owner, x->h);
+	}
+	return 0;
+}
+
+/* Who holds el's DNAT keys: -EADDRINUSE with *h filled when another attachment holds one,
+ * else 0 with those held by owner itself in ours[] (emptied first). */
+static int held_by(struct nft *nft, const char *owner, const struct nft_owned_elems *el,
+		   struct nft_owned_elems *ours, struct hostport_holder *h)
+{
+	struct held x = {.owner = owner, .ours = ours, .h = h};
+	int r = 0;
+
+	nft_owned_elems_done(ours, S_COUNT);
+	memset(h, 0, sizeof(*h));
+	for (x.set = S_PORTS4; r == 0 && !x.taken && x.set <= S_HOSTIP6; x.set++) {
+		if (!el[x.set].n)
+			continue;
+		x.keys = nft_owned_by_key(&el[x.set]);
+		x.n = el[x.set].n;
+		r = x.keys ? nft_set_elems_dump(nft, NFPROTO_INET, T, sets[x.set].name, held_cb, &x)
+			   : -ENOMEM;
+		free(x.keys);
+	}
+	return r < 0 ? r : x.taken ? -EADDRINUSE : 0;
+}
+
+int hostport_add(struct nft *nft, const struct hostport_pod *p, struct hostport_holder *ret_holder)
+{
+	struct nft_owned_elems el[S_COUNT] = {0}, ours[S_COUNT] = {0};
+	struct hostport_holder h;
 	char owner[NFT_OWNER_MAX + 1];
 	int r;
 
 	r = nft_owner_fmt(owner, p->net, p->cid, p->ifname);
 	if (r == 0)
 		r = pod_elems(p, owner, el);
-	if (r == 0 && el[S_OWNERS].n)
-		r = nft_owned_add(nft, &hostport_owned, el, NULL);
+	/* First as if no key were held (one batch); when one is, what holds it decides: ours
+	 * (ADD again) are replaced, another attachment's refuse the ADD. A key taken between
+	 * the look and the next batch fails it again, and the look is repeated. */
+	for (int i = 0; r == 0 && el[S_OWNERS].n; i++) {
+		r = nft_owned_add(nft, &hostport_owned, el, i ? ours : NULL);
+		if (r != -EEXIST || i == 4)
+			break;
+		r = held_by(nft, owner, el, ours, &h);
+		if (r == -EINTR) /* the dump met a change: look again */
+			r = 0;
+		if (r == -EADDRINUSE && ret_holder)
+			*ret_holder = h;
+	}
 	nft_owned_elems_done(el, S_COUNT);
+	nft_owned_elems_done(ours, S_COUNT);
 	return r;
 }
 
@@ -482,10 +607,13 @@ static int owner_listed(struct nft *nft, const char *owner)
 	return r < 0 ? r : 1;
 }
 
-/* Host port keys are the only ones two attachments can share: each DNAT element is re-added
- * as it is, then destroyed, so a key that now holds other data (another attachment's pod)
- * fails the whole batch with -EEXIST and nothing changes. The other keys hold the pod's own
- * address or owner, and are destroyed as they are. */
+/* Returns 0, 1 when nothing was removed, or -errno. Host port keys are the only ones two
+ * attachments can share: each DNAT element is re-added as it is, then destroyed, so a key
+ * that holds other data (another attachment's pod) fails the whole batch with -EEXIST and
+ * nothing changes. The other keys hold the pod's own address or owner, and are destroyed as
+ * they are, but for the owner's entry, deleted: an attachment whose ADD was refused (or
+ * that is gone already) has none, the batch fails with -ENOENT, and nothing changes either
+ * (the holder of its host port may have the same pod address, so the same data). */
 static int guarded_destroy(struct nft *nft, const struct nft_owned_elems *el)
 {
 	int r;
@@ -496,11 +624,13 @@ static int guarded_destroy(struct nft *nft, const struct nft_owned_elems *el)
 			(void)nft_elems_add(nft, NFPROTO_INET, T, sets[i].name, el[i].e, el[i].n,
 					    0);
 		(void)nft_elems_del(nft, NFPROTO_INET, T, sets[i].name, el[i].e, el[i].n,
-				    NFT_F_DESTROY);
+				    i == S_OWNERS ? 0 : NFT_F_DESTROY);
 	}
 	r = nft_batch_commit(nft);
-	if (r == -ENOENT && nft_table_exists(nft, NFPROTO_INET, T) == 0)
-		r = 0; /* no table, nothing to remove */
+	if (r == -ENOENT) { /* no table, or not listed in owners: nothing was removed */
+		nft->errmsg[0] = '\0';
+		r = 1;
+	}
 	return r;
 }
 
@@ -574,8 +704,12 @@ int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_
 		goto out;
 	if (el[S_OWNERS].n) {
 		r = guarded_destroy(nft, el);
-		if (r == -EEXIST || r == -ENOTEMPTY) /* taken over since: sort it out by owner */
+		if (r == -EEXIST || r == -ENOTEMPTY) /* a key holds other data: go by owner */
 			r = destroy_owned(nft, owner, el);
+		if (r == 1) { /* its host ports are not its own: no conntrack flush either */
+			nft_owned_elems_done(el, S_COUNT);
+			r = 0;
+		}
 	} else {
 		r = owner_listed(nft, owner);
 		if (r > 0)

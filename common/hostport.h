@@ -18,7 +18,7 @@ struct nl;
 struct nft_owned;
 
 #define HOSTPORT_TABLE "sluice_portmap"
-#define HOSTPORT_MAPS_MAX 1024 /* mappings of one attachment */
+#define HOSTPORT_MAPS_MAX 32768 /* mappings of one attachment: more than 1 MiB of stdin holds */
 
 enum {
 	HOSTPORT_SNAT = 1U << 0, /* masquerade hairpin and localhost connections */
@@ -50,15 +50,26 @@ extern const struct nft_owned hostport_owned;
  * address of (host_ip.family set), into out (room for 2 * p->n). Returns their number. */
 size_t hostport_expand(const struct hostport_pod *p, struct hostport_map *out);
 
-/* Adds p's mappings, replacing those of the same keys (the last writer wins), in one batch;
- * creates the table on first use, race-free. Returns 0 or -errno (nft_errmsg() says why). */
-int hostport_add(struct nft *nft, const struct hostport_pod *p);
+/* Who holds a host port: the mapping (expanded) and its attachment. */
+struct hostport_holder {
+	struct hostport_map map;
+	char cid[256], ifname[IFNAMSIZ]; /* from its element comment (common/nft_owned.h) */
+	bool same_net; /* an attachment of the same network */
+};
+
+/* Adds p's mappings in one batch (all or nothing); creates the table on first use,
+ * race-free. A host port (protocol, port, host address or every address of a family) is
+ * held by one attachment at a time: when another holds one, nothing is added and
+ * -EADDRINUSE returned with *ret_holder (may be NULL) naming it; p's own are replaced (ADD
+ * again). Returns 0 or -errno (nft_errmsg() says why). */
+int hostport_add(struct nft *nft, const struct hostport_pod *p, struct hostport_holder *ret_holder);
 
 /* Removes the attachment's elements in one batch. With p->maps and a container address the
  * keys are known (those of either snat setting): each DNAT element is re-added unchanged and
- * destroyed in the same batch, so a host port another attachment took over since (other
- * data) fails the batch instead of being removed, and then, as without keys, the elements
- * are found by their comments (when the owners set lists the attachment). *ret_removed
+ * destroyed in the same batch with the attachment's owners entry deleted, so a host port
+ * that holds other data fails the batch instead of being removed, and then, as without
+ * keys, the elements are found by their comments (when the owners set lists the
+ * attachment); an attachment without an owners entry (its ADD refused) removes nothing. *ret_removed
  * (malloc'd, caller frees) lists the mappings removed, as hostport_expand() does.
  * Idempotent. Returns 0 or -errno. */
 int hostport_del(struct nft *nft, const struct hostport_pod *p, struct hostport_map **ret_removed,

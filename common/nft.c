@@ -390,11 +390,13 @@ static int batch_send(struct nft *nft)
 
 /* The kernel answers a batch while handling sendmsg(): an error per failed message, an ack
  * for the last one (the only one with NLM_F_ACK), and an error on BATCH_BEGIN when the
- * commit itself fails. Once BATCH_BEGIN was answered, the rest is already queued. */
+ * commit itself fails. Once BATCH_BEGIN was answered, the rest is already queued. A failed
+ * batch of thousands of messages (no table yet: each fails) overflows the receive buffer;
+ * the answers kept are the first ones, in order, so the first error is still known. */
 static int batch_recv(struct nft *nft, uint32_t last_seq)
 {
 	int fd = mnl_socket_get_fd(nft->sk), first = 0, len, err;
-	bool seen_last = false, drain = false;
+	bool seen_last = false, drain = false, lost = false;
 	const struct nlmsghdr *nlh;
 	const struct nlmsgerr *e;
 	ssize_t n;
@@ -406,8 +408,7 @@ static int batch_recv(struct nft *nft, uint32_t last_seq)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && drain)
 			break;
 		if (n < 0 && errno == ENOBUFS) { /* answers were lost: read what is left */
-			first = first ? first : -ENOBUFS;
-			drain = true;
+			lost = drain = true;
 			continue;
 		}
 		if (n < 0)
@@ -428,8 +429,10 @@ static int batch_recv(struct nft *nft, uint32_t last_seq)
 			}
 		}
 	}
-	if (first == -ENOBUFS)
+	if (!first && lost) {
+		first = -ENOBUFS;
 		snprintf(nft->errmsg, sizeof(nft->errmsg), "batch: answers lost (ENOBUFS)");
+	}
 	return first;
 }
 

@@ -320,10 +320,51 @@ static bool elem_eq(const struct nft_elem *a, const struct nft_elem *b)
 		(!a->chain || !strcmp(a->chain, b->chain)));
 }
 
-static int has_elem(const struct nft_owned_elems *have, const struct nft_elem *want)
+int nft_owned_key_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < have->n; i++)
-		if (elem_eq(&have->e[i], want))
+	const struct nft_elem *x = *(const struct nft_elem *const *)a,
+			      *y = *(const struct nft_elem *const *)b;
+
+	if (x->key.len != y->key.len)
+		return x->key.len < y->key.len ? -1 : 1;
+	return memcmp(x->key.v, y->key.v, x->key.len);
+}
+
+/* By key, then in the list's order. */
+static int key_pos_cmp(const void *a, const void *b)
+{
+	const struct nft_elem *x = *(const struct nft_elem *const *)a,
+			      *y = *(const struct nft_elem *const *)b;
+	int c = nft_owned_key_cmp(a, b);
+
+	return c ? c : x < y ? -1 : x > y;
+}
+
+const struct nft_elem **nft_owned_by_key(const struct nft_owned_elems *el)
+{
+	const struct nft_elem **v = el->n ? malloc(el->n * sizeof(*v)) : NULL;
+
+	for (size_t i = 0; v && i < el->n; i++)
+		v[i] = &el->e[i];
+	if (v)
+		qsort(v, el->n, sizeof(*v), key_pos_cmp);
+	return v;
+}
+
+/* Whether sorted v[0..n-1] holds an element equal to want (keys may repeat in a list). */
+static int has_elem(const struct nft_elem **v, size_t n, const struct nft_elem *want)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (nft_owned_key_cmp(&v[mid], &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && nft_owned_key_cmp(&v[lo], &want) == 0; lo++)
+		if (elem_eq(v[lo], want))
 			return 1;
 	return 0;
 }
@@ -344,15 +385,24 @@ static int elem_differs(struct nft *nft, const struct nft_owned *t, unsigned int
 static int compare(struct nft *nft, const struct nft_owned *t, const struct nft_owned_elems *want,
 		   const struct nft_owned_elems *have)
 {
-	for (unsigned int i = 0; i < t->nsets; i++) {
-		for (size_t k = 0; k < want[i].n; k++)
-			if (!has_elem(&have[i], &want[i].e[k]))
-				return elem_differs(nft, t, i, &want[i].e[k], true);
-		for (size_t k = 0; t->check_exact && k < have[i].n; k++)
-			if (!has_elem(&want[i], &have[i].e[k]))
-				return elem_differs(nft, t, i, &have[i].e[k], false);
+	const struct nft_elem **w = NULL, **h = NULL;
+	int r = 0;
+
+	for (unsigned int i = 0; r == 0 && i < t->nsets; i++) {
+		w = nft_owned_by_key(&want[i]);
+		h = nft_owned_by_key(&have[i]);
+		if ((want[i].n && !w) || (have[i].n && !h))
+			r = -ENOMEM;
+		for (size_t k = 0; r == 0 && k < want[i].n; k++)
+			if (!has_elem(h, have[i].n, &want[i].e[k]))
+				r = elem_differs(nft, t, i, &want[i].e[k], true);
+		for (size_t k = 0; r == 0 && t->check_exact && k < have[i].n; k++)
+			if (!has_elem(w, want[i].n, &have[i].e[k]))
+				r = elem_differs(nft, t, i, &have[i].e[k], false);
+		free(w);
+		free(h);
 	}
-	return 0;
+	return r;
 }
 
 int nft_owned_check(struct nft *nft, const struct nft_owned *t, const char *net, const char *cid,

@@ -46,6 +46,13 @@ struct nft_owned_elems {
  * Returns 0 or -ENOMEM. */
 int nft_owned_push(struct nft_owned_elems *el, const struct nft_elem *e);
 
+/* Pointers to el's elements sorted by key, those of one key in el's order (malloc'd, the
+ * caller frees it); NULL when el is empty or out of memory. For lists of thousands. */
+const struct nft_elem **nft_owned_by_key(const struct nft_owned_elems *el);
+
+/* Orders two `const struct nft_elem *` (pointed to by a and b) by key: qsort, bsearch. */
+int nft_owned_key_cmp(const void *a, const void *b);
+
 /* Frees the lists el[0..n-1] and empties them. */
 void nft_owned_elems_done(struct nft_owned_elems *el, unsigned int n);
 

@@ -3,6 +3,7 @@
  * and localhost masquerade, stale UDP conntrack entries flushed on ADD and on DEL. Chained
  * after an interface plugin, whose result it passes on unchanged. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -130,6 +131,58 @@ static bool clash(const struct hostport_map *a, const struct hostport_map *b)
 	return ip_eq(&a->host_ip, &b->host_ip);
 }
 
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "sctp";
+}
+
+static int by_port(const void *a, const void *b, void *maps)
+{
+	const struct hostport_map *m = maps, *x = &m[*(const size_t *)a],
+				  *y = &m[*(const size_t *)b];
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->host_port != y->host_port)
+		return x->host_port < y->host_port ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Refuses two entries that clash; sorted by protocol and host port first, so that a port
+ * range of thousands of entries costs O(n log n) and not O(n^2). */
+static void find_clash(struct conf *cf, const struct hostport_map *m, size_t n)
+{
+	size_t *ix, a, b;
+
+	if (n < 2)
+		return;
+	ix = malloc(n * sizeof(*ix));
+	if (!ix) {
+		conf_error(cf, CNI_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ix[i] = i;
+	qsort_r(ix, n, sizeof(*ix), by_port, (void *)m);
+	for (size_t i = 0; i + 1 < n; i++)
+		for (size_t k = i + 1; k < n && m[ix[k]].proto == m[ix[i]].proto &&
+				       m[ix[k]].host_port == m[ix[i]].host_port;
+		     k++) {
+			if (!clash(&m[ix[i]], &m[ix[k]]))
+				continue;
+			a = ix[i] < ix[k] ? ix[i] : ix[k];
+			b = ix[i] < ix[k] ? ix[k] : ix[i];
+			conf_error(
+				cf, CNI_ERR_CONFIG,
+				"portMappings[%zu] and [%zu]: host port %u/%s goes to two container "
+				"ports",
+				a, b, m[a].host_port, proto_name(m[a].proto));
+			free(ix);
+			return;
+		}
+	free(ix);
+}
+
 static void parse_maps(struct conf *cf, struct pm_call *p)
 {
 	const cJSON *list = cni_runtime(cf->ctx, "portMappings"), *e;
@@ -151,18 +204,8 @@ static void parse_maps(struct conf *cf, struct pm_call *p)
 	for (e = n ? list->child : NULL; e; e = e->next)
 		if (parse_map(cf, e, i++, &p->maps[p->pod.n]))
 			p->pod.n++;
-	for (i = 0; !cf->n && i < p->pod.n; i++)
-		for (size_t k = i + 1; k < p->pod.n; k++)
-			if (clash(&p->maps[i], &p->maps[k])) {
-				conf_error(cf, CNI_ERR_CONFIG,
-					   "portMappings[%zu] and [%zu]: host port %u/%s goes to "
-					   "two container ports",
-					   i, k, p->maps[i].host_port,
-					   p->maps[i].proto == IPPROTO_TCP   ? "tcp"
-					   : p->maps[i].proto == IPPROTO_UDP ? "udp"
-									     : "sctp");
-				break;
-			}
+	if (!cf->n)
+		find_clash(cf, p->maps, p->pod.n);
 	p->pod.maps = p->maps;
 }
 
@@ -301,8 +344,26 @@ static int del_mappings(struct pm_call *p)
 	return r;
 }
 
+/* A host port another attachment holds: refused, naming the holder (upstream's iptables
+ * rules would both exist, the older winning, and the newer silently get nothing). */
+static int held(struct pm_call *p, const struct hostport_holder *h)
+{
+	bool v6 = h->map.host_ip.family == AF_INET6;
+	char a[IP_STRLEN + 4] = "", ip[IP_STRLEN];
+
+	if (!ip_is_zero(&h->map.host_ip))
+		snprintf(a, sizeof(a), v6 ? "[%s]:" : "%s:", ip_fmt(&h->map.host_ip, ip));
+	return cni_fail(
+		p->ctx, CNI_ERR_EXISTS, -EADDRINUSE,
+		"host port %s%u/%s (IPv%d) is held by container %s, interface %s%s; its DEL "
+		"(or a GC) frees it",
+		a, h->map.host_port, proto_name(h->map.proto), v6 ? 6 : 4, h->cid,
+		h->ifname[0] ? h->ifname : "?", h->same_net ? "" : " of another network");
+}
+
 static int add_mappings(struct pm_call *p)
 {
+	struct hostport_holder h;
 	struct hostport_map *x;
 	int r;
 
@@ -316,7 +377,9 @@ static int add_mappings(struct pm_call *p)
 	}
 	if ((r = cni_fault(p->ctx, "localnet")) < 0 || (r = open_nft(p)) < 0)
 		return r;
-	if ((r = hostport_add(&p->nft, &p->pod)) < 0)
+	if ((r = hostport_add(&p->nft, &p->pod, &h)) == -EADDRINUSE)
+		return held(p, &h);
+	if (r < 0)
 		return nft_err(p, r, "add hostPort mappings");
 	x = malloc(2 * p->pod.n * sizeof(*x));
 	if (!x)

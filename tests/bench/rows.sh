@@ -24,6 +24,9 @@
 #                        prefilled alone
 #   prefill_floor=CONFLIST  the floor's chain for the prefill pods (default: its own)
 #   shared_prefill_ns=1  prefill pods share one netns (for chains that make no interface)
+#   pod_addrs=CIDR       pod i's IPv4 address in a literal prevResult is CIDR + 2 + i: every
+#                        attachment has its own, as real pods do (with one address for all,
+#                        each portmap ADD would replace the elements of the one before)
 #
 # $N is BENCH_N (pods a row), $SCALE the BENCH_SCALE sizes for the scale rows.
 
@@ -52,7 +55,9 @@ floor_bridge_bw='{"cniVersion": "1.0.0", "name": "bench-bw", "plugins": [
   {"type": "floor", "floor": "bandwidth", '"$shaping"'}]}'
 
 # portmap chained after the bridge: one hostPort per pod; its scale rows add K existing
-# mappings first, 10 a pod, through portmap alone (a literal prevResult, one shared netns)
+# mappings first, 10 a pod, through portmap alone (a literal prevResult whose address
+# pod_addrs makes each pod's own, from 10.88.128.2 on, away from the bridge's pods; one
+# shared netns)
 conf_bridge_pm='{"cniVersion": "1.0.0", "name": "bench-pm", "plugins": [
   {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": true,
    "ipam": {"type": "@host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]],
@@ -125,12 +130,29 @@ for k in $SCALE; do
 		shared_prefill_ns=1 n=$(((N + 3) / 4))
 	row "bridge+portmap, $k mappings" "$conf_bridge_pm" rc=ports_rc floor="$floor_bridge_pm" \
 		prefill=$((k / 10)) prefill_conf="$conf_pm_alone" prefill_floor="$floor_pm_alone" \
-		shared_prefill_ns=1 n=$(((N + 3) / 4))
+		shared_prefill_ns=1 n=$(((N + 3) / 4)) pod_addrs=10.88.128.0/16
 done
 row "bridge+portmap, 3 ports" "$conf_bridge_pm" rc=ports3_rc
 for k in 10 100 1000; do
 	row "portmap alone, $k mappings" "$conf_pm_alone" rc=ports_rc floor="$floor_pm_alone" \
-		prefill=$((k / 10)) shared_prefill_ns=1 n=$(((N + 3) / 4))
+		prefill=$((k / 10)) shared_prefill_ns=1 n=$(((N + 3) / 4)) pod_addrs=10.88.128.0/16
 done
+# a port range in one pod (podman -p 10000-11999 for TCP and UDP: 4,000 mappings), one batch;
+# pods hold ranges of their own (a host port is held by one attachment), 22 pods at most;
+# 10 measured: upstream's iptables take seconds a pod
+ports4k_rc() { # COUNT WARMUP PREFILL
+	awk -v n="$1" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			s = ""
+			for (j = 0; j < 2000; j++)
+				s = s sprintf("%s{\"hostPort\":%d,\"containerPort\":80,\"protocol\":\"tcp\"}," \
+					"{\"hostPort\":%d,\"containerPort\":53,\"protocol\":\"udp\"}",
+					j ? "," : "", 10000 + 2000 * i + j, 10000 + 2000 * i + j)
+			printf "{\"portMappings\":[%s]}\n", s
+		}
+	}'
+}
+row "bridge+portmap, 4000 ports a pod" "$conf_bridge_pm" rc=ports4k_rc floor="$floor_bridge_pm" \
+	n=$((N < 10 ? N : 10))
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"

@@ -100,6 +100,7 @@ leftovers() {
 # row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
 row() {
 	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' pfloor='' shared=''
+	local addrs=''
 	local n=$N kv
 	local dir v path miss start args
 	shift 2
@@ -112,6 +113,7 @@ row() {
 		prefill_conf=*) pconf=${kv#prefill_conf=} ;;
 		prefill_floor=*) pfloor=${kv#prefill_floor=} ;;
 		shared_prefill_ns=1) shared=-S ;;
+		pod_addrs=*) addrs=${kv#pod_addrs=} ;;
 		n=*) n=${kv#n=} ;;
 		*) echo "bench: row $name: unknown option $kv" >&2 && return 1 ;;
 		esac
@@ -124,6 +126,7 @@ row() {
 	mkdir -p "$dir/data"
 	args=(-t "$name" -d "$T/ns" -o "$dir/result.json" -n "$n" -w "$W" -p "$prefill" -m "$verbs")
 	[ -n "$shared" ] && args+=("$shared")
+	[ -n "$addrs" ] && args+=(-a "$addrs")
 	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || echo upstream); do
 		[ "$conf" = - ] && break
 		path=$UPSTREAM
@@ -265,6 +268,10 @@ echo "floor steps (median ms; tests/tools/floor.c):"
 jq -r '.rows[] | select(.steps.floor) | "  \(.row) " + ([.steps.floor | to_entries[] |
 	"\(.key): " + ([.value | to_entries[] | "\(.key) \(.value.median * 1000 | round / 1000)"]
 	| join(", "))] | join("; "))' "$OUT"
+echo
+echo "A plugin DEL that removes nftables elements (or an ADD that replaces some) waits one RCU"
+echo "grace period as it closes its NETLINK_NETFILTER socket (nf_tables' deferred destroy work):"
+echo "10-15 ms of wall time here, little CPU; the floor program's DEL pays it too."
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
 [ "${#FAILED[@]}" -eq 0 ]

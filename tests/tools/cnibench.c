@@ -22,10 +22,12 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <arpa/inet.h>
 #include <linux/magic.h>
 
 #include <cjson/cJSON.h>
 
+#include "ip.h"
 #include "netns.h"
 #include "nl.h"
 #include "nl_link.h"
@@ -53,7 +55,9 @@ static const char usage[] =
 	"  -C FILE     its conflist for prefill pods (default: -c)\n"
 	"  -x PATH     its CNI_PATH, where plugin types are looked up\n"
 	"  -s          self-timed: the sample is the \"benchNs\" its plugin prints (floor)\n"
-	"  -S          prefill pods share one netns (for chains that create no interface)\n";
+	"  -S          prefill pods share one netns (for chains that create no interface)\n"
+	"  -a CIDR     pod i's address in a first plugin's literal prevResult: CIDR's network\n"
+	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n";
 
 enum { V_ADD, V_DEL, V_VERSION, V_COUNT };
 static const char *const verb_names[V_COUNT] = {"ADD", "DEL", "VERSION"};
@@ -97,6 +101,7 @@ struct bench {
 	int n, warm, prefill, total;
 	bool verbs[V_COUNT];
 	bool shared_prefill_ns;
+	struct ip_prefix pod_net; /* -a; family 0 when not given */
 	uint32_t tag_hash;
 	char **rc;
 	int nrc;
@@ -206,13 +211,35 @@ static void chain_load(struct chain *c, const char *path, const char *cni_path)
 		die("%s: no plugins", path);
 }
 
+/* -a: the IPv4 addresses of a literal prevResult's ips become addr (a plugin chained alone
+ * would otherwise see every pod at one address, each ADD replacing the one before's). */
+static void literal_addr(cJSON *o, const char *addr)
+{
+	cJSON *prev = cJSON_GetObjectItemCaseSensitive(o, "prevResult"), *ip;
+
+	cJSON_ArrayForEach(ip, cJSON_GetObjectItemCaseSensitive(prev, "ips")) {
+		const char *a =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ip, "address"));
+
+		if (a && strchr(a, '.') &&
+		    !cJSON_ReplaceItemInObjectCaseSensitive(ip, "address",
+							    cJSON_CreateString(addr)))
+			die("out of memory");
+	}
+}
+
 /* The stdin of plugin k, as libcni builds it: the plugin's object with the list's name and
- * cniVersion, prevResult, and runtimeConfig for the capabilities it declares. */
-static char *plugin_conf(const struct chain *c, int k, const cJSON *prev, const cJSON *rc)
+ * cniVersion, prevResult, and runtimeConfig for the capabilities it declares. addr: see
+ * literal_addr() (NULL: none). */
+static char *plugin_conf(const struct chain *c, int k, const cJSON *prev, const cJSON *rc,
+			 const char *addr)
 {
 	cJSON *o = cJSON_Duplicate(c->plugin[k], 1), *rt = NULL;
 	const cJSON *caps = cJSON_GetObjectItemCaseSensitive(o, "capabilities"), *cap;
 	char *s;
+
+	if (!prev && addr)
+		literal_addr(o, addr);
 
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "name");
 	cJSON_DeleteItemFromObjectCaseSensitive(o, "cniVersion");
@@ -396,7 +423,7 @@ static int run_plugin(struct bench *b, struct variant *v, const struct chain *c,
 		      int pod, const cJSON *prev, struct exec_res *r)
 {
 	char cid[128], ns[512], e_cmd[32], e_cid[160], e_ns[530], e_if[64], e_path[4200],
-		e_args[512];
+		e_args[512], addr[IP_STRLEN];
 	char *env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
 		       e_cmd,
 		       e_cid,
@@ -420,7 +447,13 @@ static int run_plugin(struct bench *b, struct variant *v, const struct chain *c,
 		 "CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod-%d;"
 		 "K8S_POD_INFRA_CONTAINER_ID=%s",
 		 pod, cid);
-	conf = plugin_conf(c, k, prev, rc);
+	if (b->pod_net.ip.family) {
+		struct ip_prefix a = {.ip = ip_prefix_network(&b->pod_net), .len = b->pod_net.len};
+
+		a.ip.v4.s_addr = htonl(ntohl(a.ip.v4.s_addr) + 2 + (uint32_t)pod);
+		ip_prefix_fmt(&a, addr);
+	}
+	conf = plugin_conf(c, k, prev, rc, b->pod_net.ip.family ? addr : NULL);
 	cJSON_Delete((cJSON *)rc);
 	run_exe(b, v->host_path, c->exe[k], env, conf, r);
 	if (!WIFEXITED(r->status) || WEXITSTATUS(r->status) != 0) {
@@ -967,7 +1000,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	struct variant *v = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:V:c:C:x:sSh")) != -1) {
+	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:sSh")) != -1) {
 		if (strchr("cCxs", c) && !v)
 			die("-%c before -V", c);
 		switch (c) {
@@ -997,6 +1030,11 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 'S':
 			b->shared_prefill_ns = true;
+			break;
+		case 'a':
+			if (ip_prefix_parse(optarg, &b->pod_net) < 0 ||
+			    b->pod_net.ip.family != AF_INET)
+				die("-a %s: not an IPv4 CIDR", optarg);
 			break;
 		case 'm':
 			for (int i = 0; i < V_COUNT; i++)

@@ -375,9 +375,7 @@ static int bandwidth_del(struct floor *f)
 	return 0;
 }
 
-#define PM_MAX 64
-
-/* The DNAT map's elements of the pod's mappings into e[]; returns how many. */
+/* The DNAT map's elements of the pod's mappings into e[] (room for all); returns how many. */
 static size_t pm_elems(const struct floor *f, struct nft_elem *e, const char *comment)
 {
 	const cJSON *m;
@@ -391,7 +389,7 @@ static size_t pm_elems(const struct floor *f, struct nft_elem *e, const char *co
 		uint16_t hport = htons((uint16_t)cJSON_GetNumberValue(hp));
 		uint16_t cport = htons((uint16_t)cJSON_GetNumberValue(cp));
 
-		if (n == PM_MAX || !cJSON_IsNumber(hp) || !cJSON_IsNumber(cp))
+		if (!cJSON_IsNumber(hp) || !cJSON_IsNumber(cp))
 			break;
 		memset(&e[n], 0, sizeof(e[n]));
 		nft_data_field(&e[n].key, &l4, 1);
@@ -411,12 +409,18 @@ static int portmap_work(struct floor *f, bool add)
 		.key = {NFT_TYPE_INET_PROTO, NFT_TYPE_INET_SERVICE},
 		.data = {NFT_TYPE_IPV4, NFT_TYPE_INET_SERVICE},
 	};
+	int count = cJSON_GetArraySize(f->maps);
+	/* a port range's thousands of mappings: on the heap */
+	struct nft_elem *e = malloc((count > 0 ? (size_t)count : 1) * sizeof(*e));
 	char comment[NFT_COMMENT_MAX];
-	struct nft_elem e[PM_MAX];
 	struct nft nft = {0};
 	size_t n;
 	int r;
 
+	if (!e) {
+		r = -ENOMEM;
+		goto out;
+	}
 	snprintf(comment, sizeof(comment), "%s/%s", f->cid, f->ifname);
 	n = pm_elems(f, e, add ? comment : NULL);
 	if ((r = nft_open(&nft, -1)) < 0)
@@ -446,6 +450,7 @@ out:
 		fail("portmap", r, nft_errmsg(&nft));
 	nft_close(&nft);
 	step(f, "close");
+	free(e);
 	return r;
 }
 
@@ -459,7 +464,7 @@ static double num(const cJSON *c, const char *key)
 /* Reads the env and config; the pod's address is subnet + 2 + its number. */
 static int load(struct floor *f)
 {
-	static char buf[1 << 16];
+	static char buf[1 << 20]; /* the plugins' stdin cap: a port range of thousands */
 	size_t n = fread(buf, 1, sizeof(buf) - 1, stdin);
 	cJSON *c = cJSON_Parse((buf[n] = 0, buf));
 	const char *dash, *sub;

@@ -118,7 +118,7 @@ out:
 	return r;
 }
 
-static struct hostport_map maps[3];
+static struct hostport_map maps[5];
 
 /* 10.0.0.5/24 and fd00::5/64; tcp 8080->80 and udp 5353->53 everywhere, tcp 8443->443 on
  * 192.168.0.10 only. */
@@ -156,7 +156,9 @@ static void test_expand(void)
 	T_EQ(hostport_expand(&p, x), 1);
 }
 
-/* ADD: one batch, each set's elements destroyed then added (the last writer wins). */
+/* ADD: one batch; the DNAT maps' elements added exclusively (a host port held by another
+ * attachment fails the batch), the others' destroyed then added (what a pod's address or
+ * owner keys is its own). */
 static void test_add_elems(void)
 {
 	static const char *const order[] = {"ports4", "ports6", "hostip4", "snat4",
@@ -164,44 +166,47 @@ static void test_add_elems(void)
 	struct hostport_pod p;
 	struct seen s;
 	struct nft nft;
+	int m = 1, at[8];
 
 	pod_init(&p, HOSTPORT_SNAT);
 	T_EQ(nft_open_dry(&nft), 0);
-	T_EQ(hostport_add(&nft, &p), 0);
-	T_EQ(nmsgs(&nft), 2 + 2 * 8);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
+	T_EQ(nmsgs(&nft), 2 + 3 + 2 * 5);
 	for (int i = 0; i < 8; i++) {
-		T_EQ(mtype(msg(&nft, 1 + 2 * i)), 30); /* NFT_MSG_DESTROYSETELEM */
-		T_EQ(mtype(msg(&nft, 2 + 2 * i)), NFT_MSG_NEWSETELEM);
-		T_EQ(msg(&nft, 2 + 2 * i)->nlmsg_flags & NLM_F_EXCL, 0);
-		T_EQ(parse_elems(msg(&nft, 2 + 2 * i), &s), 0);
+		if (i >= 3)
+			T_EQ(mtype(msg(&nft, m++)), 30); /* NFT_MSG_DESTROYSETELEM */
+		T_EQ(mtype(msg(&nft, m)), NFT_MSG_NEWSETELEM);
+		T_EQ(msg(&nft, m)->nlmsg_flags & NLM_F_EXCL, i < 3 ? NLM_F_EXCL : 0);
+		T_EQ(parse_elems(msg(&nft, m), &s), 0);
 		T_STREQ(s.set, order[i]);
 		T_STREQ(s.comment[0], OWNER);
+		at[i] = m++;
 	}
-	T_EQ(parse_elems(msg(&nft, 2), &s), 0); /* ports4: proto . port -> address . port */
+	T_EQ(parse_elems(msg(&nft, at[0]), &s), 0); /* ports4: proto . port -> address . port */
 	T_EQ(s.n, 2);
 	T_EQ(s.e[0].key.len, 8);
 	T_ASSERT(!memcmp(s.e[0].key.v, "\x06\0\0\0\x1f\x90\0\0", 8));
 	T_ASSERT(!memcmp(s.e[0].data.v, "\x0a\0\0\x05\0\x50\0\0", 8));
 	T_ASSERT(!memcmp(s.e[1].key.v, "\x11\0\0\0\x14\xe9\0\0", 8));
-	T_EQ(parse_elems(msg(&nft, 4), &s), 0); /* ports6 */
+	T_EQ(parse_elems(msg(&nft, at[1]), &s), 0); /* ports6 */
 	T_EQ(s.e[0].data.len, 20);
 	T_ASSERT(!memcmp(s.e[0].data.v, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x05\0\x50\0\0", 20));
-	T_EQ(parse_elems(msg(&nft, 6), &s), 0); /* hostip4: address . proto . port */
+	T_EQ(parse_elems(msg(&nft, at[2]), &s), 0); /* hostip4: address . proto . port */
 	T_EQ(s.n, 1);
 	T_ASSERT(!memcmp(s.e[0].key.v, "\xc0\xa8\0\x0a\x06\0\0\0\x20\xfb\0\0", 12));
-	T_EQ(parse_elems(msg(&nft, 8), &s), 0); /* snat4: address . proto . port . host port */
+	T_EQ(parse_elems(msg(&nft, at[3]), &s), 0); /* snat4: address . proto . port . host port */
 	T_EQ(s.n, 3);
 	T_ASSERT(!memcmp(s.e[0].key.v, "\x0a\0\0\x05\x06\0\0\0\0\x50\0\0\x1f\x90\0\0", 16));
 	T_EQ(s.e[0].verdict, NFT_GOTO);
 	T_STREQ(s.chain[0], "hairpin4");
-	T_EQ(parse_elems(msg(&nft, 10), &s), 0);
+	T_EQ(parse_elems(msg(&nft, at[4]), &s), 0);
 	T_EQ(s.e[0].key.len, 28);
 	T_STREQ(s.chain[1], "hairpin6");
-	T_EQ(parse_elems(msg(&nft, 12), &s), 0); /* local4: the address . its subnet */
+	T_EQ(parse_elems(msg(&nft, at[5]), &s), 0); /* local4: the address . its subnet */
 	T_EQ(s.e[0].flags & NFT_ELEM_HAS_KEY_END, NFT_ELEM_HAS_KEY_END);
 	T_ASSERT(!memcmp(s.e[0].key.v, "\x0a\0\0\x05\x0a\0\0\0", 8));
 	T_ASSERT(!memcmp(s.e[0].key_end.v, "\x0a\0\0\x05\x0a\0\0\xff", 8));
-	T_EQ(parse_elems(msg(&nft, 16), &s), 0);
+	T_EQ(parse_elems(msg(&nft, at[7]), &s), 0);
 	T_EQ(s.e[0].key.len, 8);
 	nft_close(&nft);
 }
@@ -214,32 +219,62 @@ static void test_add_variants(void)
 
 	T_EQ(nft_open_dry(&nft), 0);
 	pod_init(&p, HOSTPORT_SNAT | HOSTPORT_MASQ_ALL); /* every source: no local elements */
-	T_EQ(hostport_add(&nft, &p), 0);
-	T_EQ(nmsgs(&nft), 2 + 2 * 6);
-	T_EQ(parse_elems(msg(&nft, 8), &s), 0);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
+	T_EQ(nmsgs(&nft), 2 + 3 + 2 * 3);
+	T_EQ(parse_elems(msg(&nft, 5), &s), 0);
 	T_STREQ(s.set, "snat4");
 	T_STREQ(s.chain[2], "masqall");
-	T_EQ(parse_elems(msg(&nft, 12), &s), 0);
+	T_EQ(parse_elems(msg(&nft, 9), &s), 0);
 	T_STREQ(s.set, "owners");
 	pod_init(&p, 0); /* snat false: DNAT and the owner only */
-	T_EQ(hostport_add(&nft, &p), 0);
-	T_EQ(nmsgs(&nft), 2 + 2 * 4);
-	T_EQ(parse_elems(msg(&nft, 6), &s), 0);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
+	T_EQ(nmsgs(&nft), 2 + 3 + 2);
+	T_EQ(parse_elems(msg(&nft, 3), &s), 0);
 	T_STREQ(s.set, "hostip4");
 	pod_init(&p, HOSTPORT_SNAT);
 	p.ip[0].ip.family = p.ip[1].ip.family = 0; /* no address: nothing to do */
 	nft_batch_begin(&nft);
-	T_EQ(hostport_add(&nft, &p), 0);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
 	T_EQ(nmsgs(&nft), 1);
 	pod_init(&p, HOSTPORT_SNAT);
 	p.n = HOSTPORT_MAPS_MAX + 1;
-	T_EQ(hostport_add(&nft, &p), -EINVAL);
+	T_EQ(hostport_add(&nft, &p, NULL), -EINVAL);
 	pod_init(&p, HOSTPORT_SNAT);
 	p.ip[1].len = 129;
-	T_EQ(hostport_add(&nft, &p), -EINVAL);
+	T_EQ(hostport_add(&nft, &p, NULL), -EINVAL);
 	pod_init(&p, HOSTPORT_SNAT);
 	p.cid = "a/b";
-	T_EQ(hostport_add(&nft, &p), -EINVAL);
+	T_EQ(hostport_add(&nft, &p, NULL), -EINVAL);
+	nft_close(&nft);
+}
+
+/* A mapping given twice, or once for every address ("") and once for 0.0.0.0, is one
+ * element: an exclusive add of the second would fail the batch. */
+static void test_add_twice(void)
+{
+	struct hostport_pod p;
+	struct seen s;
+	struct nft nft;
+
+	pod_init(&p, HOSTPORT_SNAT);
+	maps[2] = maps[0];
+	maps[3] = maps[0];
+	maps[3].host_ip.family = AF_INET; /* 0.0.0.0 */
+	maps[4] = maps[1];
+	p.n = 5;
+	T_EQ(nft_open_dry(&nft), 0);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
+	T_EQ(parse_elems(msg(&nft, 1), &s), 0);
+	T_STREQ(s.set, "ports4");
+	T_EQ(s.n, 2);
+	T_ASSERT(!memcmp(s.e[0].key.v, "\x06\0\0\0\x1f\x90\0\0", 8)); /* the order kept */
+	T_ASSERT(!memcmp(s.e[1].key.v, "\x11\0\0\0\x14\xe9\0\0", 8));
+	T_EQ(parse_elems(msg(&nft, 2), &s), 0);
+	T_STREQ(s.set, "ports6");
+	T_EQ(s.n, 2);
+	T_EQ(parse_elems(msg(&nft, 4), &s), 0);
+	T_STREQ(s.set, "snat4");
+	T_EQ(s.n, 2);
 	nft_close(&nft);
 }
 
@@ -262,8 +297,11 @@ static void test_del(void)
 		T_EQ(msg(&nft, 1 + 2 * i)->nlmsg_flags & NLM_F_EXCL, 0);
 		T_EQ(mtype(msg(&nft, 2 + 2 * i)), 30);
 	}
-	for (int i = 7; i < 12; i++) /* snat4/6, local4/6, owners: destroyed */
+	for (int i = 7; i < 11; i++) /* snat4/6, local4/6: destroyed */
 		T_EQ(mtype(msg(&nft, i)), 30);
+	/* owners: deleted, so that an attachment without elements (its ADD refused) fails the
+	 * batch and removes nothing, not even DNAT elements of the same data */
+	T_EQ(mtype(msg(&nft, 11)), NFT_MSG_DELSETELEM);
 	T_EQ(parse_elems(msg(&nft, 1), &s), 0);
 	T_STREQ(s.set, "ports4");
 	T_EQ(s.e[0].flags & NFT_ELEM_HAS_DATA, NFT_ELEM_HAS_DATA); /* compared by the kernel */
@@ -513,17 +551,17 @@ static void test_describe(void)
 
 	pod_init(&p, HOSTPORT_SNAT);
 	T_EQ(nft_open_dry(&nft), 0);
-	T_EQ(hostport_add(&nft, &p), 0);
-	T_EQ(parse_elems(msg(&nft, 2), &s), 0);
+	T_EQ(hostport_add(&nft, &p, NULL), 0);
+	T_EQ(parse_elems(msg(&nft, 1), &s), 0);
 	hostport_owned.describe(&s.e[1], 0, out, sizeof(out));
 	T_STREQ(out, "udp/5353 -> 10.0.0.5:53");
-	T_EQ(parse_elems(msg(&nft, 6), &s), 0);
+	T_EQ(parse_elems(msg(&nft, 3), &s), 0);
 	hostport_owned.describe(&s.e[0], 2, out, sizeof(out));
 	T_STREQ(out, "192.168.0.10 tcp/8443 -> 10.0.0.5:443");
-	T_EQ(parse_elems(msg(&nft, 10), &s), 0);
+	T_EQ(parse_elems(msg(&nft, 7), &s), 0);
 	hostport_owned.describe(&s.e[0], 5, out, sizeof(out));
 	T_STREQ(out, "fd00::5 tcp/80 from host port 8080");
-	T_EQ(parse_elems(msg(&nft, 12), &s), 0);
+	T_EQ(parse_elems(msg(&nft, 9), &s), 0);
 	hostport_owned.describe(&s.e[0], 6, out, sizeof(out));
 	T_STREQ(out, "10.0.0.5 . 10.0.0.0-10.0.0.255");
 	T_STREQ(hostport_owned.sets[6].name, "local4");
@@ -535,6 +573,7 @@ int main(void)
 	T_RUN(test_expand);
 	T_RUN(test_add_elems);
 	T_RUN(test_add_variants);
+	T_RUN(test_add_twice);
 	T_RUN(test_del);
 	T_RUN(test_table);
 	T_RUN(test_describe);
