@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "cni.h"
+#include "cni_log.h"
 #include "log.h"
 
 const char *const cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
@@ -491,6 +492,7 @@ int cni_emit(FILE *out, const char *s)
 	int fd = fileno(out), i = 0;
 	ssize_t w;
 
+	log_debug("answer: %s", s);
 	if (fd < 0 || fflush(out) != 0)
 		return fputs(s, out) < 0 || fputc('\n', out) == EOF ? -EIO : 0;
 	/* one writev(2), without stdio's buffer: stdout carries nothing else */
@@ -602,7 +604,7 @@ static int dispatch(struct cni_ctx *ctx, FILE *in)
 	if (r < 0)
 		return r;
 	r = parse_conf(ctx);
-	if (r < 0)
+	if (r < 0 || (r = cni_log_conf(ctx)) < 0)
 		return r;
 	r = parse_args(ctx);
 	if (r < 0)
@@ -636,13 +638,14 @@ int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *
 	struct cni_ctx ctx = {.out = out, .plugin = p, .getenv = getenv_fn};
 	int r;
 
-	log_setup(getenv_fn("SLUICE_LOG"), -1);
+	cni_log_env(&ctx);
 	r = dispatch(&ctx, in);
 	if (r < 0) {
 		if (!ctx.command && err)
 			print_about(err, p);
 		print_error(&ctx, r);
 	}
+	cni_log_done(&ctx, r);
 	fflush(out);
 	ctx_done(&ctx);
 	return r < 0 ? 1 : 0;
