@@ -199,6 +199,11 @@ void cni_log_done(const struct cni_ctx *ctx, int r)
 		log_debug("done");
 		return;
 	}
+	/* nothing configured: stderr keeps only warnings, as it always did (the error is on
+	 * stdout anyway) */
+	if (!log_file() && !env(ctx, "SLUICE_LOG") &&
+	    !(ctx->conf && cJSON_GetObjectItemCaseSensitive(ctx->conf, "log")))
+		return;
 	log_error("failed: code %d: %s%s%s%s", ctx->err.code, ctx->err.msg,
 		  ctx->err.details[0] ? " (" : "", ctx->err.details,
 		  ctx->err.details[0] ? ")" : "");

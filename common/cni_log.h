@@ -16,7 +16,8 @@ void cni_log_env(struct cni_ctx *ctx);
  * go to stderr instead. Returns 0 or -EINVAL. */
 int cni_log_conf(struct cni_ctx *ctx);
 
-/* At the end of a call: a failure (r < 0) with its code, msg and details, at error level. */
+/* At the end of a call: a failure (r < 0) with its code, msg and details, at error level,
+ * when logging was configured (by default stderr keeps only warnings). */
 void cni_log_done(const struct cni_ctx *ctx, int r);
 
 #endif
