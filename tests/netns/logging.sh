@@ -96,10 +96,13 @@ has() {
 hasnt() {
 	if grep -Eq -- "$3" "$2" 2>/dev/null; then fail "$1" "a line matches: $3" "$(grep -E -- "$3" "$2")"; else pass "$1"; fi
 }
-# well_formed NAME FILE...: every line has the documented shape
+# well_formed NAME FILE...: each FILE has lines, and every line has the documented shape
 well_formed() {
-	local name=$1 bad
+	local name=$1 f bad
 	shift
+	for f in "$@"; do
+		[ -s "$f" ] || { fail "$name" "$f is missing or empty"; return; }
+	done
 	bad=$(cat "$@" | grep -Evc "$LINE_RE")
 	check_eq "$name" 0 "$bad"
 }
