@@ -182,21 +182,37 @@ static void write_file(const char *buf, size_t len)
 	(void)flock(sink.fd, LOCK_UN);
 }
 
+/* UTC date from days since 1970-01-01 (proleptic Gregorian, eras of 400 years): gmtime_r()
+ * would read the zone file on its first call, for nothing. */
+static void civil(long long days, int *y, unsigned int *m, unsigned int *d)
+{
+	long long z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned int doe = (unsigned int)(z - era * 146097);
+	unsigned int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned int doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
 static size_t header(char *buf, size_t size, enum log_level level)
 {
 	struct timespec ts;
-	struct tm tm;
-	size_t n;
-	int k;
+	unsigned int mo, d;
+	long long sec;
+	int y, k;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	k = snprintf(buf + n, size - n, ".%06ldZ %s %.40s[%ld] %.12s %.16s: ", ts.tv_nsec / 1000,
+	sec = (long long)ts.tv_sec;
+	civil(sec / 86400 - (sec % 86400 < 0), &y, &mo, &d);
+	sec = (sec % 86400 + 86400) % 86400;
+	k = snprintf(buf, size,
+		     "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06ldZ %s %.40s[%ld] %.12s %.16s: ", y,
+		     mo, d, sec / 3600, sec / 60 % 60, sec % 60, ts.tv_nsec / 1000,
 		     level_names[level], sink.prog[0] ? sink.prog : "sluice", (long)getpid(),
 		     sink.cid && *sink.cid ? sink.cid : "-", sink.verb ? sink.verb : "-");
-	n += k > 0 ? (size_t)k : 0;
-	return n < size ? n : size - 1;
+	return k < 0 ? 0 : (size_t)k < size ? (size_t)k : size - 1;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
