@@ -162,6 +162,19 @@ tail -n +$((n + 1)) "$L" >"$T_TMP/del2.log"
 hasnt "info: a DEL with nothing left deletes and releases nothing" "$T_TMP/del2.log" "deleted|released"
 rm -f "$T_TMP"/info.*.res "$T_TMP/info.final"
 
+# --- GC of a leaked attachment: what it removed, at info ----------------------------------
+L=$LOGDIR/gc/cni.log
+conf gc "$(jq -cn --arg f "$L" '{file:$f,level:"info"}')"
+defer "chain gc DEL"
+call ADD gc br || fail "gc: bridge ADD" "$(cat "$T_TMP/gc.br.out")"
+jq '.cniVersion="1.1.0" | .["cni.dev/valid-attachments"]=[]' "$T_TMP/gc.br" >"$T_TMP/gc.gc"
+env -i PATH=/usr/bin:/bin CNI_COMMAND=GC CNI_PATH="$BIN" "$BIN/sluice-bridge" <"$T_TMP/gc.gc" >"$T_TMP/gc.out" 2>&1
+check_eq "gc: GC succeeds, prints nothing" "0 " "$? $(cat "$T_TMP/gc.out")"
+has "gc: the stale veth deleted" "$L" "info sluice-bridge\[[0-9]+\] - GC: GC deleted 1 stale veth\$"
+has "gc: its ipMasq elements removed" "$L" "info sluice-bridge\[[0-9]+\] - GC: ipMasq GC: nft batch committed: 0 elements added, [1-9][0-9]* removed"
+has "gc: its address released" "$L" "info sluice-host-local\[[0-9]+\] - GC: GC releases 10\.63\.0\.[0-9]+ of $CID/eth0\$"
+check_eq "gc: the veth is gone" 0 "$(ip -j link show master "$BR" | jq length)"
+
 # --- debug: request, config, answer; secrets redacted -------------------------------------
 L=$LOGDIR/debug/cni.log
 conf debug "$(jq -cn --arg f "$L" '{file:$f,level:"debug"}')"
