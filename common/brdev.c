@@ -12,6 +12,7 @@
 
 #include "brdev.h"
 #include "cni.h"
+#include "log.h"
 #include "name.h"
 #include "nl.h"
 #include "nl_link.h"
@@ -26,6 +27,7 @@ int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned 
 	struct nl_link br;
 	char path[64];
 	uint8_t mac[6];
+	bool created = false;
 	int r;
 
 	r = nl_link_get_by_name(nl, name, &br);
@@ -37,6 +39,7 @@ int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned 
 		r = nl_link_add_bridge(nl, name, mtu, mac, vlan_filtering);
 		if (r < 0 && r != -EEXIST)
 			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "create bridge %s", name);
+		created = r == 0;
 		r = nl_link_get_by_name(nl, name, &br);
 	}
 	if (r < 0)
@@ -59,7 +62,7 @@ int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned 
 		br.flags |= IFF_UP;
 	}
 	*ret = br;
-	return 0;
+	return created;
 }
 
 struct vlans {
@@ -183,7 +186,9 @@ static int ensure_addr(struct cni_ctx *ctx, struct nl *nl, int idx, const char *
 	if (r < 0 && r != -EEXIST) /* EEXIST: a concurrent ADD put it there first */
 		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "add %s to %s", ip_prefix_fmt(gw, x),
 				       dev);
-	return 0;
+	if (r == 0)
+		log_debug("added %s to %s", ip_prefix_fmt(gw, x), dev);
+	return r == 0;
 }
 
 int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *dev,
@@ -191,7 +196,7 @@ int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *
 {
 	struct addrs have = {.n = 0};
 	bool fam4 = false, fam6 = false;
-	int r;
+	int r, added = 0;
 
 	if ((r = nl_addr_dump(nl, ifindex, AF_UNSPEC, collect_addr, &have)) < 0)
 		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "read addresses of %s", dev);
@@ -202,6 +207,7 @@ int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *
 			continue;
 		if ((r = ensure_addr(ctx, nl, ifindex, dev, &have, &gw, force)) < 0)
 			return r;
+		added += r;
 		fam4 |= gw.ip.family == AF_INET;
 		fam6 |= gw.ip.family == AF_INET6;
 	}
@@ -209,7 +215,7 @@ int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *
 		return cni_fail(ctx, CNI_ERR_IO, r, "enable IPv4 forwarding: %s", strerror(-r));
 	if (fam6 && (r = sysctl_set("net/ipv6/conf/all/forwarding", "1")) < 0)
 		return cni_fail(ctx, CNI_ERR_IO, r, "enable IPv6 forwarding: %s", strerror(-r));
-	return 0;
+	return added;
 }
 
 int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, int vlan,
@@ -220,6 +226,7 @@ int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, 
 	char name[32], pname[IFNAMSIZ], vid[8];
 	struct nl_link l;
 	uint8_t mac[6], pmac[6];
+	bool created;
 	int r;
 
 	if (snprintf(name, sizeof(name), "%s.%d", br->name, vlan) >= IFNAMSIZ)
@@ -247,8 +254,9 @@ int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, 
 	}
 	if (r < 0 && r != -EEXIST) /* EEXIST: a concurrent ADD made it */
 		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "create %s", name);
+	created = r == 0;
 	if ((r = nl_link_get_by_name(nl, name, ret)) < 0 ||
 	    (!(ret->flags & IFF_UP) && (r = nl_link_set_up(nl, ret->ifindex)) < 0))
 		return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s up", name);
-	return 0;
+	return created;
 }

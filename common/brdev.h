@@ -25,7 +25,7 @@ struct brdev_port {
 
 /* Reuses or creates the bridge name (mtu 0: default; a fixed random MAC so that it does
  * not follow its ports), enables vlan_filtering / promiscuous mode when asked, and sets it
- * up. ret receives the bridge. Returns 0 or -errno. */
+ * up. ret receives the bridge. Returns 1 when this call created it, 0 or -errno. */
 int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned int mtu,
 		 bool vlan_filtering, bool promisc, struct nl_link *ret);
 
@@ -35,12 +35,14 @@ int brdev_port_setup(struct cni_ctx *ctx, struct nl *nl, int ifindex, const stru
 
 /* Puts each address's gateway (with the address's prefix length) on ifindex (dev names it
  * in messages) the way upstream's ensureAddr does, and turns on forwarding for their
- * families. force: replace a conflicting address instead of failing. Returns 0 or -errno. */
+ * families. force: replace a conflicting address instead of failing. Returns the number of
+ * addresses added (0 when all were there) or -errno. */
 int brdev_gateways(struct cni_ctx *ctx, struct nl *nl, int ifindex, const char *dev,
 		   const struct cni_result *res, bool force);
 
 /* Reuses or creates "<bridge>.<vlan>", the veth end that holds gateways of a VLAN (its
- * peer is a port with the VLAN as PVID), as upstream does. Returns 0 or -errno. */
+ * peer is a port with the VLAN as PVID), as upstream does. Returns 1 when this call created
+ * it, 0 or -errno. */
 int brdev_vlan_gw(struct cni_ctx *ctx, struct nl *nl, const struct nl_link *br, int vlan,
 		  unsigned int mtu, bool preserve_default_vlan, struct nl_link *ret);
 

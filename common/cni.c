@@ -13,6 +13,7 @@
 
 #include "cni.h"
 #include "json.h"
+#include "cni_log.h"
 #include "log.h"
 #include "name.h"
 
@@ -586,6 +587,7 @@ int cni_emit(FILE *out, const char *text)
 
 	if (!s)
 		return -ENOMEM;
+	log_debug("answer: %s", s);
 	if (fd < 0 || fflush(out) != 0) {
 		r = fputs(s, out) < 0 || fputc('\n', out) == EOF ? -EIO : 0;
 		free(s);
@@ -703,7 +705,7 @@ static int dispatch(struct cni_ctx *ctx, FILE *in)
 	if (r < 0)
 		return r;
 	r = parse_conf(ctx);
-	if (r < 0)
+	if (r < 0 || (r = cni_log_conf(ctx)) < 0)
 		return r;
 	r = parse_args(ctx);
 	if (r < 0)
@@ -737,13 +739,14 @@ int cni_run(const struct cni_plugin *p, char *(*getenv_fn)(const char *), FILE *
 	struct cni_ctx ctx = {.out = out, .plugin = p, .getenv = getenv_fn};
 	int r;
 
-	log_setup(getenv_fn("SLUICE_LOG"), -1);
+	cni_log_env(&ctx);
 	r = dispatch(&ctx, in);
 	if (r < 0) {
 		if (!ctx.command && err)
 			print_about(err, p);
 		print_error(&ctx, r);
 	}
+	cni_log_done(&ctx, r);
 	fflush(out);
 	ctx_done(&ctx);
 	return r < 0 ? 1 : 0;

@@ -20,6 +20,7 @@
 #include "cni.h"
 #include "conf.h"
 #include "ipam.h"
+#include "log.h"
 #include "result.h"
 
 extern char **environ;
@@ -370,6 +371,7 @@ int ipam_start(struct cni_ctx *ctx, const char *verb, struct ipam_job *job)
 	free_env(env);
 	if (r < 0)
 		return cni_fail(ctx, CNI_ERR_DELEGATE, r, "exec %s: %s", exe, strerror(-r));
+	log_debug("ipam: started %s %s, pid %d", exe, verb, (int)job->pid);
 	job->running = true;
 	return 0;
 }
@@ -429,6 +431,7 @@ int ipam_finish(struct cni_ctx *ctx, struct ipam_job *job, struct cni_result *re
 		r = pump(job, ctx->input, ctx->input_len, false);
 	k = reap(job, &status);
 	r = r < 0 ? r : k;
+	log_debug("ipam: %s %s exited with status 0x%x", type, job->verb, (unsigned int)status);
 	if (r < 0) {
 		r = cni_fail(ctx, CNI_ERR_DELEGATE, r, "run %s: %s", type, strerror(-r));
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

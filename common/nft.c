@@ -14,6 +14,7 @@
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
 
+#include "log.h"
 #include "nft.h"
 #include "nl.h"
 
@@ -24,6 +25,7 @@
 #define NFT_REQ 2048
 #define NFT_BUF_MIN 16384
 #define NFT_SNDBUF_DEFAULT 65536 /* below any kernel's default wmem */
+#define NFT_MSG_DESTROYSETELEM_ 30 /* kernel 6.3; older headers lack the name */
 
 int nft_open_dry(struct nft *nft)
 {
@@ -327,6 +329,7 @@ void nft_batch_begin(struct nft *nft)
 	nft->err = 0;
 	nft->errmsg[0] = '\0';
 	nft->begin_seq = ++nft->seq;
+	memset(&nft->pending, 0, sizeof(nft->pending));
 	nlh = nftnl_batch_begin(nft->buf, nft->begin_seq);
 	nft->len = NLMSG_ALIGN(nlh->nlmsg_len);
 }
@@ -349,6 +352,11 @@ struct nlmsghdr *nft_batch_msg(struct nft *nft, uint16_t type, uint16_t family, 
 
 void nft_batch_msg_end(struct nft *nft, struct nlmsghdr *nlh)
 {
+	unsigned int t = nlh->nlmsg_type & 0xff;
+
+	/* elements are counted one by one where they are built */
+	if (t != NFT_MSG_NEWSETELEM && t != NFT_MSG_DELSETELEM && t != NFT_MSG_DESTROYSETELEM_)
+		nft->pending.objects++;
 	nft->last = (size_t)((char *)nlh - nft->buf);
 	nft->len += NLMSG_ALIGN(nlh->nlmsg_len);
 }
@@ -453,9 +461,24 @@ int nft_batch_commit(struct nft *nft)
 	if (!nft->sk)
 		return 0;
 	r = batch_send(nft);
-	if (r < 0)
+	if (r < 0 || (r = batch_recv(nft, last->nlmsg_seq)) < 0)
 		return r;
-	return batch_recv(nft, last->nlmsg_seq);
+	log_debug("nft: batch committed: %u elements added, %u removed, %u other objects",
+		  nft->pending.elems_added, nft->pending.elems_removed, nft->pending.objects);
+	nft->done.batches++;
+	nft->done.elems_added += nft->pending.elems_added;
+	nft->done.elems_removed += nft->pending.elems_removed;
+	nft->done.objects += nft->pending.objects;
+	memset(&nft->pending, 0, sizeof(nft->pending));
+	return 0;
+}
+
+struct nft_stats nft_stats_take(struct nft *nft)
+{
+	struct nft_stats s = nft->done;
+
+	memset(&nft->done, 0, sizeof(nft->done));
+	return s;
 }
 
 /* --- Queries -------------------------------------------------------------------------- */

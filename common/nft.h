@@ -16,6 +16,12 @@ struct nftnl_rule;
 #define NFT_CONCAT_MAX 8 /* fields of one concatenation */
 #define NFT_RULE_EXPR_MAX 32 /* expressions of one rule */
 
+/* What batches changed: elements added and removed, other objects (tables, chains, sets,
+ * rules) added or removed, batches committed. */
+struct nft_stats {
+	unsigned int batches, elems_added, elems_removed, objects;
+};
+
 /* One nftables socket and the batch being built. buf keeps the last batch after a commit
  * (unit tests parse it back, errors are mapped to its messages). */
 struct nft {
@@ -29,6 +35,8 @@ struct nft {
 	int err; /* first failure while building; the commit returns it */
 	char *rbuf; /* requests outside batches, and replies */
 	unsigned int sndbuf; /* the socket send buffer, grown for large batches */
+	struct nft_stats pending; /* the batch being built */
+	struct nft_stats done; /* the batches committed since nft_stats_take() */
 };
 
 /* Opens a NETLINK_NETFILTER socket in the current netns (netns_fd < 0) or in netns_fd's,
@@ -48,6 +56,10 @@ void nft_close(struct nft *nft);
 const char *nft_errmsg(const struct nft *nft);
 
 /* --- Batches ------------------------------------------------------------------------- */
+
+/* What the batches committed since the last call changed (for the caller's log); resets it.
+ * Deletions of absent elements with NFT_F_DESTROY count as removed. */
+struct nft_stats nft_stats_take(struct nft *nft);
 
 /* Starts an empty batch (drops the previous one). Never fails. */
 void nft_batch_begin(struct nft *nft);

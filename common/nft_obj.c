@@ -421,6 +421,9 @@ static int elems_msg(struct nft *nft, uint16_t type, int family, const char *tab
 		k = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
 		r = elems_chunk(nft, type, family, table, set, e + i, k, nlflags);
 	}
+	if (r >= 0)
+		*(type == NFT_MSG_NEWSETELEM ? &nft->pending.elems_added
+					     : &nft->pending.elems_removed) += (unsigned int)n;
 	return r < 0 && nft->err >= 0 ? nft_batch_fail(nft, r, what) : r;
 }
 

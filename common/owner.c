@@ -10,6 +10,7 @@
 #include <net/if.h>
 
 #include "cni.h"
+#include "log.h"
 #include "name.h"
 #include "nl.h"
 #include "nl_link.h"
@@ -109,15 +110,19 @@ static int gc_link(const struct nl_link *l, void *data)
 int owner_links_gc(struct cni_ctx *ctx, struct nl *nl, const char *kind, const char *prefix)
 {
 	struct gc_scan g = {.ctx = ctx, .kind = kind, .prefix = prefix};
-	int r, k;
+	int r, k, gone = 0;
 
 	r = nl_link_dump(nl, gc_link, &g);
 	if (r < 0)
 		r = cni_fail_kernel(ctx, r, nl_errmsg(nl), "list links");
 	for (size_t i = 0; i < g.n; i++)
-		if ((k = nl_link_del_by_name(nl, g.names[i])) < 0 && k != -ENODEV)
+		if ((k = nl_link_del_by_name(nl, g.names[i])) == 0) {
+			log_debug("deleted stale %s %s", kind, g.names[i]);
+			gone++;
+		} else if (k != -ENODEV) {
 			r = cni_fail_kernel(ctx, k, nl_errmsg(nl), "delete stale %s %s", kind,
 					    g.names[i]);
+		}
 	free(g.names);
-	return r;
+	return r < 0 ? r : gone;
 }

@@ -29,7 +29,7 @@ bool owner_alias_parse(const char *alias, const char *net, const char *prefix, c
 
 /* GC: deletes the links of kind ("veth", "ifb") that belong, by alias and derived name, to
  * an attachment of ctx's network missing from the valid list. Keeps going past errors and
- * records the first. Returns 0 or that error. */
+ * records the first. Returns the number deleted or that error. */
 int owner_links_gc(struct cni_ctx *ctx, struct nl *nl, const char *kind, const char *prefix);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "log.h"
 #include "store.h"
 
 #define STORE_LINEBREAK "\r\n"
@@ -270,11 +271,13 @@ struct release_match {
 static int release_cb(const struct ip_addr *ip, const char *id, const char *ifname, void *data)
 {
 	struct release_match *m = data;
+	char buf[IP_STRLEN];
 
 	if (strcmp(id, m->id))
 		return 0;
 	if (m->legacy ? ifname != NULL : (!ifname || strcmp(ifname, m->ifname)))
 		return 0;
+	log_debug("store: releasing %s", ip_fmt(ip, buf));
 	m->count++;
 	return 1;
 }

@@ -17,6 +17,7 @@
 
 #include "cni.h"
 #include "conf.h"
+#include "log.h"
 #include "netns.h"
 #include "nl.h"
 #include "nl_link.h"
@@ -280,7 +281,11 @@ static int add_tbf(struct bw_call *b, const struct nl_link *dev, const struct sh
 
 	if (r == -EEXIST && dev == &b->veth)
 		return refuse_foreign(b, TC_H_ROOT, r);
-	return r < 0 ? nl_err(b, &b->nl, r, "add tbf qdisc on %s", dev->name) : 0;
+	if (r < 0)
+		return nl_err(b, &b->nl, r, "add tbf qdisc on %s", dev->name);
+	log_info("added tbf qdisc on %s: rate %llu bytes/s, burst %u bytes, limit %u bytes",
+		 dev->name, (unsigned long long)t->rate, t->burst, t->limit);
+	return 0;
 }
 
 static int add_ingress(struct bw_call *b)
@@ -289,7 +294,10 @@ static int add_ingress(struct bw_call *b)
 
 	if (r == -EEXIST)
 		return refuse_foreign(b, TC_H_INGRESS, r);
-	return r < 0 ? nl_err(b, &b->nl, r, "add ingress qdisc on %s", b->veth.name) : 0;
+	if (r < 0)
+		return nl_err(b, &b->nl, r, "add ingress qdisc on %s", b->veth.name);
+	log_info("added ingress qdisc on %s", b->veth.name);
+	return 0;
 }
 
 static int create_ifb(struct bw_call *b)
@@ -300,13 +308,18 @@ static int create_ifb(struct bw_call *b)
 		return cni_fail(b->ctx, CNI_ERR_EXISTS, r,
 				"IFB %s of this attachment already exists (ADD without DEL?)",
 				b->ifb_name);
-	return r < 0 ? nl_err(b, &b->nl, r, "create IFB %s", b->ifb_name) : 0;
+	if (r < 0)
+		return nl_err(b, &b->nl, r, "create IFB %s", b->ifb_name);
+	log_info("created IFB %s", b->ifb_name);
+	return 0;
 }
 
 static int ifb_up(struct bw_call *b)
 {
 	int r = shaping_ifb_up(&b->nl, b->ifb.ifindex, b->alias);
 
+	if (r == 0)
+		log_info("set IFB %s up", b->ifb_name);
 	return r < 0 ? nl_err(b, &b->nl, r, "set IFB %s up", b->ifb_name) : 0;
 }
 
@@ -315,12 +328,16 @@ static int add_redirect(struct bw_call *b)
 	int r = nl_filter_add_u32_mirred_redirect(&b->nl, b->veth.ifindex, SHAPING_INGRESS_HANDLE,
 						  b->ifb.ifindex);
 
+	if (r == 0)
+		log_info("added u32 filter redirecting %s to %s", b->veth.name, b->ifb_name);
 	return r < 0 ? nl_err(b, &b->nl, r, "redirect %s to %s", b->veth.name, b->ifb_name) : 0;
 }
 
 /* Undo steps: failures are logged (the first error is already recorded). */
 static void undo(struct bw_call *b, int r, const char *what)
 {
+	if (r == 0)
+		log_info("undo: %s", what);
 	if (r < 0 && r != -ENOENT && r != -ENODEV && r != -EINVAL)
 		(void)nl_err(b, &b->nl, r, "undo: %s", what);
 }
@@ -421,6 +438,8 @@ static int bw_del(struct cni_ctx *ctx)
 	if ((r = open_host(&b)) < 0)
 		goto out;
 	r = nl_link_del_by_name(&b.nl, b.ifb_name);
+	if (r == 0)
+		log_info("deleted IFB %s", b.ifb_name);
 	if (r == -ENODEV)
 		r = 0;
 	else if (r < 0)
@@ -523,8 +542,9 @@ static int bw_gc(struct cni_ctx *ctx)
 	int r;
 
 	call_init(&b, ctx);
-	if ((r = open_host(&b)) == 0)
-		r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX);
+	if ((r = open_host(&b)) == 0 &&
+	    (r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX)) > 0)
+		log_info("GC deleted %d stale IFB%s", r, r > 1 ? "s" : "");
 	call_done(&b);
 	return r;
 }

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "ifcfg.h"
 #include "ipam.h"
+#include "log.h"
 #include "masq.h"
 #include "name.h"
 #include "netns.h"
@@ -204,6 +205,17 @@ static int nft_err(struct br_call *b, int r, const char *what)
 	return cni_fail_kernel(b->ctx, r, nft_errmsg(&b->nft), "%s", what);
 }
 
+/* What the nft batches since the last call changed, one line. */
+static void log_nft(struct br_call *b, const char *what)
+{
+	struct nft_stats s = nft_stats_take(&b->nft);
+
+	if (s.batches)
+		log_info("%s: nft batch committed: %u elements added, %u removed, %u tables, "
+			 "chains, sets or rules",
+			 what, s.elems_added, s.elems_removed, s.objects);
+}
+
 /* The host end: created up and enslaved in one message, the peer directly in the netns. */
 static int create_veth(struct br_call *b)
 {
@@ -238,6 +250,8 @@ static int create_veth(struct br_call *b)
 	if (r < 0)
 		return nl_err(b, &b->nl, r, "create veth");
 	memcpy(b->cont.mac, v.peer_mac, 6);
+	log_info("created veth %s on bridge %s, its peer %s in %s", b->host_if, b->c.bridge,
+		 b->ctx->ifname, b->ctx->netns);
 	r = nl_link_get_by_name(&b->nl, b->host_if, &b->host);
 	if (r < 0)
 		return nl_err(b, &b->nl, r, "look up host veth");
@@ -277,12 +291,17 @@ static int setup_gateway(struct br_call *b, struct cni_result *res)
 				  b->c.preserve_default_vlan, &b->vlan_gw);
 		if (r < 0)
 			return r;
+		if (r > 0)
+			log_info("created VLAN gateway interface %s", b->vlan_gw.name);
 		dev = &b->vlan_gw;
 		r = cni_result_add_iface(res, dev->name, mac_fmt(dev->mac, mac), NULL);
 		if (r < 0)
 			return r;
 	}
-	return brdev_gateways(b->ctx, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
+	r = brdev_gateways(b->ctx, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
+	if (r > 0)
+		log_info("added %d gateway address%s to %s", r, r > 1 ? "es" : "", dev->name);
+	return r;
 }
 
 /* The container side up to what needs IPAM's answer (its socket, sysctls, the interface
@@ -305,11 +324,36 @@ static int prepare_container(struct br_call *b)
 	return nl_err(b, &b->cnl, r, "set container interface up");
 }
 
+/* One line per address and route put on the container interface. */
+static void log_container(const struct br_call *b, const struct cni_result *res)
+{
+	const char *ifn = b->ctx->ifname, *ns = b->ctx->netns;
+	char a[IP_STRLEN], g[IP_STRLEN];
+
+	for (size_t i = 0; log_enabled(LOG_LEVEL_INFO) && i < res->n_ips; i++)
+		log_info("added address %s to %s in %s", ip_prefix_fmt(&res->ips[i].address, a),
+			 ifn, ns);
+	for (size_t i = 0; log_enabled(LOG_LEVEL_INFO) && i < res->n_routes; i++) {
+		const struct cni_route *rt = &res->routes[i];
+		const struct ip_addr *gw = rt->has & CNI_ROUTE_HAS_GW
+						   ? &rt->gw
+						   : ifcfg_family_gw(res, rt->dst.ip.family);
+
+		log_info("added route %s%s%s dev %s in %s", ip_prefix_fmt(&rt->dst, a),
+			 gw ? " via " : "", gw ? ip_fmt(gw, g) : "", ifn, ns);
+	}
+}
+
 static int setup_container(struct br_call *b, const struct cni_result *res)
 {
+	int r;
+
 	if (b->c.no_container_if)
 		return 0;
-	return ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, b->c.enable_dad ? IFCFG_DAD : 0);
+	r = ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, b->c.enable_dad ? IFCFG_DAD : 0);
+	if (r == 0)
+		log_container(b, res);
+	return r;
 }
 
 /* isGateway: a gateway that IPAM left out is the subnet's first address; isDefaultGateway
@@ -415,16 +459,22 @@ static int teardown_kernel(struct br_call *b)
 		if (r == 0 && b->c.ip_masq && b->c.l3 &&
 		    (k = masq_del(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname)) < 0)
 			r = nft_err(b, k, "remove ipMasq entries");
+		log_nft(b, "ipMasq");
 		if (r == 0 && b->c.spoofchk &&
 		    (k = spoofchk_del(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname)) <
 			    0)
 			r = nft_err(b, k, "remove spoof check entries");
+		log_nft(b, "macspoofchk");
 	}
 	if (!b->nl.sk && (k = nl_open(&b->nl, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, k, "netlink: %s", strerror(-k));
 	k = nl_link_del_by_name(&b->nl, b->host_if);
 	if (k < 0 && k != -ENODEV)
 		r = nl_err(b, &b->nl, k, "delete veth");
+	if (k == 0)
+		log_info("deleted veth %s and its peer %s", b->host_if, b->ctx->ifname);
+	else if (k == -ENODEV)
+		log_debug("veth %s was already gone", b->host_if);
 	return r;
 }
 
@@ -445,6 +495,7 @@ static int add_masq(struct br_call *b, const struct cni_result *res)
 	if ((r = open_nft(b)) < 0)
 		return r;
 	r = masq_add(&b->nft, b->ctx->name, b->ctx->containerid, b->ctx->ifname, addrs, n);
+	log_nft(b, "ipMasq");
 	return r < 0 ? nft_err(b, r, "set up ipMasq") : 0;
 }
 
@@ -468,6 +519,8 @@ static int br_add(struct cni_ctx *ctx)
 	}
 	r = brdev_ensure(ctx, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
 			 &b.br);
+	if (r > 0)
+		log_info("created bridge %s", b.c.bridge);
 	if (r < 0 || (r = cni_fault(ctx, "bridge")) < 0 || (r = create_veth(&b)) < 0)
 		goto err_ipam;
 	if ((r = setup_port(&b)) < 0 || (r = cni_fault(ctx, "port")) < 0)
@@ -478,6 +531,7 @@ static int br_add(struct cni_ctx *ctx)
 		r = b.ctx->err.code ? r : nft_err(&b, r, "set up spoof check");
 		goto err_veth;
 	}
+	log_nft(&b, "macspoofchk");
 	if ((r = cni_fault(ctx, "spoofchk")) < 0 || (r = prepare_container(&b)) < 0)
 		goto err_veth;
 	if (b.c.l3 && (r = ipam_finish(ctx, &job, &ipres)) < 0)
@@ -505,6 +559,7 @@ static int br_add(struct cni_ctx *ctx)
 		goto err_veth;
 	goto out;
 err_veth:
+	log_info("ADD failed: undoing it");
 	(void)teardown_kernel(&b);
 err_ipam:
 	/* the spec: when a delegated plugin fails ADD, call its DEL before failing; but not
@@ -673,14 +728,16 @@ static int br_gc(struct cni_ctx *ctx)
 	if ((r = open_nft(&b)) == 0) {
 		if ((k = masq_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0)
 			r = nft_err(&b, k, "ipMasq GC");
+		log_nft(&b, "ipMasq GC");
 		if ((k = spoofchk_gc(&b.nft, ctx->name, gc_valid, ctx)) < 0 && r == 0)
 			r = nft_err(&b, k, "spoof check GC");
+		log_nft(&b, "macspoofchk GC");
 	}
 	if ((k = nl_open(&b.nl, -1)) < 0)
 		k = cni_fail_kernel(ctx, k, NULL, "netlink");
-	else
-		k = owner_links_gc(ctx, &b.nl, "veth", "veth");
-	r = r < 0 ? r : k;
+	else if ((k = owner_links_gc(ctx, &b.nl, "veth", "veth")) > 0)
+		log_info("GC deleted %d stale veth%s", k, k > 1 ? "s" : "");
+	r = r < 0 ? r : k < 0 ? k : 0;
 	if (b.c.l3 && (k = ipam_exec(ctx, "GC", NULL)) < 0 && r == 0)
 		r = k;
 out:

@@ -381,6 +381,15 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 	return r;
 }
 
+static void log_reservation(struct cni_ctx *ctx, const struct hl_conf *hc, const char *what,
+			    const struct ip_addr *ip)
+{
+	char buf[IP_STRLEN];
+
+	log_info("%s %s for %s/%s in %s/%s", what, ip_fmt(ip, buf), ctx->containerid, ctx->ifname,
+		 hc->data_dir ? hc->data_dir : STORE_DEFAULT_DIR, ctx->name);
+}
+
 static int hl_add(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
@@ -403,6 +412,8 @@ static int hl_add(struct cni_ctx *ctx)
 		r = cni_result_add_route(&res, &hc->extra.routes[i]);
 	if (r >= 0 && (r = cni_result_print(ctx, &res)) >= 0)
 		fflush(ctx->out);
+	for (size_t i = 0; r >= 0 && log_enabled(LOG_LEVEL_INFO) && i < res.n_ips; i++)
+		log_reservation(ctx, hc, "reserved", &res.ips[i].address.ip);
 	/* After the answer, still under the lock: where each set's next search starts. It is
 	 * only a hint, so a failure is logged rather than failing the ADD, and writing it after
 	 * the answer takes it off the path of a caller that uses the answer before we exit. */
@@ -447,6 +458,9 @@ static int hl_del(struct cni_ctx *ctx)
 	r = open_existing(ctx, hc, &st);
 	if (r == 0 && (r = store_release(&st, ctx->containerid, ctx->ifname)) < 0)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "release: %s", strerror(-r));
+	if (r > 0)
+		log_info("released %d address%s of %s/%s", r, r > 1 ? "es" : "", ctx->containerid,
+			 ctx->ifname);
 	store_close(&st);
 	cni_result_done(&hc->extra);
 	free(hc);
@@ -521,7 +535,12 @@ static int hl_check(struct cni_ctx *ctx)
 
 static int gc_cb(const struct ip_addr *ip, const char *id, const char *ifname, void *data)
 {
-	return cni_attachment_valid(data, id, ifname) ? 0 : 1;
+	char buf[IP_STRLEN];
+
+	if (cni_attachment_valid(data, id, ifname))
+		return 0;
+	log_info("GC releases %s of %s/%s", ip_fmt(ip, buf), id, ifname ? ifname : "");
+	return 1;
 }
 
 static int hl_gc(struct cni_ctx *ctx)

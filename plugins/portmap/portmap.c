@@ -281,6 +281,17 @@ static int nft_err(struct pm_call *p, int r, const char *what)
 	return cni_fail_kernel(p->ctx, r, nft_errmsg(&p->nft), "%s", what);
 }
 
+/* What the nft batches since the last call changed, one line. */
+static void log_nft(struct pm_call *p, const char *what)
+{
+	struct nft_stats s = nft_stats_take(&p->nft);
+
+	if (s.batches)
+		log_info("%s: nft batch committed: %u elements added, %u removed, %u tables, "
+			 "chains, sets or rules",
+			 what, s.elems_added, s.elems_removed, s.objects);
+}
+
 static int open_nft(struct pm_call *p)
 {
 	int r = p->nft.sk ? 0 : nft_open(&p->nft, -1);
@@ -309,7 +320,7 @@ static int flush_udp(struct pm_call *p, const struct hostport_map *m, size_t n)
 {
 	struct ct_filter f[CT_FILTERS_MAX];
 	char err[256] = "";
-	size_t k = 0;
+	size_t k = 0, ports = 0;
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < n; i++) {
@@ -320,9 +331,12 @@ static int flush_udp(struct pm_call *p, const struct hostport_map *m, size_t n)
 						    .dst = m[i].host_ip};
 		if (k == CT_FILTERS_MAX || (i + 1 == n && k)) {
 			r = ct_delete(f, k, err, sizeof(err));
+			ports += k;
 			k = 0;
 		}
 	}
+	if (r >= 0 && ports)
+		log_info("flushed the UDP conntrack entries of %zu host ports", ports);
 	return r < 0 ? cni_fail_kernel(p->ctx, r, err, "flush conntrack entries of the host ports")
 		     : 0;
 }
@@ -336,6 +350,7 @@ static int del_mappings(struct pm_call *p)
 	if ((r = open_nft(p)) < 0)
 		return r;
 	r = hostport_del(&p->nft, &p->pod, &gone, &n);
+	log_nft(p, "hostPorts");
 	if (r < 0)
 		r = nft_err(p, r, "remove hostPort mappings");
 	else
@@ -365,20 +380,25 @@ static int add_mappings(struct pm_call *p)
 {
 	struct hostport_holder h;
 	struct hostport_map *x;
+	char dev[IFNAMSIZ];
 	int r;
 
 	if (p->snat && uses_v4(p)) {
 		if ((r = open_nl(p)) < 0)
 			return r;
 		/* as upstream: no route to the container, nothing to set (and no localhost) */
-		r = hostport_localnet(&p->nl, &p->pod.ip[0].ip, NULL);
+		r = hostport_localnet(&p->nl, &p->pod.ip[0].ip, dev);
 		if (r < 0 && r != -ENODEV)
 			return cni_fail_kernel(p->ctx, r, nl_errmsg(&p->nl), "set route_localnet");
+		if (r == 0)
+			log_info("set route_localnet on %s", dev);
 	}
 	if ((r = cni_fault(p->ctx, "localnet")) < 0 || (r = open_nft(p)) < 0)
 		return r;
-	if ((r = hostport_add(&p->nft, &p->pod, &h)) == -EADDRINUSE)
+	r = hostport_add(&p->nft, &p->pod, &h);
+	if (r == -EADDRINUSE)
 		return held(p, &h);
+	log_nft(p, "hostPorts");
 	if (r < 0)
 		return nft_err(p, r, "add hostPort mappings");
 	x = malloc(2 * p->pod.n * sizeof(*x));
@@ -474,6 +494,7 @@ static int pm_gc(struct cni_ctx *ctx)
 	if ((r = load(&p, ctx)) == 0 && (r = open_nft(&p)) == 0 &&
 	    (r = hostport_gc(&p.nft, ctx->name, gc_valid, ctx)) < 0)
 		r = nft_err(&p, r, "hostPort GC");
+	log_nft(&p, "hostPorts GC");
 	call_done(&p);
 	return r < 0 ? r : 0;
 }

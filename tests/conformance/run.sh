@@ -103,6 +103,19 @@ generic() { # PLUGIN
 	expect "$p/unknown-cni-args" 1 "$(err 4 'ARGS: unknown args ["FOO=bar"]')" CNI_COMMAND=ADD $E CNI_ARGS='K8S_POD_NAME=p;FOO=bar' -- "$exe"
 	# shellcheck disable=SC2086
 	expect "$p/bad-cni-args" 1 "$(err 4 'ARGS: invalid pair "junk"')" CNI_COMMAND=ADD $E CNI_ARGS='IgnoreUnknown=1;junk' -- "$exe"
+	# the "log" block (README, Logging): wrong types are code 7 naming each field; DEL goes on
+	printf '%s' "$conf" | jq -c '.log="/var/log/x"' >"$IN"
+	# shellcheck disable=SC2086
+	expect "$p/log-not-an-object" 1 "$(err 7 'log: must be an object')" CNI_COMMAND=ADD $E -- "$exe"
+	printf '%s' "$conf" | jq -c '.log={file:5,level:"trace",maxSize:1.5}' >"$IN"
+	# shellcheck disable=SC2086
+	expect "$p/log-bad-fields" 1 "$(err 7 'log.file: must be an absolute path; log.level: must be error, warn, info or debug; log.maxSize: must be an integer in [4096, 1099511627776]')" CNI_COMMAND=ADD $E -- "$exe"
+	printf '%s' "$conf" | jq -c '.cniVersion="1.1.0" | .log={maxSize:100}' >"$IN"
+	# shellcheck disable=SC2086
+	expect "$p/log-small-maxsize" 1 "$(err 7 'log.maxSize: must be an integer in [4096, 1099511627776]' '' 1.1.0)" CNI_COMMAND=STATUS $E -- "$exe"
+	printf '%s' "$conf" | jq -c '.log={file:"relative.log"}' >"$IN"
+	# shellcheck disable=SC2086
+	expect "$p/log-bad-del-goes-on" 0 null CNI_COMMAND=DEL $E -- "$exe"
 	{ printf '%s' "$conf"; head -c $((1024 * 1024)) /dev/zero | tr '\0' ' '; } >"$IN"
 	# shellcheck disable=SC2086
 	expect "$p/oversized-stdin" 1 "$(err 6 'network config on stdin is larger than 1048576 bytes' '' 1.1.0)" CNI_COMMAND=ADD $E -- "$exe"
