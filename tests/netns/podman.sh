@@ -8,8 +8,8 @@
 # Hermetic: podman's storage, runroot, tmp dir, lock files, CNI config and plugin dir are
 # under $T_TMP, and tmpfs mounts in the test's own mount namespace take what podman and runc
 # write to fixed paths under /var/lib and /run, so the real host's podman state is never read
-# or written. Containers get a cgroup parent of
-# their own, removed at exit. The image is built here from busybox-static: no registry.
+# or written. Containers get a cgroup parent of their own, removed at exit. The image is
+# built here from busybox-static: no registry.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -35,7 +35,7 @@ for d in /var/lib /run; do
 		exit 1
 	}
 done
-mkdir -p /run/netns /var/lib/cni /var/lib/containers
+mkdir -p /run/netns /var/lib/cni
 # mounts podman makes (a container's /dev/shm) are this namespace's too; unmounted before
 # $T_TMP goes, so that its removal cannot stop at a busy mount point (deferred first: runs last)
 defer "findmnt -rn -o TARGET | grep '^$T_TMP/' | sort -r | xargs -r -n1 umount -l"
@@ -54,7 +54,6 @@ default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 network_backend = "cni"
 network_config_dir = "$P/net.d"
 cni_plugin_dirs = ["$P/plugins"]
-default_network = "sluice-podman-default-$N"
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -96,11 +95,13 @@ pm_wait() {
 	done <"$P/calls"
 }
 # prun NAME NETWORK [ARGS...]: a detached container NAME on NETWORK serving "NAME" over HTTP
-# on port 80 (httpd as PID 1 ignores SIGTERM: rm with -t 0)
+# on port 80 (httpd as PID 1 ignores SIGTERM: rm with -t 0), in a cgroup parent of the test's
+# own, unconfined by AppArmor (Debian enables it; podman would load a profile into the kernel)
 prun() {
 	local name=$1 net=$2
 	shift 2
-	pm run -d --name "$name" --network "$net" --cgroup-parent "/$CG" "$@" localhost/sluice-bb:1 \
+	pm run -d --name "$name" --network "$net" --cgroup-parent "/$CG" \
+		--security-opt apparmor=unconfined "$@" localhost/sluice-bb:1 \
 		sh -c "echo $name >/w/index.html && exec httpd -f -p 80 -h /w"
 }
 # cg_clean: kills what a killed `podman run` or `rm` may have left in this test's cgroups
@@ -147,13 +148,13 @@ check_eq "chains: no two files share a subnet" \
 	"$(jq -s '[.[].plugins[0].ipam.ranges[][].subnet] | unique | length' "$CHAINS"/*.conflist)"
 check_eq "podman network ls lists every chain" \
 	"$(jq -r .name "$CHAINS"/*.conflist | sort | xargs)" \
-	"$(pm network ls --format '{{.Name}}' | grep -vx "sluice-podman-default-$N" | sort | xargs)"
+	"$(pm network ls --format '{{.Name}}' | grep -vx podman | sort | xargs)"
 for f in "$CHAINS"/*.conflist; do
 	check_eq "network inspect $(jq -r .name "$f"): not internal" false \
 		"$(pm network inspect "$(jq -r .name "$f")" | jq '.[0].internal')"
 done
-# podman reads the upstream bridge's own fields but no IPAM but its own, and nothing of
-# sluice-bridge's: what the README says inspect shows
+# what the README says inspect shows: podman reads upstream bridge's fields but not
+# sluice-host-local's, and nothing of sluice-bridge's
 check_eq "network inspect sluice-on-upstream: the bridge, no subnets" \
 	'["bridge","sluice-up0",null,"sluice-host-local"]' \
 	"$(pm network inspect sluice-on-upstream |
@@ -194,8 +195,8 @@ check "podman run --network sluice-mix -p 8083:80" prun mix sluice-mix -p 8083:8
 listening "$(netns up)" tcp 80 || fail "up's server listening"
 listening "$(netns mix)" tcp 80 || fail "mix's server listening"
 check_eq "three networks at once: three distinct addresses" 3 \
-	"$(printf '%s\n' "$(addr4 web sluice)" "$(addr4 up sluice-on-upstream)" "$(addr4 mix sluice-mix)" |
-		sort -u | grep -c .)"
+	"$(printf '%s\n' "$(addr4 web sluice)" "$(addr4 up sluice-on-upstream)" \
+		"$(addr4 mix sluice-mix)" | sort -u | grep -c .)"
 for br in $(jq -r '.plugins[0].bridge' "$CHAINS"/*.conflist); do
 	check_eq "three networks at once: bridge $br holds one container" 1 \
 		"$(ip -j link show master "$br" | jq length)"
@@ -226,16 +227,19 @@ check_eq "after podman rm: no IFB" 0 "$(ip -j link show type ifb | jq length)"
 check_eq "after podman rm: no sluice nft element" 0 "$(sluice_nft_elems)"
 check_eq "after podman rm: no address reserved" 0 \
 	"$(find "$IPAM" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
-check_eq "after podman rm: no container netns" "out$N" "$(find /run/netns -mindepth 1 -printf '%f\n' | xargs)"
+check_eq "after podman rm: no container netns" "out$N" \
+	"$(find /run/netns -mindepth 1 -printf '%f\n' | xargs)"
 check_eq "after podman rm: no libcni cache entry" 0 "$(find /var/lib/cni -type f | wc -l)"
 
 # podman network rm removes the file and, for an upstream bridge only, the bridge; the
 # README's commands remove the rest
 br=$(jq -r '.plugins[0].bridge' "$CHAINS/bridge.conflist")
 check "podman network rm sluice" pm network rm sluice
-check_eq "podman network rm sluice: the conflist is gone" 0 "$(find "$P/net.d" -name bridge.conflist | wc -l)"
+check_eq "podman network rm sluice: the conflist is gone" 0 \
+	"$(find "$P/net.d" -name bridge.conflist | wc -l)"
 check_eq "podman network rm sluice: bridge $br stays" 1 "$(link_exists "$br")"
-check_eq "podman network rm sluice: its dataDir stays" 1 "$(find "$IPAM" -maxdepth 1 -name sluice | wc -l)"
+check_eq "podman network rm sluice: its dataDir stays" 1 \
+	"$(find "$IPAM" -maxdepth 1 -name sluice | wc -l)"
 check "README: ip link del $br" ip link del "$br"
 check "README: rm -rf <dataDir>/sluice" rm -rf "$IPAM/sluice"
 check_eq "after the README's commands: no bridge $br" 0 "$(link_exists "$br")"
