@@ -12,6 +12,9 @@ defer() { T_CLEANUP+=("$*"); }
 
 t_cleanup() {
 	local _k
+	# timeout(1) sends its TERM to the test and then to the test's process group: the second
+	# one must not end the cleanup the first one started
+	trap '' INT TERM HUP
 	# each in a subshell: a deferred command can neither clobber the loop's variables nor,
 	# failing under set -u or -e, end the cleanup early
 	for ((_k = ${#T_CLEANUP[@]} - 1; _k >= 0; _k--)); do

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every conflist in chains/ run through Debian's libcni (cnitool) as a runtime runs it: two
 # pods that reach each other, a hostPort reached from an "outside" namespace, a bandwidth
-# limit in place, CHECK, DEL twice, and nothing left. Each chain gets its own bridge,
-# subnets and dataDir so the files can stay ready to install as they are.
+# limit in place, CHECK, DEL twice, and nothing left. Each file is used as it is installed
+# (its own bridge and subnets; tests/netns/podman.sh checks that no two files share them),
+# only its dataDir moves into $T_TMP.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -31,10 +32,8 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	i=$((i + 1))
 	c=$(basename "$src" .conflist)
 	conf=$T_TMP/$c.conflist
-	# its own bridge, subnets and dataDir; nothing else changes
-	jq --arg d "$T_TMP/ipam-$c" --arg br "ch$i" --arg v4 "10.61.$i.0/24" --arg v6 "fd61:$i::/64" \
-		'.plugins[0].bridge=$br | .plugins[0].ipam.dataDir=$d |
-		 .plugins[0].ipam.ranges=[[{subnet:$v4}], [{subnet:$v6}]]' "$src" >"$conf"
+	jq --arg d "$T_TMP/ipam-$c" '.plugins[0].ipam.dataDir=$d' "$src" >"$conf"
+	br=$(jq -r '.plugins[0].bridge' "$conf")
 	port=$((8100 + i))
 	caps=$(jq -cn --argjson p "$port" '{portMappings:[{hostPort:$p,containerPort:80,protocol:"tcp"}],
 		bandwidth:{ingressRate:200000000,ingressBurst:4000000,egressRate:200000000,egressBurst:4000000}}')
@@ -49,7 +48,7 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	listening "pod$N-${c}a" tcp 80 || fail "$c: pod a's server listening"
 	check_eq "$c: the outside reaches pod a through hostPort $port" pod-a \
 		"$(ip netns exec "out$N" socat -T3 - TCP:192.168.61.1:$port </dev/null)"
-	hv=$(ip -j link show master "ch$i" | jq -r '.[0].ifname')
+	hv=$(ip -j link show master "$br" | jq -r '.[0].ifname')
 	check_eq "$c: pod a's host veth shapes traffic (tbf)" tbf \
 		"$(tc -j qdisc show dev "$hv" root | jq -r '.[0].kind')"
 	out=$(runtime check "$conf" "${c}a" "$caps" 2>/dev/null)
@@ -70,7 +69,7 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 		check "$c: DEL pod $p" runtime del "$conf" "$c$p" "$caps"
 		check "$c: DEL pod $p again" runtime del "$conf" "$c$p" "$caps"
 	done
-	check_eq "$c: no port left on the bridge" 0 "$(ip -j link show master "ch$i" | jq length)"
+	check_eq "$c: no port left on the bridge" 0 "$(ip -j link show master "$br" | jq length)"
 	check_eq "$c: no address reserved" 0 \
 		"$(find "$T_TMP/ipam-$c" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
 	check_eq "$c: no IFB left" 0 "$(ip -j link show type ifb | jq length)"
