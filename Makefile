@@ -49,11 +49,31 @@ UNITS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 TOOLS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 SRCS   := $(wildcard common/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
 
+# libFuzzer targets (tests/fuzz/<name>.c, seeds in tests/fuzz/corpus/<name>): clang objects
+# of their own in $(BUILD)/fuzz (never mixed with gcc's), the shared libraries linked
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+		-fno-omit-frame-pointer $(FUZZ_SAN) $(if $(filter 1,$(WERROR)),-Werror)
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(wildcard common/*.c tests/fuzz/lib/*.c))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/bin/%)
+SRCS         += $(wildcard tests/fuzz/*.c tests/fuzz/lib/*.[ch])
+
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lnftnl -lmnl -lcjson -lm
 
 $(BUILD)/libcommon.a: $(COMMON)
 	$(AR) rcs $@ $^
@@ -91,8 +111,17 @@ tools: $(TOOLS) $(CNITOOL)
 vg:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/vg DYNAMIC=1 SANITIZE= all
 
+fuzz-build: $(FUZZ_BINS)
+
+# Runs every fuzz target (FUZZ_TARGETS="conf result" for some) for FUZZ_TIME seconds each,
+# after its committed corpus; what it finds new is kept in $(BUILD)/fuzz/corpus/<name>, a
+# crash in $(BUILD)/fuzz/crash-<name>-*. Touches no kernel state.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 test: deps
-	@$(MAKE) --no-print-directory all units tools vg
+	@$(MAKE) --no-print-directory all units tools vg fuzz-build
 	@tests/run.sh $(BUILD)
 
 demo: deps
@@ -118,6 +147,6 @@ format:
 clean:
 	$(RM) -r $(BUILD)
 
-.PHONY: all deps units tools vg test demo bench install format-check format clean
+.PHONY: all deps units tools vg fuzz-build fuzz test demo bench install format-check format clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
