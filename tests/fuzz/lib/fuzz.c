@@ -10,9 +10,19 @@
 #include "fuzz.h"
 #include "result.h"
 
+/* Says why and shows the output (bytes outside printable ASCII as \xNN), then crashes. */
 static void die(const char *why, const char *out, size_t len)
 {
-	fprintf(stderr, "fuzz: %s; output (%zu bytes): %.*s\n", why, len, (int)len, out);
+	fprintf(stderr, "fuzz: %s; output (%zu bytes): ", why, len);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)out[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			fputc(c, stderr);
+		else
+			fprintf(stderr, "\\x%02x", c);
+	}
+	fputc('\n', stderr);
 	abort();
 }
 
