@@ -4,9 +4,11 @@
 # Run by `make deps` (and so by `make test` and `make demo`); needs root for apt-get.
 set -eu
 
+# valgrind: tests/netns/valgrind.sh; clang and libclang-rt-14-dev (libFuzzer's runtime, Debian
+# 12's clang 14): the fuzz targets in tests/fuzz
 PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
-containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 valgrind"
+containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 valgrind clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do
