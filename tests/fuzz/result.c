@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target: the CNI result parser (cni_result_parse) on any JSON value, and what
- * sluice prints of what it accepted: every version's JSON must be valid, valid UTF-8, and
- * parse back to the same numbers of interfaces, addresses and routes. The input is the
- * result's JSON text. */
+ * sluice prints of what it accepted: every version's JSON, printed as a plugin prints it,
+ * must be valid, valid UTF-8, and parse back to as many interfaces, addresses and routes.
+ * The input is the result's JSON text. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,25 +14,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Prints res in version v as a plugin does (cni_result_print(), the path to stdout), checks
+ * the bytes, and reads them back. */
 static void print_check(const struct cni_result *res, const char *v)
 {
+	struct cni_ctx ctx = {.version = v};
 	struct cni_result back = {0};
-	char err[256], *s;
-	cJSON *o = cni_result_to_json(res, v), *p;
-	size_t len;
+	char err[256], *s = NULL;
+	size_t len = 0;
+	cJSON *p;
 
-	if (!o)
+	ctx.out = open_memstream(&s, &len);
+	if (!ctx.out || cni_result_print(&ctx, res) < 0 || fclose(ctx.out) != 0)
 		abort();
-	s = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (!s)
-		abort();
-	len = strlen(s);
-	s = realloc(s, len + 2);
-	if (!s)
-		abort();
-	memcpy(s + len, "\n", 2);
-	fz_check_out(s, len + 1, 0);
+	fz_check_out(s, len, 0);
 	/* what we print, we read */
 	p = cJSON_Parse(s);
 	if (!p || cni_result_parse(p, &back, err, sizeof(err)) < 0) {
