@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every plugin under valgrind's memcheck through a whole chain's life: sluice-bridge (ipMasq,
 # macspoofchk, sluice-host-local run by it and traced too), sluice-portmap with mappings (TCP,
-# UDP, a hostIP, IPv4 and IPv6), sluice-bandwidth shaping ingress and egress; ADD, CHECK,
+# UDP, a hostIP, IPv4 and IPv6; 304 for one pod, a batch past its first buffer),
+# sluice-bandwidth shaping ingress and egress; ADD, CHECK,
 # GC (one attachment valid, one removed), DEL, a second DEL, VERSION and STATUS. Each run
 # must succeed and valgrind must report nothing: no byte sent to the kernel (sendmsg) or
 # used in a branch that was never written, no invalid access, no leak (leak-check=full).
@@ -66,14 +67,17 @@ jq -n --arg d "$DATA" '{cniVersion:"1.1.0",name:"vgnet",type:"sluice-bridge",bri
 	ipam:{type:"sluice-host-local",dataDir:$d,
 	ranges:[[{subnet:"10.71.0.0/24"}],[{subnet:"fd71::/64"}]]}}' >"$BR"
 
-# chain P PORT_BASE: the portmap and bandwidth configs of pod P on the bridge's result
+# chain P PORT_BASE [EXTRA]: the portmap and bandwidth configs of pod P on the bridge's
+# result; EXTRA more TCP mappings from port 20000 (a batch that outgrows its first buffer)
 chain() {
-	jq --slurpfile r "$T_TMP/$1.br.out" --argjson b "$2" '{cniVersion:"1.1.0",name:"vgnet",type:"sluice-portmap",
+	jq --slurpfile r "$T_TMP/$1.br.out" --argjson b "$2" --argjson x "${3:-0}" '{cniVersion:"1.1.0",name:"vgnet",type:"sluice-portmap",
 		snat:true,capabilities:{portMappings:true},prevResult:$r[0],
-		runtimeConfig:{portMappings:[{hostPort:$b,containerPort:80,protocol:"tcp"},
+		runtimeConfig:{portMappings:([{hostPort:$b,containerPort:80,protocol:"tcp"},
 		{hostPort:($b+1),containerPort:53,protocol:"udp"},
 		{hostPort:($b+2),containerPort:81,protocol:"tcp",hostIP:"127.0.0.1"},
-		{hostPort:($b+3),containerPort:82,protocol:"tcp",hostIP:"::1"}]}}' "$BR" >"$T_TMP/$1.pm.json"
+		{hostPort:($b+3),containerPort:82,protocol:"tcp",hostIP:"::1"}] +
+		[range($x) | {hostPort:(20000+.),containerPort:(1000+.),protocol:"tcp"}])}}' \
+		"$BR" >"$T_TMP/$1.pm.json"
 	jq -n '{cniVersion:"1.1.0",name:"vgnet",type:"sluice-bandwidth",ingressRate:10000000,
 		ingressBurst:100000,egressRate:20000000,egressBurst:200000}' >"$T_TMP/$1.bw.json"
 }
@@ -89,7 +93,7 @@ for c in a b; do
 	defer "[ -f $T_TMP/$c.pm.json ] && cni DEL vgcid-$c '' eth0 $T_TMP/$c.pm.json"
 	defer "[ -f $T_TMP/$c.bw.json ] && cni DEL vgcid-$c '' eth0 $T_TMP/$c.bw.json"
 	vg "bridge ADD $c" ADD "vgcid-$c" "vgpod$N-$c" "$BR" "$T_TMP/$c.br.out"
-	chain "$c" "$([ "$c" = a ] && echo 18080 || echo 18090)"
+	if [ "$c" = a ]; then chain a 18080; else chain b 18090 300; fi
 	vg "portmap ADD $c" ADD "vgcid-$c" "vgpod$N-$c" "$(with "$T_TMP/$c.br.out" "$T_TMP/$c.pm.json")" \
 		"$T_TMP/$c.pm.out"
 	vg "bandwidth ADD $c" ADD "vgcid-$c" "vgpod$N-$c" \
@@ -99,6 +103,8 @@ done
 check_eq "ADD made the masq, spoofchk and portmap elements" 1 \
 	"$([ "$(sluice_nft_elems)" -gt 0 ] && [ "$(sluice_nft_tables)" -ge 3 ] && echo 1)"
 check "ADD made the tbf" sh -c "tc qdisc show | grep -q tbf"
+check_eq "pod b's 304 mappings are in (elements owned by vgcid-b)" 1 \
+	"$([ "$(sluice_nft_elems vgcid-b)" -ge 304 ] && echo 1)"
 
 vg "bridge CHECK" CHECK vgcid-a "vgpod$N-a" "$(with "$T_TMP/a.bw.out" "$BR")"
 vg "portmap CHECK" CHECK vgcid-a "vgpod$N-a" "$(with "$T_TMP/a.bw.out" "$T_TMP/a.pm.json")"
