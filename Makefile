@@ -3,7 +3,13 @@
 PKG_CONFIG ?= pkg-config
 PREFIX     ?= /opt/cni
 BINDIR     ?= $(PREFIX)/bin
+# SANITIZE=1 (ASan+UBSan, dynamic) builds in a directory of its own, never mixing its objects
+# with the normal build's
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-san
+else
 BUILD      ?= build
+endif
 PLUGINS    := $(notdir $(wildcard plugins/*))
 DEPS       := libmnl libnftnl libcjson
 
@@ -16,12 +22,18 @@ CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEP
 # and loads no shared library: on our VM each exec is ~1 ms faster (a chained ADD pays one
 # per plugin) and its peak RSS half. Whatever archive is missing (or SANITIZE=1, which needs
 # the dynamic libc), the shared library is linked instead, and only sluice-host-local
-# (cJSON and libc) can still be static.
-ifneq ($(SANITIZE),1)
+# (cJSON and libc) can still be static. DYNAMIC=1 links every shared library (libnftnl too)
+# and nothing static: the valgrind pass needs that, since memcheck tracks malloc only where it
+# can replace it, in a dynamic program.
+ifeq ($(filter 1,$(SANITIZE) $(DYNAMIC)),)
 CJSON_A  := $(wildcard $(BUILD)/static/libcjson.a)
 MNL_A    := $(wildcard $(BUILD)/static/libmnl.a)
 endif
+ifeq ($(DYNAMIC),1)
+LDLIBS   += -lnftnl -lmnl -lcjson -lm
+else
 LDLIBS   += -Wl,-Bstatic -lnftnl -Wl,-Bdynamic $(or $(MNL_A),-lmnl) $(or $(CJSON_A),-lcjson) -lm
+endif
 LDFLAGS  += -Wl,--as-needed -Wl,-O1
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
@@ -43,11 +55,31 @@ UNITS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 TOOLS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 SRCS   := $(wildcard common/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
 
+# libFuzzer targets (tests/fuzz/<name>.c, seeds in tests/fuzz/corpus/<name>): clang objects
+# of their own in $(BUILD)/fuzz (never mixed with gcc's), the shared libraries linked
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
+		-fno-omit-frame-pointer $(FUZZ_SAN) $(if $(filter 1,$(WERROR)),-Werror)
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(wildcard common/*.c tests/fuzz/lib/*.c))
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/bin/%)
+SRCS         += $(wildcard tests/fuzz/*.c tests/fuzz/lib/*.[ch])
+
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lnftnl -lmnl -lcjson -lm
 
 $(BUILD)/libcommon.a: $(COMMON)
 	$(AR) rcs $@ $^
@@ -81,8 +113,21 @@ include tests/libcni/libcni.mk
 units: $(UNITS)
 tools: $(TOOLS) $(CNITOOL)
 
+# The dynamic, unsanitised copy of the plugins that tests/netns/valgrind.sh runs under memcheck
+vg:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/vg DYNAMIC=1 SANITIZE= all
+
+fuzz-build: $(FUZZ_BINS)
+
+# Runs every fuzz target (FUZZ_TARGETS="conf result" for some) for FUZZ_TIME seconds each,
+# after its committed corpus; what it finds new is kept in $(BUILD)/fuzz/corpus/<name>, a
+# crash in $(BUILD)/fuzz/crash-<name>-*. Touches no kernel state.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
 test: deps
-	@$(MAKE) --no-print-directory all units tools
+	@$(MAKE) --no-print-directory all units tools vg fuzz-build
 	@tests/run.sh $(BUILD)
 
 demo: deps
@@ -108,6 +153,6 @@ format:
 clean:
 	$(RM) -r $(BUILD)
 
-.PHONY: all deps units tools test demo bench install format-check format clean
+.PHONY: all deps units tools vg fuzz-build fuzz test demo bench install format-check format clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

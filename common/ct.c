@@ -26,6 +26,7 @@
 #define CT_MSG_ROOM 256 /* one request at its largest */
 #define CT_SEND_MAX 32768 /* bytes of requests in one send */
 #define CT_TUPLE_MAX 128 /* payload of a CTA_TUPLE_ORIG kept from a dump */
+#define CT_BUF (MNL_SOCKET_BUFFER_SIZE > CT_SEND_MAX ? MNL_SOCKET_BUFFER_SIZE : CT_SEND_MAX)
 
 struct ct_sock {
 	struct mnl_socket *sk;
@@ -43,8 +44,7 @@ static int ct_open(struct ct_sock *s, char *err, size_t errlen)
 	memset(s, 0, sizeof(*s));
 	s->err = err;
 	s->errlen = err ? errlen : 0;
-	s->buf =
-		malloc(MNL_SOCKET_BUFFER_SIZE > CT_SEND_MAX ? MNL_SOCKET_BUFFER_SIZE : CT_SEND_MAX);
+	s->buf = calloc(1, CT_BUF);
 	r = s->buf ? nl_socket_open(NETLINK_NETFILTER, -1, &s->sk) : -ENOMEM;
 	if (r < 0) {
 		free(s->buf);
@@ -65,6 +65,9 @@ static void ct_close(struct ct_sock *s)
 	s->buf = NULL;
 }
 
+/* Callers zero the bytes their requests take first: libmnl (1.0.4) leaves the alignment
+ * padding after a u8 or u16 attribute unwritten, and the buffer holds the last answers, so
+ * a request would send bytes never written, or an answer's. */
 static struct nlmsghdr *msg_put(char *at, uint8_t type, int family, uint16_t flags, uint32_t seq)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(at);
@@ -209,6 +212,7 @@ int ct_delete(const struct ct_filter *f, size_t n, char *errmsg, size_t errlen)
 	r = ct_open(&s, errmsg, errlen);
 	if (r < 0)
 		return r;
+	memset(s.buf, 0, CT_BUF); /* see msg_put() */
 	for (size_t i = 0; i < n; i++) {
 		if (!kernel_filters(&f[i])) {
 			v6[nv6++] = f[i];
@@ -346,6 +350,7 @@ static int dump(struct ct_sock *s, struct ct_dump *d)
 	ssize_t got;
 	int r = MNL_CB_OK;
 
+	memset(s->buf, 0, CT_MSG_ROOM); /* see msg_put() */
 	msg_put(s->buf, IPCTNL_MSG_CT_GET, AF_UNSPEC, NLM_F_DUMP, seq);
 	if (mnl_socket_sendto(s->sk, s->buf, ((struct nlmsghdr *)s->buf)->nlmsg_len) < 0)
 		return -errno;
@@ -376,6 +381,7 @@ static int delete_entries(struct ct_sock *s, const struct ct_dump *d)
 
 	while (i < d->ne && r == 0) {
 		first = s->seq + 1;
+		memset(s->buf, 0, CT_SEND_MAX); /* see msg_put() */
 		for (len = 0, k = 0; i < d->ne && len + CT_MSG_ROOM <= CT_SEND_MAX; i++, k++) {
 			struct nlmsghdr *nlh = msg_put(s->buf + len, IPCTNL_MSG_CT_DELETE,
 						       d->e[i].family, NLM_F_ACK, ++s->seq);

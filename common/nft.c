@@ -30,8 +30,8 @@
 int nft_open_dry(struct nft *nft)
 {
 	memset(nft, 0, sizeof(*nft));
-	nft->buf = malloc(NFT_BUF_MIN);
-	nft->rbuf = malloc(NFT_RBUF + NFT_REQ);
+	nft->buf = calloc(1, NFT_BUF_MIN);
+	nft->rbuf = calloc(1, NFT_RBUF + NFT_REQ);
 	if (!nft->buf || !nft->rbuf) {
 		nft_close(nft);
 		return -ENOMEM;
@@ -330,6 +330,7 @@ void nft_batch_begin(struct nft *nft)
 	nft->errmsg[0] = '\0';
 	nft->begin_seq = ++nft->seq;
 	memset(&nft->pending, 0, sizeof(nft->pending));
+	memset(nft->buf, 0, NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg)));
 	nlh = nftnl_batch_begin(nft->buf, nft->begin_seq);
 	nft->len = NLMSG_ALIGN(nlh->nlmsg_len);
 }
@@ -342,11 +343,16 @@ struct nlmsghdr *nft_batch_msg(struct nft *nft, uint16_t type, uint16_t family, 
 	if (nft->err < 0)
 		return NULL;
 	/* Room for the header and the BATCH_END that follows. */
-	r = buf_reserve(nft, room + 2 * NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg)));
+	room += 2 * NLMSG_ALIGN(NLMSG_HDRLEN + sizeof(struct nfgenmsg));
+	r = buf_reserve(nft, room);
 	if (r < 0) {
 		nft_batch_fail(nft, r, "batch");
 		return NULL;
 	}
+	/* libmnl (1.0.4) leaves an attribute's alignment padding unwritten, and libnftnl some
+	 * of its own: zeroed first, the message sends no byte of an earlier batch or of the
+	 * heap (valgrind's memcheck checks every sendmsg) */
+	memset(nft->buf + nft->len, 0, room);
 	return nftnl_nlmsg_build_hdr(nft->buf + nft->len, type, family, flags, ++nft->seq);
 }
 
@@ -485,6 +491,7 @@ struct nft_stats nft_stats_take(struct nft *nft)
 
 struct nlmsghdr *nft_req(struct nft *nft, uint16_t type, uint16_t family, uint16_t flags)
 {
+	memset(nft->rbuf + NFT_RBUF, 0, NFT_REQ); /* padding included: see nft_batch_msg() */
 	return nftnl_nlmsg_build_hdr(nft->rbuf + NFT_RBUF, type, family, flags, ++nft->seq);
 }
 

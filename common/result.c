@@ -275,6 +275,7 @@ int cni_result_parse(const cJSON *obj, struct cni_result *ret, char *err, size_t
 	const cJSON *dns;
 	int r;
 
+	*ret = res; /* zeroed, as promised, even when parsing fails */
 	if (!cJSON_IsObject(obj))
 		return perr(err, errlen, "result must be an object");
 	r = parse_list(obj, "interfaces", &res, err, errlen, parse_iface);

@@ -35,6 +35,15 @@ for t in "$BUILD"/tests/unit/test_*; do
 done
 # in a netns of its own too: its DEL, GC and STATUS cases really run (and find nothing)
 run conformance run unshare -n -m --propagation private tests/conformance/run.sh
+# libFuzzer targets (tests/fuzz): each over its committed corpus, then fuzzing for
+# FUZZ_TEST_TIME seconds (10); in a netns of its own, though they parse only. ONLY=fuzz
+# runs them alone; any other ONLY skips them.
+if [ -z "${ONLY:-}" ] || [[ fuzz == *${ONLY}* ]]; then
+	for t in tests/fuzz/*.c; do
+		n=$(basename "$t" .c)
+		run fuzz "fuzz:$n" unshare -n tests/fuzz/run.sh "$BUILD" "${FUZZ_TEST_TIME:-10}" "$n"
+	done
+fi
 for t in tests/netns/*.sh; do
 	[ -f "$t" ] || continue
 	n=$(basename "$t" .sh)
@@ -52,6 +61,6 @@ if [ "$f" -gt 0 ]; then
 	echo "failed:"
 	grep '^FAIL ' "$log"
 fi
-echo "passed by layer: unit ${LAYER_PASS[unit]:-0}, conformance ${LAYER_PASS[conformance]:-0}, netns ${LAYER_PASS[netns]:-0}"
+echo "passed by layer: unit ${LAYER_PASS[unit]:-0}, conformance ${LAYER_PASS[conformance]:-0}, fuzz ${LAYER_PASS[fuzz]:-0}, netns ${LAYER_PASS[netns]:-0}"
 echo "$p passed, $f failed"
 [ "$f" -eq 0 ]

@@ -226,6 +226,22 @@ static void test_dns_known_fields(void)
 	cni_result_done(&res);
 }
 
+/* A failed parse leaves its result zeroed, as result.h says: a caller may release it (the
+ * fuzz target does) without having zeroed it first. */
+static void test_parse_error_zeroes(void)
+{
+	struct cni_result res;
+
+	memset(&res, 0xa5, sizeof(res));
+	T_ASSERT(parse("{\"interfaces\":\"veth0\"}", &res) < 0);
+	T_EQ(res.n_ifaces, 0);
+	T_ASSERT(!res.ifaces && !res.ips && !res.routes && !res.dns);
+	memset(&res, 0xa5, sizeof(res));
+	T_ASSERT(parse("[]", &res) < 0);
+	T_EQ(res.n_ips, 0);
+	cni_result_done(&res);
+}
+
 static void test_build(void)
 {
 	struct cni_result res = {0};
@@ -254,6 +270,7 @@ int main(void)
 	T_RUN(test_roundtrip);
 	T_RUN(test_parse_errors);
 	T_RUN(test_parse_int_ranges);
+	T_RUN(test_parse_error_zeroes);
 	T_RUN(test_build);
 	T_RUN(test_parse_types);
 	T_RUN(test_dns_known_fields);
