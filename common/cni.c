@@ -227,6 +227,13 @@ static int read_env(struct cni_ctx *ctx)
 
 static int validate_env(struct cni_ctx *ctx)
 {
+	if (ctx->containerid && strlen(ctx->containerid) > CNI_MAX_ID) {
+		/* the spec sets no length; 255 keeps every store file name and key bounded */
+		cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "containerID is longer than %d bytes",
+			 CNI_MAX_ID);
+		cni_fail_details(ctx, "%.200s", ctx->containerid);
+		return -EINVAL;
+	}
 	if (ctx->containerid && !cni_valid_id(ctx->containerid)) {
 		cni_fail(ctx, CNI_ERR_ENV, -EINVAL, "invalid characters in containerID");
 		cni_fail_details(ctx, "%.200s", ctx->containerid);

@@ -72,6 +72,9 @@ generic() { # PLUGIN
 		expect "$p/bad-containerid-${id//\//_}" 1 "$(err 4 'invalid characters in containerID' "$id" 1.1.0)" \
 			CNI_COMMAND=ADD CNI_CONTAINERID="$id" CNI_NETNS=/run/netns/x CNI_IFNAME=eth0 CNI_PATH=/x -- "$exe"
 	done
+	id=$(printf 'a%.0s' $(seq 256))
+	expect "$p/containerid-256-bytes" 1 "$(err 4 'containerID is longer than 255 bytes' "${id:0:200}" 1.1.0)" \
+		CNI_COMMAND=ADD CNI_CONTAINERID="$id" CNI_NETNS=/run/netns/x CNI_IFNAME=eth0 CNI_PATH=/x -- "$exe"
 	for ifn in eth0/x ../x . .. a:b 'a b' 0123456789abcdef; do
 		expect "$p/bad-ifname-${ifn//\//_}" 1 "$(err 4 'invalid interface name: must be 1-15 bytes, not . or .., without / : or whitespace' "$ifn" 1.1.0)" \
 			CNI_COMMAND=ADD CNI_CONTAINERID=c1 CNI_NETNS=/run/netns/x CNI_IFNAME="$ifn" CNI_PATH=/x -- "$exe"
