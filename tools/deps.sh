@@ -6,7 +6,7 @@ set -eu
 
 PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
-containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3"
+containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 strace"
 
 missing=""
 for p in $PKGS; do
