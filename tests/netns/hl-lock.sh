@@ -4,7 +4,7 @@
 # it): exclusive against a shared and an exclusive holder; held from before the search until
 # the reservation is written, so that a GC, an upstream ADD and a DEL beside a slow ADD
 # neither remove nor take its half-written reservation. The slow ADD is made slow from
-# outside: strace delays each of its write(2) calls by 2 s.
+# outside: strace delays each of its write(2) calls by 3 s.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -41,8 +41,9 @@ check_eq "the first ADD creates the store" "first|eth0" "$(owner "$(addr "$T_TMP
 
 # --- the lock is exclusive: an ADD waits for a shared holder and for an exclusive one ----------
 for mode in shared exclusive; do
-	rm -f "$T_TMP/held"
-	flock "--$mode" "$LOCK" sh -c "touch $T_TMP/held; sleep 2" &
+	rm -f "$T_TMP/held" "$T_TMP/release"
+	# holds the lock until told to let go
+	flock "--$mode" "$LOCK" sh -c "touch $T_TMP/held; while [ ! -e $T_TMP/release ]; do sleep 0.1; done" &
 	holder=$!
 	for _ in $(seq 50); do [ -e "$T_TMP/held" ] && break; sleep 0.1; done
 	ipam ADD "w-$mode" "$T_TMP/sl.json" >"$T_TMP/w-$mode.out" &
@@ -50,6 +51,7 @@ for mode in shared exclusive; do
 	sleep 1
 	check_eq "a $mode holder of the lock: the ADD waits, reserving nothing" "1 $(reservations)" \
 		"$(running "$add") $(reservations)"
+	touch "$T_TMP/release"
 	wait "$holder"
 	waited "... and succeeds once the $mode holder is gone" "$add"
 	check_eq "... with a reservation of its own" "w-$mode|eth0" "$(owner "$(addr "$T_TMP/w-$mode.out")")"
@@ -61,7 +63,7 @@ done
 # meanwhile, must wait: unlocked, the GC would read an empty owner and remove the file.
 before=$(reservations)
 ipam ADD slow "$T_TMP/sl.json" strace -f -qq -o /dev/null -e trace=write \
-	-e inject=write:delay_enter=2000000 >"$T_TMP/slow.out" &
+	-e inject=write:delay_enter=3000000 >"$T_TMP/slow.out" &
 slow=$!
 new=
 for _ in $(seq 100); do
