@@ -42,8 +42,9 @@ check_eq "the first ADD creates the store" "first|eth0" "$(owner "$(addr "$T_TMP
 # --- the lock is exclusive: an ADD waits for a shared holder and for an exclusive one ----------
 for mode in shared exclusive; do
 	rm -f "$T_TMP/held" "$T_TMP/release"
-	# holds the lock until told to let go
-	flock "--$mode" "$LOCK" sh -c "touch $T_TMP/held; while [ ! -e $T_TMP/release ]; do sleep 0.1; done" &
+	# holds the lock until told to let go (at most 10 s: it ends even if this test dies)
+	flock "--$mode" "$LOCK" sh -c "touch $T_TMP/held; for i in \$(seq 100); do
+		[ -e $T_TMP/release ] && break; sleep 0.1; done" &
 	holder=$!
 	for _ in $(seq 50); do [ -e "$T_TMP/held" ] && break; sleep 0.1; done
 	ipam ADD "w-$mode" "$T_TMP/sl.json" >"$T_TMP/w-$mode.out" &
