@@ -4,7 +4,8 @@
 # dual stack: the gateway addresses on the bridge (isGateway, implied by isDefaultGateway; an
 # IPAM gateway wins over the subnet's first address), the pod's default routes per family
 # and via which gateway (none without isDefaultGateway; none added where IPAM routes
-# already hold a default with a gateway), and forceAddress for each family.
+# already hold a default with a gateway), forceAddress for each family, and a new bridge
+# forwarding IPv6 to its first pod as soon as the ADD returns (no DAD on the bridge).
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -66,6 +67,12 @@ check "IPv4 only: the pod reaches its gateway" inns f ping -c1 -W2 10.82.0.1
 
 C=$(conf v6 gw2 "$R6" '.isDefaultGateway=true')
 t_add "IPv6 only, isDefaultGateway: ADD" s "$C"
+# routed by the node into a bridge created a moment ago: the node's neighbour solicitation for
+# s goes out from gw2's link-local address at once (no DAD on the bridge), not 1 to 2 s later
+check "a new bridge forwards IPv6 at once: pod d (gw0) pings pod s (gw2) within 1 s of its ADD" \
+	inns d ping -6 -c1 -W1 "$(jq -r '.ips[0].address | split("/")[0]' "$T_TMP/res.s")"
+check_eq "... and no address of a bridge is tentative" "" \
+	"$(ip -6 -j addr show tentative | jq -r '.[] | select(.ifname | startswith("gw")) | .ifname')"
 check_eq "IPv6 only: the bridge holds the gateway" fd83::1/64 "$(braddrs gw2)"
 check_eq "IPv6 only: an IPv6 default route only" "v6 via fd83::1 dev eth0" "$(defaults s)"
 check "IPv6 only: the pod reaches its gateway" inns s ping -6 -c1 -W2 fd83::1
