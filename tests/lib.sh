@@ -118,6 +118,22 @@ done
 exit 1
 EOF
 
+# settled DEV [NETNS]: waits up to 5 s until DEV has a link-local IPv6 address and no
+# tentative one. A bridge routes IPv6 to its ports only then: the neighbour solicitations
+# for forwarded packets go out from its link-local address, and none is sent while DAD
+# holds it (1 to 2 s after its first port comes up; sluice-bridge's bridges skip DAD,
+# upstream's do not). Fails (status 1) when DAD never ends.
+settled() {
+	local pre=(ip)
+	[ -n "${2:-}" ] && pre=(ip -n "$2")
+	for _ in $(seq 1 50); do
+		[ -n "$("${pre[@]}" -6 addr show dev "$1" scope link 2>/dev/null)" ] &&
+			[ -z "$("${pre[@]}" -6 addr show dev "$1" tentative 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # link_exists NAME [NETNS]: prints 1 or 0
 link_exists() {
 	if ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1; then echo 1; else echo 0; fi

@@ -62,6 +62,7 @@ up() {
 	[ -e "/run/netns/pod$N-$p" ] || mk_netns "pod$N-$p"
 	defer "down $p $br"
 	cni ADD "cid-$p" "pod$N-$p" eth0 "$br" >"$T_TMP/$p.br" || return 1
+	settled "$(jq -r .bridge "$br")" || return 1
 	pmconf "$p" "$2" "$(jq -r .name "$br")" "${3:-.}"
 	cni ADD "cid-$p" "pod$N-$p" eth0 "$T_TMP/$p.pm" >"$T_TMP/$p.res"
 }
