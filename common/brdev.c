@@ -57,6 +57,12 @@ int brdev_ensure(struct cni_ctx *ctx, struct nl *nl, const char *name, unsigned 
 		/* we own the bridge's routes: no router advertisements */
 		snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_ra", name);
 		(void)sysctl_set(path, "0");
+		/* nor DAD on its link-local address, the source of the neighbour solicitations
+		 * for what the node forwards to pods: while DAD keeps it tentative (1 to 2 s
+		 * after the first port comes up) none is sent, and IPv6 from outside reaches no
+		 * pod; its gateway addresses are added without DAD for the same reason */
+		snprintf(path, sizeof(path), "net/ipv6/conf/%s/accept_dad", name);
+		(void)sysctl_set(path, "0");
 		if ((r = nl_link_set_up(nl, br.ifindex)) < 0)
 			return cni_fail_kernel(ctx, r, nl_errmsg(nl), "set %s up", name);
 		br.flags |= IFF_UP;

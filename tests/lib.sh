@@ -70,6 +70,73 @@ listening() {
 	return 1
 }
 
+# echo_server NETNS TYPE PORT TEXT: a socat server on PORT in NETNS ("" for the test's own)
+# that answers each TCP connection or UDP datagram with one line, TEXT as sh expands it
+# ($SOCAT_PEERADDR is the peer); TYPE is TCP, TCP4, TCP6 (IPv6 only), UDP, UDP4 or UDP6.
+# Killed at exit. The answering shell reads the request first: one that exits with the
+# request unread resets socat's socketpair (the answer is lost: "read: Connection reset by
+# peer") or, gone before the request is written, makes socat's child die of EPIPE and its UDP
+# parent stall for a second and drop the next datagram. -t5: after the request's end (EOF, or
+# its one datagram) socat waits that long for the answer, not the default 0.5 s that a busy
+# machine overruns; the shell's exit ends the wait at once.
+echo_server() {
+	local pre=() a
+	[ -n "$1" ] && pre=(ip netns exec "$1")
+	case $2 in
+	TCP*) a="$2-LISTEN:$3,fork,reuseaddr" ;;
+	UDP*) a="$2-RECVFROM:$3,fork" ;;
+	esac
+	[[ $2 == *6 ]] && a="$a,ipv6only=1"
+	spawn "${pre[@]}" socat -t5 "$a" "SYSTEM:read -r _; echo $4"
+}
+
+# ask NETNS PROTO ADDR PORT [SOCAT_OPTS]: the first line that the server at ADDR:PORT answers
+# to a connection (PROTO tcp4 or tcp6) or to a datagram "x" (udp4 or udp6) from NETNS ("" for
+# the test's own), or nothing. SOCAT_OPTS (",sourceport=...") go to the client's address. TCP
+# retries a lost SYN itself (3 s; -t3: the answer may take longer than socat's default 0.5 s
+# after the request's end); a datagram is sent up to ASK_TRIES (3) times from one socket (so
+# one conntrack entry), 1 s apart, and the first answer ends the wait.
+ask() {
+	local pre=() a=$3 x=${5:-}
+	[ -n "$1" ] && pre=(ip netns exec "$1")
+	[[ $2 == *6 ]] && a="[$a]"
+	case $2 in
+	tcp4 | tcp6) "${pre[@]}" socat -T3 -t3 - "${2^^}:$a:$4,connect-timeout=3$x" </dev/null ;;
+	udp4 | udp6)
+		"${pre[@]}" socat -T$((${ASK_TRIES:-3} + 1)) -t0 "${2^^}:$a:$4$x" \
+			"EXEC:bash $T_TMP/udp-ask ${ASK_TRIES:-3}" 3>&1
+		;;
+	esac 2>/dev/null | head -1
+}
+# the client side of a UDP ask: stdin and stdout are the socket (through socat), fd 3 the
+# caller's stdout; socat ends as soon as this does (-t0)
+cat >"$T_TMP/udp-ask" <<'EOF'
+for _ in $(seq "$1"); do
+	echo x
+	if read -r -t 1 line; then
+		echo "$line" >&3
+		exit 0
+	fi
+done
+exit 1
+EOF
+
+# settled DEV [NETNS]: waits up to 5 s until DEV has a link-local IPv6 address and no
+# tentative one. A bridge routes IPv6 to its ports only then: the neighbour solicitations
+# for forwarded packets go out from its link-local address, and none is sent while DAD
+# holds it (1 to 2 s after its first port comes up; sluice-bridge's bridges skip DAD,
+# upstream's do not). Fails (status 1) when DAD never ends.
+settled() {
+	local pre=(ip)
+	[ -n "${2:-}" ] && pre=(ip -n "$2")
+	for _ in $(seq 1 50); do
+		[ -n "$("${pre[@]}" -6 addr show dev "$1" scope link 2>/dev/null)" ] &&
+			[ -z "$("${pre[@]}" -6 addr show dev "$1" tentative 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # link_exists NAME [NETNS]: prints 1 or 0
 link_exists() {
 	if ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1; then echo 1; else echo 0; fi

@@ -117,13 +117,15 @@ ip link add "o$N" type veth peer name eth0 netns "out$N"
 defer "ip link del o$N"
 ip addr add 192.168.93.1/24 dev "o$N" && ip link set "o$N" up
 ip -n "out$N" addr add 192.168.93.2/24 dev eth0 && ip -n "out$N" link set eth0 up
-spawn ip netns exec "out$N" socat -T5 TCP-LISTEN:7000,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
-spawn ip netns exec "pod$N-b" socat -T5 TCP-LISTEN:7000,fork,reuseaddr SYSTEM:'echo $SOCAT_PEERADDR'
+# shellcheck disable=SC2016 # the server's shell expands it
+echo_server "out$N" TCP 7000 '$SOCAT_PEERADDR'
+# shellcheck disable=SC2016
+echo_server "pod$N-b" TCP 7000 '$SOCAT_PEERADDR'
 listening "out$N" tcp 7000 && listening "pod$N-b" tcp 7000 || fail "servers listening"
 check_eq "pod to outside is masqueraded to the node" 192.168.93.1 \
-	"$(inns a socat -T3 - TCP:192.168.93.2:7000 </dev/null)"
+	"$(ask "pod$N-a" tcp4 192.168.93.2 7000)"
 check_eq "pod to pod keeps the pod's address" "$(ip4 a)" \
-	"$(inns a socat -T3 - TCP:"$(ip4 b)":7000 </dev/null)"
+	"$(ask "pod$N-a" tcp4 "$(ip4 b)" 7000)"
 
 # --- DEL ----------------------------------------------------------------------------------
 check "DEL pod a" cni DEL cid-a "pod$N-a" eth0 "$BASE"
@@ -134,7 +136,7 @@ check_eq "a's masq elements removed, b's kept" "0 2" "$(masq_owner_count cid-a) 
 check "DEL again succeeds" cni DEL cid-a "pod$N-a" eth0 "$BASE"
 check "DEL without CNI_NETNS succeeds" cni DEL cid-a "" eth0 "$BASE"
 check_eq "after pod a's DEL, pod b is still masqueraded" 192.168.93.1 \
-	"$(inns b socat -T3 - TCP:192.168.93.2:7000 </dev/null)"
+	"$(ask "pod$N-b" tcp4 192.168.93.2 7000)"
 hvb=$(hostveth b)
 ip netns del "pod$N-b"
 check "DEL after the netns is gone" cni DEL cid-b "" eth0 "$BASE"

@@ -44,10 +44,10 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	check "$c: ADD pod a (with a hostPort and a bandwidth limit)" runtime add "$conf" "${c}a" "$caps"
 	check "$c: ADD pod b" runtime add "$conf" "${c}b"
 	check "$c: pod a pings pod b" ip netns exec "pod$N-${c}a" ping -c1 -W2 "$(pod_ip "${c}b")"
-	spawn ip netns exec "pod$N-${c}a" socat -T5 TCP-LISTEN:80,fork,reuseaddr SYSTEM:'echo pod-a'
+	echo_server "pod$N-${c}a" TCP 80 pod-a
 	listening "pod$N-${c}a" tcp 80 || fail "$c: pod a's server listening"
 	check_eq "$c: the outside reaches pod a through hostPort $port" pod-a \
-		"$(ip netns exec "out$N" socat -T3 - TCP:192.168.61.1:$port </dev/null)"
+		"$(ask "out$N" tcp4 192.168.61.1 "$port")"
 	hv=$(ip -j link show master "$br" | jq -r '.[0].ifname')
 	check_eq "$c: pod a's host veth shapes traffic (tbf)" tbf \
 		"$(tc -j qdisc show dev "$hv" root | jq -r '.[0].kind')"

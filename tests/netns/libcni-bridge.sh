@@ -165,7 +165,7 @@ ping1() {
 fetch() {
 	local i out=
 	for i in 1 2 3 4 5; do
-		out=$(ip netns exec "$1" timeout 5 socat -T2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>/dev/null) &&
+		out=$(ip netns exec "$1" timeout 5 socat -T2 -t2 - "TCP:$2:$3,connect-timeout=2" </dev/null 2>/dev/null) &&
 			[ -n "$out" ] && break
 		sleep 0.2
 	done
@@ -174,12 +174,8 @@ fetch() {
 
 # serve NS PROTO PORT: a server that prints the peer's address, in its own process group
 serve() {
-	local pid
-	# shellcheck disable=SC2016 # socat's shell expands it
-	ip netns exec "$1" setsid socat -T5 "$2-LISTEN:$3,reuseaddr,fork" \
-		SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
-	pid=$!
-	defer "kill -- -$pid"
+	# shellcheck disable=SC2016 # the server's shell expands it
+	echo_server "$1" "$2" "$3" '$SOCAT_PEERADDR'
 	for _ in $(seq 50); do
 		ip netns exec "$1" ss -Hltn "sport = :$3" | grep -q . && return 0
 		sleep 0.1

@@ -118,14 +118,14 @@ check "ping-a-to-b" ip netns exec "$NS_A" ping -c1 -W2 "$ip_b"
 check "ping-b-to-a" ip netns exec "$NS_B" ping -c1 -W2 "$ip_a"
 check "ping6-a-to-b" ip netns exec "$NS_A" ping -6 -c1 -W2 "$ip6_b"
 check "portmap-rules" test "$(hostport_rules)" -gt 0
-ip netns exec "$NS_B" socat -T5 TCP-LISTEN:80,reuseaddr SYSTEM:"echo hello-from-b" &
+ip netns exec "$NS_B" socat -T5 -t5 TCP-LISTEN:80,reuseaddr SYSTEM:"read -r _; echo hello-from-b" &
 srv=$!
 defer "kill $srv"
 for _ in $(seq 50); do
 	ip netns exec "$NS_B" ss -Hltn 'sport = :80' | grep -q . && break
 	sleep 0.1
 done
-check_eq "hostport-dnat" "hello-from-b" "$(timeout 5 socat -T3 - TCP:10.99.0.1:$HOSTPORT </dev/null 2>&1)"
+check_eq "hostport-dnat" "hello-from-b" "$(timeout 5 socat -T3 -t3 - TCP:10.99.0.1:$HOSTPORT </dev/null 2>&1)"
 kill "$srv" 2>/dev/null
 wait "$srv" 2>/dev/null
 

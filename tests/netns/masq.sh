@@ -77,24 +77,18 @@ setup() {
 	ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 }
 
-# serve NS: echo servers printing the peer address, v4 on 7777 and v6 on 7778. Each runs in
-# a process group of its own (setsid), so the exit kills the forked children too.
+# serve NS: echo servers printing the peer address, v4 on 7777 and v6 on 7778 (echo_server in
+# tests/lib.sh: killed at exit with their forked children)
 serve() {
-	local pid proto port
-	for proto in TCP4:7777 TCP6:7778; do
-		port=${proto#*:}
-		ip netns exec "$1" setsid socat -T5 "${proto%:*}-LISTEN:$port,reuseaddr,fork" \
-			SYSTEM:'echo $SOCAT_PEERADDR' </dev/null >/dev/null 2>&1 &
-		pid=$!
-		defer "kill -- -$pid"
-	done
+	# shellcheck disable=SC2016 # the server's shell expands it
+	echo_server "$1" TCP4 7777 '$SOCAT_PEERADDR' && echo_server "$1" TCP6 7778 '$SOCAT_PEERADDR'
 }
 
 # seen DST PORT: the source address the server at DST saw for a connection from the pod
 seen() {
 	local i out
 	for i in 1 2 3 4 5 6 7 8 9 10; do
-		out=$(ip netns exec "$P" socat -T3 - "TCP:$1:$2" </dev/null 2>/dev/null) &&
+		out=$(ip netns exec "$P" socat -T3 -t3 - "TCP:$1:$2" </dev/null 2>/dev/null) &&
 			[ -n "$out" ] && break
 		sleep 0.2
 	done

@@ -62,6 +62,7 @@ up() {
 	[ -e "/run/netns/pod$N-$p" ] || mk_netns "pod$N-$p"
 	defer "down $p $br"
 	cni ADD "cid-$p" "pod$N-$p" eth0 "$br" >"$T_TMP/$p.br" || return 1
+	settled "$(jq -r .bridge "$br")" || return 1
 	pmconf "$p" "$2" "$(jq -r .name "$br")" "${3:-.}"
 	cni ADD "cid-$p" "pod$N-$p" eth0 "$T_TMP/$p.pm" >"$T_TMP/$p.res"
 }
@@ -90,31 +91,25 @@ ip6() { jq -r '.ips[] | select(.address | test(":")) | .address | split("/")[0]'
 # serve POD: echo servers on TCP and UDP 80, 53 and 443, IPv4 and IPv6, each answering
 # "<pod> <the source address it sees>"
 serve() {
-	local ns=pod$N-$1 s="SYSTEM:echo $1 \$SOCAT_PEERADDR"
-	spawn ip netns exec "$ns" socat TCP4-LISTEN:80,fork,reuseaddr "$s"
-	spawn ip netns exec "$ns" socat TCP6-LISTEN:80,ipv6only=1,fork,reuseaddr "$s"
-	spawn ip netns exec "$ns" socat TCP4-LISTEN:443,fork,reuseaddr "$s"
-	spawn ip netns exec "$ns" socat TCP6-LISTEN:443,ipv6only=1,fork,reuseaddr "$s"
-	spawn ip netns exec "$ns" socat UDP4-RECVFROM:53,fork "$s"
-	spawn ip netns exec "$ns" socat UDP6-RECVFROM:53,ipv6only=1,fork "$s"
+	local ns=pod$N-$1 t port
+	for t in TCP4 TCP6; do
+		for port in 80 443; do echo_server "$ns" $t $port "$1 \$SOCAT_PEERADDR"; done
+	done
+	echo_server "$ns" UDP4 53 "$1 \$SOCAT_PEERADDR"
+	echo_server "$ns" UDP6 53 "$1 \$SOCAT_PEERADDR"
 	listening "$ns" tcp 80 2 && listening "$ns" tcp 443 2 && listening "$ns" udp 53 2 ||
 		fail "servers in pod $1 listening"
 }
 # get FROM PROTO ADDR PORT [SOCAT_OPTS]: the answer through ADDR:PORT from netns FROM (the
-# node: "node", a pod: its name, the client: "cl"), or nothing
+# node: "node", a pod: its name, the client: "cl"), or nothing (ask in tests/lib.sh)
 get() {
-	local from=$1 p=$2 a=$3 port=$4 x=${5:-} pre=()
-	case $from in
-	node) ;;
-	cl) pre=(ip netns exec "$CL") ;;
-	*) pre=(ip netns exec "pod$N-$from") ;;
+	local ns
+	case $1 in
+	node) ns= ;;
+	cl) ns=$CL ;;
+	*) ns=pod$N-$1 ;;
 	esac
-	case $p in
-	tcp4) "${pre[@]}" socat -T2 - "TCP4:$a:$port,connect-timeout=2$x" </dev/null ;;
-	tcp6) "${pre[@]}" socat -T2 - "TCP6:[$a]:$port,connect-timeout=2$x" </dev/null ;;
-	udp4) echo x | "${pre[@]}" socat -T1 - "UDP4:$a:$port$x" ;;
-	udp6) echo x | "${pre[@]}" socat -T1 - "UDP6:[$a]:$port$x" ;;
-	esac 2>/dev/null | head -1 | norm6
+	ask "$ns" "$2" "$3" "$4" "${5:-}" | norm6
 }
 # norm6: "<pod> [fd97:0000:...:0001]" as "<pod> fd97::1"
 norm6() {
