@@ -44,10 +44,10 @@ pm() {
 }
 # serve POD: a TCP server on port 80 answering the pod's name
 serve() {
-	spawn ip netns exec "pod$N-$1" socat TCP4-LISTEN:80,fork,reuseaddr "SYSTEM:echo $1"
+	echo_server "pod$N-$1" TCP4 80 "$1"
 	listening "pod$N-$1" tcp 80 || fail "server in pod $1 listening"
 }
-get() { socat -T2 - "TCP4:$1:$2,connect-timeout=2" </dev/null 2>/dev/null | head -1; }
+get() { ask "" tcp4 "$1" "$2"; }
 owned() { sluice_nft_elems "cid-$1/"; }
 err() { jq -r '"\(.code) \(.msg)"' "$T_TMP/$1.out"; }
 held() { # PORT HOLDER [ADDRESS:]: the message of a refused ADD

@@ -41,11 +41,10 @@ jq -n --argjson f $FIRST --argjson l $LAST '[range($f; $l + 1) |
 	{hostPort:., containerPort:80, protocol:"tcp"}, {hostPort:., containerPort:53, protocol:"udp"}]' \
 	>"$T_TMP/maps.json"
 elems() { sluice_nft_elems "$1/"; }
-get() { ip netns exec "pmsc$N" socat -T2 - "$1,connect-timeout=2" </dev/null 2>/dev/null | head -1; }
 
 check_eq "4,000 mappings" 4000 "$(jq length "$T_TMP/maps.json")"
-spawn ip netns exec "pod$N" socat TCP4-LISTEN:80,fork,reuseaddr "SYSTEM:echo big"
-spawn ip netns exec "pod$N" socat TCP6-LISTEN:80,ipv6only=1,fork,reuseaddr "SYSTEM:echo big"
+echo_server "pod$N" TCP4 80 big
+echo_server "pod$N" TCP6 80 big
 listening "pod$N" tcp 80 2 || fail "servers in the pod listening"
 
 # no table yet: every message of the first batch of a DEL, and of an ADD, fails (thousands
@@ -64,10 +63,10 @@ check "ADD of 4,000 mappings" pm ADD cid-big "$T_TMP/maps.json"
 check_eq "... 16,003 elements" 16003 "$(elems cid-big)"
 check_eq "ADD flushed the entries of its UDP host ports, not the other" "0 0 0 1" \
 	"$(ctn $FIRST) $(ctn 21000) $(ctn $LAST) $(ctn $((LAST + 1)))"
-check_eq "tcp4 to the first port reaches the pod" big "$(get "TCP4:$NODE4:$FIRST")"
-check_eq "tcp4 to the last port reaches the pod" big "$(get "TCP4:$NODE4:$LAST")"
-check_eq "tcp6 to the last port reaches the pod" big "$(get "TCP6:[$NODE6]:$LAST")"
-check_eq "a port outside the range does not" "" "$(get "TCP4:$NODE4:$((LAST + 1))")"
+check_eq "tcp4 to the first port reaches the pod" big "$(ask "pmsc$N" tcp4 "$NODE4" "$FIRST")"
+check_eq "tcp4 to the last port reaches the pod" big "$(ask "pmsc$N" tcp4 "$NODE4" "$LAST")"
+check_eq "tcp6 to the last port reaches the pod" big "$(ask "pmsc$N" tcp6 "$NODE6" "$LAST")"
+check_eq "a port outside the range does not" "" "$(ask "pmsc$N" tcp4 "$NODE4" "$((LAST + 1))")"
 check "CHECK passes" pm CHECK cid-big "$T_TMP/maps.json"
 nft delete element inet sluice_portmap ports6 "{ udp . 21234 }"
 pm CHECK cid-big "$T_TMP/maps.json"
@@ -82,7 +81,7 @@ check "DEL" pm DEL cid-big "$T_TMP/maps.json"
 check_eq "DEL leaves nothing" 0 "$(sluice_nft_elems)"
 check_eq "DEL flushed the entry of its UDP host port 21001" 0 "$(ctn 21001)"
 check "DEL again succeeds" pm DEL cid-big "$T_TMP/maps.json"
-check_eq "tcp4 to the first port no longer reaches the pod" "" "$(get "TCP4:$NODE4:$FIRST")"
+check_eq "tcp4 to the first port no longer reaches the pod" "" "$(ask "pmsc$N" tcp4 "$NODE4" "$FIRST")"
 # all or nothing: the last of the 4,000 is held by another attachment
 jq -n --argjson l $LAST '[{hostPort:$l, containerPort:53, protocol:"udp"}]' >"$T_TMP/last.json"
 check "another attachment holds udp $LAST" pm ADD cid-other "$T_TMP/last.json"
