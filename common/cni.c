@@ -360,7 +360,7 @@ static int parse_args(struct cni_ctx *ctx)
 		if (!known) {
 			unknown = true;
 			snprintf(bad + strlen(bad), sizeof(bad) - strlen(bad), "%s\"%.40s=%.40s\"",
-				 bad[0] ? " " : "", k, v);
+				 bad[0] ? " " : "", k, cni_log_secret_key(k) ? "(redacted)" : v);
 		}
 	}
 	if (unknown && !ignore)
@@ -436,24 +436,39 @@ static int version_error(struct cni_ctx *ctx, const char *v)
 	return -EPROTO;
 }
 
+/* An object field of the wrong type: refused, but for DEL and GC, which go by container ID
+ * and read nothing there that they need (libcni stops a chain's DEL at its first error: the
+ * attachment would leak); for them the field is dropped, read as absent. */
+static int not_an_object(struct cni_ctx *ctx, cJSON *parent, const char *key, const char *path)
+{
+	if (ctx->cmd != CNI_CMD_DEL && ctx->cmd != CNI_CMD_GC)
+		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "%s: must be an object", path);
+	log_warn("ignoring %s: not an object", path);
+	cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+	return 0;
+}
+
 /* Fields every plugin reads (through cni_runtime() and cni_args_cni()) or that Go's
  * types.NetConf types: of another type, Go's json.Unmarshal refuses the whole config. */
 static int check_common_types(struct cni_ctx *ctx)
 {
-	const cJSON *o = ctx->conf, *v;
+	cJSON *o = ctx->conf, *v;
+	int r;
 
 	v = cJSON_GetObjectItemCaseSensitive(o, "type");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsString(v))
 		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "type: must be a string");
 	v = cJSON_GetObjectItemCaseSensitive(o, "runtimeConfig");
-	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
-		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "runtimeConfig: must be an object");
+	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v) &&
+	    (r = not_an_object(ctx, o, "runtimeConfig", "runtimeConfig")) < 0)
+		return r;
 	v = cJSON_GetObjectItemCaseSensitive(o, "args");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
-		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "args: must be an object");
-	v = cJSON_GetObjectItemCaseSensitive(v, "cni");
+		return not_an_object(ctx, o, "args", "args");
+	o = v;
+	v = cJSON_GetObjectItemCaseSensitive(o, "cni");
 	if (v && !cJSON_IsNull(v) && !cJSON_IsObject(v))
-		return cni_fail(ctx, CNI_ERR_CONFIG, -EINVAL, "args.cni: must be an object");
+		return not_an_object(ctx, o, "cni", "args.cni");
 	return 0;
 }
 

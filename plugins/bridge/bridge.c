@@ -163,6 +163,11 @@ static int load_conf(struct cni_ctx *ctx, struct br_conf *c)
 	if (c->l3 && c->no_container_if)
 		conf_error(&cf, CNI_ERR_CONFIG,
 			   "cannot use IPAM when DisableContainerInterface flag is set");
+	/* The pod's dns and MAC matter to ADD and CHECK only: DEL and GC go by container ID, and
+	 * libcni stops a chain's DEL at its first error, so a field they never use (written by
+	 * a runtime, or accepted by an older sluice) must not fail them. */
+	if (ctx->cmd != CNI_CMD_ADD && ctx->cmd != CNI_CMD_CHECK)
+		return conf_done(&cf);
 	/* copied into the result: libcni must be able to read it back */
 	c->dns = cJSON_GetObjectItemCaseSensitive(o, "dns");
 	if (cni_dns_check(c->dns, "", err, sizeof(err)) < 0)

@@ -91,10 +91,16 @@ static void add_req(struct conf *c, struct hl_conf *hc, const char *s, const cha
 }
 
 /* A capability or args list: of another type it is refused, not read as missing. */
+/* The list v, or NULL. A v that is no list is refused, but for DEL and GC, which release by
+ * container ID and never use the requested addresses or ranges of these lists: libcni stops
+ * a chain's DEL at its first error, and the reservation would leak. */
 static const cJSON *list_of(struct conf *c, const cJSON *v, const char *what)
 {
 	if (v && !cJSON_IsArray(v)) {
-		conf_error(c, CNI_ERR_CONFIG, "%s: must be a list", what);
+		if (c->ctx->cmd == CNI_CMD_DEL || c->ctx->cmd == CNI_CMD_GC)
+			log_warn("host-local: ignoring %s, not a list", what);
+		else
+			conf_error(c, CNI_ERR_CONFIG, "%s: must be a list", what);
 		return NULL;
 	}
 	return v;
