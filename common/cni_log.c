@@ -78,8 +78,7 @@ static void parse_block(struct conf *cf, const cJSON *o, const char **ret_file, 
 		*ret_max = (unsigned long long)m->valuedouble;
 }
 
-/* Values of keys that name a secret are never logged, whatever plugin or runtime adds them. */
-static bool secret_key(const char *k)
+bool cni_log_secret_key(const char *k)
 {
 	static const char *const words[] = {"password",	   "passwd",	 "secret",
 					    "token",	   "credential", "privatekey",
@@ -97,7 +96,7 @@ static void redact(cJSON *o)
 
 	for (e = o ? o->child : NULL; e; e = next) {
 		next = e->next;
-		if (!cJSON_IsObject(o) || !secret_key(e->string)) {
+		if (!cJSON_IsObject(o) || !cni_log_secret_key(e->string)) {
 			redact(e);
 			continue;
 		}
@@ -133,7 +132,7 @@ static char *redact_args(const char *args)
 		secret = false;
 		if (eq) {
 			*eq = '\0';
-			secret = secret_key(pair);
+			secret = cni_log_secret_key(pair);
 			*eq = '=';
 		}
 		/* "k=(redacted);" for "k=;", k at least "token": at most 17 bytes for 7 */

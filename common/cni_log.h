@@ -16,6 +16,10 @@ void cni_log_env(struct cni_ctx *ctx);
  * go to stderr instead. Returns 0 or -EINVAL. */
 int cni_log_conf(struct cni_ctx *ctx);
 
+/* Whether a key names a secret (password, token, ...): its value is never logged, nor
+ * echoed in an error message (which the log file keeps too), whatever adds it. */
+bool cni_log_secret_key(const char *k);
+
 /* At the end of a call: a failure (r < 0) with its code, msg and details, at error level,
  * when logging was configured (by default stderr keeps only warnings). */
 void cni_log_done(const struct cni_ctx *ctx, int r);

@@ -87,7 +87,7 @@ static int lex(const char *s, size_t len, long *nul_str, char *err, size_t errle
 	while (i < len) {
 		char c = s[i];
 
-		if (is_ws(c) || strchr("{}[]:,", c)) {
+		if (is_ws(c) || (c && strchr("{}[]:,", c))) { /* strchr() finds the NUL too */
 			i++;
 		} else if (c >= 'a' && c <= 'z') { /* true false null: cJSON compared them */
 			while (i < len && s[i] >= 'a' && s[i] <= 'z')

@@ -238,6 +238,11 @@ static void test_cni_args(void)
 	set_env("ADD", "c1", "/run/netns/x", "eth0", "IP=10.0.0.5;K8S_POD_NAME=p");
 	T_EQ(run(&plug, conf, out, sizeof(out)), 0);
 	T_STREQ(seen_args, "IP=10.0.0.5;K8S_POD_NAME=p;");
+	/* the value of a key that names a secret is not echoed (the log file keeps the message) */
+	set_env("ADD", "c1", "/run/netns/x", "eth0", "API_TOKEN=s3cr3t;FOO=1");
+	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "unknown args [\\\"API_TOKEN=(redacted)\\\" \\\"FOO=1\\\"]"));
+	T_ASSERT(!strstr(out, "s3cr3t"));
 	set_env("ADD", "c1", "/run/netns/x", "eth0", "FOO=1;IP=10.0.0.5");
 	T_EQ(run(&plug, conf, out, sizeof(out)), 1);
 	T_STREQ(out, "{\"cniVersion\":\"1.0.0\",\"code\":4,\"msg\":\"ARGS: unknown args "
@@ -332,6 +337,8 @@ static void test_strict_json(void)
 	};
 	static const char nul_byte[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\0/x\"}";
 	static const char nul_out[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\0";
+	static const char nul_lead[] = "\0{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}";
+	static const char nul_mid[] = "{\"cniVersion\":\"1.0.0\",\0\"name\":\"n\"}";
 	char out[512];
 
 	set_env("ADD", "c1", "/run/netns/x", "eth0", NULL);
@@ -348,6 +355,11 @@ static void test_strict_json(void)
 	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "control character in a string"));
 	T_EQ(run_n(&plug, nul_out, sizeof(nul_out) - 1, out, sizeof(out)), 1);
 	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "at byte 33: data after the end"));
+	/* a NUL byte before or between tokens, which cJSON skips as white space and Go refuses */
+	T_EQ(run_n(&plug, nul_lead, sizeof(nul_lead) - 1, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "at byte 0: invalid character"));
+	T_EQ(run_n(&plug, nul_mid, sizeof(nul_mid) - 1, out, sizeof(out)), 1);
+	T_ASSERT(strstr(out, "\"code\":6,") && strstr(out, "at byte 22: invalid character"));
 	T_EQ(calls, 0);
 	/* white space after the object is fine */
 	T_EQ(run(&plug, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"mtu\":-0.5e+3} \r\n\t", out,
@@ -419,6 +431,17 @@ static void test_common_types(void)
 		 "null},\"type\":\"t\"}",
 		 out, sizeof(out)),
 	     0);
+	/* DEL and GC go by container ID and read nothing they need there: the field is read as
+	 * absent (libcni stops a chain's DEL at its first error: the attachment would leak) */
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(in, sizeof(in), "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",%s}", bad[i][0]);
+		set_env("DEL", "c1", "/run/netns/x", "eth0", NULL);
+		T_EQ(run(&plug, in, out, sizeof(out)), 0);
+		T_EQ(calls, 1);
+		set_env("GC", NULL, NULL, NULL, NULL);
+		T_EQ(run(&plug, in, out, sizeof(out)), 0);
+		T_EQ(calls, 1);
+	}
 }
 
 static int fail_cut(struct cni_ctx *ctx)
