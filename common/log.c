@@ -71,9 +71,31 @@ const char *log_file(void)
 	return sink.path;
 }
 
+/* The log file, opened to append: O_NOFOLLOW, as a link planted where the log goes would make
+ * root append elsewhere, and O_NONBLOCK, as a FIFO would block the open until a reader came
+ * (ENXIO instead). */
 static int open_append(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	return open(path,
+		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK,
+		    0640);
+}
+
+/* The file's lock, waited for 1 s at most: a process stopped while it holds the lock
+ * (SIGSTOP, a frozen cgroup) must not hang every ADD and DEL that logs. False when it is
+ * not had; the line is then written without it. */
+static bool lock_bounded(int fd)
+{
+	const struct timespec ms = {0, 1000000};
+
+	for (int i = 0; i < 1000; i++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return false;
+		nanosleep(&ms, NULL);
+	}
+	return false;
 }
 
 /* mkdir -p of path's directory. */
@@ -160,7 +182,7 @@ static void write_file(const char *buf, size_t len)
 	struct stat st;
 
 	for (int tries = 0; tries < 8; tries++) {
-		if (flock(sink.fd, LOCK_EX) < 0)
+		if (!lock_bounded(sink.fd))
 			break;
 		if (!is_current(&st)) {
 			if (reopen())

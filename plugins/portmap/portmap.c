@@ -145,6 +145,8 @@ static int by_port(const void *a, const void *b, void *maps)
 		return x->proto < y->proto ? -1 : 1;
 	if (x->host_port != y->host_port)
 		return x->host_port < y->host_port ? -1 : 1;
+	if (*(const size_t *)a == *(const size_t *)b)
+		return 0;
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
