@@ -137,6 +137,18 @@ settled() {
 	return 1
 }
 
+# ping_retry NETNS ADDR: one echo answered, within 5 tries of 1 s: a first packet can be lost
+# (an IPv6 address still tentative: upstream's bridge keeps DAD on its gateway addresses; a
+# busy machine), and a test concludes nothing from one loss
+ping_retry() {
+	local i
+	for i in 1 2 3 4 5; do
+		ip netns exec "$1" ping -c1 -W1 "$2" && return 0
+		sleep 0.3
+	done
+	return 1
+}
+
 # link_exists NAME [NETNS]: prints 1 or 0
 link_exists() {
 	if ip ${2:+-n "$2"} link show "$1" >/dev/null 2>&1; then echo 1; else echo 0; fi

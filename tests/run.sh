@@ -24,7 +24,7 @@ run() { # LAYER NAME CMD...
 	# reported even after other failures of the test: the checks after the hang never ran
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		echo "FAIL $name:timed-out-or-killed (exit status $rc)" | tee -a "$log"
-	elif [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name" "$log"; then
+	elif [ "$rc" -ne 0 ] && ! grep -q "^FAIL $name:" "$log"; then
 		echo "FAIL $name:exit-status-$rc" | tee -a "$log"
 	fi
 	LAYER_PASS[$layer]=$((${LAYER_PASS[$layer]:-0} + $(grep -c '^PASS ' "$log") - before))

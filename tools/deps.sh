@@ -5,13 +5,14 @@
 set -eu
 
 # podman, runc, busybox-static: tests/netns/podman.sh; valgrind: tests/netns/valgrind.sh;
-# strace: tests/netns/hl-lock.sh (an ADD slowed down while it holds the lock);
+# strace: tests/netns/hl-lock.sh (an ADD slowed down while it holds the lock); python3:
+# execenv.sh (binds a UNIX socket to give as CNI_NETNS);
 # clang and libclang-rt-14-dev (libFuzzer's runtime, Debian
 # 12's clang 14): the fuzz targets in tests/fuzz
 PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
 containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 valgrind clang
-libclang-rt-14-dev podman runc busybox-static strace"
+libclang-rt-14-dev podman runc busybox-static strace python3"
 
 missing=""
 for p in $PKGS; do

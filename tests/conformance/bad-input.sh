@@ -89,7 +89,7 @@ well_formed() {
 		fail "$1" "stdout is not valid UTF-8: $(printf '%s' "$OUT" | od -An -c | head -c 300)"
 		return 1
 	fi
-	if ! printf '%s' "$OUT" | jq -e 'type == "object"' >/dev/null 2>&1; then
+	if ! printf '%s' "$OUT" | jq -s -e 'length == 1 and (.[0] | type) == "object"' >/dev/null 2>&1; then
 		fail "$1" "stdout is not one JSON object: $OUT"
 		return 1
 	fi

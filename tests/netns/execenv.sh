@@ -26,7 +26,8 @@ for root in /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
 	if [ -w "$root" ] && [ -e "$root/cgroup.procs" ] && mkdir "$root/sluice-test-$N" 2>/dev/null; then
 		if echo 64 >"$root/sluice-test-$N/pids.max" 2>/dev/null; then
 			CG=$root/sluice-test-$N
-			defer "rmdir $CG"
+			# killed processes leave the cgroup a moment later: rmdir is retried (EBUSY)
+			defer "for _ in \$(seq 25); do rmdir $CG && break; sleep 0.2; done"
 			break
 		fi
 		rmdir "$root/sluice-test-$N"

@@ -47,10 +47,11 @@ for mode in shared exclusive; do
 		[ -e $T_TMP/release ] && break; sleep 0.1; done" &
 	holder=$!
 	for _ in $(seq 50); do [ -e "$T_TMP/held" ] && break; sleep 0.1; done
+	r0=$(reservations)
 	ipam ADD "w-$mode" "$T_TMP/sl.json" >"$T_TMP/w-$mode.out" &
 	add=$!
 	sleep 1
-	check_eq "a $mode holder of the lock: the ADD waits, reserving nothing" "1 $(reservations)" \
+	check_eq "a $mode holder of the lock: the ADD waits, reserving nothing" "1 $r0" \
 		"$(running "$add") $(reservations)"
 	touch "$T_TMP/release"
 	wait "$holder"

@@ -19,6 +19,7 @@ conf() {
 	echo "$T_TMP/$1.json"
 }
 inns() { local p=$1; shift; ip netns exec "pod$N-$p" "$@"; }
+pings() { ping_retry "pod$N-$1" "$2"; } # POD ADDR
 # podaddrs POD [IFNAME]: the global addresses on the pod's interface
 podaddrs() {
 	inns "$1" ip -j addr show "${2:-eth0}" | jq -r '[.[0].addr_info[] | select(.scope=="global") |
@@ -42,7 +43,7 @@ check_eq "a /29: five pods get .2 to .6" " 10.91.0.2 10.91.0.3 10.91.0.4 10.91.0
 mk_netns "pod$N-e6"
 check_eq "... and a sixth ADD fails with code 101 (the broadcast address is not handed out)" \
 	"101 0" "$(cni ADD cid-e6 "pod$N-e6" eth0 "$C" | jq .code) $(podaddrs e6 2>/dev/null | wc -w)"
-check "the last pod reaches the first" inns e5 ping -c1 -W2 10.91.0.2
+check "the last pod reaches the first" pings e5 10.91.0.2
 # fd91::/125: ::1 the gateway; IPv6 has no broadcast address, ::7 is handed out
 C=$(conf v6end rge1 '[[{"subnet":"fd91::/125"}]]')
 got=
@@ -54,7 +55,7 @@ check_eq "a /125: six pods get ::2 to ::7, the subnet's last address included" \
 mk_netns "pod$N-s7"
 check_eq "... and a seventh ADD fails with code 101" 101 \
 	"$(cni ADD cid-s7 "pod$N-s7" eth0 "$C" | jq .code)"
-check "the pod at ::7 reaches the first" inns s6 ping -6 -c1 -W2 fd91::2
+check "the pod at ::7 reaches the first" pings s6 fd91::2
 
 # --- GC of a container with two interfaces on one network --------------------------------------
 C=$(conf two rge2 '[[{"subnet":"10.92.0.0/24"}]]' '.ipMasq=true')
@@ -81,7 +82,7 @@ check_eq "... removed net1's veth, reservation and masquerade elements, kept eth
 	"eth0|eth0|1" "$(hostveths)|$(owners)|$(masq)"
 check_eq "... net1 is gone from the pod, eth0 kept its address" "0 10.92.0.2" \
 	"$(link_exists net1 "pod$N-t") $(podaddrs t eth0)"
-check "... and eth0 still reaches the gateway" inns t ping -c1 -W2 10.92.0.1
+check "... and eth0 still reaches the gateway" pings t 10.92.0.1
 check "GC with cid-t/net1 valid (which no longer exists)" gc net1
 check_eq "... removes eth0's too" "||0" "$(hostveths)|$(owners)|$(masq)"
 

@@ -148,17 +148,9 @@ veths() { ip -j link show type veth | jq -r --arg o "$OUT_IF" '.[] | select(.ifn
 nveths() { ip -j link show type veth | jq --arg o "$OUT_IF" '[.[] | select(.ifname != $o)] | length'; }
 pod_addrs() { ip -j -n "$1" addr 2>/dev/null | jq -r '.[] | .addr_info[] | select(.scope == "global") | .local'; }
 cache_of() { echo "$CACHE/results/$1-$2-eth0"; } # NET CID
-# ping1 NS ADDR: one echo answered, within 5 tries: upstream bridge adds its IPv6 gateway
-# address without nodad, and the address stays tentative (it answers nothing) for the second
-# or so that DAD takes, so a single early ping can be lost
-ping1() {
-	local i
-	for i in 1 2 3 4 5; do
-		ip netns exec "$1" ping -c1 -W1 "$2" && return 0
-		sleep 0.5
-	done
-	return 1
-}
+# ping1 NS ADDR: upstream bridge adds its IPv6 gateway address without nodad, and the address
+# stays tentative (it answers nothing) for the second or so that DAD takes: retried
+ping1() { ping_retry "$1" "$2"; }
 
 # fetch NS ADDR PORT: what the TCP server at ADDR:PORT says to a connection from NS (retried
 # briefly: a first IPv6 neighbour resolution may lose the SYN)

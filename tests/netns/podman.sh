@@ -36,6 +36,26 @@ for d in /var/lib /run; do
 	}
 done
 mkdir -p /run/netns /var/lib/cni
+# runc needs the cgroup hierarchies mounted; a root whose /sys was bound without its submounts
+# (a chroot, as tools that build a fresh Debian root make) has none: they are mounted here,
+# in this test's mount namespace only, as an init would (v1 controllers that share a
+# hierarchy in /proc/cgroups together; cgroup2 when no controller is on v1)
+if [ -z "$(findmnt -rn -t cgroup,cgroup2 -o TARGET)" ]; then
+	hs=$(awk 'NR > 1 && $2 > 0 && $4 == 1 { print $2 }' /proc/cgroups | sort -u)
+	if [ -z "$hs" ]; then
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	else
+		mount -t tmpfs -o mode=0755 sluice-cgroup /sys/fs/cgroup
+		for h in $hs; do
+			o=$(awk -v h="$h" 'NR > 1 && $2 == h { printf "%s%s", s, $1; s = "," }' /proc/cgroups)
+			mkdir -p "/sys/fs/cgroup/$o" && mount -t cgroup -o "$o" cgroup "/sys/fs/cgroup/$o"
+		done
+	fi
+	[ -n "$(findmnt -rn -t cgroup,cgroup2 -o TARGET)" ] || {
+		fail "the cgroup hierarchies mounted for runc"
+		exit 1
+	}
+fi
 # mounts podman makes (a container's /dev/shm) are this namespace's too; unmounted before
 # $T_TMP goes, so that its removal cannot stop at a busy mount point (deferred first: runs last)
 defer "findmnt -rn -o TARGET | grep '^$T_TMP/' | sort -r | xargs -r -n1 umount -l"
@@ -176,10 +196,18 @@ ip -n "out$N" link set eth0 up
 # netns NAME: the name under /run/netns of container NAME's network namespace
 netns() { basename "$(pm inspect "$1" | jq -r '.[0].NetworkSettings.SandboxKey')"; }
 # get ADDR PORT: the body the outside client gets from http://ADDR:PORT/ (TCP retransmits the
-# SYN a neighbour lookup may cost)
+# SYN a neighbour lookup may cost; -t5: the reply may come later than socat's default 0.5 s
+# after the request is sent; up to 3 tries)
 get() {
-	printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "out$N" socat -T5 - "TCP:$1:$2" 2>&1 |
-		tr -d '\r' | sed '1,/^$/d'
+	local i out
+	for i in 1 2 3; do
+		out=$(printf 'GET / HTTP/1.0\r\n\r\n' |
+			ip netns exec "out$N" socat -T5 -t5 - "TCP:$1:$2,connect-timeout=3" 2>/dev/null |
+			tr -d '\r' | sed '1,/^$/d')
+		[ -n "$out" ] && break
+		sleep 0.3
+	done
+	echo "$out"
 }
 addr4() { pm inspect "$1" | jq -r ".[0].NetworkSettings.Networks[\"$2\"].IPAddress"; }
 
