@@ -83,24 +83,8 @@ static const struct cni_plugin plug = {
 };
 static const struct cni_plugin plug_fail = {.name = "f", .about = "f", .add = failing};
 
-/* Runs the plugin on stdin text; returns the exit status and the output (trailing newline
- * stripped). */
-static int run(const struct cni_plugin *p, const char *in, char *out, size_t outlen)
-{
-	FILE *fi = fmemopen((void *)in, strlen(in), "r");
-	FILE *fo = fmemopen(out, outlen, "w");
-	int rc;
-
-	calls = 0;
-	memset(out, 0, outlen);
-	rc = cni_run(p, fake_getenv, fi, fo, NULL);
-	fclose(fi);
-	fclose(fo);
-	out[strcspn(out, "\n")] = '\0';
-	return rc;
-}
-
-/* run() for stdin that holds NUL bytes. */
+/* Runs the plugin on stdin of len bytes (NUL bytes too); returns the exit status and the
+ * output, its trailing newline cut. */
 static int run_n(const struct cni_plugin *p, const char *in, size_t len, char *out, size_t outlen)
 {
 	FILE *fi = fmemopen((void *)in, len, "r");
@@ -114,6 +98,12 @@ static int run_n(const struct cni_plugin *p, const char *in, size_t len, char *o
 	fclose(fo);
 	out[strcspn(out, "\n")] = '\0';
 	return rc;
+}
+
+/* run_n() on stdin text */
+static int run(const struct cni_plugin *p, const char *in, char *out, size_t outlen)
+{
+	return run_n(p, in, strlen(in), out, outlen);
 }
 
 static const char conf[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"net\",\"type\":\"t\"}";
