@@ -49,11 +49,11 @@ ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
 
-COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*/*.c))
 BINS   := $(PLUGINS:%=$(BUILD)/bin/sluice-%)
 UNITS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 TOOLS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
-SRCS   := $(wildcard common/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
+SRCS   := $(wildcard common/*/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
 
 # libFuzzer targets (tests/fuzz/<name>.c, seeds in tests/fuzz/corpus/<name>): clang objects
 # of their own in $(BUILD)/fuzz (never mixed with gcc's), the shared libraries linked
@@ -63,7 +63,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
 		-fno-omit-frame-pointer $(FUZZ_SAN) $(if $(filter 1,$(WERROR)),-Werror)
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
-FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(wildcard common/*.c tests/fuzz/lib/*.c))
+FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(wildcard common/*/*.c tests/fuzz/lib/*.c))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/bin/%)
 SRCS         += $(wildcard tests/fuzz/*.c tests/fuzz/lib/*.[ch])
 
@@ -82,6 +82,7 @@ $(BUILD)/fuzz/bin/%: $(BUILD)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lnftnl -lmnl -lcjson -lm
 
 $(BUILD)/libcommon.a: $(COMMON)
+	@$(RM) $@
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:

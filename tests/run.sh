@@ -30,6 +30,7 @@ run() { # LAYER NAME CMD...
 	LAYER_PASS[$layer]=$((${LAYER_PASS[$layer]:-0} + $(grep -c '^PASS ' "$log") - before))
 }
 
+run unit layers tests/layers.sh
 for t in "$BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] && run unit "$(basename "$t")" timeout 300 "$t"
 done

@@ -15,16 +15,16 @@
 
 #include <cjson/cJSON.h>
 
-#include "cni.h"
-#include "conf.h"
-#include "log.h"
-#include "netns.h"
-#include "nl.h"
-#include "nl_link.h"
-#include "nl_tc.h"
-#include "owner.h"
-#include "result.h"
-#include "shaping.h"
+#include "base/log.h"
+#include "cni/cni.h"
+#include "cni/conf.h"
+#include "cni/result.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_tc.h"
+#include "node/owner.h"
+#include "node/shaping.h"
 
 struct bw_conf {
 	struct shaping_tbf in; /* into the pod: the veth's root; rate 0 when unshaped */
@@ -543,7 +543,8 @@ static int bw_gc(struct cni_ctx *ctx)
 
 	call_init(&b, ctx);
 	if ((r = open_host(&b)) == 0 &&
-	    (r = owner_links_gc(ctx, &b.nl, "ifb", SHAPING_IFB_PREFIX)) > 0)
+	    (r = owner_links_gc(&ctx->err, &b.nl, ctx->name, "ifb", SHAPING_IFB_PREFIX,
+					 cni_valid_attachment_cb, ctx)) > 0)
 		log_info("GC deleted %d stale IFB%s", r, r > 1 ? "s" : "");
 	call_done(&b);
 	return r;

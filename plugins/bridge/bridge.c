@@ -16,22 +16,22 @@
 
 #include <cjson/cJSON.h>
 
-#include "cni.h"
-#include "brdev.h"
-#include "conf.h"
-#include "ifcfg.h"
-#include "ipam.h"
-#include "log.h"
-#include "masq.h"
-#include "name.h"
-#include "netns.h"
-#include "nft.h"
-#include "nl.h"
-#include "nl_link.h"
-#include "nl_route.h"
-#include "owner.h"
-#include "result.h"
-#include "spoofchk.h"
+#include "base/log.h"
+#include "base/name.h"
+#include "cni/cni.h"
+#include "cni/conf.h"
+#include "cni/ipam.h"
+#include "cni/result.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_route.h"
+#include "nft/nft.h"
+#include "node/brdev.h"
+#include "node/ifcfg.h"
+#include "node/masq.h"
+#include "node/owner.h"
+#include "node/spoofchk.h"
 
 struct br_conf {
 	const char *bridge;
@@ -279,7 +279,7 @@ static int setup_port(struct br_call *b)
 
 	if ((r = nl_link_set_alias(&b->nl, b->host.ifindex, b->alias)) < 0)
 		return nl_err(b, &b->nl, r, "set veth alias");
-	return brdev_port_setup(b->ctx, &b->nl, b->host.ifindex, &p);
+	return brdev_port_setup(&b->ctx->err, &b->nl, b->host.ifindex, &p);
 }
 
 /* Gateways on the bridge, or on "<bridge>.<vlan>" when a VLAN is set (as upstream). */
@@ -292,7 +292,7 @@ static int setup_gateway(struct br_call *b, struct cni_result *res)
 	if (!b->c.is_gw || !res->n_ips)
 		return 0;
 	if (b->c.vlan) {
-		r = brdev_vlan_gw(b->ctx, &b->nl, &b->br, b->c.vlan, b->c.mtu,
+		r = brdev_vlan_gw(&b->ctx->err, &b->nl, &b->br, b->c.vlan, b->c.mtu,
 				  b->c.preserve_default_vlan, &b->vlan_gw);
 		if (r < 0)
 			return r;
@@ -303,7 +303,7 @@ static int setup_gateway(struct br_call *b, struct cni_result *res)
 		if (r < 0)
 			return r;
 	}
-	r = brdev_gateways(b->ctx, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
+	r = brdev_gateways(&b->ctx->err, &b->nl, dev->ifindex, dev->name, res, b->c.force_address);
 	if (r > 0)
 		log_info("added %d gateway address%s to %s", r, r > 1 ? "es" : "", dev->name);
 	return r;
@@ -317,7 +317,7 @@ static int prepare_container(struct br_call *b)
 	unsigned int fl = IFCFG_SYSCTLS | IFCFG_V6 | (b->c.enable_dad ? IFCFG_DAD : 0);
 	int r;
 
-	if ((r = ifcfg_open(b->ctx, b->netns_fd, b->ctx->ifname, fl, &b->cnl)) < 0)
+	if ((r = ifcfg_open(&b->ctx->err, b->netns_fd, b->ctx->ifname, fl, &b->cnl)) < 0)
 		return r;
 	/* the host end names its peer's index (IFLA_LINK): no lookup in the container */
 	if (b->host.has & NL_LINK_HAS_LINK)
@@ -355,7 +355,7 @@ static int setup_container(struct br_call *b, const struct cni_result *res)
 
 	if (b->c.no_container_if)
 		return 0;
-	r = ifcfg_apply(b->ctx, &b->cnl, b->cont.ifindex, res, b->c.enable_dad ? IFCFG_DAD : 0);
+	r = ifcfg_apply(&b->ctx->err, &b->cnl, b->cont.ifindex, b->ctx->ifname, res, b->c.enable_dad ? IFCFG_DAD : 0);
 	if (r == 0)
 		log_container(b, res);
 	return r;
@@ -522,7 +522,7 @@ static int br_add(struct cni_ctx *ctx)
 		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
 		goto err_ipam;
 	}
-	r = brdev_ensure(ctx, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
+	r = brdev_ensure(&ctx->err, &b.nl, b.c.bridge, b.c.mtu, b.c.vlan || b.c.has_trunk, b.c.promisc,
 			 &b.br);
 	if (r > 0)
 		log_info("created bridge %s", b.c.bridge);
@@ -682,14 +682,14 @@ static int br_check(struct cni_ctx *ctx)
 		goto out;
 	}
 	if ((r = open_netns(&b)) < 0 ||
-	    (r = ifcfg_open(ctx, b.netns_fd, ctx->ifname, 0, &b.cnl)) < 0)
+	    (r = ifcfg_open(&ctx->err, b.netns_fd, ctx->ifname, 0, &b.cnl)) < 0)
 		goto out;
 	if ((r = nl_open(&b.nl, -1)) < 0) {
 		r = cni_fail(ctx, CNI_ERR_KERNEL, r, "netlink: %s", strerror(-r));
 		goto out;
 	}
 	if ((r = check_links(&b, &prev)) < 0 ||
-	    (r = ifcfg_check(ctx, &b.cnl, b.cont.ifindex, &prev)) < 0)
+	    (r = ifcfg_check(&ctx->err, &b.cnl, b.cont.ifindex, ctx->ifname, &prev)) < 0)
 		goto out;
 	for (size_t i = 0; i < prev.n_ips && n < MASQ_ADDRS_MAX; i++)
 		addrs[n++] = prev.ips[i].address;
@@ -740,7 +740,8 @@ static int br_gc(struct cni_ctx *ctx)
 	}
 	if ((k = nl_open(&b.nl, -1)) < 0)
 		k = cni_fail_kernel(ctx, k, NULL, "netlink");
-	else if ((k = owner_links_gc(ctx, &b.nl, "veth", "veth")) > 0)
+	else if ((k = owner_links_gc(&ctx->err, &b.nl, ctx->name, "veth", "veth", cni_valid_attachment_cb,
+					 (void *)ctx)) > 0)
 		log_info("GC deleted %d stale veth%s", k, k > 1 ? "s" : "");
 	r = r < 0 ? r : k < 0 ? k : 0;
 	if (b.c.l3 && (k = ipam_exec(ctx, "GC", NULL)) < 0 && r == 0)

@@ -10,12 +10,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "cni.h"
-#include "conf.h"
-#include "log.h"
-#include "range.h"
-#include "result.h"
-#include "store.h"
+#include "base/log.h"
+#include "cni/cni.h"
+#include "cni/conf.h"
+#include "cni/result.h"
+#include "ipam/pool.h"
+#include "ipam/range.h"
 
 struct hl_conf {
 	const char *data_dir;
@@ -291,7 +291,7 @@ static int owner_cb(const struct ip_addr *ip, const char *id, const char *ifname
 	return 0;
 }
 
-static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, size_t set,
+static int alloc_one(struct cni_ctx *ctx, struct pool *st, struct hl_conf *hc, size_t set,
 		     struct ip_addr *ret)
 {
 	const struct rangeset *s = &hc->sets[set];
@@ -314,7 +314,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
 				"failed to allocate for range %zu: requested ip %s is subnet's gateway",
 				set, ip_fmt(&hc->req[i], buf));
-		r = store_reserve(st, ctx->containerid, ctx->ifname, &hc->req[i]);
+		r = pool_reserve(st, ctx->containerid, ctx->ifname, &hc->req[i]);
 		if (r == 0)
 			return cni_fail(
 				ctx, CNI_ERR_NO_ADDRESS, -EADDRINUSE,
@@ -327,7 +327,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 		return 0;
 	}
 	/* the spec forbids two ADDs for one attachment; upstream refuses the same way */
-	r = store_walk(st, owner_cb, &m);
+	r = pool_walk(st, owner_cb, &m);
 	if (r < 0)
 		return cni_fail(ctx, CNI_ERR_IO, r, "read store: %s", strerror(-r));
 	if (m.count)
@@ -335,9 +335,9 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 			ctx, CNI_ERR_NO_ADDRESS, -EEXIST,
 			"failed to allocate for range %zu: %s has been allocated to %s, duplicate allocation is not allowed",
 			set, ip_fmt(&m.found, buf), ctx->containerid);
-	range_iter_init(&it, s, store_last_reserved(st, (unsigned)set, &last) == 0 ? &last : NULL);
+	range_iter_init(&it, s, pool_last_reserved(st, (unsigned)set, &last) == 0 ? &last : NULL);
 	while (range_iter_next(&it, &ip, &ri)) {
-		r = store_reserve(st, ctx->containerid, ctx->ifname, &ip);
+		r = pool_reserve(st, ctx->containerid, ctx->ifname, &ip);
 		if (r < 0)
 			return cni_fail(ctx, CNI_ERR_IO, r, "reserve %s: %s", ip_fmt(&ip, buf),
 					strerror(-r));
@@ -352,7 +352,7 @@ static int alloc_one(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc, 
 		rs);
 }
 
-static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
+static int allocate(struct cni_ctx *ctx, struct pool *st, struct hl_conf *hc,
 		    struct cni_result *res)
 {
 	char buf[IP_STRLEN], list[512] = "";
@@ -371,7 +371,7 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 		p.len = rg->subnet.len;
 		/* not in res yet: the release below would miss it */
 		if ((r = cni_result_add_ip(res, &p, &rg->gw, -1)) < 0)
-			(void)store_release_ip(st, &p.ip, ctx->containerid, ctx->ifname);
+			(void)pool_release_ip(st, &p.ip, ctx->containerid, ctx->ifname);
 	}
 	for (size_t k = 0; r >= 0 && k < hc->n_req; k++)
 		if (!hc->req_used[k])
@@ -382,7 +382,7 @@ static int allocate(struct cni_ctx *ctx, struct store *st, struct hl_conf *hc,
 			     "failed to allocate all requested IPs:%s", list);
 	if (r < 0) /* release exactly what this call reserved */
 		for (size_t k = 0; k < res->n_ips; k++)
-			(void)store_release_ip(st, &res->ips[k].address.ip, ctx->containerid,
+			(void)pool_release_ip(st, &res->ips[k].address.ip, ctx->containerid,
 					       ctx->ifname);
 	return r;
 }
@@ -400,7 +400,7 @@ static int hl_add(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
 	struct cni_result res = {0};
-	struct store st = {.dirfd = -1, .lockfd = -1};
+	struct pool st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -408,9 +408,9 @@ static int hl_add(struct cni_ctx *ctx)
 	r = load_conf(ctx, hc);
 	if (r >= 0 && hc->resolv_conf && *hc->resolv_conf)
 		r = read_resolv(ctx, hc->resolv_conf, &res.dns);
-	if (r >= 0 && (r = store_open(hc->data_dir, ctx->name, &st)) < 0)
+	if (r >= 0 && (r = pool_open(hc->data_dir, ctx->name, &st)) < 0)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "open dataDir: %s", strerror(-r));
-	if (r >= 0 && (r = store_lock(&st)) < 0)
+	if (r >= 0 && (r = pool_lock(&st)) < 0)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "lock dataDir: %s", strerror(-r));
 	if (r >= 0)
 		r = allocate(ctx, &st, hc, &res);
@@ -424,13 +424,13 @@ static int hl_add(struct cni_ctx *ctx)
 	 * only a hint, so a failure is logged rather than failing the ADD, and writing it after
 	 * the answer takes it off the path of a caller that uses the answer before we exit. */
 	for (size_t i = 0; r >= 0 && i < hc->n_sets; i++) {
-		int k = store_set_last_reserved(&st, (unsigned)i, &hc->got[i]);
+		int k = pool_set_last_reserved(&st, (unsigned)i, &hc->got[i]);
 
 		if (k < 0)
 			log_warn("record last reserved address of range set %zu: %s", i,
 				 strerror(-k));
 	}
-	store_close(&st);
+	pool_close(&st);
 	cni_result_done(&res);
 	cni_result_done(&hc->extra);
 	free(hc);
@@ -439,16 +439,16 @@ static int hl_add(struct cni_ctx *ctx)
 
 /* Opens the store of an existing network for DEL, CHECK and GC; -ENOENT means nothing was
  * ever allocated. */
-static int open_existing(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st)
+static int open_existing(struct cni_ctx *ctx, struct hl_conf *hc, struct pool *st)
 {
 	int r = load_conf(ctx, hc);
 
 	if (r < 0)
 		return r;
-	r = store_open_existing(hc->data_dir, ctx->name, st);
+	r = pool_open_existing(hc->data_dir, ctx->name, st);
 	if (r < 0 && r != -ENOENT)
 		return cni_fail(ctx, CNI_ERR_IO, r, "open dataDir: %s", strerror(-r));
-	if (r == 0 && (r = store_lock(st)) < 0)
+	if (r == 0 && (r = pool_lock(st)) < 0)
 		return cni_fail(ctx, CNI_ERR_IO, r, "lock dataDir: %s", strerror(-r));
 	return r;
 }
@@ -456,18 +456,18 @@ static int open_existing(struct cni_ctx *ctx, struct hl_conf *hc, struct store *
 static int hl_del(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = {.dirfd = -1, .lockfd = -1};
+	struct pool st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
 		return -ENOMEM;
 	r = open_existing(ctx, hc, &st);
-	if (r == 0 && (r = store_release(&st, ctx->containerid, ctx->ifname)) < 0)
+	if (r == 0 && (r = pool_release(&st, ctx->containerid, ctx->ifname)) < 0)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "release: %s", strerror(-r));
 	if (r > 0)
 		log_info("released %d address%s of %s/%s", r, r > 1 ? "es" : "", ctx->containerid,
 			 ctx->ifname);
-	store_close(&st);
+	pool_close(&st);
 	cni_result_done(&hc->extra);
 	free(hc);
 	return r == -ENOENT ? 0 : r;
@@ -475,7 +475,7 @@ static int hl_del(struct cni_ctx *ctx)
 
 /* Every range set must hold one address of this attachment, and every address of the
  * prevResult that lies in our ranges must be this attachment's. */
-static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st)
+static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct pool *st)
 {
 	struct cni_result prev = {0};
 	char err[128], buf[IP_STRLEN];
@@ -485,7 +485,7 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 		struct owner_match m = {
 			.id = ctx->containerid, .ifname = ctx->ifname, .set = &hc->sets[i]};
 
-		r = store_walk(st, owner_cb, &m);
+		r = pool_walk(st, owner_cb, &m);
 		if (r >= 0 && !m.count)
 			r = cni_fail(
 				ctx, CNI_ERR_CHECK, -ENOENT,
@@ -507,7 +507,7 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 			ours |= rangeset_find(&hc->sets[s], ip) >= 0;
 		if (!ours)
 			continue;
-		r = store_walk(st, owner_cb, &m);
+		r = pool_walk(st, owner_cb, &m);
 		if (r >= 0 && !m.count)
 			r = cni_fail(
 				ctx, CNI_ERR_CHECK, -ENOENT,
@@ -521,7 +521,7 @@ static int check_store(struct cni_ctx *ctx, struct hl_conf *hc, struct store *st
 static int hl_check(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = {.dirfd = -1, .lockfd = -1};
+	struct pool st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
@@ -533,7 +533,7 @@ static int hl_check(struct cni_ctx *ctx)
 			     ctx->containerid);
 	else if (r == 0)
 		r = check_store(ctx, hc, &st);
-	store_close(&st);
+	pool_close(&st);
 	cni_result_done(&hc->extra);
 	free(hc);
 	return r;
@@ -552,15 +552,15 @@ static int gc_cb(const struct ip_addr *ip, const char *id, const char *ifname, v
 static int hl_gc(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = {.dirfd = -1, .lockfd = -1};
+	struct pool st = {.dirfd = -1, .lockfd = -1};
 	int r;
 
 	if (!hc)
 		return -ENOMEM;
 	r = open_existing(ctx, hc, &st);
-	if (r == 0 && (r = store_walk(&st, gc_cb, ctx)) < 0)
+	if (r == 0 && (r = pool_walk(&st, gc_cb, ctx)) < 0)
 		r = cni_fail(ctx, CNI_ERR_IO, r, "gc: %s", strerror(-r));
-	store_close(&st);
+	pool_close(&st);
 	cni_result_done(&hc->extra);
 	free(hc);
 	return r == -ENOENT ? 0 : r;
@@ -585,7 +585,7 @@ static int usage_cb(const struct ip_addr *ip, const char *id, const char *ifname
 static int hl_status(struct cni_ctx *ctx)
 {
 	struct hl_conf *hc = calloc(1, sizeof(*hc));
-	struct store st = {.dirfd = -1, .lockfd = -1};
+	struct pool st = {.dirfd = -1, .lockfd = -1};
 	struct usage *u = calloc(1, sizeof(*u));
 	char rs[1024];
 	int r;
@@ -596,7 +596,7 @@ static int hl_status(struct cni_ctx *ctx)
 		return -ENOMEM;
 	}
 	r = load_conf(ctx, hc);
-	if (r >= 0 && (r = store_open(hc->data_dir, ctx->name, &st)) < 0)
+	if (r >= 0 && (r = pool_open(hc->data_dir, ctx->name, &st)) < 0)
 		r = cni_fail(
 			ctx, CNI_ERR_UNAVAILABLE, r, "host-local: dataDir %s/%s is unusable: %s",
 			hc->data_dir ? hc->data_dir : STORE_DEFAULT_DIR, ctx->name, strerror(-r));
@@ -605,13 +605,13 @@ static int hl_status(struct cni_ctx *ctx)
 			     "host-local: dataDir is not writable: %s", strerror(errno));
 	u->hc = hc;
 	if (r >= 0)
-		r = store_walk(&st, usage_cb, u);
+		r = pool_walk(&st, usage_cb, u);
 	for (size_t i = 0; r >= 0 && i < hc->n_sets; i++)
 		if (u->used[i] >= rangeset_size(&hc->sets[i]))
 			r = cni_fail(ctx, CNI_ERR_UNAVAILABLE, -ENOSPC,
 				     "host-local: no IP addresses available in range set: %s",
 				     rangeset_fmt(&hc->sets[i], rs, sizeof(rs)));
-	store_close(&st);
+	pool_close(&st);
 	cni_result_done(&hc->extra);
 	free(hc);
 	free(u);

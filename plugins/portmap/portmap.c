@@ -11,14 +11,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "cni.h"
-#include "conf.h"
-#include "ct.h"
-#include "hostport.h"
-#include "log.h"
-#include "nft.h"
-#include "nl.h"
-#include "result.h"
+#include "base/log.h"
+#include "cni/cni.h"
+#include "cni/conf.h"
+#include "cni/result.h"
+#include "netlink/ct.h"
+#include "netlink/nl.h"
+#include "nft/nft.h"
+#include "node/hostport.h"
 
 struct pm_call {
 	struct cni_ctx *ctx;

@@ -9,8 +9,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/result.h"
 #include "lib/fuzz.h"
-#include "result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

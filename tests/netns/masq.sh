@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# ipMasq as nftables set elements (common/masq through tests/tools/nfttool), with real traffic:
+# ipMasq as nftables set elements (common/node/masq through tests/tools/nfttool), with real traffic:
 # a "node" netns routes a "pod" netns (bridge) to an "outside" netns and to a "peer" netns in
 # the pod's own prefix. Echo servers print the source address they see. Proves: kernel errors
 # reach the caller named; 64 concurrent ADDs make one table, one set of rules, 64 elements;

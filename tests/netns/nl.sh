@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The netlink layer (common/nl*, netns, sysctl) against the kernel, through tests/tools/nltool:
+# The netlink layer (common/netlink, base/sysctl) against the kernel, through tests/tools/nltool:
 # each step is done by our C code and read back with iproute2 (`ip -j`, `tc -j`, `bridge -j`).
 # Covers a bridge and a veth into a netns, bridge port flags, addresses, routes, a ping,
 # neighbours, VXLAN and its FDB, IFB, tbf, ingress + mirred, sysctls, kernel extack messages.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# macspoofchk as nftables set elements (common/spoofchk through tests/tools/nfttool), with real
+# macspoofchk as nftables set elements (common/node/spoofchk through tests/tools/nfttool), with real
 # traffic: a "node" netns holds a bridge with two pod netns on veths. Proves: 32 concurrent
 # ADDs make one table, one chain of two rules, 32 elements per set; with A's port under check
 # and A's real MAC, A and B ping each other; when A takes another MAC its frames are dropped

@@ -27,10 +27,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "ip.h"
-#include "netns.h"
-#include "nl.h"
-#include "nl_link.h"
+#include "base/ip.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
 
 #define MAX_VARIANTS 4
 #define MAX_PLUGINS 8

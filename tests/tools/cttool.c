@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include "ct.h"
-#include "ip.h"
+#include "base/ip.h"
+#include "netlink/ct.h"
 
 int main(int argc, char **argv)
 {

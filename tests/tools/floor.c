@@ -35,13 +35,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "ip.h"
-#include "netns.h"
-#include "nft.h"
-#include "nl.h"
-#include "nl_link.h"
-#include "nl_route.h"
-#include "nl_tc.h"
+#include "base/ip.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_route.h"
+#include "netlink/nl_tc.h"
+#include "nft/nft.h"
 
 #define FLOOR_TABLE "sluice_floor"
 

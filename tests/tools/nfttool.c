@@ -14,12 +14,12 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
-#include "ip.h"
-#include "masq.h"
-#include "netns.h"
-#include "nft.h"
-#include "nft_owned.h"
-#include "spoofchk.h"
+#include "base/ip.h"
+#include "netlink/netns.h"
+#include "nft/nft.h"
+#include "nft/nft_owned.h"
+#include "node/masq.h"
+#include "node/spoofchk.h"
 
 static const char usage[] =
 	"usage: nfttool [-n NETNS_PATH] COMMAND ARGS\n"

@@ -13,13 +13,13 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 
-#include "ip.h"
-#include "netns.h"
-#include "nl.h"
-#include "nl_link.h"
-#include "nl_route.h"
-#include "nl_tc.h"
-#include "sysctl.h"
+#include "base/ip.h"
+#include "base/sysctl.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_route.h"
+#include "netlink/nl_tc.h"
 
 struct tool {
 	struct nl nl;

@@ -6,10 +6,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "name.h"
-#include "nl_tc.h"
-#include "owner.h"
-#include "shaping.h"
+#include "base/name.h"
+#include "netlink/nl_tc.h"
+#include "node/owner.h"
+#include "node/shaping.h"
 #include "t.h"
 
 /* ticks per microsecond on today's kernels: 64 ns ticks (/proc/net/psched 3e8 40 f4240) */

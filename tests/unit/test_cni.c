@@ -6,9 +6,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/name.h"
+#include "cni/cni.h"
 #include "t.h"
-#include "cni.h"
-#include "name.h"
 
 static const char *fake_env[16][2];
 static int calls;

@@ -3,8 +3,8 @@
 #define T_NAME "test_ip"
 #include <arpa/inet.h>
 
+#include "base/ip.h"
 #include "t.h"
-#include "ip.h"
 
 static const char *roundtrip(const char *in, char *buf)
 {

@@ -6,9 +6,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "base/log.h"
+#include "cni/cni.h"
 #include "t.h"
-#include "cni.h"
-#include "log.h"
 
 static char dir[] = "/tmp/sluice-test-log.XXXXXX";
 static const char *fake_env[10][2]; /* NULL-terminated */

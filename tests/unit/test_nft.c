@@ -18,12 +18,12 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
-#include "ip.h"
-#include "masq.h"
-#include "name.h"
-#include "nft.h"
-#include "nft_owned.h"
-#include "spoofchk.h"
+#include "base/ip.h"
+#include "base/name.h"
+#include "nft/nft.h"
+#include "nft/nft_owned.h"
+#include "node/masq.h"
+#include "node/spoofchk.h"
 #include "t.h"
 
 /* The idx-th message of the last batch (0 is BATCH_BEGIN), or NULL. */

@@ -18,13 +18,13 @@
 #include <linux/veth.h>
 #include <libmnl/libmnl.h>
 
-#include "ip.h"
-#include "netns.h"
-#include "nl.h"
-#include "nl_link.h"
-#include "nl_route.h"
-#include "nl_tc.h"
-#include "sysctl.h"
+#include "base/ip.h"
+#include "base/sysctl.h"
+#include "netlink/netns.h"
+#include "netlink/nl.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_route.h"
+#include "netlink/nl_tc.h"
 #include "t.h"
 
 static const uint8_t mac1[6] = {0x02, 0, 0, 0, 0, 0x01};

@@ -17,10 +17,10 @@
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 
-#include "hostport.h"
-#include "ip.h"
-#include "nft.h"
-#include "nft_owned.h"
+#include "base/ip.h"
+#include "nft/nft.h"
+#include "nft/nft_owned.h"
+#include "node/hostport.h"
 #include "t.h"
 
 #define OWNER "cid1/eth0/889d90f4" /* nft_owner_fmt("net-a", "cid1", "eth0") */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* host-local range math: defaults, validation messages, the round-robin iterator. */
 #define T_NAME "test_range"
+#include "ipam/range.h"
 #include "t.h"
-#include "range.h"
 
 static struct range mk(const char *subnet, const char *start, const char *end, const char *gw)
 {

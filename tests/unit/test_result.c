@@ -6,9 +6,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/cni.h"
+#include "cni/result.h"
 #include "t.h"
-#include "cni.h"
-#include "result.h"
 
 static const char full[] =
 	"{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"aa:bb:cc:dd:ee:01\","

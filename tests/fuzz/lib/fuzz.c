@@ -7,8 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "cni/result.h"
 #include "fuzz.h"
-#include "result.h"
 
 /* Says why and shows the output (bytes outside printable ASCII as \xNN), then crashes. */
 static void die(const char *why, const char *out, size_t len)

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cni.h"
+#include "cni/cni.h"
 
 /* The config parsers of the four plugins, each in a file of its own that includes the
  * plugin's source (its static functions are not linkable otherwise). Each parses
