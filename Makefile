@@ -17,6 +17,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
 	    -Wno-unused-parameter -fno-strict-aliasing
 CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+CPPFLAGS += $(shell $(PKG_CONFIG) --cflags libcurl yaml-0.1 2>/dev/null)
 # Static archives: libnftnl's from Debian; cJSON's and libmnl's from $(BUILD)/static, which
 # `make deps` fills (tools/archives.sh). With all three, every plugin is linked static-pie
 # and loads no shared library: on our VM each exec is ~1 ms faster (a chained ADD pays one
@@ -49,11 +50,20 @@ ifeq ($(WERROR),1)
 CFLAGS   += -Werror
 endif
 
-COMMON := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*/*.c))
+# What only the commands (sluicectl, sluiced) link: the etcd backend (libcurl) and the
+# YAML reader (libyaml). A plugin never loads libcurl (DESIGN.md: ~4 ms more per exec);
+# tests/layers.sh checks that no plugin binary does.
+CMD_ONLY := $(wildcard common/store/etcd*.c common/k8s/yaml*.c)
+CMD_DEPS := libcurl yaml-0.1
+COMMON := $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(CMD_ONLY),$(wildcard common/*/*.c)))
+CMDLIB := $(patsubst %.c,$(BUILD)/%.o,$(CMD_ONLY))
+CMDS   := $(notdir $(wildcard cmd/*))
+CMD_BINS := $(CMDS:%=$(BUILD)/bin/%)
+CMD_LIBS := $(shell $(PKG_CONFIG) --libs $(CMD_DEPS) 2>/dev/null)
 BINS   := $(PLUGINS:%=$(BUILD)/bin/sluice-%)
 UNITS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/unit/test_*.c))
 TOOLS  := $(patsubst %.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
-SRCS   := $(wildcard common/*/*.[ch] plugins/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
+SRCS   := $(wildcard common/*/*.[ch] plugins/*/*.[ch] cmd/*/*.[ch] tests/unit/*.[ch] tests/tools/*.c)
 
 # libFuzzer targets (tests/fuzz/<name>.c, seeds in tests/fuzz/corpus/<name>): clang objects
 # of their own in $(BUILD)/fuzz (never mixed with gcc's), the shared libraries linked
@@ -63,11 +73,12 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
 		-fno-omit-frame-pointer $(FUZZ_SAN) $(if $(filter 1,$(WERROR)),-Werror)
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
-FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(wildcard common/*/*.c tests/fuzz/lib/*.c))
+FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out $(CMD_ONLY),$(wildcard common/*/*.c)) \
+		$(wildcard tests/fuzz/lib/*.c))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/bin/%)
 SRCS         += $(wildcard tests/fuzz/*.c tests/fuzz/lib/*.[ch])
 
-all: $(BINS)
+all: $(BINS) $(CMD_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,6 +96,18 @@ $(BUILD)/libcommon.a: $(COMMON)
 	@$(RM) $@
 	$(AR) rcs $@ $^
 
+$(BUILD)/libcmd.a: $(CMDLIB)
+	@$(RM) $@
+	$(AR) rcs $@ $^
+
+# sluicectl and sluiced: every .c of cmd/<name>/, dynamically linked (libcurl is shared)
+define CMD_RULE
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(BUILD)/libcmd.a $(BUILD)/libcommon.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ -lnftnl -lmnl -lcjson $(CMD_LIBS) -lm
+endef
+$(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(c))))
+
 .SECONDEXPANSION:
 $(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
 	@mkdir -p $(@D)
@@ -97,11 +120,12 @@ $(BUILD)/bin/sluice-host-local: LDFLAGS += -static-pie
 $(BUILD)/bin/sluice-host-local: LDLIBS = $(CJSON_A) -lm
 endif
 
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A),$^) $(LDLIBS)
+# unit tests and tools link the commands' code too (the etcd backend, YAML)
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcmd.a $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A),$^) $(LDLIBS) $(CMD_LIBS)
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A),$^) $(LDLIBS)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libcmd.a $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A),$^) $(LDLIBS) $(CMD_LIBS)
 
 # Installs the Debian packages the build, the tests and the demo need (root only; a no-op
 # when everything is present).
@@ -141,7 +165,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh $(BUILD)
 
-install: $(BINS)
+install: $(BINS) $(CMD_BINS)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
 

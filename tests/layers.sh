@@ -64,3 +64,25 @@ if out=$(check "$tmp") || [[ $out != *"common/base/ip.c: base includes node/brde
 else
 	echo "PASS layers:planted-violation-found"
 fi
+
+# No plugin loads or carries libcurl (or libyaml): only the commands do. The commands must
+# show it, so that the check is known to see it when it is there.
+if [ -n "${BUILD_DIR:-}" ] && [ -x "$BUILD_DIR/bin/sluicectl" ]; then
+	carries() { # BINARY: true when it links or contains libcurl or libyaml
+		readelf -d "$1" 2>/dev/null | grep -q 'NEEDED.*\(libcurl\|libyaml\)' ||
+			nm -D "$1" 2>/dev/null | grep -q ' \(curl_easy_init\|yaml_parser_initialize\)$' ||
+			nm "$1" 2>/dev/null | grep -q ' \(curl_easy_init\|yaml_parser_initialize\)$'
+	}
+	for b in "$BUILD_DIR"/bin/sluice-*; do
+		if carries "$b"; then
+			echo "FAIL layers:no-libcurl-in-$(basename "$b")"
+		else
+			echo "PASS layers:no-libcurl-in-$(basename "$b")"
+		fi
+	done
+	if carries "$BUILD_DIR/bin/sluicectl"; then
+		echo "PASS layers:sluicectl-carries-libcurl"
+	else
+		echo "FAIL layers:sluicectl-carries-libcurl (the check above cannot see it)"
+	fi
+fi
