@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sluicectl: what every verb's file shares. One file per verb (config.c, node.c, leases.c,
+ * apply.c for apply/delete/get); main.c parses the global flags and dispatches. */
+#ifndef SLUICECTL_H
+#define SLUICECTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cJSON;
+struct err;
+struct store;
+
+#define CTL_DEFAULT_PREFIX "/sluice/network"
+
+/* Exit statuses: success, an error (printed on stderr), bad usage (printed with the usage) */
+enum { CTL_OK = 0, CTL_ERROR = 1, CTL_USAGE = 2 };
+
+enum ctl_output { CTL_OUT_TABLE, CTL_OUT_JSON };
+
+struct ctl {
+	const char *store_url; /* --store URL, else $SLUICE_STORE, else the default dir:// */
+	const char *prefix; /* --prefix, default CTL_DEFAULT_PREFIX */
+	enum ctl_output output; /* -o table|json */
+	struct store *store; /* opened by ctl_store() on first use */
+};
+
+/* The verbs: argv[0] is the verb's name; argv[1..] its own arguments and flags. Each
+ * answers --help (usage on stdout, status 0) and returns CTL_OK, CTL_ERROR or CTL_USAGE. */
+int ctl_config(struct ctl *c, int argc, char **argv); /* config set -f FILE | config get */
+int ctl_node(struct ctl *c, int argc, char **argv); /* node up | node down */
+int ctl_leases(struct ctl *c, int argc, char **argv); /* leases */
+int ctl_apply(struct ctl *c, int argc, char **argv); /* apply -f FILE|- */
+int ctl_delete(struct ctl *c, int argc, char **argv); /* delete -f FILE|- | delete KIND NS/NAME */
+int ctl_get(struct ctl *c, int argc, char **argv); /* get KIND [NS/NAME] */
+
+/* The store, opened on first use; NULL after printing why (the verb returns CTL_ERROR). */
+struct store *ctl_store(struct ctl *c);
+
+/* Prints "sluicectl: <msg>[: <details>]" on stderr and returns CTL_ERROR. */
+int ctl_error(const struct err *e);
+/* Prints "sluicectl: <formatted>" on stderr and returns CTL_ERROR. */
+int ctl_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "sluicectl <verb>: <formatted>", then "Try 'sluicectl <verb> --help'." on stderr
+ * and returns CTL_USAGE. */
+int ctl_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file ("-": stdin) of at most 16 MiB, NUL-terminated. NULL after printing
+ * why. */
+char *ctl_read_file(const char *path, size_t *len);
+
+/* Output: -o json prints v (stable keys, two-space indent) and a newline; -o table prints
+ * rows as aligned columns under their header. A table is built row by row. */
+void ctl_print_json(const struct cJSON *v);
+struct ctl_table;
+struct ctl_table *ctl_table_new(int ncols, const char *const *header);
+void ctl_table_row(struct ctl_table *t, ...); /* ncols strings (NULL prints as "-") */
+void ctl_table_print(struct ctl_table *t); /* prints and frees */
+
+#endif
