@@ -10,7 +10,6 @@
 #include "k8s/object.h"
 #include "k8s/valid.h"
 
-
 #define ANNOTATIONS_MAX (256 * 1024) /* TotalAnnotationSizeLimitB */
 
 static int annotations(struct kv *v, cJSON *meta)
@@ -24,8 +23,7 @@ static int annotations(struct kv *v, cJSON *meta)
 	if (!map)
 		return r;
 	at = kv_push(v, "annotations");
-	cJSON_ArrayForEach(m, map)
-	{
+	cJSON_ArrayForEach(m, map) {
 		if ((why = k8s_check_label_key(m->string)))
 			r = kv_fail(v, "key \"%s\": %s", m->string, why);
 		else if (!cJSON_IsString(m))
@@ -52,12 +50,22 @@ static void move_map(cJSON *o, const char *key, cJSON *out)
 
 cJSON *kv_metadata(struct kv *v, cJSON *o, const struct k8s_object *obj, int *r)
 {
-	static const char *const fields[] = {
-		"name",	       "namespace",	"labels",	     "annotations",
-		"uid",	       "resourceVersion", "generation",	     "creationTimestamp",
-		"selfLink",    "managedFields",	"deletionTimestamp", "deletionGracePeriodSeconds",
-		"finalizers",  "ownerReferences", "generateName",   NULL
-	};
+	static const char *const fields[] = {"name",
+					     "namespace",
+					     "labels",
+					     "annotations",
+					     "uid",
+					     "resourceVersion",
+					     "generation",
+					     "creationTimestamp",
+					     "selfLink",
+					     "managedFields",
+					     "deletionTimestamp",
+					     "deletionGracePeriodSeconds",
+					     "finalizers",
+					     "ownerReferences",
+					     "generateName",
+					     NULL};
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata"), *out;
 	size_t at = kv_push(v, "metadata");
 
@@ -88,8 +96,8 @@ cJSON *kv_metadata(struct kv *v, cJSON *o, const struct k8s_object *obj, int *r)
 
 static int container_port(struct kv *v, cJSON *p, cJSON *names)
 {
-	static const char *const fields[] = { "name", "containerPort", "protocol", "hostPort",
-					      "hostIP", NULL };
+	static const char *const fields[] = {"name",	 "containerPort", "protocol",
+					     "hostPort", "hostIP",	  NULL};
 	cJSON *name, *port, *seen;
 	const char *why;
 	int r;
@@ -102,7 +110,8 @@ static int container_port(struct kv *v, cJSON *p, cJSON *names)
 	if (!port)
 		return kv_fail_at(v, "containerPort", "required");
 	if (port->valueint < 1 || port->valueint > 65535)
-		return kv_fail_at(v, "containerPort", "invalid value %d: must be between 1 and 65535, inclusive",
+		return kv_fail_at(v, "containerPort",
+				  "invalid value %d: must be between 1 and 65535, inclusive",
 				  port->valueint);
 	if (!kv_get(v, p, "hostPort", cJSON_Number, &r) && r < 0)
 		return r;
@@ -110,7 +119,8 @@ static int container_port(struct kv *v, cJSON *p, cJSON *names)
 	if (!name)
 		return r;
 	if ((why = k8s_check_port_name(name->valuestring)))
-		return kv_fail_at(v, "name", "invalid port name \"%s\": %s", name->valuestring, why);
+		return kv_fail_at(v, "name", "invalid port name \"%s\": %s", name->valuestring,
+				  why);
 	cJSON_ArrayForEach(seen, names)
 		if (!strcmp(seen->valuestring, name->valuestring))
 			return kv_fail_at(v, "name", "duplicate value \"%s\"", name->valuestring);
@@ -131,11 +141,11 @@ static int container(struct kv *v, cJSON *c, cJSON *names)
 	if ((why = k8s_check_dns_label(name->valuestring)))
 		return kv_fail_at(v, "name", "invalid value \"%s\": %s", name->valuestring, why);
 	ports = kv_get(v, c, "ports", cJSON_Array, &r);
-	cJSON_ArrayForEach(p, ports)
-	{
+	cJSON_ArrayForEach(p, ports) {
 		at = kv_push(v, "ports");
 		kv_push_idx(v, i++);
-		r = cJSON_IsObject(p) ? container_port(v, p, names) : kv_fail(v, "must be an object");
+		r = cJSON_IsObject(p) ? container_port(v, p, names)
+				      : kv_fail(v, "must be an object");
 		kv_pop(v, at);
 		if (r < 0)
 			return r;
@@ -157,8 +167,7 @@ static int containers(struct kv *v, cJSON *spec)
 		return r;
 	cnames = cJSON_CreateArray();
 	pnames = cJSON_CreateArray();
-	cJSON_ArrayForEach(c, list)
-	{
+	cJSON_ArrayForEach(c, list) {
 		at = kv_push(v, "containers");
 		kv_push_idx(v, i++);
 		r = cJSON_IsObject(c) ? container(v, c, pnames) : kv_fail(v, "must be an object");
@@ -192,12 +201,12 @@ static int pod_ips(struct kv *v, cJSON *status, cJSON **ret)
 	*ret = NULL;
 	at = kv_push(v, "status");
 	one = kv_get(v, status, "podIP", cJSON_String, &r);
-	if (r < 0 || (one && ip_parse(one->valuestring, &ip) < 0 &&
-		      (r = kv_fail_at(v, "podIP", "invalid IP address \"%s\"", one->valuestring)) < 0))
+	if (r < 0 ||
+	    (one && ip_parse(one->valuestring, &ip) < 0 &&
+	     (r = kv_fail_at(v, "podIP", "invalid IP address \"%s\"", one->valuestring)) < 0))
 		goto out;
 	ips = kv_get(v, status, "podIPs", cJSON_Array, &r);
-	cJSON_ArrayForEach(e, ips)
-	{
+	cJSON_ArrayForEach(e, ips) {
 		size_t at2 = kv_push(v, "podIPs");
 
 		kv_push_idx(v, i);
@@ -221,18 +230,18 @@ static int pod_ips(struct kv *v, cJSON *status, cJSON **ret)
 		goto out;
 	*ret = cJSON_CreateObject();
 	if (!i) {
+		cJSON_AddStringToObject(*ret, "podIP", one->valuestring);
 		ips = cJSON_AddArrayToObject(*ret, "podIPs");
 		a = cJSON_CreateObject();
 		cJSON_AddStringToObject(a, "ip", one->valuestring);
 		cJSON_AddItemToArray(ips, a);
-		cJSON_AddStringToObject(*ret, "podIP", one->valuestring);
 	} else {
 		ips = cJSON_DetachItemFromObjectCaseSensitive(status, "podIPs");
-		cJSON_AddStringToObject(*ret, "podIP",
-					cJSON_GetObjectItemCaseSensitive(ips->child, "ip")->valuestring);
+		cJSON_AddStringToObject(
+			*ret, "podIP",
+			cJSON_GetObjectItemCaseSensitive(ips->child, "ip")->valuestring);
 		cJSON_AddItemToObject(*ret, "podIPs", ips);
-		cJSON_ArrayForEach(e, ips)
-		{
+		cJSON_ArrayForEach(e, ips) {
 			/* {"ip": ...} alone: other members would be the kubelet's */
 			a = cJSON_DetachItemFromObjectCaseSensitive(e, "ip");
 			while (e->child)

@@ -17,13 +17,15 @@ static const struct kind_info {
 	const char *api, *kind, *resource, *dir;
 	const char *names[5]; /* kubectl's singular, plural, short names */
 } kinds[K8S_KIND_COUNT] = {
-	[K8S_NAMESPACE] = { "v1", "Namespace", "namespace", "namespaces",
-			    { "namespace", "namespaces", "ns" } },
-	[K8S_POD] = { "v1", "Pod", "pod", "pods", { "pod", "pods", "po" } },
-	[K8S_POLICY] = { "networking.k8s.io/v1", "NetworkPolicy", "networkpolicy.networking.k8s.io",
-			 "policies",
-			 { "networkpolicy", "networkpolicies", "netpol", "netpols",
-			   "networkpolicy.networking.k8s.io" } },
+	[K8S_NAMESPACE] =
+		{"v1", "Namespace", "namespace", "namespaces", {"namespace", "namespaces", "ns"}},
+	[K8S_POD] = {"v1", "Pod", "pod", "pods", {"pod", "pods", "po"}},
+	[K8S_POLICY] = {"networking.k8s.io/v1",
+			"NetworkPolicy",
+			"networkpolicy.networking.k8s.io",
+			"policies",
+			{"networkpolicy", "networkpolicies", "netpol", "netpols",
+			 "networkpolicy.networking.k8s.io"}},
 };
 
 int k8s_kind_parse(const char *s)
@@ -59,8 +61,7 @@ int k8s_key(const char *prefix, enum k8s_kind kind, const char *ns, const char *
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-int k8s_key_prefix(const char *prefix, enum k8s_kind kind, const char *ns, char *buf,
-		   size_t size)
+int k8s_key_prefix(const char *prefix, enum k8s_kind kind, const char *ns, char *buf, size_t size)
 {
 	int n;
 
@@ -133,11 +134,13 @@ static int ident(struct kv *v, cJSON *o, struct k8s_object *ret)
 	for (k = 0; k < K8S_KIND_COUNT && strcmp(kinds[k].kind, kind->valuestring); k++)
 		;
 	if (k == K8S_KIND_COUNT)
-		return kv_fail_at(v, "kind",
-				  "unsupported kind \"%s\" (apiVersion \"%s\"): sluice stores v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy",
-				  kind->valuestring, api->valuestring);
+		return kv_fail_at(
+			v, "kind",
+			"unsupported kind \"%s\" (apiVersion \"%s\"): sluice stores v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy",
+			kind->valuestring, api->valuestring);
 	if (strcmp(kinds[k].api, api->valuestring))
-		return kv_fail_at(v, "apiVersion", "unsupported apiVersion \"%s\" for kind %s (want \"%s\")",
+		return kv_fail_at(v, "apiVersion",
+				  "unsupported apiVersion \"%s\" for kind %s (want \"%s\")",
 				  api->valuestring, kinds[k].kind, kinds[k].api);
 	ret->kind = k;
 	meta = kv_get(v, o, "metadata", cJSON_Object, &r);
@@ -145,7 +148,8 @@ static int ident(struct kv *v, cJSON *o, struct k8s_object *ret)
 		return r;
 	kv_push(v, "metadata");
 	name = kv_get(v, meta, "name", cJSON_String, &r);
-	if (r < 0 || ((!name || !*name->valuestring) && (r = kv_fail_at(v, "name", "required")) < 0))
+	if (r < 0 ||
+	    ((!name || !*name->valuestring) && (r = kv_fail_at(v, "name", "required")) < 0))
 		return r;
 	why = k == K8S_NAMESPACE ? k8s_check_dns_label(name->valuestring)
 				 : k8s_check_dns_subdomain(name->valuestring);
@@ -155,7 +159,8 @@ static int ident(struct kv *v, cJSON *o, struct k8s_object *ret)
 	if (r < 0)
 		return r;
 	if (ns && *ns->valuestring && k == K8S_NAMESPACE)
-		return kv_fail_at(v, "namespace", "not allowed on a Namespace (namespaces are cluster-scoped)");
+		return kv_fail_at(v, "namespace",
+				  "not allowed on a Namespace (namespaces are cluster-scoped)");
 	if (ns && *ns->valuestring && (why = k8s_check_dns_label(ns->valuestring)))
 		return kv_fail_at(v, "namespace", "invalid value \"%s\": %s", ns->valuestring, why);
 	snprintf(ret->name, sizeof(ret->name), "%s", name->valuestring);
@@ -170,8 +175,8 @@ static int ident(struct kv *v, cJSON *o, struct k8s_object *ret)
 
 int k8s_object_ident(const cJSON *in, struct k8s_object *ret, struct err *err)
 {
-	struct kv v = { .err = err };
-	struct k8s_object o = { 0 };
+	struct kv v = {.err = err};
+	struct k8s_object o = {0};
 	cJSON *dup;
 	int r;
 
@@ -198,8 +203,8 @@ void k8s_object_done(struct k8s_object *o)
 /* The normalized object: apiVersion, kind, metadata, spec, status (a Pod's IPs only) */
 static int normalize(struct kv *v, cJSON *o, struct k8s_object *obj)
 {
-	static const char *const fields[] = { "apiVersion", "kind", "metadata", "spec", "status",
-					      NULL };
+	static const char *const fields[] = {"apiVersion", "kind",   "metadata",
+					     "spec",	   "status", NULL};
 	cJSON *meta, *spec, *status, *keep = NULL;
 	int r;
 
@@ -238,8 +243,8 @@ static int normalize(struct kv *v, cJSON *o, struct k8s_object *obj)
 
 int k8s_object_parse(const cJSON *in, struct k8s_object *ret, struct err *err)
 {
-	struct kv v = { .err = err };
-	struct k8s_object o = { 0 };
+	struct kv v = {.err = err};
+	struct k8s_object o = {0};
 	cJSON *dup;
 	int r;
 
@@ -273,10 +278,9 @@ static int list_items(cJSON *list, const char *kind, int doc, cJSON *out, struct
 	api = cJSON_GetObjectItemCaseSensitive(list, "apiVersion");
 	items = cJSON_GetObjectItemCaseSensitive(list, "items");
 	if (items && !cJSON_IsNull(items) && !cJSON_IsArray(items))
-		return err_fail(err, CNI_ERR_CONFIG, -EINVAL, "document %d: items: must be an array",
-				doc);
-	cJSON_ArrayForEach(item, items)
-	{
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"document %d: items: must be an array", doc);
+	cJSON_ArrayForEach(item, items) {
 		if (!cJSON_IsObject(item))
 			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
 					"document %d: items[%d]: must be an object", doc, i);
@@ -287,7 +291,8 @@ static int list_items(cJSON *list, const char *kind, int doc, cJSON *out, struct
 			cJSON_ReplaceItemInObjectCaseSensitive(item, "kind",
 							       cJSON_CreateString(kind));
 			cJSON_GetObjectItemCaseSensitive(item, "kind")->valuestring[n] = '\0';
-			if (cJSON_IsString(api) && !cJSON_GetObjectItemCaseSensitive(item, "apiVersion"))
+			if (cJSON_IsString(api) &&
+			    !cJSON_GetObjectItemCaseSensitive(item, "apiVersion"))
 				cJSON_AddStringToObject(item, "apiVersion", api->valuestring);
 		}
 		i++;
@@ -313,8 +318,9 @@ static int flatten(cJSON *docs, cJSON *out, struct err *err)
 		}
 		if (!cJSON_IsObject(doc)) {
 			cJSON_Delete(doc);
-			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-					"document %d: not an object (a Kubernetes object or a List)", i);
+			return err_fail(
+				err, CNI_ERR_CONFIG, -EINVAL,
+				"document %d: not an object (a Kubernetes object or a List)", i);
 		}
 		kind = str_or(doc, "kind", "");
 		n = strlen(kind);
@@ -349,8 +355,9 @@ int k8s_split(const char *buf, size_t len, k8s_yaml_reader yaml, cJSON **ret, st
 			docs = out;
 		}
 	} else if (!yaml) {
-		return err_fail(err, CNI_ERR_DECODE, -ENOTSUP,
-				"input is not JSON (it does not start with '{' or '['), and YAML is read only by sluicectl and sluiced");
+		return err_fail(
+			err, CNI_ERR_DECODE, -ENOTSUP,
+			"input is not JSON (it does not start with '{' or '['), and YAML is read only by sluicectl and sluiced");
 	} else if ((r = yaml(buf, len, &docs, err)) < 0) {
 		return r;
 	}

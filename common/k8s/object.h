@@ -63,8 +63,7 @@ int k8s_key(const char *prefix, enum k8s_kind kind, const char *ns, const char *
 
 /* The key prefix of a kind's objects: "<prefix>/pods/", or with ns (not NULL, not for
  * Namespaces) "<prefix>/pods/<ns>/". Returns 0 or -ENAMETOOLONG. */
-int k8s_key_prefix(const char *prefix, enum k8s_kind kind, const char *ns, char *buf,
-		   size_t size);
+int k8s_key_prefix(const char *prefix, enum k8s_kind kind, const char *ns, char *buf, size_t size);
 
 /* The kind a kubectl resource name means ("pod", "pods", "po", "ns", "netpol", ...), or -1 */
 int k8s_kind_parse(const char *s);

@@ -14,13 +14,14 @@
 static int port_num(struct kv *v, const char *key, int n)
 {
 	if (n < 1 || n > 65535)
-		return kv_fail_at(v, key, "invalid value %d: must be between 1 and 65535, inclusive", n);
+		return kv_fail_at(v, key,
+				  "invalid value %d: must be between 1 and 65535, inclusive", n);
 	return 0;
 }
 
 static int policy_port(struct kv *v, cJSON *p)
 {
-	static const char *const fields[] = { "protocol", "port", "endPort", NULL };
+	static const char *const fields[] = {"protocol", "port", "endPort", NULL};
 	cJSON *port, *end;
 	const char *why;
 	int r;
@@ -41,10 +42,11 @@ static int policy_port(struct kv *v, cJSON *p)
 			   : 0;
 	if (cJSON_IsString(port)) {
 		if (end)
-			return kv_fail_at(v, "endPort", "may not be specified when `port` is non-numeric");
+			return kv_fail_at(v, "endPort",
+					  "may not be specified when `port` is non-numeric");
 		if ((why = k8s_check_port_name(port->valuestring)))
-			return kv_fail_at(v, "port", "invalid port name \"%s\": %s", port->valuestring,
-					  why);
+			return kv_fail_at(v, "port", "invalid port name \"%s\": %s",
+					  port->valuestring, why);
 		return 0;
 	}
 	if (!kv_get(v, p, "port", cJSON_Number, &r))
@@ -52,14 +54,15 @@ static int policy_port(struct kv *v, cJSON *p)
 	if ((r = port_num(v, "port", port->valueint)) < 0)
 		return r;
 	if (end && end->valueint < port->valueint)
-		return kv_fail_at(v, "endPort", "invalid value %d: must be greater than or equal to `port` (%d)",
+		return kv_fail_at(v, "endPort",
+				  "invalid value %d: must be greater than or equal to `port` (%d)",
 				  end->valueint, port->valueint);
 	return end ? port_num(v, "endPort", end->valueint) : 0;
 }
 
 static int ip_block(struct kv *v, cJSON *b)
 {
-	static const char *const fields[] = { "cidr", "except", NULL };
+	static const char *const fields[] = {"cidr", "except", NULL};
 	struct ip_prefix net, ex;
 	cJSON *cidr, *except, *e;
 	size_t at;
@@ -75,8 +78,7 @@ static int ip_block(struct kv *v, cJSON *b)
 	if (ip_prefix_parse(cidr->valuestring, &net) < 0)
 		return kv_fail_at(v, "cidr", "invalid CIDR \"%s\"", cidr->valuestring);
 	except = kv_get(v, b, "except", cJSON_Array, &r);
-	cJSON_ArrayForEach(e, except)
-	{
+	cJSON_ArrayForEach(e, except) {
 		at = kv_push(v, "except");
 		kv_push_idx(v, i++);
 		if (!cJSON_IsString(e))
@@ -85,8 +87,8 @@ static int ip_block(struct kv *v, cJSON *b)
 			r = kv_fail(v, "invalid CIDR \"%s\"", e->valuestring);
 		else if (ex.ip.family != net.ip.family || ex.len <= net.len ||
 			 !ip_prefix_contains(&net, &ex.ip))
-			r = kv_fail(v, "\"%s\" must be a strict subset of `cidr` (%s)", e->valuestring,
-				    cidr->valuestring);
+			r = kv_fail(v, "\"%s\" must be a strict subset of `cidr` (%s)",
+				    e->valuestring, cidr->valuestring);
 		kv_pop(v, at);
 		if (r < 0)
 			return r;
@@ -96,7 +98,7 @@ static int ip_block(struct kv *v, cJSON *b)
 
 static int peer(struct kv *v, cJSON *p)
 {
-	static const char *const fields[] = { "podSelector", "namespaceSelector", "ipBlock", NULL };
+	static const char *const fields[] = {"podSelector", "namespaceSelector", "ipBlock", NULL};
 	cJSON *block;
 	int r, n = 0;
 
@@ -109,7 +111,8 @@ static int peer(struct kv *v, cJSON *p)
 	n = !!cJSON_GetObjectItemCaseSensitive(p, "podSelector") +
 	    !!cJSON_GetObjectItemCaseSensitive(p, "namespaceSelector");
 	if (!n && !block)
-		return kv_fail(v, "must specify a peer (podSelector, namespaceSelector or ipBlock)");
+		return kv_fail(v,
+			       "must specify a peer (podSelector, namespaceSelector or ipBlock)");
 	if (n && block)
 		return kv_fail(v, "may not specify both ipBlock and another peer");
 	if (block) {
@@ -129,8 +132,7 @@ static int each(struct kv *v, cJSON *o, const char *key, int (*fn)(struct kv *, 
 	int r, i = 0;
 
 	arr = kv_get(v, o, key, cJSON_Array, &r);
-	cJSON_ArrayForEach(e, arr)
-	{
+	cJSON_ArrayForEach(e, arr) {
 		at = kv_push(v, key);
 		kv_push_idx(v, i++);
 		r = cJSON_IsObject(e) ? fn(v, e) : kv_fail(v, "must be an object");
@@ -143,7 +145,7 @@ static int each(struct kv *v, cJSON *o, const char *key, int (*fn)(struct kv *, 
 
 static int ingress_rule(struct kv *v, cJSON *rule)
 {
-	static const char *const fields[] = { "from", "ports", NULL };
+	static const char *const fields[] = {"from", "ports", NULL};
 	int r;
 
 	if ((r = kv_known(v, rule, fields)) < 0 || (r = each(v, rule, "from", peer)) < 0)
@@ -153,7 +155,7 @@ static int ingress_rule(struct kv *v, cJSON *rule)
 
 static int egress_rule(struct kv *v, cJSON *rule)
 {
-	static const char *const fields[] = { "to", "ports", NULL };
+	static const char *const fields[] = {"to", "ports", NULL};
 	int r;
 
 	if ((r = kv_known(v, rule, fields)) < 0 || (r = each(v, rule, "to", peer)) < 0)
@@ -165,7 +167,7 @@ static int egress_rule(struct kv *v, cJSON *rule)
  * there are egress rules, Egress (the apiserver's SetDefaults_NetworkPolicySpec) */
 static int policy_types(struct kv *v, cJSON *spec)
 {
-	bool seen[2] = { false, false };
+	bool seen[2] = {false, false};
 	cJSON *types, *t, *egress;
 	size_t at;
 	int r, i = 0, k;
@@ -173,19 +175,20 @@ static int policy_types(struct kv *v, cJSON *spec)
 	types = kv_get(v, spec, "policyTypes", cJSON_Array, &r);
 	if (r < 0)
 		return r;
-	cJSON_ArrayForEach(t, types)
-	{
+	cJSON_ArrayForEach(t, types) {
 		at = kv_push(v, "policyTypes");
 		kv_push_idx(v, i++);
-		k = !cJSON_IsString(t)			    ? -1
+		k = !cJSON_IsString(t)			 ? -1
 		    : !strcmp(t->valuestring, "Ingress") ? 0
-		    : !strcmp(t->valuestring, "Egress")  ? 1
+		    : !strcmp(t->valuestring, "Egress")	 ? 1
 							 : -1;
 		if (k < 0)
-			r = kv_fail(v, "unsupported value %s%s%s: supported values: \"Egress\", \"Ingress\"",
-				    cJSON_IsString(t) ? "\"" : "",
-				    cJSON_IsString(t) ? t->valuestring : "(not a string)",
-				    cJSON_IsString(t) ? "\"" : "");
+			r = kv_fail(
+				v,
+				"unsupported value %s%s%s: supported values: \"Egress\", \"Ingress\"",
+				cJSON_IsString(t) ? "\"" : "",
+				cJSON_IsString(t) ? t->valuestring : "(not a string)",
+				cJSON_IsString(t) ? "\"" : "");
 		else if (seen[k])
 			r = kv_fail(v, "duplicate value \"%s\"", t->valuestring);
 		kv_pop(v, at);
@@ -208,8 +211,8 @@ static int policy_types(struct kv *v, cJSON *spec)
 
 int kv_policy_spec(struct kv *v, cJSON *spec)
 {
-	static const char *const fields[] = { "podSelector", "ingress", "egress", "policyTypes",
-					      NULL };
+	static const char *const fields[] = {"podSelector", "ingress", "egress", "policyTypes",
+					     NULL};
 	int r;
 
 	if ((r = kv_known(v, spec, fields)) < 0 || (r = kv_selector(v, spec, "podSelector")) < 0)

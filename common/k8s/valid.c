@@ -114,8 +114,7 @@ int kv_known(struct kv *v, const cJSON *o, const char *const *fields)
 	const cJSON *m;
 	size_t i;
 
-	cJSON_ArrayForEach(m, o)
-	{
+	cJSON_ArrayForEach(m, o) {
 		for (i = 0; fields[i] && strcmp(fields[i], m->string); i++)
 			;
 		if (!fields[i])
@@ -135,8 +134,7 @@ int kv_labels(struct kv *v, cJSON *o, const char *key)
 	if (!map)
 		return r;
 	at = kv_push(v, key);
-	cJSON_ArrayForEach(m, map)
-	{
+	cJSON_ArrayForEach(m, map) {
 		why = k8s_check_label_key(m->string);
 		if (why)
 			r = kv_fail(v, "key \"%s\": %s", m->string, why);
@@ -155,7 +153,7 @@ int kv_labels(struct kv *v, cJSON *o, const char *key)
 
 static int requirement(struct kv *v, cJSON *req)
 {
-	static const char *const fields[] = { "key", "operator", "values", NULL };
+	static const char *const fields[] = {"key", "operator", "values", NULL};
 	cJSON *key, *op, *vals, *val;
 	const char *why;
 	int r, i = 0;
@@ -179,15 +177,16 @@ static int requirement(struct kv *v, cJSON *req)
 					  "must be specified when `operator` is 'In' or 'NotIn'");
 	} else if (!strcmp(op->valuestring, "Exists") || !strcmp(op->valuestring, "DoesNotExist")) {
 		if (cJSON_GetArraySize(vals))
-			return kv_fail_at(v, "values",
-					  "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+			return kv_fail_at(
+				v, "values",
+				"may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
 	} else {
-		return kv_fail_at(v, "operator",
-				  "\"%s\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)",
-				  op->valuestring);
+		return kv_fail_at(
+			v, "operator",
+			"\"%s\" is not a valid selector operator (In, NotIn, Exists, DoesNotExist)",
+			op->valuestring);
 	}
-	cJSON_ArrayForEach(val, vals)
-	{
+	cJSON_ArrayForEach(val, vals) {
 		size_t at = kv_push(v, "values");
 
 		kv_push_idx(v, i++);
@@ -204,7 +203,7 @@ static int requirement(struct kv *v, cJSON *req)
 
 int kv_selector(struct kv *v, cJSON *o, const char *key)
 {
-	static const char *const fields[] = { "matchLabels", "matchExpressions", NULL };
+	static const char *const fields[] = {"matchLabels", "matchExpressions", NULL};
 	cJSON *sel, *exprs, *e;
 	size_t at, at2;
 	int r, i = 0;
@@ -216,8 +215,7 @@ int kv_selector(struct kv *v, cJSON *o, const char *key)
 	if ((r = kv_known(v, sel, fields)) < 0 || (r = kv_labels(v, sel, "matchLabels")) < 0)
 		goto out;
 	exprs = kv_get(v, sel, "matchExpressions", cJSON_Array, &r);
-	cJSON_ArrayForEach(e, exprs)
-	{
+	cJSON_ArrayForEach(e, exprs) {
 		at2 = kv_push(v, "matchExpressions");
 		kv_push_idx(v, i++);
 		r = cJSON_IsObject(e) ? requirement(v, e) : kv_fail(v, "must be an object");
@@ -242,7 +240,9 @@ int kv_protocol(struct kv *v, cJSON *o)
 		return cJSON_AddStringToObject(o, "protocol", "TCP") ? 0 : -ENOMEM;
 	if (strcmp(p->valuestring, "TCP") && strcmp(p->valuestring, "UDP") &&
 	    strcmp(p->valuestring, "SCTP"))
-		return kv_fail_at(v, "protocol", "unsupported value \"%s\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
-				  p->valuestring);
+		return kv_fail_at(
+			v, "protocol",
+			"unsupported value \"%s\": supported values: \"SCTP\", \"TCP\", \"UDP\"",
+			p->valuestring);
 	return 0;
 }
