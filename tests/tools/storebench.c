@@ -28,7 +28,9 @@
 #include <poll.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
+#include "base/base64.h"
 #include "base/err.h"
 #include "store/store.h"
 
@@ -169,6 +171,53 @@ static struct sample api_list(struct store *st, const char *prefix, int want)
 	}
 	store_list_free(&l);
 	return self_usage(&ru, t0);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	*(size_t *)arg += size * n;
+	return size * n;
+}
+
+/* The gateway's own cost of a list: one POST of a range request to etcd's JSON gateway,
+ * the answer read and not parsed (the floor any client of the gateway pays) */
+static struct sample gateway_list(CURL *h, const char *ep, const char *prefix)
+{
+	char url[320], k[128], end[128], *body;
+	size_t n = strlen(prefix), got = 0;
+	struct sample s = {0};
+	struct curl_slist *hd;
+	cJSON *req;
+	double t0;
+
+	/* range_end: the prefix with its last byte + 1 (a prefix listing, as etcdctl asks) */
+	char last[128];
+
+	snprintf(last, sizeof(last), "%s", prefix);
+	last[n - 1]++;
+	base64_encode(prefix, n, k);
+	base64_encode(last, n, end);
+	req = cJSON_CreateObject();
+	cJSON_AddStringToObject(req, "key", k);
+	cJSON_AddStringToObject(req, "range_end", end);
+	body = cJSON_PrintUnformatted(req);
+	cJSON_Delete(req);
+	snprintf(url, sizeof(url), "http://%s/v3/kv/range", ep);
+	hd = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);
+	t0 = now_ms();
+	if (curl_easy_perform(h) != CURLE_OK || got < 100) {
+		fprintf(stderr, "storebench: the gateway's range failed\n");
+		exit(1);
+	}
+	s.ms = now_ms() - t0;
+	curl_slist_free_all(hd);
+	free(body);
+	return s;
 }
 
 /* Fills prefix with count keys once (a later row on the same store finds them there) */
@@ -502,6 +551,19 @@ static void row_etcd(const struct opts *o, cJSON *ms)
 		add(&b, run(c.ec_list));
 	}
 	measure(ms, name, false, &a, true, &b, true);
+	/* what the gateway costs by itself, against etcdctl's gRPC */
+	CURL *h = curl_easy_init();
+
+	if (!h)
+		die("curl", NULL);
+	gateway_list(h, o->etcd_ep, "/bench/list/");
+	snprintf(name, sizeof(name), "list %d: bare gateway POST | etcdctl", o->list_keys);
+	for (int i = 0; i < o->list_reps; i++) {
+		add(&a, gateway_list(h, o->etcd_ep, "/bench/list/"));
+		add(&b, run(c.ec_list));
+	}
+	measure(ms, name, false, &a, false, &b, true);
+	curl_easy_cleanup(h);
 
 	/* put -> watch event: the puts through the API; the watches in-process and by process */
 	w = store_watch_open(st, "/bench/w/", 0, &e);
@@ -526,8 +588,7 @@ static void row_etcd(const struct opts *o, cJSON *ms)
 		snprintf(key, sizeof(key), "/bench/ew/x%d", i);
 		add(&b, proc_watch(putter, &wb, key));
 	}
-	measure(ms, "put->event: sluicectl | etcdctl watch", false, &a, false, &b,
-		false);
+	measure(ms, "put->event: sluicectl | etcdctl watch", false, &a, false, &b, false);
 	watcher_stop(&wa);
 	watcher_stop(&wb);
 	store_watch_close(w);
