@@ -53,9 +53,9 @@ int etcd_curl_setup(const struct etcd_store *s, void *curl)
 {
 	CURLcode c = CURLE_OK;
 
-#define SET(opt, v)                                  \
-	do {                                         \
-		if (c == CURLE_OK)                   \
+#define SET(opt, v)                                         \
+	do {                                                \
+		if (c == CURLE_OK)                          \
 			c = curl_easy_setopt(curl, opt, v); \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -134,8 +134,8 @@ static void server_message(const char *body, char *out, size_t len, int *code)
 	cJSON_Delete(j);
 }
 
-int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind,
-	      cJSON **resp, const char *what, struct err *err)
+int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind, cJSON **resp,
+	      const char *what, struct err *err)
 {
 	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[300] = "";
 	int64_t deadline = etcd_now_ms() + RETRY_BUDGET_MS;
@@ -174,9 +174,10 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 				 * elsewhere: it may have been applied (etcd's own client
 				 * retries a write only when it never left). */
 				if (kind == ETCD_WRITE && sent > 0) {
-					r = err_fail(err, CNI_ERR_IO, -EIO,
-						     "etcd %s: %s (the write may have been applied)",
-						     what, last);
+					r = err_fail(
+						err, CNI_ERR_IO, -EIO,
+						"etcd %s: %s (the write may have been applied)",
+						what, last);
 					goto out;
 				}
 				continue;
@@ -189,9 +190,10 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 				if (!cJSON_IsObject(*resp)) {
 					cJSON_Delete(*resp);
 					*resp = NULL;
-					r = err_fail(err, CNI_ERR_DECODE, -EBADMSG,
-						     "etcd %s: %s: an answer that is not a JSON object",
-						     what, s->u.endpoints[ep]);
+					r = err_fail(
+						err, CNI_ERR_DECODE, -EBADMSG,
+						"etcd %s: %s: an answer that is not a JSON object",
+						what, s->u.endpoints[ep]);
 				} else {
 					r = 0;
 				}
@@ -257,8 +259,8 @@ static int check_key(const char *key, const char *what, struct err *err)
 {
 	if (!key || key[0] != '/' || strlen(key) > STORE_KEY_MAX)
 		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-				"etcd %s: a key must start with '/' and have at most %d bytes", what,
-				STORE_KEY_MAX);
+				"etcd %s: a key must start with '/' and have at most %d bytes",
+				what, STORE_KEY_MAX);
 	return 0;
 }
 
@@ -355,12 +357,11 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 	r = check_key(key, "get", err);
 	if (r < 0)
 		return r;
-	r = call(s, "/v3/kv/range", etcd_req_range(key, NULL, 0, 0), ETCD_READ, &resp, "get",
-		 err);
+	r = call(s, "/v3/kv/range", etcd_req_range(key, NULL, 0, 0), ETCD_READ, &resp, "get", err);
 	if (r < 0)
 		return r;
-	if (rev && !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision",
-				  rev))
+	if (rev &&
+	    !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
 		r = decode_error(err, "get");
 	if (r >= 0)
 		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &kvs, &n, "get",
@@ -399,8 +400,7 @@ static int etcd_list(struct store *st, const char *prefix, const char *start, si
 		 &resp, "list", err);
 	if (r < 0)
 		return r;
-	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision",
-			   &out->rev))
+	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", &out->rev))
 		r = decode_error(err, "list");
 	out->more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "more"));
 	if (r >= 0)
@@ -436,8 +436,8 @@ static int etcd_put(struct store *st, const char *key, const void *value, size_t
 	if (r < 0)
 		return r;
 	if (len > STORE_VALUE_MAX)
-		return err_fail(err, CNI_ERR_CONFIG, -E2BIG, "etcd put: a value of more than %u bytes",
-				STORE_VALUE_MAX);
+		return err_fail(err, CNI_ERR_CONFIG, -E2BIG,
+				"etcd put: a value of more than %u bytes", STORE_VALUE_MAX);
 	if (o->if_rev < STORE_ANY || o->ttl < 0)
 		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
 				"etcd put: a negative condition revision or TTL");
@@ -483,8 +483,8 @@ static int etcd_put(struct store *st, const char *key, const void *value, size_t
 		release_lease(s, lease);
 		return 0;
 	}
-	if ((rev && !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision",
-				   rev)) ||
+	if ((rev &&
+	     !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev)) ||
 	    !etcd_json_i64(
 		    cJSON_GetObjectItemCaseSensitive(txn_response(resp, "response_put"), "prev_kv"),
 		    "lease", &prev)) {
@@ -524,8 +524,8 @@ static int etcd_delete(struct store *st, const char *key, int64_t if_rev, int64_
 	    (!etcd_json_i64(dr, "deleted", &deleted) ||
 	     !etcd_json_i64(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(dr, "prev_kvs"), 0),
 			    "lease", &lease) ||
-	     (rev && !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision",
-				    rev))))
+	     (rev &&
+	      !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))))
 		r = decode_error(err, "delete");
 	cJSON_Delete(resp);
 	if (r < 0)
@@ -550,8 +550,8 @@ static int etcd_keepalive(struct store *st, const struct store_kv *kv, struct er
 		return r;
 	}
 	/* one POST, one answer in "result" (the stream ends with the request body) */
-	r = call(s, "/v3/lease/keepalive", id_req(kv->lease, false), ETCD_WRITE, &resp,
-		 "keepalive", err);
+	r = call(s, "/v3/lease/keepalive", id_req(kv->lease, false), ETCD_WRITE, &resp, "keepalive",
+		 err);
 	if (r < 0)
 		return r;
 	if (cJSON_GetObjectItemCaseSensitive(resp, "error"))
@@ -571,8 +571,8 @@ static int etcd_compact(struct store *st, int64_t rev, struct err *err)
 	cJSON *req = cJSON_CreateObject(), *resp;
 	int r;
 
-	if (req && (!etcd_json_add_i64(req, "revision", rev) ||
-		    !cJSON_AddTrueToObject(req, "physical"))) {
+	if (req &&
+	    (!etcd_json_add_i64(req, "revision", rev) || !cJSON_AddTrueToObject(req, "physical"))) {
 		cJSON_Delete(req);
 		req = NULL;
 	}

@@ -85,8 +85,9 @@ static int parse_endpoint(const char *s, size_t len, struct etcd_url *u, struct 
 		for (size_t i = 0; i < hlen; i++)
 			if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' &&
 			    s[i] != '_')
-				return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-						"store URL: a host holds a character other than letters, digits, '.', '-', '_' (user:password@ is not supported)");
+				return err_fail(
+					err, CNI_ERR_CONFIG, -EINVAL,
+					"store URL: a host holds a character other than letters, digits, '.', '-', '_' (user:password@ is not supported)");
 	}
 	if (colon) {
 		size_t plen = len - (size_t)(colon + 1 - s);
@@ -131,9 +132,10 @@ static int parse_query(const char *q, struct etcd_url *u, struct err *err)
 		else if (klen == 3 && !strncmp(q, "key", 3))
 			slot = &u->key;
 		else
-			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-					"store URL: unknown query key '%.*s' (etcds:// takes cacert, cert, key)",
-					(int)(klen > 32 ? 32 : klen), q);
+			return err_fail(
+				err, CNI_ERR_CONFIG, -EINVAL,
+				"store URL: unknown query key '%.*s' (etcds:// takes cacert, cert, key)",
+				(int)(klen > 32 ? 32 : klen), q);
 		if (*slot)
 			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
 					"store URL: query key %.*s given twice", (int)klen, q);
@@ -144,8 +146,8 @@ static int parse_query(const char *q, struct etcd_url *u, struct err *err)
 		*slot = unescape(eq + 1, (size_t)(amp - eq - 1));
 		if (!*slot)
 			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-					"store URL: query key %.*s: a malformed file name", (int)klen,
-					q);
+					"store URL: query key %.*s: a malformed file name",
+					(int)klen, q);
 		q = *amp ? amp + 1 : amp;
 	}
 	return 0;
@@ -195,8 +197,9 @@ int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err)
 	}
 	if (q) {
 		if (!u->tls) {
-			r = err_fail(err, CNI_ERR_CONFIG, -EINVAL,
-				     "store URL: etcd:// takes no query keys (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
+			r = err_fail(
+				err, CNI_ERR_CONFIG, -EINVAL,
+				"store URL: etcd:// takes no query keys (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
 			goto fail;
 		}
 		r = parse_query(q + 1, u, err);
@@ -205,13 +208,15 @@ int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err)
 	}
 	r = -EINVAL;
 	if (u->tls && !u->cacert) {
-		err_fail(err, CNI_ERR_CONFIG, r,
-			 "store URL: etcds:// needs cacert=FILE (the CA that signed the members' certificates)");
+		err_fail(
+			err, CNI_ERR_CONFIG, r,
+			"store URL: etcds:// needs cacert=FILE (the CA that signed the members' certificates)");
 		goto fail;
 	}
 	if (!u->cert != !u->key) {
-		err_fail(err, CNI_ERR_CONFIG, r,
-			 "store URL: cert=FILE and key=FILE go together (the client certificate and its key)");
+		err_fail(
+			err, CNI_ERR_CONFIG, r,
+			"store URL: cert=FILE and key=FILE go together (the client certificate and its key)");
 		goto fail;
 	}
 	if (u->tls && ((r = check_file("cacert", u->cacert, err)) < 0 ||
@@ -384,7 +389,8 @@ cJSON *etcd_req_watch(const char *prefix, int64_t start_rev)
 {
 	size_t len = strlen(prefix);
 	char *end = malloc(len + 1);
-	cJSON *o = cJSON_CreateObject(), *c = o ? cJSON_AddObjectToObject(o, "create_request") : NULL;
+	cJSON *o = cJSON_CreateObject(),
+	      *c = o ? cJSON_AddObjectToObject(o, "create_request") : NULL;
 	bool ok = end && c;
 
 	/* progress_notify: a silent stream still tells the revision it has reached */
@@ -446,10 +452,10 @@ int etcd_parse_kv(const cJSON *j, struct store_kv *kv)
 		r = -EBADMSG; /* sluice's keys are never empty and hold no NUL */
 	if (!r)
 		r = get_bytes(j, "value", &kv->value, &kv->value_len, STORE_VALUE_MAX);
-	if (!r && (!etcd_json_i64(j, "create_revision", &kv->create_rev) ||
-		   !etcd_json_i64(j, "mod_revision", &kv->mod_rev) ||
-		   !etcd_json_i64(j, "version", &kv->version) ||
-		   !etcd_json_i64(j, "lease", &kv->lease)))
+	if (!r &&
+	    (!etcd_json_i64(j, "create_revision", &kv->create_rev) ||
+	     !etcd_json_i64(j, "mod_revision", &kv->mod_rev) ||
+	     !etcd_json_i64(j, "version", &kv->version) || !etcd_json_i64(j, "lease", &kv->lease)))
 		r = -EBADMSG;
 	if (r < 0) {
 		store_kv_free(kv);
@@ -535,8 +541,8 @@ int etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m)
 	if (m->canceled) {
 		cJSON *reason = cJSON_GetObjectItemCaseSensitive(res, "cancel_reason");
 
-		etcd_safe_message(cJSON_IsString(reason) ? reason->valuestring : NULL,
-				  m->reason, sizeof(m->reason));
+		etcd_safe_message(cJSON_IsString(reason) ? reason->valuestring : NULL, m->reason,
+				  sizeof(m->reason));
 	}
 	evs = cJSON_GetObjectItemCaseSensitive(res, "events");
 	if (evs && !cJSON_IsArray(evs))

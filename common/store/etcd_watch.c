@@ -146,9 +146,10 @@ static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
 	if (m.canceled) {
 		if (m.compact_rev) {
-			snprintf(msg, sizeof(msg),
-				 "etcd watch: revision %lld was compacted away (compacted up to %lld)",
-				 (long long)(w->queued_rev + 1), (long long)m.compact_rev);
+			snprintf(
+				msg, sizeof(msg),
+				"etcd watch: revision %lld was compacted away (compacted up to %lld)",
+				(long long)(w->queued_rev + 1), (long long)m.compact_rev);
 			set_fatal(w, -ESTALE, msg);
 		} else {
 			snprintf(msg, sizeof(msg), "etcd watch: canceled by %s%s%s",
