@@ -33,6 +33,8 @@ int ctl_leases(struct ctl *c, int argc, char **argv); /* leases */
 int ctl_apply(struct ctl *c, int argc, char **argv); /* apply -f FILE|- */
 int ctl_delete(struct ctl *c, int argc, char **argv); /* delete -f FILE|- | delete KIND NS/NAME */
 int ctl_get(struct ctl *c, int argc, char **argv); /* get KIND [NS/NAME] */
+int ctl_store_verb(struct ctl *c, int argc, char **argv); /* store get|put|del|list|watch|compact */
+int ctl_status(struct ctl *c, int argc, char **argv); /* status */
 
 /* The store, opened on first use; NULL after printing why (the verb returns CTL_ERROR). */
 struct store *ctl_store(struct ctl *c);
