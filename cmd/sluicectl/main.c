@@ -22,6 +22,9 @@ struct verb {
 static const struct verb verbs[] = {
 	{"status", ctl_status, "the store's URL, reachability, revision, config and lease count"},
 	{"store", ctl_store_verb, "raw keys: get, put, del, list, watch, compact (as etcdctl)"},
+	{"apply", ctl_apply, "write Namespaces, Pods, NetworkPolicies from JSON or YAML (-f FILE|-)"},
+	{"get", ctl_get, "show stored Namespaces, Pods, NetworkPolicies (get KIND [NS/NAME])"},
+	{"delete", ctl_delete, "remove them (delete -f FILE|- or delete KIND NS/NAME)"},
 };
 
 static void usage(FILE *f)

@@ -36,6 +36,22 @@ int ctl_get(struct ctl *c, int argc, char **argv); /* get KIND [NS/NAME] */
 int ctl_store_verb(struct ctl *c, int argc, char **argv); /* store get|put|del|list|watch|compact */
 int ctl_status(struct ctl *c, int argc, char **argv); /* status */
 
+/* Kubernetes objects (apply.c): reads each FILE ("-": stdin) of paths[0..n) and returns every
+ * object in them, validated and normalized (full) or only identified (delete -f), in *ret
+ * (free with ctl_objects_free). Prints why on stderr for each invalid object ("<source>:
+ * item N (Kind ns/name): <field>: <why>"), for the same object twice, or for no object at
+ * all, and returns -1 then. */
+struct k8s_object;
+int ctl_objects_read(struct ctl *c, char **paths, int n, bool full, struct k8s_object **ret,
+		     size_t *ret_n);
+void ctl_objects_free(struct k8s_object *o, size_t n);
+
+/* NAME or NS/NAME (a Namespace: NAME) of an object of kind, with -n NS (may be NULL): fills
+ * ns ("" for a Namespace, "default" when none is given) and name, checked as names (get.c).
+ * Returns CTL_OK, or CTL_USAGE after printing why with the verb's usage hint. */
+int ctl_object_name(const char *verb, int kind, const char *arg, const char *nsflag, char *ns,
+		    char *name);
+
 /* The store, opened on first use; NULL after printing why (the verb returns CTL_ERROR). */
 struct store *ctl_store(struct ctl *c);
 

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sluicectl apply -f FILE|-: Kubernetes objects (JSON or YAML; single objects, Lists, YAML
+ * streams) validated all before any is written, then written one by one, each reported as
+ * kubectl does (created, configured, unchanged). Also the input reading delete -f shares. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "k8s/object.h"
+#include "k8s/yaml.h"
+#include "store/store.h"
+#include "sluicectl.h"
+
+#define APPLY_TRIES 5 /* conditional writes lost to concurrent writers before giving up */
+
+static const char apply_usage[] =
+	"Usage: sluicectl apply -f FILE|- [-f FILE...]\n"
+	"\n"
+	"Writes Kubernetes Namespaces (v1), Pods (v1) and NetworkPolicies\n"
+	"(networking.k8s.io/v1) into the store, as JSON or YAML: single objects, Lists\n"
+	"(what `kubectl get -o json|yaml` prints) and YAML streams of documents (---).\n"
+	"Every object of every file is validated first; if any is invalid, nothing is written.\n"
+	"Each object replaces the stored one of its kind, namespace and name:\n"
+	"  namespace/x created | pod/web configured | networkpolicy.networking.k8s.io/deny unchanged\n"
+	"\n"
+	"  -f, --filename FILE  the file to read, '-' for stdin\n";
+
+void ctl_objects_free(struct k8s_object *o, size_t n)
+{
+	while (n--)
+		k8s_object_done(&o[n]);
+	free(o);
+}
+
+/* Validates (or identifies) the items of one input, appending to *objs; invalid ones print */
+static int read_items(const char *src, cJSON *items, bool full, struct k8s_object **objs, size_t *n)
+{
+	struct k8s_object *more;
+	struct err e = {0};
+	cJSON *it;
+	char label[320];
+	int i = 0, bad = 0;
+
+	more = realloc(*objs, (*n + (size_t)cJSON_GetArraySize(items) + 1) * sizeof(**objs));
+	if (!more)
+		return ctl_errorf("out of memory"), -1;
+	*objs = more;
+	cJSON_ArrayForEach(it, items) {
+		i++;
+		memset(&e, 0, sizeof(e));
+		if ((full ? k8s_object_parse(it, &more[*n], &e)
+			  : k8s_object_ident(it, &more[*n], &e)) < 0) {
+			ctl_errorf("%s: item %d (%s): %s", src, i,
+				   k8s_object_label(it, label, sizeof(label)), e.msg);
+			bad++;
+			continue;
+		}
+		++*n;
+	}
+	return bad ? -1 : 0;
+}
+
+/* The same object twice in one input: which should win is anyone's guess */
+static int duplicates(const struct k8s_object *o, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = 0; j < i; j++)
+			if (o[i].kind == o[j].kind && !strcmp(o[i].ns, o[j].ns) &&
+			    !strcmp(o[i].name, o[j].name))
+				return ctl_errorf("%s %s%s%s is given twice",
+						  k8s_kind_name(o[i].kind), o[i].ns,
+						  *o[i].ns ? "/" : "", o[i].name),
+				       -1;
+	return 0;
+}
+
+int ctl_objects_read(struct ctl *c, char **paths, int npaths, bool full, struct k8s_object **ret,
+		     size_t *ret_n)
+{
+	struct k8s_object *objs = NULL;
+	struct err e = {0};
+	int i, bad = 0;
+	size_t n = 0, len;
+	cJSON *items;
+	char *buf;
+	const char *src;
+
+	for (i = 0; i < npaths; i++) {
+		src = strcmp(paths[i], "-") ? paths[i] : "stdin";
+		buf = ctl_read_file(paths[i], &len);
+		if (!buf) {
+			bad++;
+			continue;
+		}
+		memset(&e, 0, sizeof(e));
+		if (k8s_split(buf, len, k8s_yaml_read, &items, &e) < 0) {
+			ctl_errorf("%s: %s", src, e.msg);
+			bad++;
+		} else {
+			bad += read_items(src, items, full, &objs, &n) < 0;
+			cJSON_Delete(items);
+		}
+		free(buf);
+	}
+	if (!bad && !n)
+		bad = ctl_errorf("no objects passed to %s", full ? "apply" : "delete");
+	if (bad || duplicates(objs, n) < 0) {
+		ctl_objects_free(objs, n);
+		return -1;
+	}
+	*ret = objs;
+	*ret_n = n;
+	return 0;
+}
+
+/* Writes one object: created when absent, unchanged when stored as it is, else configured;
+ * conditional on what was read, so a concurrent writer is never overwritten unseen */
+static int apply_one(struct store *s, const char *prefix, const struct k8s_object *o,
+		     const char **ret_what, struct err *e)
+{
+	struct store_put p = {.if_rev = STORE_ABSENT};
+	struct store_kv kv = {0};
+	char key[STORE_KEY_MAX + 1], *val;
+	cJSON *cur;
+	int r, tries;
+
+	if (k8s_key(prefix, o->kind, o->ns, o->name, key, sizeof(key)) < 0)
+		return err_fail(e, CNI_ERR_CONFIG, -ENAMETOOLONG, "key too long for the store");
+	val = cJSON_PrintUnformatted(o->json);
+	if (!val)
+		return err_fail(e, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
+	for (tries = 0, r = 0; tries < APPLY_TRIES && r == 0; tries++) {
+		r = store_get(s, key, &kv, NULL, e);
+		if (r < 0)
+			break;
+		p.if_rev = r ? kv.mod_rev : STORE_ABSENT;
+		*ret_what = r ? "configured" : "created";
+		cur = r ? cJSON_ParseWithLength(kv.value, kv.value_len) : NULL;
+		store_kv_free(&kv);
+		if (cur && cJSON_Compare(cur, o->json, true)) {
+			cJSON_Delete(cur);
+			*ret_what = "unchanged";
+			r = 1;
+			break;
+		}
+		cJSON_Delete(cur);
+		r = store_put(s, key, val, strlen(val), &p, NULL, NULL, e);
+	}
+	free(val);
+	if (r == 0)
+		r = err_fail(e, CNI_ERR_TRY_AGAIN, -EAGAIN,
+			     "%s %s%s%s: changed by another writer %d times in a row",
+			     k8s_kind_name(o->kind), o->ns, *o->ns ? "/" : "", o->name,
+			     APPLY_TRIES);
+	return r < 0 ? r : 0;
+}
+
+int ctl_apply(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"filename", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct k8s_object *objs;
+	const char *what = NULL;
+	struct store *s;
+	char **files;
+	size_t n, i;
+	int o, nf = 0, r = CTL_OK;
+
+	files = calloc((size_t)argc, sizeof(*files));
+	if (!files)
+		return ctl_errorf("out of memory");
+	while ((o = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+		if (o == 'h') {
+			free(files);
+			return fputs(apply_usage, stdout), CTL_OK;
+		}
+		if (o == 'f') {
+			files[nf++] = optarg;
+			continue;
+		}
+		free(files);
+		if (o == ':')
+			return ctl_usage("apply", "'%s' needs a file ('-' for stdin)",
+					 argv[optind - 1]);
+		return ctl_usage("apply", "unknown flag '%s'", argv[optind - 1]);
+	}
+	if (optind < argc || !nf) {
+		free(files);
+		if (optind < argc)
+			return ctl_usage("apply", "unexpected argument '%s'", argv[optind]);
+		return ctl_usage("apply", "needs -f FILE (or -f - for stdin)");
+	}
+	r = ctl_objects_read(c, files, nf, true, &objs, &n);
+	free(files);
+	if (r < 0)
+		return CTL_ERROR;
+	s = ctl_store(c);
+	for (i = 0, r = s ? CTL_OK : CTL_ERROR; s && i < n; i++) {
+		struct err e = {0};
+
+		if (apply_one(s, c->prefix, &objs[i], &what, &e) < 0) {
+			r = ctl_error(&e);
+			break;
+		}
+		printf("%s/%s %s\n", k8s_kind_resource(objs[i].kind), objs[i].name, what);
+	}
+	ctl_objects_free(objs, n);
+	return r;
+}
