@@ -80,14 +80,18 @@ static int delete_files(struct ctl *c, char **files, int nf, bool ignore)
 	struct k8s_object *objs;
 	struct store *s;
 	size_t n, i;
-	int r = CTL_OK;
+	int r = CTL_OK, pass;
 
 	if (ctl_objects_read(c, files, nf, false, &objs, &n) < 0)
 		return CTL_ERROR;
 	s = ctl_store(c);
-	for (i = 0; s && i < n; i++)
-		if (delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore) != CTL_OK)
-			r = CTL_ERROR;
+	/* namespaces last: deleting one first would take the file's pods and policies with
+	 * it, and then report them not found */
+	for (pass = 0; s && pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			if ((objs[i].kind == K8S_NAMESPACE) == pass &&
+			    delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore) != CTL_OK)
+				r = CTL_ERROR;
 	ctl_objects_free(objs, n);
 	return s ? r : CTL_ERROR;
 }

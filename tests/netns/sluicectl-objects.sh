@@ -1,0 +1,281 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# sluicectl apply / get / delete of Kubernetes objects on a dir:// store: round trips in both
+# output forms, YAML streams, Lists and stdin, kubectl's created/configured/unchanged, an
+# invalid item refusing the whole input (the store checked unchanged), every refusal's
+# message and exit status, a namespace taking its pods and policies with it.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+STORE=dir://$T_TMP/store
+P=/sluice/network
+
+# ctl ARGS...: runs sluicectl on the test's store; OUT, ERR and RC hold what it did
+ctl() {
+	OUT=$("$BIN/sluicectl" --store "$STORE" "$@" 2>"$T_TMP/err")
+	RC=$?
+	ERR=$(cat "$T_TMP/err")
+}
+# expect NAME RC STDOUT STDERR: the last ctl's outcome, exactly
+expect() {
+	if [ "$RC" = "$2" ] && [ "$OUT" = "$3" ] && [ "$ERR" = "$4" ]; then
+		pass "$1"
+	else
+		fail "$1" "expected status $2, stdout:" "$3" "stderr:" "$4" \
+			"actual status $RC, stdout:" "$OUT" "stderr:" "$ERR"
+	fi
+}
+# keys: the store's keys under the prefix, one line each (the store as it is, not as get
+# reads it)
+keys() { "$BIN/sluicectl" --store "$STORE" -o json store list "$P/" | jq -r '.kvs[].key'; }
+
+cat >"$T_TMP/objs.yaml" <<'EOF'
+# a stream of three documents, the way people write them
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: x
+  labels:
+    team: blue
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: x
+  labels: {app: web, tier: front, enabled: "true"}
+spec:
+  containers:
+  - name: nginx
+    image: nginx
+    ports:
+    - containerPort: 80
+      name: http
+    - {containerPort: 53, protocol: UDP}
+status:
+  podIPs: [{ip: 10.244.1.5}, {ip: "fd00::5"}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: x}
+spec:
+  podSelector:
+    matchLabels: {app: web}
+    matchExpressions:
+    - {key: tier, operator: In, values: [front, back]}
+    - {key: legacy, operator: DoesNotExist}
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: "y"}}
+      podSelector: {}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.9.0.0/16]}
+    ports: [{port: http}, {port: 8000, endPort: 8080}]
+  egress: [{}]
+EOF
+
+ctl apply -f "$T_TMP/objs.yaml"
+expect apply-created 0 "namespace/x created
+pod/web created
+networkpolicy.networking.k8s.io/allow-web created" ""
+check_eq keys-written "$P/namespaces/x
+$P/pods/x/web
+$P/policies/x/allow-web" "$(keys)"
+
+ctl apply -f "$T_TMP/objs.yaml"
+expect apply-unchanged 0 "namespace/x unchanged
+pod/web unchanged
+networkpolicy.networking.k8s.io/allow-web unchanged" ""
+sed -i 's/team: blue/team: green/' "$T_TMP/objs.yaml"
+ctl apply -f - <"$T_TMP/objs.yaml"
+expect apply-stdin-configured 0 "namespace/x configured
+pod/web unchanged
+networkpolicy.networking.k8s.io/allow-web unchanged" ""
+
+# tables
+ctl get namespaces
+expect get-ns-table 0 "NAME  LABELS
+x     kubernetes.io/metadata.name=x,team=green" ""
+ctl get pods -n x
+expect get-pods-table 0 "NAMESPACE  NAME  IP                  LABELS
+x          web   10.244.1.5,fd00::5  app=web,enabled=true,tier=front" ""
+ctl get netpol -A
+expect get-netpol-table 0 "NAMESPACE  NAME       POD-SELECTOR                          POLICY-TYPES
+x          allow-web  app=web,tier in (front,back),!legacy  Ingress,Egress" ""
+ctl get pods
+expect get-empty-default-ns 0 "" "No resources found in default namespace."
+ctl get po x/web
+expect get-one-table 0 "NAMESPACE  NAME  IP                  LABELS
+x          web   10.244.1.5,fd00::5  app=web,enabled=true,tier=front" ""
+
+# JSON: the normalized objects, a v1 List for listings
+ctl get pod web -n x -o json
+check_eq get-pod-json '{"apiVersion":"v1","kind":"Pod","metadata":{"labels":{"app":"web","enabled":"true","tier":"front"},"name":"web","namespace":"x"},"spec":{"containers":[{"image":"nginx","name":"nginx","ports":[{"containerPort":80,"name":"http","protocol":"TCP"},{"containerPort":53,"protocol":"UDP"}]}]},"status":{"podIP":"10.244.1.5","podIPs":[{"ip":"10.244.1.5"},{"ip":"fd00::5"}]}}' \
+	"$(jq -cS . <<<"$OUT")"
+ctl -o json get networkpolicies -A
+check_eq get-netpol-json-list '{"apiVersion":"v1","items":[{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow-web","namespace":"x"},"spec":{"egress":[{}],"ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"y"}},"podSelector":{}},{"ipBlock":{"cidr":"10.0.0.0/8","except":["10.9.0.0/16"]}}],"ports":[{"port":"http","protocol":"TCP"},{"endPort":8080,"port":8000,"protocol":"TCP"}]}],"podSelector":{"matchExpressions":[{"key":"tier","operator":"In","values":["front","back"]},{"key":"legacy","operator":"DoesNotExist"}],"matchLabels":{"app":"web"}},"policyTypes":["Ingress","Egress"]}}],"kind":"List"}' \
+	"$(jq -cS . <<<"$OUT")"
+ctl get ns -o json
+check_eq get-ns-json-list '["x"]' "$(jq -c '[.items[].metadata.name]' <<<"$OUT")"
+ctl get pods -n nowhere -o json
+expect get-empty-json 0 '{
+  "apiVersion": "v1",
+  "kind": "List",
+  "items": []
+}' ""
+
+# what get -o json prints applies again unchanged (the List form, through stdin)
+ctl get pods -A -o json
+printf '%s\n' "$OUT" >"$T_TMP/pods.json"
+ctl apply -f - <"$T_TMP/pods.json"
+expect reapply-get-output 0 "pod/web unchanged" ""
+
+# a List with one invalid item: nothing written, every invalid item named
+cat >"$T_TMP/list.json" <<'EOF'
+{"apiVersion": "v1", "kind": "List", "items": [
+ {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "new-pod", "namespace": "x"}},
+ {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "bad", "namespace": "x"},
+  "spec": {"ingress": [{"from": [{"podSelector": {}}, {"ipBlock": {"cidr": "10.0.0.0/33"}}]}]}},
+ {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Y"}}
+]}
+EOF
+before=$(keys)
+ctl apply -f "$T_TMP/list.json"
+expect list-invalid-refused 1 "" "sluicectl: $T_TMP/list.json: item 2 (NetworkPolicy x/bad): spec.ingress[0].from[1].ipBlock.cidr: invalid CIDR \"10.0.0.0/33\"
+sluicectl: $T_TMP/list.json: item 3 (Namespace Y): metadata.name: invalid value \"Y\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')"
+check_eq list-invalid-nothing-written "$before" "$(keys)"
+# and from stdin, with one good file before it: still nothing
+ctl apply -f "$T_TMP/objs.yaml" -f - <"$T_TMP/list.json"
+check_eq stdin-invalid-status 1 "$RC"
+check_eq stdin-invalid-source "sluicectl: stdin: item 2 (NetworkPolicy x/bad)" "$(head -1 <<<"$ERR" | cut -d: -f1-3)"
+check_eq stdin-invalid-nothing-written "$before" "$(keys)"
+
+# refusals: message and status of each kind of bad input
+refuse() { # NAME STATUS STDERR ARGS... (stdin from $T_TMP/in)
+	local name=$1 rc=$2 err=$3
+	shift 3
+	ctl "$@" <"$T_TMP/in"
+	expect "$name" "$rc" "" "$err"
+}
+printf 'apiVersion: v1\nkind: Service\nmetadata: {name: s}\n' >"$T_TMP/in"
+refuse refuse-kind 1 'sluicectl: stdin: item 1 (Service default/s): kind: unsupported kind "Service" (apiVersion "v1"): sluice stores v1 Namespace, v1 Pod and networking.k8s.io/v1 NetworkPolicy' apply -f -
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    ports: [{containerPort: 70000}]\n' >"$T_TMP/in"
+refuse refuse-container-port 1 'sluicectl: stdin: item 1 (Pod default/p): spec.containers[0].ports[0].containerPort: invalid value 70000: must be between 1 and 65535, inclusive' apply -f -
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {"a b": c}\n' >"$T_TMP/in"
+refuse refuse-label-key 1 "sluicectl: stdin: item 1 (Pod default/p): metadata.labels: key \"a b\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName', or 'my.name', or '123-abc')" apply -f -
+printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n  ingress:\n  - ports: [{port: http, endPort: 90}]\n' >"$T_TMP/in"
+refuse refuse-endport 1 'sluicectl: stdin: item 1 (NetworkPolicy default/np): spec.ingress[0].ports[0].endPort: may not be specified when `port` is non-numeric' apply -f -
+printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\nspec:\n  podSelector:\n    matchExpressions: [{key: a, operator: In}]\n' >"$T_TMP/in"
+refuse refuse-selector 1 "sluicectl: stdin: item 1 (NetworkPolicy default/np): spec.podSelector.matchExpressions[0].values: must be specified when \`operator\` is 'In' or 'NotIn'" apply -f -
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n   labels: {}\n' >"$T_TMP/in"
+refuse refuse-yaml-syntax 1 'sluicectl: stdin: YAML line 5:10: mapping values are not allowed in this context' apply -f -
+printf '{"apiVersion": "v1", "kind": "Pod",}' >"$T_TMP/in"
+refuse refuse-json-syntax 1 'sluicectl: stdin: invalid JSON: at byte 35' apply -f -
+printf -- '---\n# nothing\n' >"$T_TMP/in"
+refuse refuse-empty 1 'sluicectl: no objects passed to apply' apply -f -
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\n' >"$T_TMP/in"
+refuse refuse-twice 1 'sluicectl: Pod default/p is given twice' apply -f -
+refuse refuse-no-file 1 "sluicectl: cannot open $T_TMP/none.yaml: No such file or directory" apply -f "$T_TMP/none.yaml"
+check_eq refusals-nothing-written "$before" "$(keys)"
+refuse usage-apply-no-f 2 "sluicectl apply: needs -f FILE (or -f - for stdin)
+Try 'sluicectl apply --help'." apply
+refuse usage-get-kind 2 "sluicectl get: unknown kind 'services' (namespace, pod, networkpolicy)
+Try 'sluicectl get --help'." get services
+refuse usage-get-name 2 "sluicectl get: invalid name 'Web': a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')
+Try 'sluicectl get --help'." get pod x/Web
+refuse usage-get-ns-slash 2 "sluicectl get: a namespace is named alone: get namespace NAME
+Try 'sluicectl get --help'." get ns x/y
+refuse usage-get-all-and-n 2 "sluicectl get: -A lists every namespace: no -n, no name
+Try 'sluicectl get --help'." get pods -A -n x
+refuse usage-delete-nothing 2 "sluicectl delete: needs -f FILE or KIND NAME
+Try 'sluicectl delete --help'." delete
+refuse usage-delete-f-and-name 2 "sluicectl delete: -f names the objects: no KIND, NAME or -n with it
+Try 'sluicectl delete --help'." delete -f - pod x
+refuse get-notfound 1 'sluicectl: NotFound: pod "x/nope" not found' get pod x/nope
+refuse get-ns-notfound 1 'sluicectl: NotFound: namespace "nope" not found' get ns nope
+for v in apply get delete; do
+	ctl "$v" --help
+	check_eq "help-$v" "0 Usage: sluicectl $v" "$RC $(head -1 <<<"$OUT" | cut -c1-$((17 + ${#v})))"
+done
+
+# kubectl get -o yaml output, server fields and all, applies as its normalized self
+cat >"$T_TMP/kubectl.yaml" <<'EOF'
+apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    annotations:
+      kubectl.kubernetes.io/last-applied-configuration: |
+        {"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{},"labels":{"app":"db"},"name":"db","namespace":"x"}}
+    creationTimestamp: "2024-05-02T10:11:12Z"
+    labels:
+      app: db
+    managedFields:
+    - apiVersion: v1
+      fieldsType: FieldsV1
+      fieldsV1:
+        f:metadata:
+          f:labels:
+            .: {}
+            f:app: {}
+      manager: kubectl-client-side-apply
+      operation: Update
+      time: "2024-05-02T10:11:12Z"
+    name: db
+    namespace: x
+    resourceVersion: "1234"
+    uid: 5f2c1a7e-1111-4c3b-9a0e-2b7d9f3c4e55
+  spec:
+    containers:
+    - image: postgres
+      name: db
+      ports:
+      - containerPort: 5432
+        name: pg
+        protocol: TCP
+    nodeName: node-1
+  status:
+    hostIP: 192.168.49.2
+    phase: Running
+    podIP: 10.244.1.9
+    podIPs:
+    - ip: 10.244.1.9
+    qosClass: BestEffort
+kind: List
+metadata:
+  resourceVersion: ""
+EOF
+ctl apply -f "$T_TMP/kubectl.yaml"
+expect apply-kubectl-yaml 0 "pod/db created" ""
+ctl get pod x/db -o json
+check_eq kubectl-yaml-normalized '{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"annotations\":{},\"labels\":{\"app\":\"db\"},\"name\":\"db\",\"namespace\":\"x\"}}\n"},"labels":{"app":"db"},"name":"db","namespace":"x"},"spec":{"containers":[{"image":"postgres","name":"db","ports":[{"containerPort":5432,"name":"pg","protocol":"TCP"}]}],"nodeName":"node-1"},"status":{"podIP":"10.244.1.9","podIPs":[{"ip":"10.244.1.9"}]}}' \
+	"$(jq -cS . <<<"$OUT")"
+
+# delete: by name, not found, --ignore-not-found, by file
+ctl delete pod x/db
+expect delete-by-name 0 'pod "db" deleted from x namespace' ""
+ctl delete pod db -n x
+expect delete-notfound 1 "" 'sluicectl: NotFound: pod "x/db" not found'
+ctl delete po x/db x/web --ignore-not-found
+expect delete-ignore-not-found 0 'pod "web" deleted from x namespace' ""
+check_eq delete-keys "$P/namespaces/x
+$P/policies/x/allow-web" "$(keys)"
+ctl apply -f "$T_TMP/objs.yaml"
+ctl delete -f "$T_TMP/objs.yaml"
+expect delete-by-file 0 'pod "web" deleted from x namespace
+networkpolicy.networking.k8s.io "allow-web" deleted from x namespace
+namespace "x" deleted' ""
+check_eq delete-by-file-keys "" "$(keys)"
+ctl delete -f - <"$T_TMP/objs.yaml"
+check_eq delete-file-notfound "1 3" "$RC $(grep -c '^sluicectl: NotFound: ' <<<"$ERR")"
+ctl delete -f - --ignore-not-found <"$T_TMP/objs.yaml"
+expect delete-file-ignore 0 "" ""
+# a namespace takes its pods and policies with it, and nothing of another namespace
+sed 's/namespace: x/namespace: other/; s/^  name: x$/  name: other/' "$T_TMP/objs.yaml" >"$T_TMP/other.yaml"
+ctl apply -f "$T_TMP/objs.yaml" -f "$T_TMP/other.yaml"
+check_eq cascade-setup 0 "$RC"
+ctl delete ns x
+expect delete-ns-cascade 0 'namespace "x" deleted' ""
+check_eq cascade-keys "$P/namespaces/other
+$P/pods/other/web
+$P/policies/other/allow-web" "$(keys)"
