@@ -90,7 +90,8 @@ static int delete_files(struct ctl *c, char **files, int nf, bool ignore)
 	for (pass = 0; s && pass < 2; pass++)
 		for (i = 0; i < n; i++)
 			if ((objs[i].kind == K8S_NAMESPACE) == pass &&
-			    delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore) != CTL_OK)
+			    delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore) !=
+				    CTL_OK)
 				r = CTL_ERROR;
 	ctl_objects_free(objs, n);
 	return s ? r : CTL_ERROR;
