@@ -150,7 +150,7 @@ usage_is status-extra-msg "sluicectl status: takes no arguments, got 'now'" \
 
 # store_suite TAG URL: every store verb in both output forms, and status, against URL
 store_suite() {
-	local t=$1 S=$2 r1 r2 r3 rev line secret=s3cr3t-value-$$
+	local t=$1 S=$2 r1 r2 r3 rev secret=s3cr3t-value-$$
 	local P=/t$$/$t
 
 	# put, both forms
@@ -244,7 +244,9 @@ store_suite() {
 	ctl 0 "$t-del-absent" --store "$S" store del "$P/k1"
 	check_eq "$t-del-absent-out" "not found, nothing deleted" "$(cat "$OUT")"
 	ctl 0 "$t-del-json" --store "$S" -o json store del "$P/new"
-	check "$t-del-json-obj" jq -e --arg k "$P/new" '.key == $k and .deleted == 1 and .revision > 0' "$OUT"
+	# shellcheck disable=SC2016 # jq's $k
+	check "$t-del-json-obj" jq -e --arg k "$P/new" '.key == $k and .deleted == 1 and .revision > 0' \
+		"$OUT"
 	ctl 1 "$t-del-if-rev-absent" --store "$S" store del "$P/new" --if-rev 3
 	check_eq "$t-del-if-rev-absent-msg" "sluicectl: revision mismatch: $P/new does not exist" \
 		"$(cat "$ERR")"
