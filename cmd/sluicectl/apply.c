@@ -65,20 +65,39 @@ static int read_items(const char *src, cJSON *items, bool full, struct k8s_objec
 	return bad ? -1 : 0;
 }
 
-/* The same object twice in one input: which should win is anyone's guess */
-static int duplicates(const struct k8s_object *o, size_t n)
+static int cmp_object(const void *a, const void *b)
 {
-	size_t i, j;
+	const struct k8s_object *x = *(const struct k8s_object *const *)a;
+	const struct k8s_object *y = *(const struct k8s_object *const *)b;
+	int r = (int)x->kind - (int)y->kind;
 
-	for (i = 1; i < n; i++)
-		for (j = 0; j < i; j++)
-			if (o[i].kind == o[j].kind && !strcmp(o[i].ns, o[j].ns) &&
-			    !strcmp(o[i].name, o[j].name))
-				return ctl_errorf("%s %s%s%s is given twice",
-						  k8s_kind_name(o[i].kind), o[i].ns,
-						  *o[i].ns ? "/" : "", o[i].name),
-				       -1;
-	return 0;
+	if (!r)
+		r = strcmp(x->ns, y->ns);
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* The same object twice in one input: which should win is anyone's guess */
+static int duplicates(struct k8s_object *o, size_t n)
+{
+	struct k8s_object **v;
+	size_t i;
+	int r = 0;
+
+	if (n < 2)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return ctl_errorf("out of memory"), -1;
+	for (i = 0; i < n; i++)
+		v[i] = &o[i];
+	qsort(v, n, sizeof(*v), cmp_object);
+	for (i = 1; i < n && !r; i++)
+		if (!cmp_object(&v[i - 1], &v[i]))
+			r = ctl_errorf("%s %s%s%s is given twice", k8s_kind_name(v[i]->kind),
+				       v[i]->ns, *v[i]->ns ? "/" : "", v[i]->name),
+			r = -1;
+	free(v);
+	return r;
 }
 
 int ctl_objects_read(struct ctl *c, char **paths, int npaths, bool full, struct k8s_object **ret,

@@ -3,6 +3,7 @@
  * apiserver would store, less its own bookkeeping), their kinds and store keys. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -92,28 +93,40 @@ char *k8s_object_label(const cJSON *in, char *buf, size_t size)
 	return buf;
 }
 
+static int cmp_member(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
 /* Go's decoder keeps the last of duplicate members, cJSON lookups the first: refused, as
- * the apiserver's strict decoding does */
+ * the apiserver's strict decoding does. Sorted, not compared pairwise: an input may hold
+ * maps of many thousand members. */
 static int no_duplicates(struct kv *v, const cJSON *o)
 {
-	const cJSON *m, *p;
-	size_t at;
-	int r, i = 0;
+	const cJSON **m = NULL, *c;
+	size_t n = 0, i, at;
+	int r = 0;
 
-	for (m = o->child; m; m = m->next, i++) {
-		if (cJSON_IsObject(o))
-			for (p = o->child; p != m; p = p->next)
-				if (!strcmp(p->string, m->string))
-					return kv_fail_at(v, m->string, "duplicate field");
-		if (!cJSON_IsObject(m) && !cJSON_IsArray(m))
-			continue;
-		at = cJSON_IsObject(o) ? kv_push(v, m->string) : kv_push_idx(v, i);
-		r = no_duplicates(v, m);
-		kv_pop(v, at);
-		if (r < 0)
-			return r;
+	if (cJSON_IsObject(o) && o->child && o->child->next) {
+		m = malloc((size_t)cJSON_GetArraySize(o) * sizeof(*m));
+		if (!m)
+			return err_fail(v->err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
+		for (c = o->child; c; c = c->next)
+			m[n++] = c;
+		qsort(m, n, sizeof(*m), cmp_member);
+		for (i = 1; i < n && r == 0; i++)
+			if (!strcmp(m[i - 1]->string, m[i]->string))
+				r = kv_fail_at(v, m[i]->string, "duplicate field");
+		free(m);
 	}
-	return 0;
+	for (c = o->child, i = 0; c && r == 0; c = c->next, i++) {
+		if (!cJSON_IsObject(c) && !cJSON_IsArray(c))
+			continue;
+		at = cJSON_IsObject(o) ? kv_push(v, c->string) : kv_push_idx(v, (int)i);
+		r = no_duplicates(v, c);
+		kv_pop(v, at);
+	}
+	return r;
 }
 
 /* apiVersion, kind, metadata.name and metadata.namespace: what an object is */

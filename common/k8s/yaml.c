@@ -20,7 +20,12 @@ struct frame {
 	cJSON *node;
 	char *key; /* a mapping's key waiting for its value */
 	char *anchor;
+	size_t n; /* members so far */
 };
+
+/* Duplicate keys are found here, with their place, in maps up to this size (the lookup is
+ * linear); in larger ones, by k8s_object_parse() */
+#define DUP_CHECK_MAX 1000
 
 struct anchor {
 	char *name;
@@ -105,7 +110,7 @@ static int key(struct builder *b, const yaml_event_t *ev)
 
 	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp(k, "<<"))
 		return fail_at(b, &ev->start_mark, "merge keys (<<) are not supported", NULL);
-	if (cJSON_GetObjectItemCaseSensitive(top->node, k))
+	if (top->n++ < DUP_CHECK_MAX && cJSON_GetObjectItemCaseSensitive(top->node, k))
 		return fail_at(b, &ev->start_mark, "duplicate key", k);
 	top->key = strdup(k);
 	return top->key ? 0 : -ENOMEM;
@@ -254,6 +259,7 @@ static int open_node(struct builder *b, const yaml_event_t *ev, cJSON *node, con
 	f = &b->stack[b->depth++];
 	f->node = node;
 	f->key = NULL;
+	f->n = 0;
 	f->anchor = anchor ? strdup(anchor) : NULL;
 	return anchor && !f->anchor ? -ENOMEM : 0;
 }

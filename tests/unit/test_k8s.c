@@ -579,6 +579,24 @@ static void test_yaml_aliases(void)
 	T_ASSERT(strstr(e.msg, "aliases expand to more than 100000 nodes in all") != NULL);
 }
 
+/* Duplicate keys of a map too large for the YAML reader's own check are still found */
+static void test_large_maps(void)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *in = malloc(cap);
+	int i;
+
+	T_ASSERT(in);
+	n += snprintf(in + n, cap - n,
+		      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n");
+	for (i = 0; i < 3000; i++)
+		n += snprintf(in + n, cap - n, "    k%d: v\n", i);
+	T_ASSERT(!strncmp(norm(in), "{\"apiVersion\":\"v1\"", 16));
+	snprintf(in + n, cap - n, "    k5: w\n");
+	T_STREQ(norm(in), "error: metadata.labels.k5: duplicate field");
+	free(in);
+}
+
 static void test_keys_and_kinds(void)
 {
 	char k[128];
@@ -643,6 +661,7 @@ int main(void)
 	T_RUN(test_lists);
 	T_RUN(test_yaml_scalars);
 	T_RUN(test_yaml_aliases);
+	T_RUN(test_large_maps);
 	T_RUN(test_keys_and_kinds);
 	T_RUN(test_ident_and_label);
 	return T_EXIT();
