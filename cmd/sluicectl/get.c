@@ -161,8 +161,9 @@ static void row(struct ctl_table *t, enum k8s_kind kind, const cJSON *o)
 
 /* A stored value as the object it is (validated again: a raw `store put` may have written
  * anything there); NULL after printing why */
-static cJSON *stored(const struct store_kv *kv, enum k8s_kind kind)
+static cJSON *stored(const char *prefix, const struct store_kv *kv, enum k8s_kind kind)
 {
+	char key[STORE_KEY_MAX + 1];
 	struct k8s_object o;
 	struct err e = {0};
 	cJSON *in = cJSON_ParseWithLength(kv->value, kv->value_len);
@@ -181,6 +182,12 @@ static cJSON *stored(const struct store_kv *kv, enum k8s_kind kind)
 	}
 	if (o.kind != kind) {
 		ctl_errorf("%s: the stored value is a %s", kv->key, k8s_kind_name(o.kind));
+		k8s_object_done(&o);
+		return NULL;
+	}
+	if (k8s_key(prefix, o.kind, o.ns, o.name, key, sizeof(key)) < 0 || strcmp(key, kv->key)) {
+		ctl_errorf("%s: the stored value is %s %s/%s, which belongs elsewhere", kv->key,
+			   k8s_kind_name(o.kind), o.ns, o.name);
 		k8s_object_done(&o);
 		return NULL;
 	}
@@ -204,7 +211,7 @@ static int get_one(struct ctl *c, struct store *s, enum k8s_kind kind, const cha
 	if (r == 0)
 		return ctl_errorf("NotFound: %s \"%s%s%s\" not found", k8s_kind_resource(kind), ns,
 				  *ns ? "/" : "", name);
-	o = stored(&kv, kind);
+	o = stored(c->prefix, &kv, kind);
 	store_kv_free(&kv);
 	if (!o)
 		return CTL_ERROR;
@@ -240,7 +247,7 @@ static int get_list(struct ctl *c, struct store *s, enum k8s_kind kind, const ch
 	if (c->output == CTL_OUT_TABLE && l.n)
 		t = ctl_table_new(kind == K8S_NAMESPACE ? 2 : 4, headers[kind]);
 	for (i = 0; i < l.n; i++) {
-		o = stored(&l.kvs[i], kind);
+		o = stored(c->prefix, &l.kvs[i], kind);
 		if (!o) {
 			r = CTL_ERROR;
 			continue;

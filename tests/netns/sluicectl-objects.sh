@@ -251,6 +251,22 @@ ctl get pod x/db -o json
 check_eq kubectl-yaml-normalized '{"apiVersion":"v1","kind":"Pod","metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"annotations\":{},\"labels\":{\"app\":\"db\"},\"name\":\"db\",\"namespace\":\"x\"}}\n"},"labels":{"app":"db"},"name":"db","namespace":"x"},"spec":{"containers":[{"image":"postgres","name":"db","ports":[{"containerPort":5432,"name":"pg","protocol":"TCP"}]}],"nodeName":"node-1"},"status":{"podIP":"10.244.1.9","podIPs":[{"ip":"10.244.1.9"}]}}' \
 	"$(jq -cS . <<<"$OUT")"
 
+# a value written under an object's key by other means is reported, not shown as an object
+"$BIN/sluicectl" --store "$STORE" store put "$P/pods/x/junk" 'not json' >/dev/null
+"$BIN/sluicectl" --store "$STORE" store put "$P/pods/x/ns" \
+	'{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}' >/dev/null
+ctl get pods -n x -o json
+check_eq get-junk "1 [\"db\",\"web\"]" "$RC $(jq -c '[.items[].metadata.name]' <<<"$OUT")"
+check_eq get-junk-messages "sluicectl: $P/pods/x/junk: the stored value is not JSON
+sluicectl: $P/pods/x/ns: the stored value is a Namespace" "$ERR"
+"$BIN/sluicectl" --store "$STORE" store del "$P/pods/x/junk" >/dev/null
+"$BIN/sluicectl" --store "$STORE" store del "$P/pods/x/ns" >/dev/null
+"$BIN/sluicectl" --store "$STORE" store put "$P/pods/x/other" \
+	'{"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","namespace":"x"}}' >/dev/null
+ctl get pod x/other
+expect get-misplaced 1 "" "sluicectl: $P/pods/x/other: the stored value is Pod x/web, which belongs elsewhere"
+"$BIN/sluicectl" --store "$STORE" store del "$P/pods/x/other" >/dev/null
+
 # delete: by name, not found, --ignore-not-found, by file
 ctl delete pod x/db
 expect delete-by-name 0 'pod "db" deleted from x namespace' ""
