@@ -128,8 +128,10 @@ static int container_port(struct kv *v, cJSON *p, cJSON *names)
 	return 0;
 }
 
-static int container(struct kv *v, cJSON *c, cJSON *names)
+static int container(struct kv *v, cJSON *c)
 {
+	cJSON *names; /* its ports' names, unique within the container (as the apiserver has
+		       * it: two containers may each name a port "http") */
 	cJSON *name, *ports, *p;
 	const char *why;
 	size_t at;
@@ -141,6 +143,9 @@ static int container(struct kv *v, cJSON *c, cJSON *names)
 	if ((why = k8s_check_dns_label(name->valuestring)))
 		return kv_fail_at(v, "name", "invalid value \"%s\": %s", name->valuestring, why);
 	ports = kv_get(v, c, "ports", cJSON_Array, &r);
+	names = cJSON_CreateArray();
+	if (!names)
+		return -ENOMEM;
 	cJSON_ArrayForEach(p, ports) {
 		at = kv_push(v, "ports");
 		kv_push_idx(v, i++);
@@ -148,16 +153,16 @@ static int container(struct kv *v, cJSON *c, cJSON *names)
 				      : kv_fail(v, "must be an object");
 		kv_pop(v, at);
 		if (r < 0)
-			return r;
+			break;
 	}
+	cJSON_Delete(names);
 	return r;
 }
 
-/* containers' names unique, ports' names unique over the pod (a named port resolves to one
- * number and protocol) */
+/* containers' names unique */
 static int containers(struct kv *v, cJSON *spec)
 {
-	cJSON *list, *c, *cnames, *pnames, *seen;
+	cJSON *list, *c, *cnames, *seen;
 	const char *name;
 	size_t at;
 	int r, i = 0;
@@ -166,11 +171,12 @@ static int containers(struct kv *v, cJSON *spec)
 	if (!list)
 		return r;
 	cnames = cJSON_CreateArray();
-	pnames = cJSON_CreateArray();
+	if (!cnames)
+		return -ENOMEM;
 	cJSON_ArrayForEach(c, list) {
 		at = kv_push(v, "containers");
 		kv_push_idx(v, i++);
-		r = cJSON_IsObject(c) ? container(v, c, pnames) : kv_fail(v, "must be an object");
+		r = cJSON_IsObject(c) ? container(v, c) : kv_fail(v, "must be an object");
 		name = r < 0 ? NULL : cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
 		for (seen = name ? cnames->child : NULL; seen; seen = seen->next) {
 			if (!strcmp(seen->valuestring, name)) {
@@ -185,7 +191,6 @@ static int containers(struct kv *v, cJSON *spec)
 			break;
 	}
 	cJSON_Delete(cnames);
-	cJSON_Delete(pnames);
 	return r;
 }
 

@@ -143,9 +143,8 @@ static const struct {
 	 "spec.containers[0].ports[0].protocol: unsupported value \"tcp\": supported values: \"SCTP\", \"TCP\", \"UDP\""},
 	{CP "    - {containerPort: 80, prot: TCP}\n",
 	 "spec.containers[0].ports[0].prot: unknown field"},
-	{CP
-	 "    - {containerPort: 80, name: http}\n  - name: d\n    ports: [{containerPort: 81, name: http}]\n",
-	 "spec.containers[1].ports[0].name: duplicate value \"http\""},
+	{CP "    - {containerPort: 80, name: http}\n    - {containerPort: 81, name: http}\n",
+	 "spec.containers[0].ports[1].name: duplicate value \"http\""},
 	/* a Pod's IPs */
 	{POD "status: {podIP: 10.0.0.300}\n", "status.podIP: invalid IP address \"10.0.0.300\""},
 	{POD "status: {podIPs: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]}\n",
@@ -278,36 +277,37 @@ static void test_refusals(void)
 
 static const struct {
 	const char *in, *want;
-} normalized
-	[] =
-		{
-			/* a Namespace carries its name as a label, whatever was given for it */
-			{"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\",\"labels\":{\"kubernetes.io/metadata.name\":\"x\"}}}"},
-			{"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  namespace: ''\n  labels: {kubernetes.io/metadata.name: other, team: a}\nspec: {finalizers: [kubernetes]}\nstatus: {phase: Active}\n",
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\",\"labels\":{\"team\":\"a\",\"kubernetes.io/metadata.name\":\"x\"}},\"spec\":{\"finalizers\":[\"kubernetes\"]}}"},
-			/* a Pod: namespace and protocols defaulted, empty maps dropped, status reduced to IPs */
-			{POD
-			 "  labels: {}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    ports:\n    - {containerPort: 80, name: http}\n    - {containerPort: 53, protocol: UDP}\nstatus: {phase: Running, hostIP: 192.168.1.1, podIP: 10.1.0.5}\n",
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"ports\":[{\"containerPort\":80,\"name\":\"http\",\"protocol\":\"TCP\"},{\"containerPort\":53,\"protocol\":\"UDP\"}]}]},\"status\":{\"podIP\":\"10.1.0.5\",\"podIPs\":[{\"ip\":\"10.1.0.5\"}]}}"},
-			{POD
-			 "  namespace: x\nstatus:\n  podIPs: [{ip: 'fd00::5'}, {ip: 10.1.0.5}]\n",
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"x\"},\"status\":{\"podIP\":\"fd00::5\",\"podIPs\":[{\"ip\":\"fd00::5\"},{\"ip\":\"10.1.0.5\"}]}}"},
-			/* a NetworkPolicy: podSelector and policyTypes defaulted (Egress only with egress
+} normalized[] = {
+	/* a Namespace carries its name as a label, whatever was given for it */
+	{"apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\",\"labels\":{\"kubernetes.io/metadata.name\":\"x\"}}}"},
+	{"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n  namespace: ''\n  labels: {kubernetes.io/metadata.name: other, team: a}\nspec: {finalizers: [kubernetes]}\nstatus: {phase: Active}\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"x\",\"labels\":{\"team\":\"a\",\"kubernetes.io/metadata.name\":\"x\"}},\"spec\":{\"finalizers\":[\"kubernetes\"]}}"},
+	/* a Pod: namespace and protocols defaulted, empty maps dropped, status reduced to IPs */
+	{POD
+	 "  labels: {}\nspec:\n  containers:\n  - name: c\n    image: nginx\n    ports:\n    - {containerPort: 80, name: http}\n    - {containerPort: 53, protocol: UDP}\nstatus: {phase: Running, hostIP: 192.168.1.1, podIP: 10.1.0.5}\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\",\"ports\":[{\"containerPort\":80,\"name\":\"http\",\"protocol\":\"TCP\"},{\"containerPort\":53,\"protocol\":\"UDP\"}]}]},\"status\":{\"podIP\":\"10.1.0.5\",\"podIPs\":[{\"ip\":\"10.1.0.5\"}]}}"},
+	{POD "  namespace: x\nstatus:\n  podIPs: [{ip: 'fd00::5'}, {ip: 10.1.0.5}]\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"x\"},\"status\":{\"podIP\":\"fd00::5\",\"podIPs\":[{\"ip\":\"fd00::5\"},{\"ip\":\"10.1.0.5\"}]}}"},
+	/* a NetworkPolicy: podSelector and policyTypes defaulted (Egress only with egress
 	 * rules), protocols TCP, null members gone */
-			{NP "  ingress: [{}]\n",
-			 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"ingress\":[{}],\"podSelector\":{},\"policyTypes\":[\"Ingress\"]}}"},
-			{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n",
-			 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},\"policyTypes\":[\"Ingress\"]}}"},
-			{NP "  podSelector: {matchLabels: {app: db}}\n  egress: []\n",
-			 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"egress\":[],\"policyTypes\":[\"Ingress\"]}}"},
-			{NP "  podSelector: {}\n  policyTypes: []\n  egress:\n  - to:\n    - {podSelector: null, namespaceSelector: {}}\n    ports:\n    - {port: 53, protocol: UDP}\n    - {port: 8000, endPort: 8080}\n    - {port: dns}\n    - {}\n", "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},\"egress\":[{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":53,\"protocol\":\"UDP\"},{\"port\":8000,\"endPort\":8080,\"protocol\":\"TCP\"},{\"port\":\"dns\",\"protocol\":\"TCP\"},{\"protocol\":\"TCP\"}]}],\"policyTypes\":[\"Ingress\",\"Egress\"]}}"},
-			{NP
-			 "  policyTypes: [Egress]\n  ingress:\n  - from:\n    - ipBlock: {cidr: 'fd00::/48', except: ['fd00::/64', 'fd00:0:0:1::5/128']}\n    - podSelector:\n        matchExpressions:\n        - {key: tier, operator: NotIn, values: [a, b]}\n        - {key: example.com/x, operator: DoesNotExist}\n      namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: \"y\"}}\n",
-			 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"policyTypes\":[\"Egress\"],\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"fd00::/48\",\"except\":[\"fd00::/64\",\"fd00:0:0:1::5/128\"]}},{\"podSelector\":{\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"NotIn\",\"values\":[\"a\",\"b\"]},{\"key\":\"example.com/x\",\"operator\":\"DoesNotExist\"}]},\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"y\"}}}]}],\"podSelector\":{}}}"},
-			/* names at their limits, labels of every allowed form */
-			{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a.b-c.0\n  labels: {example.com/A_b.C: '', x: 'true', y: '80', z: A-9}\n",
-			 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a.b-c.0\",\"namespace\":\"default\",\"labels\":{\"example.com/A_b.C\":\"\",\"x\":\"true\",\"y\":\"80\",\"z\":\"A-9\"}}}"},
+	{NP "  ingress: [{}]\n",
+	 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"ingress\":[{}],\"podSelector\":{},\"policyTypes\":[\"Ingress\"]}}"},
+	{"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: np}\n",
+	 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},\"policyTypes\":[\"Ingress\"]}}"},
+	{NP "  podSelector: {matchLabels: {app: db}}\n  egress: []\n",
+	 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"egress\":[],\"policyTypes\":[\"Ingress\"]}}"},
+	{NP "  podSelector: {}\n  policyTypes: []\n  egress:\n  - to:\n    - {podSelector: null, namespaceSelector: {}}\n    ports:\n    - {port: 53, protocol: UDP}\n    - {port: 8000, endPort: 8080}\n    - {port: dns}\n    - {}\n", "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"podSelector\":{},\"egress\":[{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":53,\"protocol\":\"UDP\"},{\"port\":8000,\"endPort\":8080,\"protocol\":\"TCP\"},{\"port\":\"dns\",\"protocol\":\"TCP\"},{\"protocol\":\"TCP\"}]}],\"policyTypes\":[\"Ingress\",\"Egress\"]}}"},
+	{NP
+	 "  policyTypes: [Egress]\n  ingress:\n  - from:\n    - ipBlock: {cidr: 'fd00::/48', except: ['fd00::/64', 'fd00:0:0:1::5/128']}\n    - podSelector:\n        matchExpressions:\n        - {key: tier, operator: NotIn, values: [a, b]}\n        - {key: example.com/x, operator: DoesNotExist}\n      namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: \"y\"}}\n",
+	 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"policyTypes\":[\"Egress\"],\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"fd00::/48\",\"except\":[\"fd00::/64\",\"fd00:0:0:1::5/128\"]}},{\"podSelector\":{\"matchExpressions\":[{\"key\":\"tier\",\"operator\":\"NotIn\",\"values\":[\"a\",\"b\"]},{\"key\":\"example.com/x\",\"operator\":\"DoesNotExist\"}]},\"namespaceSelector\":{\"matchLabels\":{\"kubernetes.io/metadata.name\":\"y\"}}}]}],\"podSelector\":{}}}"},
+	/* a port name is unique in its container, not in the pod (as the apiserver has it) */
+	{POD
+	 "spec:\n  containers:\n  - {name: a, ports: [{containerPort: 80, name: http}]}\n  - {name: b, ports: [{containerPort: 8080, name: http}]}\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":[{\"containerPort\":80,\"name\":\"http\",\"protocol\":\"TCP\"}]},{\"name\":\"b\",\"ports\":[{\"containerPort\":8080,\"name\":\"http\",\"protocol\":\"TCP\"}]}]}}"},
+	/* names at their limits, labels of every allowed form */
+	{"apiVersion: v1\nkind: Pod\nmetadata:\n  name: a.b-c.0\n  labels: {example.com/A_b.C: '', x: 'true', y: '80', z: A-9}\n",
+	 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a.b-c.0\",\"namespace\":\"default\",\"labels\":{\"example.com/A_b.C\":\"\",\"x\":\"true\",\"y\":\"80\",\"z\":\"A-9\"}}}"},
 };
 
 static void test_normalized(void)
