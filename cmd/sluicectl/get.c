@@ -10,16 +10,18 @@
 
 #include "base/err.h"
 #include "k8s/object.h"
+#include "k8s/yaml.h"
 #include "store/store.h"
 #include "sluicectl.h"
 
 static const char get_usage[] =
-	"Usage: sluicectl get KIND [NAME|NS/NAME] [-n NS | -A] [-o table|json]\n"
+	"Usage: sluicectl get KIND [NAME|NS/NAME] [-n NS | -A] [-o table|json|yaml]\n"
 	"\n"
 	"Shows stored Namespaces, Pods or NetworkPolicies. KIND: namespace (ns), pod (po),\n"
 	"networkpolicy (netpol), or their plurals. Without a name, lists the kind's objects of\n"
 	"namespace NS (default \"default\"), of all namespaces with -A; a Namespace is named\n"
-	"alone. -o json prints the object, or {\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[...]}.\n"
+	"alone. -o json prints the object, or {\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[...]};\n"
+	"-o yaml the same as YAML (what apply -f reads back).\n"
 	"\n"
 	"  -n, --namespace NS     the namespace (default \"default\")\n"
 	"  -A, --all-namespaces   list every namespace's objects\n";
@@ -194,6 +196,23 @@ static cJSON *stored(const char *prefix, const struct store_kv *kv, enum k8s_kin
 	return o.json;
 }
 
+/* -o json or -o yaml of an object or List; CTL_OK or CTL_ERROR */
+static int print_doc(const struct ctl *c, const cJSON *o)
+{
+	struct err e = {0};
+	char *y;
+
+	if (c->output == CTL_OUT_JSON) {
+		ctl_print_json(o);
+		return CTL_OK;
+	}
+	if (k8s_yaml_write(o, &y, &e) < 0)
+		return ctl_error(&e);
+	fputs(y, stdout);
+	free(y);
+	return CTL_OK;
+}
+
 static int get_one(struct ctl *c, struct store *s, enum k8s_kind kind, const char *ns,
 		   const char *name)
 {
@@ -215,16 +234,17 @@ static int get_one(struct ctl *c, struct store *s, enum k8s_kind kind, const cha
 	store_kv_free(&kv);
 	if (!o)
 		return CTL_ERROR;
-	if (c->output == CTL_OUT_JSON) {
-		ctl_print_json(o);
+	if (c->output != CTL_OUT_TABLE) {
+		r = print_doc(c, o);
 	} else {
 		struct ctl_table *t = ctl_table_new(kind == K8S_NAMESPACE ? 2 : 4, headers[kind]);
 
 		row(t, kind, o);
 		ctl_table_print(t);
+		r = CTL_OK;
 	}
 	cJSON_Delete(o);
-	return CTL_OK;
+	return r;
 }
 
 static int get_list(struct ctl *c, struct store *s, enum k8s_kind kind, const char *ns)
@@ -256,8 +276,8 @@ static int get_list(struct ctl *c, struct store *s, enum k8s_kind kind, const ch
 			row(t, kind, o);
 		cJSON_AddItemToArray(items, o);
 	}
-	if (c->output == CTL_OUT_JSON)
-		ctl_print_json(list);
+	if (c->output != CTL_OUT_TABLE)
+		r = print_doc(c, list) == CTL_OK ? r : CTL_ERROR;
 	else if (t)
 		ctl_table_print(t);
 	else if (ns && kind != K8S_NAMESPACE)

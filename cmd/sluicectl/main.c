@@ -22,7 +22,7 @@ struct verb {
 static const struct verb verbs[] = {
 	{"status", ctl_status, "the store's URL, reachability, revision, config and lease count"},
 	{"store", ctl_store_verb, "raw keys: get, put, del, list, watch, compact (as etcdctl)"},
-	{"apply", ctl_apply, "write Namespaces, Pods, NetworkPolicies from JSON or YAML (-f FILE|-)"},
+	{"apply", ctl_apply, "write Namespaces, Pods, NetworkPolicies (-f FILE|-, JSON or YAML)"},
 	{"get", ctl_get, "show stored Namespaces, Pods, NetworkPolicies (get KIND [NS/NAME])"},
 	{"delete", ctl_delete, "remove them (delete -f FILE|- or delete KIND NS/NAME)"},
 };
@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"                     etcds://HOST:PORT?cacert=F&cert=F&key=F\n"
 		"                     (default: $SLUICE_STORE, else %s)\n"
 		"  --prefix P         key prefix of the network (default: $SLUICE_PREFIX, else %s)\n"
-		"  -o, --output FORM  table (default) or json\n"
+		"  -o, --output FORM  table (default) or json (get: also yaml)\n"
 		"  -h, --help         this help; 'sluicectl VERB --help' for a verb's\n"
 		"  --version          print the version\n"
 		"\n"
@@ -165,6 +165,8 @@ int main(int argc, char **argv)
 			c.output = CTL_OUT_TABLE;
 		} else if (!strcmp(output, "json")) {
 			c.output = CTL_OUT_JSON;
+		} else if (!strcmp(output, "yaml")) {
+			c.output = CTL_OUT_YAML; /* get only: checked once the verb is known */
 		} else {
 			free(rest);
 			return bad_global("-o: unknown output form '%s' (table or json)", output);
@@ -205,6 +207,11 @@ int main(int argc, char **argv)
 		r = bad_global("unknown verb '%s'", rest[0]);
 		free(rest);
 		return r;
+	}
+	if (c.output == CTL_OUT_YAML && verb->fn != ctl_get) {
+		free(rest);
+		/* the message it had before get printed YAML: for this verb it is still true */
+		return bad_global("-o: unknown output form 'yaml' (table or json)");
 	}
 	r = verb->fn(&c, n, rest);
 	store_close(c.store);

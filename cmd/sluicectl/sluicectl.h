@@ -16,12 +16,12 @@ struct store;
 /* Exit statuses: success, an error (printed on stderr), bad usage (printed with the usage) */
 enum { CTL_OK = 0, CTL_ERROR = 1, CTL_USAGE = 2 };
 
-enum ctl_output { CTL_OUT_TABLE, CTL_OUT_JSON };
+enum ctl_output { CTL_OUT_TABLE, CTL_OUT_JSON, CTL_OUT_YAML /* get only */ };
 
 struct ctl {
 	const char *store_url; /* --store URL, else $SLUICE_STORE, else the default dir:// */
 	const char *prefix; /* --prefix, default CTL_DEFAULT_PREFIX */
-	enum ctl_output output; /* -o table|json */
+	enum ctl_output output; /* -o table|json (get: |yaml) */
 	struct store *store; /* opened by ctl_store() on first use */
 };
 

@@ -369,3 +369,151 @@ int k8s_yaml_read(const char *buf, size_t len, cJSON **ret, struct err *err)
 	*ret = docs;
 	return 0;
 }
+
+/* What a plain scalar s reads back as: true when a string (else it must be quoted) */
+static bool plain_is_string(const char *s)
+{
+	double d;
+
+	return !one_of(s, nulls) && !one_of(s, trues) && !one_of(s, falses) && !one_of(s, infs) &&
+	       !yaml_int(s, &d) && !yaml_float(s, &d);
+}
+
+struct out {
+	char *buf;
+	size_t len, cap;
+};
+
+static int out_write(void *data, unsigned char *b, size_t n)
+{
+	struct out *o = data;
+	char *nb;
+
+	if (o->len + n + 1 > o->cap) {
+		o->cap = (o->len + n + 1) * 2;
+		nb = realloc(o->buf, o->cap);
+		if (!nb)
+			return 0;
+		o->buf = nb;
+	}
+	memcpy(o->buf + o->len, b, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return 1;
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *s, bool is_string)
+{
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+	yaml_event_t ev;
+
+	/* a string that would read back as something else is quoted, as kubectl quotes
+	 * "true" and "80"; a multi-line one is a literal block */
+	if (is_string && !plain_is_string(s))
+		style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+	else if (is_string && strchr(s, '\n'))
+		style = YAML_LITERAL_SCALAR_STYLE;
+	if (!yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s),
+					  !is_string || style != YAML_DOUBLE_QUOTED_SCALAR_STYLE,
+					  true, style))
+		return -ENOMEM;
+	return yaml_emitter_emit(em, &ev) ? 0 : -EIO;
+}
+
+/* integers as integers; others as cJSON prints them, the shortest that reads back */
+static void fmt_number(double d, char *buf, size_t size)
+{
+	if (d < 9007199254740992.0 && d > -9007199254740992.0 && d == (double)(long long)d) {
+		snprintf(buf, size, "%lld", (long long)d);
+		return;
+	}
+	snprintf(buf, size, "%.15g", d);
+	if (strtod(buf, NULL) != d)
+		snprintf(buf, size, "%.17g", d);
+}
+
+static int emit(yaml_emitter_t *em, const cJSON *v, int depth)
+{
+	yaml_event_t ev;
+	const cJSON *c;
+	char num[32];
+	int r = 0;
+
+	if (depth > DEPTH_MAX)
+		return -ELOOP;
+	if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+		if (cJSON_IsObject(v) ? !yaml_mapping_start_event_initialize(
+						&ev, NULL, NULL, true, YAML_BLOCK_MAPPING_STYLE)
+				      : !yaml_sequence_start_event_initialize(
+						&ev, NULL, NULL, true, YAML_BLOCK_SEQUENCE_STYLE))
+			return -ENOMEM;
+		if (!yaml_emitter_emit(em, &ev))
+			return -EIO;
+		for (c = v->child; c && r == 0; c = c->next) {
+			if (cJSON_IsObject(v))
+				r = emit_scalar(em, c->string, true);
+			if (r == 0)
+				r = emit(em, c, depth + 1);
+		}
+		if (r < 0)
+			return r;
+		if (cJSON_IsObject(v) ? !yaml_mapping_end_event_initialize(&ev)
+				      : !yaml_sequence_end_event_initialize(&ev))
+			return -ENOMEM;
+		return yaml_emitter_emit(em, &ev) ? 0 : -EIO;
+	}
+	if (cJSON_IsString(v))
+		return emit_scalar(em, v->valuestring, true);
+	if (cJSON_IsNumber(v))
+		fmt_number(v->valuedouble, num, sizeof(num));
+	else
+		snprintf(num, sizeof(num), "%s",
+			 cJSON_IsTrue(v)    ? "true"
+			 : cJSON_IsFalse(v) ? "false"
+					    : "null");
+	return emit_scalar(em, num, false);
+}
+
+static int emit_doc(yaml_emitter_t *em, const cJSON *v)
+{
+	yaml_event_t ev;
+	int r;
+
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(em, &ev) ||
+	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, true) ||
+	    !yaml_emitter_emit(em, &ev))
+		return -EIO;
+	if ((r = emit(em, v, 0)) < 0)
+		return r;
+	if (!yaml_document_end_event_initialize(&ev, true) || !yaml_emitter_emit(em, &ev) ||
+	    !yaml_stream_end_event_initialize(&ev) || !yaml_emitter_emit(em, &ev))
+		return -EIO;
+	return 0;
+}
+
+int k8s_yaml_write(const cJSON *v, char **ret, struct err *err)
+{
+	struct out o = {0};
+	yaml_emitter_t em;
+	int r;
+
+	if (!yaml_emitter_initialize(&em))
+		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
+	yaml_emitter_set_output(&em, out_write, &o);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_indent(&em, 2);
+	yaml_emitter_set_width(&em, -1);
+	r = emit_doc(&em, v);
+	if (r == -EIO && em.problem)
+		r = err_fail(err, CNI_ERR_INTERNAL, r, "writing YAML: %s", em.problem);
+	else if (r < 0)
+		r = err_fail(err, CNI_ERR_INTERNAL, r, "writing YAML: %s", strerror(-r));
+	yaml_emitter_delete(&em);
+	if (r < 0) {
+		free(o.buf);
+		return r;
+	}
+	*ret = o.buf ? o.buf : strdup("");
+	return *ret ? 0 : err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
+}

@@ -17,4 +17,11 @@ struct err;
  * refused. Errors say where: "YAML line 3:7: ...". Returns 0 or -errno with err filled. */
 int k8s_yaml_read(const char *buf, size_t len, struct cJSON **ret, struct err *err);
 
+/* Writes v as one YAML document, as kubectl prints objects: block style, two-space indent,
+ * strings quoted only where a plain scalar would read back as another type ("true", "80",
+ * "") or could not be written plainly, multi-line strings as literal blocks; reading the
+ * text back with k8s_yaml_read() gives v. *ret is NUL-terminated (the caller frees it).
+ * Returns 0 or -errno with err filled. */
+int k8s_yaml_write(const struct cJSON *v, char **ret, struct err *err);
+
 #endif

@@ -129,6 +129,55 @@ printf '%s\n' "$OUT" >"$T_TMP/pods.json"
 ctl apply -f - <"$T_TMP/pods.json"
 expect reapply-get-output 0 "pod/web unchanged" ""
 
+# -o yaml: kubectl's form, which apply reads back unchanged
+ctl get netpol x/allow-web -o yaml
+expect get-yaml 0 'apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-web
+  namespace: x
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+    matchExpressions:
+    - key: tier
+      operator: In
+      values:
+      - front
+      - back
+    - key: legacy
+      operator: DoesNotExist
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: "y"
+      podSelector: {}
+    - ipBlock:
+        cidr: 10.0.0.0/8
+        except:
+        - 10.9.0.0/16
+    ports:
+    - port: http
+      protocol: TCP
+    - port: 8000
+      endPort: 8080
+      protocol: TCP
+  egress:
+  - {}
+  policyTypes:
+  - Ingress
+  - Egress' ""
+ctl -oyaml get pods -A
+printf '%s\n' "$OUT" >"$T_TMP/pods.yaml"
+check_eq get-yaml-list "kind: List enabled: \"true\"" "$(grep -o '^kind: List' "$T_TMP/pods.yaml") $(grep -o 'enabled: .*' "$T_TMP/pods.yaml")"
+ctl apply -f "$T_TMP/pods.yaml"
+expect reapply-get-yaml 0 "pod/web unchanged" ""
+ctl -o yaml apply -f "$T_TMP/pods.yaml"
+expect yaml-only-get 2 "" "sluicectl: -o: unknown output form 'yaml' (table or json)
+Try 'sluicectl --help'."
+
 # a List with one invalid item: nothing written, every invalid item named
 cat >"$T_TMP/list.json" <<'EOF'
 {"apiVersion": "v1", "kind": "List", "items": [

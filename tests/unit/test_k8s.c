@@ -597,6 +597,42 @@ static void test_large_maps(void)
 	free(in);
 }
 
+/* YAML written as kubectl prints it, and read back as the same JSON */
+static void test_yaml_write(void)
+{
+	static const char *const docs[] = {
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":{\"a\":\"true\",\"b\":\"80\",\"c\":\"\",\"d\":\"y\",\"e\":\"1e3\",\"f\":\"0x10\",\"g\":\"null\",\"h\":\"x: y\",\"i\":\"- z\",\"j\":\"line1\\nline2\\n\",\"k\":\"~\",\"l\":\"#c\",\"m\":\"2024-05-02T10:11:12Z\",\"n\":\" lead\"}},\"spec\":{\"a\":[],\"b\":{},\"c\":[1,-2.5,true,false,null,[[]]],\"d\":1e300}}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}",
+		"{\"80\":\"true\",\"\":1}",
+	};
+	struct err e = {0};
+	cJSON *in, *back;
+	char *y, *s;
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		in = cJSON_Parse(docs[i]);
+		T_ASSERT(in);
+		T_EQ(k8s_yaml_write(in, &y, &e), 0);
+		T_EQ(k8s_yaml_read(y, strlen(y), &back, &e), 0);
+		s = cJSON_PrintUnformatted(cJSON_GetArrayItem(back, 0));
+		if (!cJSON_Compare(in, cJSON_GetArrayItem(back, 0), true))
+			printf("  yaml:\n%s  read back: %s\n", y, s);
+		T_ASSERT(cJSON_Compare(in, cJSON_GetArrayItem(back, 0), true));
+		free(s);
+		free(y);
+		cJSON_Delete(back);
+		cJSON_Delete(in);
+	}
+	in = cJSON_Parse(
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":{\"on\":\"true\"}},\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":80}]}]},\"status\":{}}");
+	T_EQ(k8s_yaml_write(in, &y, &e), 0);
+	T_STREQ(y,
+		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    \"on\": \"true\"\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 80\nstatus: {}\n");
+	free(y);
+	cJSON_Delete(in);
+}
+
 static void test_keys_and_kinds(void)
 {
 	char k[128];
@@ -662,6 +698,7 @@ int main(void)
 	T_RUN(test_yaml_scalars);
 	T_RUN(test_yaml_aliases);
 	T_RUN(test_large_maps);
+	T_RUN(test_yaml_write);
 	T_RUN(test_keys_and_kinds);
 	T_RUN(test_ident_and_label);
 	return T_EXIT();
