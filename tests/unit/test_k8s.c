@@ -633,6 +633,26 @@ static void test_yaml_write(void)
 	cJSON_Delete(in);
 }
 
+/* Annotations: 256 KiB in all; SCTP accepted like TCP and UDP */
+static void test_sizes_and_sctp(void)
+{
+	size_t n = 300 * 1024, k;
+	char *in = malloc(n + 256);
+
+	T_ASSERT(in);
+	k = (size_t)snprintf(
+		in, 256,
+		"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    a: ");
+	memset(in + k, 'x', n);
+	strcpy(in + k + n, "\n");
+	T_STREQ(norm(in), "error: metadata.annotations: may not be more than 262144 bytes in all");
+	free(in);
+	T_STREQ(norm(NP "  egress:\n  - ports: [{port: 36412, protocol: SCTP}]\n"),
+		"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"np\",\"namespace\":\"default\"},\"spec\":{\"egress\":[{\"ports\":[{\"port\":36412,\"protocol\":\"SCTP\"}]}],\"podSelector\":{},\"policyTypes\":[\"Ingress\",\"Egress\"]}}");
+	T_STREQ(norm(CP "    - {containerPort: 36412, protocol: SCTP, name: s1ap}\n"),
+		"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"ports\":[{\"containerPort\":36412,\"protocol\":\"SCTP\",\"name\":\"s1ap\"}]}]}}");
+}
+
 static void test_keys_and_kinds(void)
 {
 	char k[128];
@@ -699,6 +719,7 @@ int main(void)
 	T_RUN(test_yaml_aliases);
 	T_RUN(test_large_maps);
 	T_RUN(test_yaml_write);
+	T_RUN(test_sizes_and_sctp);
 	T_RUN(test_keys_and_kinds);
 	T_RUN(test_ident_and_label);
 	return T_EXIT();
