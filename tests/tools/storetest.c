@@ -27,6 +27,8 @@ static const char *st_url;
 static char st_prefix[128];
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv);
+static const char *expect_event(struct store_watch *w, int type, const char *key, int64_t rev,
+				const char *value);
 
 __attribute__((format(printf, 3, 4))) static void st_report(const char *check, bool ok,
 							    const char *fmt, ...)
@@ -417,6 +419,45 @@ static void c_list(struct store *s, const char *name)
 out:
 	store_list_free(&l);
 	store_list_free(&sub);
+}
+
+/* a key of STORE_KEY_MAX bytes, most of them escaped by a file-backed store */
+static void c_long_key(struct store *s, const char *name)
+{
+	char key[STORE_KEY_MAX + 1], key2[STORE_KEY_MAX + 1];
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	size_t n = (size_t)snprintf(key, sizeof(key), "%s/long/", st_prefix);
+
+	for (size_t i = n; i < STORE_KEY_MAX; i++)
+		key[i] = (char)(i % 3 ? 0x80 + i % 100 : ' ');
+	key[STORE_KEY_MAX] = '\0';
+	memcpy(key2, key, sizeof(key));
+	key2[STORE_KEY_MAX - 1] = 'z';
+	w = store_watch_open(s, st_key("/long/"), 0, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	EXPECT(st_put(s, key, "one", STORE_ANY, 0, &r1) == 1, "put of a %d-byte key failed",
+	       STORE_KEY_MAX);
+	EXPECT(st_put(s, key2, "two", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(store_list_all(s, st_key("/long/"), 1, &l, &e) == 2, "list in pages of 1: %zu keys",
+	       l.n);
+	EXPECT(!strcmp(l.kvs[0].key, key) && !strcmp(l.kvs[0].value, "one") &&
+		       !strcmp(l.kvs[1].key, key2) && !strcmp(l.kvs[1].value, "two"),
+	       "long keys listed wrong");
+	EXPECT(store_delete(s, key, r1, &r3, &e) == 1, "conditional delete failed");
+	why = expect_event(w, STORE_EV_PUT, key, r1, "one");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, key2, r2, "two");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_DELETE, key, r3, NULL);
+	EXPECT(!why, "%s", why);
+	PASSED();
+out:
+	store_list_free(&l);
+	store_watch_close(w);
 }
 
 static bool same_list(const struct store_list *a, const struct store_list *b)
@@ -987,25 +1028,16 @@ static const struct check {
 	const char *name;
 	void (*fn)(struct store *s, const char *name);
 } checks[] = {
-	{"get-absent", c_get_absent},
-	{"put-get", c_put_get},
-	{"values", c_values},
-	{"revisions", c_revisions},
-	{"versions", c_versions},
-	{"create-if-absent", c_create},
-	{"compare-and-swap", c_cas},
-	{"delete", c_delete},
-	{"list-prefix", c_list},
-	{"list-paging", c_paging},
-	{"watch-history", c_watch_history},
-	{"watch-now", c_watch_now},
-	{"watch-other-process", c_watch_process},
-	{"compact", c_compact},
-	{"race-create", c_race_create},
-	{"race-puts", c_race_puts},
-	{"errors", c_errors},
-	{"ttl-watch", c_ttl_watch},
-	{"ttl", c_ttl},
+	{"get-absent", c_get_absent}, {"put-get", c_put_get},
+	{"values", c_values},	      {"revisions", c_revisions},
+	{"versions", c_versions},     {"create-if-absent", c_create},
+	{"compare-and-swap", c_cas},  {"delete", c_delete},
+	{"list-prefix", c_list},      {"list-paging", c_paging},
+	{"long-key", c_long_key},     {"watch-history", c_watch_history},
+	{"watch-now", c_watch_now},   {"watch-other-process", c_watch_process},
+	{"compact", c_compact},	      {"race-create", c_race_create},
+	{"race-puts", c_race_puts},   {"errors", c_errors},
+	{"ttl-watch", c_ttl_watch},   {"ttl", c_ttl},
 };
 
 /* removes what the suite wrote, so that a shared etcd keeps nothing of it */
