@@ -319,7 +319,8 @@ static int list_names(struct dir_store *s, const char *prefix, const char *start
 		free(c);
 		return fail_io(s, err, r, "list", "read keys");
 	}
-	qsort(c, n, sizeof(*c), cand_cmp);
+	if (n)
+		qsort(c, n, sizeof(*c), cand_cmp);
 	*ret = c;
 	*ret_n = n;
 	return 0;

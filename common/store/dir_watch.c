@@ -60,7 +60,7 @@ static int open_log(struct dir_watch *w, struct dir_meta *m, struct err *err)
 	w->gen = gen;
 	w->off = (off_t)n;
 	/* what was compacted away is lost to this watch: it must list again */
-	if (first > w->rev + 1)
+	if (w->rev != INT64_MAX && first > w->rev + 1)
 		w->stale = true;
 out:
 	dir_unlock(s);
@@ -98,14 +98,13 @@ struct store_watch *dir_watch_open(struct store *st, const char *prefix, int64_t
 			 strerror(errno));
 		goto fail;
 	}
-	w->rev = from_rev ? from_rev - 1 : INT64_MAX;
+	w->rev = from_rev ? from_rev - 1 : INT64_MAX; /* INT64_MAX: set below, from meta */
 	if (open_log(w, &m, err) < 0)
 		goto fail;
 	if (!from_rev) {
 		/* from now on: what meta counts is history */
 		w->rev = m.revision;
 		w->off = (off_t)m.log_size;
-		w->stale = false;
 	}
 	w->from = w->rev + 1;
 	return &w->base;
