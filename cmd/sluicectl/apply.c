@@ -19,7 +19,7 @@
 #define APPLY_TRIES 5 /* conditional writes lost to concurrent writers before giving up */
 
 static const char apply_usage[] =
-	"Usage: sluicectl apply -f FILE|- [-f FILE...]\n"
+	"Usage: sluicectl apply -f FILE|- [-f FILE...] [-n NS]\n"
 	"\n"
 	"Writes Kubernetes Namespaces (v1), Pods (v1) and NetworkPolicies\n"
 	"(networking.k8s.io/v1) into the store, as JSON or YAML: single objects, Lists\n"
@@ -28,7 +28,9 @@ static const char apply_usage[] =
 	"Each object replaces the stored one of its kind, namespace and name:\n"
 	"  namespace/x created | pod/web configured | networkpolicy.networking.k8s.io/deny unchanged\n"
 	"\n"
-	"  -f, --filename FILE  the file to read, '-' for stdin\n";
+	"  -f, --filename FILE  the file to read, '-' for stdin\n"
+	"  -n, --namespace NS   the namespace of objects that name none (default \"default\");\n"
+	"                       an object naming another one is refused\n";
 
 void ctl_objects_free(struct k8s_object *o, size_t n)
 {
@@ -37,8 +39,24 @@ void ctl_objects_free(struct k8s_object *o, size_t n)
 	free(o);
 }
 
+/* -n NS: the namespace of a namespaced object that names none */
+static void default_ns(cJSON *it, const char *ns)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(it, "metadata"), *cur;
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "kind"));
+
+	if (!ns || !cJSON_IsObject(meta) || (kind && !strcmp(kind, "Namespace")))
+		return;
+	cur = cJSON_GetObjectItemCaseSensitive(meta, "namespace");
+	if (cur && !cJSON_IsNull(cur) && !(cJSON_IsString(cur) && !*cur->valuestring))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+	cJSON_AddStringToObject(meta, "namespace", ns);
+}
+
 /* Validates (or identifies) the items of one input, appending to *objs; invalid ones print */
-static int read_items(const char *src, cJSON *items, bool full, struct k8s_object **objs, size_t *n)
+static int read_items(const char *src, cJSON *items, const char *ns, bool full,
+		      struct k8s_object **objs, size_t *n)
 {
 	struct k8s_object *more;
 	struct err e = {0};
@@ -53,10 +71,21 @@ static int read_items(const char *src, cJSON *items, bool full, struct k8s_objec
 	cJSON_ArrayForEach(it, items) {
 		i++;
 		memset(&e, 0, sizeof(e));
+		default_ns(it, ns);
 		if ((full ? k8s_object_parse(it, &more[*n], &e)
 			  : k8s_object_ident(it, &more[*n], &e)) < 0) {
 			ctl_errorf("%s: item %d (%s): %s", src, i,
 				   k8s_object_label(it, label, sizeof(label)), e.msg);
+			bad++;
+			continue;
+		}
+		/* kubectl's rule: -n never moves an object that names its namespace */
+		if (ns && more[*n].kind != K8S_NAMESPACE && strcmp(more[*n].ns, ns)) {
+			ctl_errorf(
+				"%s: item %d (%s): metadata.namespace: \"%s\" does not match -n %s",
+				src, i, k8s_object_label(it, label, sizeof(label)), more[*n].ns,
+				ns);
+			k8s_object_done(&more[*n]);
 			bad++;
 			continue;
 		}
@@ -100,8 +129,8 @@ static int duplicates(struct k8s_object *o, size_t n)
 	return r;
 }
 
-int ctl_objects_read(struct ctl *c, char **paths, int npaths, bool full, struct k8s_object **ret,
-		     size_t *ret_n)
+int ctl_objects_read(struct ctl *c, char **paths, int npaths, const char *ns, bool full,
+		     struct k8s_object **ret, size_t *ret_n)
 {
 	struct k8s_object *objs = NULL;
 	struct err e = {0};
@@ -123,7 +152,7 @@ int ctl_objects_read(struct ctl *c, char **paths, int npaths, bool full, struct 
 			ctl_errorf("%s: %s", src, e.msg);
 			bad++;
 		} else {
-			bad += read_items(src, items, full, &objs, &n) < 0;
+			bad += read_items(src, items, ns, full, &objs, &n) < 0;
 			cJSON_Delete(items);
 		}
 		free(buf);
@@ -185,11 +214,12 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"filename", required_argument, NULL, 'f'},
+		{"namespace", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct k8s_object *objs;
-	const char *what = NULL;
+	const char *what = NULL, *ns = NULL;
 	struct store *s;
 	char **files;
 	size_t n, i;
@@ -198,19 +228,21 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 	files = calloc((size_t)argc, sizeof(*files));
 	if (!files)
 		return ctl_errorf("out of memory");
-	while ((o = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":hf:n:", opts, NULL)) != -1) {
 		if (o == 'h') {
 			free(files);
 			return fputs(apply_usage, stdout), CTL_OK;
 		}
-		if (o == 'f') {
-			files[nf++] = optarg;
+		if (o == 'f' || o == 'n') {
+			if (o == 'f')
+				files[nf++] = optarg;
+			else
+				ns = optarg;
 			continue;
 		}
 		free(files);
 		if (o == ':')
-			return ctl_usage("apply", "'%s' needs a file ('-' for stdin)",
-					 argv[optind - 1]);
+			return ctl_usage("apply", "'%s' needs a value", argv[optind - 1]);
 		return ctl_usage("apply", "unknown flag '%s'", argv[optind - 1]);
 	}
 	if (optind < argc || !nf) {
@@ -219,7 +251,12 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 			return ctl_usage("apply", "unexpected argument '%s'", argv[optind]);
 		return ctl_usage("apply", "needs -f FILE (or -f - for stdin)");
 	}
-	r = ctl_objects_read(c, files, nf, true, &objs, &n);
+	if (ns && k8s_check_dns_label(ns)) {
+		free(files);
+		return ctl_usage("apply", "-n: invalid namespace '%s': %s", ns,
+				 k8s_check_dns_label(ns));
+	}
+	r = ctl_objects_read(c, files, nf, ns, true, &objs, &n);
 	free(files);
 	if (r < 0)
 		return CTL_ERROR;

@@ -13,7 +13,7 @@
 #include "sluicectl.h"
 
 static const char delete_usage[] =
-	"Usage: sluicectl delete -f FILE|- [-f FILE...] [--ignore-not-found]\n"
+	"Usage: sluicectl delete -f FILE|- [-f FILE...] [-n NS] [--ignore-not-found]\n"
 	"       sluicectl delete KIND NAME|NS/NAME... [-n NS] [--ignore-not-found]\n"
 	"\n"
 	"Removes stored Namespaces, Pods and NetworkPolicies: those a file names (JSON or YAML,\n"
@@ -24,7 +24,8 @@ static const char delete_usage[] =
 	"--ignore-not-found.\n"
 	"\n"
 	"  -f, --filename FILE    the file naming the objects, '-' for stdin\n"
-	"  -n, --namespace NS     the namespace of NAMEs given without one (default \"default\")\n"
+	"  -n, --namespace NS     the namespace of NAMEs, or of a file's objects, given without\n"
+	"                         one (default \"default\")\n"
 	"      --ignore-not-found an absent object is no error\n";
 
 /* The Pods and NetworkPolicies of namespace ns */
@@ -75,14 +76,14 @@ static int delete_one(struct ctl *c, struct store *s, enum k8s_kind kind, const 
 	return CTL_OK;
 }
 
-static int delete_files(struct ctl *c, char **files, int nf, bool ignore)
+static int delete_files(struct ctl *c, char **files, int nf, const char *ns, bool ignore)
 {
 	struct k8s_object *objs;
 	struct store *s;
 	size_t n, i;
 	int r = CTL_OK, pass;
 
-	if (ctl_objects_read(c, files, nf, false, &objs, &n) < 0)
+	if (ctl_objects_read(c, files, nf, ns, false, &objs, &n) < 0)
 		return CTL_ERROR;
 	s = ctl_store(c);
 	/* namespaces last: deleting one first would take the file's pods and policies with
@@ -155,10 +156,13 @@ int ctl_delete(struct ctl *c, int argc, char **argv)
 		else
 			ignore = true;
 	}
-	if (nf && (optind < argc || ns))
-		r = ctl_usage("delete", "-f names the objects: no KIND, NAME or -n with it");
+	if (nf && optind < argc)
+		r = ctl_usage("delete", "-f names the objects: no KIND or NAME with it");
+	else if (ns && k8s_check_dns_label(ns))
+		r = ctl_usage("delete", "-n: invalid namespace '%s': %s", ns,
+			      k8s_check_dns_label(ns));
 	else if (nf)
-		r = delete_files(c, files, nf, ignore);
+		r = delete_files(c, files, nf, ns, ignore);
 	else if (optind >= argc)
 		r = ctl_usage("delete", "needs -f FILE or KIND NAME");
 	else

@@ -40,10 +40,11 @@ int ctl_status(struct ctl *c, int argc, char **argv); /* status */
  * object in them, validated and normalized (full) or only identified (delete -f), in *ret
  * (free with ctl_objects_free). Prints why on stderr for each invalid object ("<source>:
  * item N (Kind ns/name): <field>: <why>"), for the same object twice, or for no object at
- * all, and returns -1 then. */
+ * all, and returns -1 then. ns (-n, may be NULL) is the namespace of namespaced objects
+ * that name none; one naming another is refused, as kubectl refuses it. */
 struct k8s_object;
-int ctl_objects_read(struct ctl *c, char **paths, int n, bool full, struct k8s_object **ret,
-		     size_t *ret_n);
+int ctl_objects_read(struct ctl *c, char **paths, int n, const char *ns, bool full,
+		     struct k8s_object **ret, size_t *ret_n);
 void ctl_objects_free(struct k8s_object *o, size_t n);
 
 /* NAME or NS/NAME (a Namespace: NAME) of an object of kind, with -n NS (may be NULL): fills

@@ -237,7 +237,7 @@ refuse usage-get-all-and-n 2 "sluicectl get: -A lists every namespace: no -n, no
 Try 'sluicectl get --help'." get pods -A -n x
 refuse usage-delete-nothing 2 "sluicectl delete: needs -f FILE or KIND NAME
 Try 'sluicectl delete --help'." delete
-refuse usage-delete-f-and-name 2 "sluicectl delete: -f names the objects: no KIND, NAME or -n with it
+refuse usage-delete-f-and-name 2 "sluicectl delete: -f names the objects: no KIND or NAME with it
 Try 'sluicectl delete --help'." delete -f - pod x
 refuse get-notfound 1 'sluicectl: NotFound: pod "x/nope" not found' get pod x/nope
 refuse get-ns-notfound 1 'sluicectl: NotFound: namespace "nope" not found' get ns nope
@@ -245,6 +245,20 @@ for v in apply get delete; do
 	ctl "$v" --help
 	check_eq "help-$v" "0 Usage: sluicectl $v" "$RC $(head -1 <<<"$OUT" | cut -c1-$((17 + ${#v})))"
 done
+
+# -n: the namespace of objects that name none; an object naming another is refused
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: nsless}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: z}\n' >"$T_TMP/in"
+ctl apply -n x -f - <"$T_TMP/in"
+expect apply-n 0 "pod/nsless created
+namespace/z created" ""
+check_eq apply-n-keys "$P/namespaces/z $P/pods/x/nsless" "$(keys | grep -E 'nsless|/z$' | sort | xargs)"
+ctl delete -n x -f - <"$T_TMP/in"
+expect delete-n 0 'pod "nsless" deleted from x namespace
+namespace "z" deleted' ""
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: other}\n' >"$T_TMP/in"
+refuse refuse-n-mismatch 1 'sluicectl: stdin: item 1 (Pod other/p): metadata.namespace: "other" does not match -n x' apply -n x -f -
+refuse usage-apply-bad-n 2 "sluicectl apply: -n: invalid namespace 'X_': a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')
+Try 'sluicectl apply --help'." apply -n X_ -f -
 
 # kubectl get -o yaml output, server fields and all, applies as its normalized self
 cat >"$T_TMP/kubectl.yaml" <<'EOF'
