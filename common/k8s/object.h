@@ -43,7 +43,8 @@ int k8s_split(const char *buf, size_t len, k8s_yaml_reader yaml, struct cJSON **
 	      struct err *err);
 
 /* Validates one object and fills *ret with its normalized form (free with
- * k8s_object_done()). On failure returns -EINVAL with err's message "<field>: <why>". */
+ * k8s_object_done()). On failure returns -EINVAL with err's message "<field>: <why>" (the
+ * first problem found), or -ENOMEM. Normalizing a normalized object gives it back. */
 int k8s_object_parse(const struct cJSON *in, struct k8s_object *ret, struct err *err);
 
 /* What an object is (apiVersion and kind, name, namespace), validated as k8s_object_parse()
