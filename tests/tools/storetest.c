@@ -1,0 +1,1046 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The datastore's behavioural suite: `storetest URL [CHECK...]` runs every semantic check of
+ * store/store.h against the store at URL (dir:// or etcd://), under a prefix of its own, and
+ * prints one "PASS store-<scheme>:<check>" or "FAIL store-<scheme>:<check> <why>" line each.
+ * The same checks run against both backends; the "dir" group (storetest_dir.c) only against
+ * dir://. Exit status 0: all passed, 1: some failed, 2: usage or the store cannot be opened. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+static int failures;
+static const char *scheme = "dir";
+static const char *st_url;
+static char st_prefix[128];
+
+static void st_dir_checks(struct store *s, const char *path, int argc, char **argv);
+
+__attribute__((format(printf, 3, 4))) static void st_report(const char *check, bool ok,
+							    const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s store-%s:%s", ok ? "PASS" : "FAIL", scheme, check);
+	if (!ok) {
+		failures++;
+		if (fmt) {
+			putchar(' ');
+			va_start(ap, fmt);
+			vprintf(fmt, ap);
+			va_end(ap);
+		}
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int64_t st_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+__attribute__((format(printf, 1, 2))) static char *st_key(const char *fmt, ...)
+{
+	static char bufs[8][STORE_KEY_MAX + 1];
+	static int i;
+	char *b = bufs[i++ % 8];
+	int n;
+	va_list ap;
+
+	n = snprintf(b, sizeof(bufs[0]), "%s", st_prefix);
+	va_start(ap, fmt);
+	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+static int st_put(struct store *s, const char *key, const char *value, int64_t if_rev, int64_t ttl,
+		  int64_t *rev)
+{
+	struct store_put o = {.if_rev = if_rev, .ttl = ttl};
+	struct err e = {0};
+	int r = store_put(s, key, value, strlen(value), &o, rev, NULL, &e);
+
+	if (r < 0)
+		fprintf(stderr, "storetest: put: %s\n", e.msg);
+	return r;
+}
+
+static int64_t st_rev(struct store *s)
+{
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t rev = -1;
+
+	if (store_get(s, st_key("/no-such-key"), &kv, &rev, &e) < 0)
+		return -1;
+	store_kv_free(&kv);
+	return rev;
+}
+
+static int st_wait_event(struct store_watch *w, struct store_event *ev, int timeout_ms)
+{
+	struct err e = {0};
+	int r = store_watch_wait(w, ev, timeout_ms, &e);
+
+	if (r < 0 && r != -ESTALE)
+		fprintf(stderr, "storetest: watch: %s\n", e.msg);
+	return r;
+}
+
+/* A check fails at its first unmet condition: FAILED(why) reports and returns */
+#define FAILED(...)                                  \
+	do {                                         \
+		st_report(name, false, __VA_ARGS__); \
+		goto out;                            \
+	} while (0)
+#define EXPECT(c, ...)                       \
+	do {                                 \
+		if (!(c))                    \
+			FAILED(__VA_ARGS__); \
+	} while (0)
+#define PASSED() st_report(name, true, NULL)
+
+static void c_get_absent(struct store *s, const char *name)
+{
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t rev = -1;
+	int r = store_get(s, st_key("/absent"), &kv, &rev, &e);
+
+	EXPECT(r == 0, "get of an absent key returned %d (%s)", r, e.msg);
+	EXPECT(kv.key == NULL && kv.value == NULL, "an absent key filled kv");
+	EXPECT(rev >= 1, "store revision %lld", (long long)rev);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+static void c_put_get(struct store *s, const char *name)
+{
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t prev, rev = 0, grev = 0;
+	const char *key = st_key("/pg/one");
+	int r;
+
+	prev = st_rev(s);
+	r = st_put(s, key, "{\"a\":1}", STORE_ANY, 0, &rev);
+	EXPECT(r == 1, "put returned %d", r);
+	EXPECT(rev == prev + 1, "put revision %lld after %lld", (long long)rev, (long long)prev);
+	r = store_get(s, key, &kv, &grev, &e);
+	EXPECT(r == 1, "get returned %d (%s)", r, e.msg);
+	EXPECT(kv.key && !strcmp(kv.key, key), "wrong key read back");
+	EXPECT(kv.value_len == 7 && !memcmp(kv.value, "{\"a\":1}", 8), "wrong value read back");
+	EXPECT(kv.create_rev == rev && kv.mod_rev == rev && kv.version == 1,
+	       "create %lld mod %lld version %lld, put at %lld", (long long)kv.create_rev,
+	       (long long)kv.mod_rev, (long long)kv.version, (long long)rev);
+	EXPECT(kv.ttl == -1, "ttl %lld without a TTL", (long long)kv.ttl);
+	EXPECT(grev == rev, "get's revision %lld, last write %lld", (long long)grev,
+	       (long long)rev);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+/* put value[len] at key, read it back byte for byte */
+static const char *roundtrip(struct store *s, const char *key, const char *value, size_t len)
+{
+	static char why[640];
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int r = store_put(s, key, value, len, NULL, NULL, NULL, &e);
+
+	if (r != 1) {
+		snprintf(why, sizeof(why), "put returned %d (%s)", r, e.msg);
+		return why;
+	}
+	r = store_get(s, key, &kv, NULL, &e);
+	if (r != 1)
+		snprintf(why, sizeof(why), "get returned %d (%s)", r, e.msg);
+	else if (kv.value_len != len)
+		snprintf(why, sizeof(why), "%zu bytes read back, %zu written", kv.value_len, len);
+	else if ((len && memcmp(kv.value, value, len)) || kv.value[len] != '\0')
+		snprintf(why, sizeof(why), "the bytes read back differ (or no NUL after them)");
+	else
+		why[0] = '\0';
+	store_kv_free(&kv);
+	return why[0] ? why : NULL;
+}
+
+static void c_values(struct store *s, const char *name)
+{
+	char bin[255 * 2], *big = NULL;
+	const char *why;
+	size_t n = 512 * 1024;
+
+	for (int i = 0; i < 255; i++)
+		bin[i] = bin[i + 255] = (char)(i + 1); /* 0x01..0xff, twice */
+	why = roundtrip(s, st_key("/v/binary"), bin, sizeof(bin));
+	EXPECT(!why, "binary value 0x01..0xff: %s", why);
+	why = roundtrip(s, st_key("/v/empty"), "", 0);
+	EXPECT(!why, "empty value: %s", why);
+	big = malloc(n);
+	EXPECT(big, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		big[i] = (char)(1 + (i * 7 + i / 251) % 255);
+	why = roundtrip(s, st_key("/v/big"), big, n);
+	EXPECT(!why, "512 KiB value: %s", why);
+	PASSED();
+out:
+	free(big);
+}
+
+static void c_revisions(struct store *s, const char *name)
+{
+	int64_t r0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0;
+	const char *a = st_key("/rev/a"), *b = st_key("/rev/b");
+	struct err e = {0};
+
+	r0 = st_rev(s);
+	EXPECT(r0 > 0, "no store revision");
+	EXPECT(st_put(s, a, "1", STORE_ANY, 0, &r1) == 1, "put failed");
+	EXPECT(st_put(s, b, "1", STORE_ABSENT, 0, &r2) == 1, "create failed");
+	EXPECT(st_put(s, a, "2", r1, 0, &r3) == 1, "compare-and-swap failed");
+	EXPECT(store_delete(s, b, STORE_ANY, &r4, &e) == 1, "delete failed: %s", e.msg);
+	EXPECT(store_delete(s, a, r3, &r5, &e) == 1, "conditional delete failed: %s", e.msg);
+	EXPECT(r1 == r0 + 1 && r2 == r1 + 1 && r3 == r2 + 1 && r4 == r3 + 1 && r5 == r4 + 1,
+	       "revisions %lld %lld %lld %lld %lld %lld, each change should add 1", (long long)r0,
+	       (long long)r1, (long long)r2, (long long)r3, (long long)r4, (long long)r5);
+	EXPECT(st_rev(s) == r5, "store revision %lld after the last change at %lld",
+	       (long long)st_rev(s), (long long)r5);
+	/* what changes nothing adds no revision */
+	EXPECT(store_delete(s, a, STORE_ANY, NULL, &e) == 0, "delete of an absent key");
+	EXPECT(st_put(s, a, "x", 12345678, 0, NULL) == 0, "a CAS on an absent key succeeded");
+	EXPECT(st_rev(s) == r5, "failed conditions changed the revision (%lld, was %lld)",
+	       (long long)st_rev(s), (long long)r5);
+	PASSED();
+out:;
+}
+
+static void c_versions(struct store *s, const char *name)
+{
+	const char *k = st_key("/ver/k");
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+
+	EXPECT(st_put(s, k, "1", STORE_ANY, 0, &r1) == 1, "put failed");
+	EXPECT(st_put(s, k, "2", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1, "get failed");
+	EXPECT(kv.create_rev == r1 && kv.mod_rev == r2 && kv.version == 2,
+	       "after two puts: create %lld (want %lld) mod %lld (want %lld) version %lld (want 2)",
+	       (long long)kv.create_rev, (long long)r1, (long long)kv.mod_rev, (long long)r2,
+	       (long long)kv.version);
+	store_kv_free(&kv);
+	EXPECT(store_delete(s, k, STORE_ANY, &r3, &e) == 1, "delete failed");
+	EXPECT(st_put(s, k, "3", STORE_ABSENT, 0, &r4) == 1, "re-create after delete failed");
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1, "get failed");
+	EXPECT(kv.create_rev == r4 && kv.mod_rev == r4 && kv.version == 1 && r4 == r3 + 1,
+	       "re-created: create %lld mod %lld version %lld, want %lld %lld 1",
+	       (long long)kv.create_rev, (long long)kv.mod_rev, (long long)kv.version,
+	       (long long)r4, (long long)r4);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+static void c_create(struct store *s, const char *name)
+{
+	const char *k = st_key("/create/k");
+	struct store_put o = {.if_rev = STORE_ABSENT};
+	struct store_kv cur = {0}, kv = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = -7;
+	int r;
+
+	r = store_put(s, k, "first", 5, &o, &r1, &cur, &e);
+	EXPECT(r == 1 && r1 > 0, "create-if-absent of a new key returned %d (%s)", r, e.msg);
+	EXPECT(cur.key == NULL, "a successful create filled cur");
+	r = store_put(s, k, "second", 6, &o, &r2, &cur, &e);
+	EXPECT(r == 0, "create-if-absent of an existing key returned %d (%s)", r, e.msg);
+	EXPECT(e.code == 0, "a failed condition recorded an error: %s", e.msg);
+	EXPECT(cur.key && !strcmp(cur.key, k) && cur.value_len == 5 &&
+		       !memcmp(cur.value, "first", 5) && cur.mod_rev == r1 &&
+		       cur.create_rev == r1 && cur.version == 1,
+	       "cur is not the key as it is");
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && kv.value_len == 5 &&
+		       !memcmp(kv.value, "first", 5),
+	       "the conflicting create changed the value");
+	PASSED();
+out:
+	store_kv_free(&cur);
+	store_kv_free(&kv);
+}
+
+static void c_cas(struct store *s, const char *name)
+{
+	const char *k = st_key("/cas/k"), *absent = st_key("/cas/absent");
+	struct store_put o = {.if_rev = 0};
+	struct store_kv cur = {0}, kv = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0;
+	int r;
+
+	EXPECT(st_put(s, k, "v1", STORE_ANY, 0, &r1) == 1, "put failed");
+	o.if_rev = r1;
+	r = store_put(s, k, "v2", 2, &o, &r2, &cur, &e);
+	EXPECT(r == 1 && r2 == r1 + 1, "CAS at the current mod_rev returned %d (%s)", r, e.msg);
+	r = store_put(s, k, "v3", 2, &o, NULL, &cur, &e); /* r1 is stale now */
+	EXPECT(r == 0, "CAS at a stale mod_rev returned %d (%s)", r, e.msg);
+	EXPECT(cur.key && cur.mod_rev == r2 && cur.version == 2 && cur.value_len == 2 &&
+		       !memcmp(cur.value, "v2", 2),
+	       "stale CAS: cur is not the key as it is");
+	store_kv_free(&cur);
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(kv.value, "v2"),
+	       "a stale CAS changed the value");
+	o.if_rev = r2;
+	r = store_put(s, absent, "x", 1, &o, NULL, &cur, &e);
+	EXPECT(r == 0 && cur.key == NULL, "CAS on an absent key returned %d (cur %s)", r,
+	       cur.key ? "filled" : "empty");
+	EXPECT(store_get(s, absent, &kv, NULL, &e) == 0, "CAS on an absent key created it");
+	PASSED();
+out:
+	store_kv_free(&cur);
+	store_kv_free(&kv);
+}
+
+static void c_delete(struct store *s, const char *name)
+{
+	const char *k = st_key("/del/k");
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0, rd = 0;
+	int r;
+
+	EXPECT(st_put(s, k, "a", STORE_ANY, 0, &r1) == 1, "put failed");
+	EXPECT(st_put(s, k, "b", STORE_ANY, 0, &r2) == 1, "put failed");
+	r = store_delete(s, k, r1, NULL, &e);
+	EXPECT(r == 0, "delete at a stale mod_rev returned %d (%s)", r, e.msg);
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1, "a stale conditional delete deleted");
+	r = store_delete(s, k, r2, &rd, &e);
+	EXPECT(r == 1 && rd == r2 + 1, "delete at the current mod_rev returned %d (%s)", r, e.msg);
+	store_kv_free(&kv);
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 0, "deleted key still read");
+	r = store_delete(s, k, STORE_ANY, NULL, &e);
+	EXPECT(r == 0 && e.code == 0, "delete of an absent key returned %d (%s)", r, e.msg);
+	r = store_delete(s, k, r2, NULL, &e);
+	EXPECT(r == 0 && e.code == 0, "conditional delete of an absent key returned %d", r);
+	EXPECT(st_put(s, k, "c", STORE_ANY, 0, &r3) == 1, "put failed");
+	r = store_delete(s, k, STORE_ANY, &rd, &e);
+	EXPECT(r == 1 && rd == r3 + 1, "unconditional delete returned %d (%s)", r, e.msg);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b); /* strcmp: unsigned bytes */
+}
+
+/* keys that escaping must keep apart, and that test byte-prefix order */
+static const char *const list_keys[] = {
+	"/l/a",	      "/l/a/b",	   "/l/a/b/c",	"/l/a/bc",    "/l/a/b0",    "/l/a/b.",
+	"/l/a/b+",    "/l/a/b%2F", "/l/a/b%2f", "/l/a/b\x01", "/l/a/b\x7f", "/l/a/b\xc3\xa9",
+	"/l/a/b\xff", "/l/a/b/.",  "/l/a/b/..", "/l/a/b//",   "/l/a/b/ x",  "/l/a/a",
+	"/l/a/c",     "/l/a/B",	   "/l/a/b~",	"/l/a/b-",
+};
+#define N_LIST_KEYS (sizeof(list_keys) / sizeof(list_keys[0]))
+
+static void c_list(struct store *s, const char *name)
+{
+	char *want[N_LIST_KEYS], pre[STORE_KEY_MAX + 1];
+	struct store_list l = {0}, sub = {0};
+	struct err e = {0};
+	size_t nwant = 0, plen;
+	int64_t last = 0;
+	int r;
+
+	for (size_t i = 0; i < N_LIST_KEYS; i++) {
+		const char *k = st_key("%s", list_keys[i]);
+
+		EXPECT(st_put(s, k, k + strlen(st_prefix), STORE_ANY, 0, &last) == 1,
+		       "put %zu failed", i);
+	}
+	snprintf(pre, sizeof(pre), "%s", st_key("/l/a/b"));
+	plen = strlen(pre);
+	for (size_t i = 0; i < N_LIST_KEYS; i++)
+		if (!strncmp(list_keys[i], "/l/a/b", 6))
+			want[nwant++] = (char *)list_keys[i];
+	qsort(want, nwant, sizeof(want[0]), cmp_str);
+	r = store_list(s, pre, NULL, 0, &l, &e);
+	EXPECT(r == (int)nwant && l.n == nwant, "listed %d keys, want %zu (%s)", r, nwant, e.msg);
+	EXPECT(!l.more, "more set without a limit");
+	EXPECT(l.rev == last, "list revision %lld, last write %lld", (long long)l.rev,
+	       (long long)last);
+	for (size_t i = 0; i < l.n; i++) {
+		const char *k = l.kvs[i].key;
+
+		EXPECT(k && !strncmp(k, pre, plen), "key %zu is outside the prefix", i);
+		EXPECT(!strcmp(k + strlen(st_prefix), want[i]),
+		       "key %zu out of byte order or not expected", i);
+		EXPECT(!strcmp(l.kvs[i].value, want[i]), "key %zu: wrong value", i);
+		EXPECT(l.kvs[i].mod_rev > 0 && l.kvs[i].version == 1, "key %zu: revisions", i);
+	}
+	snprintf(pre, sizeof(pre), "%s", st_key("/l/a/b/"));
+	r = store_list(s, pre, NULL, 0, &sub, &e);
+	EXPECT(r == 4, "prefix ending in '/': %d keys, want 4", r);
+	store_list_free(&sub);
+	r = store_list(s, st_key("/l/nothing"), NULL, 0, &sub, &e);
+	EXPECT(r == 0 && sub.n == 0 && sub.rev == last, "an empty prefix listing: %d keys", r);
+	PASSED();
+out:
+	store_list_free(&l);
+	store_list_free(&sub);
+}
+
+static bool same_list(const struct store_list *a, const struct store_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->kvs[i].key, b->kvs[i].key) ||
+		    strcmp(a->kvs[i].value, b->kvs[i].value) ||
+		    a->kvs[i].mod_rev != b->kvs[i].mod_rev)
+			return false;
+	return true;
+}
+
+static void c_paging(struct store *s, const char *name)
+{
+	struct store_list full = {0}, page = {0}, all = {0};
+	const char *pre = st_key("/page/");
+	struct err e = {0};
+	char start[STORE_KEY_MAX + 2];
+	size_t sizes[] = {1, 3, 0, 25, 7}, seen = 0;
+	int r;
+
+	for (int i = 0; i < 25; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", i);
+		EXPECT(st_put(s, st_key("/page/k%02d", (i * 7) % 25), v, STORE_ANY, 0, NULL) == 1,
+		       "put failed");
+	}
+	r = store_list(s, pre, NULL, 0, &full, &e);
+	EXPECT(r == 25, "full list: %d keys (%s)", r, e.msg);
+	r = store_list(s, pre, NULL, 10, &page, &e);
+	EXPECT(r == 10 && page.more, "first page of 10: %d keys, more %d", r, page.more);
+	for (size_t i = 0; i < 10; i++)
+		EXPECT(!strcmp(page.kvs[i].key, full.kvs[i].key), "first page, key %zu", i);
+	snprintf(start, sizeof(start), "%s\x01", page.kvs[9].key);
+	store_list_free(&page);
+	r = store_list(s, pre, start, 10, &page, &e);
+	EXPECT(r == 10 && page.more && !strcmp(page.kvs[0].key, full.kvs[10].key),
+	       "second page from last key + \\x01: %d keys", r);
+	snprintf(start, sizeof(start), "%s\x01", page.kvs[9].key);
+	store_list_free(&page);
+	r = store_list(s, pre, start, 10, &page, &e);
+	EXPECT(r == 5 && !page.more && !strcmp(page.kvs[0].key, full.kvs[20].key),
+	       "last page: %d keys, more %d", r, page.more);
+	store_list_free(&page);
+	r = store_list(s, pre, full.kvs[3].key, 0, &page, &e);
+	EXPECT(r == 22 && !strcmp(page.kvs[0].key, full.kvs[3].key),
+	       "from a start key (inclusive): %d keys", r);
+	store_list_free(&page);
+	r = store_list(s, pre, NULL, 25, &page, &e);
+	EXPECT(r == 25 && !page.more, "a limit equal to the count: more %d", page.more);
+	store_list_free(&page);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		r = store_list_all(s, pre, sizes[i], &all, &e);
+		EXPECT(r == 25 && same_list(&all, &full),
+		       "store_list_all in pages of %zu: %d keys, differs from one list", sizes[i],
+		       r);
+		EXPECT(all.rev == full.rev, "store_list_all revision");
+		store_list_free(&all);
+		seen++;
+	}
+	PASSED();
+out:
+	store_list_free(&full);
+	store_list_free(&page);
+	store_list_free(&all);
+}
+
+static int64_t get_ttl(struct store *s, const char *k, int *found)
+{
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t ttl;
+
+	*found = store_get(s, k, &kv, NULL, &e);
+	ttl = kv.ttl;
+	store_kv_free(&kv);
+	return ttl;
+}
+
+static bool in_list(struct store *s, const char *pre, const char *k)
+{
+	struct store_list l = {0};
+	struct err e = {0};
+	bool found = false;
+
+	if (store_list(s, pre, NULL, 0, &l, &e) < 0)
+		return true; /* an error is no proof of absence */
+	for (size_t i = 0; i < l.n; i++)
+		found |= !strcmp(l.kvs[i].key, k);
+	store_list_free(&l);
+	return found;
+}
+
+/* One TTL timeline: k1 (ttl 2) expires; k2 (ttl 3) is kept alive past its TTL; k3 (ttl 2,
+ * then written again without one) stays. */
+static void c_ttl(struct store *s, const char *name)
+{
+	const char *pre = st_key("/ttl/"), *k1 = st_key("/ttl/k1"), *k2 = st_key("/ttl/k2"),
+		   *k3 = st_key("/ttl/k3");
+	struct store_kv kv2 = {0}, kv1 = {0};
+	struct err e = {0};
+	int64_t t0, t, gone = -1, ttl, rev_before;
+	int found, ka = 1;
+
+	EXPECT(st_put(s, k1, "1", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
+	t0 = st_now_ms();
+	EXPECT(st_put(s, k2, "2", STORE_ANY, 3, NULL) == 1, "put with ttl 3 failed");
+	EXPECT(st_put(s, k3, "3", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
+	EXPECT(st_put(s, k3, "3", STORE_ANY, 0, NULL) == 1, "put without ttl failed");
+	ttl = get_ttl(s, k1, &found);
+	EXPECT(found == 1 && ttl >= 1 && ttl <= 2, "ttl-2 key: found %d, ttl %lld", found,
+	       (long long)ttl);
+	ttl = get_ttl(s, k3, &found);
+	EXPECT(found == 1 && ttl == -1, "a key written again without a TTL: ttl %lld",
+	       (long long)ttl);
+	EXPECT(store_get(s, k1, &kv1, NULL, &e) == 1, "get failed");
+	EXPECT(store_get(s, k2, &kv2, NULL, &e) == 1, "get failed");
+	for (int64_t last_ka = t0; (t = st_now_ms()) - t0 < 12000;) {
+		if (t - last_ka >= 1000) {
+			rev_before = st_rev(s);
+			ka = store_keepalive(s, &kv2, &e);
+			EXPECT(ka == 1, "keepalive of a live key returned %d (%s)", ka, e.msg);
+			EXPECT(st_rev(s) == rev_before, "keepalive made a revision");
+			last_ka = t;
+		}
+		if (gone < 0 && get_ttl(s, k1, &found) && found == 0)
+			gone = t - t0;
+		if (gone >= 0 && t - t0 >= 5000)
+			break;
+		usleep(200 * 1000);
+	}
+	EXPECT(gone >= 1000 && gone <= 10000, "ttl-2 key gone after %lld ms", (long long)gone);
+	EXPECT(!in_list(s, pre, k1), "an expired key is listed");
+	EXPECT(store_keepalive(s, &kv1, &e) == 0, "keepalive of an expired key did not return 0");
+	get_ttl(s, k2, &found);
+	EXPECT(found == 1 && in_list(s, pre, k2), "a key kept alive expired (after %lld ms)",
+	       (long long)(st_now_ms() - t0));
+	get_ttl(s, k3, &found);
+	EXPECT(found == 1, "a key written again without a TTL expired");
+	/* without keepalives k2 goes too */
+	t0 = st_now_ms();
+	do {
+		usleep(200 * 1000);
+		get_ttl(s, k2, &found);
+	} while (found == 1 && st_now_ms() - t0 < 10000);
+	EXPECT(found == 0, "the key no longer kept alive did not expire");
+	PASSED();
+out:
+	store_kv_free(&kv1);
+	store_kv_free(&kv2);
+}
+
+/* nothing but a watch runs: the expiry still reaches it as a DELETE */
+static void c_ttl_watch(struct store *s, const char *name)
+{
+	const char *k = st_key("/ttlw/k");
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	int64_t t0, rev = 0;
+	int r;
+
+	w = store_watch_open(s, st_key("/ttlw/"), 0, &e);
+	EXPECT(w, "watch open failed: %s", e.msg);
+	EXPECT(st_put(s, k, "x", STORE_ANY, 1, &rev) == 1, "put failed");
+	t0 = st_now_ms();
+	r = st_wait_event(w, &ev, 5000);
+	EXPECT(r == 1 && ev.type == STORE_EV_PUT && ev.kv.mod_rev == rev, "the PUT event: %d", r);
+	store_event_free(&ev);
+	r = st_wait_event(w, &ev, 10000);
+	EXPECT(r == 1 && ev.type == STORE_EV_DELETE && ev.kv.key && !strcmp(ev.kv.key, k),
+	       "no DELETE event for an expired key within 10 s (%d)", r);
+	EXPECT(ev.kv.mod_rev > rev, "the expiry's DELETE at revision %lld, the put at %lld",
+	       (long long)ev.kv.mod_rev, (long long)rev);
+	EXPECT(st_now_ms() - t0 >= 500, "the DELETE came after %lld ms of a 1 s TTL",
+	       (long long)(st_now_ms() - t0));
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+/* waits for the next event and checks its type, key (under st_prefix) and mod_rev */
+static const char *expect_event(struct store_watch *w, int type, const char *key, int64_t rev,
+				const char *value)
+{
+	static char why[160];
+	struct store_event ev = {0};
+	int r = st_wait_event(w, &ev, 5000);
+
+	why[0] = '\0';
+	if (r != 1)
+		snprintf(why, sizeof(why), "no event within 5 s (%d), want the one at %lld", r,
+			 (long long)rev);
+	else if ((int)ev.type != type || !ev.kv.key || strcmp(ev.kv.key, key))
+		snprintf(why, sizeof(why), "event type %d (key %s), want %d at %lld", ev.type,
+			 ev.kv.key && !strcmp(ev.kv.key, key) ? "expected" : "other", type,
+			 (long long)rev);
+	else if (ev.kv.mod_rev != rev)
+		snprintf(why, sizeof(why), "event at revision %lld, want %lld",
+			 (long long)ev.kv.mod_rev, (long long)rev);
+	else if (value && (!ev.kv.value || strcmp(ev.kv.value, value)))
+		snprintf(why, sizeof(why), "event at %lld: wrong value", (long long)rev);
+	else if (store_watch_rev(w) < rev)
+		snprintf(why, sizeof(why), "store_watch_rev %lld after the event at %lld",
+			 (long long)store_watch_rev(w), (long long)rev);
+	store_event_free(&ev);
+	return why[0] ? why : NULL;
+}
+
+static void c_watch_history(struct store *s, const char *name)
+{
+	const char *a = st_key("/w/a"), *b = st_key("/w/b"), *other = st_key("/wx");
+	struct store_watch *w = NULL;
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0;
+	const char *why;
+	int fd;
+
+	EXPECT(st_put(s, a, "a1", STORE_ANY, 0, &r1) == 1, "put failed");
+	EXPECT(st_put(s, other, "o", STORE_ANY, 0, NULL) == 1, "put failed");
+	EXPECT(st_put(s, b, "b1", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(st_put(s, a, "a2", STORE_ANY, 0, &r3) == 1, "put failed");
+	w = store_watch_open(s, st_key("/w/"), r1, &e);
+	EXPECT(w, "watch open failed: %s", e.msg);
+	fd = store_watch_fd(w);
+	EXPECT(fd >= 0, "no watch fd");
+	why = expect_event(w, STORE_EV_PUT, a, r1, "a1");
+	EXPECT(!why, "history 1: %s", why);
+	why = expect_event(w, STORE_EV_PUT, b, r2, "b1");
+	EXPECT(!why, "history 2: %s", why);
+	why = expect_event(w, STORE_EV_PUT, a, r3, "a2");
+	EXPECT(!why, "history 3: %s", why);
+	EXPECT(st_put(s, other, "o2", STORE_ANY, 0, NULL) == 1, "put failed");
+	EXPECT(st_put(s, b, "b2", STORE_ANY, 0, &r4) == 1, "put failed");
+	why = expect_event(w, STORE_EV_PUT, b, r4, "b2");
+	EXPECT(!why, "live put (after a put under another prefix): %s", why);
+	EXPECT(store_delete(s, a, STORE_ANY, &r5, &e) == 1, "delete failed");
+	why = expect_event(w, STORE_EV_DELETE, a, r5, NULL);
+	EXPECT(!why, "live delete: %s", why);
+	EXPECT(st_put(s, a, "a3", STORE_ABSENT, 0, &r6) == 1, "put failed");
+	why = expect_event(w, STORE_EV_PUT, a, r6, "a3");
+	EXPECT(!why, "re-create: %s", why);
+	EXPECT(store_watch_fd(w) == fd, "the watch fd changed");
+	PASSED();
+out:
+	store_watch_close(w);
+}
+
+static void c_watch_now(struct store *s, const char *name)
+{
+	const char *k = st_key("/wn/k");
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	int64_t r1 = 0;
+	const char *why;
+	int r;
+
+	EXPECT(st_put(s, k, "old", STORE_ANY, 0, NULL) == 1, "put failed");
+	w = store_watch_open(s, st_key("/wn/"), 0, &e);
+	EXPECT(w, "watch open failed: %s", e.msg);
+	r = st_wait_event(w, &ev, 300);
+	EXPECT(r == 0, "a watch from now delivered history (%d)", r);
+	EXPECT(st_put(s, k, "new", STORE_ANY, 0, &r1) == 1, "put failed");
+	why = expect_event(w, STORE_EV_PUT, k, r1, "new");
+	EXPECT(!why, "%s", why);
+	r = st_wait_event(w, &ev, 300);
+	EXPECT(r == 0, "an extra event (%d)", r);
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+static void c_compact(struct store *s, const char *name)
+{
+	const char *k = st_key("/cmp/k");
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	int r;
+
+	EXPECT(st_put(s, k, "1", STORE_ANY, 0, &r1) == 1, "put failed");
+	EXPECT(st_put(s, k, "2", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(st_put(s, k, "3", STORE_ANY, 0, &r3) == 1, "put failed");
+	r = store_compact(s, r3, &e);
+	EXPECT(r == 0, "compact returned %d (%s)", r, e.msg);
+	w = store_watch_open(s, st_key("/cmp/"), r1, &e);
+	if (w) {
+		r = st_wait_event(w, &ev, 5000);
+		EXPECT(r == -ESTALE, "a watch from a compacted revision returned %d, want -ESTALE",
+		       r);
+		store_watch_close(w);
+	}
+	w = store_watch_open(s, st_key("/cmp/"), r3, &e);
+	EXPECT(w, "watch from the compaction revision failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, k, r3, "3");
+	EXPECT(!why, "watch from the compaction revision: %s", why);
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+/* children start together: each blocks reading go[0] until the parent closes go[1] */
+struct race {
+	int go[2], out[2];
+	pid_t pids[16];
+	int n;
+};
+
+static int race_start(struct race *rc, int n, void (*child)(int i, int out))
+{
+	memset(rc, 0, sizeof(*rc));
+	if (pipe(rc->go) < 0 || pipe(rc->out) < 0)
+		return -errno;
+	fflush(stdout);
+	for (rc->n = 0; rc->n < n; rc->n++) {
+		pid_t p = fork();
+		char c;
+
+		if (p < 0)
+			return -errno;
+		if (p == 0) {
+			close(rc->go[1]);
+			close(rc->out[0]);
+			if (read(rc->go[0], &c, 1) < 0)
+				_exit(3);
+			child(rc->n, rc->out[1]);
+			_exit(0);
+		}
+		rc->pids[rc->n] = p;
+	}
+	close(rc->go[0]);
+	close(rc->out[1]);
+	close(rc->go[1]); /* go */
+	return 0;
+}
+
+/* reads every child's lines into buf, reaps them; returns how many exited 0 */
+static int race_end(struct race *rc, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t k;
+	int ok = 0, st;
+
+	while (n + 1 < size && (k = read(rc->out[0], buf + n, size - 1 - n)) > 0)
+		n += (size_t)k;
+	buf[n] = '\0';
+	close(rc->out[0]);
+	for (int i = 0; i < rc->n; i++)
+		if (waitpid(rc->pids[i], &st, 0) > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ok++;
+	return ok;
+}
+
+static void race_create_child(int i, int out)
+{
+	struct store_put o = {.if_rev = STORE_ABSENT};
+	struct store_kv cur = {0};
+	struct err e = {0};
+	struct store *s = store_open(st_url, &e);
+	char v[32], line[128];
+	int r;
+
+	if (!s)
+		_exit(1);
+	snprintf(v, sizeof(v), "child-%d", i);
+	r = store_put(s, st_key("/race/one"), v, strlen(v), &o, NULL, &cur, &e);
+	snprintf(line, sizeof(line), "%d %s %s\n", r, v, cur.value ? cur.value : "-");
+	if (write(out, line, strlen(line)) < 0)
+		_exit(1);
+	store_kv_free(&cur);
+	store_close(s);
+}
+
+static void c_race_create(struct store *s, const char *name)
+{
+	struct race rc;
+	char buf[4096], winner[32] = "", *save = NULL;
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int wins = 0, losses = 0, ok;
+
+	EXPECT(race_start(&rc, 8, race_create_child) == 0, "fork failed");
+	ok = race_end(&rc, buf, sizeof(buf));
+	EXPECT(ok == 8, "%d of 8 children failed", 8 - ok);
+	EXPECT(store_get(s, st_key("/race/one"), &kv, NULL, &e) == 1, "the key is absent");
+	snprintf(winner, sizeof(winner), "%s", kv.value);
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		int r;
+		char v[32], cur[32];
+
+		EXPECT(sscanf(l, "%d %31s %31s", &r, v, cur) == 3, "bad child line");
+		if (r == 1) {
+			wins++;
+			EXPECT(!strcmp(v, winner), "the winner's value is not stored");
+		} else {
+			losses++;
+			EXPECT(r == 0, "a loser got %d", r);
+			EXPECT(!strcmp(cur, winner), "a loser saw %s, the winner wrote %s", cur,
+			       winner);
+		}
+	}
+	EXPECT(wins == 1 && losses == 7, "%d won, %d lost", wins, losses);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+#define RACE_PUTS 20
+static void race_puts_child(int i, int out)
+{
+	struct err e = {0};
+	struct store *s = store_open(st_url, &e);
+	char line[64];
+
+	if (!s)
+		_exit(1);
+	for (int j = 0; j < RACE_PUTS; j++) {
+		int64_t rev = 0;
+		char v[32];
+
+		snprintf(v, sizeof(v), "%d-%d", i, j);
+		if (store_put(s, st_key("/racep/%d-%02d", i, j), v, strlen(v), NULL, &rev, NULL,
+			      &e) != 1)
+			_exit(1);
+		snprintf(line, sizeof(line), "%lld\n", (long long)rev);
+		if (write(out, line, strlen(line)) < 0)
+			_exit(1);
+	}
+	store_close(s);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void c_race_puts(struct store *s, const char *name)
+{
+	enum { N = 6 };
+	struct race rc;
+	char buf[8192], *save = NULL;
+	int64_t revs[N * RACE_PUTS], r0 = st_rev(s);
+	struct store_list l = {0};
+	struct err e = {0};
+	int n = 0, ok;
+
+	EXPECT(race_start(&rc, N, race_puts_child) == 0, "fork failed");
+	ok = race_end(&rc, buf, sizeof(buf));
+	EXPECT(ok == N, "%d of %d writers failed", N - ok, N);
+	for (char *t = strtok_r(buf, "\n", &save); t && n < N * RACE_PUTS;
+	     t = strtok_r(NULL, "\n", &save))
+		revs[n++] = strtoll(t, NULL, 10);
+	EXPECT(n == N * RACE_PUTS, "%d revisions reported", n);
+	qsort(revs, n, sizeof(revs[0]), cmp_i64);
+	for (int i = 0; i < n; i++)
+		EXPECT(revs[i] == r0 + 1 + i, "revisions are not unique and consecutive");
+	EXPECT(store_list(s, st_key("/racep/"), NULL, 0, &l, &e) == N * RACE_PUTS,
+	       "%zu keys landed", l.n);
+	for (size_t i = 0; i < l.n; i++) {
+		int a, b;
+		char v[32];
+
+		EXPECT(sscanf(l.kvs[i].key + strlen(st_key("/racep/")), "%d-%d", &a, &b) == 2,
+		       "bad key");
+		snprintf(v, sizeof(v), "%d-%d", a, b);
+		EXPECT(!strcmp(l.kvs[i].value, v), "a key holds another writer's value");
+	}
+	PASSED();
+out:
+	store_list_free(&l);
+}
+
+static void watch_child(int i, int out)
+{
+	struct err e = {0};
+	struct store *s = store_open(st_url, &e);
+
+	if (!s || st_put(s, st_key("/wp/from-child"), "hello", STORE_ANY, 0, NULL) != 1)
+		_exit(1);
+	store_close(s);
+}
+
+static void c_watch_process(struct store *s, const char *name)
+{
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	struct race rc;
+	char buf[64];
+	int r;
+
+	w = store_watch_open(s, st_key("/wp/"), 0, &e);
+	EXPECT(w, "watch open failed: %s", e.msg);
+	EXPECT(race_start(&rc, 1, watch_child) == 0, "fork failed");
+	EXPECT(race_end(&rc, buf, sizeof(buf)) == 1, "the writer failed");
+	r = st_wait_event(w, &ev, 5000);
+	EXPECT(r == 1 && ev.type == STORE_EV_PUT && !strcmp(ev.kv.key, st_key("/wp/from-child")) &&
+		       !strcmp(ev.kv.value, "hello"),
+	       "another process's put not seen (%d)", r);
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+static bool leaks(const struct err *e, const char *secret)
+{
+	return strstr(e->msg, secret) || strstr(e->details, secret);
+}
+
+static void c_errors(struct store *s, const char *name)
+{
+	char *big = NULL, longkey[STORE_KEY_MAX + 64];
+	const char *k = st_key("/s3cr3t-token");
+	struct store_kv kv = {0};
+	struct err e = {0};
+	size_t n = STORE_VALUE_MAX + 1;
+	int r;
+
+	big = malloc(n);
+	EXPECT(big, "out of memory");
+	memset(big, 'S', n);
+	memcpy(big, "s3cr3t-value", 12);
+	r = store_put(s, k, big, n, NULL, NULL, NULL, &e);
+	EXPECT(r < 0 && e.code, "a value over STORE_VALUE_MAX: %d", r);
+	EXPECT(!leaks(&e, "s3cr3t"), "the error names the key or value: %s", e.msg);
+	memset(&e, 0, sizeof(e));
+	snprintf(longkey, sizeof(longkey), "%s", st_prefix);
+	for (size_t i = strlen(longkey); i < STORE_KEY_MAX + 10; i += 12)
+		memcpy(longkey + i, "/s3cr3t-tok", 12);
+	r = store_get(s, longkey, &kv, NULL, &e);
+	EXPECT(r < 0 && e.code, "a key over STORE_KEY_MAX: get returned %d", r);
+	EXPECT(!leaks(&e, "s3cr3t"), "the error names the key: %s", e.msg);
+	memset(&e, 0, sizeof(e));
+	r = store_put(s, "s3cr3t-relative", "x", 1, NULL, NULL, NULL, &e);
+	EXPECT(r < 0 && e.code, "a key without a leading '/': put returned %d", r);
+	EXPECT(!leaks(&e, "s3cr3t"), "the error names the key: %s", e.msg);
+	memset(&e, 0, sizeof(e));
+	r = store_delete(s, "", STORE_ANY, NULL, &e);
+	EXPECT(r < 0 && e.code, "an empty key: delete returned %d", r);
+	PASSED();
+out:
+	free(big);
+	store_kv_free(&kv);
+}
+
+static const struct check {
+	const char *name;
+	void (*fn)(struct store *s, const char *name);
+} checks[] = {
+	{"get-absent", c_get_absent},
+	{"put-get", c_put_get},
+	{"values", c_values},
+	{"revisions", c_revisions},
+	{"versions", c_versions},
+	{"create-if-absent", c_create},
+	{"compare-and-swap", c_cas},
+	{"delete", c_delete},
+	{"list-prefix", c_list},
+	{"list-paging", c_paging},
+	{"watch-history", c_watch_history},
+	{"watch-now", c_watch_now},
+	{"watch-other-process", c_watch_process},
+	{"compact", c_compact},
+	{"race-create", c_race_create},
+	{"race-puts", c_race_puts},
+	{"errors", c_errors},
+	{"ttl-watch", c_ttl_watch},
+	{"ttl", c_ttl},
+};
+
+/* removes what the suite wrote, so that a shared etcd keeps nothing of it */
+static void cleanup(struct store *s)
+{
+	struct store_list l = {0};
+	struct err e = {0};
+
+	if (store_list(s, st_prefix, NULL, 0, &l, &e) < 0)
+		return;
+	for (size_t i = 0; i < l.n; i++)
+		store_delete(s, l.kvs[i].key, STORE_ANY, NULL, &e);
+	store_list_free(&l);
+}
+
+static bool wanted(int argc, char **argv, const char *name, const char *group)
+{
+	if (argc < 3)
+		return true;
+	for (int i = 2; i < argc; i++)
+		if (!strcmp(argv[i], name) || !strcmp(argv[i], group))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	struct err e = {0};
+	struct store *s;
+
+	if (argc < 2 || !strcmp(argv[1], "--help")) {
+		fprintf(stderr, "usage: storetest URL [CHECK|GROUP...]\n");
+		return 2;
+	}
+	st_url = argv[1];
+	scheme = !strncmp(st_url, "dir://", 6) ? "dir" : "etcd";
+	snprintf(st_prefix, sizeof(st_prefix), "/storetest/%d-%lld", (int)getpid(),
+		 (long long)time(NULL));
+	signal(SIGPIPE, SIG_IGN);
+	s = store_open(st_url, &e);
+	if (!s) {
+		printf("FAIL store-%s:open %s\n", scheme, e.msg);
+		return 2;
+	}
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (wanted(argc, argv, checks[i].name, "all"))
+			checks[i].fn(s, checks[i].name);
+	cleanup(s);
+	if (!strcmp(scheme, "dir"))
+		st_dir_checks(s, st_url + 6, argc, argv);
+	store_close(s);
+	return failures ? 1 : 0;
+}
+
+/* ---- the dir group: what only the dir:// backend promises ---- */
+
+static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
+{
+}
