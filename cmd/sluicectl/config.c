@@ -137,12 +137,12 @@ static void row(struct ctl_table *t, const char *field, const cJSON *v)
 static int config_get(struct ctl *c, int argc, char **argv)
 {
 	static const char *const h[] = {"FIELD", "VALUE"};
-	static const char *const top[] = {"Network",	   "SubnetLen",	    "SubnetMin",
-					  "SubnetMax",	   "EnableIPv4",    "EnableIPv6",
-					  "IPv6Network",   "IPv6SubnetLen", "IPv6SubnetMin",
-					  "IPv6SubnetMax", NULL};
-	static const char *const be[] = {"Type",     "VNI",	      "Port", "MTU", "GBP",
-					 "Learning", "DirectRouting", NULL};
+	static const char *const top[] = {
+		"Network",	 "SubnetLen",	  "SubnetMin",	 "SubnetMax",
+		"EnableIPv4",	 "EnableIPv6",	  "IPv6Network", "IPv6SubnetLen",
+		"IPv6SubnetMin", "IPv6SubnetMax", NULL};
+	static const char *const be[] = {"Type", "VNI",	     "Port",	      "MTU",
+					 "GBP",	 "Learning", "DirectRouting", NULL};
 	struct subnet_conf conf;
 	struct ctl_table *t;
 	cJSON *j;
@@ -167,7 +167,8 @@ static int config_get(struct ctl *c, int argc, char **argv)
 		row(t, top[i], cJSON_GetObjectItemCaseSensitive(j, top[i]));
 	for (i = 0; be[i]; i++) {
 		snprintf(f, sizeof(f), "Backend.%s", be[i]);
-		row(t, f, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(j, "Backend"), be[i]));
+		row(t, f,
+		    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(j, "Backend"), be[i]));
 	}
 	ctl_table_print(t);
 	cJSON_Delete(j);

@@ -70,8 +70,8 @@ void ctl_lease_row(struct ctl_table *t, const struct subnet_lease *l)
 	if (l->ttl < 0)
 		snprintf(ttl, sizeof(ttl), "none");
 	else
-		snprintf(ttl, sizeof(ttl), "%" PRId64 "h%02" PRId64 "m%02" PRId64 "s", l->ttl / 3600,
-			 l->ttl / 60 % 60, l->ttl % 60);
+		snprintf(ttl, sizeof(ttl), "%" PRId64 "h%02" PRId64 "m%02" PRId64 "s",
+			 l->ttl / 3600, l->ttl / 60 % 60, l->ttl % 60);
 	ctl_table_row(t, sn, l->node_name[0] ? l->node_name : NULL,
 		      l->readable ? ip_fmt(&l->public_ip, pub) : "(unreadable)",
 		      l->vtep_mac[0] ? l->vtep_mac : NULL, ttl);

@@ -83,8 +83,8 @@ static int parse_opt(const char *verb, int o, const char *arg, struct node_opts 
 	case 's':
 	case 'c':
 		if (!*arg)
-			return ctl_usage(verb, "%s needs a path", o == 's' ? "--subnet-file" :
-									    "--cni-conf-dir");
+			return ctl_usage(verb, "%s needs a path",
+					 o == 's' ? "--subnet-file" : "--cni-conf-dir");
 		*(o == 's' ? &n->subnet_file : &n->cni_dir) = arg;
 		return CTL_OK;
 	case 'T':
@@ -99,8 +99,10 @@ static int parse_opt(const char *verb, int o, const char *arg, struct node_opts 
 		return CTL_OK;
 	case 'n':
 		if (!name_ok(arg, SUBNET_NODE_NAME_MAX))
-			return ctl_usage(verb, "--node-name '%s': not a node name (letters, digits, '.', '-', '_')",
-					 arg);
+			return ctl_usage(
+				verb,
+				"--node-name '%s': not a node name (letters, digits, '.', '-', '_')",
+				arg);
 		snprintf(n->node_name, sizeof(n->node_name), "%s", arg);
 		return CTL_OK;
 	}

@@ -172,6 +172,9 @@ static int try_acquire(struct store *s, const char *prefix, const struct subnet_
 			return r;
 		if (!n->vtep_mac || !n->vtep_mac[0])
 			snprintf(l.vtep_mac, sizeof(l.vtep_mac), "%s", ls[i].vtep_mac);
+		/* its subnet is free now (flanneld's stale list would still count it) */
+		ls[i].subnet.ip.family = 0;
+		ls[i].subnet6.ip.family = 0;
 		break;
 	}
 	if (prev_free(c, o, ls, nls)) {

@@ -177,8 +177,8 @@ static void put(cJSON *o, const char *key, cJSON *v)
 {
 	cJSON *old = cJSON_GetObjectItem(o, key);
 
-	if (old)
-		cJSON_ReplaceItemViaPointer(o, old, v);
+	if (old && (v->string = strdup(key)))
+		cJSON_ReplaceItemViaPointer(o, old, v); /* in place, under flanneld's name */
 	else
 		cJSON_AddItemToObject(o, key, v);
 }

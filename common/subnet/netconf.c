@@ -335,7 +335,7 @@ static void set(cJSON *obj, const char *key, cJSON *v)
 
 	if (old && strcmp(old->string, key))
 		cJSON_Delete(cJSON_DetachItemViaPointer(obj, old));
-	else if (old) {
+	else if (old && (v->string = strdup(key))) {
 		cJSON_ReplaceItemViaPointer(obj, old, v);
 		return;
 	}
