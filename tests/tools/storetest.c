@@ -51,19 +51,27 @@ static int64_t st_now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Keys under the suite's prefix; each stays valid until the program ends */
+static char **st_keys;
+static size_t st_nkeys;
+
 __attribute__((format(printf, 1, 2))) static char *st_key(const char *fmt, ...)
 {
-	static char bufs[8][STORE_KEY_MAX + 1];
-	static int i;
-	char *b = bufs[i++ % 8];
+	char b[STORE_KEY_MAX + 1], **k;
 	int n;
 	va_list ap;
 
-	n = snprintf(b, sizeof(bufs[0]), "%s", st_prefix);
+	n = snprintf(b, sizeof(b), "%s", st_prefix);
 	va_start(ap, fmt);
-	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
+	vsnprintf(b + n, sizeof(b) - n, fmt, ap);
 	va_end(ap);
-	return b;
+	k = realloc(st_keys, (st_nkeys + 1) * sizeof(*k));
+	if (!k || !(k[st_nkeys] = strdup(b))) {
+		fprintf(stderr, "storetest: out of memory\n");
+		exit(2);
+	}
+	st_keys = k;
+	return st_keys[st_nkeys++];
 }
 
 static int st_put(struct store *s, const char *key, const char *value, int64_t if_rev, int64_t ttl,
@@ -84,7 +92,7 @@ static int64_t st_rev(struct store *s)
 	struct err e = {0};
 	int64_t rev = -1;
 
-	if (store_get(s, st_key("/no-such-key"), &kv, &rev, &e) < 0)
+	if (store_get(s, "/storetest-no-such-key", &kv, &rev, &e) < 0)
 		return -1;
 	store_kv_free(&kv);
 	return rev;
@@ -397,7 +405,7 @@ static void c_list(struct store *s, const char *name)
 	}
 	snprintf(pre, sizeof(pre), "%s", st_key("/l/a/b/"));
 	r = store_list(s, pre, NULL, 0, &sub, &e);
-	EXPECT(r == 4, "prefix ending in '/': %d keys, want 4", r);
+	EXPECT(r == 5, "prefix ending in '/': %d keys, want 5", r);
 	store_list_free(&sub);
 	r = store_list(s, st_key("/l/nothing"), NULL, 0, &sub, &e);
 	EXPECT(r == 0 && sub.n == 0 && sub.rev == last, "an empty prefix listing: %d keys", r);
@@ -509,7 +517,7 @@ static void c_ttl(struct store *s, const char *name)
 		   *k3 = st_key("/ttl/k3");
 	struct store_kv kv2 = {0}, kv1 = {0};
 	struct err e = {0};
-	int64_t t0, t, gone = -1, ttl, rev_before;
+	int64_t t0, t, gone = -1, ttl, mod, ver;
 	int found, ka = 1;
 
 	EXPECT(st_put(s, k1, "1", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
@@ -527,14 +535,23 @@ static void c_ttl(struct store *s, const char *name)
 	EXPECT(store_get(s, k2, &kv2, NULL, &e) == 1, "get failed");
 	for (int64_t last_ka = t0; (t = st_now_ms()) - t0 < 12000;) {
 		if (t - last_ka >= 1000) {
-			rev_before = st_rev(s);
+			struct store_kv now2 = {0};
+
 			ka = store_keepalive(s, &kv2, &e);
 			EXPECT(ka == 1, "keepalive of a live key returned %d (%s)", ka, e.msg);
-			EXPECT(st_rev(s) == rev_before, "keepalive made a revision");
+			EXPECT(store_get(s, k2, &now2, NULL, &e) == 1,
+			       "the key kept alive is gone");
+			mod = now2.mod_rev;
+			ver = now2.version;
+			store_kv_free(&now2);
+			EXPECT(mod == kv2.mod_rev && ver == kv2.version, "keepalive wrote the key");
 			last_ka = t;
 		}
-		if (gone < 0 && get_ttl(s, k1, &found) && found == 0)
-			gone = t - t0;
+		if (gone < 0) {
+			get_ttl(s, k1, &found);
+			if (found == 0)
+				gone = t - t0;
+		}
 		if (gone >= 0 && t - t0 >= 5000)
 			break;
 		usleep(200 * 1000);
@@ -944,7 +961,7 @@ static void c_errors(struct store *s, const char *name)
 	EXPECT(!leaks(&e, "s3cr3t"), "the error names the key or value: %s", e.msg);
 	memset(&e, 0, sizeof(e));
 	snprintf(longkey, sizeof(longkey), "%s", st_prefix);
-	for (size_t i = strlen(longkey); i < STORE_KEY_MAX + 10; i += 12)
+	for (size_t i = strlen(longkey); i < STORE_KEY_MAX + 10; i += 11)
 		memcpy(longkey + i, "/s3cr3t-tok", 12);
 	r = store_get(s, longkey, &kv, NULL, &e);
 	EXPECT(r < 0 && e.code, "a key over STORE_KEY_MAX: get returned %d", r);
@@ -1036,6 +1053,9 @@ int main(int argc, char **argv)
 	if (!strcmp(scheme, "dir"))
 		st_dir_checks(s, st_url + 6, argc, argv);
 	store_close(s);
+	for (size_t i = 0; i < st_nkeys; i++)
+		free(st_keys[i]);
+	free(st_keys);
 	return failures ? 1 : 0;
 }
 
