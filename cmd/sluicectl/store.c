@@ -124,7 +124,7 @@ static int store_get_verb(struct ctl *c, int argc, char **argv)
 	struct store *s;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (o == 'h')
 			return fputs(store_usage, stdout), CTL_OK;
 		if (o == 'v')
@@ -178,7 +178,7 @@ static int store_put_verb(struct ctl *c, int argc, char **argv)
 	size_t len;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "+:hf:", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
 			fputs(store_usage, stdout);
@@ -269,7 +269,7 @@ static int store_del_verb(struct ctl *c, int argc, char **argv)
 	const char *key;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (o == 'h')
 			return fputs(store_usage, stdout), CTL_OK;
 		if (o == 'r') {
@@ -335,7 +335,7 @@ static int store_list_verb(struct ctl *c, int argc, char **argv)
 	size_t i;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (o == 'h')
 			return fputs(store_usage, stdout), CTL_OK;
 		if (o == 'l') {
@@ -443,7 +443,7 @@ static int store_watch_verb(struct ctl *c, int argc, char **argv)
 	struct store *s;
 	int o, r;
 
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (o) {
 		case 'h':
 			fputs(store_usage, stdout);
@@ -521,7 +521,7 @@ static int store_compact_verb(struct ctl *c, int argc, char **argv)
 	int64_t rev;
 	int o;
 
-	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (o == 'h')
 			return fputs(store_usage, stdout), CTL_OK;
 		return ctl_usage("store compact", "unknown flag '%s'", argv[optind - 1]);

@@ -156,3 +156,10 @@ row "bridge+portmap, 4000 ports a pod" "$conf_bridge_pm" rc=ports4k_rc floor="$f
 	n=$((N < 10 ? N : 10))
 # DESIGN.md: closing an nft socket after a link delete waits for the deferred cleanup
 row "floor, nft after veth" - floor="$floor_bridge_link_first"
+
+# the datastore (tests/tools/storebench.c; one etcd started by run.sh, data on its tmpfs):
+# sluice's etcd backend in-process and sluicectl per exec against etcdctl per exec; the
+# dir:// store against the etcd backend; sluicectl's peak RSS against etcdctl's
+store_row store-etcd
+store_row store-dir
+store_row store-rss

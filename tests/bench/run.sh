@@ -40,7 +40,9 @@ BUILD=$2
 T=$3
 [[ "$BUILD" = /* ]] || BUILD=$PWD/$BUILD
 mount -t tmpfs -o mode=0700 sluice-bench "$T"
-trap 'cd /; umount -R -l "$T" 2>/dev/null || true' EXIT
+ETCD_PID=
+trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	umount -R -l "$T" 2>/dev/null || true' EXIT
 mkdir -p "$T/ns" "$T/rows" "$T/data"
 ip link set lo up
 
@@ -173,6 +175,60 @@ row() {
 	return 0
 }
 
+# etcd_up: one etcd for the datastore rows, started on first use on 127.0.0.1 of the bench's
+# own netns, its data on the bench's tmpfs (as the dir:// store's), stopped by PID at exit
+ETCD_URL=etcd://127.0.0.1:23790
+etcd_up() {
+	[ -n "$ETCD_PID" ] && return 0
+	command -v etcd >/dev/null && command -v etcdctl >/dev/null || return 1
+	mkdir -p "$T/etcd"
+	etcd --name bench --data-dir "$T/etcd" --listen-client-urls http://127.0.0.1:23790 \
+		--advertise-client-urls http://127.0.0.1:23790 \
+		--listen-peer-urls http://127.0.0.1:23800 \
+		--initial-advertise-peer-urls http://127.0.0.1:23800 \
+		--initial-cluster bench=http://127.0.0.1:23800 >"$T/etcd.log" 2>&1 &
+	ETCD_PID=$!
+	for _ in $(seq 150); do
+		etcdctl --endpoints=127.0.0.1:23790 endpoint health >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	tail -5 "$T/etcd.log" >&2
+	return 1
+}
+
+# store_row NAME: a datastore row (store-etcd, store-dir, store-rss; tests/tools/storebench.c)
+# of BENCH_N operations, the list of BENCH_STORE_KEYS keys (10000) BENCH_STORE_LISTS times (5)
+store_row() {
+	local name=$1 dir start
+	if [ -n "${BENCH_ONLY:-}" ] && [[ "$name" != *"$BENCH_ONLY"* ]]; then
+		return 0
+	fi
+	if [ ! -x "$TOOLS/storebench" ] || [ ! -x "$BIN/sluicectl" ]; then
+		echo "== $name: skipped, no $TOOLS/storebench or $BIN/sluicectl" >&2
+		return 0
+	fi
+	if ! etcd_up; then
+		echo "== $name: skipped, etcd (etcd-server, etcd-client) did not start" >&2
+		return 0
+	fi
+	nrow=$((nrow + 1))
+	dir=$T/rows/$(printf %02d "$nrow")
+	mkdir -p "$dir"
+	printf '== %s: %d operations ... ' "$name" "$N" >&2
+	start=$SECONDS
+	if timeout -k 10 "${BENCH_ROW_TIMEOUT:-3600}" "$TOOLS/storebench" -t "$name" \
+		-o "$dir/result.json" -n "$N" -l "${BENCH_STORE_KEYS:-10000}" \
+		-L "${BENCH_STORE_LISTS:-5}" -e "$ETCD_URL" -d "dir://$T/store-dir" \
+		-c "$BIN/sluicectl" -E "$(command -v etcdctl)" 2>"$dir/log"; then
+		echo "$((SECONDS - start)) s" >&2
+	else
+		echo "FAILED" >&2
+		FAILED+=("$name")
+		head -c 4000 "$dir/log" >&2
+	fi
+	return 0
+}
+
 # binaries: size and shared libraries of each sluice-x and upstream x; sluice's size is
 # that of a stripped copy, as Debian ships upstream's (our build keeps its debug info)
 binaries() {
@@ -218,6 +274,11 @@ mv "$OUT.new" "$OUT"
 	jq -r '.meta | "sluice bench \(.date): \(.pods) pods a row (+\(.warmup) warm-up), " +
 		"kernel \(.kernel), \(.cpus) CPUs \(.cpu)\nsluice \(.commit) vs \(.upstream)"' "$OUT"
 	echo "times in ms; speed-up = upstream/sluice median; x floor = sluice/floor median"
+if jq -e '[.rows[].row | select(startswith("store-"))] | length > 0' "$OUT" >/dev/null; then
+	echo "store rows: each measure is \"A | B\", A in the sluice column and B in the upstream"
+	echo "one (etcdctl: Debian's etcd-client, one exec an operation; API: sluice's store called"
+	echo "in-process; put->watch: from the put's return to the watcher's event)"
+fi
 	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
 	echo
@@ -259,7 +320,8 @@ echo "CPU time and page faults of the execs timed (medians, wait4 of the process
 echo "floor's are its whole process, exec included, against its in-process time above):"
 jq -r '.rows[] | select(.ok) | .row as $r | .measures[] | select(.unit == "ms") |
 	[$r + " " + .name] + ([.stats.sluice, .stats.upstream, .stats.floor] | map(
-		if . then "\(.cpu_median) ms \(.minflt_median | floor) pf" else "-" end)) | @tsv' \
+		if .cpu_median then "\(.cpu_median) ms \(.minflt_median | floor) pf" else "-" end)) |
+	@tsv' \
 	"$OUT" | awk -F '\t' '
 	BEGIN { printf "%-48s  %-18s  %-18s  %-18s\n", "measure", "sluice", "upstream", "floor" }
 	{ printf "%-48s  %-18s  %-18s  %-18s\n", $1, $2, $3, $4 }'

@@ -430,11 +430,13 @@ static bool same_list(const struct store_list *a, const struct store_list *b)
 static void c_paging(struct store *s, const char *name)
 {
 	struct store_list full = {0}, page = {0}, all = {0};
-	const char *pre = st_key("/page/");
+	char pre[STORE_KEY_MAX + 1]; /* st_key's buffers are reused by the puts below */
 	struct err e = {0};
 	char start[STORE_KEY_MAX + 2];
 	size_t sizes[] = {1, 3, 0, 25, 7}, seen = 0;
 	int r;
+
+	snprintf(pre, sizeof(pre), "%s", st_key("/page/"));
 
 	for (int i = 0; i < 25; i++) {
 		char v[16];
@@ -513,13 +515,18 @@ static bool in_list(struct store *s, const char *pre, const char *k)
  * then written again without one) stays. */
 static void c_ttl(struct store *s, const char *name)
 {
-	const char *pre = st_key("/ttl/"), *k1 = st_key("/ttl/k1"), *k2 = st_key("/ttl/k2"),
-		   *k3 = st_key("/ttl/k3");
+	/* copies: st_rev() in the loop below reuses st_key's buffers */
+	char pre[STORE_KEY_MAX + 1], k1[STORE_KEY_MAX + 1], k2[STORE_KEY_MAX + 1],
+		k3[STORE_KEY_MAX + 1];
 	struct store_kv kv2 = {0}, kv1 = {0};
 	struct err e = {0};
 	int64_t t0, t, gone = -1, ttl, mod, ver;
 	int found, ka = 1;
 
+	snprintf(pre, sizeof(pre), "%s", st_key("/ttl/"));
+	snprintf(k1, sizeof(k1), "%s", st_key("/ttl/k1"));
+	snprintf(k2, sizeof(k2), "%s", st_key("/ttl/k2"));
+	snprintf(k3, sizeof(k3), "%s", st_key("/ttl/k3"));
 	EXPECT(st_put(s, k1, "1", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
 	t0 = st_now_ms();
 	EXPECT(st_put(s, k2, "2", STORE_ANY, 3, NULL) == 1, "put with ttl 3 failed");
@@ -547,11 +554,8 @@ static void c_ttl(struct store *s, const char *name)
 			EXPECT(mod == kv2.mod_rev && ver == kv2.version, "keepalive wrote the key");
 			last_ka = t;
 		}
-		if (gone < 0) {
-			get_ttl(s, k1, &found);
-			if (found == 0)
-				gone = t - t0;
-		}
+		if (gone < 0 && (get_ttl(s, k1, &found), found == 0))
+			gone = t - t0;
 		if (gone >= 0 && t - t0 >= 5000)
 			break;
 		usleep(200 * 1000);
@@ -961,6 +965,7 @@ static void c_errors(struct store *s, const char *name)
 	EXPECT(!leaks(&e, "s3cr3t"), "the error names the key or value: %s", e.msg);
 	memset(&e, 0, sizeof(e));
 	snprintf(longkey, sizeof(longkey), "%s", st_prefix);
+	/* 11 letters a step: the NUL each copy ends with is overwritten by the next */
 	for (size_t i = strlen(longkey); i < STORE_KEY_MAX + 10; i += 11)
 		memcpy(longkey + i, "/s3cr3t-tok", 12);
 	r = store_get(s, longkey, &kv, NULL, &e);

@@ -1,0 +1,645 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The etcd:// and etcds:// backend: etcd v3's HTTP/JSON gateway (/v3/kv/range, txn, lease
+ * grant/keepalive/timetolive/revoke, compaction) over one reused libcurl handle, the
+ * endpoints tried in turn. The watch is in store/etcd_watch.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "store/etcd.h"
+#include "base/err.h"
+
+#define CONNECT_TIMEOUT_MS 1500
+#define REQUEST_TIMEOUT_MS 5000
+/* How long a request keeps going round the endpoints while they answer "unavailable" (an
+ * election after the leader died takes one to two seconds) */
+#define RETRY_BUDGET_MS 8000
+
+struct etcd_store {
+	struct store base;
+	struct etcd_url u;
+	size_t cur; /* the endpoint that answered last: tried first */
+	CURL *curl;
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	char *body;
+	size_t len, cap;
+};
+
+int64_t etcd_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+const struct etcd_url *etcd_store_url(const struct etcd_store *s)
+{
+	return &s->u;
+}
+
+size_t etcd_store_current(const struct etcd_store *s)
+{
+	return s->cur;
+}
+
+int etcd_curl_setup(const struct etcd_store *s, void *curl)
+{
+	CURLcode c = CURLE_OK;
+
+#define SET(opt, v)                                         \
+	do {                                                \
+		if (c == CURLE_OK)                          \
+			c = curl_easy_setopt(curl, opt, v); \
+	} while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_TCP_KEEPIDLE, 10L);
+	SET(CURLOPT_TCP_KEEPINTVL, 5L);
+	SET(CURLOPT_PROTOCOLS_STR, s->u.tls ? "https" : "http");
+	/* the members are on the cluster's own network: an http_proxy meant for the
+	 * outside world must not carry the datastore's traffic */
+	SET(CURLOPT_NOPROXY, "*");
+	if (s->u.tls) {
+		SET(CURLOPT_CAINFO, s->u.cacert);
+		SET(CURLOPT_CAPATH, NULL);
+		if (s->u.cert) {
+			SET(CURLOPT_SSLCERT, s->u.cert);
+			SET(CURLOPT_SSLKEY, s->u.key);
+		}
+	}
+	SET(CURLOPT_HTTPHEADER, s->headers);
+#undef SET
+	return c == CURLE_OK ? 0 : -EINVAL;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct etcd_store *s = arg;
+	size_t len = size * n;
+
+	/* the largest answer is a page of values; a runaway one is cut off */
+	if (s->len + len > 64 * (size_t)STORE_VALUE_MAX)
+		return 0;
+	if (s->len + len + 1 > s->cap) {
+		size_t cap = (s->len + len + 1) * 2;
+		char *b = realloc(s->body, cap);
+
+		if (!b)
+			return 0;
+		s->body = b;
+		s->cap = cap;
+	}
+	memcpy(s->body + s->len, data, len);
+	s->len += len;
+	s->body[s->len] = '\0';
+	return len;
+}
+
+/* The gateway's error answer: {"error":"...","message":"...","code":N} (gRPC code) */
+static int grpc_errno(int code)
+{
+	switch (code) {
+	case 3: /* InvalidArgument */
+		return -EINVAL;
+	case 5: /* NotFound */
+		return -ENOENT;
+	case 7: /* PermissionDenied */
+	case 16: /* Unauthenticated */
+		return -EACCES;
+	case 11: /* OutOfRange */
+		return -ERANGE;
+	default:
+		return -EIO;
+	}
+}
+
+static void server_message(const char *body, char *out, size_t len, int *code)
+{
+	cJSON *j = body ? cJSON_Parse(body) : NULL, *m;
+	int64_t c = 0;
+
+	*out = '\0';
+	m = cJSON_GetObjectItemCaseSensitive(j, "message");
+	etcd_safe_message(cJSON_IsString(m) ? m->valuestring : NULL, out, len);
+	etcd_json_i64(j, "code", &c);
+	*code = (int)c;
+	cJSON_Delete(j);
+}
+
+int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind, cJSON **resp,
+	      const char *what, struct err *err)
+{
+	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[300] = "";
+	int64_t deadline = etcd_now_ms() + RETRY_BUDGET_MS;
+	int backoff = 100, r = -EIO;
+
+	*resp = NULL;
+	if (!body)
+		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory", what);
+	for (;;) {
+		bool answered = false;
+
+		tried[0] = '\0';
+		for (size_t i = 0; i < s->u.n; i++) {
+			size_t ep = (s->cur + i) % s->u.n;
+			char url[320], msg[200];
+			long status = 0;
+			curl_off_t sent = 0;
+			CURLcode c;
+			int code;
+
+			snprintf(url, sizeof(url), "%s://%s%s", s->u.tls ? "https" : "http",
+				 s->u.endpoints[ep], path);
+			s->len = 0;
+			s->errbuf[0] = '\0';
+			curl_easy_setopt(s->curl, CURLOPT_URL, url);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+			c = curl_easy_perform(s->curl);
+			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+				 *tried ? ", " : "", s->u.endpoints[ep]);
+			if (c != CURLE_OK) {
+				snprintf(last, sizeof(last), "%s: %s", s->u.endpoints[ep],
+					 *s->errbuf ? s->errbuf : curl_easy_strerror(c));
+				curl_easy_getinfo(s->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
+				/* A write the member may have received is not sent again
+				 * elsewhere: it may have been applied (etcd's own client
+				 * retries a write only when it never left). */
+				if (kind == ETCD_WRITE && sent > 0) {
+					r = err_fail(
+						err, CNI_ERR_IO, -EIO,
+						"etcd %s: %s (the write may have been applied)",
+						what, last);
+					goto out;
+				}
+				continue;
+			}
+			answered = true;
+			curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+			if (status == 200) {
+				s->cur = ep;
+				*resp = cJSON_ParseWithLength(s->body ? s->body : "", s->len);
+				if (!cJSON_IsObject(*resp)) {
+					cJSON_Delete(*resp);
+					*resp = NULL;
+					r = err_fail(
+						err, CNI_ERR_DECODE, -EBADMSG,
+						"etcd %s: %s: an answer that is not a JSON object",
+						what, s->u.endpoints[ep]);
+				} else {
+					r = 0;
+				}
+				goto out;
+			}
+			server_message(s->len ? s->body : NULL, msg, sizeof(msg), &code);
+			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", s->u.endpoints[ep], status,
+				 *msg ? ": " : "", msg);
+			/* 5xx: this member cannot serve now (no leader, lost quorum, stopping):
+			 * the next one may */
+			if (status >= 500)
+				continue;
+			r = err_fail(err, CNI_ERR_IO, grpc_errno(code), "etcd %s: %s", what, last);
+			goto out;
+		}
+		if (!answered) {
+			r = err_fail(err, CNI_ERR_IO, -EHOSTUNREACH,
+				     "etcd %s: no endpoint answered (tried %s); last: %.200s", what,
+				     tried, last);
+			goto out;
+		}
+		if (etcd_now_ms() + backoff > deadline) {
+			r = err_fail(err, CNI_ERR_IO, -EAGAIN,
+				     "etcd %s: no endpoint could serve it (tried %s); last: %.200s",
+				     what, tried, last);
+			goto out;
+		}
+		struct timespec t = {0, backoff * 1000000L};
+
+		nanosleep(&t, NULL);
+		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+	}
+out:
+	free(body);
+	return r;
+}
+
+/* POSTs a request built by the caller (NULL: out of memory), consuming it */
+static int call(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind,
+		cJSON **resp, const char *what, struct err *err)
+{
+	int r;
+
+	if (!req)
+		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory", what);
+	r = etcd_post(s, path, req, kind, resp, what, err);
+	cJSON_Delete(req);
+	return r;
+}
+
+static cJSON *id_req(int64_t id, bool keys)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !etcd_json_add_i64(o, "ID", id) || (keys && !cJSON_AddTrueToObject(o, "keys"))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static int check_key(const char *key, const char *what, struct err *err)
+{
+	if (!key || key[0] != '/' || strlen(key) > STORE_KEY_MAX)
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"etcd %s: a key must start with '/' and have at most %d bytes",
+				what, STORE_KEY_MAX);
+	return 0;
+}
+
+static int decode_error(struct err *err, const char *what)
+{
+	return err_fail(err, CNI_ERR_DECODE, -EBADMSG, "etcd %s: a malformed answer", what);
+}
+
+/* Seconds the lease has left; 0 when it is gone (timetolive says -1) */
+static int lease_ttl(struct etcd_store *s, int64_t lease, int64_t *ttl, struct err *err)
+{
+	cJSON *resp;
+	int r = call(s, "/v3/lease/timetolive", id_req(lease, false), ETCD_READ, &resp,
+		     "lease timetolive", err);
+
+	if (r < 0)
+		return r;
+	if (!etcd_json_i64(resp, "TTL", ttl))
+		r = decode_error(err, "lease timetolive");
+	if (*ttl < 0)
+		*ttl = 0;
+	cJSON_Delete(resp);
+	return r;
+}
+
+/* A key's previous lease, once the key no longer holds it, is revoked when no other key
+ * does: the store granted it for that key alone. Best effort (it expires anyway). */
+static void release_lease(struct etcd_store *s, int64_t lease)
+{
+	struct err e = {0};
+	cJSON *resp, *keys;
+
+	if (!lease || call(s, "/v3/lease/timetolive", id_req(lease, true), ETCD_READ, &resp,
+			   "lease timetolive", &e) < 0)
+		return;
+	keys = cJSON_GetObjectItemCaseSensitive(resp, "keys");
+	if (cJSON_GetArraySize(keys) == 0) {
+		cJSON_Delete(resp);
+		if (call(s, "/v3/lease/revoke", id_req(lease, false), ETCD_WRITE, &resp,
+			 "lease revoke", &e) < 0)
+			return;
+	}
+	cJSON_Delete(resp);
+}
+
+/* The kvs[] of a range answer into kvs (allocated), their TTLs asked for */
+static int read_kvs(struct etcd_store *s, const cJSON *kvs, struct store_kv **out, size_t *n,
+		    const char *what, struct err *err)
+{
+	int count = cJSON_GetArraySize(kvs), r;
+	const cJSON *j;
+
+	*out = NULL;
+	*n = 0;
+	if (kvs && !cJSON_IsArray(kvs))
+		return decode_error(err, what);
+	if (!count)
+		return 0;
+	*out = calloc((size_t)count, sizeof(**out));
+	if (!*out)
+		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory", what);
+	cJSON_ArrayForEach(j, kvs) {
+		struct store_kv *kv = &(*out)[*n];
+
+		if (etcd_parse_kv(j, kv) < 0)
+			return decode_error(err, what);
+		(*n)++;
+		if (kv->lease) {
+			r = lease_ttl(s, kv->lease, &kv->ttl, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void free_kvs(struct store_kv *kvs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		store_kv_free(&kvs[i]);
+	free(kvs);
+}
+
+static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int64_t *rev,
+		    struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	struct store_kv *kvs;
+	cJSON *resp;
+	size_t n;
+	int r;
+
+	memset(kv, 0, sizeof(*kv));
+	r = check_key(key, "get", err);
+	if (r < 0)
+		return r;
+	r = call(s, "/v3/kv/range", etcd_req_range(key, NULL, 0, 0), ETCD_READ, &resp, "get", err);
+	if (r < 0)
+		return r;
+	if (rev &&
+	    !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
+		r = decode_error(err, "get");
+	if (r >= 0)
+		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &kvs, &n, "get",
+			     err);
+	cJSON_Delete(resp);
+	if (r < 0)
+		return r;
+	if (n > 1 || (n == 1 && strcmp(kvs[0].key, key))) {
+		free_kvs(kvs, n);
+		return decode_error(err, "get");
+	}
+	if (n == 1)
+		*kv = kvs[0];
+	free(kvs);
+	return (int)n;
+}
+
+static int etcd_list(struct store *st, const char *prefix, const char *start, size_t limit,
+		     struct store_list *out, struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	size_t plen = strlen(prefix);
+	char end[STORE_KEY_MAX + 1];
+	cJSON *resp;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (plen > STORE_KEY_MAX || (start && strlen(start) > STORE_KEY_MAX + 1))
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"etcd list: a prefix of more than %d bytes", STORE_KEY_MAX);
+	/* starting before the prefix would list keys outside it */
+	if (!start || strcmp(start, prefix) < 0)
+		start = prefix;
+	r = call(s, "/v3/kv/range",
+		 etcd_req_range(start, end, etcd_prefix_end(prefix, plen, end), limit), ETCD_READ,
+		 &resp, "list", err);
+	if (r < 0)
+		return r;
+	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", &out->rev))
+		r = decode_error(err, "list");
+	out->more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "more"));
+	if (r >= 0)
+		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &out->kvs, &out->n,
+			     "list", err);
+	cJSON_Delete(resp);
+	if (r < 0) {
+		store_list_free(out);
+		return r;
+	}
+	return (int)out->n;
+}
+
+/* The first response of a txn answer: responses[0].<name> */
+static const cJSON *txn_response(const cJSON *resp, const char *name)
+{
+	const cJSON *rs = cJSON_GetObjectItemCaseSensitive(resp, "responses");
+
+	return cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rs, 0), name);
+}
+
+static int etcd_put(struct store *st, const char *key, const void *value, size_t len,
+		    const struct store_put *o, int64_t *rev, struct store_kv *cur, struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	int64_t lease = 0, prev = 0;
+	cJSON *resp;
+	int r;
+
+	if (cur)
+		memset(cur, 0, sizeof(*cur));
+	r = check_key(key, "put", err);
+	if (r < 0)
+		return r;
+	if (len > STORE_VALUE_MAX)
+		return err_fail(err, CNI_ERR_CONFIG, -E2BIG,
+				"etcd put: a value of more than %u bytes", STORE_VALUE_MAX);
+	if (o->if_rev < STORE_ANY || o->ttl < 0)
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"etcd put: a negative condition revision or TTL");
+	if (o->ttl > 0) {
+		cJSON *g = cJSON_CreateObject();
+
+		if (g && !etcd_json_add_i64(g, "TTL", o->ttl)) {
+			cJSON_Delete(g);
+			g = NULL;
+		}
+		r = call(s, "/v3/lease/grant", g, ETCD_WRITE, &resp, "lease grant", err);
+		if (r < 0)
+			return r;
+		if (!etcd_json_i64(resp, "ID", &lease) || !lease)
+			r = decode_error(err, "lease grant");
+		cJSON_Delete(resp);
+		if (r < 0)
+			return r;
+	}
+	r = call(s, "/v3/kv/txn", etcd_req_put_txn(key, value, len, lease, o->if_rev), ETCD_WRITE,
+		 &resp, "put", err);
+	if (r < 0)
+		goto fail;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded"))) {
+		/* the condition failed: the failure branch read the key as it is */
+		const cJSON *kvs = cJSON_GetObjectItemCaseSensitive(
+			txn_response(resp, "response_range"), "kvs");
+		struct store_kv *got;
+		size_t n;
+
+		r = 0;
+		if (cur) {
+			r = read_kvs(s, kvs, &got, &n, "put", err);
+			if (r >= 0 && n) {
+				*cur = got[0];
+				memset(&got[0], 0, sizeof(got[0]));
+			}
+			free_kvs(got, n);
+		}
+		cJSON_Delete(resp);
+		if (r < 0)
+			goto fail;
+		release_lease(s, lease);
+		return 0;
+	}
+	if ((rev &&
+	     !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev)) ||
+	    !etcd_json_i64(
+		    cJSON_GetObjectItemCaseSensitive(txn_response(resp, "response_put"), "prev_kv"),
+		    "lease", &prev)) {
+		cJSON_Delete(resp);
+		return decode_error(err, "put"); /* written, though */
+	}
+	cJSON_Delete(resp);
+	if (prev != lease)
+		release_lease(s, prev);
+	return 1;
+fail:
+	release_lease(s, lease);
+	return r;
+}
+
+static int etcd_delete(struct store *st, const char *key, int64_t if_rev, int64_t *rev,
+		       struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	const cJSON *dr;
+	int64_t deleted = 0, lease = 0;
+	cJSON *resp;
+	int r;
+
+	r = check_key(key, "delete", err);
+	if (r < 0)
+		return r;
+	if (if_rev < STORE_ANY)
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"etcd delete: a negative condition revision");
+	r = call(s, "/v3/kv/txn", etcd_req_delete_txn(key, if_rev), ETCD_WRITE, &resp, "delete",
+		 err);
+	if (r < 0)
+		return r;
+	dr = txn_response(resp, "response_delete_range");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "succeeded")) &&
+	    (!etcd_json_i64(dr, "deleted", &deleted) ||
+	     !etcd_json_i64(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(dr, "prev_kvs"), 0),
+			    "lease", &lease) ||
+	     (rev &&
+	      !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))))
+		r = decode_error(err, "delete");
+	cJSON_Delete(resp);
+	if (r < 0)
+		return r;
+	release_lease(s, lease);
+	return deleted > 0;
+}
+
+static int etcd_keepalive(struct store *st, const struct store_kv *kv, struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	int64_t ttl = 0;
+	cJSON *resp;
+	int r;
+
+	if (!kv->lease) {
+		/* nothing expires: "kept alive" as long as the key is there */
+		struct store_kv now;
+
+		r = etcd_get(st, kv->key, &now, NULL, err);
+		store_kv_free(&now);
+		return r;
+	}
+	/* one POST, one answer in "result" (the stream ends with the request body) */
+	r = call(s, "/v3/lease/keepalive", id_req(kv->lease, false), ETCD_WRITE, &resp, "keepalive",
+		 err);
+	if (r < 0)
+		return r;
+	if (cJSON_GetObjectItemCaseSensitive(resp, "error"))
+		r = err_fail(err, CNI_ERR_IO, -EIO, "etcd keepalive: the stream ended in an error");
+	else if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "result"), "TTL", &ttl))
+		r = decode_error(err, "keepalive");
+	cJSON_Delete(resp);
+	if (r < 0)
+		return r;
+	return ttl > 0; /* TTL omitted: the lease is gone */
+}
+
+static int etcd_compact(struct store *st, int64_t rev, struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	struct err e = {0};
+	cJSON *req = cJSON_CreateObject(), *resp;
+	int r;
+
+	if (req &&
+	    (!etcd_json_add_i64(req, "revision", rev) || !cJSON_AddTrueToObject(req, "physical"))) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	r = call(s, "/v3/kv/compaction", req, ETCD_WRITE, &resp, "compact", &e);
+	if (r == -ERANGE && strstr(e.msg, "has been compacted"))
+		return 0; /* already compacted that far */
+	if (r < 0)
+		return err_fail(err, e.code, r, "%s", e.msg);
+	cJSON_Delete(resp);
+	return 0;
+}
+
+static void etcd_close(struct store *st)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+
+	curl_easy_cleanup(s->curl);
+	curl_slist_free_all(s->headers);
+	etcd_url_free(&s->u);
+	free(s->body);
+	free(s->base.url);
+	free(s);
+}
+
+static const struct store_ops etcd_ops = {
+	.close = etcd_close,
+	.get = etcd_get,
+	.list = etcd_list,
+	.put = etcd_put,
+	.del = etcd_delete,
+	.keepalive = etcd_keepalive,
+	.compact = etcd_compact,
+	.watch_open = etcd_watch_open,
+	.watch_fd = etcd_watch_fd,
+	.watch_next = etcd_watch_next,
+	.watch_rev = etcd_watch_rev,
+	.watch_close = etcd_watch_close,
+};
+
+struct store *store_etcd_open(const char *url, struct err *err)
+{
+	struct etcd_store *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd store: out of memory");
+		return NULL;
+	}
+	s->base.ops = &etcd_ops;
+	if (etcd_url_parse(url, &s->u, err) < 0) {
+		free(s);
+		return NULL;
+	}
+	/* libcurl >= 7.84 initialises itself thread-safely on first use; this is a no-op then */
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	s->base.url = strdup(url);
+	s->curl = curl_easy_init();
+	s->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (s->headers) /* no "Expect: 100-continue" round trip before a large value */
+		s->headers = curl_slist_append(s->headers, "Expect:");
+	if (!s->base.url || !s->curl || !s->headers || etcd_curl_setup(s, s->curl) < 0 ||
+	    curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS) ||
+	    curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf) ||
+	    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body) ||
+	    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s)) {
+		err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd store: cannot set up libcurl");
+		etcd_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The etcd backend's insides, shared by store/etcd*.c and tests/unit/test_etcd.c: the URL
+ * parser, the JSON request builders and answer readers (pure: no network), and the HTTP
+ * transport (store/etcd.c). Field names are checked by the unit tests, because etcd's
+ * gateway silently ignores a misspelt one (a misspelt range_end turns a listing into a get). */
+#ifndef STORE_ETCD_H
+#define STORE_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+
+struct cJSON;
+struct err;
+
+#define ETCD_DEFAULT_PORT 2379
+#define ETCD_MAX_ENDPOINTS 16
+
+struct etcd_url {
+	bool tls;
+	size_t n;
+	char *endpoints[ETCD_MAX_ENDPOINTS]; /* "host:port" or "[v6]:port" */
+	char *cacert, *cert, *key; /* file paths (etcds:// only) */
+};
+
+/* Parses etcd://h1:2379,h2:2379 or etcds://h:2379,...?cacert=F&cert=F&key=F. A missing port
+ * is 2379. Fills err (CNI_ERR_CONFIG) naming what is wrong. Returns 0 or -errno. */
+int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err);
+void etcd_url_free(struct etcd_url *u);
+
+/* etcd's range end for "every key starting with prefix": the prefix with its last byte that
+ * is not 0xff incremented and what follows dropped; "\0" (every key) when there is none.
+ * Writes at most len bytes into out, returns the length. */
+size_t etcd_prefix_end(const char *prefix, size_t len, char *out);
+
+/* Adds field name = base64(data[len]) */
+bool etcd_json_add_bytes(struct cJSON *o, const char *name, const void *data, size_t len);
+/* Adds an int64 field as etcd wants it: a JSON string */
+bool etcd_json_add_i64(struct cJSON *o, const char *name, int64_t v);
+/* Reads an int64 field (a JSON string or number); absent is 0 (the gateway omits zeroes).
+ * Returns false for a malformed one. */
+bool etcd_json_i64(const struct cJSON *o, const char *name, int64_t *v);
+
+/* Request bodies (NULL when out of memory) */
+struct cJSON *etcd_req_range(const char *key, const char *range_end, size_t range_end_len,
+			     size_t limit);
+struct cJSON *etcd_req_put_txn(const char *key, const void *value, size_t len, int64_t lease,
+			       int64_t if_rev);
+struct cJSON *etcd_req_delete_txn(const char *key, int64_t if_rev);
+struct cJSON *etcd_req_watch(const char *prefix, int64_t start_rev);
+
+/* Reads one kv of an answer into *kv (key and value decoded). Returns 0, or -EBADMSG. */
+int etcd_parse_kv(const struct cJSON *j, struct store_kv *kv);
+
+/* One message of the watch stream, as etcd_parse_watch_msg reads it */
+struct etcd_watch_msg {
+	int64_t header_rev;
+	bool created, canceled;
+	int64_t compact_rev;
+	struct store_event *events;
+	size_t n;
+	char reason[128]; /* cancel_reason or the stream error's message, when safe to show */
+	bool error; /* {"error":{...}}: the gateway ended the stream */
+};
+
+/* Parses one line of the watch stream. Returns 0 or -EBADMSG. */
+int etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m);
+void etcd_watch_msg_free(struct etcd_watch_msg *m);
+
+/* Copies the server's message into out when it can be shown: etcd's fixed texts
+ * ("etcdserver: ...", "mvcc: ...", "lease: ...", "auth: ..."), without a quote, a
+ * newline or a base64-looking run that could be an echoed key or value. Else "" . */
+void etcd_safe_message(const char *msg, char *out, size_t len);
+
+/* The HTTP side (store/etcd.c) */
+struct etcd_store;
+enum etcd_call { ETCD_READ, ETCD_WRITE };
+/* POSTs req to path on the endpoints in turn; *resp is the parsed answer of a 200.
+ * Returns 0 or -errno with err filled (what names the operation). */
+int etcd_post(struct etcd_store *s, const char *path, struct cJSON *req, enum etcd_call kind,
+	      struct cJSON **resp, const char *what, struct err *err);
+
+/* What etcd_watch.c needs of the store */
+const struct etcd_url *etcd_store_url(const struct etcd_store *s);
+size_t etcd_store_current(const struct etcd_store *s);
+/* Sets the TLS and timeout options every handle of the store shares */
+int etcd_curl_setup(const struct etcd_store *s, void *curl);
+int64_t etcd_now_ms(void);
+
+struct store_watch *etcd_watch_open(struct store *s, const char *prefix, int64_t from_rev,
+				    struct err *err);
+int etcd_watch_fd(const struct store_watch *w);
+int etcd_watch_next(struct store_watch *w, struct store_event *ev, int *timeout_ms,
+		    struct err *err);
+int64_t etcd_watch_rev(const struct store_watch *w);
+void etcd_watch_close(struct store_watch *w);
+
+#endif

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The etcd watch: one streaming POST to /v3/watch, driven by libcurl's multi interface so
+ * that nothing blocks. The caller polls one epoll descriptor that holds curl's sockets and a
+ * timerfd (curl's timeouts, the reconnection backoff, the quorum probe). The stream is a
+ * sequence of newline-terminated JSON messages, which may span reads; events are queued and
+ * handed out one at a time. When the stream ends for any reason other than a compaction,
+ * the watch reconnects with backoff (100 ms doubling to 5 s), the endpoints in turn, from
+ * the revision after the last one it queued: nothing is lost or seen twice, since a
+ * revision's events always come in one message and only whole messages are read. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "store/etcd.h"
+#include "base/err.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/* A member that is alive but has lost its quorum keeps the stream open and silent forever:
+ * the gateway cannot ask for WithRequireLeader, and etcd 3.4 sends progress notifications
+ * only every 10 minutes unless the server is told otherwise
+ * (--experimental-watch-progress-notify-interval). So after PROBE_AFTER_MS without a
+ * message, the watch asks the same member for a linearizable read (a range of one key, no
+ * value), which needs the quorum; when that fails or takes over PROBE_TIMEOUT_MS the
+ * stream is dropped and the next endpoint tried. A dead host is found by TCP keepalive and
+ * a stopped member by the connection closing. */
+#define PROBE_AFTER_MS 10000
+#define PROBE_TIMEOUT_MS 5000
+#define LINE_MAX_BYTES (4 * (size_t)STORE_VALUE_MAX)
+
+struct etcd_watch {
+	struct store_watch base;
+	struct etcd_store *s;
+	char *prefix;
+	int epfd, tfd;
+	CURLM *multi;
+	CURL *stream, *probe;
+	long status; /* the stream's HTTP status, once known */
+	size_t ep; /* the endpoint of the stream (or of the next one) */
+	int64_t rev; /* last revision delivered, or known current (progress) */
+	int64_t queued_rev; /* last revision read off the stream */
+	int64_t progress_rev; /* a progress notification not yet reflected in rev */
+	int64_t curl_at, reconnect_at, probe_at; /* deadlines, ms (0: none) */
+	int backoff;
+	char *line;
+	size_t len, cap;
+	struct store_event *q;
+	size_t qhead, qn, qcap;
+	int fatal; /* sticky: -ESTALE, or an error it will not recover from */
+	char fatal_msg[300];
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static void arm_timer(struct etcd_watch *w)
+{
+	int64_t at = 0, d[] = {w->curl_at, w->reconnect_at, w->stream ? w->probe_at : 0};
+	struct itimerspec its = {0};
+
+	for (size_t i = 0; i < sizeof(d) / sizeof(*d); i++)
+		if (d[i] && (!at || d[i] < at))
+			at = d[i];
+	if (at) {
+		its.it_value.tv_sec = at / 1000;
+		its.it_value.tv_nsec = (at % 1000) * 1000000L;
+	}
+	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct etcd_watch *w = arg;
+	struct epoll_event ev = {.data.fd = fd};
+
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *arg)
+{
+	struct etcd_watch *w = arg;
+
+	w->curl_at = ms < 0 ? 0 : etcd_now_ms() + ms;
+	arm_timer(w);
+	return 0;
+}
+
+static void set_fatal(struct etcd_watch *w, int r, const char *msg)
+{
+	if (w->fatal)
+		return;
+	w->fatal = r;
+	snprintf(w->fatal_msg, sizeof(w->fatal_msg), "%s", msg);
+}
+
+static int queue_push(struct etcd_watch *w, struct store_event *ev)
+{
+	if (w->qhead == w->qn) /* empty: start again at the front */
+		w->qhead = w->qn = 0;
+	if (w->qn == w->qcap) {
+		size_t cap = w->qcap ? w->qcap * 2 : 16;
+		struct store_event *q;
+
+		if (w->qhead) { /* room at the front first */
+			memmove(w->q, w->q + w->qhead, (w->qn - w->qhead) * sizeof(*q));
+			w->qn -= w->qhead;
+			w->qhead = 0;
+			return queue_push(w, ev);
+		}
+		q = realloc(w->q, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		w->q = q;
+		w->qcap = cap;
+	}
+	w->q[w->qn++] = *ev;
+	return 0;
+}
+
+/* One message of the stream. Returns false to end the stream (then reconnect, or stop at
+ * w->fatal). */
+static bool on_message(struct etcd_watch *w, const char *line, size_t len)
+{
+	struct etcd_watch_msg m;
+	char msg[300];
+
+	if (etcd_parse_watch_msg(line, len, &m) < 0)
+		return false; /* a malformed message: read the rest again from a new stream */
+	if (m.error) {
+		etcd_watch_msg_free(&m);
+		return false; /* the gateway ended the stream (the member stopping, say) */
+	}
+	w->backoff = BACKOFF_MIN_MS; /* this stream works */
+	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
+	if (m.canceled) {
+		if (m.compact_rev) {
+			snprintf(
+				msg, sizeof(msg),
+				"etcd watch: revision %lld was compacted away (compacted up to %lld)",
+				(long long)(w->queued_rev + 1), (long long)m.compact_rev);
+			set_fatal(w, -ESTALE, msg);
+		} else {
+			snprintf(msg, sizeof(msg), "etcd watch: canceled by %s%s%s",
+				 w->s ? etcd_store_url(w->s)->endpoints[w->ep] : "etcd",
+				 *m.reason ? ": " : "", m.reason);
+			set_fatal(w, -EIO, msg);
+		}
+		etcd_watch_msg_free(&m);
+		return false;
+	}
+	for (size_t i = 0; i < m.n; i++) {
+		if (m.events[i].kv.mod_rev <= w->queued_rev) {
+			store_event_free(&m.events[i]); /* seen already (cannot happen) */
+			continue;
+		}
+		if (queue_push(w, &m.events[i]) < 0) {
+			set_fatal(w, -ENOMEM, "etcd watch: out of memory");
+			etcd_watch_msg_free(&m);
+			return false;
+		}
+		w->queued_rev = m.events[i].kv.mod_rev;
+		memset(&m.events[i], 0, sizeof(m.events[i]));
+	}
+	/* A message without events other than "created" is a progress notification: every
+	 * change up to header.revision has been sent. "created" carries the current revision,
+	 * not the one it starts from. */
+	if (!m.n && !m.created && m.header_rev > w->queued_rev) {
+		w->queued_rev = m.header_rev;
+		w->progress_rev = m.header_rev;
+	}
+	etcd_watch_msg_free(&m);
+	return true;
+}
+
+static size_t on_stream(char *data, size_t size, size_t n, void *arg)
+{
+	struct etcd_watch *w = arg;
+	size_t len = size * n, start = 0;
+
+	if (!w->status)
+		curl_easy_getinfo(w->stream, CURLINFO_RESPONSE_CODE, &w->status);
+	if (w->len + len > LINE_MAX_BYTES)
+		return 0;
+	if (w->len + len > w->cap) {
+		size_t cap = (w->len + len) * 2;
+		char *b = realloc(w->line, cap);
+
+		if (!b)
+			return 0;
+		w->line = b;
+		w->cap = cap;
+	}
+	memcpy(w->line + w->len, data, len);
+	w->len += len;
+	if (w->status != 200)
+		return len; /* an error answer: read at the end */
+	for (size_t i = 0; i < w->len; i++) {
+		if (w->line[i] != '\n')
+			continue;
+		if (i > start && !on_message(w, w->line + start, i - start))
+			return 0;
+		start = i + 1;
+	}
+	memmove(w->line, w->line + start, w->len - start);
+	w->len -= start;
+	return len;
+}
+
+static size_t on_probe_body(char *data, size_t size, size_t n, void *arg)
+{
+	return size * n; /* only its status matters */
+}
+
+static int start_stream(struct etcd_watch *w)
+{
+	const struct etcd_url *u = etcd_store_url(w->s);
+	cJSON *req = etcd_req_watch(w->prefix, w->queued_rev + 1);
+	char *body = req ? cJSON_PrintUnformatted(req) : NULL, url[320];
+	CURL *e = curl_easy_init();
+
+	cJSON_Delete(req);
+	snprintf(url, sizeof(url), "%s://%s/v3/watch", u->tls ? "https" : "http",
+		 u->endpoints[w->ep]);
+	if (!body || !e || etcd_curl_setup(w->s, e) < 0 || curl_easy_setopt(e, CURLOPT_URL, url) ||
+	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream) ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, w) ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf) ||
+	    curl_multi_add_handle(w->multi, e)) {
+		free(body);
+		curl_easy_cleanup(e);
+		return -ENOMEM;
+	}
+	free(body);
+	w->stream = e;
+	w->status = 0;
+	w->len = 0;
+	w->errbuf[0] = '\0';
+	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
+	return 0;
+}
+
+static void stop_probe(struct etcd_watch *w)
+{
+	if (!w->probe)
+		return;
+	curl_multi_remove_handle(w->multi, w->probe);
+	curl_easy_cleanup(w->probe);
+	w->probe = NULL;
+}
+
+/* The stream is over: reconnect later to the next endpoint, unless it ended for good */
+static void stream_ended(struct etcd_watch *w)
+{
+	const struct etcd_url *u = etcd_store_url(w->s);
+	int64_t now = etcd_now_ms();
+
+	if (w->status && w->status != 200 && w->status < 500) {
+		char msg[300], reason[200] = "";
+		cJSON *j, *m;
+
+		j = w->len ? cJSON_ParseWithLength(w->line, w->len) : NULL;
+		m = cJSON_GetObjectItemCaseSensitive(j, "message");
+		etcd_safe_message(cJSON_IsString(m) ? m->valuestring : NULL, reason,
+				  sizeof(reason));
+		cJSON_Delete(j);
+		snprintf(msg, sizeof(msg), "etcd watch: %s: HTTP %ld%s%s", u->endpoints[w->ep],
+			 w->status, *reason ? ": " : "", reason);
+		set_fatal(w, -EIO, msg);
+	}
+	curl_multi_remove_handle(w->multi, w->stream);
+	curl_easy_cleanup(w->stream);
+	w->stream = NULL;
+	stop_probe(w);
+	w->len = 0; /* a message cut in half is read again from the new stream */
+	w->probe_at = 0;
+	if (w->fatal)
+		return;
+	w->ep = (w->ep + 1) % u->n;
+	w->reconnect_at = now + w->backoff;
+	w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
+}
+
+static void start_probe(struct etcd_watch *w)
+{
+	const struct etcd_url *u = etcd_store_url(w->s);
+	cJSON *req = etcd_req_range(w->prefix, NULL, 0, 1);
+	char url[320];
+	CURL *e = curl_easy_init();
+
+	w->probe_at = 0;
+	if (req && !cJSON_AddTrueToObject(req, "keys_only")) {
+		cJSON_Delete(req);
+		req = NULL;
+	}
+	char *body = req ? cJSON_PrintUnformatted(req) : NULL;
+
+	cJSON_Delete(req);
+	snprintf(url, sizeof(url), "%s://%s/v3/kv/range", u->tls ? "https" : "http",
+		 u->endpoints[w->ep]);
+	if (!body || !e || etcd_curl_setup(w->s, e) < 0 || curl_easy_setopt(e, CURLOPT_URL, url) ||
+	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ||
+	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)PROBE_TIMEOUT_MS) ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_probe_body) ||
+	    curl_multi_add_handle(w->multi, e)) {
+		curl_easy_cleanup(e);
+		w->probe_at = etcd_now_ms() + PROBE_AFTER_MS; /* try again later */
+	} else {
+		w->probe = e;
+	}
+	free(body);
+}
+
+static void probe_done(struct etcd_watch *w, CURLcode c)
+{
+	long status = 0;
+
+	curl_easy_getinfo(w->probe, CURLINFO_RESPONSE_CODE, &status);
+	stop_probe(w);
+	if (c == CURLE_OK && status == 200) {
+		w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
+		return;
+	}
+	/* the member cannot serve a linearizable read: its stream may never say more */
+	if (w->stream)
+		stream_ended(w);
+}
+
+static int drive(struct etcd_watch *w)
+{
+	struct epoll_event evs[16];
+	int n, running;
+	CURLMsg *msg;
+	int64_t now;
+
+	n = epoll_wait(w->epfd, evs, 16, 0);
+	for (int i = 0; i < n; i++) {
+		int flags = 0;
+
+		if (evs[i].data.fd == w->tfd) {
+			uint64_t ticks;
+
+			if (read(w->tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+				return -errno;
+			continue;
+		}
+		flags |= evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0;
+		flags |= evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0;
+		flags |= evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0;
+		curl_multi_socket_action(w->multi, evs[i].data.fd, flags, &running);
+	}
+	now = etcd_now_ms();
+	if (w->curl_at && now >= w->curl_at) {
+		w->curl_at = 0;
+		curl_multi_socket_action(w->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	while ((msg = curl_multi_info_read(w->multi, &n))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (msg->easy_handle == w->stream)
+			stream_ended(w);
+		else if (msg->easy_handle == w->probe)
+			probe_done(w, msg->data.result);
+	}
+	now = etcd_now_ms();
+	if (!w->stream && !w->fatal && w->reconnect_at && now >= w->reconnect_at) {
+		w->reconnect_at = 0;
+		if (start_stream(w) < 0)
+			set_fatal(w, -ENOMEM, "etcd watch: cannot set up libcurl");
+	}
+	if (w->stream && !w->probe && w->probe_at && now >= w->probe_at)
+		start_probe(w);
+	arm_timer(w);
+	return 0;
+}
+
+int etcd_watch_next(struct store_watch *base, struct store_event *ev, int *timeout_ms,
+		    struct err *err)
+{
+	struct etcd_watch *w = (struct etcd_watch *)base;
+	int64_t at = 0, d[3];
+	int r;
+
+	memset(ev, 0, sizeof(*ev));
+	if (w->qhead == w->qn && !w->fatal) {
+		r = drive(w);
+		if (r < 0)
+			return err_fail(err, CNI_ERR_IO, r, "etcd watch: %s", strerror(-r));
+	}
+	if (w->qhead < w->qn) {
+		*ev = w->q[w->qhead++];
+		w->rev = ev->kv.mod_rev;
+		if (w->qhead == w->qn && w->progress_rev > w->rev)
+			w->rev = w->progress_rev;
+		return 1;
+	}
+	if (w->fatal)
+		return err_fail(err, w->fatal == -ESTALE ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, w->fatal,
+				"%s", w->fatal_msg);
+	if (w->progress_rev > w->rev)
+		w->rev = w->progress_rev;
+	if (timeout_ms) {
+		d[0] = w->curl_at;
+		d[1] = w->reconnect_at;
+		d[2] = w->stream ? w->probe_at : 0;
+		for (size_t i = 0; i < 3; i++)
+			if (d[i] && (!at || d[i] < at))
+				at = d[i];
+		*timeout_ms = !at ? -1 : at <= etcd_now_ms() ? 0 : (int)(at - etcd_now_ms());
+	}
+	return 0;
+}
+
+int etcd_watch_fd(const struct store_watch *base)
+{
+	return ((const struct etcd_watch *)base)->epfd;
+}
+
+int64_t etcd_watch_rev(const struct store_watch *base)
+{
+	return ((const struct etcd_watch *)base)->rev;
+}
+
+void etcd_watch_close(struct store_watch *base)
+{
+	struct etcd_watch *w = (struct etcd_watch *)base;
+
+	if (!w)
+		return;
+	stop_probe(w);
+	if (w->stream) {
+		curl_multi_remove_handle(w->multi, w->stream);
+		curl_easy_cleanup(w->stream);
+	}
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->tfd >= 0)
+		close(w->tfd);
+	for (size_t i = w->qhead; i < w->qn; i++)
+		store_event_free(&w->q[i]);
+	free(w->q);
+	free(w->line);
+	free(w->prefix);
+	free(w);
+}
+
+/* The store's revision now (a range of one key under prefix, no value) */
+static int current_rev(struct etcd_store *s, const char *prefix, int64_t *rev, struct err *err)
+{
+	cJSON *req = etcd_req_range(prefix, NULL, 0, 1), *resp;
+	int r;
+
+	if (!req || !cJSON_AddTrueToObject(req, "keys_only")) {
+		cJSON_Delete(req);
+		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd watch: out of memory");
+	}
+	r = etcd_post(s, "/v3/kv/range", req, ETCD_READ, &resp, "watch", err);
+	cJSON_Delete(req);
+	if (r < 0)
+		return r;
+	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
+		r = err_fail(err, CNI_ERR_DECODE, -EBADMSG, "etcd watch: a malformed answer");
+	cJSON_Delete(resp);
+	return r;
+}
+
+struct store_watch *etcd_watch_open(struct store *st, const char *prefix, int64_t from_rev,
+				    struct err *err)
+{
+	struct etcd_store *s = (struct etcd_store *)st;
+	struct etcd_watch *w;
+	struct epoll_event ev = {.events = EPOLLIN};
+	int64_t now_rev;
+
+	if (strlen(prefix) > STORE_KEY_MAX || from_rev < 0) {
+		err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+			 "etcd watch: a prefix of at most %d bytes and a revision >= 0",
+			 STORE_KEY_MAX);
+		return NULL;
+	}
+	/* "From now on" is made a revision here, so that a reconnection before the first
+	 * event still resumes exactly where the watch began. */
+	if (!from_rev) {
+		if (current_rev(s, prefix, &now_rev, err) < 0)
+			return NULL;
+		from_rev = now_rev + 1;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd watch: out of memory");
+		return NULL;
+	}
+	w->base.store = st;
+	w->s = s;
+	w->epfd = w->tfd = -1;
+	w->rev = w->queued_rev = from_rev - 1;
+	w->backoff = BACKOFF_MIN_MS;
+	w->ep = etcd_store_current(s);
+	w->prefix = strdup(prefix);
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	w->multi = curl_multi_init();
+	ev.data.fd = w->tfd;
+	if (!w->prefix || w->epfd < 0 || w->tfd < 0 || !w->multi ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev) < 0 ||
+	    curl_multi_setopt(w->multi, CURLMOPT_SOCKETFUNCTION, on_socket) ||
+	    curl_multi_setopt(w->multi, CURLMOPT_SOCKETDATA, w) ||
+	    curl_multi_setopt(w->multi, CURLMOPT_TIMERFUNCTION, on_timer) ||
+	    curl_multi_setopt(w->multi, CURLMOPT_TIMERDATA, w) || start_stream(w) < 0) {
+		err_fail(err, CNI_ERR_IO, -errno ? -errno : -ENOMEM,
+			 "etcd watch: cannot set up its descriptors or libcurl");
+		etcd_watch_close(&w->base);
+		return NULL;
+	}
+	arm_timer(w);
+	return &w->base;
+}

@@ -1,0 +1,401 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# sluicectl: the global flags (--store, --prefix, -o in all their forms, SLUICE_STORE and
+# --store over it), help and version, the exit statuses and exact messages of every refusal,
+# every verb's --help, and the store verbs and status in both output forms against a dir://
+# store, then against a real etcd started here (on 127.0.0.1 of this test's own netns) when
+# this sluicectl has the etcd backend.
+set -u
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+CTL=$BIN/sluicectl
+OUT=$T_TMP/out
+ERR=$T_TMP/err
+
+# ctl STATUS NAME [ARGS...]: runs sluicectl ARGS (stdout in $OUT, stderr in $ERR) and checks
+# its exit status; the caller checks the output
+ctl() {
+	local want=$1 name=$2 rc=0
+	shift 2
+	"$CTL" "$@" >"$OUT" 2>"$ERR" </dev/null || rc=$?
+	if [ "$rc" = "$want" ]; then
+		pass "$name"
+	else
+		fail "$name" "sluicectl $*: exit status $rc, expected $want" "stdout: $(head -c 600 "$OUT")" \
+			"stderr: $(head -c 600 "$ERR")"
+	fi
+}
+
+# ctl_usage NAME ARGS...: status 2, and the usage refusal's two lines exactly (the first
+# one given as $MSG, the hint as $HINT)
+usage_is() { # NAME FIRST_LINE HINT
+	check_eq "$1" "$2"$'\n'"$3" "$(cat "$ERR")"
+}
+
+# ---- global behaviour (no store needed) ----
+ctl 2 no-verb
+check "no-verb-usage" grep -q '^Usage: sluicectl ' "$ERR"
+check_eq no-verb-stdout-empty "" "$(cat "$OUT")"
+
+for h in --help -h help; do
+	ctl 0 "help$h" $h
+	check "help$h-usage" grep -q '^Usage: sluicectl \[--store URL\]' "$OUT"
+	check "help$h-lists-store" grep -qE '^  store +raw keys' "$OUT"
+	check "help$h-lists-status" grep -qE '^  status +the store' "$OUT"
+done
+ctl 0 version --version
+check "version-line" grep -qE '^sluicectl [0-9]+\.[0-9]+\.[0-9]+$' "$OUT"
+
+ctl 2 unknown-verb frobnicate
+usage_is unknown-verb-msg "sluicectl: unknown verb 'frobnicate'" "Try 'sluicectl --help'."
+ctl 2 help-unknown-verb help frobnicate
+usage_is help-unknown-verb-msg "sluicectl: unknown verb 'frobnicate'" "Try 'sluicectl --help'."
+ctl 2 bad-output -o yaml status
+usage_is bad-output-msg "sluicectl: -o: unknown output form 'yaml' (table or json)" \
+	"Try 'sluicectl --help'."
+ctl 2 bad-output-long --output=xml status
+usage_is bad-output-long-msg "sluicectl: -o: unknown output form 'xml' (table or json)" \
+	"Try 'sluicectl --help'."
+ctl 2 output-no-value status -o
+usage_is output-no-value-msg "sluicectl: -o needs table or json" "Try 'sluicectl --help'."
+ctl 2 store-no-value --store
+usage_is store-no-value-msg "sluicectl: --store needs a URL" "Try 'sluicectl --help'."
+ctl 2 prefix-relative --prefix sluice status
+usage_is prefix-relative-msg "sluicectl: --prefix must start with '/': 'sluice'" \
+	"Try 'sluicectl --help'."
+
+# every verb --help says "Usage:" (the verbs are read from the global help: all of them)
+verbs=$("$CTL" --help | sed -n '/^Verbs:/,/^$/{s/^  \([a-z-]*\) .*/\1/p}')
+check "verbs-listed" test -n "$verbs"
+for v in $verbs; do
+	ctl 0 "help-$v" "$v" --help
+	check "help-$v-usage" grep -q 'Usage:' "$OUT"
+	ctl 0 "help-verb-$v" help "$v"
+	check "help-verb-$v-usage" grep -q 'Usage:' "$OUT"
+done
+for s in get put del list watch compact; do
+	ctl 0 "help-store-$s" store "$s" --help
+	check "help-store-$s-usage" grep -q '^Usage: sluicectl \[GLOBAL FLAGS\] store' "$OUT"
+done
+
+# bad store URLs: exit 1 with the store's own message
+ctl 1 bad-url-scheme --store foo://bar status
+check_eq bad-url-scheme-msg "sluicectl: store URL must start with dir://, etcd:// or etcds://" \
+	"$(cat "$ERR")"
+ctl 1 bad-url-relative --store dir://relative/path status
+check_eq bad-url-relative-msg \
+	"sluicectl: store URL dir://PATH needs an absolute PATH (dir:///var/lib/sluice/store)" \
+	"$(cat "$ERR")"
+SLUICE_STORE=foo://env ctl 1 bad-url-env status
+check_eq bad-url-env-msg "sluicectl: store URL must start with dir://, etcd:// or etcds://" \
+	"$(cat "$ERR")"
+
+# usage refusals of the store verbs (before any store is opened: an unreachable URL works)
+NOSTORE=foo://never-opened
+ctl 2 store-no-subverb --store $NOSTORE store
+usage_is store-no-subverb-msg \
+	"sluicectl store: needs a sub-verb: get, put, del, list, watch, compact" \
+	"Try 'sluicectl store --help'."
+ctl 2 store-bad-subverb --store $NOSTORE store frob
+usage_is store-bad-subverb-msg \
+	"sluicectl store: unknown sub-verb 'frob' (get, put, del, list, watch, compact)" \
+	"Try 'sluicectl store --help'."
+ctl 2 get-no-key --store $NOSTORE store get
+usage_is get-no-key-msg "sluicectl store get: needs one KEY" "Try 'sluicectl store get --help'."
+ctl 2 get-two-keys --store $NOSTORE store get /a /b
+usage_is get-two-keys-msg "sluicectl store get: needs one KEY" \
+	"Try 'sluicectl store get --help'."
+ctl 2 get-bad-flag --store $NOSTORE store get --frob /a
+usage_is get-bad-flag-msg "sluicectl store get: unknown flag '--frob'" \
+	"Try 'sluicectl store get --help'."
+ctl 2 put-no-value --store $NOSTORE store put /a
+usage_is put-no-value-msg "sluicectl store put: needs KEY and VALUE (or -f FILE)" \
+	"Try 'sluicectl store put --help'."
+ctl 2 put-file-and-value --store $NOSTORE store put /a v -f /dev/null
+usage_is put-file-and-value-msg "sluicectl store put: needs KEY and -f FILE, no VALUE" \
+	"Try 'sluicectl store put --help'."
+ctl 2 put-absent-and-rev --store $NOSTORE store put /a v --if-absent --if-rev 3
+usage_is put-absent-and-rev-msg "sluicectl store put: --if-absent and --if-rev exclude each other" \
+	"Try 'sluicectl store put --help'."
+ctl 2 put-ttl-zero --store $NOSTORE store put /a v --ttl 0
+usage_is put-ttl-zero-msg "sluicectl store put: --ttl needs a whole number >= 1, got '0'" \
+	"Try 'sluicectl store put --help'."
+ctl 2 put-ttl-word --store $NOSTORE store put /a v --ttl=ten
+usage_is put-ttl-word-msg "sluicectl store put: --ttl needs a whole number >= 1, got 'ten'" \
+	"Try 'sluicectl store put --help'."
+ctl 2 put-rev-missing --store $NOSTORE store put /a v --if-rev
+usage_is put-rev-missing-msg "sluicectl store put: '--if-rev' needs a value" \
+	"Try 'sluicectl store put --help'."
+ctl 2 del-no-key --store $NOSTORE store del
+usage_is del-no-key-msg "sluicectl store del: needs one KEY" "Try 'sluicectl store del --help'."
+ctl 2 list-no-prefix --store $NOSTORE store list
+usage_is list-no-prefix-msg "sluicectl store list: needs one PREFIX" \
+	"Try 'sluicectl store list --help'."
+ctl 2 list-bad-limit --store $NOSTORE store list /a --limit -3
+usage_is list-bad-limit-msg "sluicectl store list: --limit needs a whole number >= 1, got '-3'" \
+	"Try 'sluicectl store list --help'."
+ctl 2 watch-no-prefix --store $NOSTORE store watch
+usage_is watch-no-prefix-msg "sluicectl store watch: needs one PREFIX" \
+	"Try 'sluicectl store watch --help'."
+ctl 2 watch-bad-count --store $NOSTORE store watch /a --count x
+usage_is watch-bad-count-msg "sluicectl store watch: --count needs a whole number >= 1, got 'x'" \
+	"Try 'sluicectl store watch --help'."
+ctl 2 compact-bad-rev --store $NOSTORE store compact 1x
+usage_is compact-bad-rev-msg "sluicectl store compact: REV must be a whole number >= 1, got '1x'" \
+	"Try 'sluicectl store compact --help'."
+ctl 2 status-extra --store $NOSTORE status now
+usage_is status-extra-msg "sluicectl status: takes no arguments, got 'now'" \
+	"Try 'sluicectl status --help'."
+
+# store_suite TAG URL: every store verb in both output forms, and status, against URL
+store_suite() {
+	local t=$1 S=$2 r1 r2 r3 rev secret=s3cr3t-value-$$
+	local P=/t$$/$t
+
+	# put, both forms
+	ctl 0 "$t-put" --store "$S" store put "$P/k1" v1
+	check "$t-put-out" grep -qE '^OK revision [0-9]+$' "$OUT"
+	r1=$(sed -n 's/^OK revision //p' "$OUT")
+	ctl 0 "$t-put-json" --store="$S" -o json store put "$P/k2" '{"a": 1}'
+	check_eq "$t-put-json-key" "$P/k2" "$(jq -r .key "$OUT")"
+	r2=$(jq -r .revision "$OUT")
+	check "$t-put-json-rev-grows" test "$r2" -gt "$r1"
+
+	# get, table: header and one aligned row
+	ctl 0 "$t-get" --store "$S" store get "$P/k1"
+	check_eq "$t-get-lines" 2 "$(wc -l <"$OUT")"
+	check "$t-get-header" grep -qE '^KEY +REV +VERSION +TTL +VALUE$' "$OUT"
+	check_eq "$t-get-row" "$P/k1 $r1 1 - v1" "$(sed -n 2p "$OUT" | tr -s ' ')"
+	check_eq "$t-get-aligned" 1 "$(awk 'NR == 1 {h = index($0, "REV")}
+		NR == 2 {s = $0; sub(/^[^ ]+ +/, "", s); print (h == length($0) - length(s) + 1)}' "$OUT")"
+	# get, json (flags after the verb, -ojson and --output json forms)
+	for o in "-o json" "-ojson" "--output json" "--output=json"; do
+		# shellcheck disable=SC2086
+		ctl 0 "$t-get-json${o// /}" --store "$S" store get "$P/k2" $o
+		check_eq "$t-get-json${o// /}-obj" \
+			"$P/k2|{\"a\": 1}|$r2|$r2|1|-1" \
+			"$(jq -r '[.key, .value, .create_revision, .mod_revision, .version, .ttl] |
+				join("|")' "$OUT")"
+	done
+	ctl 0 "$t-get-value-only" --store "$S" store get "$P/k2" --value-only
+	check_eq "$t-get-value-only-out" '{"a": 1}' "$(cat "$OUT")"
+	ctl 1 "$t-get-absent" --store "$S" store get "$P/nope"
+	check_eq "$t-get-absent-msg" "sluicectl: key not found: $P/nope" "$(cat "$ERR")"
+
+	# put from a file and from stdin; a long value is cut in the table, whole in json
+	head -c 300 /dev/zero | tr '\0' 'x' >"$T_TMP/long"
+	ctl 0 "$t-put-file" --store "$S" store put "$P/long" -f "$T_TMP/long"
+	ctl 0 "$t-get-long" --store "$S" store get "$P/long"
+	check_eq "$t-get-long-cut" "$(head -c 57 "$T_TMP/long")..." "$(sed -n 2p "$OUT" | awk '{print $5}')"
+	ctl 0 "$t-get-long-json" --store "$S" -o json store get "$P/long"
+	check_eq "$t-get-long-json-whole" "$(cat "$T_TMP/long")" "$(jq -r .value "$OUT")"
+	if printf 'from\nstdin' | "$CTL" --store "$S" store put "$P/stdin" -f - >/dev/null 2>"$ERR"
+	then
+		check_eq "$t-put-stdin" "from"$'\n'"stdin" \
+			"$("$CTL" --store "$S" -o json store get "$P/stdin" | jq -r .value)"
+	else
+		fail "$t-put-stdin" "$(cat "$ERR")"
+	fi
+	ctl 0 "$t-get-ctrl-cell" --store "$S" store get "$P/stdin"
+	check_eq "$t-get-ctrl-cell-dot" "from.stdin" "$(sed -n 2p "$OUT" | awk '{print $5}')"
+	ctl 1 "$t-put-file-missing" --store "$S" store put "$P/x" -f "$T_TMP/none"
+	check_eq "$t-put-file-missing-msg" \
+		"sluicectl: cannot open $T_TMP/none: No such file or directory" "$(cat "$ERR")"
+	ctl 0 "$t-put-dash-value" --store "$S" store put -- "$P/dash" -x-
+	check_eq "$t-put-dash-value-read" "-x-" \
+		"$("$CTL" --store "$S" store get "$P/dash" --value-only)"
+
+	# conditional writes: the value never in the message
+	ctl 0 "$t-put-secret" --store "$S" store put "$P/sec" "$secret"
+	rev=$(sed -n 's/^OK revision //p' "$OUT")
+	ctl 1 "$t-put-if-absent-exists" --store "$S" store put "$P/sec" "$secret" --if-absent
+	check_eq "$t-put-if-absent-msg" "sluicectl: key exists: $P/sec (mod revision $rev)" \
+		"$(cat "$ERR")"
+	cat "$ERR" >"$T_TMP/errs"
+	ctl 1 "$t-put-if-rev-stale" --store "$S" store put "$P/sec" "$secret-2" --if-rev "$r1"
+	check_eq "$t-put-if-rev-msg" \
+		"sluicectl: revision mismatch: $P/sec is at mod revision $rev, not $r1" "$(cat "$ERR")"
+	cat "$ERR" >>"$T_TMP/errs"
+	check_fail "$t-no-secret-in-errors" grep -q "$secret" "$T_TMP/errs"
+	ctl 1 "$t-put-if-rev-absent" --store "$S" store put "$P/none" v --if-rev 5
+	check_eq "$t-put-if-rev-absent-msg" "sluicectl: revision mismatch: $P/none does not exist" \
+		"$(cat "$ERR")"
+	ctl 0 "$t-put-if-rev" --store "$S" store put "$P/sec" "$secret-2" --if-rev "$rev"
+	ctl 0 "$t-put-if-rev-version" --store "$S" -o json store get "$P/sec"
+	check_eq "$t-put-if-rev-version-2" "2 $rev" "$(jq -r '"\(.version) \(.create_revision)"' "$OUT")"
+	ctl 0 "$t-put-if-absent-new" --store "$S" store put "$P/new" v --if-absent
+
+	# TTL: shown counting down
+	ctl 0 "$t-put-ttl" --store "$S" store put "$P/ttl" v --ttl 100
+	ctl 0 "$t-get-ttl" --store "$S" -o json store get "$P/ttl"
+	check "$t-get-ttl-range" jq -e '.ttl > 0 and .ttl <= 100' "$OUT"
+
+	# del
+	ctl 0 "$t-get-k1-rev" --store "$S" -o json store get "$P/k1"
+	rev=$(jq -r .mod_revision "$OUT")
+	ctl 1 "$t-del-if-rev-stale" --store "$S" store del "$P/k1" --if-rev $((rev + 1000))
+	check_eq "$t-del-if-rev-msg" \
+		"sluicectl: revision mismatch: $P/k1 is at mod revision $rev, not $((rev + 1000))" \
+		"$(cat "$ERR")"
+	ctl 0 "$t-del-if-rev" --store "$S" store del "$P/k1" --if-rev "$rev"
+	check "$t-del-if-rev-out" grep -qE '^deleted, revision [0-9]+$' "$OUT"
+	ctl 1 "$t-del-gone" --store "$S" store get "$P/k1"
+	ctl 0 "$t-del-absent" --store "$S" store del "$P/k1"
+	check_eq "$t-del-absent-out" "not found, nothing deleted" "$(cat "$OUT")"
+	ctl 0 "$t-del-json" --store "$S" -o json store del "$P/new"
+	# shellcheck disable=SC2016 # jq's $k
+	check "$t-del-json-obj" jq -e --arg k "$P/new" '.key == $k and .deleted == 1 and .revision > 0' \
+		"$OUT"
+	ctl 1 "$t-del-if-rev-absent" --store "$S" store del "$P/new" --if-rev 3
+	check_eq "$t-del-if-rev-absent-msg" "sluicectl: revision mismatch: $P/new does not exist" \
+		"$(cat "$ERR")"
+
+	# list: byte order, both forms, --keys-only, --limit
+	for k in b a c; do
+		"$CTL" --store "$S" store put "$P/l/$k" "$k$k" >/dev/null
+	done
+	ctl 0 "$t-list" --store "$S" store list "$P/l/"
+	check_eq "$t-list-rows" "KEY REV VERSION TTL VALUE|$P/l/a|$P/l/b|$P/l/c" \
+		"$(awk 'NR == 1 {h = $0; gsub(/ +/, " ", h); printf "%s", h} NR > 1 {printf "|%s", $1}' "$OUT")"
+	ctl 0 "$t-list-keys-only" --store "$S" store list "$P/l/" --keys-only
+	check_eq "$t-list-keys-only-out" "$P/l/a $P/l/b $P/l/c" "$(paste -sd ' ' "$OUT")"
+	ctl 0 "$t-list-json" --store "$S" -o json store list "$P/l/"
+	check_eq "$t-list-json-kvs" "aa bb cc false" \
+		"$(jq -r '[.kvs[].value] + [.more | tostring] | join(" ")' "$OUT")"
+	check "$t-list-json-rev" jq -e '.revision >= ([.kvs[].mod_revision] | max)' "$OUT"
+	ctl 0 "$t-list-limit" --store "$S" -o json store list "$P/l/" --limit 2
+	check_eq "$t-list-limit-json" "$P/l/a $P/l/b true" \
+		"$(jq -r '[.kvs[].key] + [.more | tostring] | join(" ")' "$OUT")"
+	ctl 0 "$t-list-limit-table" --store "$S" store list "$P/l/" --limit 1
+	check_eq "$t-list-limit-table-rows" 2 "$(wc -l <"$OUT")"
+	check_eq "$t-list-limit-note" "sluicectl: more keys past --limit 1" "$(cat "$ERR")"
+	ctl 0 "$t-list-keys-json" --store "$S" -o json store list "$P/l/" --keys-only
+	check_eq "$t-list-keys-json-obj" '{"key":"'"$P"'/l/a"}' "$(jq -c '.kvs[0]' "$OUT")"
+	ctl 0 "$t-list-empty" --store "$S" store list "$P/empty/"
+	check_eq "$t-list-empty-header" 1 "$(wc -l <"$OUT")"
+
+	# watch: history from a revision, both forms
+	ctl 0 "$t-w-put1" --store "$S" store put "$P/w/x" 1
+	r1=$(sed -n 's/^OK revision //p' "$OUT")
+	"$CTL" --store "$S" store put "$P/w/x" 2 >/dev/null
+	"$CTL" --store "$S" store put "$P/other" 0 >/dev/null
+	"$CTL" --store "$S" store del "$P/w/x" >/dev/null
+	ctl 0 "$t-watch-history" --store "$S" store watch "$P/w/" --rev "$r1" --count 3 --timeout 20
+	r2=$((r1 + 1))
+	r3=$((r1 + 3))
+	check_eq "$t-watch-history-lines" \
+		"PUT $P/w/x $r1 1|PUT $P/w/x $r2 2|DELETE $P/w/x $r3" "$(paste -sd '|' "$OUT")"
+	ctl 0 "$t-watch-history-json" --store "$S" -o json store watch "$P/w/" --rev "$r1" \
+		--count 3 --timeout 20
+	check_eq "$t-watch-history-json-lines" \
+		"PUT $P/w/x $r1 1 1|PUT $P/w/x $r2 2 2|DELETE $P/w/x $r3 null null" \
+		"$(jq -r '"\(.type) \(.key) \(.mod_revision) \(.value) \(.version)"' "$OUT" | paste -sd '|')"
+	check "$t-watch-json-one-line-each" test "$(wc -l <"$OUT")" -eq 3
+	# live: a watch started first sees a put made after (from the next revision on: no race)
+	ctl 0 "$t-w-cur" --store "$S" store put "$P/w2/start" s
+	rev=$(sed -n 's/^OK revision //p' "$OUT")
+	"$CTL" --store "$S" store watch "$P/w2/" --rev $((rev + 1)) --count 1 --timeout 20 \
+		>"$T_TMP/watch.out" 2>"$T_TMP/watch.err" &
+	local wpid=$!
+	defer "kill $wpid"
+	"$CTL" --store "$S" store put "$P/w2/live" hello >/dev/null
+	if wait "$wpid"; then
+		check_eq "$t-watch-live" "PUT $P/w2/live $((rev + 1)) hello" "$(cat "$T_TMP/watch.out")"
+	else
+		fail "$t-watch-live" "$(cat "$T_TMP/watch.err")"
+	fi
+	ctl 1 "$t-watch-timeout-count" --store "$S" store watch "$P/quiet/" --count 1 --timeout 1
+	check_eq "$t-watch-timeout-count-msg" "sluicectl: watch timed out after 1 s with 0 of 1 events" \
+		"$(cat "$ERR")"
+	ctl 0 "$t-watch-timeout" --store "$S" store watch "$P/quiet/" --timeout 1
+	check_eq "$t-watch-timeout-quiet" "" "$(cat "$OUT")"
+
+	# compact: a watch from before it fails
+	ctl 0 "$t-compact-rev" --store "$S" store put "$P/c" 1
+	rev=$(sed -n 's/^OK revision //p' "$OUT")
+	ctl 0 "$t-compact" --store "$S" store compact "$rev"
+	check_eq "$t-compact-out" "compacted at revision $rev" "$(cat "$OUT")"
+	ctl 1 "$t-watch-compacted" --store "$S" store watch "$P/" --rev "$r1" --timeout 10
+	check_eq "$t-watch-compacted-msg" \
+		"sluicectl: revision $r1 was compacted: list again and watch from its revision + 1" \
+		"$(head -1 "$ERR")"
+	ctl 0 "$t-compact-json" --store "$S" -o json store compact "$rev"
+	check_eq "$t-compact-json-obj" "$rev" "$(jq -r .compacted "$OUT")"
+
+	# status: no config, then a config and two leases under the prefix
+	ctl 0 "$t-status-empty" --store "$S" --prefix "$P/net" -o json status
+	check_eq "$t-status-empty-json" "true false 0 $P/net" \
+		"$(jq -r '"\(.reachable) \(.config) \(.leases) \(.prefix)"' "$OUT")"
+	"$CTL" --store "$S" store put "$P/net/config" '{"Network": "10.5.0.0/16"}' >/dev/null
+	"$CTL" --store "$S" store put "$P/net/subnets/10.5.1.0-24" '{"PublicIP": "192.0.2.1"}' >/dev/null
+	"$CTL" --store "$S" store put "$P/net/subnets/10.5.2.0-24" '{"PublicIP": "192.0.2.2"}' >/dev/null
+	"$CTL" --store "$S" store put "$P/netother/subnets/10.6.2.0-24" '{}' >/dev/null
+	ctl 0 "$t-status-json" --store "$S" --prefix "$P/net/" -o json status
+	rev=$(jq -r .revision "$OUT")
+	check_eq "$t-status-json-obj" "true true 2" "$(jq -r '"\(.reachable) \(.config) \(.leases)"' "$OUT")"
+	ctl 0 "$t-status-rev" --store "$S" store put "$P/net/x" x
+	check_eq "$t-status-rev-current" "OK revision $((rev + 1))" "$(cat "$OUT")"
+	ctl 0 "$t-status-table" --store "$S" --prefix "$P/net" status
+	check "$t-status-table-header" grep -qE '^STORE +PREFIX +REACHABLE +REVISION +CONFIG +LEASES$' "$OUT"
+	check_eq "$t-status-table-row" "$P/net yes $((rev + 1)) present 2" \
+		"$(sed -n 2p "$OUT" | awk '{print $2, $3, $4, $5, $6}')"
+	SLUICE_PREFIX=$P/net ctl 0 "$t-status-env-prefix" --store "$S" -o json status
+	check_eq "$t-status-env-prefix-leases" 2 "$(jq -r .leases "$OUT")"
+}
+
+# ---- dir:// ----
+D1=dir://$T_TMP/store1
+D2=dir://$T_TMP/store2
+store_suite dir "$D1"
+check_eq dir-store-owner-only 700 "$(stat -c %a "$T_TMP/store1")"
+
+# SLUICE_STORE is the default; --store wins over it
+SLUICE_STORE=$D2 ctl 0 env-store-put store put /env/k from-env
+check_eq env-store-wrote-there "from-env" "$("$CTL" --store "$D2" store get /env/k --value-only)"
+SLUICE_STORE=$D2 ctl 1 env-store-overridden --store "$D1" store get /env/k
+check_eq env-store-overridden-msg "sluicectl: key not found: /env/k" "$(cat "$ERR")"
+SLUICE_STORE=$D2 ctl 0 env-store-status -o json status
+check_eq env-store-status-url "$D2" "$(jq -r .store "$OUT")"
+
+# ---- etcd:// ----
+ctl 1 etcd-unreachable --store etcd://127.0.0.1:1 status
+check "etcd-unreachable-msg" grep -q '^sluicectl: ' "$ERR"
+if grep -q 'only available' "$ERR"; then
+	fail etcd-backend "this sluicectl has no etcd backend: $(cat "$ERR")"
+	exit 0
+fi
+check_eq etcd-unreachable-status-row "etcd://127.0.0.1:1 /sluice/network no - - -" \
+	"$(sed -n 2p "$OUT" | tr -s ' ')"
+ctl 1 etcd-unreachable-get --store etcd://127.0.0.1:1 store get /a
+check "etcd-unreachable-get-msg" grep -q '^sluicectl: ' "$ERR"
+
+ip link set lo up
+mkdir -p "$T_TMP/etcd"
+etcd --name ctl --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23791 \
+	--advertise-client-urls http://127.0.0.1:23791 --listen-peer-urls http://127.0.0.1:23792 \
+	--initial-advertise-peer-urls http://127.0.0.1:23792 \
+	--initial-cluster ctl=http://127.0.0.1:23792 >"$T_TMP/etcd.log" 2>&1 &
+EPID=$!
+defer "kill $EPID; wait $EPID"
+ok=
+for _ in $(seq 100); do
+	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 endpoint health >/dev/null 2>&1; then
+		ok=1
+		break
+	fi
+	sleep 0.2
+done
+if [ -z "$ok" ]; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+	exit 0
+fi
+pass etcd-start
+store_suite etcd etcd://127.0.0.1:23791
+# what sluicectl wrote, etcdctl reads (the same keys and bytes)
+"$CTL" --store etcd://127.0.0.1:23791 store put /x/interop 'v a l' >/dev/null
+check_eq etcd-interop-etcdctl "v a l" \
+	"$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 get /x/interop --print-value-only)"
+ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 put /x/from-etcdctl w >/dev/null
+check_eq etcd-interop-sluicectl "w" \
+	"$("$CTL" --store etcd://127.0.0.1:23791 store get /x/from-etcdctl --value-only)"
