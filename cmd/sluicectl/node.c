@@ -197,7 +197,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 
 	sj = subnet_state_json(conf, l, id->iface, mtu, l->ttl < 0 ? 0 : time(NULL) + l->ttl,
 			       store_url(c->store), c->prefix);
-	st = cJSON_Print(sj);
+	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
 	if (n->tmpl && !(tmpl = ctl_read_file(n->tmpl, &tlen))) {
 		r = err_fail(e, CNI_ERR_IO, -EIO, "--cni-conf-template %s: unreadable", n->tmpl);

@@ -48,6 +48,7 @@ static void set_node(struct subnet_lease *l, const struct subnet_node *n, uint32
 	l->public_ip = n->public_ip;
 	l->public_ipv6 = n->public_ipv6;
 	l->vni = vni;
+	l->readable = true;
 	snprintf(l->backend_type, sizeof(l->backend_type), "vxlan");
 	if (n->vtep_mac && n->vtep_mac[0])
 		snprintf(l->vtep_mac, sizeof(l->vtep_mac), "%s", n->vtep_mac);

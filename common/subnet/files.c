@@ -17,6 +17,17 @@
 #include "base/err.h"
 #include "base/json.h"
 
+/* s (cJSON's, freed) with a newline after it, as text files end */
+static char *with_newline(char *s)
+{
+	char *t = NULL;
+
+	if (asprintf(&t, "%s\n", s) < 0)
+		t = NULL;
+	free(s);
+	return t;
+}
+
 static int mkdirs(char *dir)
 {
 	char *slash;
@@ -243,6 +254,13 @@ void subnet_random_mac(char *mac)
 		 b[4], b[5]);
 }
 
+char *subnet_json_text(const struct cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	return s ? with_newline(s) : NULL;
+}
+
 static cJSON *range_set(const struct ip_prefix *sn)
 {
 	cJSON *set = cJSON_CreateArray(), *r = cJSON_CreateObject();
@@ -344,7 +362,7 @@ char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_leas
 	fill_ipam(ipam, c, l);
 	s = cJSON_Print(o);
 	cJSON_Delete(o);
-	if (!s)
+	if (!s || !(s = with_newline(s)))
 		err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "CNI config: out of memory");
 	return s;
 }

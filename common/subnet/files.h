@@ -61,6 +61,9 @@ int subnet_state_mac(const char *path, char *mac);
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
 			   unsigned int mtu, const char *tmpl, size_t tmpl_len, struct err *err);
 
+/* o printed (tab-indented, as cJSON does) with a final newline; caller frees. */
+char *subnet_json_text(const struct cJSON *o);
+
 /* A random locally administered unicast MAC "xx:xx:xx:xx:xx:xx" into mac. */
 void subnet_random_mac(char *mac);
 

@@ -480,7 +480,7 @@ static void test_files(void)
 		"\t\t\t\t\t\t\"dst\":\t\"fd00:10:244::/56\"\n\t\t\t\t\t}],\n"
 		"\t\t\t\t\"ranges\":\t[[{\n\t\t\t\t\t\t\t\"subnet\":\t\"10.244.7.0/24\"\n"
 		"\t\t\t\t\t\t}], [{\n\t\t\t\t\t\t\t\"subnet\":\t\"fd00:10:244:7::/64\"\n"
-		"\t\t\t\t\t\t}]]\n\t\t\t},\n\t\t\t\"mtu\":\t1400\n\t\t}]\n}");
+		"\t\t\t\t\t\t}]]\n\t\t\t},\n\t\t\t\"mtu\":\t1400\n\t\t}]\n}\n");
 	free(s);
 	T_ASSERT(!subnet_conflist_text(&c, &l, 1400, "{\"plugins\":[{}]}", 16, &e));
 	T_STREQ(e.msg,
