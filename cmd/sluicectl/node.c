@@ -136,7 +136,8 @@ static int parse_flags(const char *verb, int argc, char **argv, struct node_opts
 		if (o == '?')
 			return ctl_usage(verb, "unknown flag '%s'", argv[optind - 1]);
 		if ((o == 'T' || o == 't') && !strcmp(verb, "node down"))
-			return ctl_usage(verb, "unknown flag '%s'", argv[optind - 1]);
+			return ctl_usage(verb, "unknown flag '%s'",
+					 o == 't' ? "--ttl" : "--cni-conf-template");
 		r = parse_opt(verb, o, optarg, n);
 		if (r != CTL_OK)
 			return r;
