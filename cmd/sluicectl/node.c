@@ -187,12 +187,10 @@ static void vtep_mac(struct store *s, const char *prefix, const char *state,
 
 static int write_files(struct ctl *c, const struct node_opts *n, const struct subnet_conf *conf,
 		       const struct subnet_lease *l, const struct subnet_ident *id,
-		       const char *state, struct err *e)
+		       const char *state, const char *tmpl, size_t tlen, struct err *e)
 {
 	unsigned int mtu = (conf->mtu ? conf->mtu : id->mtu) - SUBNET_VXLAN_OVERHEAD;
 	char *env = subnet_env_text(conf, l, mtu, false), *st = NULL, *cl = NULL, *path = NULL;
-	char *tmpl = NULL;
-	size_t tlen = 0;
 	cJSON *sj;
 	int r = -ENOMEM;
 
@@ -200,10 +198,6 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 			       store_url(c->store), c->prefix);
 	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
-	if (n->tmpl && !(tmpl = ctl_read_file(n->tmpl, &tlen))) {
-		r = err_fail(e, CNI_ERR_IO, -EIO, "--cni-conf-template %s: unreadable", n->tmpl);
-		goto out;
-	}
 	cl = subnet_conflist_text(conf, l, mtu, tmpl, tlen, e);
 	if (!cl) {
 		r = -EINVAL;
@@ -218,7 +212,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 		goto out;
 	r = 0;
 out:
-	free(env), free(st), free(cl), free(path), free(tmpl);
+	free(env), free(st), free(cl), free(path);
 	return r;
 }
 
@@ -230,7 +224,9 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 	struct subnet_ident id;
 	struct subnet_node node = {.node_name = n->node_name};
 	char mac[SUBNET_MAC_STRLEN], *state = subnet_state_path(n->subnet_file);
+	char *tmpl = NULL, *check = NULL;
 	struct err e = {0};
+	size_t tlen = 0;
 	int r;
 
 	if (!state)
@@ -239,6 +235,15 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 		free(state);
 		return CTL_ERROR;
 	}
+	/* a template that cannot take the lease is refused before the lease is taken */
+	if (n->tmpl && (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
+			!(check = subnet_conflist_text(&conf, &l, 0, tmpl, tlen, &e)))) {
+		subnet_conf_done(&conf);
+		free(state);
+		free(tmpl);
+		return tmpl ? ctl_error(&e) : CTL_ERROR;
+	}
+	free(check);
 	r = subnet_ident_find(n->iface, &n->pub, &n->pub6, conf.enable_ipv6, &id, &e);
 	if (r >= 0) {
 		node.public_ip = id.public_ip;
@@ -249,9 +254,10 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 		r = subnet_acquire(c->store, c->prefix, &conf, &node, &ao, &l, &e);
 	}
 	if (r >= 0)
-		r = write_files(c, n, &conf, &l, &id, state, &e);
+		r = write_files(c, n, &conf, &l, &id, state, tmpl, tlen, &e);
 	subnet_conf_done(&conf);
 	free(state);
+	free(tmpl);
 	if (r >= 0)
 		print_lease(c, &l);
 	subnet_lease_done(&l);

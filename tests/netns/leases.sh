@@ -142,6 +142,42 @@ node 2 -o json node up --public-ip 10.1.2.3 --node-name n2 >"$T_TMP/l2"
 check_eq node-up-public-ip "10.1.2.3 up0 1450" "$(jq -r .publicIP "$T_TMP/l2") $(jq -r '"\(.Iface) \(.MTU)"' "$T_TMP/n2/subnet.lease.json")"
 check_eq three-nodes-three-subnets 3 "$(ctl -o json leases | jq '[.[].subnet] | unique | length')"
 
+# --- dual stack: the IPv6 address of the default interface, both subnets everywhere
+ip addr add fd00:50::2/64 dev up0 nodad
+echo '{"Network":"10.7.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:7::/56","Backend":{"Type":"vxlan"}}' >"$T_TMP/ds.json"
+ctl --prefix /ds config set -f "$T_TMP/ds.json" >/dev/null
+node d1 --prefix /ds -o json node up >"$T_TMP/d1"
+check_eq dual-stack:public-ipv6 fd00:50::2 "$(jq -r .publicIPv6 "$T_TMP/d1")"
+sn=$(jq -r .subnet "$T_TMP/d1")
+sn6=$(jq -r .ipv6Subnet "$T_TMP/d1")
+check_eq dual-stack:v6-subnet true "$(echo "$sn6" | grep -qE '^fd00:7:0:([1-9a-f]|[1-9a-f][0-9a-f])::/64$' && echo true)"
+check_eq dual-stack:key "/ds/subnets/${sn%/24}-24&${sn6%/64}-64" "$(jq -r .key "$T_TMP/d1")"
+check_eq dual-stack:subnet.env "FLANNEL_NETWORK=10.7.0.0/16
+FLANNEL_SUBNET=${sn%.0/24}.1/24
+FLANNEL_IPV6_NETWORK=fd00:7::/56
+FLANNEL_IPV6_SUBNET=${sn6%/64}1/64
+FLANNEL_MTU=1450
+FLANNEL_IPMASQ=false" "$(cat "$T_TMP/nd1/subnet.env")"
+check_eq dual-stack:conflist-ipam "[[{\"subnet\":\"$sn\"}],[{\"subnet\":\"$sn6\"}]] [{\"dst\":\"10.7.0.0/16\"},{\"dst\":\"fd00:7::/56\"}]" \
+	"$(jq -c '.plugins[0].ipam | .ranges, .routes' "$T_TMP/nd1/net.d/10-sluice.conflist" | paste -sd' ')"
+check_eq dual-stack:backend-v6-data "{\"VNI\":1,\"VtepMAC\":\"$(jq -r .vtepMAC "$T_TMP/d1")\"}" \
+	"$(ctl store get "$(jq -r .key "$T_TMP/d1")" --value-only | jq -c .BackendV6Data)"
+run_err dual-stack:no-v6-address 1 "sluicectl: interface big0 has no global IPv6 address: give --public-ipv6" \
+	node d2 --prefix /ds node up --iface big0
+node d1 --prefix /ds node down >/dev/null
+
+# --- a conflist template: its ipam plugin gets the lease, the rest is kept
+echo '{"cniVersion":"1.1.0","name":"mine","plugins":[{"type":"bridge","bridge":"cni0","ipam":{"type":"host-local","routes":[{"dst":"0.0.0.0/0"}]}},{"type":"portmap"}]}' >"$T_TMP/tmpl.json"
+node tp node up --public-ip 10.0.77.1 --cni-conf-template "$T_TMP/tmpl.json" >/dev/null
+sn=$(jq -r .Subnet "$T_TMP/ntp/subnet.lease.json")
+check_eq template "{\"cniVersion\":\"1.1.0\",\"name\":\"mine\",\"plugins\":[{\"type\":\"bridge\",\"bridge\":\"cni0\",\"ipam\":{\"type\":\"host-local\",\"routes\":[{\"dst\":\"0.0.0.0/0\"},{\"dst\":\"10.244.0.0/16\"}],\"ranges\":[[{\"subnet\":\"$sn\"}]]},\"mtu\":1450},{\"type\":\"portmap\"}]}" \
+	"$(jq -c . "$T_TMP/ntp/net.d/10-sluice.conflist")"
+echo '{"plugins":[{"type":"x"}]}' >"$T_TMP/tmpl.json"
+run_err template-without-ipam 1 'sluicectl: CNI config template: no plugin in "plugins" has an "ipam" object to fill with the lease' \
+	node tq node up --public-ip 10.0.77.2 --cni-conf-template "$T_TMP/tmpl.json"
+check_eq template-without-ipam:no-lease-taken null "$(ctl -o json leases | jq '.[] | select(.publicIP == "10.0.77.2")' | jq -s '.[0]')"
+node tp node down --public-ip 10.0.77.1 >/dev/null
+
 # --- node down: released, files gone; again: nothing to release, still status 0
 node 2 node down --public-ip 10.1.2.3 >/dev/null
 check_eq node-down:released 2 "$(ctl -o json leases | jq length)"
