@@ -177,10 +177,15 @@ static void put(cJSON *o, const char *key, cJSON *v)
 {
 	cJSON *old = cJSON_GetObjectItem(o, key);
 
-	if (old && (v->string = strdup(key)))
+	char *name = old ? strdup(key) : NULL;
+
+	if (name) {
+		free(v->string); /* a duplicated item comes with its old name */
+		v->string = name;
 		cJSON_ReplaceItemViaPointer(o, old, v); /* in place, under flanneld's name */
-	else
+	} else {
 		cJSON_AddItemToObject(o, key, v);
+	}
 }
 
 static cJSON *backend_data(const cJSON *old, const struct subnet_lease *l)

@@ -219,7 +219,7 @@ static int check_backend(const cJSON *doc, struct subnet_conf *c, struct err *er
 {
 	const cJSON *be = get(doc, "Backend");
 	const char *type;
-	unsigned int v;
+	unsigned int v = 0;
 	bool given;
 	int r;
 
