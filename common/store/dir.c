@@ -36,23 +36,11 @@ static int bad_key(struct dir_store *s, struct err *err, const char *op)
 
 int dir_lock(struct dir_store *s, int how, const char *op, struct err *err)
 {
-	struct timespec d = {0, 50 * 1000}, t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	/* a holder that is stopped must not hang every other process for ever */
-	while (flock(s->lockfd, how | LOCK_NB) < 0) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
+	/* blocking: the kernel queues the waiters, where polling with LOCK_NB let a busy writer
+	 * starve everyone else */
+	while (flock(s->lockfd, how) < 0)
+		if (errno != EINTR)
 			return fail_io(s, err, -errno, op, "lock");
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 10)
-			return err_fail(
-				err, CNI_ERR_IO, -ETIMEDOUT,
-				"dir store %s: %s: the lock is held by another process for over 10 s",
-				s->path, op);
-		nanosleep(&d, NULL);
-		if (d.tv_nsec < 8 * 1000 * 1000)
-			d.tv_nsec *= 2;
-	}
 	return 0;
 }
 

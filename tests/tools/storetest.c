@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
+#include "store/dir.h"
 #include "store/store.h"
 
 static int failures;
@@ -1054,9 +1058,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
 		if (wanted(argc, argv, checks[i].name, "all"))
 			checks[i].fn(s, checks[i].name);
-	cleanup(s);
 	if (!strcmp(scheme, "dir"))
 		st_dir_checks(s, st_url + 6, argc, argv);
+	cleanup(s);
 	store_close(s);
 	for (size_t i = 0; i < st_nkeys; i++)
 		free(st_keys[i]);
@@ -1066,6 +1070,437 @@ int main(int argc, char **argv)
 
 /* ---- the dir group: what only the dir:// backend promises ---- */
 
+static char dir_path[4096];
+
+/* a sibling directory of the store under test: PATH-<what> */
+static const char *sibling(const char *what)
+{
+	static char b[8][4200];
+	static int i;
+	char *p = b[i++ % 8];
+
+	snprintf(p, sizeof(b[0]), "%s-%s", dir_path, what);
+	return p;
+}
+
+static struct store *open_path(const char *path)
+{
+	char url[4200];
+	struct err e = {0};
+	struct store *s;
+
+	snprintf(url, sizeof(url), "dir://%s", path);
+	s = store_open(url, &e);
+	if (!s)
+		fprintf(stderr, "storetest: %s\n", e.msg);
+	return s;
+}
+
+static int bad_modes;
+static char bad_mode_path[4200];
+
+static int mode_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	mode_t want = S_ISDIR(st->st_mode) ? 0700 : 0600;
+
+	if ((st->st_mode & 07777) != want) {
+		bad_modes++;
+		snprintf(bad_mode_path, sizeof(bad_mode_path), "%s is %o", p, st->st_mode & 07777);
+	}
+	return 0;
+}
+
+static void d_modes(struct store *s0, const char *name)
+{
+	struct store_watch *w = NULL;
+	struct store *s = NULL;
+	struct err e = {0};
+	mode_t old = umask(0);
+	int64_t rev = 0;
+
+	s = open_path(sibling("modes/a/b"));
+	EXPECT(s, "open with umask 000 failed");
+	EXPECT(st_put(s, "/k", "v", STORE_ANY, 1, &rev) == 1, "put failed");
+	EXPECT(st_put(s, "/k", "v2", STORE_ANY, 0, NULL) == 1, "put failed");
+	EXPECT(store_compact(s, rev + 1, &e) == 0, "compact failed: %s", e.msg);
+	w = store_watch_open(s, "/", 0, &e);
+	EXPECT(w, "watch failed");
+	bad_modes = 0;
+	nftw(sibling("modes"), mode_cb, 16, FTW_PHYS);
+	EXPECT(!bad_modes, "umask 000: %d wrong modes (%s)", bad_modes, bad_mode_path);
+	nftw(dir_path, mode_cb, 16, FTW_PHYS);
+	EXPECT(!bad_modes, "the store under test: %d wrong modes (%s)", bad_modes, bad_mode_path);
+	PASSED();
+out:
+	umask(old);
+	store_watch_close(w);
+	store_close(s);
+}
+
+/* a writer rewrites a large value while readers check every one they read is whole */
+static void d_torn(struct store *s, const char *name)
+{
+	const char *k = st_key("/torn/k"), *pre = st_key("/torn/");
+	size_t sizes[2] = {300 * 1024, 200 * 1024 + 7};
+	char *buf = malloc(sizes[0]);
+	int reads = 0, torn = 0, st = 0;
+	int64_t t0;
+	pid_t p;
+
+	EXPECT(buf, "out of memory");
+	memset(buf, 'a', sizes[0]);
+	EXPECT(store_put(s, k, buf, sizes[0], NULL, NULL, NULL, &(struct err){0}) == 1,
+	       "put failed");
+	fflush(stdout);
+	t0 = st_now_ms();
+	p = fork();
+	EXPECT(p >= 0, "fork failed");
+	if (p == 0) {
+		struct store *ws = store_open(st_url, &(struct err){0});
+
+		for (int i = 0; ws && st_now_ms() - t0 < 2000; i++) {
+			memset(buf, i % 2 ? 'b' : 'a', sizes[i % 2]);
+			if (store_put(ws, k, buf, sizes[i % 2], NULL, NULL, NULL,
+				      &(struct err){0}) != 1)
+				_exit(1);
+		}
+		_exit(ws ? 0 : 1);
+	}
+	while (waitpid(p, &st, WNOHANG) == 0 && st_now_ms() - t0 < 20000) {
+		struct store_kv kv = {0};
+		struct store_list l = {0};
+		struct err e = {0};
+
+		if (store_get(s, k, &kv, NULL, &e) == 1) {
+			char c = kv.value[0];
+			size_t want = c == 'a' ? sizes[0] : sizes[1];
+
+			reads++;
+			if (kv.value_len != want || memchr(kv.value, c == 'a' ? 'b' : 'a', want))
+				torn++;
+		} else {
+			torn++;
+		}
+		store_kv_free(&kv);
+		if (store_list(s, pre, NULL, 0, &l, &e) == 1) {
+			char c = l.kvs[0].value[0];
+			size_t want = c == 'a' ? sizes[0] : sizes[1];
+
+			reads++;
+			if (l.kvs[0].value_len != want ||
+			    memchr(l.kvs[0].value, c == 'a' ? 'b' : 'a', want))
+				torn++;
+		} else {
+			torn++;
+		}
+		store_list_free(&l);
+	}
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed");
+	EXPECT(reads >= 20 && !torn, "%d of %d reads saw a torn or missing value", torn, reads);
+	fprintf(stderr, "storetest: dir-torn: %d reads\n", reads);
+	PASSED();
+out:
+	free(buf);
+}
+
+/* the suite's own writes, bypassing the backend: what a writer that died leaves */
+static int append_file(const char *path, const void *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	int r = fd >= 0 && write(fd, b, n) == (ssize_t)n ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int write_file(const char *path, const void *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int r = fd >= 0 && write(fd, b, n) == (ssize_t)n ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void d_leftovers(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("crash"));
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct dir_hdr h = {.op = DIR_PUT, .version = 1, .len = 8};
+	char p[4300], line[DIR_HDR_MAX];
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	struct err e = {0};
+	int n;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/a", "a1", STORE_ANY, 0, &r1) == 1, "put failed");
+	/* a temporary file, stray names, a record logged but never applied (the writer died
+	 * after its append), then half a record (it died in the middle of the next) */
+	snprintf(p, sizeof(p), "%s/tmp/w.99999", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(p, sizeof(p), "%s/keys/.w.123", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(p, sizeof(p), "%s/keys/notakey", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(h.key, sizeof(h.key), "/replayed");
+	h.create_rev = h.mod_rev = r1 + 1;
+	n = dir_hdr_format(&h, line, sizeof(line));
+	snprintf(p, sizeof(p), "%s/log", sibling("crash"));
+	EXPECT(n > 0 && !append_file(p, line, n) && !append_file(p, "replayed\n", 9),
+	       "cannot append to the log");
+	EXPECT(!append_file(p, line, n / 2), "cannot append to the log");
+	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 1 && !strcmp(l.kvs[0].key, "/a"),
+	       "leftovers listed (%zu keys)", l.n);
+	EXPECT(st_put(s, "/b", "b1", STORE_ANY, 0, &r3) == 1, "the next put failed");
+	EXPECT(r3 == r1 + 2, "the next put at %lld, the logged record at %lld", (long long)r3,
+	       (long long)(r1 + 1));
+	store_list_free(&l);
+	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 3 && !strcmp(l.kvs[2].key, "/replayed") &&
+		       !strcmp(l.kvs[2].value, "replayed") && l.kvs[2].mod_rev == r1 + 1,
+	       "the logged record was not replayed (%zu keys)", l.n);
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/a", r1, "a1");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/replayed", r1 + 1, "replayed");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/b", r3, "b1");
+	EXPECT(!why, "after the torn record: %s", why);
+	EXPECT(st_put(s, "/b", "b2", STORE_ANY, 0, &r2) == 1 && r2 == r3 + 1, "put failed");
+	why = expect_event(w, STORE_EV_PUT, "/b", r2, "b2");
+	EXPECT(!why, "%s", why);
+	snprintf(p, sizeof(p), "%s/tmp/w.99999", sibling("crash"));
+	EXPECT(store_compact(s, r2, &e) == 0 && access(p, F_OK) < 0,
+	       "a compaction left the dead writer's temporary file");
+	PASSED();
+out:
+	store_list_free(&l);
+	store_watch_close(w);
+	store_close(s);
+}
+
+static void d_two(struct store *sa, const char *name)
+{
+	struct store *a = open_path(sibling("two-a")), *b = open_path(sibling("two-b"));
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t ra = 0, rb = 0;
+	int r;
+
+	EXPECT(a && b, "open failed");
+	w = store_watch_open(b, "/", 0, &e);
+	EXPECT(w, "watch failed");
+	EXPECT(st_put(a, "/k", "in a", STORE_ANY, 0, &ra) == 1, "put failed");
+	EXPECT(st_put(a, "/only-a", "x", STORE_ANY, 0, NULL) == 1, "put failed");
+	EXPECT(st_put(b, "/k", "in b", STORE_ANY, 0, &rb) == 1, "put failed");
+	EXPECT(ra == rb, "revisions are not per store: %lld and %lld", (long long)ra,
+	       (long long)rb);
+	EXPECT(store_get(b, "/k", &kv, NULL, &e) == 1 && !strcmp(kv.value, "in b"), "b's value");
+	store_kv_free(&kv);
+	EXPECT(store_get(a, "/k", &kv, NULL, &e) == 1 && !strcmp(kv.value, "in a"), "a's value");
+	EXPECT(store_get(b, "/only-a", &kv, NULL, &e) == 0, "a's key seen in b");
+	r = st_wait_event(w, &ev, 2000);
+	EXPECT(r == 1 && !strcmp(ev.kv.value, "in b"), "b's watch: %d", r);
+	store_event_free(&ev);
+	r = st_wait_event(w, &ev, 300);
+	EXPECT(r == 0, "b's watch saw a's writes");
+	PASSED();
+out:
+	store_kv_free(&kv);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_close(a);
+	store_close(b);
+}
+
+static const char *open_error(const char *url)
+{
+	static struct err e;
+	struct store *s;
+
+	memset(&e, 0, sizeof(e));
+	s = store_open(url, &e);
+	if (s) {
+		store_close(s);
+		return "(opened)";
+	}
+	return e.msg;
+}
+
+static void d_open_errors(struct store *s0, const char *name)
+{
+	char url[4300], msg[512] = "";
+	const char *m, *ro = getenv("STORETEST_RO_DIR");
+	int fd[2], st;
+	ssize_t k;
+	pid_t p;
+
+	m = open_error("dir://relative/store");
+	EXPECT(strstr(m, "absolute"), "a relative PATH: %s", m);
+	snprintf(url, sizeof(url), "dir://%s/meta/sub", dir_path);
+	m = open_error(url);
+	EXPECT(strstr(m, "dir store") && strstr(m, "Not a directory"), "PATH under a file: %s", m);
+	if (ro) {
+		snprintf(url, sizeof(url), "dir://%s", ro);
+		m = open_error(url);
+		EXPECT(strstr(m, "dir store") && strstr(m, "Read-only file system"),
+		       "a store on a read-only mount: %s", m);
+	}
+	/* a PATH this user may not write: as nobody when root (root writes anywhere) */
+	EXPECT(mkdir(sibling("ro"), 0500) == 0 || errno == EEXIST, "mkdir failed");
+	EXPECT(pipe(fd) == 0, "pipe failed");
+	fflush(stdout);
+	p = fork();
+	if (p == 0) {
+		close(fd[0]);
+		if (getuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(1);
+		snprintf(url, sizeof(url), "dir://%s/store", sibling("ro"));
+		m = open_error(url);
+		if (write(fd[1], m, strlen(m)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	EXPECT(p > 0, "fork failed");
+	k = read(fd[0], msg, sizeof(msg) - 1);
+	msg[k > 0 ? k : 0] = '\0';
+	close(fd[0]);
+	waitpid(p, &st, 0);
+	EXPECT(strstr(msg, "dir store") && strstr(msg, "Permission denied"),
+	       "an unwritable PATH: %s", msg);
+	PASSED();
+out:;
+}
+
+static void d_corrupt(struct store *s, const char *name)
+{
+	const char *k = st_key("/corrupt/s3cr3t-token");
+	char fname[DIR_NAME_MAX + 1], p[4400];
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int r;
+
+	EXPECT(st_put(s, k, "x", STORE_ANY, 0, NULL) == 1, "put failed");
+	dir_key_file(k, fname);
+	snprintf(p, sizeof(p), "%s/keys/%s", dir_path, fname);
+	EXPECT(!write_file(p, "{\"key\":", 7), "cannot write %s", p);
+	r = store_get(s, k, &kv, NULL, &e);
+	EXPECT(r < 0 && e.code == CNI_ERR_DECODE, "get of a malformed key file: %d (%s)", r, e.msg);
+	EXPECT(!strstr(e.msg, "s3cr3t") && !strstr(e.msg, fname), "the error names the key: %s",
+	       e.msg);
+	EXPECT(unlink(p) == 0, "unlink failed");
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+/* no watch: the next writer deletes the expired key, its DELETE logged before its own put */
+static void d_reap_by_writer(struct store *s, const char *name)
+{
+	const char *k = st_key("/reap/k"), *o = st_key("/reap/other");
+	struct store_watch *w = NULL;
+	struct err e = {0};
+	struct store_event ev = {0};
+	int64_t r1 = 0, r2 = 0;
+	const char *why;
+	int r;
+
+	EXPECT(st_put(s, k, "x", STORE_ANY, 1, &r1) == 1, "put failed");
+	usleep(1300 * 1000);
+	EXPECT(st_put(s, o, "y", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(r2 == r1 + 2, "the put after the expiry at %lld, the TTL put at %lld", (long long)r2,
+	       (long long)r1);
+	w = store_watch_open(s, st_key("/reap/"), r1, &e);
+	EXPECT(w, "watch failed");
+	why = expect_event(w, STORE_EV_PUT, k, r1, "x");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_DELETE, k, r1 + 1, NULL);
+	EXPECT(!why, "the expiry: %s", why);
+	why = expect_event(w, STORE_EV_PUT, o, r2, "y");
+	EXPECT(!why, "%s", why);
+	r = st_wait_event(w, &ev, 100);
+	EXPECT(r == 0, "an extra event");
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+/* past DIR_LOG_MAX_EVENTS the log is compacted; a watch reading across it loses nothing */
+static void d_log_compaction(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("compaction"));
+	struct store_watch *w = NULL, *old = NULL;
+	struct store_event ev = {0};
+	struct dir_meta m;
+	struct err e = {0};
+	char v[32], *buf = NULL;
+	size_t n;
+	int64_t r1 = 0, rev = 0;
+	const char *why;
+	int r, fd;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/k", "first", STORE_ANY, 0, &r1) == 1, "put failed");
+	for (int i = 0; i < DIR_LOG_MAX_EVENTS - 10; i++)
+		EXPECT(st_put(s, "/k", "0123456789", STORE_ANY, 0, NULL) == 1, "put %d failed", i);
+	w = store_watch_open(s, "/", 0, &e);
+	EXPECT(w, "watch failed");
+	for (int i = 0; i < 100; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		EXPECT(st_put(s, i % 2 ? "/k" : "/j", v, STORE_ANY, 0, &rev) == 1, "put failed");
+	}
+	buf = malloc(DIR_HDR_MAX);
+	snprintf(buf, DIR_HDR_MAX, "%s/meta", sibling("compaction"));
+	fd = open(buf, O_RDONLY);
+	n = fd >= 0 ? (size_t)read(fd, buf, DIR_HDR_MAX) : 0;
+	if (fd >= 0)
+		close(fd);
+	EXPECT(n > 0 && dir_meta_parse(buf, n, &m) == 0, "meta unreadable");
+	EXPECT(m.log_gen > 1 && m.revision - m.first + 1 <= DIR_LOG_KEEP + 100 &&
+		       m.log_size < DIR_LOG_MAX_BYTES,
+	       "log not compacted: generation %lld, first %lld of %lld", (long long)m.log_gen,
+	       (long long)m.first, (long long)m.revision);
+	for (int i = 0; i < 100; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		why = expect_event(w, STORE_EV_PUT, i % 2 ? "/k" : "/j", rev - 99 + i, v);
+		EXPECT(!why, "across the compaction, event %d: %s", i, why);
+	}
+	old = store_watch_open(s, "/", r1, &e);
+	EXPECT(old, "watch failed");
+	r = st_wait_event(old, &ev, 2000);
+	EXPECT(r == -ESTALE, "a watch from a compacted revision: %d", r);
+	PASSED();
+out:
+	free(buf);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_watch_close(old);
+	store_close(s);
+}
+
+static const struct check dir_checks[] = {
+	{"dir-modes", d_modes},
+	{"dir-torn", d_torn},
+	{"dir-leftovers", d_leftovers},
+	{"dir-two-stores", d_two},
+	{"dir-open-errors", d_open_errors},
+	{"dir-corrupt", d_corrupt},
+	{"dir-reap-by-writer", d_reap_by_writer},
+	{"dir-log-compaction", d_log_compaction},
+};
+
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
 {
+	snprintf(dir_path, sizeof(dir_path), "%s", path);
+	for (size_t i = 0; i < sizeof(dir_checks) / sizeof(dir_checks[0]); i++)
+		if (wanted(argc, argv, dir_checks[i].name, "dir"))
+			dir_checks[i].fn(s, dir_checks[i].name);
 }
