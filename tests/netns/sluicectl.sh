@@ -150,7 +150,7 @@ usage_is status-extra-msg "sluicectl status: takes no arguments, got 'now'" \
 
 # store_suite TAG URL: every store verb in both output forms, and status, against URL
 store_suite() {
-	local t=$1 S=$2 r1 r2 r3 rev secret=s3cr3t-value-$$
+	local t=$1 S=$2 r1 r2 r3 rev start secret=s3cr3t-value-$$
 	local P=/t$$/$t
 
 	# put, both forms
@@ -281,7 +281,10 @@ store_suite() {
 	"$CTL" --store "$S" store put "$P/w/x" 2 >/dev/null
 	"$CTL" --store "$S" store put "$P/other" 0 >/dev/null
 	"$CTL" --store "$S" store del "$P/w/x" >/dev/null
+	start=$SECONDS
 	ctl 0 "$t-watch-history" --store "$S" store watch "$P/w/" --rev "$r1" --count 3 --timeout 20
+	# it ends at the third event, not at the timeout
+	check "$t-watch-history-prompt" test $((SECONDS - start)) -lt 15
 	r2=$((r1 + 1))
 	r3=$((r1 + 3))
 	check_eq "$t-watch-history-lines" \
