@@ -717,6 +717,18 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 	T_STREQ(ip_prefix_fmt(&fl.subnet, b1), "10.244.5.0/24");
 	T_EQ(fl.ttl, -1);
 	subnet_lease_done(&fl);
+	/* flanneld's node itself: its reservation (no TTL) is reused and stays one */
+	n = node("192.168.64.3", NULL);
+	n.vtep_mac = NULL;
+	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &fl, &e), SUBNET_REUSED);
+	T_STREQ(fl.key, PFX "/subnets/10.244.5.0-24");
+	T_EQ(fl.ttl, -1);
+	T_EQ(subnet_renew(s, &fl, 60, &e), 1);
+	T_EQ(store_get(s, fl.key, &kv, NULL, &e), 1);
+	T_EQ(kv.ttl, -1);
+	T_STREQ(kv.value, FLANNELD_LEASE);
+	store_kv_free(&kv);
+	subnet_lease_done(&fl);
 	subnet_lease_done(&a);
 	subnet_lease_done(&a2);
 	/* expiry: a tight network (SubnetMin = SubnetMax) holds one subnet */
