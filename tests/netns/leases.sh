@@ -5,7 +5,8 @@
 # get different subnets, a tight network fails the rest cleanly, an expired lease is taken by
 # the next node, node up twice keeps its subnet, a lease written by hand in flanneld's format
 # is listed and never taken, subnet.env and the conflist exact (and the conflist accepted by
-# sluice-bridge), node down releases, every refusal with its status and message. Runs in the
+# sluice-bridge), node down releases, every refusal with its status and message; the
+# cluster checks again on a real etcd started here. Runs in the
 # test's own network namespace: a veth with an address and a default route gives the
 # default-interface detection something to find.
 set -u
@@ -185,18 +186,21 @@ check_eq node-down:files-removed "" "$(find "$T_TMP/n2" -type f)"
 run_err node-down-again 0 "sluicectl: no lease held by 10.1.2.3 (files removed)" \
 	node 2 node down --public-ip 10.1.2.3
 
+# The checks every backend must pass, on $STORE, named "$B:..."
+cluster_checks() {
+B=$1
 # --- two nodes at once get different subnets, five rounds
 for round in 1 2 3 4 5; do
 	P=/r$round
 	ctl --prefix $P config set -f "$T_TMP/net.json" >/dev/null
-	node "a$round" --prefix $P -o json node up --public-ip 10.0.$round.1 >"$T_TMP/a" 2>&1 &
+	node "$B-a$round" --prefix $P -o json node up --public-ip 10.0.$round.1 >"$T_TMP/a" 2>&1 &
 	pa=$!
-	node "b$round" --prefix $P -o json node up --public-ip 10.0.$round.2 >"$T_TMP/b" 2>&1 &
+	node "$B-b$round" --prefix $P -o json node up --public-ip 10.0.$round.2 >"$T_TMP/b" 2>&1 &
 	pb=$!
 	wait $pa && wait $pb
-	check_eq "two-at-once-$round:both-up" 0 $?
-	check_eq "two-at-once-$round:different" true "$([ "$(subnet_of "$T_TMP/a")" != "$(subnet_of "$T_TMP/b")" ] && echo true)"
-	check_eq "two-at-once-$round:stored" 2 "$(ctl --prefix $P -o json leases | jq '[.[].subnet] | unique | length')"
+	check_eq "$B:two-at-once-$round:both-up" 0 $?
+	check_eq "$B:two-at-once-$round:different" true "$([ "$(subnet_of "$T_TMP/a")" != "$(subnet_of "$T_TMP/b")" ] && echo true)"
+	check_eq "$B:two-at-once-$round:stored" 2 "$(ctl --prefix $P -o json leases | jq '[.[].subnet] | unique | length')"
 done
 
 # --- eight at once on a /28 that holds three /30s: three up, five refused cleanly
@@ -204,7 +208,7 @@ echo '{"Network":"10.9.0.0/28","Backend":{"Type":"vxlan"}}' >"$T_TMP/tight.json"
 ctl --prefix /tight config set -f "$T_TMP/tight.json" >/dev/null
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
-	node "t$i" --prefix /tight -o json node up --public-ip 10.0.9.$i >"$T_TMP/t$i" 2>"$T_TMP/t$i.err" &
+	node "$B-t$i" --prefix /tight -o json node up --public-ip 10.0.9.$i >"$T_TMP/t$i" 2>"$T_TMP/t$i.err" &
 	pids+=($!)
 done
 ok=0 refused=0
@@ -217,25 +221,25 @@ for i in 1 2 3 4 5 6 7 8; do
 		cat "$T_TMP/t$i.err"
 	fi
 done
-check_eq eight-at-once:three-up 3 $ok
-check_eq eight-at-once:five-refused 5 $refused
-check_eq eight-at-once:distinct "10.9.0.12/30 10.9.0.4/30 10.9.0.8/30" \
+check_eq "$B:eight-at-once:three-up" 3 $ok
+check_eq "$B:eight-at-once:five-refused" 5 $refused
+check_eq "$B:eight-at-once:distinct" "10.9.0.12/30 10.9.0.4/30 10.9.0.8/30" \
 	"$(ctl --prefix /tight -o json leases | jq -r '[.[].subnet] | sort | join(" ")')"
-check_eq eight-at-once:refused-wrote-nothing 5 \
-	"$(for i in 1 2 3 4 5 6 7 8; do [ -e "$T_TMP/nt$i/subnet.env" ] || echo; done | wc -l)"
+check_eq "$B:eight-at-once:refused-wrote-nothing" 5 \
+	"$(for i in 1 2 3 4 5 6 7 8; do [ -e "$T_TMP/n$B-t$i/subnet.env" ] || echo; done | wc -l)"
 
 # --- expiry: a one-subnet network; a lease left to expire is taken by the next node
 echo '{"Network":"10.8.0.0/16","SubnetMin":"10.8.3.0","SubnetMax":"10.8.3.0","Backend":{"Type":"vxlan"}}' >"$T_TMP/one.json"
 ctl --prefix /one config set -f "$T_TMP/one.json" >/dev/null
-node e1 --prefix /one node up --public-ip 10.0.8.1 --ttl 2 >/dev/null
-run_err expiry:held 1 "sluicectl: no free subnet: every /24 between 10.8.3.0 and 10.8.3.0 is leased (1 leases)" \
-	node e2 --prefix /one node up --public-ip 10.0.8.2
+node "$B-e1" --prefix /one node up --public-ip 10.0.8.1 --ttl 2 >/dev/null
+run_err "$B:expiry:held" 1 "sluicectl: no free subnet: every /24 between 10.8.3.0 and 10.8.3.0 is leased (1 leases)" \
+	node "$B-e2" --prefix /one node up --public-ip 10.0.8.2
 for _ in $(seq 1 50); do
 	[ "$(ctl --prefix /one -o json leases | jq length)" = 0 ] && break
 	sleep 0.2
 done
-node e2 --prefix /one -o json node up --public-ip 10.0.8.2 >"$T_TMP/e2"
-check_eq expiry:taken-by-next "10.8.3.0/24 10.0.8.2" "$(jq -r '"\(.subnet) \(.publicIP)"' "$T_TMP/e2")"
+node "$B-e2" --prefix /one -o json node up --public-ip 10.0.8.2 >"$T_TMP/e2"
+check_eq "$B:expiry:taken-by-next" "10.8.3.0/24 10.0.8.2" "$(jq -r '"\(.subnet) \(.publicIP)"' "$T_TMP/e2")"
 
 # --- flanneld's lease, written by hand in its exact format: listed, never taken
 F=/coreos.com/network
@@ -243,17 +247,20 @@ FL='{"PublicIP":"192.168.64.3","PublicIPv6":null,"BackendType":"vxlan","BackendD
 echo '{"Network":"10.5.0.0/16","SubnetMin":"10.5.1.0","SubnetMax":"10.5.2.0","Backend":{"Type":"vxlan"}}' >"$T_TMP/fl.json"
 ctl --prefix $F config set -f "$T_TMP/fl.json" >/dev/null
 ctl store put $F/subnets/10.5.1.0-24 "$FL" >/dev/null
-check_eq flanneld:listed "SUBNET       NODE  PUBLIC-IP     VTEP-MAC           TTL
+check_eq "$B:flanneld:listed" "SUBNET       NODE  PUBLIC-IP     VTEP-MAC           TTL
 10.5.1.0/24  -     192.168.64.3  c6:d2:32:6f:8f:44  none" "$(ctl --prefix $F leases)"
-check_eq flanneld:listed-json '[{"key":"/coreos.com/network/subnets/10.5.1.0-24","subnet":"10.5.1.0/24","ipv6Subnet":null,"node":null,"publicIP":"192.168.64.3","publicIPv6":null,"backendType":"vxlan","vni":1,"vtepMAC":"c6:d2:32:6f:8f:44","ttl":-1}]' \
+check_eq "$B:flanneld:listed-json" '[{"key":"/coreos.com/network/subnets/10.5.1.0-24","subnet":"10.5.1.0/24","ipv6Subnet":null,"node":null,"publicIP":"192.168.64.3","publicIPv6":null,"backendType":"vxlan","vni":1,"vtepMAC":"c6:d2:32:6f:8f:44","ttl":-1}]' \
 	"$(ctl --prefix $F -o json leases | jq -c .)"
 for i in 1 2 3; do
-	node "f$i" --prefix $F -o json node up --public-ip 10.0.5.1 >"$T_TMP/f"
-	check_eq "flanneld:not-taken-$i" 10.5.2.0/24 "$(subnet_of "$T_TMP/f")"
+	node "$B-f$i" --prefix $F -o json node up --public-ip 10.0.5.1 >"$T_TMP/f"
+	check_eq "$B:flanneld:not-taken-$i" 10.5.2.0/24 "$(subnet_of "$T_TMP/f")"
 done
-run_err flanneld:full 1 "sluicectl: no free subnet: every /24 between 10.5.1.0 and 10.5.2.0 is leased (2 leases)" \
-	node f9 --prefix $F node up --public-ip 10.0.5.9
-check_eq flanneld:untouched "$FL" "$(ctl store get $F/subnets/10.5.1.0-24 --value-only)"
+run_err "$B:flanneld:full" 1 "sluicectl: no free subnet: every /24 between 10.5.1.0 and 10.5.2.0 is leased (2 leases)" \
+	node "$B-f9" --prefix $F node up --public-ip 10.0.5.9
+check_eq "$B:flanneld:untouched" "$FL" "$(ctl store get $F/subnets/10.5.1.0-24 --value-only)"
+
+}
+cluster_checks dir
 
 # --- refusals: bad flags (2), bad identity or state (1)
 U="Try 'sluicectl node up --help'."
@@ -295,3 +302,45 @@ run_err no-default-route 1 "sluicectl: no IPv4 default route to find the node's 
 	node 9 node up
 check_eq refusals:wrote-nothing "" "$(find "$T_TMP/n9" -type f 2>/dev/null)"
 check_eq help-status 0 "$(ctl node up --help >/dev/null; echo $?)"
+
+# --- the same on a real etcd (Debian's etcd-server), started here on 127.0.0.1
+if ! command -v etcd >/dev/null; then
+	fail etcd-present "etcd is not installed (make deps installs etcd-server)"
+	exit 0
+fi
+ip route add default via 192.168.50.1 dev up0
+mkdir -p "$T_TMP/etcd"
+etcd --name leases --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23891 \
+	--advertise-client-urls http://127.0.0.1:23891 --listen-peer-urls http://127.0.0.1:23892 \
+	--initial-advertise-peer-urls http://127.0.0.1:23892 \
+	--initial-cluster leases=http://127.0.0.1:23892 >"$T_TMP/etcd.log" 2>&1 &
+EPID=$!
+defer "kill $EPID; wait $EPID"
+ok=
+for _ in $(seq 100); do
+	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 endpoint health >/dev/null 2>&1; then
+		ok=1
+		break
+	fi
+	sleep 0.2
+done
+if [ -z "$ok" ]; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+	exit 0
+fi
+pass etcd-start
+STORE=etcd://127.0.0.1:23891
+ctl config set -f "$T_TMP/net.json" >/dev/null
+node etcd0 -o json node up --node-name n0 >"$T_TMP/l0"
+node etcd0 -o json node up --node-name n0 >"$T_TMP/l0b"
+check_eq etcd:node-up-twice "$(jq -r .subnet "$T_TMP/l0") 86400" "$(jq -r '"\(.subnet) \(.ttl)"' "$T_TMP/l0b")"
+# an etcd lease holds the key: its time left, as etcd tells it, is about a day
+ttl=$(ctl -o json leases | jq '.[0].ttl')
+check_eq etcd:lease-ttl true "$([ "$ttl" -gt 86000 ] && [ "$ttl" -le 86400 ] && echo true)"
+check_eq etcd:key-has-lease true \
+	"$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 get "$(jq -r .key "$T_TMP/l0")" -w json | jq '.kvs[0].lease > 0')"
+check_eq etcd:value-for-flanneld "192.168.50.2 vxlan 1" \
+	"$(ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 get "$(jq -r .key "$T_TMP/l0")" --print-value-only | jq -r '"\(.PublicIP) \(.BackendType) \(.BackendData.VNI)"')"
+node etcd0 node down >/dev/null
+check_eq etcd:node-down 0 "$(ctl -o json leases | jq length)"
+cluster_checks etcd
