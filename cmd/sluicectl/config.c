@@ -130,8 +130,8 @@ static void row(struct ctl_table *t, const char *field, const cJSON *v)
 		ctl_table_row(t, field, v->valuestring);
 	else if (cJSON_IsBool(v))
 		ctl_table_row(t, field, cJSON_IsTrue(v) ? "true" : "false");
-	else if (cJSON_IsNumber(v))
-		snprintf(num, sizeof(num), "%.0f", v->valuedouble), ctl_table_row(t, field, num);
+	else if (cJSON_IsNumber(v) && snprintf(num, sizeof(num), "%.0f", v->valuedouble) > 0)
+		ctl_table_row(t, field, num);
 }
 
 static int config_get(struct ctl *c, int argc, char **argv)

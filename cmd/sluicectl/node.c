@@ -212,7 +212,10 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 		goto out;
 	r = 0;
 out:
-	free(env), free(st), free(cl), free(path);
+	free(env);
+	free(st);
+	free(cl);
+	free(path);
 	return r;
 }
 
@@ -283,14 +286,13 @@ static int node_down(struct ctl *c, const struct node_opts *n)
 		free(state);
 		return ctl_errorf("out of memory");
 	}
+	/* ctl_node() opened the store */
 	r = subnet_ident_find(n->iface, &n->pub, NULL, false, &id, &e);
-	if (r >= 0 && ctl_store(c))
+	if (r >= 0)
 		r = subnet_find_own(c->store, c->prefix, &id.public_ip, &l, &e);
-	else if (r >= 0)
-		r = -EIO, st = CTL_ERROR;
 	if (r > 0)
 		r = subnet_release(c->store, &l, &e);
-	if (r < 0 && st == CTL_OK)
+	if (r < 0)
 		st = ctl_error(&e);
 	/* the files go even when the store had no lease any more (down is idempotent) */
 	if (st == CTL_OK) {

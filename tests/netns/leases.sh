@@ -6,9 +6,9 @@
 # the next node, node up twice keeps its subnet, a lease written by hand in flanneld's format
 # is listed and never taken, subnet.env and the conflist exact (and the conflist accepted by
 # sluice-bridge), node down releases, every refusal with its status and message; the
-# cluster checks again on a real etcd started here. Runs in the
-# test's own network namespace: a veth with an address and a default route gives the
-# default-interface detection something to find.
+# cluster checks again on a real etcd started here. Runs in the test's own network
+# namespace: a veth with an address and a default route gives the default-interface
+# detection something to find.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
