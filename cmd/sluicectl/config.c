@@ -22,7 +22,8 @@ static const char config_usage[] =
 	"  {\"Network\": \"10.244.0.0/16\", \"Backend\": {\"Type\": \"vxlan\"}}\n"
 	"\n"
 	"  set -f FILE|-   checks the config (flanneld's rules; every refusal names the field)\n"
-	"                  and writes it as given; nothing is written when it is refused\n"
+	"                  and writes it as given (prints OK; -o json: {\"key\", \"revision\"});\n"
+	"                  nothing is written when it is refused\n"
 	"  get             prints the config with its defaults filled in: a FIELD VALUE\n"
 	"                  table, or with -o json the JSON flanneld would use\n";
 
@@ -47,6 +48,7 @@ static int config_set(struct ctl *c, int argc, char **argv)
 	const char *file = NULL;
 	struct err e = {0};
 	char *text, *key;
+	int64_t rev = 0;
 	struct store *s;
 	size_t len;
 	int o, r;
@@ -75,15 +77,23 @@ static int config_set(struct ctl *c, int argc, char **argv)
 	subnet_conf_done(&conf);
 	s = ctl_store(c);
 	key = config_key(c);
-	r = s && key ? store_put(s, key, text, len, NULL, NULL, NULL, &e) : -1;
-	free(key);
+	r = s && key ? store_put(s, key, text, len, NULL, &rev, NULL, &e) : -1;
 	free(text);
+	if (r >= 0 && c->output == CTL_OUT_JSON) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "key", key);
+		cJSON_AddNumberToObject(j, "revision", (double)rev);
+		ctl_print_json(j);
+		cJSON_Delete(j);
+	} else if (r >= 0) {
+		puts("OK");
+	}
+	free(key);
 	if (!s)
 		return CTL_ERROR;
 	if (r < 0)
 		return e.code ? ctl_error(&e) : ctl_errorf("out of memory");
-	if (c->output == CTL_OUT_TABLE)
-		puts("OK");
 	return CTL_OK;
 }
 
