@@ -66,7 +66,7 @@ run_err node-up-no-config 1 "sluicectl: no network config at /sluice/network/con
 
 echo '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan"}}' >"$T_TMP/net.json"
 check_eq config-set "OK" "$(ctl config set -f "$T_TMP/net.json")"
-check_eq config-set-json '{"key":"/sluice/network/config","revision":2}' "$(ctl -o json config set -f "$T_TMP/net.json" | jq -c .)"
+check_eq config-set-json '{"key":"/sluice/network/config","revision":3}' "$(ctl -o json config set -f "$T_TMP/net.json" | jq -c .)"
 check_eq config-stored-as-given "$(cat "$T_TMP/net.json")" "$(ctl store get /sluice/network/config --value-only)"
 check_eq config-get-json '{"Network":"10.244.0.0/16","Backend":{"Type":"vxlan","VNI":1,"Port":8472,"GBP":false,"Learning":false,"DirectRouting":false},"SubnetLen":24,"SubnetMin":"10.244.1.0","SubnetMax":"10.244.255.0","EnableIPv4":true,"EnableIPv6":false}' \
 	"$(ctl -o json config get | jq -c .)"
