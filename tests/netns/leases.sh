@@ -194,9 +194,9 @@ B=$1
 for round in 1 2 3 4 5; do
 	P=/r$round
 	ctl --prefix $P config set -f "$T_TMP/net.json" >/dev/null
-	node "$B-a$round" --prefix $P -o json node up --public-ip 10.0.$round.1 >"$T_TMP/a" 2>&1 &
+	node "$B-a$round" --prefix $P -o json node up --public-ip 10.0.$round.1 >"$T_TMP/a" 2>"$T_TMP/a.err" &
 	pa=$!
-	node "$B-b$round" --prefix $P -o json node up --public-ip 10.0.$round.2 >"$T_TMP/b" 2>&1 &
+	node "$B-b$round" --prefix $P -o json node up --public-ip 10.0.$round.2 >"$T_TMP/b" 2>"$T_TMP/b.err" &
 	pb=$!
 	wait $pa && wait $pb
 	check_eq "$B:two-at-once-$round:both-up" 0 $?
