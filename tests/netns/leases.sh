@@ -345,3 +345,12 @@ check_eq etcd:value-for-flanneld "192.168.50.2 vxlan 1" \
 node etcd0 node down >/dev/null
 check_eq etcd:node-down 0 "$(ctl -o json leases | jq length)"
 cluster_checks etcd
+
+# the unit tests' lease lifecycle (reuse, previous subnet, renewal, revocation, release,
+# expiry, reservations) on this etcd too
+UNIT=${BUILD_DIR:-$BIN/..}/tests/unit/test_subnet
+if [ -x "$UNIT" ]; then
+	SUBNET_TEST_STORE=$STORE "$UNIT" 2>&1 | sed 's/^\(PASS\|FAIL\) test_subnet:/\1 leases:etcd-unit:/'
+else
+	fail etcd-unit "no $UNIT (make units)"
+fi

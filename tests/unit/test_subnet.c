@@ -635,9 +635,23 @@ static struct subnet_node node(const char *ip, const char *name)
 
 #define PFX "/coreos.com/network"
 
-/* The lease lifecycle on store s; now (may be NULL) advances its clock (in-memory store), or
- * the test waits for real seconds */
-static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs))
+/* Every key the lifecycle writes starts with t_base: a store shared with other tests keeps
+ * them apart */
+static const char *t_base = "";
+
+static const char *K(const char *path)
+{
+	static char b[4][256];
+	static int i;
+	char *p = b[i++ % 4];
+
+	snprintf(p, sizeof(b[0]), "%s%s", t_base, path);
+	return p;
+}
+
+/* The lease lifecycle on store s; advance lets time pass (a second of the in-memory
+ * store's clock, or a fifth of a real one) */
+static void lifecycle(struct store *s, void (*advance)(struct store *s))
 {
 	struct subnet_conf c, tight;
 	struct subnet_lease a = {0}, b = {0}, a2 = {0}, fl = {0};
@@ -650,11 +664,11 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 
 	T_EQ(conf("{\"Network\":\"10.244.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", &c, &e), 0);
 	/* a flanneld lease, written by hand in its format: listed, never taken */
-	T_EQ(store_put(s, PFX "/subnets/10.244.5.0-24", FLANNELD_LEASE, strlen(FLANNELD_LEASE),
+	T_EQ(store_put(s, K(PFX "/subnets/10.244.5.0-24"), FLANNELD_LEASE, strlen(FLANNELD_LEASE),
 		       NULL, NULL, NULL, &e),
 	     1);
 	n = node("192.168.1.10", "n1");
-	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &a, &e), SUBNET_NEW);
+	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &a, &e), SUBNET_NEW);
 	T_ASSERT(subnet_conf_compat(&c, &a.subnet, &a.subnet6));
 	T_ASSERT(strcmp(ip_prefix_fmt(&a.subnet, b1), "10.244.5.0/24"));
 	T_EQ(a.ttl, 60);
@@ -665,7 +679,7 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 	/* the same node again: the same subnet, rewritten (a new mod_rev) */
 	n = node("192.168.1.10", "n1");
 	n.vtep_mac = NULL;
-	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &a2, &e), SUBNET_REUSED);
+	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &a2, &e), SUBNET_REUSED);
 	T_ASSERT(ip_eq(&a2.subnet.ip, &a.subnet.ip));
 	T_ASSERT(a2.mod_rev > a.mod_rev);
 	T_STREQ(a2.vtep_mac, "02:00:00:00:00:aa"); /* kept from the lease */
@@ -676,12 +690,12 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 	/* another node: another subnet, the previous subnet when it is free */
 	n = node("192.168.1.11", "n2");
 	ip_prefix_parse("10.244.9.0/24", &o.prev);
-	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &b, &e), SUBNET_PREVIOUS);
+	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &b, &e), SUBNET_PREVIOUS);
 	T_STREQ(ip_prefix_fmt(&b.subnet, b1), "10.244.9.0/24");
 	subnet_lease_done(&b);
 	n = node("192.168.1.12", "n3");
 	o.prev = a2.subnet; /* held by n1: not taken */
-	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &b, &e), SUBNET_NEW);
+	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &b, &e), SUBNET_NEW);
 	T_ASSERT(!ip_eq(&b.subnet.ip, &a2.subnet.ip));
 	T_ASSERT(strcmp(ip_prefix_fmt(&b.subnet, b1), "10.244.5.0/24"));
 	memset(&o.prev, 0, sizeof(o.prev));
@@ -706,22 +720,22 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 	T_EQ(subnet_release(s, &a2, &e), 1);
 	T_EQ(subnet_lease_check(s, &a2, &e), 0);
 	T_EQ(subnet_release(s, &a2, &e), 0);
-	T_EQ(subnet_find_own(s, PFX, &a2.public_ip, &a, &e), 0);
+	T_EQ(subnet_find_own(s, K(PFX), &a2.public_ip, &a, &e), 0);
 	/* the flanneld lease is still there, untouched */
-	T_EQ(store_get(s, PFX "/subnets/10.244.5.0-24", &kv, NULL, &e), 1);
+	T_EQ(store_get(s, K(PFX "/subnets/10.244.5.0-24"), &kv, NULL, &e), 1);
 	T_STREQ(kv.value, FLANNELD_LEASE);
 	store_kv_free(&kv);
-	T_EQ(subnet_find_own(s, PFX, &(struct ip_addr){0}, &fl, &e), 0);
+	T_EQ(subnet_find_own(s, K(PFX), &(struct ip_addr){0}, &fl, &e), 0);
 	ip_parse("192.168.64.3", &fl.public_ip);
-	T_EQ(subnet_find_own(s, PFX, &fl.public_ip, &fl, &e), 1);
+	T_EQ(subnet_find_own(s, K(PFX), &fl.public_ip, &fl, &e), 1);
 	T_STREQ(ip_prefix_fmt(&fl.subnet, b1), "10.244.5.0/24");
 	T_EQ(fl.ttl, -1);
 	subnet_lease_done(&fl);
 	/* flanneld's node itself: its reservation (no TTL) is reused and stays one */
 	n = node("192.168.64.3", NULL);
 	n.vtep_mac = NULL;
-	T_EQ(subnet_acquire(s, PFX, &c, &n, &o, &fl, &e), SUBNET_REUSED);
-	T_STREQ(fl.key, PFX "/subnets/10.244.5.0-24");
+	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &fl, &e), SUBNET_REUSED);
+	T_STREQ(fl.key, K(PFX "/subnets/10.244.5.0-24"));
 	T_EQ(fl.ttl, -1);
 	T_EQ(subnet_renew(s, &fl, 60, &e), 1);
 	T_EQ(store_get(s, fl.key, &kv, NULL, &e), 1);
@@ -738,42 +752,45 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s, int secs
 	     0);
 	o.ttl = 1;
 	n = node("192.168.1.20", "n4");
-	T_EQ(subnet_acquire(s, "/tight", &tight, &n, &o, &a, &e), SUBNET_NEW);
+	T_EQ(subnet_acquire(s, K("/tight"), &tight, &n, &o, &a, &e), SUBNET_NEW);
 	n = node("192.168.1.21", "n5");
 	memset(&e, 0, sizeof(e));
-	T_EQ(subnet_acquire(s, "/tight", &tight, &n, &o, &b, &e), -ENOSPC);
+	T_EQ(subnet_acquire(s, K("/tight"), &tight, &n, &o, &b, &e), -ENOSPC);
 	T_STREQ(e.msg,
 		"no free subnet: every /24 between 10.8.3.0 and 10.8.3.0 is leased (1 leases)");
 	T_EQ(e.code, CNI_ERR_NO_ADDRESS);
-	advance(s, 2);
+	/* expiry is read, not timed: a second at a time until the lease is gone (etcd rounds
+	 * a TTL up to its minimum and revokes expired leases on its leader's next check) */
+	for (int i = 0; i < 60 && subnet_lease_check(s, &a, &e) != 0; i++)
+		advance(s);
 	T_EQ(subnet_lease_check(s, &a, &e), 0);
-	T_EQ(subnet_acquire(s, "/tight", &tight, &n, &o, &b, &e), SUBNET_NEW);
+	T_EQ(subnet_acquire(s, K("/tight"), &tight, &n, &o, &b, &e), SUBNET_NEW);
 	T_STREQ(ip_prefix_fmt(&b.subnet, b1), "10.8.3.0/24");
 	T_EQ(subnet_release(s, &b, &e), 1);
 	subnet_lease_done(&a);
 	subnet_lease_done(&b);
 	/* the node's own lease from another config (another length): deleted, reallocated */
-	T_EQ(store_put(s, "/tight/subnets/10.8.3.0-25", "{\"PublicIP\":\"192.168.1.21\"}", 27, NULL,
-		       NULL, NULL, &e),
+	T_EQ(store_put(s, K("/tight/subnets/10.8.3.0-25"), "{\"PublicIP\":\"192.168.1.21\"}", 27,
+		       NULL, NULL, NULL, &e),
 	     1);
 	o.ttl = 60;
-	T_EQ(subnet_acquire(s, "/tight", &tight, &n, &o, &b, &e), SUBNET_NEW);
-	T_STREQ(b.key, "/tight/subnets/10.8.3.0-24");
-	T_EQ(store_get(s, "/tight/subnets/10.8.3.0-25", &kv, NULL, &e), 0);
+	T_EQ(subnet_acquire(s, K("/tight"), &tight, &n, &o, &b, &e), SUBNET_NEW);
+	T_STREQ(b.key, K("/tight/subnets/10.8.3.0-24"));
+	T_EQ(store_get(s, K("/tight/subnets/10.8.3.0-25"), &kv, NULL, &e), 0);
 	/* an unreadable value still holds its subnet */
 	n = node("192.168.1.22", "n6");
 	T_EQ(subnet_release(s, &b, &e), 1);
-	T_EQ(store_put(s, "/tight/subnets/10.8.3.0-24", "garbage", 7, NULL, NULL, NULL, &e), 1);
+	T_EQ(store_put(s, K("/tight/subnets/10.8.3.0-24"), "garbage", 7, NULL, NULL, NULL, &e), 1);
 	memset(&e, 0, sizeof(e));
-	T_EQ(subnet_acquire(s, "/tight", &tight, &n, &o, &a, &e), -ENOSPC);
+	T_EQ(subnet_acquire(s, K("/tight"), &tight, &n, &o, &a, &e), -ENOSPC);
 	subnet_lease_done(&b);
 	subnet_conf_done(&tight);
 	subnet_conf_done(&c);
 }
 
-static void mem_advance(struct store *s, int secs)
+static void mem_advance(struct store *s)
 {
-	((struct mem *)s)->now += secs;
+	((struct mem *)s)->now++;
 }
 
 static void test_lifecycle_mem(void)
@@ -864,9 +881,9 @@ static void test_dual_stack_overlap(void)
 	mem_free(&m);
 }
 
-static void dir_advance(struct store *s, int secs)
+static void real_advance(struct store *s)
 {
-	sleep((unsigned int)secs); /* a TTL of 1 s is gone 2 s later: expiry is read, not timed */
+	usleep(200 * 1000);
 }
 
 static void test_lifecycle_dir(void)
@@ -884,14 +901,33 @@ static void test_lifecycle_dir(void)
 		T_EQ(system(cmd), 0);
 		T_ASSERT(s);
 	}
-	lifecycle(s, dir_advance);
+	lifecycle(s, real_advance);
 	store_close(s);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	T_EQ(system(cmd), 0);
 }
 
+/* SUBNET_TEST_STORE=URL: the lifecycle alone, on that store (tests/netns/leases.sh runs it
+ * on the etcd it starts), its keys under /unit */
+static void test_lifecycle_env(void)
+{
+	struct err e = {0};
+	struct store *s = store_open(secure_getenv("SUBNET_TEST_STORE"), &e);
+
+	if (!s)
+		printf("  %s\n", e.msg);
+	T_ASSERT(s);
+	t_base = "/unit";
+	lifecycle(s, real_advance);
+	store_close(s);
+}
+
 int main(void)
 {
+	if (secure_getenv("SUBNET_TEST_STORE")) {
+		T_RUN(test_lifecycle_env);
+		return T_EXIT();
+	}
 	T_RUN(test_conf_defaults);
 	T_RUN(test_conf_v6);
 	T_RUN(test_conf_refusals);
