@@ -60,7 +60,7 @@ static int open_log(struct dir_watch *w, struct dir_meta *m, struct err *err)
 	w->gen = gen;
 	w->off = (off_t)n;
 	/* what was compacted away is lost to this watch: it must list again */
-	if (first > w->rev + 1)
+	if (w->rev != INT64_MAX && first > w->rev + 1)
 		w->stale = true;
 out:
 	dir_unlock(s);
@@ -91,19 +91,20 @@ struct store_watch *dir_watch_open(struct store *st, const char *prefix, int64_t
 	w->plen = strlen(prefix);
 	w->logfd = -1;
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->ifd < 0 || inotify_add_watch(w->ifd, s->path, IN_MODIFY | IN_MOVED_TO) < 0) {
+	/* every change ends with meta renamed into PATH; the log beyond meta's log_size is not
+	 * read, so its appends need not wake anyone */
+	if (w->ifd < 0 || inotify_add_watch(w->ifd, s->path, IN_MOVED_TO) < 0) {
 		err_fail(err, CNI_ERR_IO, -errno, "dir store %s: watch: inotify: %s", s->path,
 			 strerror(errno));
 		goto fail;
 	}
-	w->rev = from_rev ? from_rev - 1 : INT64_MAX;
+	w->rev = from_rev ? from_rev - 1 : INT64_MAX; /* INT64_MAX: set below, from meta */
 	if (open_log(w, &m, err) < 0)
 		goto fail;
 	if (!from_rev) {
 		/* from now on: what meta counts is history */
 		w->rev = m.revision;
 		w->off = (off_t)m.log_size;
-		w->stale = false;
 	}
 	w->from = w->rev + 1;
 	return &w->base;
@@ -180,21 +181,24 @@ int dir_watch_next(struct store_watch *wb, struct store_event *ev, int *timeout_
 	}
 	while (w->off < (off_t)m.log_size) {
 		struct dir_hdr h;
-		char *v;
+		char *v = NULL;
 		off_t next;
 
-		r = dir_log_read(w->logfd, w->off, (off_t)m.log_size, &h, &v, &next);
+		/* the header first: what is skipped is never read whole */
+		r = dir_log_read(w->logfd, w->off, (off_t)m.log_size, &h, NULL, &next);
+		if (r == 1 && h.mod_rev > w->rev && h.mod_rev >= w->from &&
+		    !strncmp(h.key, w->prefix, w->plen))
+			r = dir_log_read(w->logfd, w->off, (off_t)m.log_size, &h, &v, &next);
+		else if (r == 1) {
+			w->off = next;
+			if (h.mod_rev > w->rev)
+				w->rev = h.mod_rev;
+			continue;
+		}
 		if (r <= 0)
 			return err_fail(err, CNI_ERR_DECODE, r < 0 ? r : -EBADMSG,
 					"dir store %s: watch: the log is malformed", WS(w)->path);
 		w->off = next;
-		if (h.mod_rev <= w->rev || h.mod_rev < w->from ||
-		    strncmp(h.key, w->prefix, w->plen)) {
-			if (h.mod_rev > w->rev)
-				w->rev = h.mod_rev;
-			free(v);
-			continue;
-		}
 		w->rev = h.mod_rev;
 		r = fill_event(w, &h, v, ev);
 		return r < 0 ? err_fail(err, CNI_ERR_IO, r, "dir store %s: watch: out of memory",

@@ -27,6 +27,8 @@ static const char *st_url;
 static char st_prefix[128];
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv);
+static const char *expect_event(struct store_watch *w, int type, const char *key, int64_t rev,
+				const char *value);
 
 __attribute__((format(printf, 3, 4))) static void st_report(const char *check, bool ok,
 							    const char *fmt, ...)
@@ -112,6 +114,12 @@ static int st_wait_event(struct store_watch *w, struct store_event *ev, int time
 	return r;
 }
 
+/* a value to compare: NULL (a backend's bug) fails the check instead of crashing the suite */
+static const char *V(const char *v)
+{
+	return v ? v : "(null)";
+}
+
 /* A check fails at its first unmet condition: FAILED(why) reports and returns */
 #define FAILED(...)                                  \
 	do {                                         \
@@ -184,6 +192,9 @@ static const char *roundtrip(struct store *s, const char *key, const char *value
 		snprintf(why, sizeof(why), "get returned %d (%s)", r, e.msg);
 	else if (kv.value_len != len)
 		snprintf(why, sizeof(why), "%zu bytes read back, %zu written", kv.value_len, len);
+	else if (!kv.value)
+		snprintf(why, sizeof(why),
+			 "the value read back is NULL (it must be NUL-terminated)");
 	else if ((len && memcmp(kv.value, value, len)) || kv.value[len] != '\0')
 		snprintf(why, sizeof(why), "the bytes read back differ (or no NUL after them)");
 	else
@@ -316,7 +327,7 @@ static void c_cas(struct store *s, const char *name)
 		       !memcmp(cur.value, "v2", 2),
 	       "stale CAS: cur is not the key as it is");
 	store_kv_free(&cur);
-	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(kv.value, "v2"),
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "v2"),
 	       "a stale CAS changed the value");
 	o.if_rev = r2;
 	r = store_put(s, absent, "x", 1, &o, NULL, &cur, &e);
@@ -404,7 +415,7 @@ static void c_list(struct store *s, const char *name)
 		EXPECT(k && !strncmp(k, pre, plen), "key %zu is outside the prefix", i);
 		EXPECT(!strcmp(k + strlen(st_prefix), want[i]),
 		       "key %zu out of byte order or not expected", i);
-		EXPECT(!strcmp(l.kvs[i].value, want[i]), "key %zu: wrong value", i);
+		EXPECT(!strcmp(V(l.kvs[i].value), want[i]), "key %zu: wrong value", i);
 		EXPECT(l.kvs[i].mod_rev > 0 && l.kvs[i].version == 1, "key %zu: revisions", i);
 	}
 	snprintf(pre, sizeof(pre), "%s", st_key("/l/a/b/"));
@@ -419,13 +430,52 @@ out:
 	store_list_free(&sub);
 }
 
+/* a key of STORE_KEY_MAX bytes, most of them escaped by a file-backed store */
+static void c_long_key(struct store *s, const char *name)
+{
+	char key[STORE_KEY_MAX + 1], key2[STORE_KEY_MAX + 1];
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	size_t n = (size_t)snprintf(key, sizeof(key), "%s/long/", st_prefix);
+
+	for (size_t i = n; i < STORE_KEY_MAX; i++)
+		key[i] = (char)(i % 3 ? 0x80 + i % 100 : ' ');
+	key[STORE_KEY_MAX] = '\0';
+	memcpy(key2, key, sizeof(key));
+	key2[STORE_KEY_MAX - 1] = 'z';
+	w = store_watch_open(s, st_key("/long/"), 0, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	EXPECT(st_put(s, key, "one", STORE_ANY, 0, &r1) == 1, "put of a %d-byte key failed",
+	       STORE_KEY_MAX);
+	EXPECT(st_put(s, key2, "two", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(store_list_all(s, st_key("/long/"), 1, &l, &e) == 2, "list in pages of 1: %zu keys",
+	       l.n);
+	EXPECT(!strcmp(l.kvs[0].key, key) && !strcmp(V(l.kvs[0].value), "one") &&
+		       !strcmp(l.kvs[1].key, key2) && !strcmp(V(l.kvs[1].value), "two"),
+	       "long keys listed wrong");
+	EXPECT(store_delete(s, key, r1, &r3, &e) == 1, "conditional delete failed");
+	why = expect_event(w, STORE_EV_PUT, key, r1, "one");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, key2, r2, "two");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_DELETE, key, r3, NULL);
+	EXPECT(!why, "%s", why);
+	PASSED();
+out:
+	store_list_free(&l);
+	store_watch_close(w);
+}
+
 static bool same_list(const struct store_list *a, const struct store_list *b)
 {
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->kvs[i].key, b->kvs[i].key) ||
-		    strcmp(a->kvs[i].value, b->kvs[i].value) ||
+		    strcmp(V(a->kvs[i].value), V(b->kvs[i].value)) ||
 		    a->kvs[i].mod_rev != b->kvs[i].mod_rev)
 			return false;
 	return true;
@@ -634,7 +684,7 @@ static const char *expect_event(struct store_watch *w, int type, const char *key
 	else if (ev.kv.mod_rev != rev)
 		snprintf(why, sizeof(why), "event at revision %lld, want %lld",
 			 (long long)ev.kv.mod_rev, (long long)rev);
-	else if (value && (!ev.kv.value || strcmp(ev.kv.value, value)))
+	else if (value && (!ev.kv.value || strcmp(V(ev.kv.value), value)))
 		snprintf(why, sizeof(why), "event at %lld: wrong value", (long long)rev);
 	else if (store_watch_rev(w) < rev)
 		snprintf(why, sizeof(why), "store_watch_rev %lld after the event at %lld",
@@ -824,7 +874,7 @@ static void c_race_create(struct store *s, const char *name)
 	ok = race_end(&rc, buf, sizeof(buf));
 	EXPECT(ok == 8, "%d of 8 children failed", 8 - ok);
 	EXPECT(store_get(s, st_key("/race/one"), &kv, NULL, &e) == 1, "the key is absent");
-	snprintf(winner, sizeof(winner), "%s", kv.value);
+	snprintf(winner, sizeof(winner), "%s", V(kv.value));
 	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		int r;
 		char v[32], cur[32];
@@ -906,7 +956,7 @@ static void c_race_puts(struct store *s, const char *name)
 		EXPECT(sscanf(l.kvs[i].key + strlen(st_key("/racep/")), "%d-%d", &a, &b) == 2,
 		       "bad key");
 		snprintf(v, sizeof(v), "%d-%d", a, b);
-		EXPECT(!strcmp(l.kvs[i].value, v), "a key holds another writer's value");
+		EXPECT(!strcmp(V(l.kvs[i].value), v), "a key holds another writer's value");
 	}
 	PASSED();
 out:
@@ -938,7 +988,7 @@ static void c_watch_process(struct store *s, const char *name)
 	EXPECT(race_end(&rc, buf, sizeof(buf)) == 1, "the writer failed");
 	r = st_wait_event(w, &ev, 5000);
 	EXPECT(r == 1 && ev.type == STORE_EV_PUT && !strcmp(ev.kv.key, st_key("/wp/from-child")) &&
-		       !strcmp(ev.kv.value, "hello"),
+		       !strcmp(V(ev.kv.value), "hello"),
 	       "another process's put not seen (%d)", r);
 	PASSED();
 out:
@@ -992,25 +1042,16 @@ static const struct check {
 	const char *name;
 	void (*fn)(struct store *s, const char *name);
 } checks[] = {
-	{"get-absent", c_get_absent},
-	{"put-get", c_put_get},
-	{"values", c_values},
-	{"revisions", c_revisions},
-	{"versions", c_versions},
-	{"create-if-absent", c_create},
-	{"compare-and-swap", c_cas},
-	{"delete", c_delete},
-	{"list-prefix", c_list},
-	{"list-paging", c_paging},
-	{"watch-history", c_watch_history},
-	{"watch-now", c_watch_now},
-	{"watch-other-process", c_watch_process},
-	{"compact", c_compact},
-	{"race-create", c_race_create},
-	{"race-puts", c_race_puts},
-	{"errors", c_errors},
-	{"ttl-watch", c_ttl_watch},
-	{"ttl", c_ttl},
+	{"get-absent", c_get_absent}, {"put-get", c_put_get},
+	{"values", c_values},	      {"revisions", c_revisions},
+	{"versions", c_versions},     {"create-if-absent", c_create},
+	{"compare-and-swap", c_cas},  {"delete", c_delete},
+	{"list-prefix", c_list},      {"list-paging", c_paging},
+	{"long-key", c_long_key},     {"watch-history", c_watch_history},
+	{"watch-now", c_watch_now},   {"watch-other-process", c_watch_process},
+	{"compact", c_compact},	      {"race-create", c_race_create},
+	{"race-puts", c_race_puts},   {"errors", c_errors},
+	{"ttl-watch", c_ttl_watch},   {"ttl", c_ttl},
 };
 
 /* removes what the suite wrote, so that a shared etcd keeps nothing of it */
@@ -1110,31 +1151,51 @@ static int mode_cb(const char *p, const struct stat *st, int flag, struct FTW *f
 	return 0;
 }
 
-static void d_modes(struct store *s0, const char *name)
+/* one store made under umask u, its modes checked */
+static const char *modes_under(mode_t u)
 {
+	static char why[4400];
 	struct store_watch *w = NULL;
 	struct store *s = NULL;
 	struct err e = {0};
-	mode_t old = umask(0);
+	mode_t old = umask(u);
+	char top[64], sub[80];
 	int64_t rev = 0;
 
-	s = open_path(sibling("modes/a/b"));
-	EXPECT(s, "open with umask 000 failed");
-	EXPECT(st_put(s, "/k", "v", STORE_ANY, 1, &rev) == 1, "put failed");
-	EXPECT(st_put(s, "/k", "v2", STORE_ANY, 0, NULL) == 1, "put failed");
-	EXPECT(store_compact(s, rev + 1, &e) == 0, "compact failed: %s", e.msg);
-	w = store_watch_open(s, "/", 0, &e);
-	EXPECT(w, "watch failed");
+	snprintf(top, sizeof(top), "modes-%03o", (unsigned)u);
+	snprintf(sub, sizeof(sub), "%s/a/b", top);
+	why[0] = '\0';
+	s = open_path(sibling(sub));
+	if (!s || st_put(s, "/k", "v", STORE_ANY, 1, &rev) != 1 ||
+	    st_put(s, "/k", "v2", STORE_ANY, 0, NULL) != 1 || store_compact(s, rev + 1, &e) ||
+	    !(w = store_watch_open(s, "/", 0, &e)))
+		snprintf(why, sizeof(why), "umask %03o: open, put, compact or watch failed",
+			 (unsigned)u);
+	umask(old);
 	bad_modes = 0;
-	nftw(sibling("modes"), mode_cb, 16, FTW_PHYS);
-	EXPECT(!bad_modes, "umask 000: %d wrong modes (%s)", bad_modes, bad_mode_path);
+	if (!why[0])
+		nftw(sibling(top), mode_cb, 16, FTW_PHYS);
+	if (bad_modes)
+		snprintf(why, sizeof(why), "umask %03o: %d wrong modes (%s)", (unsigned)u,
+			 bad_modes, bad_mode_path);
+	store_watch_close(w);
+	store_close(s);
+	return why[0] ? why : NULL;
+}
+
+static void d_modes(struct store *s0, const char *name)
+{
+	const char *why;
+
+	why = modes_under(0);
+	EXPECT(!why, "%s", why);
+	why = modes_under(0277);
+	EXPECT(!why, "%s", why);
+	bad_modes = 0;
 	nftw(dir_path, mode_cb, 16, FTW_PHYS);
 	EXPECT(!bad_modes, "the store under test: %d wrong modes (%s)", bad_modes, bad_mode_path);
 	PASSED();
-out:
-	umask(old);
-	store_watch_close(w);
-	store_close(s);
+out:;
 }
 
 /* a writer rewrites a large value while readers check every one they read is whole */
@@ -1260,7 +1321,7 @@ static void d_leftovers(struct store *s0, const char *name)
 	       (long long)(r1 + 1));
 	store_list_free(&l);
 	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 3 && !strcmp(l.kvs[2].key, "/replayed") &&
-		       !strcmp(l.kvs[2].value, "replayed") && l.kvs[2].mod_rev == r1 + 1,
+		       !strcmp(V(l.kvs[2].value), "replayed") && l.kvs[2].mod_rev == r1 + 1,
 	       "the logged record was not replayed (%zu keys)", l.n);
 	w = store_watch_open(s, "/", r1, &e);
 	EXPECT(w, "watch failed: %s", e.msg);
@@ -1301,12 +1362,12 @@ static void d_two(struct store *sa, const char *name)
 	EXPECT(st_put(b, "/k", "in b", STORE_ANY, 0, &rb) == 1, "put failed");
 	EXPECT(ra == rb, "revisions are not per store: %lld and %lld", (long long)ra,
 	       (long long)rb);
-	EXPECT(store_get(b, "/k", &kv, NULL, &e) == 1 && !strcmp(kv.value, "in b"), "b's value");
+	EXPECT(store_get(b, "/k", &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "in b"), "b's value");
 	store_kv_free(&kv);
-	EXPECT(store_get(a, "/k", &kv, NULL, &e) == 1 && !strcmp(kv.value, "in a"), "a's value");
+	EXPECT(store_get(a, "/k", &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "in a"), "a's value");
 	EXPECT(store_get(b, "/only-a", &kv, NULL, &e) == 0, "a's key seen in b");
 	r = st_wait_event(w, &ev, 2000);
-	EXPECT(r == 1 && !strcmp(ev.kv.value, "in b"), "b's watch: %d", r);
+	EXPECT(r == 1 && !strcmp(V(ev.kv.value), "in b"), "b's watch: %d", r);
 	store_event_free(&ev);
 	r = st_wait_event(w, &ev, 300);
 	EXPECT(r == 0, "b's watch saw a's writes");
