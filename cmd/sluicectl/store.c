@@ -363,10 +363,11 @@ static int store_list_verb(struct ctl *c, int argc, char **argv)
 		return ctl_error(&e);
 	}
 	if (c->output == CTL_OUT_JSON) {
-		cJSON *j = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(j, "kvs");
+		cJSON *j = cJSON_CreateObject(), *a;
 
 		cJSON_AddNumberToObject(j, "revision", (double)l.rev);
 		cJSON_AddBoolToObject(j, "more", l.more);
+		a = cJSON_AddArrayToObject(j, "kvs");
 		for (i = 0; i < l.n; i++)
 			cJSON_AddItemToArray(a, kv_json(&l.kvs[i], keys_only));
 		ctl_print_json(j);

@@ -180,6 +180,10 @@ store_suite() {
 	done
 	ctl 0 "$t-get-value-only" --store "$S" store get "$P/k2" --value-only
 	check_eq "$t-get-value-only-out" '{"a": 1}' "$(cat "$OUT")"
+	ctl 1 "$t-get-bad-key" --store "$S" store get relative/key
+	check "$t-get-bad-key-msg" grep -q '^sluicectl: .*key' "$ERR"
+	ctl 1 "$t-put-empty-key" --store "$S" store put "" v
+	check "$t-put-empty-key-msg" grep -q '^sluicectl: .*key' "$ERR"
 	ctl 1 "$t-get-absent" --store "$S" store get "$P/nope"
 	check_eq "$t-get-absent-msg" "sluicectl: key not found: $P/nope" "$(cat "$ERR")"
 
