@@ -21,6 +21,9 @@ struct verb {
 /* One line per verb, in the order --help lists them */
 static const struct verb verbs[] = {
 	{"status", ctl_status, "the store's URL, reachability, revision, config and lease count"},
+	{"config", ctl_config, "the network config: set -f FILE|-, get (Flannel's JSON)"},
+	{"node", ctl_node, "up: acquire the node's lease, write its files; down: release it"},
+	{"leases", ctl_leases, "every node's subnet lease: subnet, node, public IP, VTEP MAC, TTL"},
 	{"store", ctl_store_verb, "raw keys: get, put, del, list, watch, compact (as etcdctl)"},
 	{"apply", ctl_apply, "write Namespaces, Pods, NetworkPolicies (-f FILE|-, JSON or YAML)"},
 	{"get", ctl_get, "show stored Namespaces, Pods, NetworkPolicies (get KIND [NS/NAME])"},

@@ -76,4 +76,15 @@ struct ctl_table *ctl_table_new(int ncols, const char *const *header);
 void ctl_table_row(struct ctl_table *t, ...); /* ncols strings (NULL prints as "-") */
 void ctl_table_print(struct ctl_table *t); /* prints and frees */
 
+/* Shared by config, node and leases (config.c, leases.c) */
+struct subnet_conf;
+struct subnet_lease;
+/* The stored network config, checked; CTL_OK with *ret filled, else CTL_ERROR after
+ * printing why (no config, or an invalid one). */
+int ctl_load_config(struct ctl *c, struct subnet_conf *ret);
+/* A lease as -o json prints it, and as a SUBNET NODE PUBLIC-IP VTEP-MAC TTL row */
+struct cJSON *ctl_lease_json(const struct subnet_lease *l);
+extern const char *const ctl_lease_header[5];
+void ctl_lease_row(struct ctl_table *t, const struct subnet_lease *l);
+
 #endif

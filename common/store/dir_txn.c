@@ -348,8 +348,10 @@ int dir_txn_end(struct dir_txn *t, const char *op, struct err *err)
 	char line[DIR_HDR_MAX];
 	int n, r = 0;
 
-	if (t->dirty && (t->m.revision - t->m.first + 1 > DIR_LOG_MAX_EVENTS ||
-			 t->m.log_size > DIR_LOG_MAX_BYTES))
+	/* logfd is closed once this transaction compacted (store_compact): never twice */
+	if (t->dirty && t->logfd >= 0 &&
+	    (t->m.revision - t->m.first + 1 > DIR_LOG_MAX_EVENTS ||
+	     t->m.log_size > DIR_LOG_MAX_BYTES))
 		r = dir_txn_compact(t, 0, op, err);
 	if (t->dirty && r == 0) {
 		n = dir_meta_format(&t->m, line, sizeof(line));

@@ -1151,31 +1151,51 @@ static int mode_cb(const char *p, const struct stat *st, int flag, struct FTW *f
 	return 0;
 }
 
-static void d_modes(struct store *s0, const char *name)
+/* one store made under umask u, its modes checked */
+static const char *modes_under(mode_t u)
 {
+	static char why[4400];
 	struct store_watch *w = NULL;
 	struct store *s = NULL;
 	struct err e = {0};
-	mode_t old = umask(0);
+	mode_t old = umask(u);
+	char top[64], sub[80];
 	int64_t rev = 0;
 
-	s = open_path(sibling("modes/a/b"));
-	EXPECT(s, "open with umask 000 failed");
-	EXPECT(st_put(s, "/k", "v", STORE_ANY, 1, &rev) == 1, "put failed");
-	EXPECT(st_put(s, "/k", "v2", STORE_ANY, 0, NULL) == 1, "put failed");
-	EXPECT(store_compact(s, rev + 1, &e) == 0, "compact failed: %s", e.msg);
-	w = store_watch_open(s, "/", 0, &e);
-	EXPECT(w, "watch failed");
+	snprintf(top, sizeof(top), "modes-%03o", (unsigned)u);
+	snprintf(sub, sizeof(sub), "%s/a/b", top);
+	why[0] = '\0';
+	s = open_path(sibling(sub));
+	if (!s || st_put(s, "/k", "v", STORE_ANY, 1, &rev) != 1 ||
+	    st_put(s, "/k", "v2", STORE_ANY, 0, NULL) != 1 || store_compact(s, rev + 1, &e) ||
+	    !(w = store_watch_open(s, "/", 0, &e)))
+		snprintf(why, sizeof(why), "umask %03o: open, put, compact or watch failed",
+			 (unsigned)u);
+	umask(old);
 	bad_modes = 0;
-	nftw(sibling("modes"), mode_cb, 16, FTW_PHYS);
-	EXPECT(!bad_modes, "umask 000: %d wrong modes (%s)", bad_modes, bad_mode_path);
+	if (!why[0])
+		nftw(sibling(top), mode_cb, 16, FTW_PHYS);
+	if (bad_modes)
+		snprintf(why, sizeof(why), "umask %03o: %d wrong modes (%s)", (unsigned)u,
+			 bad_modes, bad_mode_path);
+	store_watch_close(w);
+	store_close(s);
+	return why[0] ? why : NULL;
+}
+
+static void d_modes(struct store *s0, const char *name)
+{
+	const char *why;
+
+	why = modes_under(0);
+	EXPECT(!why, "%s", why);
+	why = modes_under(0277);
+	EXPECT(!why, "%s", why);
+	bad_modes = 0;
 	nftw(dir_path, mode_cb, 16, FTW_PHYS);
 	EXPECT(!bad_modes, "the store under test: %d wrong modes (%s)", bad_modes, bad_mode_path);
 	PASSED();
-out:
-	umask(old);
-	store_watch_close(w);
-	store_close(s);
+out:;
 }
 
 /* a writer rewrites a large value while readers check every one they read is whole */

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: Apache-2.0
+/* subnet.env, the lease state file and the node's conflist, each written atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+
+#include "subnet/files.h"
+#include "subnet/lease.h"
+#include "subnet/netconf.h"
+#include "base/err.h"
+#include "base/json.h"
+
+/* s (cJSON's, freed) with a newline after it, as text files end */
+static char *with_newline(char *s)
+{
+	char *t = NULL;
+
+	if (asprintf(&t, "%s\n", s) < 0)
+		t = NULL;
+	free(s);
+	return t;
+}
+
+static int mkdirs(char *dir)
+{
+	char *slash;
+
+	if (!*dir || !strcmp(dir, "/") || !strcmp(dir, ".") || !mkdir(dir, 0755) || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -ENOENT;
+	*slash = '\0';
+	if (mkdirs(dir) < 0)
+		return -errno;
+	*slash = '/';
+	return mkdir(dir, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int subnet_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			struct err *err)
+{
+	char *dir = strdup(path), *tmp = NULL;
+	int fd = -1, r;
+
+	if (!dir || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dir), basename((char *)path)) < 0) {
+		free(dir);
+		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "write %s: out of memory", path);
+	}
+	r = mkdirs(dir);
+	if (r < 0)
+		goto out;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0 || (r = write_all(fd, data, len)) < 0 || fsync(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		r = r < 0 ? r : -errno;
+out:
+	if (fd >= 0) {
+		close(fd);
+		if (r < 0)
+			unlink(tmp);
+	}
+	if (r < 0)
+		err_fail(err, CNI_ERR_IO, r, "write %s: %s", path, strerror(-r));
+	free(tmp);
+	free(dir);
+	return r;
+}
+
+static struct ip_prefix first_host(const struct ip_prefix *sn)
+{
+	struct ip_prefix p = *sn;
+
+	ip_next(&p.ip);
+	return p;
+}
+
+char *subnet_env_text(const struct subnet_conf *c, const struct subnet_lease *l, unsigned int mtu,
+		      bool ipmasq)
+{
+	char n[IP_STRLEN], s[IP_STRLEN], n6[IP_STRLEN], s6[IP_STRLEN], *out;
+	struct ip_prefix h = first_host(&l->subnet), h6 = first_host(&l->subnet6);
+	int r;
+
+	ip_prefix_fmt(&c->network, n);
+	ip_prefix_fmt(&h, s);
+	if (c->enable_ipv6 && l->subnet6.ip.family)
+		r = asprintf(&out,
+			     "FLANNEL_NETWORK=%s\nFLANNEL_SUBNET=%s\nFLANNEL_IPV6_NETWORK=%s\n"
+			     "FLANNEL_IPV6_SUBNET=%s\nFLANNEL_MTU=%u\nFLANNEL_IPMASQ=%s\n",
+			     n, s, ip_prefix_fmt(&c->ipv6_network, n6), ip_prefix_fmt(&h6, s6), mtu,
+			     ipmasq ? "true" : "false");
+	else
+		r = asprintf(
+			&out,
+			"FLANNEL_NETWORK=%s\nFLANNEL_SUBNET=%s\nFLANNEL_MTU=%u\nFLANNEL_IPMASQ=%s\n",
+			n, s, mtu, ipmasq ? "true" : "false");
+	return r < 0 ? NULL : out;
+}
+
+static int env_prefix(const char *v, int family, struct ip_prefix *ret)
+{
+	struct ip_prefix p;
+
+	if (ip_prefix_parse(v, &p) < 0 || p.ip.family != family)
+		return -EINVAL;
+	p.ip = ip_prefix_network(&p);
+	*ret = p;
+	return 0;
+}
+
+int subnet_env_read(const char *path, struct ip_prefix *ret_sn, struct ip_prefix *ret_sn6)
+{
+	struct ip_prefix sn = {0}, sn6 = {0};
+	FILE *f = fopen(path, "re");
+	char line[512];
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	while (!r && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strncmp(line, "FLANNEL_SUBNET=", 15))
+			r = env_prefix(line + 15, AF_INET, &sn);
+		else if (!strncmp(line, "FLANNEL_IPV6_SUBNET=", 20))
+			r = env_prefix(line + 20, AF_INET6, &sn6);
+	}
+	fclose(f);
+	if (r < 0)
+		return r;
+	if (!sn.ip.family)
+		return -ENOENT;
+	*ret_sn = sn;
+	*ret_sn6 = sn6;
+	return 0;
+}
+
+char *subnet_state_path(const char *subnet_file)
+{
+	size_t n = strlen(subnet_file);
+	char *p;
+
+	if (n > 4 && !strcmp(subnet_file + n - 4, ".env"))
+		n -= 4;
+	return asprintf(&p, "%.*s.lease.json", (int)n, subnet_file) < 0 ? NULL : p;
+}
+
+static void add_ip(cJSON *o, const char *key, const struct ip_addr *ip)
+{
+	char b[IP_STRLEN];
+
+	if (ip->family)
+		cJSON_AddStringToObject(o, key, ip_fmt(ip, b));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void add_prefix(cJSON *o, const char *key, const struct ip_prefix *p)
+{
+	char b[IP_STRLEN];
+
+	if (p->ip.family)
+		cJSON_AddStringToObject(o, key, ip_prefix_fmt(p, b));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet_lease *l,
+				const char *iface, unsigned int mtu, long long expires,
+				const char *store_url, const char *prefix)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "Key", l->key);
+	add_prefix(o, "Subnet", &l->subnet);
+	add_prefix(o, "IPv6Subnet", &l->subnet6);
+	add_prefix(o, "Network", &c->network);
+	add_prefix(o, "IPv6Network", c->enable_ipv6 ? &c->ipv6_network : &(struct ip_prefix){0});
+	add_ip(o, "PublicIP", &l->public_ip);
+	add_ip(o, "PublicIPv6", &l->public_ipv6);
+	cJSON_AddStringToObject(o, "Iface", iface ? iface : "");
+	cJSON_AddNumberToObject(o, "VNI", c->vni);
+	cJSON_AddNumberToObject(o, "Port", c->port ? c->port : 8472);
+	cJSON_AddStringToObject(o, "VtepMAC", l->vtep_mac);
+	cJSON_AddNumberToObject(o, "MTU", mtu);
+	cJSON_AddNumberToObject(o, "Expires", (double)expires);
+	cJSON_AddStringToObject(o, "NodeName", l->node_name);
+	cJSON_AddStringToObject(o, "Store", store_url ? store_url : "");
+	cJSON_AddStringToObject(o, "Prefix", prefix ? prefix : "");
+	return o;
+}
+
+int subnet_state_mac(const char *path, char *mac)
+{
+	char buf[8192], why[64];
+	cJSON *o = NULL;
+	const cJSON *v;
+	FILE *f = fopen(path, "re");
+	size_t n;
+	int r = -EINVAL;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n < sizeof(buf) && json_parse_strict(buf, n, &o, why, sizeof(why)) == 0) {
+		v = cJSON_GetObjectItemCaseSensitive(o, "VtepMAC");
+		if (cJSON_IsString(v) && strlen(v->valuestring) == SUBNET_MAC_STRLEN - 1) {
+			memcpy(mac, v->valuestring, SUBNET_MAC_STRLEN);
+			r = 0;
+		}
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+void subnet_random_mac(char *mac)
+{
+	uint8_t b[6] = {0};
+
+	if (getrandom(b, sizeof(b), 0) != sizeof(b))
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)random();
+	b[0] = (b[0] & 0xfe) | 0x02; /* unicast, locally administered */
+	snprintf(mac, SUBNET_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3],
+		 b[4], b[5]);
+}
+
+char *subnet_json_text(const struct cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	return s ? with_newline(s) : NULL;
+}
+
+static cJSON *range_set(const struct ip_prefix *sn)
+{
+	cJSON *set = cJSON_CreateArray(), *r = cJSON_CreateObject();
+
+	add_prefix(r, "subnet", sn);
+	cJSON_AddItemToArray(set, r);
+	return set;
+}
+
+/* ranges = the lease subnets; routes: the cluster networks added to those already there */
+static void fill_ipam(cJSON *ipam, const struct subnet_conf *c, const struct subnet_lease *l)
+{
+	cJSON *ranges = cJSON_CreateArray(),
+	      *routes = cJSON_GetObjectItemCaseSensitive(ipam, "routes");
+	const struct ip_prefix *nets[2] = {&c->network, c->enable_ipv6 ? &c->ipv6_network : NULL};
+	int i;
+
+	cJSON_AddItemToArray(ranges, range_set(&l->subnet));
+	if (l->subnet6.ip.family)
+		cJSON_AddItemToArray(ranges, range_set(&l->subnet6));
+	cJSON_DeleteItemFromObjectCaseSensitive(ipam, "ranges");
+	cJSON_DeleteItemFromObjectCaseSensitive(ipam, "subnet");
+	cJSON_AddItemToObject(ipam, "ranges", ranges);
+	if (!cJSON_IsArray(routes)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(ipam, "routes");
+		routes = cJSON_AddArrayToObject(ipam, "routes");
+	}
+	for (i = 0; i < 2; i++) {
+		cJSON *rt;
+
+		if (!nets[i])
+			continue;
+		rt = cJSON_CreateObject();
+		add_prefix(rt, "dst", nets[i]);
+		cJSON_AddItemToArray(routes, rt);
+	}
+}
+
+static cJSON *default_conflist(void)
+{
+	cJSON *o = cJSON_CreateObject(), *plugins, *br, *ipam, *p;
+
+	cJSON_AddStringToObject(o, "cniVersion", "1.0.0");
+	cJSON_AddStringToObject(o, "name", SUBNET_NETWORK_NAME);
+	plugins = cJSON_AddArrayToObject(o, "plugins");
+	br = cJSON_CreateObject();
+	cJSON_AddStringToObject(br, "type", "sluice-bridge");
+	cJSON_AddStringToObject(br, "bridge", SUBNET_BRIDGE_NAME);
+	cJSON_AddBoolToObject(br, "isGateway", true);
+	cJSON_AddBoolToObject(br, "isDefaultGateway", true);
+	cJSON_AddBoolToObject(br, "ipMasq", true);
+	cJSON_AddBoolToObject(br, "hairpinMode", true);
+	cJSON_AddNumberToObject(br, "mtu", 0); /* set below */
+	ipam = cJSON_AddObjectToObject(br, "ipam");
+	cJSON_AddStringToObject(ipam, "type", "sluice-host-local");
+	cJSON_AddItemToArray(plugins, br);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "type", "sluice-portmap");
+	cJSON_AddBoolToObject(cJSON_AddObjectToObject(p, "capabilities"), "portMappings", true);
+	cJSON_AddBoolToObject(p, "snat", true);
+	cJSON_AddItemToArray(plugins, p);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "type", "sluice-bandwidth");
+	cJSON_AddBoolToObject(cJSON_AddObjectToObject(p, "capabilities"), "bandwidth", true);
+	cJSON_AddItemToArray(plugins, p);
+	return o;
+}
+
+char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
+			   unsigned int mtu, const char *tmpl, size_t tmpl_len, struct err *err)
+{
+	cJSON *o = NULL, *plugins, *p, *ipam = NULL;
+	char why[200], *s;
+
+	if (tmpl && json_parse_strict(tmpl, tmpl_len, &o, why, sizeof(why)) < 0) {
+		err_fail(err, CNI_ERR_DECODE, -EINVAL, "CNI config template: not valid JSON: %s",
+			 why);
+		return NULL;
+	}
+	if (!o)
+		o = default_conflist();
+	plugins = cJSON_GetObjectItemCaseSensitive(o, "plugins");
+	cJSON_ArrayForEach(p, plugins) {
+		ipam = cJSON_GetObjectItemCaseSensitive(p, "ipam");
+		if (cJSON_IsObject(ipam))
+			break;
+	}
+	if (!p || !cJSON_IsObject(ipam)) {
+		cJSON_Delete(o);
+		err_fail(
+			err, CNI_ERR_CONFIG, -EINVAL,
+			"CNI config template: no plugin in \"plugins\" has an \"ipam\" object to fill with the lease");
+		return NULL;
+	}
+	if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(p, "mtu")))
+		cJSON_SetNumberValue(cJSON_GetObjectItemCaseSensitive(p, "mtu"), mtu);
+	else
+		cJSON_AddNumberToObject(p, "mtu", mtu);
+	fill_ipam(ipam, c, l);
+	s = cJSON_Print(o);
+	cJSON_Delete(o);
+	if (!s || !(s = with_newline(s)))
+		err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "CNI config: out of memory");
+	return s;
+}

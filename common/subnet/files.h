@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The node-local files a lease produces: Flannel's subnet.env, the node's lease state (for
+ * sluice-vxlan-overlay and restarts), and the CNI conflist with the lease as its IPAM range.
+ * Each is written atomically (a temporary file in the same directory, fsync, rename), so
+ * that a runtime or a plugin never reads half of one. */
+#ifndef SUBNET_FILES_H
+#define SUBNET_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/ip.h"
+
+struct cJSON;
+struct err;
+struct subnet_conf;
+struct subnet_lease;
+
+#define SUBNET_ENV_DEFAULT "/run/sluice/subnet.env"
+#define SUBNET_CNI_DIR_DEFAULT "/etc/cni/net.d"
+#define SUBNET_CONFLIST_NAME "10-sluice.conflist"
+#define SUBNET_NETWORK_NAME "sluice"
+#define SUBNET_BRIDGE_NAME "sluicebr0" /* the chains in chains/ use sluice0 */
+#define SUBNET_VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+
+/* Writes data[len] to path atomically with mode, creating missing parent directories
+ * (0755). Returns 0 or -errno with err naming the path. */
+int subnet_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			struct err *err);
+
+/* Flannel's subnet.env text for lease l under config c (FLANNEL_NETWORK, FLANNEL_SUBNET =
+ * the lease's first address + 1, the IPv6 pair with IPv6, FLANNEL_MTU, FLANNEL_IPMASQ).
+ * Caller frees. */
+char *subnet_env_text(const struct subnet_conf *c, const struct subnet_lease *l, unsigned int mtu,
+		      bool ipmasq);
+
+/* Reads FLANNEL_SUBNET (and FLANNEL_IPV6_SUBNET) of a subnet.env as subnets (host bits
+ * cleared). Returns 0, -ENOENT when the file or the key is missing, or -EINVAL. */
+int subnet_env_read(const char *path, struct ip_prefix *ret_sn, struct ip_prefix *ret_sn6);
+
+/* The node's lease state file kept beside subnet_file: "<dir>/<name>.lease.json" for
+ * "<dir>/<name>.env" (else subnet_file + ".lease.json"). Caller frees. */
+char *subnet_state_path(const char *subnet_file);
+
+/* The state's JSON: key, subnets, public IPs, interface, VNI, VtepMAC, MTU, the network,
+ * the expiry time (unix seconds, 0: none), node name, store URL and prefix. */
+struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet_lease *l,
+				const char *iface, unsigned int mtu, long long expires,
+				const char *store_url, const char *prefix);
+
+/* VtepMAC of a state file, into mac (SUBNET_MAC_STRLEN). Returns 0 or -ENOENT/-EINVAL. */
+int subnet_state_mac(const char *path, char *mac);
+
+/* The node's conflist for lease l: sluice-bridge (bridge SUBNET_BRIDGE_NAME, isGateway,
+ * isDefaultGateway, ipMasq, hairpinMode, mtu) with sluice-host-local ranges = the lease
+ * subnets and routes to the cluster networks, then sluice-portmap and sluice-bandwidth.
+ * tmpl (may be NULL): a conflist document whose plugin with an "ipam" gets the ranges and
+ * routes and whose "mtu" fields are set; the rest kept. Returns the text (caller frees) or
+ * NULL with err filled. */
+char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
+			   unsigned int mtu, const char *tmpl, size_t tmpl_len, struct err *err);
+
+/* o printed (tab-indented, as cJSON does) with a final newline; caller frees. */
+char *subnet_json_text(const struct cJSON *o);
+
+/* A random locally administered unicast MAC "xx:xx:xx:xx:xx:xx" into mac. */
+void subnet_random_mac(char *mac);
+
+#endif
