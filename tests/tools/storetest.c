@@ -1547,6 +1547,118 @@ out:
 	store_close(s);
 }
 
+/* writers killed (SIGKILL) at random points, large values half-written among them: the next
+ * writer finishes or cuts what they left, and the history a watch replays from revision 1
+ * ends in exactly what a listing shows */
+static void d_kill(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("kill"));
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct store_event ev = {0};
+	struct err e = {0};
+	char *vals[16] = {0}, *big = malloc(600 * 1024);
+	int64_t revs[16] = {0}, last = 1, end = 0;
+	bool seen[16] = {0};
+	struct dir_meta m;
+	char p[4300];
+	ssize_t n;
+	int r, fd, events = 0;
+
+	EXPECT(s && big, "open failed");
+	srand((unsigned)getpid());
+	for (int round = 0; round < 6; round++) {
+		pid_t pid[3];
+
+		fflush(stdout);
+		for (int i = 0; i < 3; i++) {
+			pid[i] = fork();
+			if (pid[i] == 0) {
+				struct store *ws = open_path(sibling("kill"));
+
+				for (int j = 0; ws; j++) {
+					size_t sz = (size_t)(j % 3 ? 1 + rand() % 64
+								   : 200000 + rand() % 300000);
+					char k[16];
+
+					memset(big, 'a' + (i * 7 + j) % 26, sz);
+					snprintf(k, sizeof(k), "/k%d", rand() % 16);
+					if (rand() % 5 == 0)
+						store_delete(ws, k, STORE_ANY, NULL,
+							     &(struct err){0});
+					else
+						store_put(ws, k, big, sz, NULL, NULL, NULL,
+							  &(struct err){0});
+				}
+				_exit(1);
+			}
+		}
+		usleep((useconds_t)(30000 + rand() % 200000));
+		for (int i = 0; i < 3; i++) {
+			kill(pid[i], SIGKILL);
+			waitpid(pid[i], NULL, 0);
+		}
+	}
+	EXPECT(st_put(s, "/after", "x", STORE_ANY, 0, &end) == 1, "the put after the kills failed");
+	EXPECT(store_list(s, "/k", NULL, 0, &l, &e) >= 0, "list failed: %s", e.msg);
+	/* from the log's first revision: large values made it compact */
+	snprintf(p, sizeof(p), "%s/meta", sibling("kill"));
+	fd = open(p, O_RDONLY);
+	n = fd >= 0 ? read(fd, p, sizeof(p)) : -1;
+	if (fd >= 0)
+		close(fd);
+	EXPECT(n > 0 && dir_meta_parse(p, (size_t)n, &m) == 0, "meta unreadable");
+	last = m.first - 1;
+	w = store_watch_open(s, "/", m.first, &e);
+	EXPECT(w, "watch failed");
+	while (last < end) {
+		int i;
+
+		r = st_wait_event(w, &ev, 5000);
+		EXPECT(r == 1, "the history stops at %lld of %lld (%d)", (long long)last,
+		       (long long)end, r);
+		EXPECT(ev.kv.mod_rev == last + 1, "revision %lld after %lld",
+		       (long long)ev.kv.mod_rev, (long long)last);
+		last = ev.kv.mod_rev;
+		events++;
+		if (ev.kv.key[1] == 'k' && sscanf(ev.kv.key, "/k%d", &i) == 1 && i >= 0 && i < 16) {
+			free(vals[i]);
+			vals[i] = ev.type == STORE_EV_PUT ? ev.kv.value : NULL;
+			revs[i] = ev.kv.mod_rev;
+			if (ev.type == STORE_EV_PUT) {
+				size_t vn = ev.kv.value_len;
+
+				EXPECT(vn && strspn(ev.kv.value, (char[]){ev.kv.value[0], 0}) == vn,
+				       "a logged value is mixed");
+				ev.kv.value = NULL;
+			}
+		}
+		store_event_free(&ev);
+	}
+	for (size_t j = 0; j < l.n; j++) {
+		int i = atoi(l.kvs[j].key + 2);
+
+		EXPECT(i >= 0 && i < 16, "a stray key listed");
+		seen[i] = true;
+		EXPECT(revs[i] ? vals[i] && l.kvs[j].mod_rev == revs[i] &&
+					 !strcmp(V(l.kvs[j].value), vals[i])
+			       : l.kvs[j].mod_rev < m.first,
+		       "/k%d: the listing is not the history's last change", i);
+	}
+	for (int i = 0; i < 16; i++)
+		EXPECT(seen[i] || !vals[i], "/k%d: put last, not listed", i);
+	fprintf(stderr, "storetest: dir-kill: %d events\n", events);
+	PASSED();
+out:
+	for (int i = 0; i < 16; i++)
+		free(vals[i]);
+	free(big);
+	store_event_free(&ev);
+	store_list_free(&l);
+	store_watch_close(w);
+	store_close(s);
+}
+
 static const struct check dir_checks[] = {
 	{"dir-modes", d_modes},
 	{"dir-torn", d_torn},
@@ -1556,6 +1668,7 @@ static const struct check dir_checks[] = {
 	{"dir-corrupt", d_corrupt},
 	{"dir-reap-by-writer", d_reap_by_writer},
 	{"dir-log-compaction", d_log_compaction},
+	{"dir-kill", d_kill},
 };
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
