@@ -1659,6 +1659,72 @@ out:
 	store_close(s);
 }
 
+/* a compaction that renamed its new log in and died before writing meta: the next writer
+ * takes the new log's generation and first revision */
+static void d_compaction_crash(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("ccrash"));
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	char p[4300], q[4300], hdr[DIR_HDR_MAX], *buf = NULL;
+	int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0, gen, first;
+	size_t len = 0, off;
+	ssize_t k;
+	struct dir_hdr h;
+	const char *why;
+	FILE *f;
+	int n;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/a", "1", STORE_ANY, 0, &r1) == 1 &&
+		       st_put(s, "/b", "2", STORE_ANY, 0, &r2) == 1 &&
+		       st_put(s, "/c", "3", STORE_ANY, 0, &r3) == 1,
+	       "put failed");
+	snprintf(p, sizeof(p), "%s/log", sibling("ccrash"));
+	f = fopen(p, "r");
+	EXPECT(f, "cannot read the log");
+	buf = malloc(1 << 20);
+	len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	k = dir_loghdr_parse(buf, len, &gen, &first);
+	EXPECT(k > 0, "the log's header is malformed");
+	/* the records from r2 on: skip r1's */
+	off = (size_t)k;
+	k = dir_hdr_parse(buf + off, len - off, &h);
+	EXPECT(k > 0 && h.mod_rev == r1, "the first record is not r1's");
+	off += (size_t)k + h.len + 1;
+	n = dir_loghdr_format(gen + 1, r2, hdr, sizeof(hdr));
+	snprintf(q, sizeof(q), "%s/tmp/log.new", sibling("ccrash"));
+	f = fopen(q, "w");
+	EXPECT(f && n > 0, "cannot write the new log");
+	fwrite(hdr, 1, (size_t)n, f);
+	fwrite(buf + off, 1, len - off, f);
+	fclose(f);
+	EXPECT(rename(q, p) == 0, "rename failed");
+	EXPECT(st_put(s, "/d", "4", STORE_ANY, 0, &r4) == 1 && r4 == r3 + 1,
+	       "the put after the crashed compaction: %lld after %lld", (long long)r4,
+	       (long long)r3);
+	w = store_watch_open(s, "/", r2, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/b", r2, "2");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/c", r3, "3");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/d", r4, "4");
+	EXPECT(!why, "%s", why);
+	store_watch_close(w);
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w && st_wait_event(w, &ev, 2000) == -ESTALE,
+	       "a watch from before the new log's first revision");
+	PASSED();
+out:
+	free(buf);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_close(s);
+}
+
 static const struct check dir_checks[] = {
 	{"dir-modes", d_modes},
 	{"dir-torn", d_torn},
@@ -1669,6 +1735,7 @@ static const struct check dir_checks[] = {
 	{"dir-reap-by-writer", d_reap_by_writer},
 	{"dir-log-compaction", d_log_compaction},
 	{"dir-kill", d_kill},
+	{"dir-compaction-crash", d_compaction_crash},
 };
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
