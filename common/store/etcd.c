@@ -202,8 +202,16 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			server_message(s->len ? s->body : NULL, msg, sizeof(msg), &code);
 			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", s->u.endpoints[ep], status,
 				 *msg ? ": " : "", msg);
-			/* 5xx: this member cannot serve now (no leader, lost quorum, stopping):
-			 * the next one may */
+			/* 5xx: this member cannot serve now (no leader, proposal dropped,
+			 * stopping): the next one may. Only etcd's timeouts leave a write's
+			 * fate open; that one is not sent again. */
+			if (status >= 500 && kind == ETCD_WRITE &&
+			    !strncmp(msg, "etcdserver: request timed out", 29)) {
+				r = err_fail(err, CNI_ERR_IO, -ETIMEDOUT,
+					     "etcd %s: %s (the write may have been applied)", what,
+					     last);
+				goto out;
+			}
 			if (status >= 500)
 				continue;
 			r = err_fail(err, CNI_ERR_IO, grpc_errno(code), "etcd %s: %s", what, last);

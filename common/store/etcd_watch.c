@@ -60,7 +60,8 @@ struct etcd_watch {
 
 static void arm_timer(struct etcd_watch *w)
 {
-	int64_t at = 0, d[] = {w->curl_at, w->reconnect_at, w->stream ? w->probe_at : 0};
+	int64_t at = 0,
+		d[] = {w->curl_at, w->reconnect_at, w->stream && !w->probe ? w->probe_at : 0};
 	struct itimerspec its = {0};
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(*d); i++)
@@ -414,7 +415,7 @@ int etcd_watch_next(struct store_watch *base, struct store_event *ev, int *timeo
 	if (timeout_ms) {
 		d[0] = w->curl_at;
 		d[1] = w->reconnect_at;
-		d[2] = w->stream ? w->probe_at : 0;
+		d[2] = w->stream && !w->probe ? w->probe_at : 0;
 		for (size_t i = 0; i < 3; i++)
 			if (d[i] && (!at || d[i] < at))
 				at = d[i];

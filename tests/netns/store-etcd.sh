@@ -64,10 +64,11 @@ healthy() {
 	return 1
 }
 
-# lines FILE N [PATTERN]: waits up to 20 s until FILE has N lines matching PATTERN
+# lines FILE N [PATTERN [SECONDS]]: waits up to SECONDS (20) until FILE has N lines matching
+# PATTERN
 lines() {
 	local i
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < ${4:-20} * 5; i++)); do
 		[ "$(grep -c "${3:-.}" "$1" 2>/dev/null)" -ge "$2" ] && return 0
 		sleep 0.2
 	done
@@ -202,72 +203,119 @@ else
 fi
 etcd_stop t1
 
-# ---- b) three members: the leader killed under a watch ----
+# ---- b) three members: the leader stopped, then killed, under a watch ----
 CL="m1=http://127.0.0.1:2580,m2=http://127.0.0.1:2590,m3=http://127.0.0.1:2600"
+MEMBERS="127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599"
+declare -A NAME_OF=([127.0.0.1:2579]=m1 [127.0.0.1:2589]=m2 [127.0.0.1:2599]=m3)
 etcd_start m1 http://127.0.0.1:2579 2580 "$CL"
 etcd_start m2 http://127.0.0.1:2589 2590 "$CL"
 etcd_start m3 http://127.0.0.1:2599 2600 "$CL"
 up=0
-for p in 2579 2589 2599; do healthy "http://127.0.0.1:$p" && up=$((up + 1)); done
+for ep in $MEMBERS; do healthy "http://$ep" && up=$((up + 1)); done
 check_eq "cluster-up" 3 "$up"
-# the leader as each member sees it (the gateway's JSON keeps the 64-bit IDs as strings;
-# etcdctl's JSON has them as numbers that jq rounds)
+
+# the leader as a member sees it: "<member id> <leader id>" (the gateway's JSON keeps the
+# 64-bit IDs as strings; etcdctl's JSON has them as numbers that jq rounds)
 leader_of() {
 	curl -s --max-time 2 -X POST -d '{}' "http://$1/v3/maintenance/status" |
 		jq -r 'if .leader then "\(.header.member_id) \(.leader)" else "none" end'
 }
-leader=""
-for ep in 127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599; do
-	read -r id lid <<<"$(leader_of $ep)"
-	[ -n "$lid" ] && [ "$id" = "$lid" ] && leader=$ep && old_leader_id=$lid
-done
-status="no member says it is the leader"
-declare -A NAME_OF=([127.0.0.1:2579]=m1 [127.0.0.1:2589]=m2 [127.0.0.1:2599]=m3)
-if [ -n "$leader" ] && [ -n "${NAME_OF[$leader]:-}" ]; then
+
+# leader_among EP...: waits up to 20 s until every EP names the same leader, one of them;
+# sets LEADER (endpoint) and LEADER_ID
+leader_among() {
+	local i ep id lid ids
+	for ((i = 0; i < 100; i++)); do
+		LEADER="" LEADER_ID="" ids=""
+		for ep in "$@"; do
+			read -r id lid <<<"$(leader_of "$ep")"
+			ids+="$lid "
+			[ -n "$lid" ] && [ "$id" = "$lid" ] && LEADER=$ep LEADER_ID=$lid
+		done
+		[ -n "$LEADER" ] && [ "$ids" = "$(printf "$LEADER_ID %.0s" "$@")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# put_all URL PREFIX N...: puts PREFIX/kN = vN for each N, appending the events a watch must
+# print to $want; fails the check CHECK at the first error
+put_all() {
+	local url=$1 prefix=$2 check=$3 i r
+	shift 3
+	for i in "$@"; do
+		if ! r=$("$ET" "$url" put "$prefix/k$i" "v$i" 2>"$T_TMP/put.err"); then
+			fail "$check" "$(cat "$T_TMP/put.err")"
+			return 1
+		fi
+		want+="PUT $prefix/k$i $r v$i"$'\n'
+	done
+	pass "$check"
+}
+
+# others EP: the other members' endpoints, comma-separated
+others() {
+	local ep out=""
+	for ep in $MEMBERS; do [ "$ep" = "$1" ] || out+=${out:+,}$ep; done
+	echo "$out"
+}
+
+# A stopped leader keeps its connections open and says nothing: the watch (leader first)
+# must notice by its probe that the member cannot serve, and go on to another.
+if leader_among $MEMBERS; then
 	pass "cluster-leader"
-	eps=$leader
-	for p in 2579 2589 2599; do [ "127.0.0.1:$p" = "$leader" ] || eps+=",127.0.0.1:$p"; done
-	EC="etcd://$eps"
+	stopped=$LEADER
+	rev=$("$ET" "etcd://$(others "$stopped")" rev)
+	"$ET" "etcd://$stopped,$(others "$stopped")" watch /st/ $((rev + 1)) 60 \
+		>"$T_TMP/st.out" 2>"$T_TMP/st.err" &
+	SPID=$!
+	defer "kill $SPID"
+	want=""
+	put_all "etcd://$stopped,$(others "$stopped")" /st cluster-put-before-stop 1 2
+	lines "$T_TMP/st.out" 2 '^PUT' || fail "cluster-watch-before-stop" "$(cat "$T_TMP/st.out")"
+	kill -STOP "${EPID[${NAME_OF[$stopped]}]}"
+	defer "kill -CONT ${EPID[${NAME_OF[$stopped]}]}"
+	# the writer does not list the stopped member: a write it accepted would hang
+	leader_among ${stopped:+$(others "$stopped" | tr , ' ')} ||
+		fail "cluster-stop-new-leader" "no new leader"
+	put_all "etcd://$(others "$stopped")" /st cluster-put-after-stop 3 4 5
+	t0=$(date +%s)
+	# silent for 10 s, then a probe that times out after 5 s, then the backoff
+	lines "$T_TMP/st.out" 5 '^PUT' 40
+	kill "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+	check_eq "cluster-stopped-leader-watch-moves" "$want" "$(grep '^PUT' "$T_TMP/st.out")"$'\n'
+	echo "  (the watch moved off the stopped member within $(($(date +%s) - t0)) s of the writes)"
+	kill -CONT "${EPID[${NAME_OF[$stopped]}]}"
+	leader_among $MEMBERS || fail "cluster-rejoined" "the stopped member did not rejoin"
+else
+	fail "cluster-leader" "no member says it is the leader"
+fi
+
+# The leader killed under a watch: the watch and the writes go on through the others.
+if leader_among $MEMBERS; then
+	killed=$LEADER
+	EC="etcd://$killed,$(others "$killed")"
 	rev=$("$ET" "$EC" rev)
 	"$ET" "$EC" watch /cl/ $((rev + 1)) 60 >"$T_TMP/cl.out" 2>"$T_TMP/cl.err" &
 	CPID=$!
 	defer "kill $CPID"
 	want=""
-	for i in 1 2 3; do
-		want+="PUT /cl/k$i $("$ET" "$EC" put /cl/k$i v$i) v$i"$'\n'
-	done
-	lines "$T_TMP/cl.out" 3 '^PUT' || fail "cluster-watch-before" "$(cat "$T_TMP/cl.out")"
-	etcd_stop "${NAME_OF[$leader]}" KILL
+	put_all "$EC" /cl cluster-put-before-kill 1 2 3
+	lines "$T_TMP/cl.out" 3 '^PUT' || fail "cluster-watch-before-kill" "$(cat "$T_TMP/cl.out")"
+	etcd_stop "${NAME_OF[$killed]}" KILL
 	# A write sent while the survivors elect a leader can hang until etcd's own timeout
 	# (7 s) and then not say whether it was applied: the writes start once they have one.
-	survivors=${eps#*,}
-	for ((i = 0; i < 100; i++)); do
-		new=0
-		for ep in ${survivors//,/ }; do
-			read -r id lid <<<"$(leader_of "$ep")"
-			[ -n "$lid" ] && [ "$lid" != "$old_leader_id" ] && new=$((new + 1))
-		done
-		[ $new = 2 ] && break
-		sleep 0.2
-	done
-	ok=1
-	for i in 4 5 6 7 8; do
-		r=$("$ET" "$EC" put /cl/k$i v$i 2>"$T_TMP/put.err") || {
-			ok=0
-			break
-		}
-		want+="PUT /cl/k$i $r v$i"$'\n'
-	done
-	[ $ok = 1 ] && pass "cluster-put-after-kill" ||
-		fail "cluster-put-after-kill" "$(cat "$T_TMP/put.err")"
+	leader_among $(others "$killed" | tr , ' ') || fail "cluster-kill-new-leader" "no new leader"
+	put_all "$EC" /cl cluster-put-after-kill 4 5 6 7 8
 	out=$("$ET" "$EC" get /cl/k8 2>&1)
-	check_eq "cluster-get-after-kill" "${r:-} v8" "$out"
+	check_eq "cluster-get-after-kill" "$(tail -1 <<<"${want%$'\n'}" | cut -d' ' -f3) v8" "$out"
 	lines "$T_TMP/cl.out" 8 '^PUT'
 	kill "$CPID" 2>/dev/null
 	wait "$CPID" 2>/dev/null
 	check_eq "cluster-watch-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/cl.out")"$'\n'
 else
-	fail "cluster-leader" "$status"
+	fail "cluster-leader-again" "no member says it is the leader"
 fi
 for m in m1 m2 m3; do etcd_stop $m; done
 exit 0
