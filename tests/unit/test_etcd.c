@@ -97,7 +97,7 @@ static void test_url_errors(void)
 
 static void test_prefix_end(void)
 {
-	char out[16];
+	char out[64];
 	size_t n;
 
 	n = etcd_prefix_end("/coreos.com/network/subnets/", 28, out);
