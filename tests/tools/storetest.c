@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
+#include "store/dir.h"
 #include "store/store.h"
 
 static int failures;
@@ -23,6 +27,8 @@ static const char *st_url;
 static char st_prefix[128];
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv);
+static const char *expect_event(struct store_watch *w, int type, const char *key, int64_t rev,
+				const char *value);
 
 __attribute__((format(printf, 3, 4))) static void st_report(const char *check, bool ok,
 							    const char *fmt, ...)
@@ -51,19 +57,27 @@ static int64_t st_now_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* Keys under the suite's prefix; each stays valid until the program ends */
+static char **st_keys;
+static size_t st_nkeys;
+
 __attribute__((format(printf, 1, 2))) static char *st_key(const char *fmt, ...)
 {
-	static char bufs[8][STORE_KEY_MAX + 1];
-	static int i;
-	char *b = bufs[i++ % 8];
+	char b[STORE_KEY_MAX + 1], **k;
 	int n;
 	va_list ap;
 
-	n = snprintf(b, sizeof(bufs[0]), "%s", st_prefix);
+	n = snprintf(b, sizeof(b), "%s", st_prefix);
 	va_start(ap, fmt);
-	vsnprintf(b + n, sizeof(bufs[0]) - n, fmt, ap);
+	vsnprintf(b + n, sizeof(b) - n, fmt, ap);
 	va_end(ap);
-	return b;
+	k = realloc(st_keys, (st_nkeys + 1) * sizeof(*k));
+	if (!k || !(k[st_nkeys] = strdup(b))) {
+		fprintf(stderr, "storetest: out of memory\n");
+		exit(2);
+	}
+	st_keys = k;
+	return st_keys[st_nkeys++];
 }
 
 static int st_put(struct store *s, const char *key, const char *value, int64_t if_rev, int64_t ttl,
@@ -84,7 +98,7 @@ static int64_t st_rev(struct store *s)
 	struct err e = {0};
 	int64_t rev = -1;
 
-	if (store_get(s, st_key("/no-such-key"), &kv, &rev, &e) < 0)
+	if (store_get(s, "/storetest-no-such-key", &kv, &rev, &e) < 0)
 		return -1;
 	store_kv_free(&kv);
 	return rev;
@@ -98,6 +112,12 @@ static int st_wait_event(struct store_watch *w, struct store_event *ev, int time
 	if (r < 0 && r != -ESTALE)
 		fprintf(stderr, "storetest: watch: %s\n", e.msg);
 	return r;
+}
+
+/* a value to compare: NULL (a backend's bug) fails the check instead of crashing the suite */
+static const char *V(const char *v)
+{
+	return v ? v : "(null)";
 }
 
 /* A check fails at its first unmet condition: FAILED(why) reports and returns */
@@ -172,6 +192,9 @@ static const char *roundtrip(struct store *s, const char *key, const char *value
 		snprintf(why, sizeof(why), "get returned %d (%s)", r, e.msg);
 	else if (kv.value_len != len)
 		snprintf(why, sizeof(why), "%zu bytes read back, %zu written", kv.value_len, len);
+	else if (!kv.value)
+		snprintf(why, sizeof(why),
+			 "the value read back is NULL (it must be NUL-terminated)");
 	else if ((len && memcmp(kv.value, value, len)) || kv.value[len] != '\0')
 		snprintf(why, sizeof(why), "the bytes read back differ (or no NUL after them)");
 	else
@@ -304,7 +327,7 @@ static void c_cas(struct store *s, const char *name)
 		       !memcmp(cur.value, "v2", 2),
 	       "stale CAS: cur is not the key as it is");
 	store_kv_free(&cur);
-	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(kv.value, "v2"),
+	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "v2"),
 	       "a stale CAS changed the value");
 	store_kv_free(&kv);
 	o.if_rev = r2;
@@ -393,7 +416,7 @@ static void c_list(struct store *s, const char *name)
 		EXPECT(k && !strncmp(k, pre, plen), "key %zu is outside the prefix", i);
 		EXPECT(!strcmp(k + strlen(st_prefix), want[i]),
 		       "key %zu out of byte order or not expected", i);
-		EXPECT(!strcmp(l.kvs[i].value, want[i]), "key %zu: wrong value", i);
+		EXPECT(!strcmp(V(l.kvs[i].value), want[i]), "key %zu: wrong value", i);
 		EXPECT(l.kvs[i].mod_rev > 0 && l.kvs[i].version == 1, "key %zu: revisions", i);
 	}
 	snprintf(pre, sizeof(pre), "%s", st_key("/l/a/b/"));
@@ -408,13 +431,52 @@ out:
 	store_list_free(&sub);
 }
 
+/* a key of STORE_KEY_MAX bytes, most of them escaped by a file-backed store */
+static void c_long_key(struct store *s, const char *name)
+{
+	char key[STORE_KEY_MAX + 1], key2[STORE_KEY_MAX + 1];
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	size_t n = (size_t)snprintf(key, sizeof(key), "%s/long/", st_prefix);
+
+	for (size_t i = n; i < STORE_KEY_MAX; i++)
+		key[i] = (char)(i % 3 ? 0x80 + i % 100 : ' ');
+	key[STORE_KEY_MAX] = '\0';
+	memcpy(key2, key, sizeof(key));
+	key2[STORE_KEY_MAX - 1] = 'z';
+	w = store_watch_open(s, st_key("/long/"), 0, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	EXPECT(st_put(s, key, "one", STORE_ANY, 0, &r1) == 1, "put of a %d-byte key failed",
+	       STORE_KEY_MAX);
+	EXPECT(st_put(s, key2, "two", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(store_list_all(s, st_key("/long/"), 1, &l, &e) == 2, "list in pages of 1: %zu keys",
+	       l.n);
+	EXPECT(!strcmp(l.kvs[0].key, key) && !strcmp(V(l.kvs[0].value), "one") &&
+		       !strcmp(l.kvs[1].key, key2) && !strcmp(V(l.kvs[1].value), "two"),
+	       "long keys listed wrong");
+	EXPECT(store_delete(s, key, r1, &r3, &e) == 1, "conditional delete failed");
+	why = expect_event(w, STORE_EV_PUT, key, r1, "one");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, key2, r2, "two");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_DELETE, key, r3, NULL);
+	EXPECT(!why, "%s", why);
+	PASSED();
+out:
+	store_list_free(&l);
+	store_watch_close(w);
+}
+
 static bool same_list(const struct store_list *a, const struct store_list *b)
 {
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->kvs[i].key, b->kvs[i].key) ||
-		    strcmp(a->kvs[i].value, b->kvs[i].value) ||
+		    strcmp(V(a->kvs[i].value), V(b->kvs[i].value)) ||
 		    a->kvs[i].mod_rev != b->kvs[i].mod_rev)
 			return false;
 	return true;
@@ -513,7 +575,7 @@ static void c_ttl(struct store *s, const char *name)
 		k3[STORE_KEY_MAX + 1];
 	struct store_kv kv2 = {0}, kv1 = {0};
 	struct err e = {0};
-	int64_t t0, t, gone = -1, ttl, rev_before;
+	int64_t t0, t, gone = -1, ttl, mod, ver;
 	int found, ka = 1;
 
 	snprintf(pre, sizeof(pre), "%s", st_key("/ttl/"));
@@ -535,10 +597,16 @@ static void c_ttl(struct store *s, const char *name)
 	EXPECT(store_get(s, k2, &kv2, NULL, &e) == 1, "get failed");
 	for (int64_t last_ka = t0; (t = st_now_ms()) - t0 < 12000;) {
 		if (t - last_ka >= 1000) {
-			rev_before = st_rev(s);
+			struct store_kv now2 = {0};
+
 			ka = store_keepalive(s, &kv2, &e);
 			EXPECT(ka == 1, "keepalive of a live key returned %d (%s)", ka, e.msg);
-			EXPECT(st_rev(s) == rev_before, "keepalive made a revision");
+			EXPECT(store_get(s, k2, &now2, NULL, &e) == 1,
+			       "the key kept alive is gone");
+			mod = now2.mod_rev;
+			ver = now2.version;
+			store_kv_free(&now2);
+			EXPECT(mod == kv2.mod_rev && ver == kv2.version, "keepalive wrote the key");
 			last_ka = t;
 		}
 		if (gone < 0 && (get_ttl(s, k1, &found), found == 0))
@@ -617,7 +685,7 @@ static const char *expect_event(struct store_watch *w, int type, const char *key
 	else if (ev.kv.mod_rev != rev)
 		snprintf(why, sizeof(why), "event at revision %lld, want %lld",
 			 (long long)ev.kv.mod_rev, (long long)rev);
-	else if (value && (!ev.kv.value || strcmp(ev.kv.value, value)))
+	else if (value && (!ev.kv.value || strcmp(V(ev.kv.value), value)))
 		snprintf(why, sizeof(why), "event at %lld: wrong value", (long long)rev);
 	else if (store_watch_rev(w) < rev)
 		snprintf(why, sizeof(why), "store_watch_rev %lld after the event at %lld",
@@ -807,7 +875,7 @@ static void c_race_create(struct store *s, const char *name)
 	ok = race_end(&rc, buf, sizeof(buf));
 	EXPECT(ok == 8, "%d of 8 children failed", 8 - ok);
 	EXPECT(store_get(s, st_key("/race/one"), &kv, NULL, &e) == 1, "the key is absent");
-	snprintf(winner, sizeof(winner), "%s", kv.value);
+	snprintf(winner, sizeof(winner), "%s", V(kv.value));
 	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		int r;
 		char v[32], cur[32];
@@ -889,7 +957,7 @@ static void c_race_puts(struct store *s, const char *name)
 		EXPECT(sscanf(l.kvs[i].key + strlen(st_key("/racep/")), "%d-%d", &a, &b) == 2,
 		       "bad key");
 		snprintf(v, sizeof(v), "%d-%d", a, b);
-		EXPECT(!strcmp(l.kvs[i].value, v), "a key holds another writer's value");
+		EXPECT(!strcmp(V(l.kvs[i].value), v), "a key holds another writer's value");
 	}
 	PASSED();
 out:
@@ -921,7 +989,7 @@ static void c_watch_process(struct store *s, const char *name)
 	EXPECT(race_end(&rc, buf, sizeof(buf)) == 1, "the writer failed");
 	r = st_wait_event(w, &ev, 5000);
 	EXPECT(r == 1 && ev.type == STORE_EV_PUT && !strcmp(ev.kv.key, st_key("/wp/from-child")) &&
-		       !strcmp(ev.kv.value, "hello"),
+		       !strcmp(V(ev.kv.value), "hello"),
 	       "another process's put not seen (%d)", r);
 	PASSED();
 out:
@@ -975,25 +1043,16 @@ static const struct check {
 	const char *name;
 	void (*fn)(struct store *s, const char *name);
 } checks[] = {
-	{"get-absent", c_get_absent},
-	{"put-get", c_put_get},
-	{"values", c_values},
-	{"revisions", c_revisions},
-	{"versions", c_versions},
-	{"create-if-absent", c_create},
-	{"compare-and-swap", c_cas},
-	{"delete", c_delete},
-	{"list-prefix", c_list},
-	{"list-paging", c_paging},
-	{"watch-history", c_watch_history},
-	{"watch-now", c_watch_now},
-	{"watch-other-process", c_watch_process},
-	{"compact", c_compact},
-	{"race-create", c_race_create},
-	{"race-puts", c_race_puts},
-	{"errors", c_errors},
-	{"ttl-watch", c_ttl_watch},
-	{"ttl", c_ttl},
+	{"get-absent", c_get_absent}, {"put-get", c_put_get},
+	{"values", c_values},	      {"revisions", c_revisions},
+	{"versions", c_versions},     {"create-if-absent", c_create},
+	{"compare-and-swap", c_cas},  {"delete", c_delete},
+	{"list-prefix", c_list},      {"list-paging", c_paging},
+	{"long-key", c_long_key},     {"watch-history", c_watch_history},
+	{"watch-now", c_watch_now},   {"watch-other-process", c_watch_process},
+	{"compact", c_compact},	      {"race-create", c_race_create},
+	{"race-puts", c_race_puts},   {"errors", c_errors},
+	{"ttl-watch", c_ttl_watch},   {"ttl", c_ttl},
 };
 
 /* removes what the suite wrote, so that a shared etcd keeps nothing of it */
@@ -1041,15 +1100,469 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
 		if (wanted(argc, argv, checks[i].name, "all"))
 			checks[i].fn(s, checks[i].name);
-	cleanup(s);
 	if (!strcmp(scheme, "dir"))
 		st_dir_checks(s, st_url + 6, argc, argv);
+	cleanup(s);
 	store_close(s);
+	for (size_t i = 0; i < st_nkeys; i++)
+		free(st_keys[i]);
+	free(st_keys);
 	return failures ? 1 : 0;
 }
 
 /* ---- the dir group: what only the dir:// backend promises ---- */
 
+static char dir_path[4096];
+
+/* a sibling directory of the store under test: PATH-<what> */
+static const char *sibling(const char *what)
+{
+	static char b[8][4200];
+	static int i;
+	char *p = b[i++ % 8];
+
+	snprintf(p, sizeof(b[0]), "%s-%s", dir_path, what);
+	return p;
+}
+
+static struct store *open_path(const char *path)
+{
+	char url[4200];
+	struct err e = {0};
+	struct store *s;
+
+	snprintf(url, sizeof(url), "dir://%s", path);
+	s = store_open(url, &e);
+	if (!s)
+		fprintf(stderr, "storetest: %s\n", e.msg);
+	return s;
+}
+
+static int bad_modes;
+static char bad_mode_path[4200];
+
+static int mode_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	mode_t want = S_ISDIR(st->st_mode) ? 0700 : 0600;
+
+	if ((st->st_mode & 07777) != want) {
+		bad_modes++;
+		snprintf(bad_mode_path, sizeof(bad_mode_path), "%s is %o", p, st->st_mode & 07777);
+	}
+	return 0;
+}
+
+/* one store made under umask u, its modes checked */
+static const char *modes_under(mode_t u)
+{
+	static char why[4400];
+	struct store_watch *w = NULL;
+	struct store *s = NULL;
+	struct err e = {0};
+	mode_t old = umask(u);
+	char top[64], sub[80];
+	int64_t rev = 0;
+
+	snprintf(top, sizeof(top), "modes-%03o", (unsigned)u);
+	snprintf(sub, sizeof(sub), "%s/a/b", top);
+	why[0] = '\0';
+	s = open_path(sibling(sub));
+	if (!s || st_put(s, "/k", "v", STORE_ANY, 1, &rev) != 1 ||
+	    st_put(s, "/k", "v2", STORE_ANY, 0, NULL) != 1 || store_compact(s, rev + 1, &e) ||
+	    !(w = store_watch_open(s, "/", 0, &e)))
+		snprintf(why, sizeof(why), "umask %03o: open, put, compact or watch failed",
+			 (unsigned)u);
+	umask(old);
+	bad_modes = 0;
+	if (!why[0])
+		nftw(sibling(top), mode_cb, 16, FTW_PHYS);
+	if (bad_modes)
+		snprintf(why, sizeof(why), "umask %03o: %d wrong modes (%s)", (unsigned)u,
+			 bad_modes, bad_mode_path);
+	store_watch_close(w);
+	store_close(s);
+	return why[0] ? why : NULL;
+}
+
+static void d_modes(struct store *s0, const char *name)
+{
+	const char *why;
+
+	why = modes_under(0);
+	EXPECT(!why, "%s", why);
+	why = modes_under(0277);
+	EXPECT(!why, "%s", why);
+	bad_modes = 0;
+	nftw(dir_path, mode_cb, 16, FTW_PHYS);
+	EXPECT(!bad_modes, "the store under test: %d wrong modes (%s)", bad_modes, bad_mode_path);
+	PASSED();
+out:;
+}
+
+/* a writer rewrites a large value while readers check every one they read is whole */
+static void d_torn(struct store *s, const char *name)
+{
+	const char *k = st_key("/torn/k"), *pre = st_key("/torn/");
+	size_t sizes[2] = {300 * 1024, 200 * 1024 + 7};
+	char *buf = malloc(sizes[0]);
+	int reads = 0, torn = 0, st = 0;
+	int64_t t0;
+	pid_t p;
+
+	EXPECT(buf, "out of memory");
+	memset(buf, 'a', sizes[0]);
+	EXPECT(store_put(s, k, buf, sizes[0], NULL, NULL, NULL, &(struct err){0}) == 1,
+	       "put failed");
+	fflush(stdout);
+	t0 = st_now_ms();
+	p = fork();
+	EXPECT(p >= 0, "fork failed");
+	if (p == 0) {
+		struct store *ws = store_open(st_url, &(struct err){0});
+
+		for (int i = 0; ws && st_now_ms() - t0 < 2000; i++) {
+			memset(buf, i % 2 ? 'b' : 'a', sizes[i % 2]);
+			if (store_put(ws, k, buf, sizes[i % 2], NULL, NULL, NULL,
+				      &(struct err){0}) != 1)
+				_exit(1);
+		}
+		_exit(ws ? 0 : 1);
+	}
+	while (waitpid(p, &st, WNOHANG) == 0 && st_now_ms() - t0 < 20000) {
+		struct store_kv kv = {0};
+		struct store_list l = {0};
+		struct err e = {0};
+
+		if (store_get(s, k, &kv, NULL, &e) == 1) {
+			char c = kv.value[0];
+			size_t want = c == 'a' ? sizes[0] : sizes[1];
+
+			reads++;
+			if (kv.value_len != want || memchr(kv.value, c == 'a' ? 'b' : 'a', want))
+				torn++;
+		} else {
+			torn++;
+		}
+		store_kv_free(&kv);
+		if (store_list(s, pre, NULL, 0, &l, &e) == 1) {
+			char c = l.kvs[0].value[0];
+			size_t want = c == 'a' ? sizes[0] : sizes[1];
+
+			reads++;
+			if (l.kvs[0].value_len != want ||
+			    memchr(l.kvs[0].value, c == 'a' ? 'b' : 'a', want))
+				torn++;
+		} else {
+			torn++;
+		}
+		store_list_free(&l);
+	}
+	EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed");
+	EXPECT(reads >= 20 && !torn, "%d of %d reads saw a torn or missing value", torn, reads);
+	fprintf(stderr, "storetest: dir-torn: %d reads\n", reads);
+	PASSED();
+out:
+	free(buf);
+}
+
+/* the suite's own writes, bypassing the backend: what a writer that died leaves */
+static int append_file(const char *path, const void *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_APPEND);
+	int r = fd >= 0 && write(fd, b, n) == (ssize_t)n ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static int write_file(const char *path, const void *b, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int r = fd >= 0 && write(fd, b, n) == (ssize_t)n ? 0 : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+static void d_leftovers(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("crash"));
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct dir_hdr h = {.op = DIR_PUT, .version = 1, .len = 8};
+	char p[4300], line[DIR_HDR_MAX];
+	int64_t r1 = 0, r2 = 0, r3 = 0;
+	const char *why;
+	struct err e = {0};
+	int n;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/a", "a1", STORE_ANY, 0, &r1) == 1, "put failed");
+	/* a temporary file, stray names, a record logged but never applied (the writer died
+	 * after its append), then half a record (it died in the middle of the next) */
+	snprintf(p, sizeof(p), "%s/tmp/w.99999", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(p, sizeof(p), "%s/keys/.w.123", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(p, sizeof(p), "%s/keys/notakey", sibling("crash"));
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(h.key, sizeof(h.key), "/replayed");
+	h.create_rev = h.mod_rev = r1 + 1;
+	n = dir_hdr_format(&h, line, sizeof(line));
+	snprintf(p, sizeof(p), "%s/log", sibling("crash"));
+	EXPECT(n > 0 && !append_file(p, line, n) && !append_file(p, "replayed\n", 9),
+	       "cannot append to the log");
+	EXPECT(!append_file(p, line, n / 2), "cannot append to the log");
+	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 1 && !strcmp(l.kvs[0].key, "/a"),
+	       "leftovers listed (%zu keys)", l.n);
+	EXPECT(st_put(s, "/b", "b1", STORE_ANY, 0, &r3) == 1, "the next put failed");
+	EXPECT(r3 == r1 + 2, "the next put at %lld, the logged record at %lld", (long long)r3,
+	       (long long)(r1 + 1));
+	store_list_free(&l);
+	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 3 && !strcmp(l.kvs[2].key, "/replayed") &&
+		       !strcmp(V(l.kvs[2].value), "replayed") && l.kvs[2].mod_rev == r1 + 1,
+	       "the logged record was not replayed (%zu keys)", l.n);
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/a", r1, "a1");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/replayed", r1 + 1, "replayed");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/b", r3, "b1");
+	EXPECT(!why, "after the torn record: %s", why);
+	EXPECT(st_put(s, "/b", "b2", STORE_ANY, 0, &r2) == 1 && r2 == r3 + 1, "put failed");
+	why = expect_event(w, STORE_EV_PUT, "/b", r2, "b2");
+	EXPECT(!why, "%s", why);
+	snprintf(p, sizeof(p), "%s/tmp/w.99999", sibling("crash"));
+	EXPECT(store_compact(s, r2, &e) == 0 && access(p, F_OK) < 0,
+	       "a compaction left the dead writer's temporary file");
+	PASSED();
+out:
+	store_list_free(&l);
+	store_watch_close(w);
+	store_close(s);
+}
+
+static void d_two(struct store *sa, const char *name)
+{
+	struct store *a = open_path(sibling("two-a")), *b = open_path(sibling("two-b"));
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t ra = 0, rb = 0;
+	int r;
+
+	EXPECT(a && b, "open failed");
+	w = store_watch_open(b, "/", 0, &e);
+	EXPECT(w, "watch failed");
+	EXPECT(st_put(a, "/k", "in a", STORE_ANY, 0, &ra) == 1, "put failed");
+	EXPECT(st_put(a, "/only-a", "x", STORE_ANY, 0, NULL) == 1, "put failed");
+	EXPECT(st_put(b, "/k", "in b", STORE_ANY, 0, &rb) == 1, "put failed");
+	EXPECT(ra == rb, "revisions are not per store: %lld and %lld", (long long)ra,
+	       (long long)rb);
+	EXPECT(store_get(b, "/k", &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "in b"), "b's value");
+	store_kv_free(&kv);
+	EXPECT(store_get(a, "/k", &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "in a"), "a's value");
+	EXPECT(store_get(b, "/only-a", &kv, NULL, &e) == 0, "a's key seen in b");
+	r = st_wait_event(w, &ev, 2000);
+	EXPECT(r == 1 && !strcmp(V(ev.kv.value), "in b"), "b's watch: %d", r);
+	store_event_free(&ev);
+	r = st_wait_event(w, &ev, 300);
+	EXPECT(r == 0, "b's watch saw a's writes");
+	PASSED();
+out:
+	store_kv_free(&kv);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_close(a);
+	store_close(b);
+}
+
+static const char *open_error(const char *url)
+{
+	static struct err e;
+	struct store *s;
+
+	memset(&e, 0, sizeof(e));
+	s = store_open(url, &e);
+	if (s) {
+		store_close(s);
+		return "(opened)";
+	}
+	return e.msg;
+}
+
+static void d_open_errors(struct store *s0, const char *name)
+{
+	char url[4300], msg[512] = "";
+	const char *m, *ro = getenv("STORETEST_RO_DIR");
+	int fd[2], st;
+	ssize_t k;
+	pid_t p;
+
+	m = open_error("dir://relative/store");
+	EXPECT(strstr(m, "absolute"), "a relative PATH: %s", m);
+	snprintf(url, sizeof(url), "dir://%s/meta/sub", dir_path);
+	m = open_error(url);
+	EXPECT(strstr(m, "dir store") && strstr(m, "Not a directory"), "PATH under a file: %s", m);
+	if (ro) {
+		snprintf(url, sizeof(url), "dir://%s", ro);
+		m = open_error(url);
+		EXPECT(strstr(m, "dir store") && strstr(m, "Read-only file system"),
+		       "a store on a read-only mount: %s", m);
+	}
+	/* a PATH this user may not write: as nobody when root (root writes anywhere) */
+	EXPECT(mkdir(sibling("ro"), 0500) == 0 || errno == EEXIST, "mkdir failed");
+	EXPECT(pipe(fd) == 0, "pipe failed");
+	fflush(stdout);
+	p = fork();
+	if (p == 0) {
+		close(fd[0]);
+		if (getuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+			_exit(1);
+		snprintf(url, sizeof(url), "dir://%s/store", sibling("ro"));
+		m = open_error(url);
+		if (write(fd[1], m, strlen(m)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd[1]);
+	EXPECT(p > 0, "fork failed");
+	k = read(fd[0], msg, sizeof(msg) - 1);
+	msg[k > 0 ? k : 0] = '\0';
+	close(fd[0]);
+	waitpid(p, &st, 0);
+	EXPECT(strstr(msg, "dir store") && strstr(msg, "Permission denied"),
+	       "an unwritable PATH: %s", msg);
+	PASSED();
+out:;
+}
+
+static void d_corrupt(struct store *s, const char *name)
+{
+	const char *k = st_key("/corrupt/s3cr3t-token");
+	char fname[DIR_NAME_MAX + 1], p[4400];
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int r;
+
+	EXPECT(st_put(s, k, "x", STORE_ANY, 0, NULL) == 1, "put failed");
+	dir_key_file(k, fname);
+	snprintf(p, sizeof(p), "%s/keys/%s", dir_path, fname);
+	EXPECT(!write_file(p, "{\"key\":", 7), "cannot write %s", p);
+	r = store_get(s, k, &kv, NULL, &e);
+	EXPECT(r < 0 && e.code == CNI_ERR_DECODE, "get of a malformed key file: %d (%s)", r, e.msg);
+	EXPECT(!strstr(e.msg, "s3cr3t") && !strstr(e.msg, fname), "the error names the key: %s",
+	       e.msg);
+	EXPECT(unlink(p) == 0, "unlink failed");
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
+/* no watch: the next writer deletes the expired key, its DELETE logged before its own put */
+static void d_reap_by_writer(struct store *s, const char *name)
+{
+	const char *k = st_key("/reap/k"), *o = st_key("/reap/other");
+	struct store_watch *w = NULL;
+	struct err e = {0};
+	struct store_event ev = {0};
+	int64_t r1 = 0, r2 = 0;
+	const char *why;
+	int r;
+
+	EXPECT(st_put(s, k, "x", STORE_ANY, 1, &r1) == 1, "put failed");
+	usleep(1300 * 1000);
+	EXPECT(st_put(s, o, "y", STORE_ANY, 0, &r2) == 1, "put failed");
+	EXPECT(r2 == r1 + 2, "the put after the expiry at %lld, the TTL put at %lld", (long long)r2,
+	       (long long)r1);
+	w = store_watch_open(s, st_key("/reap/"), r1, &e);
+	EXPECT(w, "watch failed");
+	why = expect_event(w, STORE_EV_PUT, k, r1, "x");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_DELETE, k, r1 + 1, NULL);
+	EXPECT(!why, "the expiry: %s", why);
+	why = expect_event(w, STORE_EV_PUT, o, r2, "y");
+	EXPECT(!why, "%s", why);
+	r = st_wait_event(w, &ev, 100);
+	EXPECT(r == 0, "an extra event");
+	PASSED();
+out:
+	store_event_free(&ev);
+	store_watch_close(w);
+}
+
+/* past DIR_LOG_MAX_EVENTS the log is compacted; a watch reading across it loses nothing */
+static void d_log_compaction(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("compaction"));
+	struct store_watch *w = NULL, *old = NULL;
+	struct store_event ev = {0};
+	struct dir_meta m;
+	struct err e = {0};
+	char v[32], *buf = NULL;
+	size_t n;
+	int64_t r1 = 0, rev = 0;
+	const char *why;
+	int r, fd;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/k", "first", STORE_ANY, 0, &r1) == 1, "put failed");
+	for (int i = 0; i < DIR_LOG_MAX_EVENTS - 10; i++)
+		EXPECT(st_put(s, "/k", "0123456789", STORE_ANY, 0, NULL) == 1, "put %d failed", i);
+	w = store_watch_open(s, "/", 0, &e);
+	EXPECT(w, "watch failed");
+	for (int i = 0; i < 100; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		EXPECT(st_put(s, i % 2 ? "/k" : "/j", v, STORE_ANY, 0, &rev) == 1, "put failed");
+	}
+	buf = malloc(DIR_HDR_MAX);
+	snprintf(buf, DIR_HDR_MAX, "%s/meta", sibling("compaction"));
+	fd = open(buf, O_RDONLY);
+	n = fd >= 0 ? (size_t)read(fd, buf, DIR_HDR_MAX) : 0;
+	if (fd >= 0)
+		close(fd);
+	EXPECT(n > 0 && dir_meta_parse(buf, n, &m) == 0, "meta unreadable");
+	EXPECT(m.log_gen > 1 && m.revision - m.first + 1 <= DIR_LOG_KEEP + 100 &&
+		       m.log_size < DIR_LOG_MAX_BYTES,
+	       "log not compacted: generation %lld, first %lld of %lld", (long long)m.log_gen,
+	       (long long)m.first, (long long)m.revision);
+	for (int i = 0; i < 100; i++) {
+		snprintf(v, sizeof(v), "%d", i);
+		why = expect_event(w, STORE_EV_PUT, i % 2 ? "/k" : "/j", rev - 99 + i, v);
+		EXPECT(!why, "across the compaction, event %d: %s", i, why);
+	}
+	old = store_watch_open(s, "/", r1, &e);
+	EXPECT(old, "watch failed");
+	r = st_wait_event(old, &ev, 2000);
+	EXPECT(r == -ESTALE, "a watch from a compacted revision: %d", r);
+	PASSED();
+out:
+	free(buf);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_watch_close(old);
+	store_close(s);
+}
+
+static const struct check dir_checks[] = {
+	{"dir-modes", d_modes},
+	{"dir-torn", d_torn},
+	{"dir-leftovers", d_leftovers},
+	{"dir-two-stores", d_two},
+	{"dir-open-errors", d_open_errors},
+	{"dir-corrupt", d_corrupt},
+	{"dir-reap-by-writer", d_reap_by_writer},
+	{"dir-log-compaction", d_log_compaction},
+};
+
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
 {
+	snprintf(dir_path, sizeof(dir_path), "%s", path);
+	for (size_t i = 0; i < sizeof(dir_checks) / sizeof(dir_checks[0]); i++)
+		if (wanted(argc, argv, dir_checks[i].name, "dir"))
+			dir_checks[i].fn(s, dir_checks[i].name);
 }
