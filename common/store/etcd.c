@@ -356,9 +356,9 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 		    struct err *err)
 {
 	struct etcd_store *s = (struct etcd_store *)st;
-	struct store_kv *kvs;
+	struct store_kv *kvs = NULL;
 	cJSON *resp;
-	size_t n;
+	size_t n = 0;
 	int r;
 
 	memset(kv, 0, sizeof(*kv));
@@ -375,8 +375,10 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &kvs, &n, "get",
 			     err);
 	cJSON_Delete(resp);
-	if (r < 0)
+	if (r < 0) {
+		free_kvs(kvs, n);
 		return r;
+	}
 	if (n > 1 || (n == 1 && strcmp(kvs[0].key, key))) {
 		free_kvs(kvs, n);
 		return decode_error(err, "get");
