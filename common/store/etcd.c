@@ -551,14 +551,9 @@ static int etcd_keepalive(struct store *st, const struct store_kv *kv, struct er
 	cJSON *resp;
 	int r;
 
-	if (!kv->lease) {
-		/* nothing expires: "kept alive" as long as the key is there */
-		struct store_kv now;
-
-		r = etcd_get(st, kv->key, &now, NULL, err);
-		store_kv_free(&now);
-		return r;
-	}
+	/* a key written without a TTL has no lease to keep alive (the dir backend says 0 too) */
+	if (!kv->lease)
+		return 0;
 	/* one POST, one answer in "result" (the stream ends with the request body) */
 	r = call(s, "/v3/lease/keepalive", id_req(kv->lease, false), ETCD_WRITE, &resp, "keepalive",
 		 err);

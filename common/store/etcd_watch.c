@@ -147,11 +147,7 @@ static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
 	if (m.canceled) {
 		if (m.compact_rev) {
-			snprintf(
-				msg, sizeof(msg),
-				"etcd watch: revision %lld was compacted away (compacted up to %lld)",
-				(long long)(w->queued_rev + 1), (long long)m.compact_rev);
-			set_fatal(w, -ESTALE, msg);
+			set_fatal(w, -ESTALE, ""); /* the caller lists and watches again */
 		} else {
 			snprintf(msg, sizeof(msg), "etcd watch: canceled by %s%s%s",
 				 w->s ? etcd_store_url(w->s)->endpoints[w->ep] : "etcd",
@@ -407,9 +403,11 @@ int etcd_watch_next(struct store_watch *base, struct store_event *ev, int *timeo
 			w->rev = w->progress_rev;
 		return 1;
 	}
+	/* a compaction is an expected outcome (the caller lists again), not an error */
+	if (w->fatal == -ESTALE)
+		return -ESTALE;
 	if (w->fatal)
-		return err_fail(err, w->fatal == -ESTALE ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, w->fatal,
-				"%s", w->fatal_msg);
+		return err_fail(err, CNI_ERR_IO, w->fatal, "%s", w->fatal_msg);
 	if (w->progress_rev > w->rev)
 		w->rev = w->progress_rev;
 	if (timeout_ms) {
