@@ -137,7 +137,7 @@ static void server_message(const char *body, char *out, size_t len, int *code)
 int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind, cJSON **resp,
 	      const char *what, struct err *err)
 {
-	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[300] = "";
+	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[512] = "";
 	int64_t deadline = etcd_now_ms() + RETRY_BUDGET_MS;
 	int backoff = 100, r = -EIO;
 
@@ -167,8 +167,19 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 				 *tried ? ", " : "", s->u.endpoints[ep]);
 			if (c != CURLE_OK) {
-				snprintf(last, sizeof(last), "%s: %s", s->u.endpoints[ep],
-					 *s->errbuf ? s->errbuf : curl_easy_strerror(c));
+				/* TLS 1.3: a member that wants a client certificate ends the
+				 * connection after the handshake, which curl reports as a failed
+				 * send or receive */
+				bool hint =
+					s->u.tls && !s->u.cert &&
+					(c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR ||
+					 c == CURLE_SSL_CONNECT_ERROR || c == CURLE_GOT_NOTHING);
+
+				snprintf(
+					last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
+					*s->errbuf ? s->errbuf : curl_easy_strerror(c),
+					hint ? " (no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)"
+					     : "");
 				curl_easy_getinfo(s->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
 				/* A write the member may have received is not sent again
 				 * elsewhere: it may have been applied (etcd's own client
@@ -219,7 +230,7 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 		}
 		if (!answered) {
 			r = err_fail(err, CNI_ERR_IO, -EHOSTUNREACH,
-				     "etcd %s: no endpoint answered (tried %s); last: %.200s", what,
+				     "etcd %s: no endpoint answered (tried %s); last: %.300s", what,
 				     tried, last);
 			goto out;
 		}
