@@ -120,6 +120,18 @@ check_eq "url-etcd-query" "etcdtest: open: store URL: etcd:// takes no query key
 out=$("$ET" "etcd://127.0.0.1:99999" rev 2>&1)
 check_eq "url-bad-port" "etcdtest: open: store URL: an endpoint's port must be 1-65535" "$out"
 
+# ---- a watched event larger than curl's reads: one message over many chunks ----
+big=$(head -c 75000 /dev/urandom | base64 -w0)
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" watch /big/ $((rev + 1)) 30 >"$T_TMP/big.out" 2>&1 &
+BPID=$!
+defer "kill $BPID"
+r=$("$ET" "$E1" put /big/k "$big")
+lines "$T_TMP/big.out" 1 '^PUT'
+kill "$BPID" 2>/dev/null
+wait "$BPID" 2>/dev/null
+check_eq "watch-large-event" "PUT /big/k $r $big" "$(grep '^PUT' "$T_TMP/big.out")"
+
 # ---- e) a watch resumes across a restart; a compacted revision is -ESTALE ----
 rev=$("$ET" "$E1" rev)
 "$ET" "$E1" watch /resume/ $((rev + 1)) 60 >"$T_TMP/resume.out" 2>"$T_TMP/resume.err" &
