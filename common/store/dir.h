@@ -94,14 +94,19 @@ struct dir_txn {
 int dir_lock(struct dir_store *s, int how, const char *op, struct err *err);
 void dir_unlock(struct dir_store *s);
 int dir_txn_begin(struct dir_store *s, struct dir_txn *t, const char *op, struct err *err);
+/* Logs and applies h (op PUT or DELETE) with h->len bytes of value; sets h->mod_rev (and a
+ * new key's create_rev) to the new revision */
 int dir_txn_event(struct dir_txn *t, struct dir_hdr *h, const void *value, const char *op,
 		  struct err *err);
+/* Commits (meta, after compacting a log grown too large) and unlocks; -errno on failure */
 int dir_txn_end(struct dir_txn *t, const char *op, struct err *err);
+/* Drops the log's events before rev (0: all but the recent part DIR_LOG_KEEP* allow) */
 int dir_txn_compact(struct dir_txn *t, int64_t rev, const char *op, struct err *err);
 
 /* Reads PATH/meta. Returns 0 or -errno (err filled). */
 int dir_meta_read(struct dir_store *s, struct dir_meta *m, const char *op, struct err *err);
-/* Writes a file under PATH/tmp (mode 0600) and renames it to name under dirfd */
+/* Writes a file under PATH/tmp (mode 0600) and puts it in place as name under dirfd (a
+ * reader sees the old file or the new one, never a part) */
 int dir_write_file(struct dir_store *s, int dirfd, const char *name, const void *a, size_t alen,
 		   const void *b, size_t blen);
 /* Reads the key file name (under PATH/keys): 1 with *h and *value (malloc'd, NUL added),

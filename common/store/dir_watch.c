@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The dir:// backend's watches: PATH/log read from a revision, woken by inotify on PATH
  * (every change appends to the log and renames meta). A watch also reaps expired keys when
- * their time comes, so that their DELETE events reach it though nobody else writes. */
+ * their time comes, so that their DELETE events reach it though nobody else writes: its
+ * descriptor is an epoll one over the inotify one and a timer set to the next expiry. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "store/dir.h"
@@ -17,7 +20,7 @@ struct dir_watch {
 	struct store_watch base;
 	char *prefix;
 	size_t plen;
-	int ifd, logfd;
+	int epfd, ifd, tfd, logfd;
 	int64_t gen; /* of logfd */
 	off_t off; /* of the next record in logfd */
 	int64_t from; /* the first revision to deliver */
@@ -90,10 +93,17 @@ struct store_watch *dir_watch_open(struct store *st, const char *prefix, int64_t
 	w->base.store = st;
 	w->plen = strlen(prefix);
 	w->logfd = -1;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	w->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	/* every change ends with meta renamed into PATH; the log beyond meta's log_size is not
 	 * read, so its appends need not wake anyone */
-	if (w->ifd < 0 || inotify_add_watch(w->ifd, s->path, IN_MOVED_TO) < 0) {
+	if (w->epfd < 0 || w->ifd < 0 || w->tfd < 0 ||
+	    inotify_add_watch(w->ifd, s->path, IN_MOVED_TO) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->ifd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.fd = w->ifd}) < 0 ||
+	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.fd = w->tfd}) < 0) {
 		err_fail(err, CNI_ERR_IO, -errno, "dir store %s: watch: inotify: %s", s->path,
 			 strerror(errno));
 		goto fail;
@@ -115,12 +125,36 @@ fail:
 
 int dir_watch_fd(const struct store_watch *w)
 {
-	return DW(w)->ifd;
+	return DW(w)->epfd;
 }
 
 int64_t dir_watch_rev(const struct store_watch *w)
 {
 	return DW(w)->rev;
+}
+
+/* Wakes the watch at the next expiry (ms of the wall clock, 0: none): the timer makes its
+ * descriptor readable then, and *timeout_ms says it too */
+static void set_timer(struct dir_watch *w, int64_t expiry, int *timeout_ms)
+{
+	struct itimerspec its = {0};
+	int64_t d = expiry - dir_now_ms();
+	int flags = TFD_TIMER_ABSTIME;
+
+	if (expiry && d <= 0) {
+		/* a reap that could not run (a read-only watcher) is retried each second */
+		d = 1000;
+		flags = 0;
+		its.it_value.tv_sec = 1;
+	} else if (expiry) {
+		expiry += 5;
+		its.it_value.tv_sec = expiry / 1000;
+		its.it_value.tv_nsec = expiry % 1000 * 1000000;
+		d += 5;
+	}
+	timerfd_settime(w->tfd, flags, &its, NULL);
+	if (timeout_ms)
+		*timeout_ms = !expiry ? -1 : d > 3600000 ? 3600000 : (int)d;
 }
 
 /* Deletes expired keys (their events go to the log like any other) */
@@ -161,6 +195,8 @@ int dir_watch_next(struct store_watch *wb, struct store_event *ev, int *timeout_
 		return -ESTALE;
 	/* drained before meta is read: a change after this read wakes the fd again */
 	while (read(w->ifd, ibuf, sizeof(ibuf)) > 0)
+		;
+	while (read(w->tfd, ibuf, sizeof(uint64_t)) > 0)
 		;
 	r = dir_meta_read(WS(w), &m, "watch", err);
 	if (r < 0)
@@ -207,12 +243,7 @@ int dir_watch_next(struct store_watch *wb, struct store_event *ev, int *timeout_
 	}
 	if (m.revision > w->rev)
 		w->rev = m.revision;
-	if (timeout_ms && m.next_expiry) {
-		int64_t d = m.next_expiry - dir_now_ms();
-
-		/* a reap that could not run (a read-only watcher) is retried each second */
-		*timeout_ms = d <= 0 ? 1000 : d > 3600000 ? 3600000 : (int)d + 5;
-	}
+	set_timer(w, m.next_expiry, timeout_ms);
 	return 0;
 }
 
@@ -222,8 +253,9 @@ void dir_watch_close(struct store_watch *wb)
 
 	if (!w)
 		return;
-	if (w->ifd >= 0)
-		close(w->ifd);
+	for (int *fd = &w->epfd; fd <= &w->tfd; fd++)
+		if (*fd >= 0)
+			close(*fd);
 	if (w->logfd >= 0)
 		close(w->logfd);
 	free(w->prefix);

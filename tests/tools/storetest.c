@@ -12,6 +12,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -566,8 +567,8 @@ static bool in_list(struct store *s, const char *pre, const char *k)
 	return found;
 }
 
-/* One TTL timeline: k1 (ttl 2) expires; k2 (ttl 3) is kept alive past its TTL; k3 (ttl 2,
- * then written again without one) stays. */
+/* One TTL timeline: k1 (ttl 2) expires; k2 (ttl 4, kept alive each second: a stalled second
+ * is no failure) is there past its TTL; k3 (ttl 2, then written again without one) stays. */
 static void c_ttl(struct store *s, const char *name)
 {
 	/* copies: st_rev() in the loop below reuses st_key's buffers */
@@ -584,7 +585,7 @@ static void c_ttl(struct store *s, const char *name)
 	snprintf(k3, sizeof(k3), "%s", st_key("/ttl/k3"));
 	EXPECT(st_put(s, k1, "1", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
 	t0 = st_now_ms();
-	EXPECT(st_put(s, k2, "2", STORE_ANY, 3, NULL) == 1, "put with ttl 3 failed");
+	EXPECT(st_put(s, k2, "2", STORE_ANY, 4, NULL) == 1, "put with ttl 4 failed");
 	EXPECT(st_put(s, k3, "3", STORE_ANY, 2, NULL) == 1, "put with ttl 2 failed");
 	EXPECT(st_put(s, k3, "3", STORE_ANY, 0, NULL) == 1, "put without ttl failed");
 	ttl = get_ttl(s, k1, &found);
@@ -611,7 +612,7 @@ static void c_ttl(struct store *s, const char *name)
 		}
 		if (gone < 0 && (get_ttl(s, k1, &found), found == 0))
 			gone = t - t0;
-		if (gone >= 0 && t - t0 >= 5000)
+		if (gone >= 0 && t - t0 >= 6500)
 			break;
 		usleep(200 * 1000);
 	}
@@ -636,34 +637,65 @@ out:
 	store_kv_free(&kv2);
 }
 
-/* nothing but a watch runs: the expiry still reaches it as a DELETE */
+/* the next event of w, polling its descriptor alone (timeout_ms not honoured: a caller whose
+ * loop only polls descriptors) */
+static int fd_only_event(struct store_watch *w, struct store_event *ev, int timeout_ms)
+{
+	int64_t t0 = st_now_ms();
+	struct err e = {0};
+
+	for (;;) {
+		struct pollfd p = {.fd = store_watch_fd(w), .events = POLLIN};
+		int r = store_watch_next(w, ev, NULL, &e), left;
+
+		if (r != 0)
+			return r;
+		left = timeout_ms - (int)(st_now_ms() - t0);
+		if (left <= 0 || poll(&p, 1, left) == 0)
+			return 0; /* never a last call after the timeout: it would reap by itself */
+	}
+}
+
+/* nothing but watches run: the expiry still reaches them as a DELETE, both the one that is
+ * called when it asks (timeout_ms) and the one that only polls its descriptor */
 static void c_ttl_watch(struct store *s, const char *name)
 {
 	const char *k = st_key("/ttlw/k");
-	struct store_watch *w = NULL;
+	struct store_watch *w = NULL, *w2 = NULL;
 	struct store_event ev = {0};
 	struct err e = {0};
-	int64_t t0, rev = 0;
+	int64_t t0, rev = 0, del;
 	int r;
 
 	w = store_watch_open(s, st_key("/ttlw/"), 0, &e);
-	EXPECT(w, "watch open failed: %s", e.msg);
+	w2 = store_watch_open(s, st_key("/ttlw/"), 0, &e);
+	EXPECT(w && w2, "watch open failed: %s", e.msg);
 	EXPECT(st_put(s, k, "x", STORE_ANY, 1, &rev) == 1, "put failed");
 	t0 = st_now_ms();
-	r = st_wait_event(w, &ev, 5000);
+	r = fd_only_event(w2, &ev, 5000);
 	EXPECT(r == 1 && ev.type == STORE_EV_PUT && ev.kv.mod_rev == rev, "the PUT event: %d", r);
 	store_event_free(&ev);
-	r = st_wait_event(w, &ev, 10000);
+	r = fd_only_event(w2, &ev, 10000);
 	EXPECT(r == 1 && ev.type == STORE_EV_DELETE && ev.kv.key && !strcmp(ev.kv.key, k),
-	       "no DELETE event for an expired key within 10 s (%d)", r);
+	       "polling the watch's descriptor alone: no DELETE event for an expired key within 10 s (%d)",
+	       r);
 	EXPECT(ev.kv.mod_rev > rev, "the expiry's DELETE at revision %lld, the put at %lld",
 	       (long long)ev.kv.mod_rev, (long long)rev);
 	EXPECT(st_now_ms() - t0 >= 500, "the DELETE came after %lld ms of a 1 s TTL",
 	       (long long)(st_now_ms() - t0));
+	del = ev.kv.mod_rev;
+	store_event_free(&ev);
+	r = st_wait_event(w, &ev, 5000);
+	EXPECT(r == 1 && ev.type == STORE_EV_PUT && ev.kv.mod_rev == rev, "the PUT event: %d", r);
+	store_event_free(&ev);
+	r = st_wait_event(w, &ev, 10000);
+	EXPECT(r == 1 && ev.type == STORE_EV_DELETE && ev.kv.mod_rev == del,
+	       "store_watch_wait: no DELETE event for an expired key (%d)", r);
 	PASSED();
 out:
 	store_event_free(&ev);
 	store_watch_close(w);
+	store_watch_close(w2);
 }
 
 /* waits for the next event and checks its type, key (under st_prefix) and mod_rev */
@@ -1548,6 +1580,184 @@ out:
 	store_close(s);
 }
 
+/* writers killed (SIGKILL) at random points, large values half-written among them: the next
+ * writer finishes or cuts what they left, and the history a watch replays from revision 1
+ * ends in exactly what a listing shows */
+static void d_kill(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("kill"));
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct store_event ev = {0};
+	struct err e = {0};
+	char *vals[16] = {0}, *big = malloc(600 * 1024);
+	int64_t revs[16] = {0}, last = 1, end = 0;
+	bool seen[16] = {0};
+	struct dir_meta m;
+	char p[4300];
+	ssize_t n;
+	int r, fd, events = 0;
+
+	EXPECT(s && big, "open failed");
+	srand((unsigned)getpid());
+	for (int round = 0; round < 6; round++) {
+		pid_t pid[3];
+
+		fflush(stdout);
+		for (int i = 0; i < 3; i++) {
+			pid[i] = fork();
+			if (pid[i] == 0) {
+				struct store *ws = open_path(sibling("kill"));
+
+				for (int j = 0; ws; j++) {
+					size_t sz = (size_t)(j % 3 ? 1 + rand() % 64
+								   : 200000 + rand() % 300000);
+					char k[16];
+
+					memset(big, 'a' + (i * 7 + j) % 26, sz);
+					snprintf(k, sizeof(k), "/k%d", rand() % 16);
+					if (rand() % 5 == 0)
+						store_delete(ws, k, STORE_ANY, NULL,
+							     &(struct err){0});
+					else
+						store_put(ws, k, big, sz, NULL, NULL, NULL,
+							  &(struct err){0});
+				}
+				_exit(1);
+			}
+		}
+		usleep((useconds_t)(30000 + rand() % 200000));
+		for (int i = 0; i < 3; i++) {
+			kill(pid[i], SIGKILL);
+			waitpid(pid[i], NULL, 0);
+		}
+	}
+	EXPECT(st_put(s, "/after", "x", STORE_ANY, 0, &end) == 1, "the put after the kills failed");
+	EXPECT(store_list(s, "/k", NULL, 0, &l, &e) >= 0, "list failed: %s", e.msg);
+	/* from the log's first revision: large values made it compact */
+	snprintf(p, sizeof(p), "%s/meta", sibling("kill"));
+	fd = open(p, O_RDONLY);
+	n = fd >= 0 ? read(fd, p, sizeof(p)) : -1;
+	if (fd >= 0)
+		close(fd);
+	EXPECT(n > 0 && dir_meta_parse(p, (size_t)n, &m) == 0, "meta unreadable");
+	last = m.first - 1;
+	w = store_watch_open(s, "/", m.first, &e);
+	EXPECT(w, "watch failed");
+	while (last < end) {
+		int i;
+
+		r = st_wait_event(w, &ev, 5000);
+		EXPECT(r == 1, "the history stops at %lld of %lld (%d)", (long long)last,
+		       (long long)end, r);
+		EXPECT(ev.kv.mod_rev == last + 1, "revision %lld after %lld",
+		       (long long)ev.kv.mod_rev, (long long)last);
+		last = ev.kv.mod_rev;
+		events++;
+		if (ev.kv.key[1] == 'k' && sscanf(ev.kv.key, "/k%d", &i) == 1 && i >= 0 && i < 16) {
+			free(vals[i]);
+			vals[i] = ev.type == STORE_EV_PUT ? ev.kv.value : NULL;
+			revs[i] = ev.kv.mod_rev;
+			if (ev.type == STORE_EV_PUT) {
+				size_t vn = ev.kv.value_len;
+
+				EXPECT(vn && strspn(ev.kv.value, (char[]){ev.kv.value[0], 0}) == vn,
+				       "a logged value is mixed");
+				ev.kv.value = NULL;
+			}
+		}
+		store_event_free(&ev);
+	}
+	for (size_t j = 0; j < l.n; j++) {
+		int i = atoi(l.kvs[j].key + 2);
+
+		EXPECT(i >= 0 && i < 16, "a stray key listed");
+		seen[i] = true;
+		EXPECT(revs[i] ? vals[i] && l.kvs[j].mod_rev == revs[i] &&
+					 !strcmp(V(l.kvs[j].value), vals[i])
+			       : l.kvs[j].mod_rev < m.first,
+		       "/k%d: the listing is not the history's last change", i);
+	}
+	for (int i = 0; i < 16; i++)
+		EXPECT(seen[i] || !vals[i], "/k%d: put last, not listed", i);
+	fprintf(stderr, "storetest: dir-kill: %d events\n", events);
+	PASSED();
+out:
+	for (int i = 0; i < 16; i++)
+		free(vals[i]);
+	free(big);
+	store_event_free(&ev);
+	store_list_free(&l);
+	store_watch_close(w);
+	store_close(s);
+}
+
+/* a compaction that renamed its new log in and died before writing meta: the next writer
+ * takes the new log's generation and first revision */
+static void d_compaction_crash(struct store *s0, const char *name)
+{
+	struct store *s = open_path(sibling("ccrash"));
+	struct store_watch *w = NULL;
+	struct store_event ev = {0};
+	struct err e = {0};
+	char p[4300], q[4300], hdr[DIR_HDR_MAX], *buf = NULL;
+	int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0, gen, first;
+	size_t len = 0, off;
+	ssize_t k;
+	struct dir_hdr h;
+	const char *why;
+	FILE *f;
+	int n;
+
+	EXPECT(s, "open failed");
+	EXPECT(st_put(s, "/a", "1", STORE_ANY, 0, &r1) == 1 &&
+		       st_put(s, "/b", "2", STORE_ANY, 0, &r2) == 1 &&
+		       st_put(s, "/c", "3", STORE_ANY, 0, &r3) == 1,
+	       "put failed");
+	snprintf(p, sizeof(p), "%s/log", sibling("ccrash"));
+	f = fopen(p, "r");
+	EXPECT(f, "cannot read the log");
+	buf = malloc(1 << 20);
+	len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+	fclose(f);
+	k = dir_loghdr_parse(buf, len, &gen, &first);
+	EXPECT(k > 0, "the log's header is malformed");
+	/* the records from r2 on: skip r1's */
+	off = (size_t)k;
+	k = dir_hdr_parse(buf + off, len - off, &h);
+	EXPECT(k > 0 && h.mod_rev == r1, "the first record is not r1's");
+	off += (size_t)k + h.len + 1;
+	n = dir_loghdr_format(gen + 1, r2, hdr, sizeof(hdr));
+	snprintf(q, sizeof(q), "%s/tmp/log.new", sibling("ccrash"));
+	f = fopen(q, "w");
+	EXPECT(f && n > 0, "cannot write the new log");
+	fwrite(hdr, 1, (size_t)n, f);
+	fwrite(buf + off, 1, len - off, f);
+	fclose(f);
+	EXPECT(rename(q, p) == 0, "rename failed");
+	EXPECT(st_put(s, "/d", "4", STORE_ANY, 0, &r4) == 1 && r4 == r3 + 1,
+	       "the put after the crashed compaction: %lld after %lld", (long long)r4,
+	       (long long)r3);
+	w = store_watch_open(s, "/", r2, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/b", r2, "2");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/c", r3, "3");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/d", r4, "4");
+	EXPECT(!why, "%s", why);
+	store_watch_close(w);
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w && st_wait_event(w, &ev, 2000) == -ESTALE,
+	       "a watch from before the new log's first revision");
+	PASSED();
+out:
+	free(buf);
+	store_event_free(&ev);
+	store_watch_close(w);
+	store_close(s);
+}
+
 static const struct check dir_checks[] = {
 	{"dir-modes", d_modes},
 	{"dir-torn", d_torn},
@@ -1557,6 +1767,8 @@ static const struct check dir_checks[] = {
 	{"dir-corrupt", d_corrupt},
 	{"dir-reap-by-writer", d_reap_by_writer},
 	{"dir-log-compaction", d_log_compaction},
+	{"dir-kill", d_kill},
+	{"dir-compaction-crash", d_compaction_crash},
 };
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
