@@ -153,7 +153,7 @@ kill "$WPID" 2>/dev/null
 wait "$WPID" 2>/dev/null
 check_eq "resume-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/resume.out")"$'\n'
 rev=$("$ET" "$E1" rev)
-check "compact" "$ET" "$E1" compact "$rev"
+check "resume-compact" "$ET" "$E1" compact "$rev"
 out=$(timeout 20 "$ET" "$E1" watch /resume/ 2 5 2>&1)
 rc=$?
 check_eq "watch-compacted-stale" "STALE 3" "$out $rc"
