@@ -109,8 +109,8 @@ case $out in
 *"no endpoint answered (tried 127.0.0.1:1, 127.0.0.1:3)"*) pass "all-down-names-endpoints" ;;
 *) fail "all-down-names-endpoints" "$out" ;;
 esac
-[[ $out != *s3cr3t* ]] && pass "all-down-no-key" || fail "all-down-no-key" "$out"
-[ "$ms" -lt 4000 ] && pass "all-down-fast" || fail "all-down-fast" "took $ms ms"
+if [[ $out != *s3cr3t* ]]; then pass "all-down-no-key"; else fail "all-down-no-key" "$out"; fi
+if [ "$ms" -lt 4000 ]; then pass "all-down-fast"; else fail "all-down-fast" "took $ms ms"; fi
 
 # ---- URL errors (unit tests cover the rest) ----
 out=$("$ET" "etcds://127.0.0.1:2379" rev 2>&1)
@@ -193,8 +193,7 @@ if healthy "$UT" --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/cli
 	"etcdtest: put: etcd put: no endpoint answered (tried 127.0.0.1:2479); last: 127.0.0.1:2479: "*"(no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)") pass "tls-no-client-cert-error" ;;
 	*) fail "tls-no-client-cert-error" "$out" ;;
 	esac
-	[[ $out != *s3cr3t* && $out != *PRIVATE* ]] && pass "tls-no-client-cert-no-key" ||
-		fail "tls-no-client-cert-no-key" "$out"
+	if [[ $out != *s3cr3t* && $out != *PRIVATE* ]]; then pass "tls-no-client-cert-no-key"; else fail "tls-no-client-cert-no-key" "$out"; fi
 	# a CA that did not sign the member's certificate
 	out=$("$ET" "etcds://127.0.0.1:2479?cacert=$PKI/other-ca.crt&cert=$PKI/client.crt&key=$PKI/client.key" \
 		put /tls/s3cr3t-key s3cr3t-value 2>&1)
@@ -204,8 +203,7 @@ if healthy "$UT" --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/cli
 	*"no endpoint answered (tried 127.0.0.1:2479); last: 127.0.0.1:2479: SSL certificate problem"*) pass "tls-wrong-ca-error" ;;
 	*) fail "tls-wrong-ca-error" "$out" ;;
 	esac
-	[[ $out != *s3cr3t* && $out != *PRIVATE* ]] && pass "tls-wrong-ca-no-key" ||
-		fail "tls-wrong-ca-no-key" "$out"
+	if [[ $out != *s3cr3t* && $out != *PRIVATE* ]]; then pass "tls-wrong-ca-no-key"; else fail "tls-wrong-ca-no-key" "$out"; fi
 	# plain HTTP to a TLS member
 	out=$("$ET" "etcd://127.0.0.1:2479" rev 2>&1)
 	check_eq "tls-plain-to-tls-exit" 1 "$?"
@@ -216,13 +214,13 @@ etcd_stop t1
 
 # ---- b) three members: the leader stopped, then killed, under a watch ----
 CL="m1=http://127.0.0.1:2580,m2=http://127.0.0.1:2590,m3=http://127.0.0.1:2600"
-MEMBERS="127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599"
+MEMBERS=(127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599)
 declare -A NAME_OF=([127.0.0.1:2579]=m1 [127.0.0.1:2589]=m2 [127.0.0.1:2599]=m3)
 etcd_start m1 http://127.0.0.1:2579 2580 "$CL"
 etcd_start m2 http://127.0.0.1:2589 2590 "$CL"
 etcd_start m3 http://127.0.0.1:2599 2600 "$CL"
 up=0
-for ep in $MEMBERS; do healthy "http://$ep" && up=$((up + 1)); done
+for ep in "${MEMBERS[@]}"; do healthy "http://$ep" && up=$((up + 1)); done
 check_eq "cluster-up" 3 "$up"
 
 # the leader as a member sees it: "<member id> <leader id>" (the gateway's JSON keeps the
@@ -267,13 +265,13 @@ put_all() {
 # others EP: the other members' endpoints, comma-separated
 others() {
 	local ep out=""
-	for ep in $MEMBERS; do [ "$ep" = "$1" ] || out+=${out:+,}$ep; done
+	for ep in "${MEMBERS[@]}"; do [ "$ep" = "$1" ] || out+=${out:+,}$ep; done
 	echo "$out"
 }
 
 # A stopped leader keeps its connections open and says nothing: the watch (leader first)
 # must notice by its probe that the member cannot serve, and go on to another.
-if leader_among $MEMBERS; then
+if leader_among "${MEMBERS[@]}"; then
 	pass "cluster-leader"
 	stopped=$LEADER
 	rev=$("$ET" "etcd://$(others "$stopped")" rev)
@@ -287,8 +285,8 @@ if leader_among $MEMBERS; then
 	kill -STOP "${EPID[${NAME_OF[$stopped]}]}"
 	defer "kill -CONT ${EPID[${NAME_OF[$stopped]}]}"
 	# the writer does not list the stopped member: a write it accepted would hang
-	leader_among ${stopped:+$(others "$stopped" | tr , ' ')} ||
-		fail "cluster-stop-new-leader" "no new leader"
+	IFS=, read -ra rest <<<"$(others "$stopped")"
+	leader_among "${rest[@]}" || fail "cluster-stop-new-leader" "no new leader"
 	put_all "etcd://$(others "$stopped")" /st cluster-put-after-stop 3 4 5
 	t0=$(date +%s)
 	# silent for 10 s, then a probe that times out after 5 s, then the backoff
@@ -298,13 +296,13 @@ if leader_among $MEMBERS; then
 	check_eq "cluster-stopped-leader-watch-moves" "$want" "$(grep '^PUT' "$T_TMP/st.out")"$'\n'
 	echo "  (the watch moved off the stopped member within $(($(date +%s) - t0)) s of the writes)"
 	kill -CONT "${EPID[${NAME_OF[$stopped]}]}"
-	leader_among $MEMBERS || fail "cluster-rejoined" "the stopped member did not rejoin"
+	leader_among "${MEMBERS[@]}" || fail "cluster-rejoined" "the stopped member did not rejoin"
 else
 	fail "cluster-leader" "no member says it is the leader"
 fi
 
 # The leader killed under a watch: the watch and the writes go on through the others.
-if leader_among $MEMBERS; then
+if leader_among "${MEMBERS[@]}"; then
 	killed=$LEADER
 	EC="etcd://$killed,$(others "$killed")"
 	rev=$("$ET" "$EC" rev)
@@ -317,7 +315,8 @@ if leader_among $MEMBERS; then
 	etcd_stop "${NAME_OF[$killed]}" KILL
 	# A write sent while the survivors elect a leader can hang until etcd's own timeout
 	# (7 s) and then not say whether it was applied: the writes start once they have one.
-	leader_among $(others "$killed" | tr , ' ') || fail "cluster-kill-new-leader" "no new leader"
+	IFS=, read -ra rest <<<"$(others "$killed")"
+	leader_among "${rest[@]}" || fail "cluster-kill-new-leader" "no new leader"
 	put_all "$EC" /cl cluster-put-after-kill 4 5 6 7 8
 	out=$("$ET" "$EC" get /cl/k8 2>&1)
 	check_eq "cluster-get-after-kill" "$(tail -1 <<<"${want%$'\n'}" | cut -d' ' -f3) v8" "$out"
