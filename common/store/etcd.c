@@ -214,10 +214,11 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", s->u.endpoints[ep], status,
 				 *msg ? ": " : "", msg);
 			/* 5xx: this member cannot serve now (no leader, proposal dropped,
-			 * stopping): the next one may. Only etcd's timeouts leave a write's
-			 * fate open; that one is not sent again. */
+			 * stopping): the next one may. A timeout, or a leader change while
+			 * the write was proposed, leaves its fate open: not sent again. */
 			if (status >= 500 && kind == ETCD_WRITE &&
-			    !strncmp(msg, "etcdserver: request timed out", 29)) {
+			    (!strncmp(msg, "etcdserver: request timed out", 29) ||
+			     !strcmp(msg, "etcdserver: leader changed"))) {
 				r = err_fail(err, CNI_ERR_IO, -ETIMEDOUT,
 					     "etcd %s: %s (the write may have been applied)", what,
 					     last);
