@@ -137,7 +137,7 @@ static void server_message(const char *body, char *out, size_t len, int *code)
 int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind, cJSON **resp,
 	      const char *what, struct err *err)
 {
-	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[300] = "";
+	char *body = cJSON_PrintUnformatted(req), tried[512] = "", last[512] = "";
 	int64_t deadline = etcd_now_ms() + RETRY_BUDGET_MS;
 	int backoff = 100, r = -EIO;
 
@@ -167,8 +167,19 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 				 *tried ? ", " : "", s->u.endpoints[ep]);
 			if (c != CURLE_OK) {
-				snprintf(last, sizeof(last), "%s: %s", s->u.endpoints[ep],
-					 *s->errbuf ? s->errbuf : curl_easy_strerror(c));
+				/* TLS 1.3: a member that wants a client certificate ends the
+				 * connection after the handshake, which curl reports as a failed
+				 * send or receive */
+				bool hint =
+					s->u.tls && !s->u.cert &&
+					(c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR ||
+					 c == CURLE_SSL_CONNECT_ERROR || c == CURLE_GOT_NOTHING);
+
+				snprintf(
+					last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
+					*s->errbuf ? s->errbuf : curl_easy_strerror(c),
+					hint ? " (no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)"
+					     : "");
 				curl_easy_getinfo(s->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
 				/* A write the member may have received is not sent again
 				 * elsewhere: it may have been applied (etcd's own client
@@ -202,8 +213,17 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			server_message(s->len ? s->body : NULL, msg, sizeof(msg), &code);
 			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", s->u.endpoints[ep], status,
 				 *msg ? ": " : "", msg);
-			/* 5xx: this member cannot serve now (no leader, lost quorum, stopping):
-			 * the next one may */
+			/* 5xx: this member cannot serve now (no leader, proposal dropped,
+			 * stopping): the next one may. A timeout, or a leader change while
+			 * the write was proposed, leaves its fate open: not sent again. */
+			if (status >= 500 && kind == ETCD_WRITE &&
+			    (!strncmp(msg, "etcdserver: request timed out", 29) ||
+			     !strcmp(msg, "etcdserver: leader changed"))) {
+				r = err_fail(err, CNI_ERR_IO, -ETIMEDOUT,
+					     "etcd %s: %s (the write may have been applied)", what,
+					     last);
+				goto out;
+			}
 			if (status >= 500)
 				continue;
 			r = err_fail(err, CNI_ERR_IO, grpc_errno(code), "etcd %s: %s", what, last);
@@ -211,7 +231,7 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 		}
 		if (!answered) {
 			r = err_fail(err, CNI_ERR_IO, -EHOSTUNREACH,
-				     "etcd %s: no endpoint answered (tried %s); last: %.200s", what,
+				     "etcd %s: no endpoint answered (tried %s); last: %.300s", what,
 				     tried, last);
 			goto out;
 		}
@@ -348,9 +368,9 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 		    struct err *err)
 {
 	struct etcd_store *s = (struct etcd_store *)st;
-	struct store_kv *kvs;
+	struct store_kv *kvs = NULL;
 	cJSON *resp;
-	size_t n;
+	size_t n = 0;
 	int r;
 
 	memset(kv, 0, sizeof(*kv));
@@ -367,8 +387,10 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &kvs, &n, "get",
 			     err);
 	cJSON_Delete(resp);
-	if (r < 0)
+	if (r < 0) {
+		free_kvs(kvs, n);
 		return r;
+	}
 	if (n > 1 || (n == 1 && strcmp(kvs[0].key, key))) {
 		free_kvs(kvs, n);
 		return decode_error(err, "get");
@@ -541,14 +563,9 @@ static int etcd_keepalive(struct store *st, const struct store_kv *kv, struct er
 	cJSON *resp;
 	int r;
 
-	if (!kv->lease) {
-		/* nothing expires: "kept alive" as long as the key is there */
-		struct store_kv now;
-
-		r = etcd_get(st, kv->key, &now, NULL, err);
-		store_kv_free(&now);
-		return r;
-	}
+	/* a key written without a TTL has no lease to keep alive (the dir backend says 0 too) */
+	if (!kv->lease)
+		return 0;
 	/* one POST, one answer in "result" (the stream ends with the request body) */
 	r = call(s, "/v3/lease/keepalive", id_req(kv->lease, false), ETCD_WRITE, &resp, "keepalive",
 		 err);

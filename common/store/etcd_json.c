@@ -87,7 +87,7 @@ static int parse_endpoint(const char *s, size_t len, struct etcd_url *u, struct 
 			    s[i] != '_')
 				return err_fail(
 					err, CNI_ERR_CONFIG, -EINVAL,
-					"store URL: a host holds a character other than letters, digits, '.', '-', '_' (user:password@ is not supported)");
+					"store URL: a host holds a character other than letters, digits, '.', '-', '_'");
 	}
 	if (colon) {
 		size_t plen = len - (size_t)(colon + 1 - s);
@@ -186,6 +186,10 @@ int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err)
 	if (end == p)
 		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
 				"store URL: no endpoint (etcd://host:port,host:port)");
+	if (memchr(p, '@', (size_t)(end - p)))
+		return err_fail(
+			err, CNI_ERR_CONFIG, -EINVAL,
+			"store URL: user:password@ is not supported (etcds:// with a client certificate authenticates)");
 	while (p <= end) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		const char *stop = comma ? comma : end;

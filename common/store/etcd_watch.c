@@ -60,7 +60,8 @@ struct etcd_watch {
 
 static void arm_timer(struct etcd_watch *w)
 {
-	int64_t at = 0, d[] = {w->curl_at, w->reconnect_at, w->stream ? w->probe_at : 0};
+	int64_t at = 0,
+		d[] = {w->curl_at, w->reconnect_at, w->stream && !w->probe ? w->probe_at : 0};
 	struct itimerspec its = {0};
 
 	for (size_t i = 0; i < sizeof(d) / sizeof(*d); i++)
@@ -146,11 +147,7 @@ static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
 	if (m.canceled) {
 		if (m.compact_rev) {
-			snprintf(
-				msg, sizeof(msg),
-				"etcd watch: revision %lld was compacted away (compacted up to %lld)",
-				(long long)(w->queued_rev + 1), (long long)m.compact_rev);
-			set_fatal(w, -ESTALE, msg);
+			set_fatal(w, -ESTALE, ""); /* the caller lists and watches again */
 		} else {
 			snprintf(msg, sizeof(msg), "etcd watch: canceled by %s%s%s",
 				 w->s ? etcd_store_url(w->s)->endpoints[w->ep] : "etcd",
@@ -406,15 +403,17 @@ int etcd_watch_next(struct store_watch *base, struct store_event *ev, int *timeo
 			w->rev = w->progress_rev;
 		return 1;
 	}
+	/* a compaction is an expected outcome (the caller lists again), not an error */
+	if (w->fatal == -ESTALE)
+		return -ESTALE;
 	if (w->fatal)
-		return err_fail(err, w->fatal == -ESTALE ? CNI_ERR_TRY_AGAIN : CNI_ERR_IO, w->fatal,
-				"%s", w->fatal_msg);
+		return err_fail(err, CNI_ERR_IO, w->fatal, "%s", w->fatal_msg);
 	if (w->progress_rev > w->rev)
 		w->rev = w->progress_rev;
 	if (timeout_ms) {
 		d[0] = w->curl_at;
 		d[1] = w->reconnect_at;
-		d[2] = w->stream ? w->probe_at : 0;
+		d[2] = w->stream && !w->probe ? w->probe_at : 0;
 		for (size_t i = 0; i < 3; i++)
 			if (d[i] && (!at || d[i] < at))
 				at = d[i];

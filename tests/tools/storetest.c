@@ -330,6 +330,7 @@ static void c_cas(struct store *s, const char *name)
 	store_kv_free(&cur);
 	EXPECT(store_get(s, k, &kv, NULL, &e) == 1 && !strcmp(V(kv.value), "v2"),
 	       "a stale CAS changed the value");
+	store_kv_free(&kv);
 	o.if_rev = r2;
 	r = store_put(s, absent, "x", 1, &o, NULL, &cur, &e);
 	EXPECT(r == 0 && cur.key == NULL, "CAS on an absent key returned %d (cur %s)", r,

@@ -1,0 +1,331 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The etcd:// and etcds:// datastore against real etcd members (Debian's etcd 3.4) on this
+# netns's loopback: the shared behavioural suite (tests/tools/storetest), a three-member
+# cluster whose leader is killed under a watch, TLS with client certificates, endpoints in
+# turn, a watch resuming across a member's restart and a watch from a compacted revision.
+# Every etcd runs with its data under $T_TMP and is stopped by PID at exit.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+TOOLS=${TOOLS:-build/tests/tools}
+ST=$TOOLS/storetest
+ET=$TOOLS/etcdtest
+for b in "$ST" "$ET"; do
+	if [ ! -x "$b" ]; then
+		fail "tools-built" "missing $b (make tools)"
+		exit 0
+	fi
+done
+if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
+	fail "etcd-installed" "etcd and etcdctl are needed (apt-get install etcd-server etcd-client)"
+	exit 0
+fi
+ip link set lo up
+
+declare -A EPID
+
+# etcd_start NAME CLIENT_URL PEER_PORT CLUSTER [ARGS...]: a member with its data in
+# $T_TMP/NAME (kept across a restart), its log in $T_TMP/NAME.log
+etcd_start() {
+	local name=$1 curl=$2 pport=$3 cluster=$4
+	shift 4
+	etcd --name "$name" --data-dir "$T_TMP/$name" --listen-client-urls "$curl" \
+		--advertise-client-urls "$curl" --listen-peer-urls "http://127.0.0.1:$pport" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+		--initial-cluster "$cluster" --initial-cluster-state new "$@" \
+		>>"$T_TMP/$name.log" 2>&1 &
+	EPID[$name]=$!
+	defer "kill -9 $!"
+	disown $! # bash would report its SIGKILL on the test's output
+}
+
+# etcd_stop NAME [SIGNAL]: stops it by PID and waits until it has exited (10 s, then KILL)
+etcd_stop() {
+	local pid=${EPID[$1]} i
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+
+# healthy URL [CURL ARGS...]: waits up to 30 s until the member answers /health with a leader
+healthy() {
+	local url=$1 i
+	shift
+	for ((i = 0; i < 150; i++)); do
+		curl -s --max-time 1 "$@" "$url/health" 2>/dev/null | grep -q '"health":"true"' &&
+			return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# lines FILE N [PATTERN [SECONDS]]: waits up to SECONDS (20) until FILE has N lines matching
+# PATTERN
+lines() {
+	local i
+	for ((i = 0; i < ${4:-20} * 5; i++)); do
+		[ "$(grep -c "${3:-.}" "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# suite TAG URL [CHECKS...]: the behavioural suite, its lines renamed store-TAG:*
+suite() {
+	local tag=$1 url=$2 rc
+	shift 2
+	"$ST" "$url" "$@" >"$T_TMP/suite.out" 2>"$T_TMP/suite.err"
+	rc=$?
+	sed "s/^\(PASS\|FAIL\) store-[a-z]*:/\1 store-$tag:/" "$T_TMP/suite.out"
+	[ -s "$T_TMP/suite.err" ] && sed 's/^/  /' "$T_TMP/suite.err"
+	check_eq "$tag-suite-exit" 0 "$rc"
+}
+
+# ---- a) one member: the suite ----
+U1=http://127.0.0.1:2379
+etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
+if ! healthy "$U1"; then
+	fail "single-up" "etcd did not answer" "$(tail -5 "$T_TMP/s1.log")"
+	exit 0
+fi
+pass "single-up"
+E1=etcd://127.0.0.1:2379
+suite etcd "$E1"
+
+# ---- d) endpoints in turn ----
+# port 1 is closed: the store goes on to the next endpoint
+suite etcd-turn "etcd://127.0.0.1:1,127.0.0.1:2379" put-get create-if-absent watch-history
+t0=$(date +%s%N)
+out=$("$ET" "etcd://127.0.0.1:1,127.0.0.1:3" put /turn/s3cr3t-key s3cr3t-value 2>&1)
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+check_eq "all-down-exit" 1 "$rc"
+case $out in
+*"no endpoint answered (tried 127.0.0.1:1, 127.0.0.1:3)"*) pass "all-down-names-endpoints" ;;
+*) fail "all-down-names-endpoints" "$out" ;;
+esac
+if [[ $out != *s3cr3t* ]]; then pass "all-down-no-key"; else fail "all-down-no-key" "$out"; fi
+if [ "$ms" -lt 4000 ]; then pass "all-down-fast"; else fail "all-down-fast" "took $ms ms"; fi
+
+# ---- URL errors (unit tests cover the rest) ----
+out=$("$ET" "etcds://127.0.0.1:2379" rev 2>&1)
+check_eq "url-etcds-no-cacert" "etcdtest: open: store URL: etcds:// needs cacert=FILE (the CA that signed the members' certificates)" "$out"
+out=$("$ET" "etcd://127.0.0.1:2379?cacert=/etc/hosts" rev 2>&1)
+check_eq "url-etcd-query" "etcdtest: open: store URL: etcd:// takes no query keys (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)" "$out"
+out=$("$ET" "etcd://127.0.0.1:99999" rev 2>&1)
+check_eq "url-bad-port" "etcdtest: open: store URL: an endpoint's port must be 1-65535" "$out"
+
+# ---- a watched event larger than curl's reads: one message over many chunks ----
+big=$(head -c 75000 /dev/urandom | base64 -w0)
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" watch /big/ $((rev + 1)) 30 >"$T_TMP/big.out" 2>&1 &
+BPID=$!
+defer "kill $BPID"
+r=$("$ET" "$E1" put /big/k "$big")
+lines "$T_TMP/big.out" 1 '^PUT'
+kill "$BPID" 2>/dev/null
+wait "$BPID" 2>/dev/null
+check_eq "watch-large-event" "PUT /big/k $r $big" "$(grep '^PUT' "$T_TMP/big.out")"
+
+# ---- e) a watch resumes across a restart; a compacted revision is -ESTALE ----
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" watch /resume/ $((rev + 1)) 60 >"$T_TMP/resume.out" 2>"$T_TMP/resume.err" &
+WPID=$!
+defer "kill $WPID"
+want=""
+for k in a1 a2; do
+	want+="PUT /resume/$k $("$ET" "$E1" put /resume/$k v-$k) v-$k"$'\n'
+done
+lines "$T_TMP/resume.out" 2 '^PUT' || fail "resume-before" "$(cat "$T_TMP/resume.out")"
+etcd_stop s1
+etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
+healthy "$U1" || fail "resume-restarted" "$(tail -5 "$T_TMP/s1.log")"
+for k in a3 a4 a5; do
+	want+="PUT /resume/$k $("$ET" "$E1" put /resume/$k v-$k) v-$k"$'\n'
+done
+lines "$T_TMP/resume.out" 5 '^PUT'
+kill "$WPID" 2>/dev/null
+wait "$WPID" 2>/dev/null
+check_eq "resume-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/resume.out")"$'\n'
+rev=$("$ET" "$E1" rev)
+check "resume-compact" "$ET" "$E1" compact "$rev"
+out=$(timeout 20 "$ET" "$E1" watch /resume/ 2 5 2>&1)
+rc=$?
+check_eq "watch-compacted-stale" "STALE 3" "$out $rc"
+etcd_stop s1
+
+# ---- c) TLS with client certificates ----
+PKI=$T_TMP/pki
+mkdir -p "$PKI"
+(
+	cd "$PKI" || exit 1
+	ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@"; }
+	ec -x509 -keyout ca.key -out ca.crt -days 1 -subj /CN=sluice-test-ca
+	ec -x509 -keyout other-ca.key -out other-ca.crt -days 1 -subj /CN=other-ca
+	ec -keyout server.key -out server.csr -subj /CN=etcd
+	# clientAuth too: with --client-cert-auth, etcd's gateway dials its own gRPC server
+	# with the server certificate (without it every gateway request is a 503)
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
+	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile server.ext -out server.crt
+	ec -keyout client.key -out client.csr -subj /CN=sluice
+	printf 'extendedKeyUsage=clientAuth\n' >client.ext
+	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile client.ext -out client.crt
+) >"$T_TMP/pki.log" 2>&1 || fail "tls-pki" "$(cat "$T_TMP/pki.log")"
+UT=https://127.0.0.1:2479
+etcd_start t1 "$UT" 2480 t1=http://127.0.0.1:2480 --cert-file "$PKI/server.crt" \
+	--key-file "$PKI/server.key" --client-cert-auth --trusted-ca-file "$PKI/ca.crt"
+if healthy "$UT" --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key"; then
+	pass "tls-up"
+	ET1="etcds://127.0.0.1:2479?cacert=$PKI/ca.crt&cert=$PKI/client.crt&key=$PKI/client.key"
+	suite etcds "$ET1"
+	# no client certificate: the member refuses the handshake
+	out=$("$ET" "etcds://127.0.0.1:2479?cacert=$PKI/ca.crt" put /tls/s3cr3t-key s3cr3t-value 2>&1)
+	rc=$?
+	check_eq "tls-no-client-cert-exit" 1 "$rc"
+	case $out in
+	"etcdtest: put: etcd put: no endpoint answered (tried 127.0.0.1:2479); last: 127.0.0.1:2479: "*"(no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)") pass "tls-no-client-cert-error" ;;
+	*) fail "tls-no-client-cert-error" "$out" ;;
+	esac
+	if [[ $out != *s3cr3t* && $out != *PRIVATE* ]]; then pass "tls-no-client-cert-no-key"; else fail "tls-no-client-cert-no-key" "$out"; fi
+	# a CA that did not sign the member's certificate
+	out=$("$ET" "etcds://127.0.0.1:2479?cacert=$PKI/other-ca.crt&cert=$PKI/client.crt&key=$PKI/client.key" \
+		put /tls/s3cr3t-key s3cr3t-value 2>&1)
+	rc=$?
+	check_eq "tls-wrong-ca-exit" 1 "$rc"
+	case $out in
+	*"no endpoint answered (tried 127.0.0.1:2479); last: 127.0.0.1:2479: SSL certificate problem"*) pass "tls-wrong-ca-error" ;;
+	*) fail "tls-wrong-ca-error" "$out" ;;
+	esac
+	if [[ $out != *s3cr3t* && $out != *PRIVATE* ]]; then pass "tls-wrong-ca-no-key"; else fail "tls-wrong-ca-no-key" "$out"; fi
+	# plain HTTP to a TLS member
+	out=$("$ET" "etcd://127.0.0.1:2479" rev 2>&1)
+	check_eq "tls-plain-to-tls-exit" 1 "$?"
+else
+	fail "tls-up" "$(tail -5 "$T_TMP/t1.log")"
+fi
+etcd_stop t1
+
+# ---- b) three members: the leader stopped, then killed, under a watch ----
+CL="m1=http://127.0.0.1:2580,m2=http://127.0.0.1:2590,m3=http://127.0.0.1:2600"
+MEMBERS=(127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599)
+declare -A NAME_OF=([127.0.0.1:2579]=m1 [127.0.0.1:2589]=m2 [127.0.0.1:2599]=m3)
+etcd_start m1 http://127.0.0.1:2579 2580 "$CL"
+etcd_start m2 http://127.0.0.1:2589 2590 "$CL"
+etcd_start m3 http://127.0.0.1:2599 2600 "$CL"
+up=0
+for ep in "${MEMBERS[@]}"; do healthy "http://$ep" && up=$((up + 1)); done
+check_eq "cluster-up" 3 "$up"
+
+# the leader as a member sees it: "<member id> <leader id>" (the gateway's JSON keeps the
+# 64-bit IDs as strings; etcdctl's JSON has them as numbers that jq rounds)
+leader_of() {
+	curl -s --max-time 2 -X POST -d '{}' "http://$1/v3/maintenance/status" |
+		jq -r 'if .leader then "\(.header.member_id) \(.leader)" else "none" end'
+}
+
+# leader_among EP...: waits up to 20 s until every EP names the same leader, one of them;
+# sets LEADER (endpoint) and LEADER_ID
+leader_among() {
+	local i ep id lid ids
+	for ((i = 0; i < 100; i++)); do
+		LEADER="" LEADER_ID="" ids=""
+		for ep in "$@"; do
+			read -r id lid <<<"$(leader_of "$ep")"
+			ids+="$lid "
+			[ -n "$lid" ] && [ "$id" = "$lid" ] && LEADER=$ep LEADER_ID=$lid
+		done
+		[ -n "$LEADER" ] && [ "$ids" = "$(printf "$LEADER_ID %.0s" "$@")" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# put_all URL PREFIX N...: puts PREFIX/kN = vN for each N, appending the events a watch must
+# print to $want; fails the check CHECK at the first error
+put_all() {
+	local url=$1 prefix=$2 check=$3 i r
+	shift 3
+	for i in "$@"; do
+		if ! r=$("$ET" "$url" put "$prefix/k$i" "v$i" 2>"$T_TMP/put.err"); then
+			fail "$check" "$(cat "$T_TMP/put.err")"
+			return 1
+		fi
+		want+="PUT $prefix/k$i $r v$i"$'\n'
+	done
+	pass "$check"
+}
+
+# others EP: the other members' endpoints, comma-separated
+others() {
+	local ep out=""
+	for ep in "${MEMBERS[@]}"; do [ "$ep" = "$1" ] || out+=${out:+,}$ep; done
+	echo "$out"
+}
+
+# A stopped leader keeps its connections open and says nothing: the watch (leader first)
+# must notice by its probe that the member cannot serve, and go on to another.
+if leader_among "${MEMBERS[@]}"; then
+	pass "cluster-leader"
+	stopped=$LEADER
+	rev=$("$ET" "etcd://$(others "$stopped")" rev)
+	"$ET" "etcd://$stopped,$(others "$stopped")" watch /st/ $((rev + 1)) 60 \
+		>"$T_TMP/st.out" 2>"$T_TMP/st.err" &
+	SPID=$!
+	defer "kill $SPID"
+	want=""
+	put_all "etcd://$stopped,$(others "$stopped")" /st cluster-put-before-stop 1 2
+	lines "$T_TMP/st.out" 2 '^PUT' || fail "cluster-watch-before-stop" "$(cat "$T_TMP/st.out")"
+	kill -STOP "${EPID[${NAME_OF[$stopped]}]}"
+	defer "kill -CONT ${EPID[${NAME_OF[$stopped]}]}"
+	# the writer does not list the stopped member: a write it accepted would hang
+	IFS=, read -ra rest <<<"$(others "$stopped")"
+	leader_among "${rest[@]}" || fail "cluster-stop-new-leader" "no new leader"
+	put_all "etcd://$(others "$stopped")" /st cluster-put-after-stop 3 4 5
+	t0=$(date +%s)
+	# silent for 10 s, then a probe that times out after 5 s, then the backoff
+	lines "$T_TMP/st.out" 5 '^PUT' 40
+	kill "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+	check_eq "cluster-stopped-leader-watch-moves" "$want" "$(grep '^PUT' "$T_TMP/st.out")"$'\n'
+	echo "  (the watch moved off the stopped member within $(($(date +%s) - t0)) s of the writes)"
+	kill -CONT "${EPID[${NAME_OF[$stopped]}]}"
+	leader_among "${MEMBERS[@]}" || fail "cluster-rejoined" "the stopped member did not rejoin"
+else
+	fail "cluster-leader" "no member says it is the leader"
+fi
+
+# The leader killed under a watch: the watch and the writes go on through the others.
+if leader_among "${MEMBERS[@]}"; then
+	killed=$LEADER
+	EC="etcd://$killed,$(others "$killed")"
+	rev=$("$ET" "$EC" rev)
+	"$ET" "$EC" watch /cl/ $((rev + 1)) 60 >"$T_TMP/cl.out" 2>"$T_TMP/cl.err" &
+	CPID=$!
+	defer "kill $CPID"
+	want=""
+	put_all "$EC" /cl cluster-put-before-kill 1 2 3
+	lines "$T_TMP/cl.out" 3 '^PUT' || fail "cluster-watch-before-kill" "$(cat "$T_TMP/cl.out")"
+	etcd_stop "${NAME_OF[$killed]}" KILL
+	# A write sent while the survivors elect a leader can hang until etcd's own timeout
+	# (7 s) and then not say whether it was applied: the writes start once they have one.
+	IFS=, read -ra rest <<<"$(others "$killed")"
+	leader_among "${rest[@]}" || fail "cluster-kill-new-leader" "no new leader"
+	put_all "$EC" /cl cluster-put-after-kill 4 5 6 7 8
+	out=$("$ET" "$EC" get /cl/k8 2>&1)
+	check_eq "cluster-get-after-kill" "$(tail -1 <<<"${want%$'\n'}" | cut -d' ' -f3) v8" "$out"
+	lines "$T_TMP/cl.out" 8 '^PUT'
+	kill "$CPID" 2>/dev/null
+	wait "$CPID" 2>/dev/null
+	check_eq "cluster-watch-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/cl.out")"$'\n'
+else
+	fail "cluster-leader-again" "no member says it is the leader"
+fi
+for m in m1 m2 m3; do etcd_stop $m; done
+exit 0

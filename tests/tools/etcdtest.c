@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A small driver of the datastore for the shell tests (tests/netns/store-etcd.sh):
+ *
+ *   etcdtest URL put KEY VALUE       prints the new revision
+ *   etcdtest URL get KEY             prints "<mod_rev> <value>", exit 3 when absent
+ *   etcdtest URL rev                 prints the store's revision
+ *   etcdtest URL compact REV
+ *   etcdtest URL watch PREFIX REV SECONDS
+ *                                    prints "PUT <key> <mod_rev> <value>" or
+ *                                    "DELETE <key> <mod_rev>" per event for SECONDS, then
+ *                                    "END <store_watch_rev>"; "STALE" and exit 3 on -ESTALE
+ *
+ * Errors go to stderr as "etcdtest: <message>", exit 1. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+static int fail(const char *what, const struct err *e)
+{
+	fprintf(stderr, "etcdtest: %s: %s\n", what, e->msg);
+	return 1;
+}
+
+static int watch(struct store *s, const char *prefix, int64_t rev, int seconds)
+{
+	struct err e = {0};
+	struct store_watch *w = store_watch_open(s, prefix, rev, &e);
+	time_t end = time(NULL) + seconds;
+
+	if (!w)
+		return fail("watch", &e);
+	while (time(NULL) < end) {
+		struct store_event ev;
+		int r = store_watch_wait(w, &ev, 200, &e);
+
+		if (r == -ESTALE) {
+			printf("STALE\n");
+			store_watch_close(w);
+			return 3;
+		}
+		if (r < 0) {
+			store_watch_close(w);
+			return fail("watch", &e);
+		}
+		if (r == 0)
+			continue;
+		if (ev.type == STORE_EV_PUT)
+			printf("PUT %s %lld %s\n", ev.kv.key, (long long)ev.kv.mod_rev,
+			       ev.kv.value);
+		else
+			printf("DELETE %s %lld\n", ev.kv.key, (long long)ev.kv.mod_rev);
+		fflush(stdout);
+		store_event_free(&ev);
+	}
+	printf("END %lld\n", (long long)store_watch_rev(w));
+	store_watch_close(w);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct store_kv kv = {0};
+	struct err e = {0};
+	struct store *s;
+	int64_t rev = 0;
+	int r = 2;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: etcdtest URL put|get|rev|compact|watch ...\n");
+		return 2;
+	}
+	s = store_open(argv[1], &e);
+	if (!s)
+		return fail("open", &e);
+	if (!strcmp(argv[2], "put") && argc == 5) {
+		r = store_put(s, argv[3], argv[4], strlen(argv[4]), NULL, &rev, NULL, &e);
+		r = r == 1 ? (printf("%lld\n", (long long)rev), 0) : fail("put", &e);
+	} else if (!strcmp(argv[2], "get") && argc == 4) {
+		r = store_get(s, argv[3], &kv, NULL, &e);
+		if (r == 1)
+			printf("%lld %s\n", (long long)kv.mod_rev, kv.value);
+		r = r == 1 ? 0 : r == 0 ? 3 : fail("get", &e);
+		store_kv_free(&kv);
+	} else if (!strcmp(argv[2], "rev") && argc == 3) {
+		r = store_get(s, "/", &kv, &rev, &e);
+		r = r >= 0 ? (printf("%lld\n", (long long)rev), 0) : fail("rev", &e);
+		store_kv_free(&kv);
+	} else if (!strcmp(argv[2], "compact") && argc == 4) {
+		r = store_compact(s, strtoll(argv[3], NULL, 10), &e) == 0 ? 0 : fail("compact", &e);
+	} else if (!strcmp(argv[2], "watch") && argc == 6) {
+		r = watch(s, argv[3], strtoll(argv[4], NULL, 10), atoi(argv[5]));
+	} else {
+		fprintf(stderr, "etcdtest: unknown command or wrong arguments\n");
+	}
+	store_close(s);
+	return r;
+}
