@@ -10,12 +10,13 @@ set -eu
 # clang and libclang-rt-14-dev (libFuzzer's runtime, Debian
 # 12's clang 14): the fuzz targets in tests/fuzz; libcurl4-openssl-dev and libyaml-dev:
 # sluicectl and sluiced (the etcd backend, Kubernetes YAML); etcd-server, etcd-client and
-# openssl: the store tests (a real etcd, a cluster, TLS) and the etcdctl benchmark rows
+# openssl and curl: the store tests (a real etcd, a cluster, TLS; curl asks etcd for its
+# health and leader) and the etcdctl benchmark rows
 PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
 containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 valgrind clang
 libclang-rt-14-dev podman runc busybox-static strace python3 libcurl4-openssl-dev
-libyaml-dev etcd-server etcd-client openssl"
+libyaml-dev etcd-server etcd-client openssl curl"
 
 missing=""
 for p in $PKGS; do

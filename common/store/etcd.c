@@ -121,6 +121,14 @@ static int grpc_errno(int code)
 	}
 }
 
+/* True when curl's error text is a TLS alert about certificates from the peer (OpenSSL's
+ * "sslv3 alert bad certificate", "tlsv13 alert certificate required", "... unknown ca") */
+static bool tls_refused(const char *errbuf)
+{
+	return strstr(errbuf, "alert") &&
+	       (strstr(errbuf, "certificate") || strstr(errbuf, "unknown ca"));
+}
+
 static void server_message(const char *body, char *out, size_t len, int *code)
 {
 	cJSON *j = body ? cJSON_Parse(body) : NULL, *m;
@@ -183,8 +191,11 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 				curl_easy_getinfo(s->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
 				/* A write the member may have received is not sent again
 				 * elsewhere: it may have been applied (etcd's own client
-				 * retries a write only when it never left). */
-				if (kind == ETCD_WRITE && sent > 0) {
+				 * retries a write only when it never left). A TLS alert about
+				 * certificates is the member refusing the session itself: under
+				 * TLS 1.3 it can arrive after the request was sent, but no request
+				 * of a refused session is ever served. */
+				if (kind == ETCD_WRITE && sent > 0 && !tls_refused(s->errbuf)) {
 					r = err_fail(
 						err, CNI_ERR_IO, -EIO,
 						"etcd %s: %s (the write may have been applied)",
