@@ -36,3 +36,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+# Debian's etcd-server starts and enables a system etcd (etcd.service on 127.0.0.1:2379)
+# when installed. The tests and benchmarks only need the binary (they run their own
+# members in network namespaces of their own), so an etcd this script installed is
+# stopped and disabled again; one that was installed before is left as it was.
+case " $missing " in
+*" etcd-server "*)
+	if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+		systemctl disable --now etcd.service >/dev/null 2>&1 &&
+			echo "sluice: stopped and disabled the etcd.service that etcd-server started"
+	fi
+	;;
+esac
