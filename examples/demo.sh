@@ -79,7 +79,7 @@ export PATH="$BIN:$PATH" SLUICE_STORE="dir://$TMP/store"
 cd "$TMP"
 mkdir node1 node2
 
-say "A node (a network namespace of its own) and a second one, 'node2', on an underlay with an 'outside' host"
+say "Two nodes, node1 (this network namespace, where the pods run) and node2 (another), on an underlay with an 'outside' host"
 ip link set lo up
 ip netns add demo-outside
 ip netns add demo-node2
