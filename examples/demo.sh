@@ -4,7 +4,10 @@
 # script re-runs itself under `unshare -n -m`), so the machine's own links, routes and
 # nftables are never touched, and everything disappears when the demo ends. Pods are added
 # and removed through Debian's libcni (tests/libcni/cnitool), the library podman and
-# containerd use, so the chain runs exactly as a runtime runs it.
+# containerd use, so the chain runs exactly as a runtime runs it. The node takes its subnet
+# from a lease in a datastore (a dir:// store under the demo's temp dir) with `sluicectl node
+# up`, which also renders the conflist the pods are made from; a second node (a namespace of
+# its own on the same underlay) takes another subnet from the same store.
 set -eu
 BUILD=$(cd "${1:-build}" && pwd)
 BIN=$BUILD/bin
@@ -20,6 +23,8 @@ fi
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 PODS=(web api db)
 PIDS=()
+BRIDGE=sluicebr0 # the bridge of the conflist `node up` renders
+CONFLIST=$TMP/node1/net.d/10-sluice.conflist
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -- "-$p" 2>/dev/null || true; done
 	for p in "${PODS[@]}"; do
@@ -27,7 +32,9 @@ cleanup() {
 		runtime del "$p" >/dev/null 2>&1 || true
 		ip netns del "demo-$p" 2>/dev/null || true
 	done
+	ip netns del demo-node2 2>/dev/null || true
 	ip netns del demo-outside 2>/dev/null || true
+	# the store, the leases and the nodes' files are all under $TMP
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -36,6 +43,11 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() {
 	printf '$ %s\n' "$*"
 	"$@" 2>&1 | sed 's/^/  /'
+	return "${PIPESTATUS[0]}"
+}
+showsh() { # 'COMMAND LINE': show for a pipeline, printed as written
+	printf '$ %s\n' "$1"
+	bash -o pipefail -c "$1" 2>&1 | sed 's/^/  /'
 }
 # the runtime's per-pod arguments: web publishes port 80 as the node's 8080; db is limited
 # to 20 Mbit/s each way (what kubelet asks for from the kubernetes.io/*-bandwidth annotations)
@@ -48,7 +60,7 @@ caps() {
 }
 runtime() { # VERB POD: what containerd or podman does for one pod
 	"$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" -caps "$(caps "$2")" "$1" \
-		"$TMP/pods.conflist" "ctr-$2" "/run/netns/demo-$2" eth0
+		"$CONFLIST" "ctr-$2" "/run/netns/demo-$2" eth0
 }
 listening() { # NETNS PORT: waits (up to 10 s) for a TCP server started in the background
 	for _ in $(seq 1 100); do
@@ -61,31 +73,67 @@ addr() { # POD FAMILY
 		jq -r ".[0].addr_info[] | select(.family==\"$2\" and .scope==\"global\") | .local"
 }
 
-cat >"$TMP/pods.conflist" <<CONF
-{
-  "cniVersion": "1.0.0",
-  "name": "pods",
-  "plugins": [
-    { "type": "sluice-bridge", "bridge": "cni0", "isDefaultGateway": true, "ipMasq": true,
-      "hairpinMode": true,
-      "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/ipam",
-                "ranges": [[{ "subnet": "10.88.0.0/24" }], [{ "subnet": "fd88::/64" }]] } },
-    { "type": "sluice-portmap", "capabilities": { "portMappings": true } },
-    { "type": "sluice-bandwidth", "capabilities": { "bandwidth": true } }
-  ]
-}
-CONF
+# sluicectl as an operator runs it: on the PATH, the store in the environment, the nodes'
+# files given relative to the demo's directory
+export PATH="$BIN:$PATH" SLUICE_STORE="dir://$TMP/store"
+cd "$TMP"
+mkdir node1 node2
 
-say "A node (a network namespace of its own), its uplink to an 'outside' network"
+say "Two nodes, node1 (this network namespace, where the pods run) and node2 (another), on an underlay with an 'outside' host"
 ip link set lo up
 ip netns add demo-outside
-ip link add uplink type veth peer name eth0 netns demo-outside
-ip addr add 192.168.200.1/24 dev uplink && ip link set uplink up
-ip -n demo-outside addr add 192.168.200.100/24 dev eth0 && ip -n demo-outside link set eth0 up
-echo "  node uplink 192.168.200.1/24  <->  outside 192.168.200.100/24"
+ip netns add demo-node2
+ip -n demo-outside link add underlay type bridge
+ip -n demo-outside addr add 192.168.200.100/24 dev underlay
+ip -n demo-outside addr add fd00:200::100/64 dev underlay nodad
+ip -n demo-outside link set underlay up
+uplink() { # NETNS ADDRESS-SUFFIX PEER-NAME: the node's uplink, a port of the underlay
+	ip ${1:+-n "$1"} link add uplink type veth peer name "$3" netns demo-outside
+	ip ${1:+-n "$1"} addr add "192.168.200.$2/24" dev uplink
+	ip ${1:+-n "$1"} addr add "fd00:200::$2/64" dev uplink nodad
+	ip ${1:+-n "$1"} link set uplink up
+	ip -n demo-outside link set "$3" master underlay up
+}
+uplink "" 1 node1
+uplink demo-node2 2 node2
+echo "  node1 uplink 192.168.200.1, fd00:200::1   node2 uplink 192.168.200.2, fd00:200::2"
+echo "  outside 192.168.200.100, fd00:200::100 (the underlay: a bridge in the outside namespace)"
 
-say "Three pods through libcni: sluice-bridge (+ sluice-host-local) -> sluice-portmap -> sluice-bandwidth"
-sed 's/^/    /' "$TMP/pods.conflist"
+say "The datastore and the network config (dual-stack: a lease holds an IPv4 and an IPv6 subnet)"
+echo "\$ export SLUICE_STORE=dir://$TMP/store    # etcd://host:2379 in a real cluster"
+cat >net.json <<'CONF'
+{"Network": "10.244.0.0/16", "SubnetLen": 24, "EnableIPv6": true, "IPv6Network": "fd00:10:244::/56",
+ "Backend": {"Type": "vxlan"}}
+CONF
+show cat net.json
+show sluicectl config set -f net.json
+
+say "node1 takes a lease: sluicectl node up writes subnet.env and the node's conflist"
+# the conflist node up renders by default, but with the IPAM store (dataDir) in the demo's
+# temp dir instead of /var/lib/cni/networks: node up fills in ranges, routes and mtu
+cat >template.json <<CONF
+{ "cniVersion": "1.0.0", "name": "sluice",
+  "plugins": [
+    { "type": "sluice-bridge", "bridge": "$BRIDGE", "isGateway": true, "isDefaultGateway": true,
+      "ipMasq": true, "hairpinMode": true,
+      "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/ipam" } },
+    { "type": "sluice-portmap", "capabilities": { "portMappings": true }, "snat": true },
+    { "type": "sluice-bandwidth", "capabilities": { "bandwidth": true } } ] }
+CONF
+show sluicectl node up --node-name node1 --iface uplink --public-ip 192.168.200.1 \
+	--subnet-file node1/subnet.env --cni-conf-dir node1/net.d --cni-conf-template template.json
+show cat node1/subnet.env
+echo "  the conflist, rendered from the lease (template.json: the default one with its dataDir here):"
+showsh "jq -c '{name, plugins: [.plugins[].type]}, (.plugins[0] | {bridge, mtu}), (.plugins[0].ipam | {ranges, routes})' node1/net.d/10-sluice.conflist"
+
+say "node2 runs the same command in its namespace, on the same store: another subnet"
+show ip netns exec demo-node2 sluicectl node up --node-name node2 --iface uplink \
+	--subnet-file node2/subnet.env --cni-conf-dir node2/net.d
+show sluicectl leases
+showsh "sluicectl -o json leases | jq -c '.[] | {node, subnet, ipv6Subnet, publicIP, ttl}'"
+echo "  (routing between the nodes' pod subnets is the VXLAN overlay's, which comes with a later issue)"
+
+say "Three pods on node1 through libcni, from the conflist node up rendered: sluice-bridge (+ sluice-host-local) -> sluice-portmap -> sluice-bandwidth"
 for p in "${PODS[@]}"; do
 	ip netns add "demo-$p"
 	ip -n "demo-$p" link set lo up
@@ -94,8 +142,8 @@ for p in "${PODS[@]}"; do
 done
 
 say "What is on the node"
-show ip -br link show master cni0
-show ip -br addr show cni0
+show ip -br link show master "$BRIDGE"
+show ip -br addr show "$BRIDGE"
 echo "  ipMasq is set elements in one nftables table, one per pod address:"
 nft list set inet sluice_masq pods4 | sed 's/^/    /'
 
@@ -106,7 +154,7 @@ for from in web api; do
 		for fam in inet inet6; do
 			a=$(addr "$to" "$fam")
 			ip netns exec "demo-$from" ping -c1 -W2 "$a" >/dev/null && r=ok || r=FAILED
-			printf '  %-4s -> %-4s %-10s %s\n' "$from" "$to" "$a" "$r"
+			printf '  %-4s -> %-4s %-18s %s\n' "$from" "$to" "$a" "$r"
 		done
 	done
 done
@@ -146,6 +194,34 @@ PIDS+=($!)
 listening demo-outside 5203
 printf '  api -> outside (no limit): %s Mbit/s\n' "$(ip netns exec demo-api iperf3 -J -t 2 -c 192.168.200.100 -p 5203 | rate)"
 
+say "Kubernetes objects: a Namespace and a NetworkPolicy, applied as YAML"
+cat >policy.yaml <<'YAML'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-from-api
+  namespace: shop
+spec:
+  podSelector:
+    matchLabels: {app: db}
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels: {app: api}
+    ports:
+    - {protocol: TCP, port: 5432}
+YAML
+show cat policy.yaml
+show sluicectl apply -f policy.yaml
+show sluicectl get ns
+show sluicectl get netpol -A
+echo "  (the policy is stored for the policy engine; enforcing it comes with a later issue)"
+
 say "CHECK every pod, then DEL them (DEL again is fine too)"
 for p in "${PODS[@]}"; do
 	runtime check "$p" && echo "  CHECK $p: ok"
@@ -155,13 +231,21 @@ for p in "${PODS[@]}"; do
 	ip netns del "demo-$p"
 done
 
+say "Both nodes leave: sluicectl node down releases the lease and removes the node's files"
+show sluicectl node down --iface uplink --public-ip 192.168.200.1 \
+	--subnet-file node1/subnet.env --cni-conf-dir node1/net.d
+show ip netns exec demo-node2 sluicectl node down --iface uplink \
+	--subnet-file node2/subnet.env --cni-conf-dir node2/net.d
+
 say "Nothing left behind"
-show ip -br link show master cni0
+show ip -br link show master "$BRIDGE"
 printf '  ipMasq elements left: %s\n' "$(nft -j list set inet sluice_masq pods4 |
 	jq '[.nftables[].set.elem // empty | .[]] | length')"
-printf '  address reservations left: %s\n' "$(find "$TMP/ipam/pods" -name '10.*' -o -name 'fd*' | wc -l)"
+printf '  address reservations left: %s\n' "$(find "$TMP/ipam/sluice" -name '10.*' -o -name 'fd*' | wc -l)"
 printf '  hostPort elements left: %s\n' "$(nft -j list map inet sluice_portmap ports4 |
 	jq '[.nftables[].map.elem // empty | .[]] | length')"
 printf '  IFBs left: %s\n' "$(ip -j link show type ifb | jq length)"
+printf '  leases left in the store: %s\n' "$(sluicectl -o json leases | jq length)"
+printf '  node files left (subnet.env, lease state, conflist): %s\n' "$(find node1 node2 -type f | wc -l)"
 echo
-echo "Done: the node namespace and all it held end with this script."
+echo "Done: the node namespaces, the store and all they held end with this script."
