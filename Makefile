@@ -168,9 +168,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all tools
 	@tests/bench/run.sh $(BUILD)
 
+# the plugins where runtimes look for them, the commands on the admin's PATH
+SBINDIR ?= /usr/local/sbin
 install: $(BINS) $(CMD_BINS)
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(CMD_BINS) $(DESTDIR)$(SBINDIR)
 
 format-check:
 	clang-format --dry-run -Werror $(SRCS)
