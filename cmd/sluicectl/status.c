@@ -25,7 +25,6 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	struct store_list l = {0};
 	struct store_kv kv = {0};
 	char *config = NULL, *subnets = NULL;
-	size_t plen = strlen(c->prefix);
 	int found = 0, r = CTL_OK;
 	struct err e = {0};
 	int64_t rev = 0;
@@ -40,10 +39,8 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	s = ctl_store(c);
 	if (!s)
 		return CTL_ERROR;
-	while (plen > 1 && c->prefix[plen - 1] == '/')
-		plen--; /* "/p/" names the same network as "/p" */
-	if (asprintf(&config, "%.*s/config", (int)plen, c->prefix) < 0 ||
-	    asprintf(&subnets, "%.*s/subnets/", (int)plen, c->prefix) < 0) {
+	if (asprintf(&config, "%s/config", c->prefix) < 0 ||
+	    asprintf(&subnets, "%s/subnets/", c->prefix) < 0) {
 		free(config);
 		return ctl_errorf("out of memory");
 	}
