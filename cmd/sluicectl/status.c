@@ -16,7 +16,8 @@
 static const char status_usage[] =
 	"Usage: sluicectl [GLOBAL FLAGS] status\n"
 	"\n"
-	"Prints the store's URL (credentials elided), whether it answers, its current\n"
+	"Prints the store's URL (as given: it holds no secret, as user:password@ is refused\n"
+	"and TLS files are named by their paths), whether it answers, its current\n"
 	"revision, whether <prefix>/config exists and how many leases <prefix>/subnets/\n"
 	"holds. Exits 1 when the store does not answer.\n";
 
