@@ -575,6 +575,7 @@ check_eq default-node-up-prefix /sluice/network/subnets/ "$(jq -r .key "$OUT" | 
 sn=$(jq -r .subnet "$OUT")
 check_eq default-subnet-env "FLANNEL_SUBNET=${sn%.0/24}.1/24" \
 	"$(grep '^FLANNEL_SUBNET=' /run/sluice/subnet.env)"
+# shellcheck disable=SC2016 # jq's $s
 check default-conflist jq -e --arg s "$sn" '.plugins[0].ipam.ranges[0][0].subnet == $s' \
 	/etc/cni/net.d/10-sluice.conflist
 ctl 0 default-node-down node down
