@@ -27,6 +27,8 @@ static const char apply_usage[] =
 	"Every object of every file is validated first; if any is invalid, nothing is written.\n"
 	"Each object replaces the stored one of its kind, namespace and name:\n"
 	"  namespace/x created | pod/web configured | networkpolicy.networking.k8s.io/deny unchanged\n"
+	"-o json: one array of {\"kind\", \"namespace\" (null for a Namespace), \"name\",\n"
+	"\"result\": created|configured|unchanged}, the objects written before an error included.\n"
 	"\n"
 	"  -f, --filename FILE  the file to read, '-' for stdin\n"
 	"  -n, --namespace NS   the namespace of objects that name none (default \"default\");\n"
@@ -37,6 +39,21 @@ void ctl_objects_free(struct k8s_object *o, size_t n)
 	while (n--)
 		k8s_object_done(&o[n]);
 	free(o);
+}
+
+void ctl_result_add(struct cJSON *arr, int kind, const char *ns, const char *name,
+		    const char *result)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(j, "kind", k8s_kind_name(kind));
+	if (kind == K8S_NAMESPACE)
+		cJSON_AddNullToObject(j, "namespace");
+	else
+		cJSON_AddStringToObject(j, "namespace", ns);
+	cJSON_AddStringToObject(j, "name", name);
+	cJSON_AddStringToObject(j, "result", result);
+	cJSON_AddItemToArray(arr, j);
 }
 
 /* -n NS: the namespace of a namespaced object that names none */
@@ -220,6 +237,7 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 	};
 	struct k8s_object *objs;
 	const char *what = NULL, *ns = NULL;
+	cJSON *out;
 	struct store *s;
 	char **files;
 	size_t n, i;
@@ -261,6 +279,7 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 	if (r < 0)
 		return CTL_ERROR;
 	s = ctl_store(c);
+	out = c->output == CTL_OUT_JSON ? cJSON_CreateArray() : NULL;
 	for (i = 0, r = s ? CTL_OK : CTL_ERROR; s && i < n; i++) {
 		struct err e = {0};
 
@@ -268,8 +287,14 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 			r = ctl_error(&e);
 			break;
 		}
-		printf("%s/%s %s\n", k8s_kind_resource(objs[i].kind), objs[i].name, what);
+		if (out)
+			ctl_result_add(out, objs[i].kind, objs[i].ns, objs[i].name, what);
+		else
+			printf("%s/%s %s\n", k8s_kind_resource(objs[i].kind), objs[i].name, what);
 	}
+	if (out && s) /* what was written before an error too */
+		ctl_print_json(out);
+	cJSON_Delete(out);
 	ctl_objects_free(objs, n);
 	return r;
 }

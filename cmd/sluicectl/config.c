@@ -29,12 +29,9 @@ static const char config_usage[] =
 
 static char *config_key(const struct ctl *c)
 {
-	size_t n = strlen(c->prefix);
 	char *k;
 
-	while (n > 1 && c->prefix[n - 1] == '/')
-		n--;
-	return asprintf(&k, "%.*s/config", (int)n, c->prefix) < 0 ? NULL : k;
+	return asprintf(&k, "%s/config", c->prefix) < 0 ? NULL : k;
 }
 
 static int config_set(struct ctl *c, int argc, char **argv)

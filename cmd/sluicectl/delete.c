@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/err.h"
 #include "k8s/object.h"
 #include "store/store.h"
@@ -26,7 +28,9 @@ static const char delete_usage[] =
 	"  -f, --filename FILE    the file naming the objects, '-' for stdin\n"
 	"  -n, --namespace NS     the namespace of NAMEs, or of a file's objects, given without\n"
 	"                         one (default \"default\")\n"
-	"      --ignore-not-found an absent object is no error\n";
+	"      --ignore-not-found an absent object is no error\n"
+	"-o json: one array of {\"kind\", \"namespace\" (null for a Namespace), \"name\",\n"
+	"\"result\": \"deleted\"} for the objects deleted (not those absent).\n";
 
 /* The Pods and NetworkPolicies of namespace ns */
 static int delete_contents(struct ctl *c, struct store *s, const char *ns, struct err *e)
@@ -51,7 +55,7 @@ static int delete_contents(struct ctl *c, struct store *s, const char *ns, struc
 
 /* Returns CTL_OK or CTL_ERROR (printed) */
 static int delete_one(struct ctl *c, struct store *s, enum k8s_kind kind, const char *ns,
-		      const char *name, bool ignore)
+		      const char *name, bool ignore, cJSON *out)
 {
 	char key[STORE_KEY_MAX + 1];
 	struct err e = {0};
@@ -69,14 +73,17 @@ static int delete_one(struct ctl *c, struct store *s, enum k8s_kind kind, const 
 		return ignore ? CTL_OK
 			      : ctl_errorf("NotFound: %s \"%s%s%s\" not found",
 					   k8s_kind_resource(kind), ns, *ns ? "/" : "", name);
-	if (*ns)
+	if (out)
+		ctl_result_add(out, kind, ns, name, "deleted");
+	else if (*ns)
 		printf("%s \"%s\" deleted from %s namespace\n", k8s_kind_resource(kind), name, ns);
 	else
 		printf("%s \"%s\" deleted\n", k8s_kind_resource(kind), name);
 	return CTL_OK;
 }
 
-static int delete_files(struct ctl *c, char **files, int nf, const char *ns, bool ignore)
+static int delete_files(struct ctl *c, char **files, int nf, const char *ns, bool ignore,
+			cJSON *out)
 {
 	struct k8s_object *objs;
 	struct store *s;
@@ -91,14 +98,15 @@ static int delete_files(struct ctl *c, char **files, int nf, const char *ns, boo
 	for (pass = 0; s && pass < 2; pass++)
 		for (i = 0; i < n; i++)
 			if ((objs[i].kind == K8S_NAMESPACE) == pass &&
-			    delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore) !=
+			    delete_one(c, s, objs[i].kind, objs[i].ns, objs[i].name, ignore, out) !=
 				    CTL_OK)
 				r = CTL_ERROR;
 	ctl_objects_free(objs, n);
 	return s ? r : CTL_ERROR;
 }
 
-static int delete_names(struct ctl *c, int argc, char **argv, const char *nsflag, bool ignore)
+static int delete_names(struct ctl *c, int argc, char **argv, const char *nsflag, bool ignore,
+			cJSON *out)
 {
 	char ns[K8S_NS_MAX + 1], name[K8S_NAME_MAX + 1];
 	struct store *s;
@@ -117,7 +125,7 @@ static int delete_names(struct ctl *c, int argc, char **argv, const char *nsflag
 		return CTL_ERROR;
 	for (i = 1; i < argc; i++) {
 		ctl_object_name("delete", kind, argv[i], nsflag, ns, name);
-		if (delete_one(c, s, kind, ns, name, ignore) != CTL_OK)
+		if (delete_one(c, s, kind, ns, name, ignore, out) != CTL_OK)
 			r = CTL_ERROR;
 	}
 	return r;
@@ -134,6 +142,7 @@ int ctl_delete(struct ctl *c, int argc, char **argv)
 	};
 	const char *ns = NULL;
 	bool ignore = false;
+	cJSON *out = NULL;
 	char **files;
 	int o, nf = 0, r;
 
@@ -161,12 +170,20 @@ int ctl_delete(struct ctl *c, int argc, char **argv)
 	else if (ns && k8s_check_dns_label(ns))
 		r = ctl_usage("delete", "-n: invalid namespace '%s': %s", ns,
 			      k8s_check_dns_label(ns));
-	else if (nf)
-		r = delete_files(c, files, nf, ns, ignore);
-	else if (optind >= argc)
+	else if (!nf && optind >= argc)
 		r = ctl_usage("delete", "needs -f FILE or KIND NAME");
-	else
-		r = delete_names(c, argc - optind, argv + optind, ns, ignore);
+	else {
+		out = c->output == CTL_OUT_JSON ? cJSON_CreateArray() : NULL;
+		if (nf)
+			r = delete_files(c, files, nf, ns, ignore, out);
+		else
+			r = delete_names(c, argc - optind, argv + optind, ns, ignore, out);
+		/* printed unless nothing was tried: a refusal before the store (usage, an
+		 * invalid file) prints no array, as the table form prints no line */
+		if (out && (c->store || cJSON_GetArraySize(out)))
+			ctl_print_json(out);
+		cJSON_Delete(out);
+	}
 	free(files);
 	return r;
 }

@@ -327,6 +327,10 @@ int ctl_get(struct ctl *c, int argc, char **argv)
 	if (ns && k8s_check_dns_label(ns))
 		return ctl_usage("get", "-n: invalid namespace '%s': %s", ns,
 				 k8s_check_dns_label(ns));
+	/* a bad name is bad usage whatever the store: checked before it is opened */
+	if (argc - optind == 2 &&
+	    ctl_object_name("get", kind, argv[optind + 1], ns, nsbuf, name) != CTL_OK)
+		return CTL_USAGE;
 	s = ctl_store(c);
 	if (!s)
 		return CTL_ERROR;
@@ -335,8 +339,6 @@ int ctl_get(struct ctl *c, int argc, char **argv)
 				all || kind == K8S_NAMESPACE ? NULL
 				: ns			     ? ns
 							     : K8S_DEFAULT_NS);
-	if (ctl_object_name("get", kind, argv[optind + 1], ns, nsbuf, name) != CTL_OK)
-		return CTL_USAGE;
 	return get_one(c, s, kind, nsbuf, name);
 }
 

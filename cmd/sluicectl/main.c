@@ -43,7 +43,8 @@ static void usage(FILE *f)
 		"  --store URL        dir:///PATH, etcd://HOST:PORT[,HOST:PORT...] or\n"
 		"                     etcds://HOST:PORT?cacert=F&cert=F&key=F\n"
 		"                     (default: $SLUICE_STORE, else %s)\n"
-		"  --prefix P         key prefix of the network (default: $SLUICE_PREFIX, else %s)\n"
+		"  --prefix P         key prefix of the network (default: $SLUICE_PREFIX, else %s;\n"
+		"                     trailing '/' ignored: /p/ is /p; not \"/\" alone)\n"
 		"  -o, --output FORM  table (default) or json (get: also yaml)\n"
 		"  -h, --help         this help; 'sluicectl VERB --help' for a verb's\n"
 		"  --version          print the version\n"
@@ -116,7 +117,8 @@ int main(int argc, char **argv)
 	const char *output = NULL, *eq, *v;
 	bool help = false, dashdash = false;
 	const struct verb *verb;
-	char **rest;
+	char **rest, *prefix = NULL;
+	size_t plen;
 	int i, n = 0, r;
 
 	/* The verb's own arguments, in order, without the global flags */
@@ -181,12 +183,29 @@ int main(int argc, char **argv)
 		free(rest);
 		return bad_global("--prefix must start with '/': '%s'", c.prefix);
 	}
+	/* "/p/" names the network "/p" names: every key is built as "<prefix>/..." (the
+	 * config, leases and objects alike), so the trailing slashes go here, once. "/" alone
+	 * would leave nothing: keys as "//config", which no other tool would find. */
+	plen = strlen(c.prefix);
+	while (plen > 1 && c.prefix[plen - 1] == '/')
+		plen--;
+	if (plen == 1) {
+		free(rest);
+		return bad_global("--prefix must name a key below '/': '%s'", c.prefix);
+	}
+	prefix = strndup(c.prefix, plen);
+	if (!prefix) {
+		free(rest);
+		return ctl_errorf("out of memory");
+	}
+	c.prefix = prefix;
 	if (!c.store_url || !*c.store_url)
 		c.store_url = STORE_DEFAULT_URL;
 
 	if (help || !n) {
 		usage(help ? stdout : stderr);
 		free(rest);
+		free(prefix);
 		return help ? CTL_OK : CTL_USAGE;
 	}
 	if (!strcmp(rest[0], "help")) {
@@ -203,22 +222,26 @@ int main(int argc, char **argv)
 			r = verb->fn(&c, 2, hargv);
 		}
 		free(rest);
+		free(prefix);
 		return r;
 	}
 	verb = find_verb(rest[0]);
 	if (!verb) {
 		r = bad_global("unknown verb '%s'", rest[0]);
 		free(rest);
+		free(prefix);
 		return r;
 	}
 	if (c.output == CTL_OUT_YAML && verb->fn != ctl_get) {
 		free(rest);
+		free(prefix);
 		/* the message it had before get printed YAML: for this verb it is still true */
 		return bad_global("-o: unknown output form 'yaml' (table or json)");
 	}
 	r = verb->fn(&c, n, rest);
 	store_close(c.store);
 	free(rest);
+	free(prefix);
 	fflush(stdout);
 	if (ferror(stdout) && r == CTL_OK)
 		r = ctl_errorf("writing the output failed");

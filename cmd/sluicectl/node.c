@@ -241,10 +241,12 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 	/* a template that cannot take the lease is refused before the lease is taken */
 	if (n->tmpl && (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
 			!(check = subnet_conflist_text(&conf, &l, 0, tmpl, tlen, &e)))) {
+		bool read = tmpl; /* when it was read, the template itself was refused */
+
 		subnet_conf_done(&conf);
 		free(state);
 		free(tmpl);
-		return tmpl ? ctl_error(&e) : CTL_ERROR;
+		return read ? ctl_error(&e) : CTL_ERROR;
 	}
 	free(check);
 	r = subnet_ident_find(n->iface, &n->pub, &n->pub6, conf.enable_ipv6, &id, &e);

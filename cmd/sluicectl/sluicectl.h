@@ -20,7 +20,7 @@ enum ctl_output { CTL_OUT_TABLE, CTL_OUT_JSON, CTL_OUT_YAML /* get only */ };
 
 struct ctl {
 	const char *store_url; /* --store URL, else $SLUICE_STORE, else the default dir:// */
-	const char *prefix; /* --prefix, default CTL_DEFAULT_PREFIX */
+	const char *prefix; /* --prefix, default CTL_DEFAULT_PREFIX; never ends in '/' */
 	enum ctl_output output; /* -o table|json (get: |yaml) */
 	struct store *store; /* opened by ctl_store() on first use */
 };
@@ -46,6 +46,10 @@ struct k8s_object;
 int ctl_objects_read(struct ctl *c, char **paths, int n, const char *ns, bool full,
 		     struct k8s_object **ret, size_t *ret_n);
 void ctl_objects_free(struct k8s_object *o, size_t n);
+/* Appends {"kind", "namespace" (null for a Namespace), "name", "result"} to arr: what
+ * apply and delete print with -o json */
+void ctl_result_add(struct cJSON *arr, int kind, const char *ns, const char *name,
+		    const char *result);
 
 /* NAME or NS/NAME (a Namespace: NAME) of an object of kind, with -n NS (may be NULL): fills
  * ns ("" for a Namespace, "default" when none is given) and name, checked as names (get.c).
@@ -72,8 +76,12 @@ char *ctl_read_file(const char *path, size_t *len);
  * rows as aligned columns under their header. A table is built row by row. */
 void ctl_print_json(const struct cJSON *v);
 struct ctl_table;
+/* Text as a table cell shows it (malloc'd): each C0 or C1 control character and each byte
+ * that is not UTF-8 as '.', the rest as it is; *width (may be NULL): its characters.
+ * ctl_table_row passes every cell through it. */
+char *ctl_cell_text(const char *s, size_t n, size_t *width);
 struct ctl_table *ctl_table_new(int ncols, const char *const *header);
-void ctl_table_row(struct ctl_table *t, ...); /* ncols strings (NULL prints as "-") */
+void ctl_table_row(struct ctl_table *t, ...); /* ncols strings (NULL prints as "-"), escaped */
 void ctl_table_print(struct ctl_table *t); /* prints and frees */
 
 /* Shared by config, node and leases (config.c, leases.c) */

@@ -16,7 +16,8 @@
 static const char status_usage[] =
 	"Usage: sluicectl [GLOBAL FLAGS] status\n"
 	"\n"
-	"Prints the store's URL (credentials elided), whether it answers, its current\n"
+	"Prints the store's URL (as given: it holds no secret, as user:password@ is refused\n"
+	"and TLS files are named by their paths), whether it answers, its current\n"
 	"revision, whether <prefix>/config exists and how many leases <prefix>/subnets/\n"
 	"holds. Exits 1 when the store does not answer.\n";
 
@@ -25,7 +26,6 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	struct store_list l = {0};
 	struct store_kv kv = {0};
 	char *config = NULL, *subnets = NULL;
-	size_t plen = strlen(c->prefix);
 	int found = 0, r = CTL_OK;
 	struct err e = {0};
 	int64_t rev = 0;
@@ -40,10 +40,8 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	s = ctl_store(c);
 	if (!s)
 		return CTL_ERROR;
-	while (plen > 1 && c->prefix[plen - 1] == '/')
-		plen--; /* "/p/" names the same network as "/p" */
-	if (asprintf(&config, "%.*s/config", (int)plen, c->prefix) < 0 ||
-	    asprintf(&subnets, "%.*s/subnets/", (int)plen, c->prefix) < 0) {
+	if (asprintf(&config, "%s/config", c->prefix) < 0 ||
+	    asprintf(&subnets, "%s/subnets/", c->prefix) < 0) {
 		free(config);
 		return ctl_errorf("out of memory");
 	}

@@ -81,20 +81,20 @@ static cJSON *kv_json(const struct store_kv *kv, bool keys_only)
 	return o;
 }
 
-/* A value as one table cell: control bytes as '.', cut to VALUE_COLUMN_MAX with "..." */
+/* A value as one table cell: cut to VALUE_COLUMN_MAX characters with "...", escaped as
+ * every cell is (ctl_cell_text: a NUL byte of the value is a '.' too) */
 static char *value_cell(const struct store_kv *kv)
 {
-	size_t n = kv->value_len, i, cut = n > VALUE_COLUMN_MAX ? VALUE_COLUMN_MAX - 3 : n;
-	char *s = malloc(cut + 4);
+	size_t w, i, n;
+	char *s = ctl_cell_text(kv->value ? kv->value : "", kv->value_len, &w);
 
-	if (!s)
-		abort();
-	for (i = 0; i < cut; i++) {
-		unsigned char ch = (unsigned char)kv->value[i];
-
-		s[i] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
-	}
-	strcpy(s + cut, n > cut ? "..." : "");
+	if (w <= VALUE_COLUMN_MAX)
+		return s;
+	for (i = 0, n = 0; n < VALUE_COLUMN_MAX - 3; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	while (((unsigned char)s[i] & 0xc0) == 0x80)
+		i++; /* the last character whole */
+	strcpy(s + i, "...");
 	return s;
 }
 
@@ -418,12 +418,17 @@ static void print_event(const struct ctl *c, const struct store_event *ev)
 		free(s);
 		cJSON_Delete(j);
 	} else if (ev->type == STORE_EV_PUT) {
-		char *val = value_cell(&ev->kv);
+		char *val = value_cell(&ev->kv),
+		     *key = ctl_cell_text(ev->kv.key, strlen(ev->kv.key), NULL);
 
-		printf("%s %s %" PRId64 " %s\n", type, ev->kv.key, ev->kv.mod_rev, val);
+		printf("%s %s %" PRId64 " %s\n", type, key, ev->kv.mod_rev, val);
 		free(val);
+		free(key);
 	} else {
-		printf("%s %s %" PRId64 "\n", type, ev->kv.key, ev->kv.mod_rev);
+		char *key = ctl_cell_text(ev->kv.key, strlen(ev->kv.key), NULL);
+
+		printf("%s %s %" PRId64 "\n", type, key, ev->kv.mod_rev);
+		free(key);
 	}
 	fflush(stdout); /* a reader of the pipe sees each event as it comes */
 }

@@ -150,9 +150,65 @@ void ctl_print_json(const struct cJSON *v)
 struct ctl_table {
 	int ncols;
 	size_t nrows, cap; /* rows, header included */
-	char **cells; /* nrows * ncols, owned */
-	size_t *width;
+	char **cells; /* nrows * ncols, owned, escaped */
+	size_t *width; /* in characters */
 };
+
+/* The length of the valid UTF-8 sequence at s (at most n bytes), 0 if none starts there:
+ * no overlong form, no surrogate, nothing past U+10FFFF */
+static size_t utf8_len(const unsigned char *s, size_t n, unsigned *cp)
+{
+	size_t len, i;
+	unsigned v, min;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0; /* a continuation byte, an overlong lead (c0, c1), or past U+10FFFF */
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (len > n)
+		return 0;
+	v = s[0] & (0x7fU >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3fU);
+	}
+	min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return len;
+}
+
+char *ctl_cell_text(const char *text, size_t n, size_t *width)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0, o = 0, w = 0, len;
+	char *out = malloc(n + 1);
+	unsigned cp;
+
+	if (!out)
+		abort();
+	while (i < n) {
+		if (s[i] < 0x80) {
+			out[o++] = s[i] < 0x20 || s[i] == 0x7f ? '.' : (char)s[i];
+			len = 1;
+		} else if ((len = utf8_len(s + i, n - i, &cp)) && cp >= 0xa0) {
+			memcpy(out + o, s + i, len);
+			o += len;
+		} else {
+			/* C1 controls (U+0080..U+009F: CSI among them) and bytes that are not
+			 * UTF-8 are one '.' each, like C0 controls */
+			out[o++] = '.';
+			len = len ? len : 1;
+		}
+		i += len;
+		w++;
+	}
+	out[o] = '\0';
+	if (width)
+		*width = w;
+	return out;
+}
 
 struct ctl_table *ctl_table_new(int ncols, const char *const *header)
 {
@@ -168,14 +224,10 @@ struct ctl_table *ctl_table_new(int ncols, const char *const *header)
 		abort();
 	ctl_table_row(t, NULL);
 	for (i = 0; i < ncols; i++) {
-		h = strdup(header[i]);
-		if (!h)
-			abort();
+		h = ctl_cell_text(header[i], strlen(header[i]), &t->width[i]);
 		for (char *p = h; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
 		t->cells[i] = h;
-		if (strlen(h) > t->width[i])
-			t->width[i] = strlen(h);
 	}
 	return t;
 }
@@ -203,10 +255,11 @@ void ctl_table_row(struct ctl_table *t, ...)
 	va_start(ap, t);
 	for (i = 0; i < t->ncols; i++) {
 		cell = va_arg(ap, const char *);
-		t->cells[base + i] = strdup(cell ? cell : "-");
-		if (!t->cells[base + i])
-			abort();
-		w = strlen(t->cells[base + i]);
+		if (!cell)
+			cell = "-";
+		/* a cell is text from the store or another node (a key, a node's name): a
+		 * terminal escape in it is shown, never sent to the terminal */
+		t->cells[base + i] = ctl_cell_text(cell, strlen(cell), &w);
 		if (w > t->width[i])
 			t->width[i] = w;
 	}
@@ -220,13 +273,18 @@ void ctl_table_print(struct ctl_table *t)
 
 	for (r = 0; r < t->nrows; r++) {
 		for (i = 0; i < t->ncols; i++) {
-			const char *cell = t->cells[r * (size_t)t->ncols + i];
+			char *cell = t->cells[r * (size_t)t->ncols + i];
+			size_t w;
 
-			if (i == t->ncols - 1)
-				printf("%s\n", cell); /* the last column is not padded */
-			else
-				printf("%-*s  ", (int)t->width[i], cell);
-			free(t->cells[r * (size_t)t->ncols + i]);
+			fputs(cell, stdout);
+			if (i == t->ncols - 1) {
+				putchar('\n'); /* the last column is not padded */
+			} else {
+				/* padded by characters, not bytes: a UTF-8 name stays aligned */
+				free(ctl_cell_text(cell, strlen(cell), &w));
+				printf("%*s", (int)(t->width[i] - w + 2), "");
+			}
+			free(cell);
 		}
 	}
 	free(t->cells);

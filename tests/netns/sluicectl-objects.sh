@@ -5,7 +5,55 @@
 # invalid item refusing the whole input (the store checked unchanged), every refusal's
 # message and exit status, a namespace taking its pods and policies with it.
 set -u
+# Host safety: sluicectl's defaults are host paths (dir:///var/lib/sluice/store,
+# /run/sluice/subnet.env, /etc/cni/net.d/10-sluice.conflist), so a flag that is not parsed
+# would write to this host. Run in a mount namespace of our own (tests/run.sh gives one;
+# run directly, this re-executes itself in one) in which each of those three directories is
+# a tmpfs: one that exists is mounted over; one that does not is made inside an overlay of
+# its nearest existing ancestor whose upper layer is a tmpfs, so nothing is created on the
+# host's filesystem and what the ancestor holds stays visible (mounts below it do not: the
+# overlay shows its directory, not what is mounted there; these tests need none of them).
+if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+	exec unshare -n -m --propagation private bash "$0" "$@"
+fi
+unset SLUICE_STORE SLUICE_PREFIX
 . "$(dirname "$0")/../lib.sh"
+
+# safe_defaults: the three default directories as tmpfs (see the top of this file). Exits
+# when one cannot be made so: no check may then run against the host's.
+safe_defaults() {
+	local d a up overlays=" "
+	mkdir "$T_TMP/ov"
+	mount -t tmpfs -o mode=0700 ctl-ov "$T_TMP/ov" || exit 1
+	defer "umount -l $T_TMP/ov"
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ ! -d "$d" ]; then
+			a=$d
+			while [ ! -e "$(dirname "$a")" ]; do a=$(dirname "$a"); done
+			a=$(dirname "$a")
+			if [[ $overlays != *" $a "* ]]; then
+				up=$T_TMP/ov/${a//\//_}
+				mkdir -p "$up/u" "$up/w"
+				mount -t overlay -o "lowerdir=$a,upperdir=$up/u,workdir=$up/w" ctl-ov \
+					"$a" || exit 1
+				defer "umount -l $a"
+				overlays+="$a "
+			fi
+			mkdir -p "$d" || exit 1
+		fi
+		mount -t tmpfs -o mode=0755 ctl-safe "$d" || exit 1
+		defer "umount -l $d"
+	done
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$d" | tail -1 | tr -s ' ')" != \
+			"tmpfs ctl-safe" ]; then
+			fail host-safety "$d is not this test's tmpfs: $(findmnt -n --mountpoint "$d")"
+			exit 1
+		fi
+	done
+	pass host-safety
+}
+safe_defaults
 
 STORE=dir://$T_TMP/store
 P=/sluice/network
@@ -356,5 +404,107 @@ check_eq cascade-setup 0 "$RC"
 ctl delete ns x
 expect delete-ns-cascade 0 'namespace "x" deleted' ""
 check_eq cascade-keys "$P/namespaces/other
+$P/pods/other/web
+$P/policies/other/allow-web" "$(keys)"
+
+# objects_roundtrip TAG: on $STORE, under --prefix /o/ (the keys /o gives: no "//"), apply,
+# get and delete in both output forms; -o json of apply and delete is an array of
+# {kind, namespace, name, result}
+cat >"$T_TMP/rt.yaml" <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: x, labels: {app: web}}
+status: {podIP: 10.244.1.5}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-web, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{}]
+EOF
+objects_roundtrip() {
+	local t=$1 rt=$T_TMP/rt.yaml
+	okeys() { "$BIN/sluicectl" --store "$STORE" -o json store list /o | jq -r '.kvs[].key'; }
+
+	ctl --prefix /o/ apply -f "$rt"
+	expect "$t-apply-prefix-slash" 0 "namespace/x created
+pod/web created
+networkpolicy.networking.k8s.io/allow-web created" ""
+	check_eq "$t-prefix-slash-keys" "/o/namespaces/x
+/o/pods/x/web
+/o/policies/x/allow-web" "$(okeys)"
+	ctl --prefix /o -o json apply -f "$rt"
+	check_eq "$t-apply-json-unchanged" '0 [{"kind":"Namespace","namespace":null,"name":"x","result":"unchanged"},{"kind":"Pod","namespace":"x","name":"web","result":"unchanged"},{"kind":"NetworkPolicy","namespace":"x","name":"allow-web","result":"unchanged"}]' \
+		"$RC $(jq -c . <<<"$OUT")"
+	sed 's/, labels: {app: web}}/, labels: {app: web, v: "2"}}/' "$rt" >"$T_TMP/rt2.yaml"
+	ctl --prefix /o// apply -f "$T_TMP/rt2.yaml" -o json
+	check_eq "$t-apply-json-configured" "0 unchanged configured unchanged" \
+		"$RC $(jq -r '[.[].result] | join(" ")' <<<"$OUT")"
+	ctl --prefix /o/ get pods -n x
+	expect "$t-get-table" 0 "NAMESPACE  NAME  IP          LABELS
+x          web   10.244.1.5  app=web,v=2" ""
+	ctl --prefix /o get pod x/web -o json
+	check_eq "$t-get-json" '{"apiVersion":"v1","kind":"Pod","metadata":{"labels":{"app":"web","v":"2"},"name":"web","namespace":"x"},"status":{"podIP":"10.244.1.5","podIPs":[{"ip":"10.244.1.5"}]}}' \
+		"$(jq -cS . <<<"$OUT")"
+	ctl --prefix /o/ get netpol -A -o yaml
+	check_eq "$t-get-yaml" "0 kind: List" "$RC $(grep -m1 '^kind:' <<<"$OUT")"
+	ctl --prefix /o/ -o json delete pod x/web
+	check_eq "$t-delete-json" '0 [{"kind":"Pod","namespace":"x","name":"web","result":"deleted"}]' \
+		"$RC $(jq -c . <<<"$OUT")"
+	ctl --prefix /o/ -o json delete pod x/web
+	check_eq "$t-delete-json-notfound" '1 [] sluicectl: NotFound: pod "x/web" not found' \
+		"$RC $(jq -c . <<<"$OUT") $ERR"
+	ctl --prefix /o/ -o json delete pod x/web --ignore-not-found
+	expect "$t-delete-json-ignored" 0 "[]" ""
+	ctl --prefix /o/ -o json delete -f "$rt" --ignore-not-found
+	check_eq "$t-delete-json-file" '0 [{"kind":"NetworkPolicy","namespace":"x","name":"allow-web","result":"deleted"},{"kind":"Namespace","namespace":null,"name":"x","result":"deleted"}]' \
+		"$RC $(jq -c . <<<"$OUT")"
+	check_eq "$t-delete-keys" "" "$(okeys)"
+	# a refusal before the store prints no array
+	ctl -o json delete pod x/Y
+	check_eq "$t-delete-json-usage" "2 " "$RC $OUT"
+	ctl -o json apply -f "$T_TMP/none.yaml"
+	check_eq "$t-apply-json-error" "1 " "$RC $OUT"
+}
+objects_roundtrip dir
+
+# ---- the same on etcd, started here (on 127.0.0.1 of this test's own netns)
+ip link set lo up
+mkdir "$T_TMP/etcd"
+etcd --name objs --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23781 \
+	--advertise-client-urls http://127.0.0.1:23781 --listen-peer-urls http://127.0.0.1:23782 \
+	--initial-advertise-peer-urls http://127.0.0.1:23782 \
+	--initial-cluster objs=http://127.0.0.1:23782 >"$T_TMP/etcd.log" 2>&1 &
+EPID=$!
+# wait in a deferred subshell does not wait (etcd is not its child): a bounded kill -0 loop
+# until etcd has exited, so its data dir is removed after it
+defer "kill $EPID; for _ in \$(seq 100); do kill -0 $EPID 2>/dev/null || break; sleep 0.1; done"
+ok=
+for _ in $(seq 100); do
+	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23781 endpoint health >/dev/null 2>&1; then
+		ok=1
+		break
+	fi
+	sleep 0.2
+done
+if [ -z "$ok" ]; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+	exit 0
+fi
+pass etcd-start
+STORE=etcd://127.0.0.1:23781
+objects_roundtrip etcd
+# the cascade on etcd: a namespace takes its pods and policies, not another namespace's
+ctl apply -f "$T_TMP/objs.yaml" -f "$T_TMP/other.yaml"
+check_eq etcd-cascade-setup 0 "$RC"
+ctl -o json delete ns x
+check_eq etcd-delete-ns-cascade '0 [{"kind":"Namespace","namespace":null,"name":"x","result":"deleted"}]' \
+	"$RC $(jq -c . <<<"$OUT")"
+check_eq etcd-cascade-keys "$P/namespaces/other
 $P/pods/other/web
 $P/policies/other/allow-web" "$(keys)"

@@ -6,8 +6,56 @@
 # store, then against a real etcd started here (on 127.0.0.1 of this test's own netns) when
 # this sluicectl has the etcd backend.
 set -u
+# Host safety: sluicectl's defaults are host paths (dir:///var/lib/sluice/store,
+# /run/sluice/subnet.env, /etc/cni/net.d/10-sluice.conflist), so a flag that is not parsed
+# would write to this host. Run in a mount namespace of our own (tests/run.sh gives one;
+# run directly, this re-executes itself in one) in which each of those three directories is
+# a tmpfs: one that exists is mounted over; one that does not is made inside an overlay of
+# its nearest existing ancestor whose upper layer is a tmpfs, so nothing is created on the
+# host's filesystem and what the ancestor holds stays visible (mounts below it do not: the
+# overlay shows its directory, not what is mounted there; these tests need none of them).
+if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+	exec unshare -n -m --propagation private bash "$0" "$@"
+fi
+unset SLUICE_STORE SLUICE_PREFIX
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+
+# safe_defaults: the three default directories as tmpfs (see the top of this file). Exits
+# when one cannot be made so: no check may then run against the host's.
+safe_defaults() {
+	local d a up overlays=" "
+	mkdir "$T_TMP/ov"
+	mount -t tmpfs -o mode=0700 ctl-ov "$T_TMP/ov" || exit 1
+	defer "umount -l $T_TMP/ov"
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ ! -d "$d" ]; then
+			a=$d
+			while [ ! -e "$(dirname "$a")" ]; do a=$(dirname "$a"); done
+			a=$(dirname "$a")
+			if [[ $overlays != *" $a "* ]]; then
+				up=$T_TMP/ov/${a//\//_}
+				mkdir -p "$up/u" "$up/w"
+				mount -t overlay -o "lowerdir=$a,upperdir=$up/u,workdir=$up/w" ctl-ov \
+					"$a" || exit 1
+				defer "umount -l $a"
+				overlays+="$a "
+			fi
+			mkdir -p "$d" || exit 1
+		fi
+		mount -t tmpfs -o mode=0755 ctl-safe "$d" || exit 1
+		defer "umount -l $d"
+	done
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$d" | tail -1 | tr -s ' ')" != \
+			"tmpfs ctl-safe" ]; then
+			fail host-safety "$d is not this test's tmpfs: $(findmnt -n --mountpoint "$d")"
+			exit 1
+		fi
+	done
+	pass host-safety
+}
+safe_defaults
 
 CTL=$BIN/sluicectl
 OUT=$T_TMP/out
@@ -147,6 +195,58 @@ usage_is compact-bad-rev-msg "sluicectl store compact: REV must be a whole numbe
 ctl 2 status-extra --store $NOSTORE status now
 usage_is status-extra-msg "sluicectl status: takes no arguments, got 'now'" \
 	"Try 'sluicectl status --help'."
+
+# every other usage refusal: status 2, its message and the hint of its verb, exactly. NAME,
+# then the arguments (split on blanks), the message and the verb of the hint, '|' between
+while IFS='|' read -r name args msg hint; do
+	# shellcheck disable=SC2086 # the arguments are words
+	ctl 2 "$name" --store $NOSTORE $args
+	usage_is "$name-msg" "$msg" "Try 'sluicectl $hint --help'."
+done <<'EOF'
+config-no-subverb|config|sluicectl config: needs a subverb: set or get|config
+config-get-extra|config get x|sluicectl config get: takes no arguments, got 'x'|config get
+config-set-bad-flag|config set --frob|sluicectl config set: unknown flag '--frob'|config set
+config-set-extra|config set -f /dev/null extra|sluicectl config set: unexpected argument 'extra'|config set
+node-no-subverb|node|sluicectl node: needs a subverb: up or down|node
+objget-no-kind|get|sluicectl get: needs a KIND (namespace, pod, networkpolicy)|get
+objget-too-many|get pods a b|sluicectl get: takes one KIND and at most one NAME or NS/NAME|get
+objget-bad-n|get pods -n X_|sluicectl get: -n: invalid namespace 'X_': a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')|get
+objget-n-no-value|get pods -n|sluicectl get: '-n' needs a namespace|get
+objget-ns-twice|get pods -n x x/a|sluicectl get: give the namespace once: NS/NAME or -n NS NAME|get
+objget-bad-ns-name|get pods /a|sluicectl get: invalid NS/NAME '/a'|get
+objget-two-slashes|get pods a/b/c|sluicectl get: invalid name 'b/c': more than one '/'|get
+objdel-bad-kind|delete frob x|sluicectl delete: unknown kind 'frob' (namespace, pod, networkpolicy)|delete
+objdel-no-name|delete pod|sluicectl delete: needs a NAME or NS/NAME after the kind|delete
+objdel-bad-n|delete pod x -n X_|sluicectl delete: -n: invalid namespace 'X_': a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')|delete
+objdel-bad-name|delete pod x/Y|sluicectl delete: invalid name 'Y': a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')|delete
+apply-bad-flag|apply --frob|sluicectl apply: unknown flag '--frob'|apply
+apply-extra|apply -f /dev/null extra|sluicectl apply: unexpected argument 'extra'|apply
+apply-f-no-value|apply -f|sluicectl apply: '-f' needs a value|apply
+compact-no-rev|store compact|sluicectl store compact: needs one REV|store compact
+compact-bad-flag|store compact --frob 3|sluicectl store compact: unknown flag '--frob'|store compact
+del-bad-flag|store del --frob /a|sluicectl store del: unknown flag '--frob'|store del
+del-rev-missing|store del /a --if-rev|sluicectl store del: '--if-rev' needs a value|store del
+list-bad-flag|store list --frob /a|sluicectl store list: unknown flag '--frob'|store list
+list-limit-missing|store list /a --limit|sluicectl store list: '--limit' needs a value|store list
+watch-bad-flag|store watch --frob /a|sluicectl store watch: unknown flag '--frob'|store watch
+watch-rev-missing|store watch /a --rev|sluicectl store watch: '--rev' needs a value|store watch
+EOF
+ctl 2 prefix-root --prefix / status
+usage_is prefix-root-msg "sluicectl: --prefix must name a key below '/': '/'" "Try 'sluicectl --help'."
+ctl 2 prefix-root-slashes --prefix /// status
+usage_is prefix-root-slashes-msg "sluicectl: --prefix must name a key below '/': '///'" \
+	"Try 'sluicectl --help'."
+
+# errors (status 1): an input over 16 MiB, a prefix that leaves no room for a key
+head -c $((16 * 1024 * 1024 + 1)) /dev/zero >"$T_TMP/big"
+ctl 1 input-too-big --store "dir://$T_TMP/unused" apply -f "$T_TMP/big"
+check_eq input-too-big-msg "sluicectl: $T_TMP/big: larger than 16 MiB" "$(cat "$ERR")"
+ctl 1 config-too-big --store "dir://$T_TMP/unused" config set -f "$T_TMP/big"
+check_eq config-too-big-msg "sluicectl: $T_TMP/big: larger than 16 MiB" "$(cat "$ERR")"
+rm -f "$T_TMP/big"
+LONG=/$(head -c 1100 /dev/zero | tr '\0' p)
+ctl 1 prefix-too-long --store "dir://$T_TMP/unused" --prefix "$LONG" get pods
+check_eq prefix-too-long-msg "sluicectl: prefix too long" "$(cat "$ERR")"
 
 # store_suite TAG URL: every store verb in both output forms, and status, against URL
 store_suite() {
@@ -365,6 +465,122 @@ check_eq env-store-overridden-msg "sluicectl: key not found: /env/k" "$(cat "$ER
 SLUICE_STORE=$D2 ctl 0 env-store-status -o json status
 check_eq env-store-status-url "$D2" "$(jq -r .store "$OUT")"
 
+# ---- every table cell escaped: a key or a node's name with a terminal escape, a newline, a
+# C1 control or bytes that are not UTF-8 shows them as '.', never sends them
+ESC=$'\e'
+ctl 0 esc-put --store "$D1" store put "/esc/a${ESC}[2Jb"$'\n'"c" "v${ESC}[31m"
+ctl 0 esc-put-bad-utf8 --store "$D1" store put "/esc/d"$'\xff\xc2\x9b'"é" w
+ctl 0 esc-list --store "$D1" store list /esc/
+check_eq esc-list-keys "KEY|/esc/a.[2Jb.c|/esc/d..é" "$(awk '{print $1}' "$OUT" | paste -sd '|')"
+check_eq esc-list-values "VALUE|v.[31m|w" "$(awk '{print $5}' "$OUT" | paste -sd '|')"
+check_fail esc-list-no-raw grep -q "$ESC" "$OUT"
+# 'é' is one character (two bytes): the columns stay aligned by characters
+check_eq esc-list-aligned "$(sed -n 1p "$OUT" | awk '{print index($0, "REV")}')" \
+	"$(sed -n 3p "$OUT" | sed 's/é/e/' | awk '{print index($0, $2)}')"
+ctl 0 esc-get --store "$D1" store get "/esc/a${ESC}[2Jb"$'\n'"c"
+check_eq esc-get-row "/esc/a.[2Jb.c 1 - v.[31m" "$(sed -n 2p "$OUT" | awk '{print $1, $3, $4, $5}')"
+ctl 0 esc-watch-rev --store "$D1" -o json store get "/esc/a${ESC}[2Jb"$'\n'"c"
+ctl 0 esc-watch --store "$D1" store watch /esc/ --rev "$(jq -r .mod_revision "$OUT")" --count 2 \
+	--timeout 20
+check_eq esc-watch-keys "/esc/a.[2Jb.c /esc/d..é" "$(awk '{print $2}' "$OUT" | paste -sd ' ')"
+check_fail esc-watch-no-raw grep -q "$ESC" "$OUT"
+"$CTL" --store "$D1" store put /escnet/subnets/10.5.9.0-24 \
+	'{"PublicIP":"192.0.2.9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"02:00:00:00:00:09"},"NodeName":"n\u001b]0;pwned\u0007x\ny"}' >/dev/null
+ctl 0 esc-leases --store "$D1" --prefix /escnet leases
+check_eq esc-leases-row "10.5.9.0/24 n.]0;pwned.x.y 192.0.2.9 02:00:00:00:00:09 none" \
+	"$(sed -n 2p "$OUT" | tr -s ' ')"
+ctl 0 esc-leases-json --store "$D1" --prefix /escnet -o json leases
+check_eq esc-leases-json-node $'n\e]0;pwned\ax\ny' "$(jq -r '.[0].node' "$OUT")"
+
+# ---- --prefix /p/ is /p: the same keys for the config and the leases (objects:
+# sluicectl-objects.sh)
+echo '{"Network":"10.9.0.0/16","Backend":{"Type":"vxlan"}}' >"$T_TMP/pnet.json"
+ctl 0 prefix-slash-config --store "$D1" --prefix /pp/ config set -f "$T_TMP/pnet.json"
+ctl 0 prefix-slash-config-json --store "$D1" --prefix /pp// -o json config set -f "$T_TMP/pnet.json"
+check_eq prefix-slash-config-key /pp/config "$(jq -r .key "$OUT")"
+ctl 0 prefix-slash-config-get --store "$D1" --prefix /pp -o json config get
+check_eq prefix-slash-config-get-network 10.9.0.0/16 "$(jq -r .Network "$OUT")"
+ctl 0 prefix-slash-status --store "$D1" --prefix /pp/ -o json status
+check_eq prefix-slash-status-obj "/pp true" "$(jq -r '"\(.prefix) \(.config)"' "$OUT")"
+
+# ---- node up / node down in both forms, leases' TTL and dual-stack SUBNET cells, on an
+# underlay in this test's netns: a veth with a default route and an IPv6 address
+ip link set lo up
+ip link add up0 type veth peer name up0p
+ip addr add 192.168.50.2/24 dev up0
+ip addr add fd00:50::2/64 dev up0 nodad
+ip link set up0 up
+ip link set up0p up
+ip route add default via 192.168.50.1 dev up0
+echo '{"Network":"10.7.0.0/16","EnableIPv6":true,"IPv6Network":"fd00:7::/56","Backend":{"Type":"vxlan"}}' \
+	>"$T_TMP/ds.json"
+N=(--store "$D1" --prefix /ds/)
+NF=(--subnet-file "$T_TMP/n1/subnet.env" --cni-conf-dir "$T_TMP/n1/net.d")
+ctl 0 node-config "${N[@]}" config set -f "$T_TMP/ds.json"
+ctl 0 node-up "${N[@]}" node up "${NF[@]}" --node-name n1 --ttl 3700
+check "node-up-header" grep -qE '^SUBNET +NODE +PUBLIC-IP +VTEP-MAC +TTL$' "$OUT"
+check_eq node-up-lines 2 "$(wc -l <"$OUT")"
+read -r sn node pub mac ttl <<<"$(sed -n 2p "$OUT")"
+check "node-up-dual-stack-subnet" grep -qE '^10\.7\.[0-9]+\.0/24,fd00:7:0:[0-9a-f]+::/64$' <<<"$sn"
+check_eq node-up-row "n1 192.168.50.2" "$node $pub"
+check "node-up-mac" grep -qE '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' <<<"$mac"
+# TTL: hours, then two-digit minutes and seconds, counting down from 3700 s (1h01m40s)
+check "node-up-ttl-form" grep -qE '^[0-9]+h[0-5][0-9]m[0-5][0-9]s$' <<<"$ttl"
+check "node-up-ttl-value" test "$(awk -F'[hms]' '{print $1 * 3600 + $2 * 60 + $3}' <<<"$ttl")" \
+	-gt 3600
+ctl 0 node-leases "${N[@]}" leases
+check_eq node-leases-row "$sn n1 192.168.50.2 $mac" "$(sed -n 2p "$OUT" | awk '{print $1, $2, $3, $4}')"
+check "node-leases-ttl-form" grep -qE '^[0-9]+h[0-5][0-9]m[0-5][0-9]s$' \
+	<<<"$(sed -n 2p "$OUT" | awk '{print $5}')"
+sn4=${sn%%,*}
+sn6=${sn#*,}
+ctl 0 node-leases-json --store "$D1" --prefix /ds -o json leases
+check_eq node-leases-json-key "/ds/subnets/${sn4%/24}-24&${sn6%/64}-64" "$(jq -r '.[0].key' "$OUT")"
+check "node-leases-json-ttl" jq -e '.[0].ttl > 3600 and .[0].ttl <= 3700' "$OUT"
+check_eq node-up-files "10-sluice.conflist subnet.env subnet.lease.json" \
+	"$(cd "$T_TMP/n1" && find . -type f -printf '%f\n' | sort | paste -sd ' ')"
+# down prints the lease it released, as a table; its files go
+ctl 0 node-down "${N[@]}" node down "${NF[@]}"
+check_eq node-down-out "SUBNET NODE PUBLIC-IP VTEP-MAC|$sn n1 192.168.50.2 $mac" \
+	"$(awk '{print $1, $2, $3, $4}' "$OUT" | paste -sd '|')"
+check_eq node-down-files "" "$(find "$T_TMP/n1" -type f)"
+ctl 0 node-down-released "${N[@]}" -o json leases
+check_eq node-down-released-none "[]" "$(jq -c . "$OUT")"
+ctl 0 node-down-again "${N[@]}" node down "${NF[@]}"
+check_eq node-down-again-out "" "$(cat "$OUT")"
+check_eq node-down-again-msg "sluicectl: no lease held by 192.168.50.2 (files removed)" \
+	"$(cat "$ERR")"
+# -o json: down prints the object up printed
+ctl 0 node-up-json "${N[@]}" -o json node up "${NF[@]}" --node-name n1
+cp "$OUT" "$T_TMP/up.json"
+check "node-up-json-obj" jq -e '.node == "n1" and .publicIP == "192.168.50.2" and
+	.publicIPv6 == "fd00:50::2" and .ttl == 86400 and (.ipv6Subnet | test("^fd00:7:"))' \
+	"$T_TMP/up.json"
+ctl 0 node-down-json "${N[@]}" -o json node down "${NF[@]}"
+check_eq node-down-json-same "$(jq -c 'del(.ttl)' "$T_TMP/up.json")" "$(jq -c 'del(.ttl)' "$OUT")"
+ctl 0 node-down-json-again "${N[@]}" -o json node down "${NF[@]}"
+check_eq node-down-json-again-out "" "$(cat "$OUT")"
+
+# ---- the defaults, on this test's tmpfs (see the top): the store
+# dir:///var/lib/sluice/store, /run/sluice/subnet.env, /etc/cni/net.d/10-sluice.conflist
+ctl 0 default-store-put store put /d/k from-default
+check default-store-made test -d /var/lib/sluice/store
+ctl 0 default-store-read --store dir:///var/lib/sluice/store store get /d/k --value-only
+check_eq default-store-read-value from-default "$(cat "$OUT")"
+ctl 0 default-store-status -o json status
+check_eq default-store-status-url dir:///var/lib/sluice/store "$(jq -r .store "$OUT")"
+ctl 0 default-config config set -f "$T_TMP/ds.json"
+ctl 0 default-node-up -o json node up --node-name nd
+check_eq default-node-up-prefix /sluice/network/subnets/ "$(jq -r .key "$OUT" | cut -c1-24)"
+sn=$(jq -r .subnet "$OUT")
+check_eq default-subnet-env "FLANNEL_SUBNET=${sn%.0/24}.1/24" \
+	"$(grep '^FLANNEL_SUBNET=' /run/sluice/subnet.env)"
+# shellcheck disable=SC2016 # jq's $s
+check default-conflist jq -e --arg s "$sn" '.plugins[0].ipam.ranges[0][0].subnet == $s' \
+	/etc/cni/net.d/10-sluice.conflist
+ctl 0 default-node-down node down
+check_eq default-node-down-files "" "$(find /run/sluice /etc/cni/net.d -type f)"
+
 # ---- etcd:// ----
 ctl 1 etcd-unreachable --store etcd://127.0.0.1:1 status
 check "etcd-unreachable-msg" grep -q '^sluicectl: ' "$ERR"
@@ -384,7 +600,9 @@ etcd --name ctl --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:2
 	--initial-advertise-peer-urls http://127.0.0.1:23792 \
 	--initial-cluster ctl=http://127.0.0.1:23792 >"$T_TMP/etcd.log" 2>&1 &
 EPID=$!
-defer "kill $EPID; wait $EPID"
+# wait in a deferred subshell does not wait (etcd is not its child): a bounded kill -0 loop
+# until etcd has exited, so its data dir is removed after it
+defer "kill $EPID; for _ in \$(seq 100); do kill -0 $EPID 2>/dev/null || break; sleep 0.1; done"
 ok=
 for _ in $(seq 100); do
 	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 endpoint health >/dev/null 2>&1; then
@@ -406,3 +624,16 @@ check_eq etcd-interop-etcdctl "v a l" \
 ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 put /x/from-etcdctl w >/dev/null
 check_eq etcd-interop-sluicectl "w" \
 	"$("$CTL" --store etcd://127.0.0.1:23791 store get /x/from-etcdctl --value-only)"
+
+# status prints an etcds:// URL as given: no secret is in it (user:password@ is refused; the
+# TLS files are named by their paths and never read into the output)
+: >"$T_TMP/ca.pem"
+: >"$T_TMP/c.pem"
+: >"$T_TMP/k.pem"
+TLSURL="etcds://127.0.0.1:1?cacert=$T_TMP/ca.pem&cert=$T_TMP/c.pem&key=$T_TMP/k.pem"
+ctl 1 status-etcds --store "$TLSURL" -o json status
+check_eq status-etcds-url "$TLSURL false" "$(jq -r '"\(.store) \(.reachable)"' "$OUT")"
+ctl 1 status-userinfo --store etcd://user:pw@127.0.0.1:1 status
+check_eq status-userinfo-msg \
+	"sluicectl: store URL: user:password@ is not supported (etcds:// with a client certificate authenticates)" \
+	"$(cat "$ERR")"
