@@ -28,7 +28,9 @@ static const char apply_usage[] =
 	"Each object replaces the stored one of its kind, namespace and name:\n"
 	"  namespace/x created | pod/web configured | networkpolicy.networking.k8s.io/deny unchanged\n"
 	"-o json: one array of {\"kind\", \"namespace\" (null for a Namespace), \"name\",\n"
-	"\"result\": created|configured|unchanged}, the objects written before an error included.\n"
+	"\"result\": created|configured|unchanged}, printed once every object is written.\n"
+	"Nothing is half-applied: when a write fails, the objects written before it are put\n"
+	"back as they were.\n"
 	"\n"
 	"  -f, --filename FILE  the file to read, '-' for stdin\n"
 	"  -n, --namespace NS   the namespace of objects that name none (default \"default\");\n"
@@ -185,38 +187,51 @@ int ctl_objects_read(struct ctl *c, char **paths, int npaths, const char *ns, bo
 	return 0;
 }
 
+/* What an object's write replaced, to put it back if a later write fails */
+struct undo {
+	char key[STORE_KEY_MAX + 1];
+	char *old; /* the value it replaced; NULL: the key was created */
+	size_t old_len;
+	int64_t rev; /* the key's mod_rev after the write; 0: nothing written */
+};
+
 /* Writes one object: created when absent, unchanged when stored as it is, else configured;
  * conditional on what was read, so a concurrent writer is never overwritten unseen */
 static int apply_one(struct store *s, const char *prefix, const struct k8s_object *o,
-		     const char **ret_what, struct err *e)
+		     const char **ret_what, struct undo *u, struct err *e)
 {
 	struct store_put p = {.if_rev = STORE_ABSENT};
 	struct store_kv kv = {0};
-	char key[STORE_KEY_MAX + 1], *val;
+	char *val;
 	cJSON *cur;
 	int r, tries;
 
-	if (k8s_key(prefix, o->kind, o->ns, o->name, key, sizeof(key)) < 0)
+	if (k8s_key(prefix, o->kind, o->ns, o->name, u->key, sizeof(u->key)) < 0)
 		return err_fail(e, CNI_ERR_CONFIG, -ENAMETOOLONG, "key too long for the store");
 	val = cJSON_PrintUnformatted(o->json);
 	if (!val)
 		return err_fail(e, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
 	for (tries = 0, r = 0; tries < APPLY_TRIES && r == 0; tries++) {
-		r = store_get(s, key, &kv, NULL, e);
+		r = store_get(s, u->key, &kv, NULL, e);
 		if (r < 0)
 			break;
 		p.if_rev = r ? kv.mod_rev : STORE_ABSENT;
 		*ret_what = r ? "configured" : "created";
 		cur = r ? cJSON_ParseWithLength(kv.value, kv.value_len) : NULL;
-		store_kv_free(&kv);
 		if (cur && cJSON_Compare(cur, o->json, true)) {
 			cJSON_Delete(cur);
+			store_kv_free(&kv);
 			*ret_what = "unchanged";
 			r = 1;
 			break;
 		}
 		cJSON_Delete(cur);
-		r = store_put(s, key, val, strlen(val), &p, NULL, NULL, e);
+		free(u->old);
+		u->old = kv.value; /* kept for the undo */
+		u->old_len = kv.value_len;
+		kv.value = NULL;
+		store_kv_free(&kv);
+		r = store_put(s, u->key, val, strlen(val), &p, &u->rev, NULL, e);
 	}
 	free(val);
 	if (r == 0)
@@ -224,7 +239,38 @@ static int apply_one(struct store *s, const char *prefix, const struct k8s_objec
 			     "%s %s%s%s: changed by another writer %d times in a row",
 			     k8s_kind_name(o->kind), o->ns, *o->ns ? "/" : "", o->name,
 			     APPLY_TRIES);
+	if (r < 0 || !u->rev) { /* failed, or unchanged: nothing to undo */
+		free(u->old);
+		u->old = NULL;
+		u->rev = 0;
+	}
 	return r < 0 ? r : 0;
+}
+
+/* Puts back what the first n writes replaced, newest first, each only if nobody changed
+ * the key since (its mod_rev is still ours). Returns how many could not be put back. */
+static size_t undo_writes(struct store *s, struct undo *u, size_t n)
+{
+	size_t left = 0;
+
+	while (n--) {
+		struct store_put p = {.if_rev = u[n].rev};
+		struct err e = {0};
+		int r;
+
+		if (!u[n].rev)
+			continue;
+		if (u[n].old)
+			r = store_put(s, u[n].key, u[n].old, u[n].old_len, &p, NULL, NULL, &e);
+		else
+			r = store_delete(s, u[n].key, u[n].rev, NULL, &e);
+		if (r <= 0) {
+			fprintf(stderr, "sluicectl: could not undo the write of %s: %s\n", u[n].key,
+				r < 0 ? e.msg : "changed by another writer since");
+			left++;
+		}
+	}
+	return left;
 }
 
 int ctl_apply(struct ctl *c, int argc, char **argv)
@@ -236,7 +282,8 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 		{0},
 	};
 	struct k8s_object *objs;
-	const char *what = NULL, *ns = NULL;
+	const char **whats = NULL, *ns = NULL;
+	struct undo *undo = NULL;
 	cJSON *out;
 	struct store *s;
 	char **files;
@@ -279,22 +326,45 @@ int ctl_apply(struct ctl *c, int argc, char **argv)
 	if (r < 0)
 		return CTL_ERROR;
 	s = ctl_store(c);
-	out = c->output == CTL_OUT_JSON ? cJSON_CreateArray() : NULL;
+	undo = calloc(n ? n : 1, sizeof(*undo));
+	whats = calloc(n ? n : 1, sizeof(*whats));
+	if (!undo || !whats)
+		s = NULL, ctl_errorf("out of memory");
+	/* Nothing half-applied: the writes are one per object (neither backend has a
+	 * multi-key transaction behind store.h), so when one fails, those before it are
+	 * put back, and the results are printed only once every write has landed. */
 	for (i = 0, r = s ? CTL_OK : CTL_ERROR; s && i < n; i++) {
 		struct err e = {0};
 
-		if (apply_one(s, c->prefix, &objs[i], &what, &e) < 0) {
+		if (apply_one(s, c->prefix, &objs[i], &whats[i], &undo[i], &e) < 0) {
+			size_t left = undo_writes(s, undo, i);
+
 			r = ctl_error(&e);
+			if (left)
+				fprintf(stderr,
+					"sluicectl: %zu of the objects written before it could not be put back: apply again to complete it\n",
+					left);
+			else if (i)
+				fprintf(stderr,
+					"sluicectl: nothing applied: the objects written before it were put back as they were\n");
 			break;
 		}
-		if (out)
-			ctl_result_add(out, objs[i].kind, objs[i].ns, objs[i].name, what);
-		else
-			printf("%s/%s %s\n", k8s_kind_resource(objs[i].kind), objs[i].name, what);
 	}
-	if (out && s) /* what was written before an error too */
+	out = r == CTL_OK && c->output == CTL_OUT_JSON ? cJSON_CreateArray() : NULL;
+	for (size_t k = 0; r == CTL_OK && k < n; k++) {
+		if (out)
+			ctl_result_add(out, objs[k].kind, objs[k].ns, objs[k].name, whats[k]);
+		else
+			printf("%s/%s %s\n", k8s_kind_resource(objs[k].kind), objs[k].name,
+			       whats[k]);
+	}
+	if (out)
 		ctl_print_json(out);
 	cJSON_Delete(out);
+	for (size_t k = 0; undo && k < n; k++)
+		free(undo[k].old);
+	free(undo);
+	free(whats);
 	ctl_objects_free(objs, n);
 	return r;
 }

@@ -473,6 +473,46 @@ x          web   10.244.1.5  app=web,v=2" ""
 }
 objects_roundtrip dir
 
+# ---- nothing half-applied: a write that fails puts back the ones before it. The store
+# fails at the third object because a directory stands where its key's file goes
+# (dir:// keeps PATH/keys/<key with / as +>).
+printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: u1, labels: {v: "1"}}\n' >"$T_TMP/u0.yaml"
+cat >"$T_TMP/u.yaml" <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: u1, labels: {v: "2"}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: u2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: u2}
+spec: {containers: [{name: c, image: i}]}
+EOF
+ctl apply -f "$T_TMP/u0.yaml"
+expect undo-setup 0 "namespace/u1 created" ""
+mkdir "$T_TMP/store/keys/+sluice+network+pods+u2+p"
+ctl -o json apply -f "$T_TMP/u.yaml"
+check_eq undo-status 1 "$RC"
+check_eq undo-nothing-printed "" "$OUT"
+case $ERR in
+*"nothing applied: the objects written before it were put back as they were") pass undo-message ;;
+*) fail undo-message "$ERR" ;;
+esac
+rmdir "$T_TMP/store/keys/+sluice+network+pods+u2+p"
+ctl get ns u1 -o json
+check_eq undo-configured-put-back '{"v":"1"}' "$(jq -c '.metadata.labels | del(."kubernetes.io/metadata.name")' <<<"$OUT")"
+ctl get ns u2
+check_eq undo-created-deleted 1 "$RC"
+ctl apply -f "$T_TMP/u.yaml"
+expect undo-applied-after 0 "namespace/u1 configured
+namespace/u2 created
+pod/p created" ""
+ctl delete ns u1 u2
+check_eq undo-cleanup 0 "$RC"
+
 # ---- the same on etcd, started here (on 127.0.0.1 of this test's own netns)
 ip link set lo up
 mkdir "$T_TMP/etcd"
