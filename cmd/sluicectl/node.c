@@ -288,8 +288,15 @@ static int node_down(struct ctl *c, const struct node_opts *n)
 		free(state);
 		return ctl_errorf("out of memory");
 	}
-	/* ctl_node() opened the store */
-	r = subnet_ident_find(n->iface, &n->pub, NULL, false, &id, &e);
+	/* ctl_node() opened the store. Releasing needs only the public IP: given, it is used
+	 * as it is (the node may have lost its interface or default route by now). */
+	if (n->pub.family && !n->iface) {
+		memset(&id, 0, sizeof(id));
+		id.public_ip = n->pub;
+		r = 0;
+	} else {
+		r = subnet_ident_find(n->iface, &n->pub, NULL, false, &id, &e);
+	}
 	if (r >= 0)
 		r = subnet_find_own(c->store, c->prefix, &id.public_ip, &l, &e);
 	if (r > 0)
