@@ -4,8 +4,9 @@
 # machine (each with its own --public-ip, --subnet-file, --cni-conf-dir): concurrent claims
 # get different subnets, a tight network fails the rest cleanly, an expired lease is taken by
 # the next node, node up twice keeps its subnet, a lease written by hand in flanneld's format
-# is listed and never taken, subnet.env and the conflist exact (and the conflist accepted by
-# sluice-bridge), node down releases, every refusal with its status and message; the
+# is listed and never taken (also dual-stack, and on etcd with an etcd lease of its own),
+# subnet.env and the conflist exact (and the conflist accepted by sluice-bridge) and never
+# seen half-written, node down releases, every refusal with its status and message; the
 # cluster checks again on a real etcd started here. Runs in the test's own network
 # namespace: a veth with an address and a default route gives the default-interface
 # detection something to find.
@@ -503,7 +504,7 @@ check_eq etcd:flanneld-ttl:still-on-its-lease true \
 	"$(E lease timetolive "$lid" --keys | grep -qF "attached keys([$FT/subnets/10.4.1.0-24])" && echo true)"
 
 # the unit tests' lease lifecycle (reuse, previous subnet, renewal, revocation, release,
-# expiry, reservations) on this etcd too
+# expiry, reservations) and renewal restarting the TTL, on this etcd too
 UNIT=${BUILD_DIR:-$BIN/..}/tests/unit/test_subnet
 if [ -x "$UNIT" ]; then
 	SUBNET_TEST_STORE=$STORE "$UNIT" 2>&1 | sed 's/^\(PASS\|FAIL\) test_subnet:/\1 leases:etcd-unit:/'

@@ -2,7 +2,8 @@
 /* subnet/: Flannel's config rules and every refusal, lease keys and JSON (flanneld's own
  * values kept field for field), the free-subnet pick, subnet.env and the conflist, and the
  * lease lifecycle (reuse, previous subnet, races, renewal, revocation, expiry) against an
- * in-memory store with a clock of its own, then against a dir:// store in a temp dir. */
+ * in-memory store with a clock of its own, then against a dir:// store in a temp dir, and
+ * renewal restarting a real TTL (dir://; etcd through SUBNET_TEST_STORE). */
 #define T_NAME "test_subnet"
 #include <errno.h>
 #include <fcntl.h>
@@ -1029,8 +1030,8 @@ static void test_renewal_dir(void)
 	T_EQ(system(cmd), 0);
 }
 
-/* SUBNET_TEST_STORE=URL: the lifecycle alone, on that store (tests/netns/leases.sh runs it
- * on the etcd it starts), its keys under /unit */
+/* SUBNET_TEST_STORE=URL: the lifecycle and the renewal alone, on that store
+ * (tests/netns/leases.sh runs them on the etcd it starts), their keys under /unit */
 static void test_lifecycle_env(void)
 {
 	struct err e = {0};
