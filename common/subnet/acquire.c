@@ -11,15 +11,6 @@
 #include "base/err.h"
 #include "store/store.h"
 
-static size_t prefix_len(const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	while (n > 1 && prefix[n - 1] == '/')
-		n--;
-	return n;
-}
-
 /* Writes l (value from l and its attrs) under cond if_rev with ttl (0: none). Returns as
  * store_put; on success l->mod_rev, create_rev and ttl follow. */
 static int write_lease(struct store *s, struct subnet_lease *l, int64_t if_rev, int64_t ttl,
@@ -109,7 +100,8 @@ static int claim(struct store *s, const char *prefix, const struct subnet_conf *
 	int r;
 
 	subnet_key_name(&l->subnet, &l->subnet6, name, sizeof(name));
-	if (asprintf(&l->key, "%.*s/subnets/%s", (int)prefix_len(prefix), prefix, name) < 0) {
+	if (asprintf(&l->key, "%.*s/subnets/%s", (int)subnet_prefix_len(prefix), prefix, name) <
+	    0) {
 		l->key = NULL;
 		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "lease: out of memory");
 	}

@@ -2,7 +2,6 @@
 /* subnet.env, the lease state file and the node's conflist, each written atomically. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/json.h"
 
 /* s (cJSON's, freed) with a newline after it, as text files end */
@@ -26,24 +26,6 @@ static char *with_newline(char *s)
 		t = NULL;
 	free(s);
 	return t;
-}
-
-static int mkdirs(char *dir)
-{
-	char *slash;
-
-	if (!*dir || !strcmp(dir, "/") || !strcmp(dir, ".") || !mkdir(dir, 0755) || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return -ENOENT;
-	*slash = '\0';
-	if (mkdirs(dir) < 0)
-		return -errno;
-	*slash = '/';
-	return mkdir(dir, 0755) && errno != EEXIST ? -errno : 0;
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -64,14 +46,20 @@ static int write_all(int fd, const char *p, size_t len)
 int subnet_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			struct err *err)
 {
-	char *dir = strdup(path), *tmp = NULL;
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL, *tmp = NULL;
 	int fd = -1, r;
 
-	if (!dir || asprintf(&tmp, "%s/.%s.XXXXXX", dirname(dir), basename((char *)path)) < 0) {
+	/* the directory and the temporary name are cut from a copy: path is const */
+	if (slash)
+		dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+	else
+		dir = strdup(".");
+	if (!dir || asprintf(&tmp, "%s/.%s.XXXXXX", dir, slash ? slash + 1 : path) < 0) {
 		free(dir);
 		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "write %s: out of memory", path);
 	}
-	r = mkdirs(dir);
+	r = fs_mkdir_p(dir, 0755);
 	if (r < 0)
 		goto out;
 	fd = mkstemp(tmp);

@@ -65,24 +65,17 @@ int subnet_key_parse(const char *name, struct ip_prefix *ret_sn, struct ip_prefi
 	return 0;
 }
 
-static const cJSON *get(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItem(o, key); /* Go matches keys case-insensitively */
-
-	return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
 static int parse_backend_data(const cJSON *bd, struct subnet_lease *l, struct err *err)
 {
 	const cJSON *v;
 
 	if (!cJSON_IsObject(bd))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease: BackendData: not an object");
-	v = get(bd, "VNI");
+	v = subnet_json_get(bd, "VNI");
 	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 16777215))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease: BackendData.VNI: not a VNI");
 	l->vni = v ? (uint32_t)v->valuedouble : 0;
-	v = get(bd, "VtepMAC");
+	v = subnet_json_get(bd, "VtepMAC");
 	if (v && (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(l->vtep_mac)))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL,
 				"lease: BackendData.VtepMAC: not a MAC");
@@ -96,24 +89,24 @@ static int parse_attrs(const cJSON *o, struct subnet_lease *l, struct err *err)
 
 	if (!cJSON_IsObject(o))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease: not a JSON object");
-	v = get(o, "PublicIP");
+	v = subnet_json_get(o, "PublicIP");
 	if (!cJSON_IsString(v) || ip_parse(v->valuestring, &l->public_ip) < 0 ||
 	    l->public_ip.family != AF_INET)
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL,
 				"lease: PublicIP: not an IPv4 address");
-	v = get(o, "PublicIPv6");
+	v = subnet_json_get(o, "PublicIPv6");
 	if (v && (!cJSON_IsString(v) || ip_parse(v->valuestring, &l->public_ipv6) < 0 ||
 		  l->public_ipv6.family != AF_INET6))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL,
 				"lease: PublicIPv6: not an IPv6 address");
-	v = get(o, "BackendType");
+	v = subnet_json_get(o, "BackendType");
 	if (v && (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(l->backend_type)))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease: BackendType: not a name");
 	snprintf(l->backend_type, sizeof(l->backend_type), "%s", v ? v->valuestring : "");
-	v = get(o, "BackendData");
+	v = subnet_json_get(o, "BackendData");
 	if (v && parse_backend_data(v, l, err) < 0)
 		return -EINVAL;
-	v = get(o, "NodeName");
+	v = subnet_json_get(o, "NodeName");
 	if (v && (!cJSON_IsString(v) || strlen(v->valuestring) > SUBNET_NODE_NAME_MAX))
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease: NodeName: not a node name");
 	snprintf(l->node_name, sizeof(l->node_name), "%s", v ? v->valuestring : "");
@@ -137,8 +130,7 @@ int subnet_lease_parse_value(const char *value, size_t len, struct subnet_lease 
 	return 0;
 }
 
-/* Length of prefix without trailing slashes: "/p/" names the network "/p" does */
-static size_t prefix_len(const char *prefix)
+size_t subnet_prefix_len(const char *prefix)
 {
 	size_t n = strlen(prefix);
 
@@ -149,7 +141,7 @@ static size_t prefix_len(const char *prefix)
 
 int subnet_lease_from_kv(const struct store_kv *kv, const char *prefix, struct subnet_lease *l)
 {
-	size_t plen = prefix_len(prefix);
+	size_t plen = subnet_prefix_len(prefix);
 	const char *name = kv->key + plen;
 	struct subnet_lease n = {0};
 	struct err e = {0};
@@ -251,7 +243,7 @@ int subnet_list(struct store *s, const char *prefix, struct subnet_lease **ret, 
 	size_t i, n = 0;
 	int r;
 
-	if (asprintf(&dir, "%.*s/subnets/", (int)prefix_len(prefix), prefix) < 0)
+	if (asprintf(&dir, "%.*s/subnets/", (int)subnet_prefix_len(prefix), prefix) < 0)
 		return -ENOMEM;
 	r = store_list_all(s, dir, 0, &l, err);
 	free(dir);
@@ -306,8 +298,8 @@ int subnet_pick_free(int family, const struct ip_addr *min, const struct ip_addr
 		     const struct subnet_acquire_opts *o, struct ip_prefix *ret)
 {
 	unsigned int shift = ip_bits(family) - len;
-	subnet_u128 base = subnet_ip_num(min), count, start, i;
-	subnet_u128 cand[SUBNET_CANDIDATES];
+	unsigned __int128 base = subnet_ip_num(min), count, start, i;
+	unsigned __int128 cand[SUBNET_CANDIDATES];
 	size_t nc = 0;
 	struct ip_prefix sn = {.len = len};
 
@@ -318,7 +310,7 @@ int subnet_pick_free(int family, const struct ip_addr *min, const struct ip_addr
 	 * walk from SubnetMin makes them all draw from the same first hundred */
 	start = rand_below(count > UINT64_MAX ? UINT64_MAX : (uint64_t)count, o);
 	for (i = 0; i < count && nc < SUBNET_CANDIDATES; i++) {
-		subnet_u128 idx = (start + i) % count;
+		unsigned __int128 idx = (start + i) % count;
 
 		sn.ip = subnet_ip_from_num(family, base + (idx << shift));
 		if (!taken(&sn, ls, n, v6))

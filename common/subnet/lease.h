@@ -44,6 +44,9 @@ struct subnet_lease {
 	int64_t ttl; /* seconds left when read; -1: none (a reservation, never expires) */
 };
 
+/* Length of prefix without trailing slashes: "/p/" names the network "/p" does */
+size_t subnet_prefix_len(const char *prefix);
+
 /* "10.244.1.0-24" or "10.244.1.0-24&fd00:0:0:1::-64" (flannel's MakeSubnetKey) into buf.
  * Returns the length or -ENOSPC. */
 int subnet_key_name(const struct ip_prefix *sn, const struct ip_prefix *sn6, char *buf,

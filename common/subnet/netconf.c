@@ -11,9 +11,9 @@
 #include "base/err.h"
 #include "base/json.h"
 
-subnet_u128 subnet_ip_num(const struct ip_addr *ip)
+unsigned __int128 subnet_ip_num(const struct ip_addr *ip)
 {
-	subnet_u128 n = 0;
+	unsigned __int128 n = 0;
 	unsigned int i;
 
 	for (i = 0; i < ip_bytes(ip->family); i++)
@@ -21,7 +21,7 @@ subnet_u128 subnet_ip_num(const struct ip_addr *ip)
 	return n;
 }
 
-struct ip_addr subnet_ip_from_num(int family, subnet_u128 n)
+struct ip_addr subnet_ip_from_num(int family, unsigned __int128 n)
 {
 	struct ip_addr ip = {.family = family};
 	int i;
@@ -31,9 +31,7 @@ struct ip_addr subnet_ip_from_num(int family, subnet_u128 n)
 	return ip;
 }
 
-/* Go decodes keys case-insensitively and treats null as absent (cJSON_GetObjectItem
- * ignores case too) */
-static const cJSON *get(const cJSON *obj, const char *key)
+const cJSON *subnet_json_get(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItem(obj, key);
 
@@ -50,7 +48,7 @@ static int bad(struct err *err, const char *field, const char *what)
 static int get_uint(const cJSON *obj, const char *field, const char *key, double max,
 		    unsigned int *ret, bool *present, struct err *err)
 {
-	const cJSON *v = get(obj, key);
+	const cJSON *v = subnet_json_get(obj, key);
 
 	*present = v != NULL;
 	if (!v)
@@ -68,7 +66,7 @@ static int get_uint(const cJSON *obj, const char *field, const char *key, double
 static int get_bool(const cJSON *obj, const char *field, const char *key, bool *ret,
 		    struct err *err)
 {
-	const cJSON *v = get(obj, key);
+	const cJSON *v = subnet_json_get(obj, key);
 
 	if (!v)
 		return 0;
@@ -81,7 +79,7 @@ static int get_bool(const cJSON *obj, const char *field, const char *key, bool *
 static int get_str(const cJSON *obj, const char *field, const char *key, const char **ret,
 		   struct err *err)
 {
-	const cJSON *v = get(obj, key);
+	const cJSON *v = subnet_json_get(obj, key);
 
 	*ret = NULL;
 	if (!v)
@@ -168,13 +166,13 @@ static int check_bound(const struct fam_rules *fr, const char *field, const stru
 		       unsigned int len, struct ip_addr *ip, bool is_min, struct err *err)
 {
 	unsigned int bits = ip_bits(net->ip.family);
-	subnet_u128 size = (subnet_u128)1 << (bits - len);
-	subnet_u128 n = subnet_ip_num(&net->ip);
+	unsigned __int128 size = (unsigned __int128)1 << (bits - len);
+	unsigned __int128 n = subnet_ip_num(&net->ip);
 	char b[IP_STRLEN], nb[IP_STRLEN];
 
 	if (!ip->family || ip_is_zero(ip)) {
 		/* the first subnet is skipped: its first address is the Network's own */
-		n = is_min ? n + size : n + ((subnet_u128)1 << (bits - net->len)) - size;
+		n = is_min ? n + size : n + ((unsigned __int128)1 << (bits - net->len)) - size;
 		*ip = subnet_ip_from_num(net->ip.family, n);
 		return 0;
 	}
@@ -217,7 +215,7 @@ static int check_family(const cJSON *doc, const struct fam_rules *fr, int family
 
 static int check_backend(const cJSON *doc, struct subnet_conf *c, struct err *err)
 {
-	const cJSON *be = get(doc, "Backend");
+	const cJSON *be = subnet_json_get(doc, "Backend");
 	const char *type;
 	unsigned int v = 0;
 	bool given;

@@ -42,10 +42,13 @@ void subnet_conf_done(struct subnet_conf *c);
  * prefixes normalised (unknown keys kept). Caller frees with cJSON_Delete. */
 struct cJSON *subnet_conf_json(const struct subnet_conf *c);
 
+/* A member of flanneld's JSON documents: Go decodes keys case-insensitively and treats
+ * null as absent (cJSON_GetObjectItem ignores case too). NULL when absent or null. */
+const struct cJSON *subnet_json_get(const struct cJSON *obj, const char *key);
+
 /* Subnet arithmetic on 128-bit integers (IPv4 addresses in the low 32 bits). */
-typedef unsigned __int128 subnet_u128;
-subnet_u128 subnet_ip_num(const struct ip_addr *ip);
-struct ip_addr subnet_ip_from_num(int family, subnet_u128 n);
+unsigned __int128 subnet_ip_num(const struct ip_addr *ip);
+struct ip_addr subnet_ip_from_num(int family, unsigned __int128 n);
 
 /* True when sn has the config's length and lies between SubnetMin and SubnetMax (v6: the
  * IPv6 analogues; a family-0 sn6 is compatible only without IPv6), as flanneld's

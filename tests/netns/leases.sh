@@ -4,13 +4,39 @@
 # machine (each with its own --public-ip, --subnet-file, --cni-conf-dir): concurrent claims
 # get different subnets, a tight network fails the rest cleanly, an expired lease is taken by
 # the next node, node up twice keeps its subnet, a lease written by hand in flanneld's format
-# is listed and never taken, subnet.env and the conflist exact (and the conflist accepted by
-# sluice-bridge), node down releases, every refusal with its status and message; the
+# is listed and never taken (also dual-stack, and on etcd with an etcd lease of its own),
+# subnet.env and the conflist exact (and the conflist accepted by sluice-bridge) and never
+# seen half-written, node down releases, every refusal with its status and message; the
 # cluster checks again on a real etcd started here. Runs in the test's own network
 # namespace: a veth with an address and a default route gives the default-interface
 # detection something to find.
 set -u
 . "$(dirname "$0")/../lib.sh"
+
+# Host safety. This test shares the host's file system (tests/run.sh gives it a network and
+# a mount namespace of its own, nothing more), and sluicectl's defaults are host paths:
+# /run/sluice/subnet.env, /etc/cni/net.d and the store dir:///var/lib/sluice/store. Every
+# call below names its files and store explicitly; should a regression still fall back to a
+# default, it must not touch the host. So each default directory that exists gets a tmpfs
+# over it, mounted in this test's private mount namespace only (run.sh's unshare -m
+# --propagation private: the host never sees it, and it goes with the namespace). One that
+# does not exist is not created (a mount point would have to be, on the host): the check
+# host-defaults-untouched at the end fails if any of them appeared during the run.
+# Outside a mount namespace of its own (run directly, not through tests/run.sh) the test
+# would mount over the host's directories and add links to its network: it refuses.
+if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+	fail private-mount-namespace "run it through tests/run.sh (unshare -n -m), not directly"
+	exit 1
+fi
+HOST_ABSENT=()
+for d in /run/sluice /etc/cni/net.d /var/lib/sluice; do
+	if [ -d "$d" ]; then
+		mount -t tmpfs -o mode=0755 sluice-leases-guard "$d" ||
+			{ fail host-guard "cannot mount a tmpfs over $d"; exit 1; }
+	else
+		HOST_ABSENT+=("$d")
+	fi
+done
 
 ip link set lo up
 ip link add up0 mtu 1500 type veth peer name up0p
@@ -180,6 +206,62 @@ run_err template-without-ipam 1 'sluicectl: CNI config template: no plugin in "p
 check_eq template-without-ipam:no-lease-taken null "$(ctl -o json leases | jq '.[] | select(.publicIP == "10.0.77.2")' | jq -s '.[0]')"
 node tp node down --public-ip 10.0.77.1 >/dev/null
 
+# --- subnet.env and the conflist are replaced whole (a new file renamed over the old): a
+# reader running while node up rewrites them (its lease renewed each time), with the
+# interface's MTU and the template changing, only ever sees one of the complete versions
+echo '{"cniVersion":"1.0.0","name":"alt","plugins":[{"type":"sluice-bridge","bridge":"alt0","ipam":{"type":"sluice-host-local"}}]}' >"$T_TMP/alt.json"
+at_up() { # MTU [FLAGS...]
+	ip link set up0 mtu "$1"
+	shift
+	node at node up --public-ip 10.0.79.1 --node-name at "$@" >/dev/null
+}
+vers_env=() vers_conf=()
+for mtu in 1500 1400; do
+	for t in "" "$T_TMP/alt.json"; do
+		at_up $mtu ${t:+--cni-conf-template "$t"}
+		vers_env+=("$(cat "$T_TMP/nat/subnet.env")")
+		vers_conf+=("$(cat "$T_TMP/nat/net.d/10-sluice.conflist")")
+	done
+done
+uniq_n() { printf '%s\0' "$@" | sort -zu | tr -cd '\0' | wc -c; }
+check_eq atomic:versions "2 4" "$(uniq_n "${vers_env[@]}") $(uniq_n "${vers_conf[@]}")"
+known() { # TEXT VERSIONS...: whether TEXT is one of them
+	local x=$1 v
+	shift
+	for v in "$@"; do [ "$x" = "$v" ] && return 0; done
+	return 1
+}
+reader() {
+	local n=0 bad=0 e c
+	while [ ! -e "$T_TMP/at-stop" ]; do
+		e=$(cat "$T_TMP/nat/subnet.env" 2>&1)
+		c=$(cat "$T_TMP/nat/net.d/10-sluice.conflist" 2>&1)
+		n=$((n + 1))
+		if ! known "$e" "${vers_env[@]}" || ! known "$c" "${vers_conf[@]}"; then
+			bad=$((bad + 1))
+			printf '%s\n---\n%s\n===\n' "$e" "$c" >>"$T_TMP/at-bad"
+		fi
+	done
+	echo "$n $bad" >"$T_TMP/at-reads"
+}
+reader &
+rpid=$!
+defer "kill $rpid"
+for i in $(seq 40); do
+	t=()
+	((i % 4 < 2)) && t=(--cni-conf-template "$T_TMP/alt.json")
+	at_up $((i % 2 ? 1400 : 1500)) "${t[@]}"
+done
+touch "$T_TMP/at-stop"
+wait $rpid
+read -r nreads nbad <"$T_TMP/at-reads"
+check_eq atomic:reads-enough true "$([ "$nreads" -ge 20 ] && echo true)"
+check_eq atomic:never-partial 0 "$nbad"
+[ "$nbad" = 0 ] || head -c 600 "$T_TMP/at-bad"
+check_eq atomic:same-lease-throughout 1 "$(ctl -o json leases | jq '[.[] | select(.publicIP == "10.0.79.1")] | length')"
+ip link set up0 mtu 1500
+node at node down --public-ip 10.0.79.1 >/dev/null
+
 # --- node down: released, files gone; again: nothing to release, still status 0
 node 2 node down --public-ip 10.1.2.3 >/dev/null
 check_eq node-down:released 2 "$(ctl -o json leases | jq length)"
@@ -198,8 +280,11 @@ for round in 1 2 3 4 5; do
 	pa=$!
 	node "$B-b$round" --prefix $P -o json node up --public-ip 10.0.$round.2 >"$T_TMP/b" 2>"$T_TMP/b.err" &
 	pb=$!
-	wait $pa && wait $pb
-	check_eq "$B:two-at-once-$round:both-up" 0 $?
+	# each waited for on its own: a failed first one must not leave the second unreaped
+	wait $pa
+	ra=$?
+	wait $pb
+	check_eq "$B:two-at-once-$round:both-up" "0 0" "$ra $?"
 	check_eq "$B:two-at-once-$round:different" true "$([ "$(subnet_of "$T_TMP/a")" != "$(subnet_of "$T_TMP/b")" ] && echo true)"
 	check_eq "$B:two-at-once-$round:stored" 2 "$(ctl --prefix $P -o json leases | jq '[.[].subnet] | unique | length')"
 done
@@ -232,10 +317,11 @@ check_eq "$B:eight-at-once:refused-wrote-nothing" 5 \
 # --- expiry: a one-subnet network; a lease left to expire is taken by the next node
 echo '{"Network":"10.8.0.0/16","SubnetMin":"10.8.3.0","SubnetMax":"10.8.3.0","Backend":{"Type":"vxlan"}}' >"$T_TMP/one.json"
 ctl --prefix /one config set -f "$T_TMP/one.json" >/dev/null
-node "$B-e1" --prefix /one node up --public-ip 10.0.8.1 --ttl 2 >/dev/null
+# (5 s: "still held" is checked right after, and must survive a stall of the machine)
+node "$B-e1" --prefix /one node up --public-ip 10.0.8.1 --ttl 5 >/dev/null
 run_err "$B:expiry:held" 1 "sluicectl: no free subnet: every /24 between 10.8.3.0 and 10.8.3.0 is leased (1 leases)" \
 	node "$B-e2" --prefix /one node up --public-ip 10.0.8.2
-for _ in $(seq 1 50); do
+for _ in $(seq 1 100); do
 	[ "$(ctl --prefix /one -o json leases | jq length)" = 0 ] && break
 	sleep 0.2
 done
@@ -260,6 +346,24 @@ run_err "$B:flanneld:full" 1 "sluicectl: no free subnet: every /24 between 10.5.
 	node "$B-f9" --prefix $F node up --public-ip 10.0.5.9
 check_eq "$B:flanneld:untouched" "$FL" "$(ctl store get $F/subnets/10.5.1.0-24 --value-only)"
 
+# --- flanneld's dual-stack lease: key <v4>-<len>&<v6>-<len>, PublicIPv6 and BackendV6Data
+# (flannel-v6.1's own MAC) as flanneld writes them: parsed, listed, never taken
+F6=/fl6
+K6="10.6.1.0-24&fd00:6:0:1::-64"
+FL6='{"PublicIP":"192.168.64.4","PublicIPv6":"fd00:64::4","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:45"},"BackendV6Data":{"VNI":1,"VtepMAC":"c6:d2:32:6f:8f:46"}}'
+echo '{"Network":"10.6.0.0/16","SubnetMin":"10.6.1.0","SubnetMax":"10.6.2.0","EnableIPv6":true,"IPv6Network":"fd00:6::/56","IPv6SubnetMin":"fd00:6:0:1::","IPv6SubnetMax":"fd00:6:0:2::","Backend":{"Type":"vxlan"}}' >"$T_TMP/fl6.json"
+ctl --prefix $F6 config set -f "$T_TMP/fl6.json" >/dev/null
+ctl store put "$F6/subnets/$K6" "$FL6" >/dev/null
+check_eq "$B:flanneld-dual:listed" "SUBNET                       NODE  PUBLIC-IP     VTEP-MAC           TTL
+10.6.1.0/24,fd00:6:0:1::/64  -     192.168.64.4  c6:d2:32:6f:8f:45  none" "$(ctl --prefix $F6 leases)"
+check_eq "$B:flanneld-dual:listed-json" "[{\"key\":\"$F6/subnets/$K6\",\"subnet\":\"10.6.1.0/24\",\"ipv6Subnet\":\"fd00:6:0:1::/64\",\"node\":null,\"publicIP\":\"192.168.64.4\",\"publicIPv6\":\"fd00:64::4\",\"backendType\":\"vxlan\",\"vni\":1,\"vtepMAC\":\"c6:d2:32:6f:8f:45\",\"ttl\":-1}]" \
+	"$(ctl --prefix $F6 -o json leases | jq -c .)"
+node "$B-g1" --prefix $F6 -o json node up --public-ip 10.0.6.1 --public-ipv6 fd00:60::1 >"$T_TMP/g1"
+check_eq "$B:flanneld-dual:not-taken" "10.6.2.0/24 fd00:6:0:2::/64" "$(jq -r '"\(.subnet) \(.ipv6Subnet)"' "$T_TMP/g1")"
+run_err "$B:flanneld-dual:full" 1 "sluicectl: no free subnet: every /24 between 10.6.1.0 and 10.6.2.0 is leased (2 leases)" \
+	node "$B-g9" --prefix $F6 node up --public-ip 10.0.6.9 --public-ipv6 fd00:60::9
+check_eq "$B:flanneld-dual:untouched" "$FL6" "$(ctl store get "$F6/subnets/$K6" --value-only)"
+
 }
 cluster_checks dir
 
@@ -276,7 +380,7 @@ $U" node 9 node up --ttl 0
 run_err bad-ttl-text 2 "sluicectl node up: --ttl '1h': needs seconds between 1 and 315360000
 $U" node 9 node up --ttl 1h
 run_err ttl-no-value 2 "sluicectl node up: --ttl needs a value
-$U" ctl node up --ttl
+$U" ctl node up --subnet-file "$T_TMP/n9/subnet.env" --cni-conf-dir "$T_TMP/n9/net.d" --ttl
 run_err bad-iface-name 2 "sluicectl node up: --iface 'a/b': not an interface name
 $U" node 9 node up --iface a/b
 run_err bad-node-name 2 "sluicectl node up: --node-name 'a b': not a node name (letters, digits, '.', '-', '_')
@@ -305,8 +409,34 @@ check_eq refusals:wrote-nothing "" "$(find "$T_TMP/n9" -type f 2>/dev/null)"
 check_eq help-status 0 "$(ctl node up --help >/dev/null; echo $?)"
 
 # --- the same on a real etcd (Debian's etcd-server), started here on 127.0.0.1
+# stop_etcd PID: TERM, then up to 10 s for it to exit, then KILL and up to 5 s more; its
+# data dir is removed only after (lib.sh's cleanup). A deferred command runs in a subshell,
+# where wait cannot reap the test's child: it watches /proc instead, an exited but unreaped
+# etcd being a zombie ("Z") that kill -0 still finds.
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+stop_etcd() {
+	local i
+	kill "$1" 2>/dev/null
+	for i in $(seq 50); do
+		gone "$1" && break
+		sleep 0.2
+	done
+	gone "$1" || kill -KILL "$1" 2>/dev/null
+	for i in $(seq 25); do
+		gone "$1" && break
+		sleep 0.2
+	done
+	wait "$1" 2>/dev/null
+}
+# host_check: the host's default directories that did not exist still do not
+host_check() {
+	local d made=()
+	for d in "${HOST_ABSENT[@]}"; do [ -e "$d" ] && made+=("$d"); done
+	check_eq host-defaults-untouched "" "${made[*]}"
+}
 if ! command -v etcd >/dev/null; then
 	fail etcd-present "etcd is not installed (make deps installs etcd-server)"
+	host_check
 	exit 0
 fi
 ip route add default via 192.168.50.1 dev up0
@@ -316,7 +446,7 @@ etcd --name leases --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.
 	--initial-advertise-peer-urls http://127.0.0.1:23892 \
 	--initial-cluster leases=http://127.0.0.1:23892 >"$T_TMP/etcd.log" 2>&1 &
 EPID=$!
-defer "kill $EPID; wait $EPID"
+defer "[ -e $T_TMP/etcd-stopped ] || stop_etcd $EPID"
 ok=
 for _ in $(seq 100); do
 	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 endpoint health >/dev/null 2>&1; then
@@ -327,6 +457,7 @@ for _ in $(seq 100); do
 done
 if [ -z "$ok" ]; then
 	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+	host_check
 	exit 0
 fi
 pass etcd-start
@@ -346,11 +477,44 @@ node etcd0 node down >/dev/null
 check_eq etcd:node-down 0 "$(ctl -o json leases | jq length)"
 cluster_checks etcd
 
+# --- flanneld's normal lease carries an etcd lease (its 24 h TTL): written so, with
+# etcdctl, it is listed with its time left and never taken
+E() { ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 "$@"; }
+FT=/flttl
+echo '{"Network":"10.4.0.0/16","SubnetMin":"10.4.1.0","SubnetMax":"10.4.2.0","Backend":{"Type":"vxlan"}}' >"$T_TMP/flt.json"
+ctl --prefix $FT config set -f "$T_TMP/flt.json" >/dev/null
+lid=$(E lease grant 600 | awk '/granted/ {print $2}')
+check_eq etcd:flanneld-ttl:granted true "$([ -n "$lid" ] && echo true)"
+E put --lease="$lid" $FT/subnets/10.4.1.0-24 "$FL" >/dev/null
+ctl --prefix $FT -o json leases >"$T_TMP/flt"
+check_eq etcd:flanneld-ttl:listed "$FT/subnets/10.4.1.0-24 192.168.64.3 c6:d2:32:6f:8f:44" \
+	"$(jq -r '.[0] | "\(.key) \(.publicIP) \(.vtepMAC)"' "$T_TMP/flt")"
+ttl=$(jq '.[0].ttl' "$T_TMP/flt")
+check_eq etcd:flanneld-ttl:time-left true "$([ "$ttl" -gt 500 ] && [ "$ttl" -le 600 ] && echo true)"
+check_eq etcd:flanneld-ttl:table true \
+	"$(ctl --prefix $FT leases | grep -qE '^10\.4\.1\.0/24 +- +192\.168\.64\.3 +c6:d2:32:6f:8f:44 +0h(0[89]|10)m[0-5][0-9]s$' && echo true)"
+for i in 1 2; do
+	node "etcd-h$i" --prefix $FT -o json node up --public-ip 10.0.4.1 >"$T_TMP/h"
+	check_eq "etcd:flanneld-ttl:not-taken-$i" 10.4.2.0/24 "$(subnet_of "$T_TMP/h")"
+done
+run_err etcd:flanneld-ttl:full 1 "sluicectl: no free subnet: every /24 between 10.4.1.0 and 10.4.2.0 is leased (2 leases)" \
+	node etcd-h9 --prefix $FT node up --public-ip 10.0.4.9
+check_eq etcd:flanneld-ttl:untouched "$FL" "$(E get $FT/subnets/10.4.1.0-24 --print-value-only)"
+check_eq etcd:flanneld-ttl:still-on-its-lease true \
+	"$(E lease timetolive "$lid" --keys | grep -qF "attached keys([$FT/subnets/10.4.1.0-24])" && echo true)"
+
 # the unit tests' lease lifecycle (reuse, previous subnet, renewal, revocation, release,
-# expiry, reservations) on this etcd too
+# expiry, reservations) and renewal restarting the TTL, on this etcd too
 UNIT=${BUILD_DIR:-$BIN/..}/tests/unit/test_subnet
 if [ -x "$UNIT" ]; then
 	SUBNET_TEST_STORE=$STORE "$UNIT" 2>&1 | sed 's/^\(PASS\|FAIL\) test_subnet:/\1 leases:etcd-unit:/'
+	# the unit's own status, not sed's: a crash (no FAIL line printed) fails too
+	rc=${PIPESTATUS[0]}
+	check_eq etcd-unit:status 0 "$rc"
 else
 	fail etcd-unit "no $UNIT (make units)"
 fi
+stop_etcd $EPID
+touch "$T_TMP/etcd-stopped" # the pid may be another process's by the time the defers run
+check_eq etcd-stopped true "$(gone $EPID && echo true)"
+host_check

@@ -2,9 +2,12 @@
 /* subnet/: Flannel's config rules and every refusal, lease keys and JSON (flanneld's own
  * values kept field for field), the free-subnet pick, subnet.env and the conflist, and the
  * lease lifecycle (reuse, previous subnet, races, renewal, revocation, expiry) against an
- * in-memory store with a clock of its own, then against a dir:// store in a temp dir. */
+ * in-memory store with a clock of its own, then against a dir:// store in a temp dir, and
+ * renewal restarting a real TTL (dir://; etcd through SUBNET_TEST_STORE). */
 #define T_NAME "test_subnet"
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -412,17 +415,27 @@ static void test_renew_after(void)
 	T_EQ(subnet_renew_after(1, 3600), 1);
 }
 
-static void test_files(void)
+static void relative_writes(void)
+{
+	struct err e = {0};
+
+	T_EQ(subnet_write_atomic("plain.env", "x\n", 2, 0600, &e), 0);
+	T_EQ(subnet_write_atomic("sub/dir/", "x\n", 2, 0600, &e), -ENOTDIR);
+	T_STREQ(e.msg, "write sub/dir/: Not a directory");
+}
+
+/* The files' checks in dir (test_files makes it and removes it, whatever fails here) */
+static void files_in(const char *dir)
 {
 	struct subnet_conf c;
 	struct subnet_lease l = mk_lease("10.244.7.0/24", "fd00:10:244:7::/64");
 	struct ip_prefix sn, sn6;
 	struct err e;
-	char dir[] = "/tmp/sluice-subnet.XXXXXX", path[256], b[IP_STRLEN], *s;
+	char path[256], b[IP_STRLEN], *s;
 	struct stat st;
 	cJSON *j, *ipam;
+	int cwd;
 
-	T_ASSERT(mkdtemp(dir));
 	T_EQ(conf("{\"Network\":\"10.244.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":"
 		  "\"fd00:10:244::/56\",\"Backend\":{\"Type\":\"vxlan\"}}",
 		  &c, &e),
@@ -440,6 +453,20 @@ static void test_files(void)
 	T_EQ(subnet_env_read(path, &sn, &sn6), 0);
 	T_STREQ(ip_prefix_fmt(&sn, b), "10.244.7.0/24");
 	T_STREQ(ip_prefix_fmt(&sn6, b), "fd00:10:244:7::/64");
+	/* relative paths given as string constants (read-only memory): the directory and the
+	 * name are cut from copies (POSIX basename() writes into a path ending in '/') */
+	cwd = open(".", O_RDONLY | O_DIRECTORY);
+	T_ASSERT(cwd >= 0);
+	T_EQ(chdir(dir), 0);
+	relative_writes();
+	T_EQ(fchdir(cwd), 0);
+	close(cwd);
+	T_ASSERT(!t_failed);
+	snprintf(path, sizeof(path), "%s/plain.env", dir);
+	T_EQ(stat(path, &st), 0);
+	T_EQ(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "rmdir %s/sub/dir %s/sub", dir, dir); /* nothing left in it */
+	T_EQ(system(path), 0);
 	snprintf(path, sizeof(path), "%s/missing.env", dir);
 	T_EQ(subnet_env_read(path, &sn, &sn6), -ENOENT);
 	s = subnet_state_path("/run/sluice/subnet.env");
@@ -486,8 +513,16 @@ static void test_files(void)
 	T_STREQ(e.msg,
 		"CNI config template: no plugin in \"plugins\" has an \"ipam\" object to fill with the lease");
 	subnet_conf_done(&c);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	T_EQ(system(path), 0);
+}
+
+static void test_files(void)
+{
+	char dir[] = "/tmp/sluice-subnet.XXXXXX", cmd[64];
+
+	T_ASSERT(mkdtemp(dir));
+	files_in(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ(system(cmd), 0);
 }
 
 /* An in-memory store with a clock of its own: TTLs expire when the test says so, and a hook
@@ -881,6 +916,75 @@ static void test_dual_stack_overlap(void)
 	mem_free(&m);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* sleeps until t (CLOCK_MONOTONIC seconds): deadlines, not sleeps that add up their delays */
+static void sleep_until(double t)
+{
+	double d;
+
+	while ((d = t - now_s()) > 0)
+		usleep(d > 0.1 ? 100000 : (useconds_t)(d * 1e6) + 1);
+}
+
+/* Renewal restarts the TTL, on a real store: a lease of 3 s renewed at 1.5 s with 6 s is
+ * still there at 4.5 s (past the first expiry; etcd's least TTL, ~2 s, counts from the grant)
+ * with more than a second left, and then, not renewed, expires. Every wait is bounded. */
+static void renewal(struct store *s)
+{
+	struct subnet_conf c;
+	struct subnet_lease a = {0};
+	struct subnet_node n = node("192.168.2.10", "r1");
+	struct subnet_acquire_opts o = {.ttl = 3};
+	struct store_kv kv = {0};
+	struct err e = {0};
+	double t0, gone = 0;
+	int r;
+
+	T_EQ(conf("{\"Network\":\"10.246.0.0/16\",\"Backend\":{\"Type\":\"vxlan\"}}", &c, &e), 0);
+	subnet_conf_done(&c);
+	t0 = now_s();
+	T_EQ(subnet_acquire(s, K("/renew"), &c, &n, &o, &a, &e), SUBNET_NEW);
+	T_EQ(store_get(s, a.key, &kv, NULL, &e), 1);
+	T_ASSERT(kv.ttl >= 1 && kv.ttl <= 3);
+	store_kv_free(&kv);
+	sleep_until(t0 + 1.5);
+	T_EQ(subnet_renew(s, &a, 6, &e), 1);
+	T_EQ(a.ttl, 6);
+	sleep_until(t0 + 4.5);
+	r = store_get(s, a.key, &kv, NULL, &e);
+	if (r == 1 && kv.ttl <= 1)
+		printf("  ttl left %lld at %.1f s\n", (long long)kv.ttl, now_s() - t0);
+	T_EQ(r, 1);
+	T_ASSERT(kv.ttl > 1);
+	store_kv_free(&kv);
+	T_EQ(subnet_lease_check(s, &a, &e), 1);
+	/* not renewed: gone, not before its 6 s (less a second for rounding) and within 20 s
+	 * more (etcd revokes on its leader's next check) */
+	while (!gone && now_s() < t0 + 30) {
+		r = store_get(s, a.key, &kv, NULL, &e);
+		T_ASSERT(r >= 0);
+		store_kv_free(&kv);
+		if (!r)
+			gone = now_s() - t0;
+		else
+			usleep(100000);
+	}
+	if (gone < 6.5)
+		printf("  gone after %.1f s\n", gone);
+	T_ASSERT(gone >= 1.5 + 6 - 1);
+	T_EQ(subnet_lease_check(s, &a, &e), 0);
+	T_EQ(subnet_renew(s, &a, 6, &e), 0); /* expired: revoked, not written again */
+	subnet_lease_done(&a);
+	subnet_conf_done(&c);
+}
+
 static void real_advance(struct store *s)
 {
 	usleep(200 * 1000);
@@ -907,8 +1011,27 @@ static void test_lifecycle_dir(void)
 	T_EQ(system(cmd), 0);
 }
 
-/* SUBNET_TEST_STORE=URL: the lifecycle alone, on that store (tests/netns/leases.sh runs it
- * on the etcd it starts), its keys under /unit */
+static void test_renewal_dir(void)
+{
+	char dir[] = "/tmp/sluice-subnet-store.XXXXXX", url[64], cmd[80];
+	struct err e = {0};
+	struct store *s;
+
+	T_ASSERT(mkdtemp(dir));
+	snprintf(url, sizeof(url), "dir://%s/s", dir);
+	s = store_open(url, &e);
+	if (s) {
+		renewal(s);
+		store_close(s);
+	} else {
+		printf("  %s\n", e.msg);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ(system(cmd), 0);
+}
+
+/* SUBNET_TEST_STORE=URL: the lifecycle and the renewal alone, on that store
+ * (tests/netns/leases.sh runs them on the etcd it starts), their keys under /unit */
 static void test_lifecycle_env(void)
 {
 	struct err e = {0};
@@ -922,10 +1045,24 @@ static void test_lifecycle_env(void)
 	store_close(s);
 }
 
+static void test_renewal_env(void)
+{
+	struct err e = {0};
+	struct store *s = store_open(secure_getenv("SUBNET_TEST_STORE"), &e);
+
+	if (!s)
+		printf("  %s\n", e.msg);
+	T_ASSERT(s);
+	t_base = "/unit";
+	renewal(s);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (secure_getenv("SUBNET_TEST_STORE")) {
 		T_RUN(test_lifecycle_env);
+		T_RUN(test_renewal_env);
 		return T_EXIT();
 	}
 	T_RUN(test_conf_defaults);
@@ -941,5 +1078,6 @@ int main(void)
 	T_RUN(test_races);
 	T_RUN(test_dual_stack_overlap);
 	T_RUN(test_lifecycle_dir);
+	T_RUN(test_renewal_dir);
 	return T_EXIT();
 }
