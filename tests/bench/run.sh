@@ -280,7 +280,7 @@ if jq -e '[.rows[].row | select(startswith("store-"))] | length > 0' "$OUT" >/de
 	echo "store rows: each measure is \"A | B\", A in the sluice column and B in the upstream"
 	echo "one (etcdctl: Debian's etcd-client, one exec an operation; API: sluice's store called"
 	echo "in-process; put->event: from the put's start to the watcher's event, as etcd sends"
-	echo "the event before the put's answer; a watch's RSS: over 20 such events)"
+	echo "the event before the put's answer; a watch's RSS: its VmHWM over 20 such events)"
 fi
 	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"

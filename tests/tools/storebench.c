@@ -11,7 +11,7 @@
  *   -t store-dir   the same operations on the dir:// store (in-process, sluicectl) in the
  *                  sluice column against the etcd backend's in the upstream one
  *   -t store-rss   peak RSS (wait4's ru_maxrss) of sluicectl against etcdctl per operation,
- *                  and of a watching process over the put -> event measure
+ *                  and of a watching process over 20 put -> event (its VmHWM)
  *   -t store-lease a list of K keys each with a TTL (leased, as subnets/ keys are) against
  *                  one of K keys without: the etcd backend asks each leased key's time to
  *                  live, etcdctl does not; the dir store's list in the last measure
@@ -339,14 +339,24 @@ static bool watcher_wait(struct watcher *wp, const char *key)
 	}
 }
 
-/* Stops the watching process: its peak RSS in the sample */
+/* Stops the watching process: its peak RSS in the sample, VmHWM read while it lives (its
+ * own, where wait4's ru_maxrss never reads below the forking runner's) */
 static struct sample watcher_stop(struct watcher *wp)
 {
 	struct sample s = {0};
 	struct rusage ru;
+	char path[64], line[256];
+	FILE *f;
 
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)wp->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %lf", &s.rss_kib) == 1)
+			break;
+	if (f)
+		fclose(f);
 	kill(wp->pid, SIGTERM);
-	if (wait4(wp->pid, NULL, 0, &ru) == wp->pid)
+	if (wait4(wp->pid, NULL, 0, &ru) == wp->pid && !s.rss_kib)
 		s.rss_kib = (double)ru.ru_maxrss;
 	close(wp->fd);
 	return s;
