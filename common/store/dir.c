@@ -245,6 +245,9 @@ int dir_kv_fill(struct store_kv *kv, const struct dir_hdr *h, char *value, int64
 	kv->ttl = h->expires ? (h->expires - now + 999) / 1000 : -1;
 	if (h->expires && kv->ttl < 0)
 		kv->ttl = 0;
+	/* never more than was granted: an expiry read clamped is far past now + ttl */
+	if (h->expires && h->ttl && kv->ttl > h->ttl)
+		kv->ttl = h->ttl;
 	return 0;
 }
 
