@@ -17,6 +17,7 @@
 
 #include "store/dir.h"
 #include "base/err.h"
+#include "base/log.h"
 
 #define DS(st) ((struct dir_store *)(st))
 
@@ -119,8 +120,12 @@ static int read_whole(int dirfd, const char *name, size_t max, char **buf, size_
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		r = errno && !S_ISREG(st.st_mode) ? -EBADMSG : -EFBIG;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
+		r = !S_ISREG(st.st_mode) ? -EBADMSG : -EFBIG;
 		goto out;
 	}
 	*buf = malloc((size_t)st.st_size + 1);
@@ -152,6 +157,7 @@ out:
 
 int dir_meta_read(struct dir_store *s, struct dir_meta *m, const char *op, struct err *err)
 {
+	static bool warned;
 	char *buf;
 	size_t n;
 	int r = read_whole(s->dirfd, "meta", DIR_HDR_MAX, &buf, &n);
@@ -163,12 +169,19 @@ int dir_meta_read(struct dir_store *s, struct dir_meta *m, const char *op, struc
 	if (r < 0)
 		return err_fail(err, CNI_ERR_DECODE, r, "dir store %s: %s: meta is malformed",
 				s->path, op);
+	if (m->clamped && !warned) {
+		warned = true;
+		log_warn("dir store %s: meta's next expiry is out of range: the next write "
+			 "recomputes it",
+			 s->path);
+	}
 	return 0;
 }
 
 int dir_read_file(struct dir_store *s, const char *name, struct dir_hdr *h, char **value,
 		  const char *op, struct err *err)
 {
+	static bool warned;
 	char *buf;
 	size_t n;
 	ssize_t hl;
@@ -187,6 +200,13 @@ int dir_read_file(struct dir_store *s, const char *name, struct dir_hdr *h, char
 	}
 	memmove(buf, buf + hl, h->len + 1); /* the value, and the NUL read_whole added */
 	*value = buf;
+	if (h->clamped && !warned) {
+		/* once a process: a get loop would flood the log; the key is not named */
+		warned = true;
+		log_warn("dir store %s: a key file's ttl or expiry is out of range: read as the "
+			 "largest (%lld s, %lld ms), rewritten at the key's next write",
+			 s->path, (long long)h->ttl, (long long)h->expires);
+	}
 	return 1;
 }
 
@@ -225,6 +245,9 @@ int dir_kv_fill(struct store_kv *kv, const struct dir_hdr *h, char *value, int64
 	kv->ttl = h->expires ? (h->expires - now + 999) / 1000 : -1;
 	if (h->expires && kv->ttl < 0)
 		kv->ttl = 0;
+	/* never more than was granted: an expiry read clamped is far past now + ttl */
+	if (h->expires && h->ttl && kv->ttl > h->ttl)
+		kv->ttl = h->ttl;
 	return 0;
 }
 
@@ -293,8 +316,13 @@ static int list_names(struct dir_store *s, const char *prefix, const char *start
 		if (de->d_name[0] == '.' || strlen(de->d_name) > DIR_NAME_MAX)
 			continue; /* not a key's file: its name starts with '+' or '~' */
 		if (de->d_name[0] == '~') {
-			if (dir_read_file(s, de->d_name, &h, &v, "list", err) != 1)
+			/* a file that cannot be read is skipped: its error is not the caller's */
+			struct err skip = {0};
+
+			if (dir_read_file(s, de->d_name, &h, &v, "list", &skip) != 1) {
+				log_debug("%s (skipped)", skip.msg);
 				continue;
+			}
 			free(v);
 			snprintf(key, sizeof(key), "%s", h.key);
 		} else if (dir_key_unescape(de->d_name, key, sizeof(key)) < 0 ||
@@ -426,6 +454,11 @@ static int dir_put(struct store *st, const char *key, const void *value, size_t 
 	if (o->ttl < 0 || o->if_rev < STORE_ANY)
 		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
 				"dir store %s: put: negative ttl or revision", s->path);
+	/* now + ttl * 1000 must stay a number the files can hold */
+	if (o->ttl > DIR_TTL_MAX)
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"dir store %s: put: ttl %lld is over %lld seconds", s->path,
+				(long long)o->ttl, DIR_TTL_MAX);
 	r = dir_txn_begin(s, &t, "put", err);
 	if (r < 0)
 		return r;
@@ -434,8 +467,11 @@ static int dir_put(struct store *st, const char *key, const void *value, size_t 
 		goto out;
 	if ((o->if_rev == STORE_ABSENT && found) ||
 	    (o->if_rev > 0 && (!found || old.mod_rev != o->if_rev))) {
-		if (found && cur && dir_kv_fill(cur, &old, ov, t.now) == 0)
+		/* dir_kv_fill takes ov whether it succeeds or not */
+		if (found && cur) {
+			dir_kv_fill(cur, &old, ov, t.now);
 			ov = NULL;
+		}
 		r = 0;
 		goto out;
 	}
@@ -544,15 +580,22 @@ static int dir_compact(struct store *st, int64_t rev, struct err *err)
 	return r;
 }
 
+void dir_close_fds(int *const *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
 void dir_close(struct store *st)
 {
 	struct dir_store *s = DS(st);
 
 	if (!s)
 		return;
-	for (int *fd = &s->dirfd; fd <= &s->lockfd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	dir_close_fds((int *const[]){&s->dirfd, &s->keysfd, &s->tmpfd, &s->lockfd}, 4);
 	free(s->path);
 	free(s->base.url);
 	free(s);

@@ -24,6 +24,11 @@
 #define DIR_LOG_KEEP 5000
 #define DIR_LOG_KEEP_BYTES (4 << 20)
 
+/* Every number on disk is an integer in [0, 2^53] (exact in cJSON's doubles); a TTL is at
+ * most DIR_TTL_MAX seconds (the front's limit too), so that now + TTL stays far below */
+#define DIR_NUM_MAX 9007199254740992LL
+#define DIR_TTL_MAX 9000000000LL
+
 enum dir_op { DIR_PUT = 1, DIR_DELETE };
 
 /* The header of a key file (op 0) or of a log record (op set): JSON on one line, then len
@@ -34,6 +39,8 @@ struct dir_hdr {
 	int64_t ttl; /* seconds, 0: none */
 	int64_t expires; /* ms since the epoch (CLOCK_REALTIME), 0: never */
 	size_t len;
+	/* a ttl or expires read out of range (an older writer's), clamped to the largest */
+	bool clamped;
 	char key[STORE_KEY_MAX + 1];
 };
 
@@ -44,6 +51,9 @@ struct dir_meta {
 	int64_t log_gen; /* the log's generation: each compaction writes a new log file */
 	int64_t log_size; /* bytes of PATH/log committed; beyond that, a crashed write */
 	int64_t next_expiry; /* ms: no key expires before (0: none has a TTL) */
+	/* next_expiry was read out of range: set to 1, so that the next writer reaps and
+	 * recomputes it */
+	bool clamped;
 };
 
 /* Keys start with '/', hold no NUL and are at most STORE_KEY_MAX bytes */
@@ -56,10 +66,11 @@ int dir_key_unescape(const char *in, char *out, size_t size);
 void dir_key_file(const char *key, char *out);
 
 /* The header line of h, "\n" included, in out (DIR_HDR_MAX bytes). Returns its length or
- * -errno. */
+ * -errno (-ERANGE: a number outside [0, DIR_NUM_MAX]). */
 int dir_hdr_format(const struct dir_hdr *h, char *out, size_t size);
 /* Parses the header line at buf[0..n). Returns the bytes it took ("\n" included), 0 when no
- * whole line is there yet, or -EBADMSG. */
+ * whole line is there yet, or -EBADMSG. A ttl or expires over its range is clamped (see
+ * h->clamped): one such record never makes the store unreadable. */
 ssize_t dir_hdr_parse(const char *buf, size_t n, struct dir_hdr *h);
 
 int dir_meta_format(const struct dir_meta *m, char *out, size_t size);
@@ -121,6 +132,9 @@ int dir_kv_fill(struct store_kv *kv, const struct dir_hdr *h, char *value, int64
 /* Reads the log record at off: 1 with *h, *value (malloc'd) and *next, 0 when the record is
  * not whole before end, -errno */
 int dir_log_read(int fd, off_t off, off_t end, struct dir_hdr *h, char **value, off_t *next);
+
+/* Closes each descriptor that is open and marks it closed (-1) */
+void dir_close_fds(int *const *fds, size_t n);
 
 extern const struct store_ops dir_ops;
 void dir_close(struct store *st);

@@ -98,10 +98,15 @@ void dir_key_file(const char *key, char *out)
 
 static const char *const ops[] = {[DIR_PUT] = "PUT", [DIR_DELETE] = "DELETE"};
 
-/* The fields are integers below 2^53 (exact in cJSON's doubles): ms since 1970 and counters */
+/* The fields are integers up to 2^53 (exact in cJSON's doubles): ms since 1970 and counters */
 static int add_num(cJSON *o, const char *name, int64_t v)
 {
 	return cJSON_AddNumberToObject(o, name, (double)v) ? 0 : -ENOMEM;
+}
+
+static bool in_range(int64_t v)
+{
+	return v >= 0 && v <= DIR_NUM_MAX;
 }
 
 static int print_line(cJSON *o, char *out, size_t size)
@@ -131,6 +136,12 @@ int dir_hdr_format(const struct dir_hdr *h, char *out, size_t size)
 
 	if (!o)
 		return -ENOMEM;
+	/* what get_num would refuse is never written: it would make the file unreadable */
+	if (!in_range(h->create_rev) || !in_range(h->mod_rev) || !in_range(h->version) ||
+	    !in_range(h->ttl) || !in_range(h->expires) || h->len > STORE_VALUE_MAX) {
+		r = -ERANGE;
+		goto out;
+	}
 	if (dir_key_escape(h->key, esc, sizeof(esc)) < 0) {
 		r = -ENAMETOOLONG;
 		goto out;
@@ -157,6 +168,19 @@ static int get_num(const cJSON *o, const char *name, int64_t *v)
 		return -EBADMSG;
 	*v = (int64_t)n->valuedouble;
 	return 0;
+}
+
+/* get_num(), but a number over max (up to any double) reads as max and sets *clamped */
+static int get_num_clamped(const cJSON *o, const char *name, int64_t max, int64_t *v, bool *clamped)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (cJSON_IsNumber(n) && n->valuedouble > (double)max) {
+		*v = max;
+		*clamped = true;
+		return 0;
+	}
+	return get_num(o, name, v);
 }
 
 /* The JSON line at buf[0..n): its length with "\n", 0 when not whole, -EBADMSG */
@@ -202,7 +226,8 @@ ssize_t dir_hdr_parse(const char *buf, size_t n, struct dir_hdr *h)
 	    dir_key_unescape(key->valuestring, h->key, sizeof(h->key)) < 0 ||
 	    !dir_key_valid(h->key) || get_num(o, "create_revision", &h->create_rev) ||
 	    get_num(o, "mod_revision", &h->mod_rev) || get_num(o, "version", &h->version) ||
-	    get_num(o, "ttl", &h->ttl) || get_num(o, "expires", &h->expires) ||
+	    get_num_clamped(o, "ttl", DIR_TTL_MAX, &h->ttl, &h->clamped) ||
+	    get_num_clamped(o, "expires", DIR_NUM_MAX, &h->expires, &h->clamped) ||
 	    get_num(o, "len", &len) || len > STORE_VALUE_MAX)
 		goto bad;
 	h->len = (size_t)len;
@@ -218,9 +243,12 @@ int dir_meta_format(const struct dir_meta *m, char *out, size_t size)
 	cJSON *o = cJSON_CreateObject();
 	int r = -ENOMEM;
 
-	if (o && !add_num(o, "revision", m->revision) && !add_num(o, "first", m->first) &&
-	    !add_num(o, "log_gen", m->log_gen) && !add_num(o, "log_size", m->log_size) &&
-	    !add_num(o, "next_expiry", m->next_expiry))
+	if (o && (!in_range(m->revision) || !in_range(m->first) || !in_range(m->log_gen) ||
+		  !in_range(m->log_size) || !in_range(m->next_expiry)))
+		r = -ERANGE;
+	else if (o && !add_num(o, "revision", m->revision) && !add_num(o, "first", m->first) &&
+		 !add_num(o, "log_gen", m->log_gen) && !add_num(o, "log_size", m->log_size) &&
+		 !add_num(o, "next_expiry", m->next_expiry))
 		r = print_line(o, out, size);
 	cJSON_Delete(o);
 	return r;
@@ -233,10 +261,16 @@ int dir_meta_parse(const char *buf, size_t n, struct dir_meta *m)
 
 	if (r <= 0)
 		return -EBADMSG;
+	m->clamped = false;
+	/* a next expiry out of range (an older writer's huge TTL) is only a hint: 1 makes the
+	 * next writer reap, which recomputes it from the key files */
+	if (get_num(o, "next_expiry", &m->next_expiry) < 0) {
+		m->next_expiry = 1;
+		m->clamped = true;
+	}
 	if (get_num(o, "revision", &m->revision) || get_num(o, "first", &m->first) ||
 	    get_num(o, "log_gen", &m->log_gen) || get_num(o, "log_size", &m->log_size) ||
-	    get_num(o, "next_expiry", &m->next_expiry) || m->revision < 1 || m->first < 1 ||
-	    m->first > m->revision + 1)
+	    m->revision < 1 || m->first < 1 || m->first > m->revision + 1)
 		r = -EBADMSG;
 	cJSON_Delete(o);
 	return r < 0 ? (int)r : 0;

@@ -16,6 +16,7 @@
 
 #include "store/dir.h"
 #include "base/err.h"
+#include "base/log.h"
 
 static int fail(struct dir_txn *t, struct err *err, int r, const char *op, const char *what)
 {
@@ -174,6 +175,8 @@ int dir_txn_event(struct dir_txn *t, struct dir_hdr *h, const void *value, const
 		  struct err *err)
 {
 	char line[DIR_HDR_MAX];
+	struct dir_meta before = t->m;
+	bool dirty = t->dirty;
 	struct iovec iov[3];
 	ssize_t k, total;
 	int n, r;
@@ -200,8 +203,20 @@ int dir_txn_event(struct dir_txn *t, struct dir_hdr *h, const void *value, const
 	t->m.revision = h->mod_rev;
 	t->dirty = true;
 	r = apply(t, h, value);
-	/* the record is logged: the next writer replays it even if this apply failed */
-	return r < 0 ? fail(t, err, r, op, "write a key file") : 0;
+	if (r == 0)
+		return 0;
+	/* the key file is unchanged (a rename is its only change): the change did not happen,
+	 * so neither does its record, which meta would otherwise count (watchers would see it,
+	 * get would not) */
+	t->m = before;
+	t->dirty = dirty;
+	if (ftruncate(t->logfd, (off_t)before.log_size) == 0)
+		return fail(t, err, r, op, "write a key file");
+	/* the record stays past meta's log_size: the next writer replays it */
+	return err_fail(err, CNI_ERR_IO, r,
+			"dir store %s: %s: write a key file: %s (logged: the next write applies "
+			"it; cut the log: %s)",
+			t->s->path, op, strerror(-r), strerror(errno));
 }
 
 /* Deletes every expired key, each with a DELETE event, and finds the next expiry */
@@ -225,8 +240,14 @@ static int reap(struct dir_txn *t, const char *op, struct err *err)
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (dir_read_file(t->s, de->d_name, &h, &v, op, err) != 1)
-			continue; /* a malformed file: get reports it; it blocks nobody here */
+		/* a malformed file: get reports it; it blocks nobody here, and its error is not
+		 * the caller's */
+		struct err skip = {0};
+
+		if (dir_read_file(t->s, de->d_name, &h, &v, op, &skip) != 1) {
+			log_debug("%s (skipped)", skip.msg);
+			continue;
+		}
 		free(v);
 		if (h.expires && t->now >= h.expires) {
 			h.op = DIR_DELETE;

@@ -253,11 +253,7 @@ void dir_watch_close(struct store_watch *wb)
 
 	if (!w)
 		return;
-	for (int *fd = &w->epfd; fd <= &w->tfd; fd++)
-		if (*fd >= 0)
-			close(*fd);
-	if (w->logfd >= 0)
-		close(w->logfd);
+	dir_close_fds((int *const[]){&w->epfd, &w->ifd, &w->tfd, &w->logfd}, 4);
 	free(w->prefix);
 	free(w);
 }

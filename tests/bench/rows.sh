@@ -159,7 +159,9 @@ row "floor, nft after veth" - floor="$floor_bridge_link_first"
 
 # the datastore (tests/tools/storebench.c; one etcd started by run.sh, data on its tmpfs):
 # sluice's etcd backend in-process and sluicectl per exec against etcdctl per exec; the
-# dir:// store against the etcd backend; sluicectl's peak RSS against etcdctl's
+# dir:// store against the etcd backend; sluicectl's peak RSS against etcdctl's; a list of
+# leased keys (as subnets/ keys are) against one of keys without
 store_row store-etcd
 store_row store-dir
 store_row store-rss
+store_row store-lease

@@ -196,8 +196,9 @@ etcd_up() {
 	return 1
 }
 
-# store_row NAME: a datastore row (store-etcd, store-dir, store-rss; tests/tools/storebench.c)
-# of BENCH_N operations, the list of BENCH_STORE_KEYS keys (10000) BENCH_STORE_LISTS times (5)
+# store_row NAME: a datastore row (store-etcd, store-dir, store-rss, store-lease; tests/tools/
+# storebench.c) of BENCH_N operations, the list of BENCH_STORE_KEYS keys (10000)
+# BENCH_STORE_LISTS times (5), the leased keys' list of BENCH_STORE_LEASED keys (1000)
 store_row() {
 	local name=$1 dir start
 	if [ -n "${BENCH_ONLY:-}" ] && [[ "$name" != *"$BENCH_ONLY"* ]]; then
@@ -218,7 +219,8 @@ store_row() {
 	start=$SECONDS
 	if timeout -k 10 "${BENCH_ROW_TIMEOUT:-3600}" "$TOOLS/storebench" -t "$name" \
 		-o "$dir/result.json" -n "$N" -l "${BENCH_STORE_KEYS:-10000}" \
-		-L "${BENCH_STORE_LISTS:-5}" -e "$ETCD_URL" -d "dir://$T/store-dir" \
+		-L "${BENCH_STORE_LISTS:-5}" -k "${BENCH_STORE_LEASED:-1000}" -e "$ETCD_URL" \
+		-d "dir://$T/store-dir" \
 		-c "$BIN/sluicectl" -E "$(command -v etcdctl)" 2>"$dir/log"; then
 		echo "$((SECONDS - start)) s" >&2
 	else
@@ -277,7 +279,8 @@ mv "$OUT.new" "$OUT"
 if jq -e '[.rows[].row | select(startswith("store-"))] | length > 0' "$OUT" >/dev/null; then
 	echo "store rows: each measure is \"A | B\", A in the sluice column and B in the upstream"
 	echo "one (etcdctl: Debian's etcd-client, one exec an operation; API: sluice's store called"
-	echo "in-process; put->watch: from the put's return to the watcher's event)"
+	echo "in-process; put->event: from the put's start to the watcher's event, as etcd sends"
+	echo "the event before the put's answer; a watch's RSS: its VmHWM over 20 such events)"
 fi
 	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"

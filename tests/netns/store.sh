@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The datastore's dir:// backend: the behavioural suite every backend passes (tests/tools/
 # storetest, which prints its own "store-dir:<check>" lines) and its "dir" group (file modes,
-# torn reads, a dead writer's leftovers, two stores apart, open errors, log compaction), on a
-# fresh store under mktemp -d; then the same store reopened, and two suites writing one store
-# at once, as simulated nodes on one machine do.
+# torn reads, a dead writer's leftovers, two stores apart, open errors, log compaction, huge
+# TTLs, a full filesystem), on a fresh store under mktemp -d; then the same store reopened, and
+# two suites writing one store at once, as simulated nodes on one machine do.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -30,6 +30,16 @@ mkdir -p "$T_TMP/ro"
 if mount --bind "$T_TMP/ro" "$T_TMP/ro" && mount -o remount,bind,ro "$T_TMP/ro"; then
 	defer "umount -l '$T_TMP/ro'"
 	export STORETEST_RO_DIR=$T_TMP/ro/store
+fi
+
+# a small filesystem (512 KiB) for dir-enospc: a 300 KiB value's log record fits, its key
+# file then does not
+mkdir -p "$T_TMP/small"
+if mount -t tmpfs -o size=512k,mode=0700 sluice-store-test "$T_TMP/small"; then
+	defer "umount -l '$T_TMP/small'"
+	export STORETEST_SMALL_DIR=$T_TMP/small
+else
+	fail "small-fs" "cannot mount a tmpfs for dir-enospc"
 fi
 
 STORE=$T_TMP/store

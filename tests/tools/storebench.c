@@ -10,10 +10,14 @@
  *                  `sluicectl store watch` process, against the `etcdctl watch` process)
  *   -t store-dir   the same operations on the dir:// store (in-process, sluicectl) in the
  *                  sluice column against the etcd backend's in the upstream one
- *   -t store-rss   peak RSS (wait4's ru_maxrss) of sluicectl against etcdctl per operation
+ *   -t store-rss   peak RSS (wait4's ru_maxrss) of sluicectl against etcdctl per operation,
+ *                  and of a watching process over 20 put -> event (its VmHWM)
+ *   -t store-lease a list of K keys each with a TTL (leased, as subnets/ keys are) against
+ *                  one of K keys without: the etcd backend asks each leased key's time to
+ *                  live, etcdctl does not; the dir store's list in the last measure
  *
  * Usage: storebench -t ROW -o OUT.json -e ETCD_URL [-d DIR_URL] -c SLUICECTL -E ETCDCTL
- *                   [-n N] [-l LIST_KEYS] [-L LIST_REPS] */
+ *                   [-n N] [-l LIST_KEYS] [-L LIST_REPS] [-k LEASED_KEYS] */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -47,7 +51,7 @@ struct series {
 struct opts {
 	const char *row, *out, *etcd_url, *dir_url, *ctl, *etcdctl;
 	char etcd_ep[256]; /* host:port for etcdctl */
-	int n, list_keys, list_reps;
+	int n, list_keys, list_reps, leased_keys;
 };
 
 static double now_ms(void)
@@ -220,9 +224,11 @@ static struct sample gateway_list(CURL *h, const char *ep, const char *prefix)
 	return s;
 }
 
-/* Fills prefix with count keys once (a later row on the same store finds them there) */
-static void fill(struct store *st, const char *prefix, int count)
+/* Fills prefix with count keys once (a later row on the same store finds them there), each
+ * with a TTL of ttl seconds (0: none) */
+static void fill(struct store *st, const char *prefix, int count, int64_t ttl)
 {
+	struct store_put o = {.if_rev = STORE_ANY, .ttl = ttl};
 	struct store_list l = {0};
 	struct err e = {0};
 	char key[128];
@@ -236,7 +242,7 @@ static void fill(struct store *st, const char *prefix, int count)
 	store_list_free(&l);
 	for (int i = 0; i < count; i++) {
 		snprintf(key, sizeof(key), "%s%05d", prefix, i);
-		if (store_put(st, key, VALUE, strlen(VALUE), NULL, NULL, NULL, &e) != 1)
+		if (store_put(st, key, VALUE, strlen(VALUE), &o, NULL, NULL, &e) != 1)
 			die("fill", &e);
 	}
 }
@@ -333,11 +339,27 @@ static bool watcher_wait(struct watcher *wp, const char *key)
 	}
 }
 
-static void watcher_stop(struct watcher *wp)
+/* Stops the watching process: its peak RSS in the sample, VmHWM read while it lives (its
+ * own, where wait4's ru_maxrss never reads below the forking runner's) */
+static struct sample watcher_stop(struct watcher *wp)
 {
+	struct sample s = {0};
+	struct rusage ru;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)wp->pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %lf", &s.rss_kib) == 1)
+			break;
+	if (f)
+		fclose(f);
 	kill(wp->pid, SIGTERM);
-	waitpid(wp->pid, NULL, 0);
+	if (wait4(wp->pid, NULL, 0, &ru) == wp->pid && !s.rss_kib)
+		s.rss_kib = (double)ru.ru_maxrss;
 	close(wp->fd);
+	return s;
 }
 
 static struct sample proc_watch(struct store *putter, struct watcher *wp, const char *key)
@@ -447,8 +469,8 @@ static struct store *open_store(const char *url)
 /* ---- the argument vectors of the commands ---- */
 
 struct cmds {
-	char *ctl_put[9], *ctl_get[9], *ctl_list[9], *ctl_watch[9];
-	char *ec_put[6], *ec_get[6], *ec_list[7], *ec_watch[7];
+	char *ctl_put[9], *ctl_get[9], *ctl_list[9], *ctl_watch[9], *ctl_lease[9];
+	char *ec_put[6], *ec_get[6], *ec_list[7], *ec_watch[7], *ec_lease[7];
 	char ep[300];
 };
 
@@ -473,13 +495,18 @@ static void cmds_init(struct cmds *c, const struct opts *o, const char *url)
 	       sizeof(char *) * 6);
 	memcpy(c->ec_watch, (char *[]){ec, c->ep, "watch", "--prefix", "/bench/ew/", NULL},
 	       sizeof(char *) * 6);
+	memcpy(c->ctl_lease, (char *[]){ctl, "--store", u, "store", "list", "/bench/leased/", NULL},
+	       sizeof(char *) * 7);
+	memcpy(c->ec_lease, (char *[]){ec, c->ep, "get", "--prefix", "/bench/leased/", NULL},
+	       sizeof(char *) * 6);
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: storebench -t store-etcd|store-dir|store-rss -o OUT.json "
-			"-e ETCD_URL [-d DIR_URL] -c SLUICECTL -E ETCDCTL [-n N] [-l KEYS] "
-			"[-L REPS]\n");
+	fprintf(stderr,
+		"usage: storebench -t store-etcd|store-dir|store-rss|store-lease -o OUT.json "
+		"-e ETCD_URL [-d DIR_URL] -c SLUICECTL -E ETCDCTL [-n N] [-l KEYS] "
+		"[-L REPS] [-k LEASED_KEYS]\n");
 	exit(2);
 }
 
@@ -538,7 +565,7 @@ static void row_etcd(const struct opts *o, cJSON *ms)
 	}
 	measure(ms, "get: sluicectl | etcdctl", false, &a, true, &b, true);
 
-	fill(st, "/bench/list/", o->list_keys);
+	fill(st, "/bench/list/", o->list_keys, 0);
 	snprintf(name, sizeof(name), "list %d: API | etcdctl", o->list_keys);
 	for (int i = 0; i < o->list_reps; i++) {
 		add(&a, api_list(st, "/bench/list/", o->list_keys));
@@ -589,8 +616,8 @@ static void row_etcd(const struct opts *o, cJSON *ms)
 		add(&b, proc_watch(putter, &wb, key));
 	}
 	measure(ms, "put->event: sluicectl | etcdctl watch", false, &a, false, &b, false);
-	watcher_stop(&wa);
-	watcher_stop(&wb);
+	(void)watcher_stop(&wa);
+	(void)watcher_stop(&wb);
 	store_watch_close(w);
 	store_close(putter);
 	store_close(st);
@@ -632,8 +659,8 @@ static void row_dir(const struct opts *o, cJSON *ms)
 		add(&b, run(ce.ctl_get));
 	}
 	measure(ms, "get: sluicectl dir | etcd", false, &a, true, &b, true);
-	fill(d, "/bench/list/", o->list_keys);
-	fill(et, "/bench/list/", o->list_keys);
+	fill(d, "/bench/list/", o->list_keys, 0);
+	fill(et, "/bench/list/", o->list_keys, 0);
 	snprintf(name, sizeof(name), "list %d: dir API | etcd API", o->list_keys);
 	for (int i = 0; i < o->list_reps; i++) {
 		add(&a, api_list(d, "/bench/list/", o->list_keys));
@@ -685,26 +712,94 @@ static void row_rss(const struct opts *o, cJSON *ms)
 		add(&b, run(c.ec_get));
 	}
 	measure(ms, "get: sluicectl | etcdctl", true, &a, true, &b, true);
-	fill(st, "/bench/list/", o->list_keys);
+	fill(st, "/bench/list/", o->list_keys, 0);
 	snprintf(name, sizeof(name), "list %d: sluicectl | etcdctl", o->list_keys);
 	for (int i = 0; i < o->list_reps; i++) {
 		add(&a, run(c.ctl_list));
 		add(&b, run(c.ec_list));
 	}
 	measure(ms, name, true, &a, true, &b, true);
+	/* a watching process over the put -> event measure: started, made ready, shown 20
+	 * events, stopped; its peak over all of it */
+	struct store *putter = open_store(o->etcd_url);
+	struct watcher wa, wb;
+	char key[64];
+
+	for (int i = 0; i < reps; i++) {
+		watcher_start(&wa, c.ctl_watch);
+		watcher_start(&wb, c.ec_watch);
+		watcher_ready(&wa, putter, "/bench/pw/");
+		watcher_ready(&wb, putter, "/bench/ew/");
+		for (int j = 0; j < 20; j++) {
+			snprintf(key, sizeof(key), "/bench/pw/r%d-%d", i, j);
+			proc_watch(putter, &wa, key);
+			snprintf(key, sizeof(key), "/bench/ew/r%d-%d", i, j);
+			proc_watch(putter, &wb, key);
+		}
+		add(&a, watcher_stop(&wa));
+		add(&b, watcher_stop(&wb));
+	}
+	measure(ms, "watch, 20 events: sluicectl | etcdctl", true, &a, false, &b, false);
+	store_close(putter);
 	store_close(st);
+}
+
+/* A list of leased keys against one of as many keys without a lease */
+static void row_lease(const struct opts *o, cJSON *ms)
+{
+	struct store *et = open_store(o->etcd_url), *d = NULL;
+	struct series a = {0}, b = {0};
+	int k = o->leased_keys;
+	struct cmds c;
+	char name[96];
+
+	cmds_init(&c, o, o->etcd_url);
+	/* an hour: no key expires during the row */
+	fill(et, "/bench/leased/", k, 3600);
+	fill(et, "/bench/unleased/", k, 0);
+	api_list(et, "/bench/leased/", k);
+	snprintf(name, sizeof(name), "list %d leased | not: etcd API", k);
+	for (int i = 0; i < o->list_reps; i++) {
+		add(&a, api_list(et, "/bench/leased/", k));
+		add(&b, api_list(et, "/bench/unleased/", k));
+	}
+	measure(ms, name, false, &a, true, &b, true);
+	snprintf(name, sizeof(name), "list %d leased: etcd API | etcdctl", k);
+	for (int i = 0; i < o->list_reps; i++) {
+		add(&a, api_list(et, "/bench/leased/", k));
+		add(&b, run(c.ec_lease));
+	}
+	measure(ms, name, false, &a, true, &b, true);
+	snprintf(name, sizeof(name), "list %d leased: sluicectl | etcdctl", k);
+	for (int i = 0; i < o->list_reps; i++) {
+		add(&a, run(c.ctl_lease));
+		add(&b, run(c.ec_lease));
+	}
+	measure(ms, name, false, &a, true, &b, true);
+	if (o->dir_url) {
+		d = open_store(o->dir_url);
+		fill(d, "/bench/leased/", k, 3600);
+		snprintf(name, sizeof(name), "list %d leased: dir API | etcd API", k);
+		for (int i = 0; i < o->list_reps; i++) {
+			add(&a, api_list(d, "/bench/leased/", k));
+			add(&b, api_list(et, "/bench/leased/", k));
+		}
+		measure(ms, name, false, &a, true, &b, true);
+		store_close(d);
+	}
+	store_close(et);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.n = 200, .list_keys = 10000, .list_reps = 5};
+	struct opts o = {.n = 200, .list_keys = 10000, .list_reps = 5, .leased_keys = 1000};
 	cJSON *root, *ms;
 	const char *hp;
 	char *s;
 	FILE *f;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:o:e:d:c:E:n:l:L:")) != -1) {
+	while ((c = getopt(argc, argv, "t:o:e:d:c:E:n:l:L:k:")) != -1) {
 		switch (c) {
 		case 't':
 			o.row = optarg;
@@ -733,12 +828,15 @@ int main(int argc, char **argv)
 		case 'L':
 			o.list_reps = atoi(optarg);
 			break;
+		case 'k':
+			o.leased_keys = atoi(optarg);
+			break;
 		default:
 			usage();
 		}
 	}
 	if (!o.row || !o.out || !o.etcd_url || !o.ctl || !o.etcdctl || o.n < 1 || o.list_keys < 1 ||
-	    o.list_reps < 1 || strncmp(o.etcd_url, "etcd://", 7))
+	    o.list_reps < 1 || o.leased_keys < 1 || strncmp(o.etcd_url, "etcd://", 7))
 		usage();
 	hp = o.etcd_url + 7;
 	snprintf(o.etcd_ep, sizeof(o.etcd_ep), "%.*s", (int)strcspn(hp, ",/?"), hp);
@@ -754,6 +852,8 @@ int main(int argc, char **argv)
 		row_dir(&o, ms);
 	else if (!strcmp(o.row, "store-rss"))
 		row_rss(&o, ms);
+	else if (!strcmp(o.row, "store-lease"))
+		row_lease(&o, ms);
 	else
 		usage();
 	cJSON_AddBoolToObject(root, "ok", true);

@@ -1758,6 +1758,183 @@ out:
 	store_close(s);
 }
 
+static int read_meta(const char *store, struct dir_meta *m)
+{
+	char p[4300];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/meta", store);
+	fd = open(p, O_RDONLY);
+	n = fd >= 0 ? read(fd, p, sizeof(p)) : -1;
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? dir_meta_parse(p, (size_t)n, m) : -1;
+}
+
+/* A TTL so large that now + TTL is past 2^53 ms: refused; and the files an older writer made
+ * with one (meta, a key file, a log record not yet applied) leave the store usable */
+static void d_huge_ttl(struct store *s0, const char *name)
+{
+	const char *dir = sibling("hugettl");
+	struct store *s = open_path(dir);
+	struct store_put o = {.if_rev = STORE_ANY, .ttl = 10000000000000LL};
+	struct store_watch *w = NULL;
+	struct store_list l = {0};
+	struct store_kv kv = {0};
+	struct dir_meta m;
+	struct err e = {0};
+	char p[4300], line[1024];
+	int64_t r1 = 0, r2 = 0;
+	const char *why;
+	int r, n;
+
+	EXPECT(s, "open failed");
+	r = store_put(s, "/h", "x", 1, &o, NULL, NULL, &e);
+	EXPECT(r < 0 && e.code == CNI_ERR_CONFIG && strstr(e.msg, "ttl"),
+	       "a put with a 1e13 s TTL: %d (%s)", r, e.msg);
+	e = (struct err){0};
+	/* the backend's own check, whether the front refused first or not */
+	r = dir_ops.put(s, "/h", "x", 1, &o, NULL, NULL, &e);
+	EXPECT(r < 0 && e.code == CNI_ERR_CONFIG && strstr(e.msg, "ttl"),
+	       "the backend's put with a 1e13 s TTL: %d (%s)", r, e.msg);
+	e = (struct err){0};
+	EXPECT(st_put(s, "/a", "1", STORE_ANY, 0, &r1) == 1, "put failed");
+	/* what such a put wrote before the range checks: numbers past 2^53 */
+	EXPECT(read_meta(dir, &m) == 0, "meta unreadable");
+	n = snprintf(line, sizeof(line),
+		     "{\"revision\":%lld,\"first\":%lld,\"log_gen\":%lld,\"log_size\":%lld,"
+		     "\"next_expiry\":1.0000001733e+16}\n",
+		     (long long)m.revision, (long long)m.first, (long long)m.log_gen,
+		     (long long)m.log_size);
+	snprintf(p, sizeof(p), "%s/meta", dir);
+	EXPECT(!write_file(p, line, (size_t)n), "cannot write %s", p);
+	n = snprintf(line, sizeof(line),
+		     "{\"key\":\"+j\",\"create_revision\":%lld,\"mod_revision\":%lld,\"version\":1,"
+		     "\"ttl\":10000000000000,\"expires\":1.0000001733e+16,\"len\":1}\nj",
+		     (long long)r1, (long long)r1);
+	snprintf(p, sizeof(p), "%s/keys/+j", dir);
+	EXPECT(!write_file(p, line, (size_t)n), "cannot write %s", p);
+	n = snprintf(
+		line, sizeof(line),
+		"{\"op\":\"PUT\",\"key\":\"+k\",\"create_revision\":%lld,\"mod_revision\":%lld,"
+		"\"version\":1,\"ttl\":10000000000000,\"expires\":1.0000001733e+16,\"len\":1}"
+		"\nk\n",
+		(long long)r1 + 1, (long long)r1 + 1);
+	snprintf(p, sizeof(p), "%s/log", dir);
+	EXPECT(!append_file(p, line, (size_t)n), "cannot append to %s", p);
+
+	r = store_get(s, "/j", &kv, NULL, &e);
+	EXPECT(r == 1 && !strcmp(V(kv.value), "j") && kv.ttl > 0 && kv.ttl <= DIR_TTL_MAX,
+	       "get of a key file with a huge expiry: %d, ttl %lld (%s)", r, (long long)kv.ttl,
+	       e.msg);
+	EXPECT(store_list(s, "/", NULL, 0, &l, &e) == 2, "list: %zu keys (%s)", l.n, e.msg);
+	EXPECT(st_put(s, "/b", "2", STORE_ANY, 0, &r2) == 1 && r2 == r1 + 2,
+	       "the put after: %lld, the logged record at %lld", (long long)r2, (long long)r1 + 1);
+	store_kv_free(&kv);
+	r = store_get(s, "/k", &kv, NULL, &e);
+	EXPECT(r == 1 && !strcmp(V(kv.value), "k") && kv.mod_rev == r1 + 1,
+	       "the replayed record with a huge expiry: %d (%s)", r, e.msg);
+	EXPECT(store_keepalive(s, &kv, &e) == 1, "keepalive: %s", e.msg);
+	EXPECT(read_meta(dir, &m) == 0 && m.next_expiry > 0 && m.next_expiry <= DIR_NUM_MAX,
+	       "meta was not repaired");
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/a", r1, "1");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/k", r1 + 1, "k");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/b", r2, "2");
+	EXPECT(!why, "%s", why);
+	PASSED();
+out:
+	store_kv_free(&kv);
+	store_list_free(&l);
+	store_watch_close(w);
+	store_close(s);
+}
+
+/* A put whose log record fits and whose key file does not (a full filesystem): it did not
+ * happen, for get, for the revision and for watchers alike */
+static void d_enospc(struct store *s0, const char *name)
+{
+	const char *small = getenv("STORETEST_SMALL_DIR");
+	size_t big = 300 * 1024;
+	char *v = malloc(big), p[4300];
+	struct store *s = NULL;
+	struct store_watch *w = NULL;
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int64_t r1 = 0, r2 = 0;
+	const char *why;
+	int r;
+
+	if (!small) {
+		fprintf(stderr, "storetest: dir-enospc: no STORETEST_SMALL_DIR: skipped\n");
+		PASSED();
+		goto out;
+	}
+	snprintf(p, sizeof(p), "%s/store", small);
+	s = open_path(p);
+	EXPECT(s && v, "open failed");
+	EXPECT(st_put(s, "/a", "1", STORE_ANY, 0, &r1) == 1, "put failed");
+	memset(v, 'b', big);
+	r = store_put(s, "/big", v, big, NULL, NULL, NULL, &e);
+	EXPECT(r < 0 && strstr(e.msg, "write a key file: No space left"),
+	       "a put too big for the filesystem: %d (%s)", r, e.msg);
+	r = store_get(s, "/big", &kv, NULL, &e);
+	EXPECT(r == 0, "the failed put is read back: %d", r);
+	EXPECT(st_rev(s) == r1, "the revision moved from %lld to %lld", (long long)r1,
+	       (long long)st_rev(s));
+	EXPECT(st_put(s, "/a", "2", STORE_ANY, 0, &r2) == 1 && r2 == r1 + 1,
+	       "the next put: %lld after %lld", (long long)r2, (long long)r1);
+	w = store_watch_open(s, "/", r1, &e);
+	EXPECT(w, "watch failed: %s", e.msg);
+	why = expect_event(w, STORE_EV_PUT, "/a", r1, "1");
+	EXPECT(!why, "%s", why);
+	why = expect_event(w, STORE_EV_PUT, "/a", r2, "2");
+	EXPECT(!why, "after the failed put: %s", why);
+	PASSED();
+out:
+	free(v);
+	store_kv_free(&kv);
+	store_watch_close(w);
+	store_close(s);
+}
+
+/* Files a listing or a reap skip (not the caller's business) leave the caller's err empty:
+ * a later failure sharing it reports itself */
+static void d_ignored_errors(struct store *s0, const char *name)
+{
+	const char *dir = sibling("ignored");
+	struct store *s = open_path(dir);
+	struct store_list l = {0};
+	struct store_kv kv = {0};
+	struct err e = {0};
+	char p[4300];
+	int r;
+
+	EXPECT(s, "open failed");
+	snprintf(p, sizeof(p), "%s/keys/~0123", dir);
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	snprintf(p, sizeof(p), "%s/keys/notakey", dir);
+	EXPECT(!write_file(p, "junk", 4), "cannot write %s", p);
+	r = store_list(s, "/", NULL, 0, &l, &e);
+	EXPECT(r == 0 && !e.code, "a list past a hashed name's junk: %d (%s)", r, e.msg);
+	EXPECT(st_put(s, "/t", "x", STORE_ANY, 1, NULL) == 1, "put failed");
+	usleep(1100 * 1000);
+	/* this put reaps /t, reading every file under keys/ */
+	r = store_put(s, "/o", "y", 1, NULL, NULL, NULL, &e);
+	EXPECT(r == 1 && !e.code, "a put that reaped past junk: %d (%s)", r, e.msg);
+	r = store_get(s, "no-slash", &kv, NULL, &e);
+	EXPECT(r < 0 && strstr(e.msg, "invalid key"), "the later failure reads: %s", e.msg);
+	PASSED();
+out:
+	store_kv_free(&kv);
+	store_list_free(&l);
+	store_close(s);
+}
+
 static const struct check dir_checks[] = {
 	{"dir-modes", d_modes},
 	{"dir-torn", d_torn},
@@ -1769,6 +1946,9 @@ static const struct check dir_checks[] = {
 	{"dir-log-compaction", d_log_compaction},
 	{"dir-kill", d_kill},
 	{"dir-compaction-crash", d_compaction_crash},
+	{"dir-huge-ttl", d_huge_ttl},
+	{"dir-enospc", d_enospc},
+	{"dir-ignored-errors", d_ignored_errors},
 };
 
 static void st_dir_checks(struct store *s, const char *path, int argc, char **argv)
