@@ -42,7 +42,6 @@ struct etcd_store {
 	size_t want;
 	int frame_err;
 	bool json_range; /* range over JSON: asked for (api=json) or gRPC refused */
-	bool grpc_fresh; /* the next gRPC call on a new connection */
 };
 
 int64_t etcd_now_ms(void)
@@ -381,8 +380,6 @@ static void free_kvs(struct store_kv *kvs, size_t n)
  * nghttp2 until its next 200 ms poll timeout (a 10,000-key listing took 30 ms or 220 ms
  * at random; with this, 30 ms every time) */
 #define GRPC_BUFFER 102400L
-/* An answer larger than this (a window's worth) closes its connection: see grpc_call() */
-#define GRPC_REUSE_MAX 65535
 
 static size_t on_grpc_header(char *line, size_t size, size_t n, void *arg)
 {
@@ -452,6 +449,15 @@ static bool not_h2(const struct etcd_store *s, CURLcode c)
 	       c == CURLE_UNSUPPORTED_PROTOCOL || (!s->u.tls && c == CURLE_GOT_NOTHING);
 }
 
+/* libcurl before 8.0 fails the second request on a reused prior-knowledge HTTP/2
+ * connection ("Error in the HTTP2 framing layer" before anything is sent: curl issue
+ * 10634, Debian 12 has 7.88.1): there, each gRPC call of etcd:// takes a new connection
+ * (a loopback or LAN connect, ~0.1 ms). etcds:// negotiates HTTP/2 by ALPN and reuses. */
+static bool h2c_no_reuse(const struct etcd_store *s)
+{
+	return !s->u.tls && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+}
+
 /* Posts a RangeRequest frame to the endpoints in turn. Returns 0 with the message in
  * s->body[ETCD_GRPC_PREFIX, s->want), 1 when an endpoint answered but not in gRPC (the
  * caller turns the store to JSON), or -errno with err filled. */
@@ -469,7 +475,7 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 		for (size_t i = 0; i < s->u.n; i++) {
 			size_t ep = (s->cur + i) % s->u.n;
 			char url[320], msg[200];
-			long version = 0;
+			long version = 0, fresh = 0;
 			CURLcode c;
 
 			snprintf(url, sizeof(url), "%s://%s%s", s->u.tls ? "https" : "http",
@@ -479,17 +485,9 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 			s->errbuf[0] = '\0';
 			etcd_grpc_status_init(&s->st);
 			curl_easy_setopt(s->grpc, CURLOPT_URL, url);
-			curl_easy_setopt(s->grpc, CURLOPT_FRESH_CONNECT, (long)s->grpc_fresh);
 			curl_easy_setopt(s->grpc, CURLOPT_POSTFIELDS, req);
 			curl_easy_setopt(s->grpc, CURLOPT_POSTFIELDSIZE, (long)req_len);
 			c = curl_easy_perform(s->grpc);
-			/* On an HTTP/2 connection that already carried a large answer, etcd's
-			 * gRPC server sends the next large one at a fraction of the speed (a
-			 * 10,000-key listing: 100 ms instead of 18 ms; flow control windows
-			 * that libcurl 7.88 never widens, it seems): the call after such an
-			 * answer opens a new connection, the old one closed (MAXCONNECTS 1).
-			 * Small answers (gets) keep reusing theirs. */
-			s->grpc_fresh = s->len > GRPC_REUSE_MAX;
 			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 				 *tried ? ", " : "", s->u.endpoints[ep]);
 			if (s->frame_err == -ENOMEM)
@@ -507,7 +505,10 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 			if ((c == CURLE_OK || c == CURLE_WRITE_ERROR) &&
 			    (!s->st.grpc || version != CURL_HTTP_VERSION_2_0))
 				return 1;
-			if (c != CURLE_OK && not_h2(s, c))
+			/* only a connection made for this call tells whether the endpoint
+			 * speaks HTTP/2: a reused one may have been closed by the server */
+			curl_easy_getinfo(s->grpc, CURLINFO_NUM_CONNECTS, &fresh);
+			if (c != CURLE_OK && fresh > 0 && not_h2(s, c))
 				return 1;
 			if (c != CURLE_OK) {
 				snprintf(last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
@@ -1007,7 +1008,7 @@ struct store *store_etcd_open(const char *url, struct err *err)
 				      : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_BUFFERSIZE, GRPC_BUFFER) ||
-	    curl_easy_setopt(s->grpc, CURLOPT_MAXCONNECTS, 1L) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_FORBID_REUSE, (long)h2c_no_reuse(s)) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_ERRORBUFFER, s->errbuf) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_HEADERFUNCTION, on_grpc_header) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_HEADERDATA, s) ||

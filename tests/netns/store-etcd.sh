@@ -99,6 +99,46 @@ E1=etcd://127.0.0.1:2379
 suite etcd "$E1"
 suite etcd-json "$E1?api=json"
 
+# ---- which API a get used: a TCP relay notes each connection's first line ----
+cat >"$T_TMP/relay.py" <<'PY'
+import socket, sys, threading
+def pipe(a, b, log):
+    first = True
+    while True:
+        d = a.recv(65536)
+        if not d:
+            break
+        if log and first:
+            with open(log, "a") as f:
+                f.write(d.split(b"\r\n")[0].decode("latin-1") + "\n")
+            first = False
+        b.sendall(d)
+    b.shutdown(socket.SHUT_WR)
+ls = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:
+    c, _ = ls.accept()
+    u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    threading.Thread(target=pipe, args=(c, u, sys.argv[3]), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c, None), daemon=True).start()
+PY
+python3 "$T_TMP/relay.py" 2377 2379 "$T_TMP/relay.log" &
+RELAY=$!
+defer "kill $RELAY"
+for _ in $(seq 50); do
+	curl -s -o /dev/null http://127.0.0.1:2377/health && break
+	sleep 0.1
+done
+: >"$T_TMP/relay.log"
+"$ET" etcd://127.0.0.1:2377 get /relay/absent
+check_eq "range-grpc-get-absent" 3 "$?"
+check_eq "range-grpc-wire" "PRI * HTTP/2.0" "$(sort -u "$T_TMP/relay.log")"
+: >"$T_TMP/relay.log"
+"$ET" "etcd://127.0.0.1:2377?api=json" get /relay/absent
+check_eq "range-json-get-absent" 3 "$?"
+check_eq "range-json-wire" "POST /v3/kv/range HTTP/1.1" "$(sort -u "$T_TMP/relay.log")"
+kill "$RELAY" 2>/dev/null
+wait "$RELAY" 2>/dev/null
+
 # ---- an HTTP/1.1-only proxy in front of the gateway: range falls back to JSON ----
 # (python's http.server speaks HTTP/1.1 only; it relays each POST to the member)
 cat >"$T_TMP/h1proxy.py" <<'PY'
