@@ -4,6 +4,8 @@
 # netns's loopback: the shared behavioural suite (tests/tools/storetest), a three-member
 # cluster whose leader is killed under a watch, TLS with client certificates, endpoints in
 # turn, a watch resuming across a member's restart and a watch from a compacted revision.
+# Get and list go over gRPC: the suite runs again with ?api=json (the JSON gateway), through
+# an HTTP/1.1-only proxy (the fallback to JSON), and a TCP relay shows which one a get used.
 # Every etcd runs with its data under $T_TMP and is stopped by PID at exit.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
