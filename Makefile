@@ -76,8 +76,9 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -fno-strict-aliasing \
 		-fno-omit-frame-pointer $(FUZZ_SAN) $(if $(filter 1,$(WERROR)),-Werror)
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+# store/etcd_pb.c is in CMD_ONLY by its name but pure (no libcurl): the fuzz lib takes it
 FUZZ_LIB     := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(filter-out $(CMD_ONLY),$(wildcard common/*/*.c)) \
-		$(wildcard tests/fuzz/lib/*.c))
+		common/store/etcd_pb.c $(wildcard tests/fuzz/lib/*.c))
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/bin/%)
 SRCS         += $(wildcard tests/fuzz/*.c tests/fuzz/lib/*.[ch])
 

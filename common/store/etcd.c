@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The etcd:// and etcds:// backend: etcd v3's HTTP/JSON gateway (/v3/kv/range, txn, lease
  * grant/keepalive/timetolive/revoke, compaction) over one reused libcurl handle, the
- * endpoints tried in turn. The watch is in store/etcd_watch.c. */
+ * endpoints tried in turn. Range (get and list) goes over gRPC instead (KV.Range on
+ * HTTP/2, a handle of its own), since the gateway's JSON of a large listing costs the
+ * server more than the range itself; an endpoint that does not speak gRPC (an HTTP/1.1
+ * proxy in front of the gateway) turns the store back to JSON. The watch is in
+ * store/etcd_watch.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "store/etcd.h"
+#include "store/etcd_pb.h"
 #include "base/err.h"
 
 #define CONNECT_TIMEOUT_MS 1500
@@ -29,6 +34,14 @@ struct etcd_store {
 	char errbuf[CURL_ERROR_SIZE];
 	char *body;
 	size_t len, cap;
+	/* gRPC: its handle, headers and the answer's status; want is the message's length
+	 * with its prefix once the prefix came, frame_err why the body was refused */
+	CURL *grpc;
+	struct curl_slist *grpc_headers;
+	struct etcd_grpc_status st;
+	size_t want;
+	int frame_err;
+	bool json_range; /* range over JSON: asked for (api=json) or gRPC refused */
 };
 
 int64_t etcd_now_ms(void)
@@ -142,6 +155,17 @@ static void server_message(const char *body, char *out, size_t len, int *code)
 	cJSON_Delete(j);
 }
 
+/* TLS 1.3: a member that wants a client certificate ends the connection after the
+ * handshake, which curl reports as a failed send or receive */
+static const char *cert_hint(const struct etcd_store *s, CURLcode c)
+{
+	if (s->u.tls && !s->u.cert &&
+	    (c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR || c == CURLE_SSL_CONNECT_ERROR ||
+	     c == CURLE_GOT_NOTHING))
+		return " (no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)";
+	return "";
+}
+
 int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call kind, cJSON **resp,
 	      const char *what, struct err *err)
 {
@@ -175,19 +199,9 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
 				 *tried ? ", " : "", s->u.endpoints[ep]);
 			if (c != CURLE_OK) {
-				/* TLS 1.3: a member that wants a client certificate ends the
-				 * connection after the handshake, which curl reports as a failed
-				 * send or receive */
-				bool hint =
-					s->u.tls && !s->u.cert &&
-					(c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR ||
-					 c == CURLE_SSL_CONNECT_ERROR || c == CURLE_GOT_NOTHING);
-
-				snprintf(
-					last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
-					*s->errbuf ? s->errbuf : curl_easy_strerror(c),
-					hint ? " (no client certificate was offered: a member run with --client-cert-auth needs cert=FILE&key=FILE)"
-					     : "");
+				snprintf(last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
+					 *s->errbuf ? s->errbuf : curl_easy_strerror(c),
+					 cert_hint(s, c));
 				curl_easy_getinfo(s->curl, CURLINFO_PRETRANSFER_TIME_T, &sent);
 				/* A write the member may have received is not sent again
 				 * elsewhere: it may have been applied (etcd's own client
@@ -337,11 +351,11 @@ static void release_lease(struct etcd_store *s, int64_t lease)
 	cJSON_Delete(resp);
 }
 
-/* The kvs[] of a range answer into kvs (allocated), their TTLs asked for */
-static int read_kvs(struct etcd_store *s, const cJSON *kvs, struct store_kv **out, size_t *n,
-		    const char *what, struct err *err)
+/* The kvs[] of a JSON answer into kvs (allocated) */
+static int read_kvs(const cJSON *kvs, struct store_kv **out, size_t *n, const char *what,
+		    struct err *err)
 {
-	int count = cJSON_GetArraySize(kvs), r;
+	int count = cJSON_GetArraySize(kvs);
 	const cJSON *j;
 
 	*out = NULL;
@@ -354,16 +368,9 @@ static int read_kvs(struct etcd_store *s, const cJSON *kvs, struct store_kv **ou
 	if (!*out)
 		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory", what);
 	cJSON_ArrayForEach(j, kvs) {
-		struct store_kv *kv = &(*out)[*n];
-
-		if (etcd_parse_kv(j, kv) < 0)
+		if (etcd_parse_kv(j, &(*out)[*n]) < 0)
 			return decode_error(err, what);
 		(*n)++;
-		if (kv->lease) {
-			r = lease_ttl(s, kv->lease, &kv->ttl, err);
-			if (r < 0)
-				return r;
-		}
 	}
 	return 0;
 }
@@ -375,33 +382,362 @@ static void free_kvs(struct store_kv *kvs, size_t n)
 	free(kvs);
 }
 
+/* ---- range over gRPC ---- */
+
+/* The largest answer taken: a page of values, as on the JSON side */
+#define GRPC_MSG_MAX (64 * (size_t)STORE_VALUE_MAX)
+/* libcurl's receive buffer for the gRPC handle, as the curl tool sets it: with the default
+ * 16 KiB, libcurl 7.88's HTTP/2 reader now and then leaves a large answer's last frames in
+ * nghttp2 until its next 200 ms poll timeout (a 10,000-key listing took 30 ms or 220 ms
+ * at random; with this, 30 ms every time) */
+#define GRPC_BUFFER 102400L
+
+static size_t on_grpc_header(char *line, size_t size, size_t n, void *arg)
+{
+	struct etcd_store *s = arg;
+
+	etcd_grpc_header(&s->st, line, size * n);
+	return size * n;
+}
+
+/* Keeps the one message of a unary answer, in a buffer of its exact size once its prefix
+ * told the length (no doubling: a 10,000-key listing is a megabyte or more) */
+static size_t on_grpc_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct etcd_store *s = arg;
+	size_t len = size * n, left = len;
+
+	if (!s->st.grpc)
+		return 0; /* not a gRPC answer: the caller turns to JSON */
+	while (left) {
+		size_t need = s->len < ETCD_GRPC_PREFIX ? ETCD_GRPC_PREFIX : s->want, take;
+
+		if (s->len == need) {
+			s->frame_err = -EBADMSG; /* a second message where one is due */
+			return 0;
+		}
+		if (need + 1 > s->cap) {
+			char *b = realloc(s->body, need + 1);
+
+			if (!b) {
+				s->frame_err = -ENOMEM;
+				return 0;
+			}
+			s->body = b;
+			s->cap = need + 1;
+		}
+		take = need - s->len < left ? need - s->len : left;
+		memcpy(s->body + s->len, data, take);
+		s->len += take;
+		data += take;
+		left -= take;
+		if (s->len == ETCD_GRPC_PREFIX && !s->want) {
+			size_t mlen;
+
+			s->frame_err = etcd_grpc_prefix((uint8_t *)s->body, GRPC_MSG_MAX, &mlen);
+			if (s->frame_err < 0)
+				return 0;
+			s->want = ETCD_GRPC_PREFIX + mlen;
+		}
+	}
+	return len;
+}
+
+/* gRPC codes an HTTP gateway answers with a 5xx: this member cannot serve it now, another
+ * may (Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable, DataLoss) */
+static bool grpc_retry(int code)
+{
+	return code == 2 || code == 4 || code == 12 || code == 13 || code == 14 || code == 15;
+}
+
+/* A transport error that says the endpoint does not speak HTTP/2 (an HTTP/1.1 server read
+ * the connection preface and answered in HTTP/1.1, or closed without a word), rather than
+ * that it is down. Over TLS, ALPN settles it: an empty reply there is rather a member that
+ * wanted a client certificate. */
+static bool not_h2(const struct etcd_store *s, CURLcode c)
+{
+	return c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM || c == CURLE_WEIRD_SERVER_REPLY ||
+	       c == CURLE_UNSUPPORTED_PROTOCOL || (!s->u.tls && c == CURLE_GOT_NOTHING);
+}
+
+/* libcurl before 8.0 fails the second request on a reused prior-knowledge HTTP/2
+ * connection ("Error in the HTTP2 framing layer" before anything is sent: curl issue
+ * 10634, Debian 12 has 7.88.1): there, each gRPC call of etcd:// takes a new connection
+ * (a loopback or LAN connect, ~0.1 ms). etcds:// negotiates HTTP/2 by ALPN and reuses. */
+static bool h2c_no_reuse(const struct etcd_store *s)
+{
+	return !s->u.tls && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+}
+
+/* Posts a RangeRequest frame to the endpoints in turn. Returns 0 with the message in
+ * s->body[ETCD_GRPC_PREFIX, s->want), 1 when an endpoint answered but not in gRPC (the
+ * caller turns the store to JSON), or -errno with err filled. */
+static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, const char *what,
+		     struct err *err)
+{
+	char tried[512] = "", last[512] = "";
+	int64_t deadline = etcd_now_ms() + RETRY_BUDGET_MS;
+	int backoff = 100;
+
+	for (;;) {
+		bool answered = false;
+
+		tried[0] = '\0';
+		for (size_t i = 0; i < s->u.n; i++) {
+			size_t ep = (s->cur + i) % s->u.n;
+			char url[320], msg[200];
+			long version = 0, fresh = 0;
+			CURLcode c;
+
+			snprintf(url, sizeof(url), "%s://%s%s", s->u.tls ? "https" : "http",
+				 s->u.endpoints[ep], ETCD_GRPC_RANGE_PATH);
+			s->len = s->want = 0;
+			s->frame_err = 0;
+			s->errbuf[0] = '\0';
+			etcd_grpc_status_init(&s->st);
+			curl_easy_setopt(s->grpc, CURLOPT_URL, url);
+			curl_easy_setopt(s->grpc, CURLOPT_POSTFIELDS, req);
+			curl_easy_setopt(s->grpc, CURLOPT_POSTFIELDSIZE, (long)req_len);
+			c = curl_easy_perform(s->grpc);
+			snprintf(tried + strlen(tried), sizeof(tried) - strlen(tried), "%s%s",
+				 *tried ? ", " : "", s->u.endpoints[ep]);
+			if (s->frame_err == -ENOMEM)
+				return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory",
+						what);
+			if (s->frame_err < 0)
+				return err_fail(
+					err, CNI_ERR_DECODE, -EBADMSG, "etcd %s: %s: %s", what,
+					s->u.endpoints[ep],
+					s->frame_err == -EPROTO ? "a compressed gRPC answer"
+					: s->frame_err == -EMSGSIZE
+						? "a gRPC answer of more than 64 MiB"
+						: "more than one gRPC message in a unary answer");
+			curl_easy_getinfo(s->grpc, CURLINFO_HTTP_VERSION, &version);
+			if ((c == CURLE_OK || c == CURLE_WRITE_ERROR) &&
+			    (!s->st.grpc || version != CURL_HTTP_VERSION_2_0))
+				return 1;
+			/* only a connection made for this call tells whether the endpoint
+			 * speaks HTTP/2: a reused one may have been closed by the server */
+			curl_easy_getinfo(s->grpc, CURLINFO_NUM_CONNECTS, &fresh);
+			if (c != CURLE_OK && fresh > 0 && not_h2(s, c))
+				return 1;
+			if (c != CURLE_OK) {
+				snprintf(last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
+					 *s->errbuf ? s->errbuf : curl_easy_strerror(c),
+					 cert_hint(s, c));
+				continue;
+			}
+			answered = true;
+			if (s->st.code == 0) {
+				if (s->len < ETCD_GRPC_PREFIX || s->len != s->want)
+					return err_fail(err, CNI_ERR_DECODE, -EBADMSG,
+							"etcd %s: %s: a truncated gRPC answer",
+							what, s->u.endpoints[ep]);
+				s->cur = ep;
+				return 0;
+			}
+			if (s->st.code < 0) {
+				snprintf(last, sizeof(last), "%s: a gRPC answer without its status",
+					 s->u.endpoints[ep]);
+				continue;
+			}
+			etcd_safe_message(s->st.message, msg, sizeof(msg));
+			snprintf(last, sizeof(last), "%s: gRPC status %d%s%s", s->u.endpoints[ep],
+				 s->st.code, *msg ? ": " : "", msg);
+			if (grpc_retry(s->st.code))
+				continue;
+			return err_fail(err, CNI_ERR_IO, grpc_errno(s->st.code), "etcd %s: %s",
+					what, last);
+		}
+		if (!answered)
+			return err_fail(err, CNI_ERR_IO, -EHOSTUNREACH,
+					"etcd %s: no endpoint answered (tried %s); last: %.300s",
+					what, tried, last);
+		if (etcd_now_ms() + backoff > deadline)
+			return err_fail(
+				err, CNI_ERR_IO, -EAGAIN,
+				"etcd %s: no endpoint could serve it (tried %s); last: %.200s",
+				what, tried, last);
+		struct timespec t = {0, backoff * 1000000L};
+
+		nanosleep(&t, NULL);
+		backoff = backoff * 2 > 1000 ? 1000 : backoff * 2;
+	}
+}
+
+struct kv_fill {
+	struct store_kv *kvs;
+	size_t n, cap;
+};
+
+static char *dup_bytes(const uint8_t *p, size_t len)
+{
+	char *b = malloc(len + 1);
+
+	if (b) {
+		if (len)
+			memcpy(b, p, len);
+		b[len] = '\0';
+	}
+	return b;
+}
+
+/* What etcd_parse_kv checks of a JSON kv, for a protobuf one */
+static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
+{
+	if (!kv->key_len || kv->key_len > STORE_KEY_MAX || memchr(kv->key, 0, kv->key_len) ||
+	    kv->value_len > STORE_VALUE_MAX)
+		return -EBADMSG;
+	return 0;
+}
+
+static int fill_kv(const struct etcd_pb_kv *kv, void *arg)
+{
+	struct kv_fill *f = arg;
+	struct store_kv *o;
+
+	if (f->n == f->cap)
+		return -EBADMSG; /* more than the counting pass found: cannot be */
+	o = &f->kvs[f->n];
+	o->key = dup_bytes(kv->key, kv->key_len);
+	o->value = dup_bytes(kv->value, kv->value_len);
+	if (!o->key || !o->value) {
+		free(o->key);
+		free(o->value);
+		o->key = o->value = NULL;
+		return -ENOMEM;
+	}
+	o->value_len = kv->value_len;
+	o->create_rev = kv->create_rev;
+	o->mod_rev = kv->mod_rev;
+	o->version = kv->version;
+	o->lease = kv->lease;
+	o->ttl = -1;
+	f->n++;
+	return 0;
+}
+
+/* A range over gRPC into kvs (allocated), the key's bytes and values copied out of the
+ * answer once. Returns 0, 1 when the endpoint does not speak gRPC, or -errno. */
+static int grpc_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
+		      struct store_kv **kvs, size_t *n, int64_t *rev, bool *more, const char *what,
+		      struct err *err)
+{
+	uint8_t frame[2 * STORE_KEY_MAX + 64];
+	struct etcd_pb_range_resp resp;
+	struct kv_fill f = {0};
+	const uint8_t *msg;
+	size_t mlen;
+	long flen = etcd_pb_range_request(req, frame, sizeof(frame));
+	int r;
+
+	if (flen < 0)
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL, "etcd %s: a key too long", what);
+	r = grpc_call(s, frame, (size_t)flen, what, err);
+	if (r)
+		return r;
+	msg = (const uint8_t *)s->body + ETCD_GRPC_PREFIX;
+	mlen = s->want - ETCD_GRPC_PREFIX;
+	/* one pass checks it all and counts, the second copies into an array of that size */
+	r = etcd_pb_range_response(msg, mlen, &resp, check_pb_kv, NULL);
+	if (r < 0)
+		return decode_error(err, what);
+	if (resp.n) {
+		f.kvs = calloc(resp.n, sizeof(*f.kvs));
+		if (!f.kvs)
+			return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory", what);
+		f.cap = resp.n;
+		r = etcd_pb_range_response(msg, mlen, &resp, fill_kv, &f);
+		if (r < 0) {
+			free_kvs(f.kvs, f.n);
+			if (r == -ENOMEM)
+				return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd %s: out of memory",
+						what);
+			return decode_error(err, what);
+		}
+	}
+	/* a large answer's buffer is not kept for the store's lifetime */
+	if (s->cap > 1 << 20) {
+		free(s->body);
+		s->body = NULL;
+		s->cap = s->len = 0;
+	}
+	*kvs = f.kvs;
+	*n = f.n;
+	if (rev)
+		*rev = resp.revision;
+	if (more)
+		*more = resp.more;
+	return 0;
+}
+
+/* A range over JSON (the gateway) */
+static int json_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
+		      struct store_kv **kvs, size_t *n, int64_t *rev, bool *more, const char *what,
+		      struct err *err)
+{
+	cJSON *resp;
+	int r;
+
+	r = call(s, "/v3/kv/range",
+		 etcd_req_range(req->key, req->range_end, req->range_end_len, (size_t)req->limit),
+		 ETCD_READ, &resp, what, err);
+	if (r < 0)
+		return r;
+	if (rev &&
+	    !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
+		r = decode_error(err, what);
+	if (more)
+		*more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "more"));
+	if (r >= 0)
+		r = read_kvs(cJSON_GetObjectItemCaseSensitive(resp, "kvs"), kvs, n, what, err);
+	cJSON_Delete(resp);
+	return r;
+}
+
+/* Range over gRPC, or JSON when the store was told to or an endpoint refused gRPC; then
+ * the TTL of every leased key */
+static int range(struct etcd_store *s, const struct etcd_pb_range_req *req, struct store_kv **kvs,
+		 size_t *n, int64_t *rev, bool *more, const char *what, struct err *err)
+{
+	int r = 1;
+
+	*kvs = NULL;
+	*n = 0;
+	if (!s->json_range) {
+		r = grpc_range(s, req, kvs, n, rev, more, what, err);
+		if (r == 1)
+			s->json_range = true; /* for the store's lifetime: a proxy stays */
+	}
+	if (r == 1)
+		r = json_range(s, req, kvs, n, rev, more, what, err);
+	for (size_t i = 0; r >= 0 && i < *n; i++)
+		if ((*kvs)[i].lease)
+			r = lease_ttl(s, (*kvs)[i].lease, &(*kvs)[i].ttl, err);
+	if (r < 0) {
+		free_kvs(*kvs, *n);
+		*kvs = NULL;
+		*n = 0;
+	}
+	return r;
+}
+
 static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int64_t *rev,
 		    struct err *err)
 {
 	struct etcd_store *s = (struct etcd_store *)st;
-	struct store_kv *kvs = NULL;
-	cJSON *resp;
-	size_t n = 0;
+	struct store_kv *kvs;
+	size_t n;
 	int r;
 
 	memset(kv, 0, sizeof(*kv));
 	r = check_key(key, "get", err);
 	if (r < 0)
 		return r;
-	r = call(s, "/v3/kv/range", etcd_req_range(key, NULL, 0, 0), ETCD_READ, &resp, "get", err);
+	r = range(s, &(struct etcd_pb_range_req){.key = key, .key_len = strlen(key)}, &kvs, &n, rev,
+		  NULL, "get", err);
 	if (r < 0)
 		return r;
-	if (rev &&
-	    !etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
-		r = decode_error(err, "get");
-	if (r >= 0)
-		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &kvs, &n, "get",
-			     err);
-	cJSON_Delete(resp);
-	if (r < 0) {
-		free_kvs(kvs, n);
-		return r;
-	}
 	if (n > 1 || (n == 1 && strcmp(kvs[0].key, key))) {
 		free_kvs(kvs, n);
 		return decode_error(err, "get");
@@ -418,7 +754,6 @@ static int etcd_list(struct store *st, const char *prefix, const char *start, si
 	struct etcd_store *s = (struct etcd_store *)st;
 	size_t plen = strlen(prefix);
 	char end[STORE_KEY_MAX + 1];
-	cJSON *resp;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -428,22 +763,15 @@ static int etcd_list(struct store *st, const char *prefix, const char *start, si
 	/* starting before the prefix would list keys outside it */
 	if (!start || strcmp(start, prefix) < 0)
 		start = prefix;
-	r = call(s, "/v3/kv/range",
-		 etcd_req_range(start, end, etcd_prefix_end(prefix, plen, end), limit), ETCD_READ,
-		 &resp, "list", err);
+	r = range(s,
+		  &(struct etcd_pb_range_req){.key = start,
+					      .key_len = strlen(start),
+					      .range_end = end,
+					      .range_end_len = etcd_prefix_end(prefix, plen, end),
+					      .limit = (int64_t)limit},
+		  &out->kvs, &out->n, &out->rev, &out->more, "list", err);
 	if (r < 0)
 		return r;
-	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", &out->rev))
-		r = decode_error(err, "list");
-	out->more = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(resp, "more"));
-	if (r >= 0)
-		r = read_kvs(s, cJSON_GetObjectItemCaseSensitive(resp, "kvs"), &out->kvs, &out->n,
-			     "list", err);
-	cJSON_Delete(resp);
-	if (r < 0) {
-		store_list_free(out);
-		return r;
-	}
 	return (int)out->n;
 }
 
@@ -503,7 +831,9 @@ static int etcd_put(struct store *st, const char *key, const void *value, size_t
 
 		r = 0;
 		if (cur) {
-			r = read_kvs(s, kvs, &got, &n, "put", err);
+			r = read_kvs(kvs, &got, &n, "put", err);
+			if (r >= 0 && n && got[0].lease)
+				r = lease_ttl(s, got[0].lease, &got[0].ttl, err);
 			if (r >= 0 && n) {
 				*cur = got[0];
 				memset(&got[0], 0, sizeof(got[0]));
@@ -618,7 +948,9 @@ static void etcd_close(struct store *st)
 	struct etcd_store *s = (struct etcd_store *)st;
 
 	curl_easy_cleanup(s->curl);
+	curl_easy_cleanup(s->grpc);
 	curl_slist_free_all(s->headers);
+	curl_slist_free_all(s->grpc_headers);
 	etcd_url_free(&s->u);
 	free(s->body);
 	free(s->base.url);
@@ -665,6 +997,34 @@ struct store *store_etcd_open(const char *url, struct err *err)
 	    curl_easy_setopt(s->curl, CURLOPT_ERRORBUFFER, s->errbuf) ||
 	    curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_body) ||
 	    curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s)) {
+		err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd store: cannot set up libcurl");
+		etcd_close(&s->base);
+		return NULL;
+	}
+	s->json_range = s->u.api_json;
+	if (s->json_range)
+		return &s->base;
+	/* gRPC: HTTP/2 from the first byte on etcd:// (etcd's port serves both), by ALPN on
+	 * etcds://; its trailers come to the header callback */
+	s->grpc = curl_easy_init();
+	s->grpc_headers = curl_slist_append(NULL, "Content-Type: application/grpc");
+	if (s->grpc_headers)
+		s->grpc_headers = curl_slist_append(s->grpc_headers, "TE: trailers");
+	if (s->grpc_headers)
+		s->grpc_headers = curl_slist_append(s->grpc_headers, "Expect:");
+	if (!s->grpc || !s->grpc_headers || etcd_curl_setup(s, s->grpc) < 0 ||
+	    curl_easy_setopt(s->grpc, CURLOPT_HTTPHEADER, s->grpc_headers) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_HTTP_VERSION,
+			     s->u.tls ? (long)CURL_HTTP_VERSION_2TLS
+				      : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_BUFFERSIZE, GRPC_BUFFER) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_FORBID_REUSE, (long)h2c_no_reuse(s)) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_ERRORBUFFER, s->errbuf) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_HEADERFUNCTION, on_grpc_header) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_HEADERDATA, s) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_WRITEFUNCTION, on_grpc_body) ||
+	    curl_easy_setopt(s->grpc, CURLOPT_WRITEDATA, s)) {
 		err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd store: cannot set up libcurl");
 		etcd_close(&s->base);
 		return NULL;

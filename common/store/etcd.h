@@ -23,10 +23,11 @@ struct etcd_url {
 	size_t n;
 	char *endpoints[ETCD_MAX_ENDPOINTS]; /* "host:port" or "[v6]:port" */
 	char *cacert, *cert, *key; /* file paths (etcds:// only) */
+	bool api_json; /* ?api=json: range over the JSON gateway too, never gRPC */
 };
 
-/* Parses etcd://h1:2379,h2:2379 or etcds://h:2379,...?cacert=F&cert=F&key=F. A missing port
- * is 2379. Fills err (CNI_ERR_CONFIG) naming what is wrong. Returns 0 or -errno. */
+/* Parses etcd://h1:2379,h2:2379 or etcds://h:2379,...?cacert=F&cert=F&key=F, either with
+ * ?api=json or api=grpc (the default) among its query keys. A missing port is 2379. Fills err (CNI_ERR_CONFIG) naming what is wrong. Returns 0 or -errno. */
 int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err);
 void etcd_url_free(struct etcd_url *u);
 

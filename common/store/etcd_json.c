@@ -120,11 +120,32 @@ static int parse_endpoint(const char *s, size_t len, struct etcd_url *u, struct 
 
 static int parse_query(const char *q, struct etcd_url *u, struct err *err)
 {
+	bool api = false;
+
 	while (*q) {
 		const char *amp = strchrnul(q, '&'), *eq = memchr(q, '=', (size_t)(amp - q));
 		size_t klen = eq ? (size_t)(eq - q) : (size_t)(amp - q);
 		char **slot = NULL;
 
+		if (klen == 3 && !strncmp(q, "api", 3)) {
+			size_t vlen = eq ? (size_t)(amp - eq - 1) : 0;
+
+			if (api)
+				return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+						"store URL: query key api given twice");
+			api = true;
+			if (vlen == 4 && !strncmp(eq + 1, "json", 4))
+				u->api_json = true;
+			else if (vlen != 4 || strncmp(eq + 1, "grpc", 4))
+				return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+						"store URL: api must be json or grpc");
+			q = *amp ? amp + 1 : amp;
+			continue;
+		}
+		if (!u->tls)
+			return err_fail(
+				err, CNI_ERR_CONFIG, -EINVAL,
+				"store URL: etcd:// takes only api=json|grpc (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
 		if (klen == 6 && !strncmp(q, "cacert", 6))
 			slot = &u->cacert;
 		else if (klen == 4 && !strncmp(q, "cert", 4))
@@ -134,7 +155,7 @@ static int parse_query(const char *q, struct etcd_url *u, struct err *err)
 		else
 			return err_fail(
 				err, CNI_ERR_CONFIG, -EINVAL,
-				"store URL: unknown query key '%.*s' (etcds:// takes cacert, cert, key)",
+				"store URL: unknown query key '%.*s' (etcds:// takes cacert, cert, key, api)",
 				(int)(klen > 32 ? 32 : klen), q);
 		if (*slot)
 			return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
@@ -200,12 +221,6 @@ int etcd_url_parse(const char *url, struct etcd_url *u, struct err *err)
 		p = stop + 1;
 	}
 	if (q) {
-		if (!u->tls) {
-			r = err_fail(
-				err, CNI_ERR_CONFIG, -EINVAL,
-				"store URL: etcd:// takes no query keys (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
-			goto fail;
-		}
 		r = parse_query(q + 1, u, err);
 		if (r < 0)
 			goto fail;

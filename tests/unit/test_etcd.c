@@ -55,6 +55,16 @@ static void test_url_forms(void)
 	T_EQ(etcd_url_parse("etcds://h?cacert=/dev/null", &u, &e), 0); /* no client cert */
 	T_ASSERT(!u.cert && !u.key);
 	etcd_url_free(&u);
+	/* api=json: range over the gateway; api=grpc (the default) */
+	T_EQ(etcd_url_parse("etcd://h?api=json", &u, &e), 0);
+	T_ASSERT(u.api_json && !u.tls);
+	etcd_url_free(&u);
+	T_EQ(etcd_url_parse("etcd://h?api=grpc", &u, &e), 0);
+	T_ASSERT(!u.api_json);
+	etcd_url_free(&u);
+	T_EQ(etcd_url_parse("etcds://h?cacert=/dev/null&api=json", &u, &e), 0);
+	T_ASSERT(u.api_json && u.tls);
+	etcd_url_free(&u);
 	T_EQ(e.code, 0);
 }
 
@@ -62,10 +72,13 @@ static void test_url_errors(void)
 {
 	T_STREQ(url_err("etcds://h:2379"),
 		"store URL: etcds:// needs cacert=FILE (the CA that signed the members' certificates)");
+	T_STREQ(url_err("etcd://h?api=xml"), "store URL: api must be json or grpc");
+	T_STREQ(url_err("etcd://h?api"), "store URL: api must be json or grpc");
+	T_STREQ(url_err("etcd://h?api=json&api=grpc"), "store URL: query key api given twice");
 	T_STREQ(url_err("etcd://h:2379?cacert=/dev/null"),
-		"store URL: etcd:// takes no query keys (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
+		"store URL: etcd:// takes only api=json|grpc (TLS is etcds://...?cacert=FILE&cert=FILE&key=FILE)");
 	T_STREQ(url_err("etcds://h?cacert=/dev/null&ca=/x"),
-		"store URL: unknown query key 'ca' (etcds:// takes cacert, cert, key)");
+		"store URL: unknown query key 'ca' (etcds:// takes cacert, cert, key, api)");
 	T_STREQ(url_err("etcds://h?cacert=/dev/null&cacert=/dev/null"),
 		"store URL: query key cacert given twice");
 	T_STREQ(url_err("etcds://h?cacert="),
