@@ -66,10 +66,12 @@ healthy() {
 
 # lines FILE N [PATTERN [SECONDS]]: waits up to SECONDS (20) until FILE has N lines matching
 # PATTERN
+# (a FILE a background command has not created yet counts as none)
 lines() {
-	local i
+	local i n
 	for ((i = 0; i < ${4:-20} * 5; i++)); do
-		[ "$(grep -c "${3:-.}" "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		n=$(grep -c "${3:-.}" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$2" ] && return 0
 		sleep 0.2
 	done
 	return 1
