@@ -17,6 +17,12 @@ struct err;
 
 #define ETCD_DEFAULT_PORT 2379
 #define ETCD_MAX_ENDPOINTS 16
+/* The largest value read back (a listing, a watch event): another client may write up to
+ * etcd's own request limit (--max-request-bytes, 1.5 MiB by default), more than sluice
+ * writes (STORE_VALUE_MAX), and such a value under a watched prefix must not stop the
+ * watch. Keys stay at STORE_KEY_MAX when read: callers rely on it (a listing's next page
+ * starts after its last key), so a longer one is a malformed answer, reported as such. */
+#define ETCD_VALUE_READ_MAX (2U << 20)
 
 struct etcd_url {
 	bool tls;
@@ -64,6 +70,7 @@ struct etcd_watch_msg {
 	size_t n;
 	char reason[128]; /* cancel_reason or the stream error's message, when safe to show */
 	bool error; /* {"error":{...}}: the gateway ended the stream */
+	bool fragment; /* one part of a response split by etcd; the last part has it false */
 };
 
 /* Parses one line of the watch stream. Returns 0 or -EBADMSG. */

@@ -412,12 +412,16 @@ cJSON *etcd_req_watch(const char *prefix, int64_t start_rev)
 	      *c = o ? cJSON_AddObjectToObject(o, "create_request") : NULL;
 	bool ok = end && c;
 
-	/* progress_notify: a silent stream still tells the revision it has reached */
+	/* progress_notify: a silent stream still tells the revision it has reached.
+	 * fragment: etcd (3.4 on) splits a response larger than its request limit into parts
+	 * ("fragment": true on all but the last), each readable alone; without it a watcher
+	 * that fell behind gets up to 1000 revisions in one message of any size. */
 	if (ok)
 		ok = etcd_json_add_bytes(c, "key", prefix, len) &&
 		     etcd_json_add_bytes(c, "range_end", end, etcd_prefix_end(prefix, len, end)) &&
 		     (start_rev <= 0 || etcd_json_add_i64(c, "start_revision", start_rev)) &&
-		     cJSON_AddTrueToObject(c, "progress_notify");
+		     cJSON_AddTrueToObject(c, "progress_notify") &&
+		     cJSON_AddTrueToObject(c, "fragment");
 	free(end);
 	if (!ok) {
 		cJSON_Delete(o);
@@ -470,7 +474,7 @@ int etcd_parse_kv(const cJSON *j, struct store_kv *kv)
 	if (!klen || strlen(kv->key) != klen)
 		r = -EBADMSG; /* sluice's keys are never empty and hold no NUL */
 	if (!r)
-		r = get_bytes(j, "value", &kv->value, &kv->value_len, STORE_VALUE_MAX);
+		r = get_bytes(j, "value", &kv->value, &kv->value_len, ETCD_VALUE_READ_MAX);
 	if (!r &&
 	    (!etcd_json_i64(j, "create_revision", &kv->create_rev) ||
 	     !etcd_json_i64(j, "mod_revision", &kv->mod_rev) ||
@@ -557,6 +561,7 @@ int etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m)
 		goto out;
 	m->created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "created"));
 	m->canceled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "canceled"));
+	m->fragment = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "fragment"));
 	if (m->canceled) {
 		cJSON *reason = cJSON_GetObjectItemCaseSensitive(res, "cancel_reason");
 

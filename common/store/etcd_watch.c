@@ -6,7 +6,11 @@
  * handed out one at a time. When the stream ends for any reason other than a compaction,
  * the watch reconnects with backoff (100 ms doubling to 5 s), the endpoints in turn, from
  * the revision after the last one it queued: nothing is lost or seen twice, since a
- * revision's events always come in one message and only whole messages are read. */
+ * revision's events always come in one response (a response etcd split into fragments is
+ * put together again before any of it is queued) and only whole responses are read.
+ * A response it cannot read (too large, or holding a key or value sluice cannot
+ * represent) is read again once from a new stream; when it fails again at the same
+ * revision the watch stops with -EBADMSG rather than reconnecting forever. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +37,11 @@
  * a stopped member by the connection closing. */
 #define PROBE_AFTER_MS 10000
 #define PROBE_TIMEOUT_MS 5000
-#define LINE_MAX_BYTES (4 * (size_t)STORE_VALUE_MAX)
+/* A fragment is at most etcd's request limit (--max-request-bytes, 1.5 MiB by default) of
+ * protobuf, or one event larger than that; as the gateway's JSON (base64 and field names)
+ * it is about 1.8 times as large: 2.8 MB per part measured at etcd 3.4's default. So
+ * limits up to about 4 MiB fit. */
+#define LINE_MAX_BYTES (4 * (size_t)ETCD_VALUE_READ_MAX)
 
 struct etcd_watch {
 	struct store_watch base;
@@ -53,6 +61,9 @@ struct etcd_watch {
 	size_t len, cap;
 	struct store_event *q;
 	size_t qhead, qn, qcap;
+	struct store_event *frag; /* the events of a fragmented response so far */
+	size_t frag_n;
+	int64_t bad_at; /* queued_rev + 1 when a response could not be read (0: none) */
 	int fatal; /* sticky: -ESTALE, or an error it will not recover from */
 	char fatal_msg[300];
 	char errbuf[CURL_ERROR_SIZE];
@@ -130,15 +141,73 @@ static int queue_push(struct etcd_watch *w, struct store_event *ev)
 	return 0;
 }
 
+static void frag_free(struct etcd_watch *w)
+{
+	for (size_t i = 0; i < w->frag_n; i++)
+		store_event_free(&w->frag[i]);
+	free(w->frag);
+	w->frag = NULL;
+	w->frag_n = 0;
+}
+
+/* Appends m's events to the fragments so far; m keeps nothing */
+static int frag_add(struct etcd_watch *w, struct etcd_watch_msg *m)
+{
+	struct store_event *f;
+
+	if (!m->n)
+		return 0;
+	f = realloc(w->frag, (w->frag_n + m->n) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	memcpy(f + w->frag_n, m->events, m->n * sizeof(*f));
+	w->frag = f;
+	w->frag_n += m->n;
+	free(m->events);
+	m->events = NULL;
+	m->n = 0;
+	return 0;
+}
+
+/* A response it cannot read. The first time, it is read again from a new stream (the
+ * next endpoint); a second failure with nothing queued in between is for good: the same
+ * revision would come again forever. The message names no key (it may name a pod). */
+static bool unreadable(struct etcd_watch *w, const char *what)
+{
+	char msg[300];
+
+	if (w->bad_at != w->queued_rev + 1) {
+		w->bad_at = w->queued_rev + 1;
+		return false;
+	}
+	snprintf(
+		msg, sizeof(msg),
+		"etcd watch: %s: cannot read the events after revision %lld, even from a new stream: %s",
+		w->s ? etcd_store_url(w->s)->endpoints[w->ep] : "etcd", (long long)w->queued_rev,
+		what);
+	set_fatal(w, -EBADMSG, msg);
+	return false;
+}
+
 /* One message of the stream. Returns false to end the stream (then reconnect, or stop at
  * w->fatal). */
 static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 {
 	struct etcd_watch_msg m;
+	struct store_event *evs;
+	int64_t before = w->queued_rev;
+	size_t n;
 	char msg[300];
 
-	if (etcd_parse_watch_msg(line, len, &m) < 0)
-		return false; /* a malformed message: read the rest again from a new stream */
+	if (etcd_parse_watch_msg(line, len, &m) < 0) {
+		char what[160];
+
+		snprintf(
+			what, sizeof(what),
+			"a malformed event (another client's key of more than %d bytes or holding a NUL, or value of more than %u bytes?)",
+			STORE_KEY_MAX, ETCD_VALUE_READ_MAX);
+		return unreadable(w, what);
+	}
 	if (m.error) {
 		etcd_watch_msg_free(&m);
 		return false; /* the gateway ended the stream (the member stopping, say) */
@@ -157,23 +226,53 @@ static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 		etcd_watch_msg_free(&m);
 		return false;
 	}
-	for (size_t i = 0; i < m.n; i++) {
-		if (m.events[i].kv.mod_rev <= w->queued_rev) {
-			store_event_free(&m.events[i]); /* seen already (cannot happen) */
-			continue;
-		}
-		if (queue_push(w, &m.events[i]) < 0) {
+	if (m.fragment || w->frag_n) {
+		/* a part of a split response: nothing is queued until its last part is in */
+		if (frag_add(w, &m) < 0) {
 			set_fatal(w, -ENOMEM, "etcd watch: out of memory");
 			etcd_watch_msg_free(&m);
 			return false;
 		}
-		w->queued_rev = m.events[i].kv.mod_rev;
-		memset(&m.events[i], 0, sizeof(m.events[i]));
+		if (m.fragment) {
+			etcd_watch_msg_free(&m);
+			return true;
+		}
+		evs = w->frag;
+		n = w->frag_n;
+	} else {
+		evs = m.events;
+		n = m.n;
+	}
+	/* Every event of one revision (a transaction, a prefix deleted, a lease revoked with
+	 * several keys) carries the same mod_rev: what was seen is what came before this
+	 * response, never the event just queued. */
+	for (size_t i = 0; i < n; i++) {
+		if (evs[i].kv.mod_rev <= before) {
+			store_event_free(&evs[i]); /* seen already (cannot happen) */
+			continue;
+		}
+		if (queue_push(w, &evs[i]) < 0) {
+			set_fatal(w, -ENOMEM, "etcd watch: out of memory");
+			for (; i < n; i++)
+				store_event_free(&evs[i]);
+			break;
+		}
+		w->queued_rev = evs[i].kv.mod_rev;
+		memset(&evs[i], 0, sizeof(evs[i]));
+	}
+	if (evs == w->frag) {
+		free(w->frag);
+		w->frag = NULL;
+		w->frag_n = 0;
+	}
+	if (w->fatal) {
+		etcd_watch_msg_free(&m);
+		return false;
 	}
 	/* A message without events other than "created" is a progress notification: every
 	 * change up to header.revision has been sent. "created" carries the current revision,
 	 * not the one it starts from. */
-	if (!m.n && !m.created && m.header_rev > w->queued_rev) {
+	if (!n && !m.created && m.header_rev > w->queued_rev) {
 		w->queued_rev = m.header_rev;
 		w->progress_rev = m.header_rev;
 	}
@@ -188,8 +287,16 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 
 	if (!w->status)
 		curl_easy_getinfo(w->stream, CURLINFO_RESPONSE_CODE, &w->status);
-	if (w->len + len > LINE_MAX_BYTES)
+	if (w->len + len > LINE_MAX_BYTES) {
+		char what[160];
+
+		snprintf(
+			what, sizeof(what),
+			"a message of more than %zu bytes (an etcd before 3.4, which does not split responses, or --max-request-bytes over 4 MiB?)",
+			LINE_MAX_BYTES);
+		unreadable(w, what);
 		return 0;
+	}
 	if (w->len + len > w->cap) {
 		size_t cap = (w->len + len) * 2;
 		char *b = realloc(w->line, cap);
@@ -282,6 +389,7 @@ static void stream_ended(struct etcd_watch *w)
 	w->stream = NULL;
 	stop_probe(w);
 	w->len = 0; /* a message cut in half is read again from the new stream */
+	frag_free(w); /* and so is a split response */
 	w->probe_at = 0;
 	if (w->fatal)
 		return;
@@ -452,6 +560,7 @@ void etcd_watch_close(struct store_watch *base)
 	for (size_t i = w->qhead; i < w->qn; i++)
 		store_event_free(&w->q[i]);
 	free(w->q);
+	frag_free(w);
 	free(w->line);
 	free(w->prefix);
 	free(w);

@@ -10,6 +10,22 @@
 #include "store/store.h"
 #include "base/err.h"
 
+/* etcd's maximum lease TTL (MaxLeaseTTL, 9e9 s): the same bound on every backend, so that
+ * a TTL a backend cannot represent (the dir backend's expiry in ms overflows) is refused
+ * before anything is written. */
+#define STORE_TTL_MAX 9000000000LL
+
+/* Keys start with '/', and so does every prefix: an empty prefix would mean "every key" to
+ * the dir backend but "no key given" to etcd (its every-key form is a different request),
+ * so it is refused on both. The message names no prefix (it may name a pod). */
+static int check_prefix(const char *prefix, const char *op, struct err *err)
+{
+	if (!prefix || prefix[0] != '/')
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"store %s: a prefix must start with '/' (\"/\" for every key)", op);
+	return 0;
+}
+
 struct store *store_open(const char *url, struct err *err)
 {
 	if (!url || !*url)
@@ -55,7 +71,9 @@ int store_get(struct store *s, const char *key, struct store_kv *kv, int64_t *re
 int store_list(struct store *s, const char *prefix, const char *start, size_t limit,
 	       struct store_list *out, struct err *err)
 {
-	return s->ops->list(s, prefix, start, limit, out, err);
+	int r = check_prefix(prefix, "list", err);
+
+	return r < 0 ? r : s->ops->list(s, prefix, start, limit, out, err);
 }
 
 static int list_append(struct store_list *out, struct store_list *page)
@@ -80,8 +98,10 @@ int store_list_all(struct store *s, const char *prefix, size_t page_size, struct
 		   struct err *err)
 {
 	char *start = NULL;
-	int r;
+	int r = check_prefix(prefix, "list", err);
 
+	if (r < 0)
+		return r;
 	for (;;) {
 		struct store_list page = {0};
 
@@ -140,6 +160,10 @@ int store_put(struct store *s, const char *key, const void *value, size_t len,
 {
 	static const struct store_put plain = {.if_rev = STORE_ANY};
 
+	if (o && (o->ttl < 0 || o->ttl > STORE_TTL_MAX))
+		return err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				"store put: ttl %lld out of range (0 to %lld seconds)",
+				(long long)o->ttl, STORE_TTL_MAX);
 	return s->ops->put(s, key, value, len, o ? o : &plain, rev, cur, err);
 }
 
@@ -162,6 +186,8 @@ int store_compact(struct store *s, int64_t rev, struct err *err)
 struct store_watch *store_watch_open(struct store *s, const char *prefix, int64_t from_rev,
 				     struct err *err)
 {
+	if (check_prefix(prefix, "watch", err) < 0)
+		return NULL;
 	return s->ops->watch_open(s, prefix, from_rev, err);
 }
 

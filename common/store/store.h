@@ -13,8 +13,10 @@
  * order, or says that revision was compacted (the caller lists again and watches from the
  * list's revision + 1).
  *
- * Keys are byte strings without NUL, starting with '/', at most STORE_KEY_MAX bytes.
- * Values are byte strings (sluice stores JSON) of at most STORE_VALUE_MAX bytes. A key
+ * Keys are byte strings without NUL, starting with '/', at most STORE_KEY_MAX bytes; so do
+ * the prefixes of lists and watches ("/" for every key; an empty one is refused). Values
+ * are byte strings (sluice stores JSON) of at most STORE_VALUE_MAX bytes when written; a
+ * value another etcd client wrote is read up to 2 MiB (etcd's own limit is 1.5 MiB). A key
  * or a value never appears in a log line or an error message of this layer (keys may
  * name pods; values may hold secrets): messages name the operation and the backend.
  *
@@ -93,7 +95,8 @@ void store_list_free(struct store_list *l);
 
 struct store_put {
 	int64_t if_rev; /* STORE_ANY, STORE_ABSENT, or a mod_rev */
-	int64_t ttl; /* seconds; 0: none (the key lives until deleted) */
+	int64_t ttl; /* seconds, at most 9000000000 (etcd's limit); 0: none (the key lives
+		      * until deleted) */
 };
 
 /* Writes key = value[len] under the condition o (NULL: unconditional, no TTL). A TTL

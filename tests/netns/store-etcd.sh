@@ -68,10 +68,12 @@ healthy() {
 
 # lines FILE N [PATTERN [SECONDS]]: waits up to SECONDS (20) until FILE has N lines matching
 # PATTERN
+# (a FILE a background command has not created yet counts as none)
 lines() {
-	local i
+	local i n
 	for ((i = 0; i < ${4:-20} * 5; i++)); do
-		[ "$(grep -c "${3:-.}" "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		n=$(grep -c "${3:-.}" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$2" ] && return 0
 		sleep 0.2
 	done
 	return 1
@@ -214,6 +216,96 @@ lines "$T_TMP/big.out" 1 '^PUT'
 kill "$BPID" 2>/dev/null
 wait "$BPID" 2>/dev/null
 check_eq "watch-large-event" "PUT /big/k $r $big" "$(grep '^PUT' "$T_TMP/big.out")"
+
+# ---- every event of one revision (a prefix deleted, a lease revoked: one mod_rev for all)
+# arrives, in order, once; across a reconnection too ----
+ECTL=(etcdctl --endpoints="$U1")
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" watch /multi/ $((rev + 1)) 90 >"$T_TMP/multi.out" 2>"$T_TMP/multi.err" &
+MPID=$!
+defer "kill $MPID"
+want=""
+for k in a b c; do
+	want+="PUT /multi/$k $("$ET" "$E1" put /multi/$k v-$k) v-$k"$'\n'
+done
+"${ECTL[@]}" del --prefix /multi/ >/dev/null
+r=$("$ET" "$E1" rev)
+for k in a b c; do want+="DELETE /multi/$k $r"$'\n'; done
+lease=$("${ECTL[@]}" lease grant 600 | awk '{print $2}')
+for k in x y z; do
+	r=$("${ECTL[@]}" put --lease="$lease" /multi/$k v-$k -w json | jq -r .header.revision)
+	want+="PUT /multi/$k $r v-$k"$'\n'
+done
+"${ECTL[@]}" lease revoke "$lease" >/dev/null
+r=$("$ET" "$E1" rev)
+for k in x y z; do want+="DELETE /multi/$k $r"$'\n'; done
+lines "$T_TMP/multi.out" 12 '^[PD]'
+etcd_stop s1
+etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
+healthy "$U1" || fail "multi-restarted" "$(tail -5 "$T_TMP/s1.log")"
+for k in p q; do
+	want+="PUT /multi/$k $("$ET" "$E1" put /multi/$k v-$k) v-$k"$'\n'
+done
+"${ECTL[@]}" del --prefix /multi/ >/dev/null
+r=$("$ET" "$E1" rev)
+for k in p q; do want+="DELETE /multi/$k $r"$'\n'; done
+lines "$T_TMP/multi.out" 16 '^[PD]'
+kill "$MPID" 2>/dev/null
+wait "$MPID" 2>/dev/null
+check_eq "watch-one-revision-every-event" "$want" "$(grep '^[PD]' "$T_TMP/multi.out")"$'\n'
+# the same history read back in one catch-up response
+"$ET" "$E1" watch /multi/ $((rev + 1)) 90 >"$T_TMP/multi2.out" 2>"$T_TMP/multi2.err" &
+MPID=$!
+defer "kill $MPID"
+lines "$T_TMP/multi2.out" 16 '^[PD]'
+kill "$MPID" 2>/dev/null
+wait "$MPID" 2>/dev/null
+check_eq "watch-history-one-revision-every-event" "$want" "$(grep '^[PD]' "$T_TMP/multi2.out")"$'\n'
+
+# ---- a watcher that fell behind: etcd sends up to 1000 revisions in one response (800
+# values of 12 KB: 12.8 MB of JSON, more than the watch reads as one message), which it
+# splits into fragments when asked ----
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" fill /catchup/ 800 12000 >/dev/null
+"$ET" "$E1" watch /catchup/ $((rev + 1)) 90 >"$T_TMP/catchup.out" 2>"$T_TMP/catchup.err" &
+CUPID=$!
+defer "kill $CUPID"
+lines "$T_TMP/catchup.out" 800 '^PUT' 60
+kill "$CUPID" 2>/dev/null
+wait "$CUPID" 2>/dev/null
+# "<events> <their checksum>" (a failure would print 800 lines of 12 KB)
+want=$(for ((i = 0; i < 800; i++)); do printf "PUT /catchup/%05d %d 12000\n" $i $((rev + 1 + i)); done |
+	md5sum)
+got=$(awk '/^PUT/ {print $1, $2, $3, length($4)}' "$T_TMP/catchup.out" | md5sum)
+check_eq "watch-catch-up-fragments" "800 $want" "$(grep -c '^PUT' "$T_TMP/catchup.out") $got"
+[ -s "$T_TMP/catchup.err" ] && sed 's/^/  /' "$T_TMP/catchup.err"
+
+# ---- another client's value larger than sluice writes (etcd takes 1.5 MiB) ----
+head -c 825000 /dev/urandom | base64 -w0 >"$T_TMP/foreign.val"
+rev=$("$ET" "$E1" rev)
+"$ET" "$E1" watch /foreign/ $((rev + 1)) 60 >"$T_TMP/foreign.out" 2>"$T_TMP/foreign.err" &
+FPID=$!
+defer "kill $FPID"
+"${ECTL[@]}" put /foreign/big <"$T_TMP/foreign.val" >/dev/null
+lines "$T_TMP/foreign.out" 1 '^PUT'
+kill "$FPID" 2>/dev/null
+wait "$FPID" 2>/dev/null
+check_eq "watch-foreign-large-value" "PUT /foreign/big $((rev + 1)) $(md5sum <"$T_TMP/foreign.val")" \
+	"$(grep '^PUT' "$T_TMP/foreign.out" | cut -d' ' -f1-3) $(grep '^PUT' "$T_TMP/foreign.out" |
+		cut -d' ' -f4 | tr -d '\n' | md5sum)"
+check_eq "list-foreign-large-value" "/foreign/big $((rev + 1)) 1100000" \
+	"$("$ET" "$E1" list /foreign/ 2>&1)"
+
+# ---- a key sluice cannot represent (a NUL in it): an error, not a watch stalled forever
+# (the message names no key) ----
+rev=$("$ET" "$E1" rev)
+k=$(printf '/bad/s3cr3t\000x' | base64 -w0)
+curl -s -X POST -d "{\"key\":\"$k\",\"value\":\"eA==\"}" "$U1/v3/kv/put" >/dev/null
+out=$(timeout 30 "$ET" "$E1" watch /bad/ $((rev + 1)) 20 2>&1)
+rc=$?
+check_eq "watch-unreadable-error" "etcdtest: watch: etcd watch: 127.0.0.1:2379: cannot read the events after revision $rev, even from a new stream: a malformed event (another client's key of more than 1024 bytes or holding a NUL, or value of more than 2097152 bytes?) 1" "$out $rc"
+out=$("$ET" "$E1" list /bad/ 2>&1)
+check_eq "list-unreadable-error" "etcdtest: list: etcd list: a malformed answer 1" "$out $?"
 
 # ---- e) a watch resumes across a restart; a compacted revision is -ESTALE ----
 rev=$("$ET" "$E1" rev)

@@ -5,6 +5,9 @@
  *   etcdtest URL get KEY             prints "<mod_rev> <value>", exit 3 when absent
  *   etcdtest URL rev                 prints the store's revision
  *   etcdtest URL compact REV
+ *   etcdtest URL fill PREFIX N BYTES puts PREFIX00000 ... PREFIX<N-1>, values of BYTES 'x's,
+ *                                    prints the last revision
+ *   etcdtest URL list PREFIX         prints "<key> <mod_rev> <value length>" per key
  *   etcdtest URL watch PREFIX REV SECONDS
  *                                    prints "PUT <key> <mod_rev> <value>" or
  *                                    "DELETE <key> <mod_rev>" per event for SECONDS, then
@@ -62,6 +65,41 @@ static int watch(struct store *s, const char *prefix, int64_t rev, int seconds)
 	return 0;
 }
 
+static int fill(struct store *s, const char *prefix, int n, size_t bytes)
+{
+	char *v = malloc(bytes + 1), key[STORE_KEY_MAX + 1];
+	struct err e = {0};
+	int64_t rev = 0;
+
+	if (!v)
+		return 1;
+	memset(v, 'x', bytes);
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "%s%05d", prefix, i);
+		if (store_put(s, key, v, bytes, NULL, &rev, NULL, &e) != 1) {
+			free(v);
+			return fail("fill", &e);
+		}
+	}
+	free(v);
+	printf("%lld\n", (long long)rev);
+	return 0;
+}
+
+static int list(struct store *s, const char *prefix)
+{
+	struct store_list l = {0};
+	struct err e = {0};
+
+	if (store_list_all(s, prefix, 0, &l, &e) < 0)
+		return fail("list", &e);
+	for (size_t i = 0; i < l.n; i++)
+		printf("%s %lld %zu\n", l.kvs[i].key, (long long)l.kvs[i].mod_rev,
+		       l.kvs[i].value_len);
+	store_list_free(&l);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct store_kv kv = {0};
@@ -92,6 +130,10 @@ int main(int argc, char **argv)
 		store_kv_free(&kv);
 	} else if (!strcmp(argv[2], "compact") && argc == 4) {
 		r = store_compact(s, strtoll(argv[3], NULL, 10), &e) == 0 ? 0 : fail("compact", &e);
+	} else if (!strcmp(argv[2], "fill") && argc == 6) {
+		r = fill(s, argv[3], atoi(argv[4]), strtoul(argv[5], NULL, 10));
+	} else if (!strcmp(argv[2], "list") && argc == 4) {
+		r = list(s, argv[3]);
 	} else if (!strcmp(argv[2], "watch") && argc == 6) {
 		r = watch(s, argv[3], strtoll(argv[4], NULL, 10), atoi(argv[5]));
 	} else {

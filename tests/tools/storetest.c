@@ -1071,6 +1071,88 @@ out:
 	store_kv_free(&kv);
 }
 
+/* Checks of the front (store/store.c), the same for every backend */
+static void c_prefix_front(struct store *s, const char *name)
+{
+	static const char *const bad[] = {"", "s3cr3t/"};
+	static const char want_list[] =
+		"store list: a prefix must start with '/' (\"/\" for every key)",
+			  want_watch[] =
+				  "store watch: a prefix must start with '/' (\"/\" for every key)";
+	struct store_list l = {0};
+	struct store_watch *w;
+	struct err e = {0};
+	int r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		r = store_list(s, bad[i], NULL, 0, &l, &e);
+		EXPECT(r == -EINVAL && e.code == CNI_ERR_CONFIG && !strcmp(e.msg, want_list),
+		       "list of prefix #%zu: %d %d '%s'", i, r, e.code, e.msg);
+		store_list_free(&l);
+		memset(&e, 0, sizeof(e));
+		r = store_list_all(s, bad[i], 1, &l, &e);
+		EXPECT(r == -EINVAL && e.code == CNI_ERR_CONFIG && !strcmp(e.msg, want_list),
+		       "list_all of prefix #%zu: %d %d '%s'", i, r, e.code, e.msg);
+		store_list_free(&l);
+		memset(&e, 0, sizeof(e));
+		w = store_watch_open(s, bad[i], 0, &e);
+		if (w)
+			store_watch_close(w);
+		EXPECT(!w && e.code == CNI_ERR_CONFIG && !strcmp(e.msg, want_watch),
+		       "watch of prefix #%zu: %s %d '%s'", i, w ? "opened" : "refused", e.code,
+		       e.msg);
+		memset(&e, 0, sizeof(e));
+		w = store_watch_open(s, bad[i], 1, &e);
+		if (w)
+			store_watch_close(w);
+		EXPECT(!w && e.code == CNI_ERR_CONFIG && !strcmp(e.msg, want_watch),
+		       "watch of prefix #%zu from rev 1: %s %d '%s'", i, w ? "opened" : "refused",
+		       e.code, e.msg);
+		memset(&e, 0, sizeof(e));
+	}
+	PASSED();
+out:
+	store_list_free(&l);
+}
+
+static void c_ttl_range(struct store *s, const char *name)
+{
+	static const int64_t bad[] = {-1, 9000000001LL, 10000000000000LL, INT64_MAX};
+	const char *k = st_key("/ttlrange");
+	struct store_kv kv = {0};
+	struct err e = {0};
+	char want[128];
+	int r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		struct store_put o = {.if_rev = STORE_ANY, .ttl = bad[i]};
+
+		r = store_put(s, k, "x", 1, &o, NULL, NULL, &e);
+		snprintf(want, sizeof(want),
+			 "store put: ttl %lld out of range (0 to 9000000000 seconds)",
+			 (long long)bad[i]);
+		EXPECT(r == -EINVAL && e.code == CNI_ERR_CONFIG && !strcmp(e.msg, want),
+		       "ttl %lld: %d %d '%s'", (long long)bad[i], r, e.code, e.msg);
+		memset(&e, 0, sizeof(e));
+	}
+	/* nothing was written, and the store still works (a list, a put without TTL) */
+	r = store_get(s, k, &kv, NULL, &e);
+	EXPECT(r == 0, "a refused put wrote the key: get returned %d %s", r, e.msg);
+	EXPECT(st_put(s, k, "ok", STORE_ANY, 0, NULL) == 1, "a put after the refused ones failed");
+	r = store_get(s, k, &kv, NULL, &e);
+	EXPECT(r == 1 && !strcmp(kv.value, "ok"), "get after: %d %s", r, e.msg);
+	store_kv_free(&kv);
+	/* the bound itself is a TTL both backends take */
+	EXPECT(st_put(s, k, "max", STORE_ANY, 9000000000LL, NULL) == 1, "a put of ttl 9000000000");
+	r = store_get(s, k, &kv, NULL, &e);
+	EXPECT(r == 1 && !strcmp(kv.value, "max") && kv.ttl > 8999990000LL &&
+		       kv.ttl <= 9000000000LL,
+	       "get after ttl 9000000000: %d ttl %lld %s", r, (long long)kv.ttl, e.msg);
+	PASSED();
+out:
+	store_kv_free(&kv);
+}
+
 static const struct check {
 	const char *name;
 	void (*fn)(struct store *s, const char *name);
@@ -1085,6 +1167,7 @@ static const struct check {
 	{"compact", c_compact},	      {"race-create", c_race_create},
 	{"race-puts", c_race_puts},   {"errors", c_errors},
 	{"ttl-watch", c_ttl_watch},   {"ttl", c_ttl},
+	{"prefix-front", c_prefix_front}, {"ttl-range", c_ttl_range},
 };
 
 /* removes what the suite wrote, so that a shared etcd keeps nothing of it */

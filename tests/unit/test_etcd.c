@@ -4,10 +4,13 @@
  * a listing into a get), and the answers of the reference transcripts read back. */
 #define T_NAME "test_etcd"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "base/base64.h"
 #include "base/err.h"
 #include "store/etcd.h"
 #include "t.h"
@@ -159,9 +162,9 @@ static void test_requests(void)
 		"\"success\":[{\"request_delete_range\":{\"key\":\"L2s=\",\"prev_kv\":true}}],"
 		"\"failure\":[{\"request_range\":{\"key\":\"L2s=\"}}]}");
 	T_STREQ(json(etcd_req_watch("/a/", 5)),
-		"{\"create_request\":{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\",\"start_revision\":\"5\",\"progress_notify\":true}}");
+		"{\"create_request\":{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\",\"start_revision\":\"5\",\"progress_notify\":true,\"fragment\":true}}");
 	T_STREQ(json(etcd_req_watch("/a/", 0)),
-		"{\"create_request\":{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\",\"progress_notify\":true}}");
+		"{\"create_request\":{\"key\":\"L2Ev\",\"range_end\":\"L2Ew\",\"progress_notify\":true,\"fragment\":true}}");
 }
 
 static void test_i64(void)
@@ -263,6 +266,35 @@ static void test_watch_messages(void)
 	T_ASSERT(m.canceled);
 	T_EQ(m.compact_rev, 5);
 	etcd_watch_msg_free(&m);
+	/* a part of a split response: the others follow, the last without "fragment" */
+	T_EQ(watch_msg("{\"result\":{\"header\":{\"revision\":\"9\"},\"fragment\":true,"
+		       "\"events\":[{\"kv\":{\"key\":\"L2E=\",\"mod_revision\":\"7\"}}]}}",
+		       &m),
+	     0);
+	T_ASSERT(m.fragment);
+	T_EQ(m.n, 1);
+	etcd_watch_msg_free(&m);
+	/* a value larger than sluice writes, as another client may write it, is read */
+	{
+		size_t vlen = (3U << 19) + 1000, blen = (vlen + 2) / 3 * 4;
+		char *v = malloc(vlen), *b64 = malloc(blen + 1), *line = malloc(blen + 200);
+
+		T_ASSERT(v && b64 && line);
+		memset(v, 'x', vlen);
+		base64_encode(v, vlen, b64);
+		snprintf(line, blen + 200,
+			 "{\"result\":{\"header\":{\"revision\":\"9\"},\"events\":[{\"kv\":"
+			 "{\"key\":\"L2E=\",\"mod_revision\":\"9\",\"value\":\"%s\"}}]}}",
+			 b64);
+		T_EQ(watch_msg(line, &m), 0);
+		T_ASSERT(!m.fragment);
+		T_EQ(m.n, 1);
+		T_EQ(m.events[0].kv.value_len, vlen);
+		etcd_watch_msg_free(&m);
+		free(v);
+		free(b64);
+		free(line);
+	}
 	/* a progress notification: a header alone */
 	T_EQ(watch_msg("{\"result\":{\"header\":{\"revision\":\"12\"}}}", &m), 0);
 	T_ASSERT(!m.created && !m.canceled && m.n == 0);
