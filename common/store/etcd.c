@@ -99,7 +99,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 
 	/* the largest answer is a page of values; a runaway one is cut off */
-	if (s->len + len > 64 * (size_t)STORE_VALUE_MAX)
+	if (s->len + len > 64 * (size_t)ETCD_VALUE_READ_MAX)
 		return 0;
 	if (s->len + len + 1 > s->cap) {
 		size_t cap = (s->len + len + 1) * 2;
@@ -385,7 +385,7 @@ static void free_kvs(struct store_kv *kvs, size_t n)
 /* ---- range over gRPC ---- */
 
 /* The largest answer taken: a page of values, as on the JSON side */
-#define GRPC_MSG_MAX (64 * (size_t)STORE_VALUE_MAX)
+#define GRPC_MSG_MAX (64 * (size_t)ETCD_VALUE_READ_MAX)
 /* libcurl's receive buffer for the gRPC handle, as the curl tool sets it: with the default
  * 16 KiB, libcurl 7.88's HTTP/2 reader now and then leaves a large answer's last frames in
  * nghttp2 until its next 200 ms poll timeout (a 10,000-key listing took 30 ms or 220 ms
@@ -582,11 +582,12 @@ static char *dup_bytes(const uint8_t *p, size_t len)
 	return b;
 }
 
-/* What etcd_parse_kv checks of a JSON kv, for a protobuf one */
+/* What etcd_parse_kv checks of a JSON kv, for a protobuf one: values up to the read limit
+ * (etcd.h: another client may write more than sluice's own write cap) */
 static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
 {
 	if (!kv->key_len || kv->key_len > STORE_KEY_MAX || memchr(kv->key, 0, kv->key_len) ||
-	    kv->value_len > STORE_VALUE_MAX)
+	    kv->value_len > ETCD_VALUE_READ_MAX)
 		return -EBADMSG;
 	return 0;
 }
