@@ -194,6 +194,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 	cJSON *sj;
 	int r = -ENOMEM;
 
+	/* acquire wrote l: its TTL is known (-1 for a reservation, never STORE_TTL_UNKNOWN) */
 	sj = subnet_state_json(conf, l, id->iface, mtu, l->ttl < 0 ? 0 : time(NULL) + l->ttl,
 			       store_url(c->store), c->prefix);
 	st = subnet_json_text(sj);
