@@ -32,18 +32,16 @@ struct store *store_open(const char *url, struct err *err)
 		url = STORE_DEFAULT_URL;
 	if (!strncmp(url, "dir://", 6)) {
 		if (url[6] != '/') {
-			err_fail(
-				err, CNI_ERR_CONFIG, -EINVAL,
-				"store URL dir://PATH needs an absolute PATH (dir:///var/lib/sluice/store)");
+			err_fail(err, CNI_ERR_CONFIG, -EINVAL,
+				 "store URL dir://PATH needs an absolute PATH (dir:///var/lib/sluice/store)");
 			return NULL;
 		}
 		return store_dir_open(url + 6, err);
 	}
 	if (!strncmp(url, "etcd://", 7) || !strncmp(url, "etcds://", 8)) {
 		if (!store_etcd_open) {
-			err_fail(
-				err, CNI_ERR_CONFIG, -ENOTSUP,
-				"etcd:// stores are only available to sluicectl and sluiced; this program reads node-local state (dir://)");
+			err_fail(err, CNI_ERR_CONFIG, -ENOTSUP,
+				 "etcd:// stores are only available to sluicectl and sluiced; this program reads node-local state (dir://)");
 			return NULL;
 		}
 		return store_etcd_open(url, err);
@@ -64,7 +62,8 @@ const char *store_url(const struct store *s)
 	return s->url;
 }
 
-int store_get(struct store *s, const char *key, struct store_kv *kv, int64_t *rev, struct err *err)
+int store_get(struct store *s, const char *key, struct store_kv *kv, int64_t *rev,
+	      struct err *err)
 {
 	return s->ops->get(s, key, kv, rev, err);
 }
@@ -168,7 +167,8 @@ int store_put(struct store *s, const char *key, const void *value, size_t len,
 	return s->ops->put(s, key, value, len, o ? o : &plain, rev, cur, err);
 }
 
-int store_delete(struct store *s, const char *key, int64_t if_rev, int64_t *rev, struct err *err)
+int store_delete(struct store *s, const char *key, int64_t if_rev, int64_t *rev,
+		 struct err *err)
 {
 	return s->ops->del(s, key, if_rev, rev, err);
 }
@@ -226,7 +226,8 @@ void store_watch_close(struct store_watch *w)
 		w->store->ops->watch_close(w);
 }
 
-int store_watch_wait(struct store_watch *w, struct store_event *ev, int timeout_ms, struct err *err)
+int store_watch_wait(struct store_watch *w, struct store_event *ev, int timeout_ms,
+		     struct err *err)
 {
 	struct timespec t0;
 
