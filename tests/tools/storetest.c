@@ -1151,8 +1151,7 @@ static void c_list_ttl(struct store *s, const char *name)
 	EXPECT(store_delete(s, lk, STORE_ANY, NULL, &e) == 1, "delete: %s", e.msg);
 	r = store_ttl(s, &l.kvs[0], &e);
 	EXPECT(r == 0 && (etcd ? l.kvs[0].ttl == 0 : l.kvs[0].ttl >= 59),
-	       "store_ttl of a deleted key: %d, ttl %lld (%s)", r, (long long)l.kvs[0].ttl,
-	       e.msg);
+	       "store_ttl of a deleted key: %d, ttl %lld (%s)", r, (long long)l.kvs[0].ttl, e.msg);
 	PASSED();
 out:
 	store_list_free(&l);
