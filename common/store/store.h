@@ -54,7 +54,7 @@ struct store_kv {
 /* kv.ttl of a leased key a list read without asking its lease: store_get fills the TTL
  * (one key, one request); store_list and store_list_all fill it where it costs nothing
  * (dir: the expiry is in the key's file) and leave this for etcd's leased keys, as a
- * timetolive request per key made a list of 1,000 leased keys 20 times slower than one of
+ * timetolive request per key made a list of 1,000 leased keys 100 times slower than one of
  * keys without. store_ttl() looks it up for the keys a caller shows. */
 #define STORE_TTL_UNKNOWN (-2)
 
@@ -82,7 +82,8 @@ struct store_list {
 /* Lists the keys that start with prefix, in byte order, from start (inclusive; NULL: from
  * the prefix), at most limit of them (0: all). out->more says the limit cut the listing
  * short: the next page starts at the last key + "\x01" (keys hold no NUL). Each page is
- * consistent in itself. Free with store_list_free(). Returns the number listed or -errno. */
+ * consistent in itself. A leased key's ttl may be STORE_TTL_UNKNOWN (etcd; store_ttl).
+ * Free with store_list_free(). Returns the number listed or -errno. */
 int store_list(struct store *s, const char *prefix, const char *start, size_t limit,
 	       struct store_list *out, struct err *err);
 

@@ -1116,7 +1116,7 @@ out:
 }
 
 /* A list fills a key's TTL where it costs nothing (dir: its file's expiry) and leaves an
- * etcd lease's STORE_TTL_UNKNOWN (a timetolive each made a list of leased keys 20 times
+ * etcd lease's STORE_TTL_UNKNOWN (a timetolive each made a list of leased keys 100 times
  * slower); store_ttl then looks it up; get is exact */
 static void c_list_ttl(struct store *s, const char *name)
 {
