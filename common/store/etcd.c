@@ -585,8 +585,9 @@ static char *dup_bytes(const uint8_t *p, size_t len)
 /* What etcd_parse_kv checks of a JSON kv, for a protobuf one */
 static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
 {
+	/* another client's value is read up to ETCD_VALUE_READ_MAX, as the JSON range does */
 	if (!kv->key_len || kv->key_len > STORE_KEY_MAX || memchr(kv->key, 0, kv->key_len) ||
-	    kv->value_len > STORE_VALUE_MAX)
+	    kv->value_len > ETCD_VALUE_READ_MAX)
 		return -EBADMSG;
 	return 0;
 }
