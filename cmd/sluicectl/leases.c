@@ -54,7 +54,11 @@ struct cJSON *ctl_lease_json(const struct subnet_lease *l)
 	else
 		cJSON_AddNullToObject(o, "vni");
 	add_str(o, "vtepMAC", l->vtep_mac, l->vtep_mac[0]);
-	cJSON_AddNumberToObject(o, "ttl", (double)l->ttl);
+	/* unknown only in `node down`'s answer: that lease is gone */
+	if (l->ttl == STORE_TTL_UNKNOWN)
+		cJSON_AddNullToObject(o, "ttl");
+	else
+		cJSON_AddNumberToObject(o, "ttl", (double)l->ttl);
 	return o;
 }
 
@@ -67,7 +71,9 @@ void ctl_lease_row(struct ctl_table *t, const struct subnet_lease *l)
 		strcat(sn, ",");
 		strcat(sn, ip_prefix_fmt(&l->subnet6, b));
 	}
-	if (l->ttl < 0)
+	if (l->ttl == STORE_TTL_UNKNOWN)
+		snprintf(ttl, sizeof(ttl), "lease");
+	else if (l->ttl < 0)
 		snprintf(ttl, sizeof(ttl), "none");
 	else
 		snprintf(ttl, sizeof(ttl), "%" PRId64 "h%02" PRId64 "m%02" PRId64 "s",
@@ -94,6 +100,13 @@ int ctl_leases(struct ctl *c, int argc, char **argv)
 	n = subnet_list(s, c->prefix, &ls, NULL, &e);
 	if (n < 0)
 		return ctl_error(&e);
+	/* the list leaves an etcd lease's time left unknown: asked here, one request a lease,
+	 * as the column shows it */
+	for (i = 0; i < n; i++)
+		if (subnet_lease_ttl(s, &ls[i], &e) < 0) {
+			subnet_leases_free(ls, (size_t)n);
+			return ctl_error(&e);
+		}
 	if (c->output == CTL_OUT_JSON) {
 		cJSON *a = cJSON_CreateArray();
 

@@ -194,6 +194,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 	cJSON *sj;
 	int r = -ENOMEM;
 
+	/* acquire wrote l: its TTL is known (-1 for a reservation, never STORE_TTL_UNKNOWN) */
 	sj = subnet_state_json(conf, l, id->iface, mtu, l->ttl < 0 ? 0 : time(NULL) + l->ttl,
 			       store_url(c->store), c->prefix);
 	st = subnet_json_text(sj);
@@ -299,7 +300,8 @@ static int node_down(struct ctl *c, const struct node_opts *n)
 	}
 	if (r >= 0)
 		r = subnet_find_own(c->store, c->prefix, &id.public_ip, &l, &e);
-	if (r > 0)
+	/* the list left an etcd lease's time left unknown: shown as up showed it */
+	if (r > 0 && (r = subnet_lease_ttl(c->store, &l, &e)) == 0)
 		r = subnet_release(c->store, &l, &e);
 	if (r < 0)
 		st = ctl_error(&e);

@@ -31,8 +31,10 @@ static const char store_usage[] =
 	"      its mod revision is N; --ttl: it expires SECONDS after the write\n"
 	"  store del KEY [--if-rev N]\n"
 	"      deletes the key (an absent key is not an error without --if-rev)\n"
-	"  store list PREFIX [--limit N] [--keys-only]\n"
-	"      every key starting with PREFIX, in byte order\n"
+	"  store list PREFIX [--limit N] [--keys-only] [--ttl]\n"
+	"      every key starting with PREFIX, in byte order; an etcd lease's time left is\n"
+	"      not read by a list (TTL \"lease\", ttl null) unless --ttl asks (a request\n"
+	"      per leased key)\n"
 	"  store watch PREFIX [--rev N] [--count N] [--timeout SECONDS]\n"
 	"      one line per change under PREFIX (from revision N; stops after N events or\n"
 	"      SECONDS): TYPE KEY MOD_REV [VALUE]\n"
@@ -42,7 +44,8 @@ static const char store_usage[] =
 	"A VALUE or KEY that starts with '-' goes after \"--\". A conditional write that\n"
 	"fails exits 1 (\"key exists\", \"revision mismatch\").\n"
 	"-o json prints objects with key, value (a string), create_revision, mod_revision,\n"
-	"version and ttl (-1: none); watch prints one object per line.\n";
+	"version and ttl (seconds left; -1: none; null: a lease not looked up); watch prints\n"
+	"one object per line.\n";
 
 /* Parses a whole decimal number in [min, max] */
 static bool parse_num(const char *s, int64_t min, int64_t max, int64_t *out)
@@ -77,7 +80,10 @@ static cJSON *kv_json(const struct store_kv *kv, bool keys_only)
 	cJSON_AddNumberToObject(o, "create_revision", (double)kv->create_rev);
 	cJSON_AddNumberToObject(o, "mod_revision", (double)kv->mod_rev);
 	cJSON_AddNumberToObject(o, "version", (double)kv->version);
-	cJSON_AddNumberToObject(o, "ttl", (double)kv->ttl);
+	if (kv->ttl == STORE_TTL_UNKNOWN)
+		cJSON_AddNullToObject(o, "ttl");
+	else
+		cJSON_AddNumberToObject(o, "ttl", (double)kv->ttl);
 	return o;
 }
 
@@ -105,7 +111,11 @@ static void kv_row(struct ctl_table *t, const struct store_kv *kv)
 	snprintf(rev, sizeof(rev), "%" PRId64, kv->mod_rev);
 	snprintf(ver, sizeof(ver), "%" PRId64, kv->version);
 	snprintf(ttl, sizeof(ttl), "%" PRId64, kv->ttl);
-	ctl_table_row(t, kv->key, rev, ver, kv->ttl < 0 ? "-" : ttl, val);
+	ctl_table_row(t, kv->key, rev, ver,
+		      kv->ttl == STORE_TTL_UNKNOWN ? "lease"
+		      : kv->ttl < 0		   ? "-"
+						   : ttl,
+		      val);
 	free(val);
 }
 
@@ -324,11 +334,12 @@ static int store_list_verb(struct ctl *c, int argc, char **argv)
 	static const struct option opts[] = {
 		{"limit", required_argument, NULL, 'l'},
 		{"keys-only", no_argument, NULL, 'k'},
+		{"ttl", no_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct store_list l = {0};
-	bool keys_only = false;
+	bool keys_only = false, ttls = false;
 	struct err e = {0};
 	int64_t limit = 0;
 	struct store *s;
@@ -343,6 +354,8 @@ static int store_list_verb(struct ctl *c, int argc, char **argv)
 				return CTL_USAGE;
 		} else if (o == 'k') {
 			keys_only = true;
+		} else if (o == 't') {
+			ttls = true;
 		} else if (o == ':') {
 			return ctl_usage("store list", "'%s' needs a value", argv[optind - 1]);
 		} else {
@@ -358,6 +371,9 @@ static int store_list_verb(struct ctl *c, int argc, char **argv)
 		r = store_list(s, argv[optind], NULL, (size_t)limit, &l, &e);
 	else
 		r = store_list_all(s, argv[optind], 0, &l, &e);
+	/* keys only show no TTL: none is looked up */
+	for (i = 0; r >= 0 && ttls && !keys_only && i < l.n; i++)
+		r = store_ttl(s, &l.kvs[i], &e);
 	if (r < 0) {
 		store_list_free(&l);
 		return ctl_error(&e);

@@ -586,6 +586,7 @@ static char *dup_bytes(const uint8_t *p, size_t len)
  * (etcd.h: another client may write more than sluice's own write cap) */
 static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
 {
+	/* another client's value is read up to ETCD_VALUE_READ_MAX, as the JSON range does */
 	if (!kv->key_len || kv->key_len > STORE_KEY_MAX || memchr(kv->key, 0, kv->key_len) ||
 	    kv->value_len > ETCD_VALUE_READ_MAX)
 		return -EBADMSG;
@@ -696,10 +697,11 @@ static int json_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
 	return r;
 }
 
-/* Range over gRPC, or JSON when the store was told to or an endpoint refused gRPC; then
- * the TTL of every leased key */
+/* Range over gRPC, or JSON when the store was told to or an endpoint refused gRPC; then,
+ * with ttls, the TTL of every leased key (a request each); without, a leased key's TTL is
+ * STORE_TTL_UNKNOWN (store_ttl looks it up) */
 static int range(struct etcd_store *s, const struct etcd_pb_range_req *req, struct store_kv **kvs,
-		 size_t *n, int64_t *rev, bool *more, const char *what, struct err *err)
+		 size_t *n, int64_t *rev, bool *more, bool ttls, const char *what, struct err *err)
 {
 	int r = 1;
 
@@ -713,8 +715,10 @@ static int range(struct etcd_store *s, const struct etcd_pb_range_req *req, stru
 	if (r == 1)
 		r = json_range(s, req, kvs, n, rev, more, what, err);
 	for (size_t i = 0; r >= 0 && i < *n; i++)
-		if ((*kvs)[i].lease)
+		if ((*kvs)[i].lease && ttls)
 			r = lease_ttl(s, (*kvs)[i].lease, &(*kvs)[i].ttl, err);
+		else if ((*kvs)[i].lease)
+			(*kvs)[i].ttl = STORE_TTL_UNKNOWN;
 	if (r < 0) {
 		free_kvs(*kvs, *n);
 		*kvs = NULL;
@@ -736,7 +740,7 @@ static int etcd_get(struct store *st, const char *key, struct store_kv *kv, int6
 	if (r < 0)
 		return r;
 	r = range(s, &(struct etcd_pb_range_req){.key = key, .key_len = strlen(key)}, &kvs, &n, rev,
-		  NULL, "get", err);
+		  NULL, true, "get", err);
 	if (r < 0)
 		return r;
 	if (n > 1 || (n == 1 && strcmp(kvs[0].key, key))) {
@@ -770,7 +774,7 @@ static int etcd_list(struct store *st, const char *prefix, const char *start, si
 					      .range_end = end,
 					      .range_end_len = etcd_prefix_end(prefix, plen, end),
 					      .limit = (int64_t)limit},
-		  &out->kvs, &out->n, &out->rev, &out->more, "list", err);
+		  &out->kvs, &out->n, &out->rev, &out->more, false, "list", err);
 	if (r < 0)
 		return r;
 	return (int)out->n;
@@ -923,6 +927,23 @@ static int etcd_keepalive(struct store *st, const struct store_kv *kv, struct er
 	return ttl > 0; /* TTL omitted: the lease is gone */
 }
 
+static int etcd_ttl(struct store *st, struct store_kv *kv, struct err *err)
+{
+	int64_t ttl = 0;
+	int r;
+
+	/* a key without a lease has none to ask about: as a list reads it, -1 */
+	if (!kv->lease) {
+		kv->ttl = -1;
+		return 0;
+	}
+	r = lease_ttl((struct etcd_store *)st, kv->lease, &ttl, err);
+	if (r < 0)
+		return r;
+	kv->ttl = ttl;
+	return 0;
+}
+
 static int etcd_compact(struct store *st, int64_t rev, struct err *err)
 {
 	struct etcd_store *s = (struct etcd_store *)st;
@@ -965,6 +986,7 @@ static const struct store_ops etcd_ops = {
 	.put = etcd_put,
 	.del = etcd_delete,
 	.keepalive = etcd_keepalive,
+	.ttl = etcd_ttl,
 	.compact = etcd_compact,
 	.watch_open = etcd_watch_open,
 	.watch_fd = etcd_watch_fd,

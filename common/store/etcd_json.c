@@ -480,6 +480,9 @@ int etcd_parse_kv(const cJSON *j, struct store_kv *kv)
 	     !etcd_json_i64(j, "mod_revision", &kv->mod_rev) ||
 	     !etcd_json_i64(j, "version", &kv->version) || !etcd_json_i64(j, "lease", &kv->lease)))
 		r = -EBADMSG;
+	/* a leased key's TTL takes a request of its own (store_ttl): a watch event has none */
+	if (!r && kv->lease)
+		kv->ttl = STORE_TTL_UNKNOWN;
 	if (r < 0) {
 		store_kv_free(kv);
 		kv->ttl = -1;

@@ -178,6 +178,13 @@ int store_keepalive(struct store *s, const struct store_kv *kv, struct err *err)
 	return s->ops->keepalive(s, kv, err);
 }
 
+int store_ttl(struct store *s, struct store_kv *kv, struct err *err)
+{
+	if (kv->ttl != STORE_TTL_UNKNOWN)
+		return 0;
+	return s->ops->ttl(s, kv, err);
+}
+
 int store_compact(struct store *s, int64_t rev, struct err *err)
 {
 	return s->ops->compact(s, rev, err);

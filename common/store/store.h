@@ -47,9 +47,16 @@ struct store_kv {
 	int64_t mod_rev; /* revision of the last change */
 	int64_t version; /* number of writes since creation, 1 for a new key */
 	int64_t lease; /* etcd: the lease ID it is attached to; dir: 0 */
-	int64_t ttl; /* seconds it has left when read, -1 without a TTL, filled by get and list
-		      * (etcd: one timetolive request per leased key) */
+	int64_t ttl; /* -1: no TTL; >= 0: seconds it had left when read; STORE_TTL_UNKNOWN:
+		      * it has a TTL (an etcd lease) this read did not look up (store_ttl) */
 };
+
+/* kv.ttl of a leased key a list read without asking its lease: store_get fills the TTL
+ * (one key, one request); store_list and store_list_all fill it where it costs nothing
+ * (dir: the expiry is in the key's file) and leave this for etcd's leased keys, as a
+ * timetolive request per key made a list of 1,000 leased keys 100 times slower than one of
+ * keys without. store_ttl() looks it up for the keys a caller shows. */
+#define STORE_TTL_UNKNOWN (-2)
 
 /* Opens the store a URL names (NULL: STORE_DEFAULT_URL). dir:// creates PATH (mode 0700)
  * when missing. etcd:// checks nothing on the network until the first call. Returns NULL
@@ -63,8 +70,7 @@ const char *store_url(const struct store *s);
 
 /* Reads key into *kv (free with store_kv_free()). Returns 1 when found, 0 when absent,
  * or -errno. *rev (may be NULL) receives the store's revision at the read. */
-int store_get(struct store *s, const char *key, struct store_kv *kv, int64_t *rev,
-	      struct err *err);
+int store_get(struct store *s, const char *key, struct store_kv *kv, int64_t *rev, struct err *err);
 
 struct store_list {
 	struct store_kv *kvs;
@@ -76,7 +82,8 @@ struct store_list {
 /* Lists the keys that start with prefix, in byte order, from start (inclusive; NULL: from
  * the prefix), at most limit of them (0: all). out->more says the limit cut the listing
  * short: the next page starts at the last key + "\x01" (keys hold no NUL). Each page is
- * consistent in itself. Free with store_list_free(). Returns the number listed or -errno. */
+ * consistent in itself. A leased key's ttl may be STORE_TTL_UNKNOWN (etcd; store_ttl).
+ * Free with store_list_free(). Returns the number listed or -errno. */
 int store_list(struct store *s, const char *prefix, const char *start, size_t limit,
 	       struct store_list *out, struct err *err);
 
@@ -84,6 +91,11 @@ int store_list(struct store *s, const char *prefix, const char *start, size_t li
  * out. Returns the number or -errno. */
 int store_list_all(struct store *s, const char *prefix, size_t page_size, struct store_list *out,
 		   struct err *err);
+
+/* Fills kv->ttl when it is STORE_TTL_UNKNOWN (etcd: one timetolive request of kv->lease;
+ * 0 when the lease is gone, the key with it); does nothing otherwise. Returns 0 or -errno
+ * (kv->ttl unchanged). */
+int store_ttl(struct store *s, struct store_kv *kv, struct err *err);
 
 void store_kv_free(struct store_kv *kv);
 void store_list_free(struct store_list *l);
@@ -109,8 +121,7 @@ int store_put(struct store *s, const char *key, const void *value, size_t len,
 
 /* Deletes key, when if_rev is STORE_ANY or the key's mod_rev. Returns 1 when deleted, 0
  * when absent or modified since, or -errno. */
-int store_delete(struct store *s, const char *key, int64_t if_rev, int64_t *rev,
-		 struct err *err);
+int store_delete(struct store *s, const char *key, int64_t if_rev, int64_t *rev, struct err *err);
 
 /* Extends a leased key's TTL to its full length again without writing it (etcd: one
  * keepalive of its lease; dir: a new expiry, no new revision). Returns 1, 0 when the key or
@@ -170,9 +181,9 @@ struct store_ops {
 		    struct store_list *out, struct err *err);
 	int (*put)(struct store *s, const char *key, const void *value, size_t len,
 		   const struct store_put *o, int64_t *rev, struct store_kv *cur, struct err *err);
-	int (*del)(struct store *s, const char *key, int64_t if_rev, int64_t *rev,
-		   struct err *err);
+	int (*del)(struct store *s, const char *key, int64_t if_rev, int64_t *rev, struct err *err);
 	int (*keepalive)(struct store *s, const struct store_kv *kv, struct err *err);
+	int (*ttl)(struct store *s, struct store_kv *kv, struct err *err); /* kv->ttl unknown */
 	int (*compact)(struct store *s, int64_t rev, struct err *err);
 	struct store_watch *(*watch_open)(struct store *s, const char *prefix, int64_t from_rev,
 					  struct err *err);

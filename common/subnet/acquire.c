@@ -30,6 +30,7 @@ static int write_lease(struct store *s, struct subnet_lease *l, int64_t if_rev, 
 		if (if_rev == STORE_ABSENT)
 			l->create_rev = rev;
 		l->ttl = ttl ? ttl : -1;
+		l->lease = 0; /* a new one on etcd, its ID not in put's answer; ttl is known */
 	}
 	return r;
 }
@@ -85,7 +86,7 @@ static int reuse_own(struct store *s, const struct subnet_conf *c, const struct 
 
 	set_node(own, n, c->vni);
 	/* a reservation (a key without a TTL) stays one, as in flanneld */
-	r = write_lease(s, own, own->mod_rev, own->ttl < 0 ? 0 : ttl, err);
+	r = write_lease(s, own, own->mod_rev, subnet_lease_reserved(own) ? 0 : ttl, err);
 	if (r <= 0)
 		return r;
 	move_out(own, ret);
@@ -234,7 +235,7 @@ int subnet_renew(struct store *s, struct subnet_lease *l, int64_t ttl, struct er
 {
 	if (ttl <= 0)
 		ttl = SUBNET_TTL_DEFAULT;
-	return write_lease(s, l, l->mod_rev, l->ttl < 0 ? 0 : ttl, err);
+	return write_lease(s, l, l->mod_rev, subnet_lease_reserved(l) ? 0 : ttl, err);
 }
 
 int64_t subnet_renew_after(int64_t ttl, int64_t margin)

@@ -159,9 +159,20 @@ int subnet_lease_from_kv(const struct store_kv *kv, const char *prefix, struct s
 	}
 	n.create_rev = kv->create_rev;
 	n.mod_rev = kv->mod_rev;
+	n.lease = kv->lease;
 	n.ttl = kv->ttl;
 	*l = n;
 	return 1;
+}
+
+int subnet_lease_ttl(struct store *s, struct subnet_lease *l, struct err *err)
+{
+	struct store_kv kv = {.key = l->key, .lease = l->lease, .ttl = l->ttl};
+	int r = store_ttl(s, &kv, err);
+
+	if (r >= 0)
+		l->ttl = kv.ttl;
+	return r;
 }
 
 /* Sets key in o, in place when it is there (in whatever case it was written) */

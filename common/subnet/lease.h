@@ -41,8 +41,17 @@ struct subnet_lease {
 	struct cJSON *attrs; /* the value as read, every field kept; NULL for a new lease */
 	char *key; /* the full store key */
 	int64_t create_rev, mod_rev;
-	int64_t ttl; /* seconds left when read; -1: none (a reservation, never expires) */
+	int64_t lease; /* the store's lease ID of its key (etcd), 0 when none is known */
+	int64_t ttl; /* seconds left when read; -1: none (a reservation, never expires);
+		      * STORE_TTL_UNKNOWN: it has a TTL a list did not look up (subnet_lease_ttl) */
 };
+
+/* A reservation: a key without a TTL (flanneld's reserved subnets), never expiring. A lease
+ * whose TTL a list left unknown is not one. */
+static inline bool subnet_lease_reserved(const struct subnet_lease *l)
+{
+	return l->ttl == -1;
+}
 
 /* Length of prefix without trailing slashes: "/p/" names the network "/p" does */
 size_t subnet_prefix_len(const char *prefix);
@@ -64,6 +73,10 @@ int subnet_lease_parse_value(const char *value, size_t len, struct subnet_lease 
 /* A store entry as a lease: 1 when kv's key is a subnet key under prefix (l filled; its
  * value may still be unreadable: l->readable), 0 when it is not a subnet key. */
 int subnet_lease_from_kv(const struct store_kv *kv, const char *prefix, struct subnet_lease *l);
+
+/* Fills l->ttl when a list left it unknown (store_ttl: one request on etcd); does nothing
+ * otherwise. Returns 0 or -errno. */
+int subnet_lease_ttl(struct store *s, struct subnet_lease *l, struct err *err);
 
 /* The value to store: l->attrs (fields sluice does not use kept in place) with PublicIP,
  * PublicIPv6, BackendType, BackendData {VNI, VtepMAC} (and BackendV6Data with IPv6) and

@@ -252,7 +252,7 @@ check_eq prefix-too-long-msg "sluicectl: prefix too long" "$(cat "$ERR")"
 
 # store_suite TAG URL: every store verb in both output forms, and status, against URL
 store_suite() {
-	local t=$1 S=$2 r1 r2 r3 rev start secret=s3cr3t-value-$$
+	local t=$1 S=$2 r1 r2 r3 rev start ttl secret=s3cr3t-value-$$
 	local P=/t$$/$t
 
 	# put, both forms
@@ -336,6 +336,23 @@ store_suite() {
 	ctl 0 "$t-put-ttl" --store "$S" store put "$P/ttl" v --ttl 100
 	ctl 0 "$t-get-ttl" --store "$S" -o json store get "$P/ttl"
 	check "$t-get-ttl-range" jq -e '.ttl > 0 and .ttl <= 100' "$OUT"
+	# a list reads no etcd lease's time left (TTL "lease", ttl null) unless --ttl asks;
+	# dir's is in the key's file
+	ctl 0 "$t-list-ttl" --store "$S" store list "$P/ttl"
+	ttl=$(awk 'NR == 2 {print $4}' "$OUT")
+	if [ "$t" = etcd ]; then
+		check_eq "$t-list-ttl-lease" lease "$ttl"
+	else
+		check "$t-list-ttl-exact" test "$ttl" -gt 0 -a "$ttl" -le 100
+	fi
+	ctl 0 "$t-list-ttl-json" --store "$S" -o json store list "$P/ttl"
+	check "$t-list-ttl-json-value" jq -e --arg t "$t" \
+		'.kvs[0].ttl | if $t == "etcd" then . == null else . > 0 and . <= 100 end' "$OUT"
+	ctl 0 "$t-list-ttl-flag" --store "$S" store list "$P/ttl" --ttl
+	ttl=$(awk 'NR == 2 {print $4}' "$OUT")
+	check "$t-list-ttl-flag-exact" test "$ttl" -gt 0 -a "$ttl" -le 100
+	ctl 0 "$t-list-ttl-flag-json" --store "$S" -o json store list "$P/ttl" --ttl
+	check "$t-list-ttl-flag-json-value" jq -e '.kvs[0].ttl > 0 and .kvs[0].ttl <= 100' "$OUT"
 
 	# del
 	ctl 0 "$t-get-k1-rev" --store "$S" -o json store get "$P/k1"

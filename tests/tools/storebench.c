@@ -13,8 +13,9 @@
  *   -t store-rss   peak RSS (wait4's ru_maxrss) of sluicectl against etcdctl per operation,
  *                  and of a watching process over 20 put -> event (its VmHWM)
  *   -t store-lease a list of K keys each with a TTL (leased, as subnets/ keys are) against
- *                  one of K keys without: the etcd backend asks each leased key's time to
- *                  live, etcdctl does not; the dir store's list in the last measure
+ *                  one of K keys without: a list leaves an etcd lease's time left unknown
+ *                  (store_ttl), as etcdctl does (it once asked each key's timetolive);
+ *                  the dir store's list, which reads each expiry, in the last measure
  *
  * Usage: storebench -t ROW -o OUT.json -e ETCD_URL [-d DIR_URL] -c SLUICECTL -E ETCDCTL
  *                   [-n N] [-l LIST_KEYS] [-L LIST_REPS] [-k LEASED_KEYS] */

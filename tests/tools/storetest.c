@@ -1115,6 +1115,49 @@ out:
 	store_list_free(&l);
 }
 
+/* A list fills a key's TTL where it costs nothing (dir: its file's expiry) and leaves an
+ * etcd lease's STORE_TTL_UNKNOWN (a timetolive each made a list of leased keys 100 times
+ * slower); store_ttl then looks it up; get is exact */
+static void c_list_ttl(struct store *s, const char *name)
+{
+	const char *pre = st_key("/listttl/"), *lk = st_key("/listttl/leased"),
+		   *pk = st_key("/listttl/plain");
+	bool etcd = !strncmp(store_url(s), "etcd", 4);
+	struct store_list l = {0};
+	struct store_kv kv = {0};
+	struct err e = {0};
+	int r;
+
+	EXPECT(st_put(s, lk, "l", STORE_ANY, 60, NULL) == 1, "put with ttl 60 failed");
+	EXPECT(st_put(s, pk, "p", STORE_ANY, 0, NULL) == 1, "put without ttl failed");
+	r = store_list(s, pre, NULL, 0, &l, &e);
+	EXPECT(r == 2 && !strcmp(l.kvs[0].key, lk) && !strcmp(l.kvs[1].key, pk),
+	       "list: %d keys (%s)", r, e.msg);
+	EXPECT(etcd ? l.kvs[0].ttl == STORE_TTL_UNKNOWN : l.kvs[0].ttl >= 59 && l.kvs[0].ttl <= 60,
+	       "%s list: a leased key's ttl %lld", etcd ? "etcd" : "dir", (long long)l.kvs[0].ttl);
+	EXPECT(l.kvs[1].ttl == -1, "list: ttl %lld without a TTL", (long long)l.kvs[1].ttl);
+	EXPECT(store_ttl(s, &l.kvs[0], &e) == 0 && l.kvs[0].ttl >= 59 && l.kvs[0].ttl <= 60,
+	       "store_ttl after a list: ttl %lld (%s)", (long long)l.kvs[0].ttl, e.msg);
+	EXPECT(store_ttl(s, &l.kvs[1], &e) == 0 && l.kvs[1].ttl == -1,
+	       "store_ttl of a key without a TTL: %lld", (long long)l.kvs[1].ttl);
+	r = store_get(s, lk, &kv, NULL, &e);
+	EXPECT(r == 1 && kv.ttl >= 59 && kv.ttl <= 60, "get: %d, ttl %lld (%s)", r,
+	       (long long)kv.ttl, e.msg);
+	store_kv_free(&kv);
+	/* listed, then gone: its lease went with it (etcd revokes a deleted key's lease) */
+	store_list_free(&l);
+	r = store_list(s, pre, NULL, 0, &l, &e);
+	EXPECT(r == 2, "list again: %d (%s)", r, e.msg);
+	EXPECT(store_delete(s, lk, STORE_ANY, NULL, &e) == 1, "delete: %s", e.msg);
+	r = store_ttl(s, &l.kvs[0], &e);
+	EXPECT(r == 0 && (etcd ? l.kvs[0].ttl == 0 : l.kvs[0].ttl >= 59),
+	       "store_ttl of a deleted key: %d, ttl %lld (%s)", r, (long long)l.kvs[0].ttl, e.msg);
+	PASSED();
+out:
+	store_list_free(&l);
+	store_kv_free(&kv);
+}
+
 static void c_ttl_range(struct store *s, const char *name)
 {
 	static const int64_t bad[] = {-1, 9000000001LL, 10000000000000LL, INT64_MAX};
@@ -1168,6 +1211,7 @@ static const struct check {
 	{"race-puts", c_race_puts},   {"errors", c_errors},
 	{"ttl-watch", c_ttl_watch},   {"ttl", c_ttl},
 	{"prefix-front", c_prefix_front}, {"ttl-range", c_ttl_range},
+	{"list-ttl", c_list_ttl},
 };
 
 /* removes what the suite wrote, so that a shared etcd keeps nothing of it */

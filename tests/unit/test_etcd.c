@@ -200,7 +200,7 @@ static void test_parse_kv(void)
 	T_EQ(kv.mod_rev, 3);
 	T_EQ(kv.version, 2);
 	T_EQ(kv.lease, 2324035706776337165LL);
-	T_EQ(kv.ttl, -1);
+	T_EQ(kv.ttl, STORE_TTL_UNKNOWN); /* a leased key's TTL is not in its kv */
 	store_kv_free(&kv);
 	cJSON_Delete(j);
 	/* an empty value is omitted */

@@ -565,6 +565,7 @@ static void mem_copy(const struct mem *m, const struct mem_kv *k, struct store_k
 	kv->mod_rev = k->mod;
 	kv->version = k->ver;
 	kv->ttl = k->expires ? k->expires - m->now : -1;
+	kv->lease = k->expires ? 1 : 0;
 }
 
 static int mem_get(struct store *s, const char *key, struct store_kv *kv, int64_t *rev,
@@ -595,8 +596,13 @@ static int mem_list(struct store *s, const char *prefix, const char *start, size
 		mem_find(m, m->kv[i].key); /* drops the expired */
 	out->kvs = calloc((size_t)m->n + 1, sizeof(*out->kvs));
 	for (int i = 0; i < m->n; i++)
-		if (!strncmp(m->kv[i].key, prefix, strlen(prefix)))
-			mem_copy(m, &m->kv[i], &out->kvs[out->n++]);
+		if (!strncmp(m->kv[i].key, prefix, strlen(prefix))) {
+			mem_copy(m, &m->kv[i], &out->kvs[out->n]);
+			/* as etcd's list: a leased key's TTL is not looked up */
+			if (out->kvs[out->n].lease)
+				out->kvs[out->n].ttl = STORE_TTL_UNKNOWN;
+			out->n++;
+		}
 	qsort(out->kvs, out->n, sizeof(*out->kvs), by_key);
 	out->rev = m->rev;
 	return (int)out->n;
@@ -648,8 +654,17 @@ static int mem_del(struct store *s, const char *key, int64_t if_rev, int64_t *re
 	return 1;
 }
 
+static int mem_ttl(struct store *s, struct store_kv *kv, struct err *err)
+{
+	struct mem *m = (struct mem *)s;
+	struct mem_kv *k = mem_find(m, kv->key);
+
+	kv->ttl = k && k->expires ? k->expires - m->now : 0;
+	return 0;
+}
+
 static const struct store_ops mem_ops = {
-	.get = mem_get, .list = mem_list, .put = mem_put, .del = mem_del};
+	.get = mem_get, .list = mem_list, .put = mem_put, .del = mem_del, .ttl = mem_ttl};
 
 static void mem_free(struct mem *m)
 {
@@ -689,7 +704,7 @@ static const char *K(const char *path)
 static void lifecycle(struct store *s, void (*advance)(struct store *s))
 {
 	struct subnet_conf c, tight;
-	struct subnet_lease a = {0}, b = {0}, a2 = {0}, fl = {0};
+	struct subnet_lease a = {0}, b = {0}, a2 = {0}, fl = {0}, own = {0};
 	struct subnet_node n;
 	struct subnet_acquire_opts o = {.ttl = 60};
 	struct store_kv kv = {0};
@@ -718,10 +733,22 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s))
 	T_ASSERT(ip_eq(&a2.subnet.ip, &a.subnet.ip));
 	T_ASSERT(a2.mod_rev > a.mod_rev);
 	T_STREQ(a2.vtep_mac, "02:00:00:00:00:aa"); /* kept from the lease */
+	/* a lease, not a reservation, though the list left its TTL unknown (etcd) */
+	T_EQ(a2.ttl, 60);
+	T_EQ(store_get(s, a2.key, &kv, NULL, &e), 1);
+	T_ASSERT(kv.ttl > 0 && kv.ttl <= 60);
+	store_kv_free(&kv);
 	/* a's revision is stale now: renewing through it is a revocation */
 	T_EQ(subnet_renew(s, &a, 60, &e), 0);
 	T_EQ(subnet_renew(s, &a2, 60, &e), 1);
 	T_EQ(subnet_lease_check(s, &a2, &e), 1);
+	/* read back by a list: exact (dir) or left to subnet_lease_ttl (etcd), never none */
+	T_EQ(subnet_find_own(s, K(PFX), &a2.public_ip, &own, &e), 1);
+	T_ASSERT(own.ttl == STORE_TTL_UNKNOWN || (own.ttl > 0 && own.ttl <= 60));
+	T_ASSERT(!subnet_lease_reserved(&own));
+	T_EQ(subnet_lease_ttl(s, &own, &e), 0);
+	T_ASSERT(own.ttl > 0 && own.ttl <= 60);
+	subnet_lease_done(&own);
 	/* another node: another subnet, the previous subnet when it is free */
 	n = node("192.168.1.11", "n2");
 	ip_prefix_parse("10.244.9.0/24", &o.prev);
@@ -767,6 +794,8 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s))
 	ip_parse("192.168.64.3", &fl.public_ip);
 	T_EQ(subnet_find_own(s, K(PFX), &fl.public_ip, &fl, &e), 1);
 	T_STREQ(ip_prefix_fmt(&fl.subnet, b1), "10.244.5.0/24");
+	T_EQ(fl.ttl, -1); /* a reservation: known without a lookup */
+	T_EQ(subnet_lease_ttl(s, &fl, &e), 0);
 	T_EQ(fl.ttl, -1);
 	subnet_lease_done(&fl);
 	/* flanneld's node itself: its reservation (no TTL) is reused and stays one */
