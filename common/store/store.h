@@ -3,8 +3,9 @@
  *
  *   dir://PATH   files under PATH (store/dir.c; linked into every program, plugins too)
  *   etcd://h1:2379,h2:2379, etcds://h:2379?cacert=F&cert=F&key=F
- *                etcd v3's HTTP/JSON gateway through libcurl (store/etcd.c; linked only into
- *                sluicectl and sluiced: a plugin never loads libcurl)
+ *                etcd v3 through libcurl: its HTTP/JSON gateway, and gRPC over HTTP/2 for
+ *                ranges (store/etcd*.c; linked only into sluicectl and sluiced: a plugin
+ *                never loads libcurl)
  *
  * Semantics are etcd's: every change bumps one store-wide revision; each key carries the
  * revision that created it, the one that last modified it and a version (writes since
@@ -65,7 +66,8 @@ struct store_kv {
 struct store *store_open(const char *url, struct err *err);
 void store_close(struct store *s);
 
-/* The URL it was opened with, credentials elided (for logs and `sluicectl status`) */
+/* The URL it was opened with (for logs and `sluicectl status`; a URL holds no secret:
+ * user:password@ is refused, TLS material is named by file path) */
 const char *store_url(const struct store *s);
 
 /* Reads key into *kv (free with store_kv_free()). Returns 1 when found, 0 when absent,
