@@ -19,7 +19,8 @@ each() { # TARGET JQ: every distinct value JQ finds in the cases, one input each
 	jq -c "$2" "${C[@]}" | sort -u | while IFS= read -r v; do printf '%s' "$v" | put "$1"; done
 }
 
-rm -rf "$out"
+# only the corpora made here: etcd_pb, k8s and netconf keep their hand-made seeds
+rm -rf "$out"/{conf,result,prevresult,cni_args,portmappings}
 mkdir -p "$out"/{conf,result,prevresult,cni_args,portmappings}
 each conf '.[] | .stdin // empty'
 jq -r '.[] | .stdin_raw // empty' "${C[@]}" | while IFS= read -r v; do printf '%s' "$v" | put conf; done
