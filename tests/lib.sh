@@ -4,7 +4,9 @@
 # shellcheck shell=bash
 
 T_FILE=${T_FILE:-$(basename "$0" .sh)}
-T_TMP=$(mktemp -d /tmp/sluice-test.XXXXXX)
+# under tests/run.sh's own directory when it gives one (it checks that each test leaves it
+# empty)
+T_TMP=$(mktemp -d "${SLUICE_TEST_TMPROOT:-/tmp}/sluice-test.XXXXXX")
 T_CLEANUP=()
 
 # defer CMD...: run CMD at exit (last deferred first), even when the test fails

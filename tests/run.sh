@@ -9,8 +9,11 @@ BUILD=${1:-build}
 export BIN=$PWD/$BUILD/bin TOOLS=$PWD/$BUILD/tests/tools BUILD_DIR=$PWD/$BUILD
 export UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 log=$(mktemp /tmp/sluice-tests.XXXXXX)
+# the tests' temporary directories (tests/lib.sh), so that one left behind is seen
+export SLUICE_TEST_TMPROOT
+SLUICE_TEST_TMPROOT=$(mktemp -d /tmp/sluice-tests-tmp.XXXXXX)
 mkdir -p /run/netns
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; rm -rf "$SLUICE_TEST_TMPROOT"' EXIT
 
 declare -A LAYER_PASS=()
 run() { # LAYER NAME CMD...
@@ -54,6 +57,12 @@ for t in tests/netns/*.sh; do
 	# is stopped after 15 minutes (TERM: its EXIT trap still cleans up; KILL 10 s later).
 	run netns "$n" env T_FILE="$n" timeout -k 10 900 unshare -n -m --propagation private \
 		sh -c 'mount -t tmpfs -o mode=0755 sluice-netns /run/netns && exec bash "$0"' "$t"
+	# a test removes what it made, even when it fails
+	if [ -n "$(ls -A "$SLUICE_TEST_TMPROOT")" ]; then
+		echo "FAIL $n:left-temporary-files $(ls -A "$SLUICE_TEST_TMPROOT" | paste -sd ' ')" |
+			tee -a "$log"
+		rm -rf "${SLUICE_TEST_TMPROOT:?}"/*
+	fi
 done
 
 p=$(grep -c '^PASS ' "$log")

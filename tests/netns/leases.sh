@@ -11,6 +11,10 @@
 # namespace: a veth with an address and a default route gives the default-interface
 # detection something to find.
 set -u
+# (before lib.sh, whose temporary directory an exec would leave behind: see below)
+if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
+	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
+fi
 . "$(dirname "$0")/../lib.sh"
 
 # Host safety. This test shares the host's file system (tests/run.sh gives it a network and
@@ -25,10 +29,8 @@ set -u
 # Outside namespaces of its own the test would mount over the host's directories and add
 # links to its network. Comparing namespaces with PID 1's cannot tell (a container's shell
 # may have namespaces of its own that are the host's as far as this test is concerned), so
-# it always re-executes itself once under unshare -n -m (nested in run.sh's: harmless).
-if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
-	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
-fi
+# it always re-executes itself once under unshare -n -m (nested in run.sh's: harmless),
+# at the top.
 HOST_ABSENT=()
 for d in /run/sluice /etc/cni/net.d /var/lib/sluice; do
 	if [ -d "$d" ]; then
