@@ -5,8 +5,12 @@
 
 T_FILE=${T_FILE:-$(basename "$0" .sh)}
 # under tests/run.sh's own directory when it gives one (it checks that each test leaves it
-# empty)
-T_TMP=$(mktemp -d "${SLUICE_TEST_TMPROOT:-/tmp}/sluice-test.XXXXXX")
+# empty); short either way: podman refuses a runroot path over 50 bytes (podman.sh)
+if [ -n "${SLUICE_TEST_TMPROOT:-}" ]; then
+	T_TMP=$(mktemp -d "$SLUICE_TEST_TMPROOT/t.XXXXXX")
+else
+	T_TMP=$(mktemp -d /tmp/sluice-test.XXXXXX)
+fi
 T_CLEANUP=()
 
 # defer CMD...: run CMD at exit (last deferred first), even when the test fails

@@ -11,7 +11,7 @@ export UPSTREAM=${UPSTREAM:-/usr/lib/cni}
 log=$(mktemp /tmp/sluice-tests.XXXXXX)
 # the tests' temporary directories (tests/lib.sh), so that one left behind is seen
 export SLUICE_TEST_TMPROOT
-SLUICE_TEST_TMPROOT=$(mktemp -d /tmp/sluice-tests-tmp.XXXXXX)
+SLUICE_TEST_TMPROOT=$(mktemp -d /tmp/slt.XXXXXX) # short: see tests/lib.sh
 mkdir -p /run/netns
 trap 'rm -f "$log"; rm -rf "$SLUICE_TEST_TMPROOT"' EXIT
 

@@ -141,17 +141,17 @@ int main(int argc, char **argv)
 		if (is_flag(a, "--store", NULL, &eq)) {
 			v = flag_value(argc, argv, &i, eq);
 			if (!v || !*v)
-				return bad_global("--store needs a URL");
+				return free(rest), bad_global("--store needs a URL");
 			c.store_url = v;
 		} else if (is_flag(a, "--prefix", NULL, &eq)) {
 			v = flag_value(argc, argv, &i, eq);
 			if (!v || !*v)
-				return bad_global("--prefix needs a key prefix");
+				return free(rest), bad_global("--prefix needs a key prefix");
 			c.prefix = v;
 		} else if (is_flag(a, "--output", "-o", &eq)) {
 			v = flag_value(argc, argv, &i, eq);
 			if (!v)
-				return bad_global("%s needs table or json", a);
+				return free(rest), bad_global("%s needs table or json", a);
 			output = v;
 		} else if (!strncmp(a, "-o", 2) && a[2] != '-') {
 			output = a + 2; /* -ojson, as kubectl takes it */

@@ -451,13 +451,16 @@ static bool grpc_retry(int code)
 }
 
 /* A transport error that says the endpoint does not speak HTTP/2 (an HTTP/1.1 server read
- * the connection preface and answered in HTTP/1.1, or closed without a word), rather than
- * that it is down. Over TLS, ALPN settles it: an empty reply there is rather a member that
- * wanted a client certificate. */
+ * the connection preface and answered in HTTP/1.1, or closed without a word: curl sees an
+ * empty reply, or a broken pipe or a reset as it sends or reads, by timing), rather than
+ * that it is down (a refused connect is not among them). Over TLS, ALPN settles it: an
+ * empty reply there is rather a member that wanted a client certificate. */
 static bool not_h2(const struct etcd_store *s, CURLcode c)
 {
 	return c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM || c == CURLE_WEIRD_SERVER_REPLY ||
-	       c == CURLE_UNSUPPORTED_PROTOCOL || (!s->u.tls && c == CURLE_GOT_NOTHING);
+	       c == CURLE_UNSUPPORTED_PROTOCOL ||
+	       (!s->u.tls &&
+		(c == CURLE_GOT_NOTHING || c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR));
 }
 
 /* libcurl before 8.0 fails the second request on a reused prior-knowledge HTTP/2
