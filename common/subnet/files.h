@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <stdint.h>
+#include <net/if.h>
+
 #include "base/ip.h"
+#include "subnet/lease.h"
 
 struct cJSON;
 struct err;
@@ -66,5 +70,25 @@ char *subnet_json_text(const struct cJSON *o);
 
 /* A random locally administered unicast MAC "xx:xx:xx:xx:xx:xx" into mac. */
 void subnet_random_mac(char *mac);
+
+/* The node's lease state as subnet_state_json() wrote it: what sluice-vxlan-overlay needs
+ * without the store, and what the agent keeps across restarts. */
+struct subnet_state {
+	char key[512]; /* the lease's store key */
+	struct ip_prefix subnet, subnet6; /* subnet6.ip.family 0: none */
+	struct ip_prefix network, network6; /* the cluster networks */
+	struct ip_addr public_ip, public_ipv6;
+	char iface[IFNAMSIZ];
+	uint32_t vni;
+	uint16_t port;
+	char vtep_mac[SUBNET_MAC_STRLEN];
+	unsigned int mtu;
+	long long expires; /* unix seconds; 0: never (a reservation) */
+	bool learning, gbp, direct_routing;
+	char node_name[SUBNET_NODE_NAME_MAX + 1];
+};
+/* Reads a state file. Returns 0, -ENOENT when there is none, or -EINVAL with err saying
+ * what is wrong in it. */
+int subnet_state_read(const char *path, struct subnet_state *ret, struct err *err);
 
 #endif
