@@ -51,7 +51,7 @@ check config-set ovctl config set -f "$T_TMP/net.json"
 
 # --- a node of flanneld's own (node 5): a VXLAN device made by hand as flanneld makes it,
 # its lease written by hand in flanneld's exact format (no NodeName, PublicIPv6 null), an
-# address of its subnet on a dummy device to answer pings
+# address of its subnet on a veth to answer pings
 FL_MAC=0e:00:00:00:05:05
 FL_SUBNET=10.244.250.0/24
 make_node 5
@@ -59,7 +59,7 @@ ip -n node5 link add flannel.1 address $FL_MAC type vxlan id 1 local 192.168.100
 	dstport 8472 nolearning
 ip -n node5 link set flannel.1 mtu 1450 up
 ip -n node5 addr add 10.244.250.0/32 dev flannel.1
-ip -n node5 link add fpod type dummy
+ip -n node5 link add fpod type veth peer name fpodp && ip -n node5 link set fpodp up # (no dummy module here)
 ip -n node5 addr add 10.244.250.1/24 dev fpod
 ip -n node5 link set fpod up
 FL_KEY=$OV_PREFIX/subnets/10.244.250.0-24
