@@ -130,7 +130,8 @@ static struct nl_neigh vxlan_neigh(const struct overlay_where *w, const struct o
 
 /* Queues op's requests. Adds: Flannel's order, neighbour, FDB, then the route, so that the
  * route never resolves its gateway through ARP; a direct peer gets its route (replacing a
- * VXLAN route to the same subnet) and loses a neighbour and FDB entry it may have had.
+ * VXLAN route to the same subnet) and loses a neighbour and, when its MAC is given (a lease
+ * names it even with DirectRouting), the FDB entry it may have had.
  * Deletes: the reverse order. Returns 0 or -errno (nothing sent yet: the batch is lost). */
 static int op_queue(struct nl *nl, const struct overlay_where *w, struct op *o)
 {
