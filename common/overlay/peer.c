@@ -235,12 +235,14 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 			if (ignorable(&ops[i], k, errs[k]))
 				continue;
 			res[i] = errs[k];
-			peer_fmt(&ops[i].p, s, sizeof(s));
-			err_kernel(err, errs[k], k == first_failed ? nl_errmsg(nl) : NULL,
-				   "%s peer %s", ops[i].kind == OP_ADD ? "programming" : "removing",
-				   s);
-			if (!first)
+			/* the first failure only: sync's notes name every failed peer */
+			if (!first) {
+				peer_fmt(&ops[i].p, s, sizeof(s));
+				err_kernel(err, errs[k], k == first_failed ? nl_errmsg(nl) : NULL,
+					   "%s peer %s",
+					   ops[i].kind == OP_ADD ? "programming" : "removing", s);
 				first = errs[k];
+			}
 			break;
 		}
 		if (res[i] < 0 && ops[i].kind == OP_ADD)

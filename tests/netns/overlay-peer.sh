@@ -217,6 +217,15 @@ remove fd00:244:5::/64 via fd00:100::5 direct" \
 check_eq v6-after "fd00:244:2::/64 fd00:100::2 $M2 complete" "$(rd -6 $VX6)"
 check_eq v6-kernel-after "||" "$(neigh fd00:244:3:: $VX6 -6)|$(fdb $M3 $VX6)|$(route fd00:244:5::/64 -6)"
 
+# a peer the kernel refuses (its PublicIP is off every route): the others are programmed, the
+# error names the first failed peer with the kernel's message, a half-added peer is removed
+out=$(ovt apply $VX u0 add 10.244.2.0/24,192.168.100.2,$M2 add 10.244.6.0/24,10.9.9.9,direct \
+	add 10.244.7.0/24,10.9.9.7,$M4 add 224.0.0.0/24,10.9.9.8,$M9 2>&1)
+check_eq kernel-refuses "ovtool: programming peer 10.244.6.0/24 via 10.9.9.9 direct: Network is unreachable: Nexthop has invalid gateway" "$out"
+check_eq kernel-refuses-others "10.244.2.0 $VX 83 onlink|10.244.7.0 $VX 83 onlink|$M4 PERMANENT|10.9.9.7" \
+	"$(route 10.244.2.0/24)|$(route 10.244.7.0/24)|$(neigh 10.244.7.0)|$(fdb $M4)"
+check_eq kernel-refuses-rolled-back "||" "$(route 10.244.6.0/24)|$(route 224.0.0.0/24)|$(fdb $M9)"
+
 # bad input: a clear error naming the peer, nothing done
 out=$(ovt apply $VX u0 add 10.244.6.0/24,fd00:100::6,$M2 2>&1)
 check_eq bad-peer "ovtool: peer 10.244.6.0/24 via fd00:100::6 vtep $M2: subnet and public IP must be IPv4, with a VTEP MAC|" \
