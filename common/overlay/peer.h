@@ -22,8 +22,7 @@
 struct err;
 struct nl;
 
-#define OVERLAY_RTPROT \
-	83 /* rtnetlink protocol of sluice's overlay routes ("ip route ... proto 83") */
+#define OVERLAY_RTPROT 83 /* rtnetlink protocol of sluice's overlay routes ("ip route ... proto 83") */
 
 struct overlay_peer {
 	struct ip_prefix subnet; /* the peer's lease subnet (network address, length) */
@@ -49,8 +48,8 @@ typedef void (*overlay_note_fn)(void *data, const char *what);
  * pipelined. Keeps going past a failed peer and records the first failure in err. Returns
  * the number of peers changed, or that first error. */
 int overlay_peers_apply(struct nl *nl, const struct overlay_where *w,
-			const struct overlay_peer *add, size_t nadd, const struct overlay_peer *del,
-			size_t ndel, struct err *err);
+			const struct overlay_peer *add, size_t nadd,
+			const struct overlay_peer *del, size_t ndel, struct err *err);
 
 /* The peers found in the kernel: on w->dev, neighbours that are permanent with a lladdr,
  * FDB entries with a dst, routes via the device; on w->underlay, routes of protocol
@@ -69,8 +68,8 @@ int overlay_peers_read(struct nl *nl, const struct overlay_where *w, struct over
  * correct peers untouched (no packet of a live peer is disturbed), note() called once per
  * change. Returns the number of changes or -errno (err: the first failure). */
 int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
-		       const struct overlay_peer *want, size_t n, overlay_note_fn note, void *data,
-		       struct err *err);
+		       const struct overlay_peer *want, size_t n, overlay_note_fn note,
+		       void *data, struct err *err);
 
 /* True when ip lies in a prefix of a global address of the underlay (flannel's
  * ip.DirectRouting: the peer shares our L2 segment). Returns 1, 0 or -errno. */
