@@ -154,9 +154,7 @@ int agent_acquire(struct agent *a)
 		return r;
 	}
 	agent_store_ok(a);
-	if (!a->have_lease || !ip_eq(&a->lease.subnet.ip, &l.subnet.ip) ||
-	    strcmp(a->lease.key, l.key))
-		log_info("lease %s (%s) public IP %s vtep %s", ip_prefix_fmt(&l.subnet, sn),
+	log_info("lease %s (%s) public IP %s vtep %s", ip_prefix_fmt(&l.subnet, sn),
 			 how_name(r), ip_fmt(&id.public_ip, sn6), l.vtep_mac);
 	if (l.subnet6.ip.family)
 		log_info("lease IPv6 %s", ip_prefix_fmt(&l.subnet6, sn6));
