@@ -187,7 +187,7 @@ check_eq masq-table 1 "$(ip netns exec node1 nft -j list tables | jq '[.nftables
 make_node 4 dual
 t0=$(date +%s%N)
 start_agent 4
-if wait_status 4 '.Subnet != ""' 10; then
+if wait_status 4 ".PID == ${OV_AGENT[4]} and .Subnet != \"\"" 10; then
 	SN[4]=$(node_subnet 4)
 	SN6[4]=$(node_subnet 4 6)
 	t_lease=$(date +%s%N)
@@ -232,8 +232,8 @@ ov_cni 4 del e >/dev/null 2>&1
 # --- node 4 again with a 6 s lease, its agent then stopped (SIGTERM: lease kept, not
 # renewed): the lease expires and its entries go everywhere within 2 s of the expiry
 start_agent 4 --ttl 6
-if wait_status 4 '.Subnet != ""' 10 && SN[4]=$(node_subnet 4) && SN6[4]=$(node_subnet 4 6) &&
-	wait_for 5 peer_everywhere 4; then
+if wait_status 4 ".PID == ${OV_AGENT[4]} and .Subnet != \"\"" 10 && SN[4]=$(node_subnet 4) &&
+	SN6[4]=$(node_subnet 4 6) && wait_for 5 peer_everywhere 4; then
 	stop_agent 4 TERM
 	# the lease's expiry, as the store says it (time left, whole seconds)
 	left=$(ovctl -o json leases | jq -r --arg s "${SN[4]}" '.[] | select(.subnet == $s) | .ttl')
@@ -248,7 +248,8 @@ if wait_status 4 '.Subnet != ""' 10 && SN[4]=$(node_subnet 4) && SN6[4]=$(node_s
 			"$(tail -8 "$(node_file 4 agent.log)")"
 	fi
 else
-	fail node4-again "$(tail -5 "$(node_file 4 agent.log)")"
+	fail node4-again "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)" \
+		"$(tail -5 "$(node_file 4 agent.log)")"
 fi
 
 # --- sluiced SIGKILLed on node 2 and restarted under a continuous probe from pod a to b
@@ -324,7 +325,7 @@ if [ "$OV_MODE" = etcd ]; then
 	# back, but the nodes cut off from it (their connections dropped in the underlay) while
 	# a lease comes and another goes
 	ip netns exec "$OV_UNDERLAY" nft -f - <<-'EOF'
-		table inet cut { chain input { type filter hook input priority 0; iifname "br0" tcp dport 2379 drop; } }
+		table inet cut { chain input { type filter hook input priority 0; iifname "br0" tcp dport 2379 drop; }; }
 	EOF
 	ETCD_NETNS=$OV_UNDERLAY etcd_up ov http://192.168.100.254:2379 http://127.0.0.1:2380 \
 		--auto-compaction-retention 0 || fail etcd-restart "$(tail -5 "$T_TMP/etcd-ov.log")"
@@ -344,21 +345,23 @@ if [ "$OV_MODE" = etcd ]; then
 fi
 
 # --- a watch whose revision was compacted: node 1's agent stopped (SIGSTOP) while leases
-# change and the history is compacted (and etcd restarted, so its watch must start again
-# from a compacted revision), then continued: it catches up
+# change and the history is compacted, then continued: it catches up. On etcd, etcd is
+# restarted first, while the agent is stopped: its watch connection is gone with the events
+# not yet sent, so the agent must watch again from a revision compacted since.
 X=$(free_subnet)
 kill -STOP "${OV_AGENT[1]}"
 defer "kill -CONT ${OV_AGENT[1]}"
-fake_lease "$X" 192.168.100.78 0e:00:00:00:00:78
-for i in 1 2 3; do fake_lease "$X" 192.168.100.78 "0e:00:00:00:0$i:78"; done
-ovctl store del "$FL_KEY" >/dev/null
-rev=$(ovctl -o json status | jq -r '.revision')
-check compact ovctl store compact "$rev"
 if [ "$OV_MODE" = etcd ]; then
 	etcd_down ov
 	ETCD_NETNS=$OV_UNDERLAY etcd_up ov http://192.168.100.254:2379 http://127.0.0.1:2380 \
 		--auto-compaction-retention 0 || fail etcd-restart-2 "$(tail -5 "$T_TMP/etcd-ov.log")"
 fi
+fake_lease "$X" 192.168.100.78 0e:00:00:00:00:78
+for i in 1 2 3; do fake_lease "$X" 192.168.100.78 "0e:00:00:00:0$i:78"; done
+ovctl store del "$FL_KEY" >/dev/null
+rev=$(ovctl -o json status | jq -r '.revision')
+check compact ovctl store compact "$rev"
+listed=$(grep -c 'listed' "$(node_file 1 agent.log)")
 kill -CONT "${OV_AGENT[1]}"
 if wait_for 10 has_peer 1 "$X" && wait_for 5 bash -c "! jq -e --arg s $FL_SUBNET 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"; then
 	pass compacted-watch-recovered
@@ -367,6 +370,8 @@ else
 fi
 check_eq compacted-watch-mac 0e:00:00:00:03:78 "$(jq -r --arg s "$X" '.Peers[] | select(.Subnet == $s) | .VtepMAC' "$(node_file 1 subnet.agent.json)")"
 check_eq compacted-watch-kernel "" "$(peer_state 1 5)"
+# it listed again (its log says so): the events it had missed were no longer there to watch
+check_eq compacted-watch-relisted true "$([ "$(grep -c 'listed' "$(node_file 1 agent.log)")" -gt "$listed" ] && echo true)"
 # and node 1 still follows later changes
 ovctl store del "$OV_PREFIX/subnets/${X%/*}-24" >/dev/null
 check compacted-watch-follows wait_for 5 bash -c "! jq -e --arg s $X 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"
