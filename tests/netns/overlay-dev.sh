@@ -288,6 +288,21 @@ check_eq "masq-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
 check "masq-rebuilt-check" vx masq-check "${NETS[@]}"
 check_eq "rebuilt-pod-to-outside-masqueraded" "192.168.100.1" "$(seen "$P" 192.168.100.254 7777)"
 
+ip netns exec "$N" nft flush chain inet sluice_overlay postrouting &&
+	ip netns exec "$N" nft delete set inet sluice_overlay subnet6
+check_eq "masq-set-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-set-rebuilt-check" vx masq-check "${NETS[@]}"
+ip netns exec "$N" nft add element inet sluice_overlay net4 "{ $(seq -s, -f '192.168.%g.0/24' 1 10) }"
+check_eq "masq-check-names-stuffed" "103 table inet sluice_overlay: a set holds more than 16 elements" \
+	"$(vx masq-check "${NETS[@]}" 2>&1)"
+check_eq "masq-stuffed-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-stuffed-check" vx masq-check "${NETS[@]}"
+ip netns exec "$N" nft add element inet sluice_overlay net4 "{ 192.168.1.0/24 }"
+check_eq "masq-check-names-extra" "103 table inet sluice_overlay: set net4 (cluster network) holds 10.244.0.0/16, 192.168.1.0/24, not 10.244.0.0/16" \
+	"$(vx masq-check "${NETS[@]}" 2>&1)"
+check_eq "masq-extra-removed" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-extra-check" vx masq-check "${NETS[@]}"
+
 # --- IPv4 only: the IPv6 sets empty, IPv6 left alone
 check_eq "masq-v4-only" "changed=1" "$(vx masq-ensure network=10.244.0.0/16 subnet=10.244.1.0/24)"
 check "masq-v4-only-check" vx masq-check network=10.244.0.0/16 subnet=10.244.1.0/24
