@@ -26,8 +26,8 @@ P=ovd-pod-$$  # a pod of this node (10.244.1.0/24)
 R=ovd-rem-$$  # a pod of another node (10.244.2.0/24), reached through the node
 MAC=0e:5c:00:00:00:01
 MAC6=0e:5c:00:00:00:02
-DEV4=(vni=1 underlay=eth0 local=192.168.100.1 mac=$MAC mtu=1450 subnet=10.244.1.0/24)
-DEV6=(family=6 vni=1 underlay=eth0 local=fd00:100::1 mac=$MAC6 mtu=1450 subnet=fd00:10:0:1::/64)
+DEV4=(vni=1 underlay=eth0 local=192.168.100.1 "mac=$MAC" mtu=1450 subnet=10.244.1.0/24)
+DEV6=(family=6 vni=1 underlay=eth0 local=fd00:100::1 "mac=$MAC6" mtu=1450 subnet=fd00:10:0:1::/64)
 NETS=(network=10.244.0.0/16 subnet=10.244.1.0/24 network6=fd00:10::/48 subnet6=fd00:10:0:1::/64)
 
 vx() { ip netns exec "$N" "$VXT" "$@"; }
@@ -155,7 +155,7 @@ check_eq "recreated-readback" "1 8472 192.168.100.1 eth0 false 1450 $MAC" \
 # rounds of eight, released at one instant (start=) after their sockets are open: without
 # the EEXIST handling about one in eight fails.
 failed=0 created=0 bad=0
-for round in 1 2 3 4; do
+for _ in 1 2 3 4; do
 	nodeip link del sluice.1 2>/dev/null
 	st=$(($(date +%s%N) + 300000000))
 	pids=()
@@ -227,7 +227,9 @@ seen() {
 }
 for ns in $O $P $R; do serve "$ns"; done
 for ns in $O $P $R; do
-	listening "$ns" tcp 7777 && listening "$ns" tcp 7778 || fail "servers-$ns" "not listening"
+	if ! listening "$ns" tcp 7777 || ! listening "$ns" tcp 7778; then
+		fail "servers-$ns" "not listening"
+	fi
 done
 V6() { python3 -c "import ipaddress,sys; print('[' + ipaddress.ip_address(sys.argv[1]).exploded + ']')" "$1"; }
 
@@ -236,7 +238,7 @@ check_eq "before-pod-out-kept" "10.244.1.2" "$(seen "$P" 192.168.100.254 7777)"
 # --- Concurrent creation: one table, one chain of 8 rules (released at one instant, as above;
 # deleted between rounds)
 failed=0
-for round in 1 2 3; do
+for _ in 1 2 3; do
 	ip netns exec "$N" nft delete table inet sluice_overlay 2>/dev/null
 	st=$(($(date +%s%N) + 300000000))
 	pids=()
