@@ -5,7 +5,7 @@
 # Device: created as flanneld makes it (read back with ip -d -j: VNI, port 8472, local, dev,
 # nolearning, MTU, MAC, the lease's network address /32 and no route for it); a second
 # ensure changes nothing; MTU, MAC and state changed by hand are repaired and named; VNI,
-# local, port or kind differing recreate it; concurrent ensures all succeed; check() names
+# local, port, learning, GBP, a remote, l2miss or kind differing recreate it; concurrent ensures all succeed; check() names
 # the difference; a changed lease swaps the address; the IPv6 device (MTU capped by the
 # kernel, accept_ra 0). Masquerade: concurrent creation, real traffic (pod -> outside
 # masqueraded to the node; pod -> another node's pod kept; outside -> this node's pod kept;
@@ -147,6 +147,10 @@ recreate_case local "local 192.168.100.9, not 192.168.100.1" \
 	type vxlan id 1 dstport 8472 local 192.168.100.9 dev eth0 nolearning
 recreate_case port "port 4789, not 8472" type vxlan id 1 dstport 4789 local 192.168.100.1 dev eth0 nolearning
 recreate_case learning "learning on, not off" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0
+recreate_case gbp "gbp on, not off" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning gbp
+recreate_case remote "remote/group 192.168.100.7 set" \
+	type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning remote 192.168.100.7
+recreate_case l2miss "l2miss on" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning l2miss
 recreate_case kind 'not a VXLAN device (kind "bridge")' type bridge
 check_eq "recreated-readback" "1 8472 192.168.100.1 eth0 false 1450 $MAC" \
 	"$(link '"\(.linkinfo.info_data | "\(.id) \(.port) \(.local) \(.link) \(.learning)") \(.mtu) \(.address)"')"
