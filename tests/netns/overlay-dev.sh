@@ -4,13 +4,14 @@
 # through tests/tools/vxdevtool, on a "node" netns whose eth0 reaches an "outside" netns.
 # Device: created as flanneld makes it (read back with ip -d -j: VNI, port 8472, local, dev,
 # nolearning, MTU, MAC, the lease's network address /32 and no route for it); a second
-# ensure changes nothing; MTU, MAC and state changed by hand are repaired and named; VNI,
-# local, port, learning, GBP, a remote, l2miss or kind differing recreate it; concurrent
-# ensures all succeed; check() names the difference; a changed lease swaps the address; the IPv6 device (MTU capped by the
-# kernel, accept_ra 0). Masquerade: concurrent creation, real traffic (pod -> outside
-# masqueraded to the node; pod -> another node's pod kept; outside -> this node's pod kept;
-# outside -> another node's pod masqueraded), IPv6 too; a new lease is an element change
-# that traffic follows; a tampered chain is rebuilt; del.
+# ensure changes nothing; MTU, MAC, state and addresses changed by hand are repaired and
+# named; VNI, local, port, learning, GBP, a remote, l2miss or kind differing recreate it;
+# concurrent ensures all succeed; check() names the difference; a changed lease swaps the
+# address; the IPv6 device (MTU capped by the kernel, accept_ra 0). Masquerade: concurrent
+# creation, real traffic (pod -> outside masqueraded to the node; pod -> another node's pod
+# kept; outside -> this node's pod kept; outside -> another node's pod masqueraded), IPv6
+# too; a new lease is an element change that traffic follows; a tampered chain or set is
+# rebuilt; del.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
