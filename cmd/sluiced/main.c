@@ -455,16 +455,16 @@ static int loop(struct agent *a)
 {
 	struct epoll_event evs[8];
 	unsigned int gen = 0;
-	int wfd = -1, timeout = -1, n, i;
-	bool run = true;
+	int wfd = -1, timeout = -1, n = 0, i;
+	bool run = true, woke = false;
 
 	a->need = AGENT_NEED_START;
 	run_pending(a);
 	while (run) {
 		follow_watch(a, &wfd, &gen);
-		if (a->watch)
-			(void)agent_watch_drain(a, &timeout);
-		else
+		if (a->watch && agent_watch_drain(a, &timeout) == 0 && woke)
+			agent_store_probe(a);
+		if (!a->watch)
 			timeout = -1;
 		follow_watch(a, &wfd, &gen);
 		if (a->status_dirty && a->have_lease)
@@ -474,8 +474,11 @@ static int loop(struct agent *a)
 			log_error("epoll_wait: %s", strerror(errno));
 			return 1;
 		}
-		for (i = 0; i < n && run; i++)
+		woke = n == 0;
+		for (i = 0; i < n && run; i++) {
+			woke |= evs[i].data.u32 == EV_WATCH;
 			run = handle(a, evs[i].data.u32);
+		}
 	}
 	return 0;
 }
