@@ -189,6 +189,20 @@ check_eq restart-subnet "$SN" "$(st .Subnet)"
 check_eq restart-mac "$MAC" "$(jq -r '.[0].address' <<<"$(ip -j link show sluice.1)")"
 check_eq restart-peer-untouched "" "$(grep ' peer ' "$LOG")"
 
+# --- idle, it sleeps in epoll_wait: no context switch and no CPU time over a second (three
+# tries, in case the kernel itself had something to say on the node then)
+switches() {
+	awk '/ctxt_switches/ {printf "%s ", $2}' "/proc/$PID/status"
+	cut -d' ' -f14,15 "/proc/$PID/stat"
+}
+idle=no
+for i in 1 2 3; do
+	s0=$(switches)
+	sleep 1
+	[ "$(switches)" = "$s0" ] && { idle=yes; break; }
+done
+check_eq idle-no-wakeups yes "$idle"
+
 # --- sluicectl status: the node view with the agent running
 J=$(ctl -o json status --subnet-file "$ENV")
 check_eq status-node-subnet "$SN" "$(jq -r .node.lease.subnet <<<"$J")"
