@@ -76,7 +76,7 @@ int agent_dataplane(struct agent *a)
 {
 	struct omasq_nets n = {0};
 	struct err e = {0};
-	int r, r6 = 0;
+	int r, r6 = 0, m;
 
 	r = ensure_dev(a, AF_INET, &a->dev4);
 	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family && a->lease.public_ipv6.family)
@@ -91,9 +91,7 @@ int agent_dataplane(struct agent *a)
 		n.network6 = a->conf.ipv6_network;
 		n.subnet6 = a->lease.subnet6;
 	}
-	e = (struct err){0};
-	int m = omasq_ensure(&a->nft, &n, &e);
-
+	m = omasq_ensure(&a->nft, &n, &e);
 	if (m < 0)
 		log_error("masquerade table %s: %s%s%s", OMASQ_TABLE, e.msg,
 			  e.details[0] ? ": " : "", e.details);

@@ -499,14 +499,23 @@ static void agent_done(struct agent *a)
 	store_close(a->store);
 	free(a->subnets);
 	free(a->tmpl);
-	for (int *fd = &a->ep; fd <= &a->debounce_tfd; fd++)
-		if (*fd > 0 && fd != &a->monfd)
-			close(*fd);
+	/* monfd is the monitor socket's, closed with it */
+	int fds[] = {a->ep, a->sigfd, a->renew_tfd, a->retry_tfd, a->debounce_tfd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 int main(int argc, char **argv)
 {
-	struct agent a = {.ep = -1, .backoff_ms = AGENT_BACKOFF_MIN_MS};
+	struct agent a = {.ep = -1,
+			  .sigfd = -1,
+			  .monfd = -1,
+			  .renew_tfd = -1,
+			  .retry_tfd = -1,
+			  .debounce_tfd = -1,
+			  .backoff_ms = AGENT_BACKOFF_MIN_MS};
 	const char *level = "info";
 	struct err e = {0};
 	int r;
