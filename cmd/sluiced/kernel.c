@@ -43,10 +43,9 @@ static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 	snprintf(d->underlay, sizeof(d->underlay), "%s", a->id.iface);
 	d->local = family == AF_INET ? a->lease.public_ip : a->lease.public_ipv6;
 	(void)parse_mac(a->lease.vtep_mac, d->mac);
+	/* both devices the MTU of the state file, as sluice-vxlan-overlay makes them: the two
+	 * must agree or each would undo the other's */
 	d->mtu = subnet_node_mtu(&a->conf, &a->id);
-	/* an IPv6 outer header is 20 bytes longer than an IPv4 one */
-	if (family == AF_INET6)
-		d->mtu -= 20;
 	d->subnet = family == AF_INET ? a->lease.subnet : a->lease.subnet6;
 	d->learning = a->conf.learning;
 	d->gbp = a->conf.gbp;
@@ -77,7 +76,7 @@ int agent_dataplane(struct agent *a)
 {
 	struct omasq_nets n = {0};
 	struct err e = {0};
-	int r, r6 = 0;
+	int r, r6 = 0, m;
 
 	r = ensure_dev(a, AF_INET, &a->dev4);
 	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family && a->lease.public_ipv6.family)
@@ -92,9 +91,7 @@ int agent_dataplane(struct agent *a)
 		n.network6 = a->conf.ipv6_network;
 		n.subnet6 = a->lease.subnet6;
 	}
-	e = (struct err){0};
-	int m = omasq_ensure(&a->nft, &n, &e);
-
+	m = omasq_ensure(&a->nft, &n, &e);
 	if (m < 0)
 		log_error("masquerade table %s: %s%s%s", OMASQ_TABLE, e.msg,
 			  e.details[0] ? ": " : "", e.details);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "base/log.h"
@@ -39,6 +40,34 @@ void agent_store_ok(struct agent *a)
 	a->last_err_class = 0;
 	a->store_up = true;
 	a->backoff_ms = AGENT_BACKOFF_MIN_MS;
+	a->contact_ms = agent_now_ms();
+}
+
+int64_t agent_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void agent_store_probe(struct agent *a)
+{
+	int64_t now = agent_now_ms();
+	struct store_kv kv = {0};
+	struct err e = {0};
+	char *key = NULL;
+
+	if (now - a->contact_ms < AGENT_PROBE_MS || now - a->probe_ms < AGENT_PROBE_MS ||
+	    asprintf(&key, "%s/config", a->o.prefix) < 0)
+		return;
+	a->probe_ms = now;
+	if (store_get(a->store, key, &kv, NULL, &e) < 0)
+		agent_store_failed(a, "check the store", &e);
+	else
+		agent_store_ok(a);
+	store_kv_free(&kv);
+	free(key);
 }
 
 static void node_opts(const struct agent *a, struct subnet_node_opts *o)
@@ -154,8 +183,8 @@ int agent_acquire(struct agent *a)
 		return r;
 	}
 	agent_store_ok(a);
-	log_info("lease %s (%s) public IP %s vtep %s", ip_prefix_fmt(&l.subnet, sn),
-			 how_name(r), ip_fmt(&id.public_ip, sn6), l.vtep_mac);
+	log_info("lease %s (%s) public IP %s vtep %s", ip_prefix_fmt(&l.subnet, sn), how_name(r),
+		 ip_fmt(&id.public_ip, sn6), l.vtep_mac);
 	if (l.subnet6.ip.family)
 		log_info("lease IPv6 %s", ip_prefix_fmt(&l.subnet6, sn6));
 	if (a->have_lease)

@@ -227,6 +227,12 @@ void agent_schedule_retry(struct agent *a, unsigned int need)
 		a->backoff_ms * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : a->backoff_ms * 2;
 }
 
+void agent_need_now(struct agent *a, unsigned int need)
+{
+	a->need |= need;
+	agent_timer_ms(a->retry_tfd, 1);
+}
+
 void agent_schedule_resync(struct agent *a)
 {
 	struct itimerspec cur;
@@ -272,8 +278,9 @@ static int reload(struct agent *a)
 
 	(void)read_tmpl(a);
 	r = agent_load_config(a);
+	/* gone or invalid: the old one kept; a store that does not answer: again later */
 	if (r < 0)
-		return r == -ENOENT || !a->store_up ? r : 0; /* an invalid one: the old one kept */
+		return a->store_up ? 0 : r;
 	log_info("network config read again");
 	if (vni != a->conf.vni) {
 		struct err e = {0};
@@ -448,16 +455,16 @@ static int loop(struct agent *a)
 {
 	struct epoll_event evs[8];
 	unsigned int gen = 0;
-	int wfd = -1, timeout = -1, n, i;
-	bool run = true;
+	int wfd = -1, timeout = -1, n = 0, i;
+	bool run = true, woke = false;
 
 	a->need = AGENT_NEED_START;
 	run_pending(a);
 	while (run) {
 		follow_watch(a, &wfd, &gen);
-		if (a->watch)
-			(void)agent_watch_drain(a, &timeout);
-		else
+		if (a->watch && agent_watch_drain(a, &timeout) == 0 && woke)
+			agent_store_probe(a);
+		if (!a->watch)
 			timeout = -1;
 		follow_watch(a, &wfd, &gen);
 		if (a->status_dirty && a->have_lease)
@@ -467,10 +474,11 @@ static int loop(struct agent *a)
 			log_error("epoll_wait: %s", strerror(errno));
 			return 1;
 		}
-		for (i = 0; i < n && run; i++)
+		woke = n == 0;
+		for (i = 0; i < n && run; i++) {
+			woke |= evs[i].data.u32 == EV_WATCH;
 			run = handle(a, evs[i].data.u32);
-		if (a->need & AGENT_NEED_REACQUIRE)
-			run_pending(a);
+		}
 	}
 	return 0;
 }
@@ -491,14 +499,23 @@ static void agent_done(struct agent *a)
 	store_close(a->store);
 	free(a->subnets);
 	free(a->tmpl);
-	for (int *fd = &a->ep; fd <= &a->debounce_tfd; fd++)
-		if (*fd > 0 && fd != &a->monfd)
-			close(*fd);
+	/* monfd is the monitor socket's, closed with it */
+	int fds[] = {a->ep, a->sigfd, a->renew_tfd, a->retry_tfd, a->debounce_tfd};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 }
 
 int main(int argc, char **argv)
 {
-	struct agent a = {.ep = -1, .backoff_ms = AGENT_BACKOFF_MIN_MS};
+	struct agent a = {.ep = -1,
+			  .sigfd = -1,
+			  .monfd = -1,
+			  .renew_tfd = -1,
+			  .retry_tfd = -1,
+			  .debounce_tfd = -1,
+			  .backoff_ms = AGENT_BACKOFF_MIN_MS};
 	const char *level = "info";
 	struct err e = {0};
 	int r;

@@ -247,7 +247,7 @@ static void check_own(struct agent *a, const struct subnet_lease *ls, size_t n)
 			break;
 		}
 	log_warn("lease %s is gone or taken: acquiring again", a->lease.key);
-	a->need |= AGENT_NEED_REACQUIRE;
+	agent_need_now(a, AGENT_NEED_REACQUIRE);
 }
 
 int agent_relist(struct agent *a)
@@ -301,7 +301,7 @@ static void on_event(struct agent *a, const struct store_event *ev)
 		if (subnet_event_revokes(&a->lease, ev)) {
 			log_warn("lease %s was %s: acquiring again", l.key,
 				 ev->type == STORE_EV_DELETE ? "deleted or expired" : "taken");
-			a->need |= AGENT_NEED_REACQUIRE;
+			agent_need_now(a, AGENT_NEED_REACQUIRE);
 		}
 		goto out;
 	}
@@ -317,7 +317,7 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 {
 	struct store_event ev;
 	struct err e = {0};
-	int r;
+	int r, n = 0;
 
 	*timeout_ms = -1;
 	while (a->watch) {
@@ -341,6 +341,7 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 			agent_schedule_retry(a, AGENT_NEED_RELIST);
 			return r;
 		}
+		n++;
 		on_event(a, &ev);
 		if (ev.kv.mod_rev > a->rev)
 			a->rev = ev.kv.mod_rev;
@@ -351,5 +352,10 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 		a->rev = store_watch_rev(a->watch);
 		a->status_dirty = true;
 	}
-	return 0;
+	/* events came: the store is there */
+	if (n && (!a->store_up || a->last_err_class == 1))
+		agent_store_ok(a);
+	else if (n)
+		a->contact_ms = agent_now_ms();
+	return n;
 }

@@ -28,6 +28,7 @@ struct store_event;
 #define AGENT_BACKOFF_MIN_MS 100
 #define AGENT_BACKOFF_MAX_MS 5000
 #define AGENT_DEBOUNCE_MS 100
+#define AGENT_PROBE_MS 2000 /* the store checked at most this often, on the watch's wake-ups */
 
 struct agent_opts {
 	const char *store_url, *prefix, *iface, *subnet_file, *cni_dir, *tmpl_path;
@@ -76,6 +77,7 @@ struct agent {
 	bool store_up, status_dirty;
 	int last_err_class; /* what was last logged about the store: logged once per change */
 	time_t started;
+	int64_t contact_ms, probe_ms; /* monotonic: the store last answered; last checked */
 	int ep, sigfd, monfd, renew_tfd, retry_tfd, debounce_tfd;
 	struct mnl_socket *mon;
 };
@@ -89,10 +91,15 @@ int agent_write_files(struct agent *a);
 /* Logs a store failure once per state change (up/down) and marks the store down */
 void agent_store_failed(struct agent *a, const char *what, const struct err *e);
 void agent_store_ok(struct agent *a);
+/* The watch woke the loop and said nothing: is the store there? (a watch reconnects by
+ * itself, silently; this is how a store that went away shows in the status file) */
+void agent_store_probe(struct agent *a);
+int64_t agent_now_ms(void);
 
 /* peers.c */
 int agent_relist(struct agent *a); /* list, diff, apply, (re)open the watch */
-int agent_watch_drain(struct agent *a, int *timeout_ms); /* events until none is ready */
+/* Events until none is ready; returns how many, or -errno */
+int agent_watch_drain(struct agent *a, int *timeout_ms);
 int agent_resync(struct agent *a); /* device(s) ensured, peers synced from the table */
 void agent_peers_free(struct agent *a);
 
@@ -109,6 +116,7 @@ int agent_status_write(struct agent *a);
 /* main.c: timers */
 void agent_timer_ms(int tfd, int64_t ms); /* one-shot; 0 disarms */
 void agent_schedule_retry(struct agent *a, unsigned int need);
+void agent_need_now(struct agent *a, unsigned int need); /* done on the next loop turn */
 void agent_schedule_resync(struct agent *a);
 
 #endif

@@ -547,6 +547,12 @@ static void files_in(const char *dir)
 	s = subnet_state_path("/x/n1");
 	T_STREQ(s, "/x/n1.lease.json");
 	free(s);
+	s = subnet_agent_path("/run/sluice/subnet.env");
+	T_STREQ(s, "/run/sluice/subnet.agent.json");
+	free(s);
+	s = subnet_agent_path("/x/n1");
+	T_STREQ(s, "/x/n1.agent.json");
+	free(s);
 	/* the conflist: the lease as the ranges, routes to the networks, the MTU */
 	s = subnet_conflist_text(&c, &l, 1450, NULL, NULL, 0, &e);
 	T_ASSERT(s);
