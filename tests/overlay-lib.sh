@@ -15,7 +15,7 @@
 # Settings (before the first call): OV_DIR (default $T_TMP), OV_STORE (default
 # dir://$OV_DIR/store), OV_PREFIX (default /sluice/network), CNITOOL (default
 # $BUILD_DIR/tests/cnitool).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # OV_WAITED, OV_* are for the callers
 
 OV_DIR=${OV_DIR:-$T_TMP}
 OV_STORE=${OV_STORE:-dir://$OV_DIR/store}
