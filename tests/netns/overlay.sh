@@ -319,6 +319,27 @@ has_peer() { jq -e --arg s "$2" 'any(.Peers[]; .Subnet == $s)' "$(node_file "$1"
 all_have() { for n in 1 2 3; do has_peer $n "$1" || return 1; done; }
 none_has() { for n in 1 2 3; do ! has_peer $n "$1" || return 1; done; }
 
+# --- a peer's lease changes its VTEP MAC (flanneld restarted without its state): on every
+# node the neighbour and the FDB entry follow, and no FDB entry of the old MAC is left
+Y=$(free_subnet)
+fake_lease "$Y" 192.168.100.79 0e:00:00:00:01:79
+wait_for 5 all_have "$Y" || fail mac-change-setup "$(jq -c .Peers "$(node_file 1 subnet.agent.json)")"
+fake_lease "$Y" 192.168.100.79 0e:00:00:00:02:79
+# mac_now N: "neighbour MAC / FDB MACs to 192.168.100.79" on node N
+mac_now() {
+	echo "$(ip -n "node$1" -j neigh show dev sluice.1 | jq -r --arg d "$(net "$Y")" '.[] | select(.dst == $d) | .lladdr') /" \
+		"$(bridge -n "node$1" -j fdb show dev sluice.1 | jq -r '[.[] | select(.dst == "192.168.100.79") | .mac] | join(" ")')"
+}
+mac_followed() { for n in 1 2 3; do [ "$(mac_now $n)" = "0e:00:00:00:02:79 / 0e:00:00:00:02:79" ] || return 1; done; }
+if wait_for 5 mac_followed; then
+	check_eq "mac-change-followed-within-2s (${OV_WAITED} ms)" true "$([ "$OV_WAITED" -lt 2000 ] && echo true)"
+else
+	fail mac-change-followed "$(for n in 1 2 3; do echo "node$n: $(mac_now $n)"; done)"
+fi
+ovctl store del "$OV_PREFIX/subnets/${Y%/*}-24" >/dev/null
+check mac-change-lease-gone wait_for 5 none_has "$Y"
+check_eq mac-change-no-fdb-left "" "$(bridge -n node1 -j fdb show dev sluice.1 | jq -r '.[] | select(.dst == "192.168.100.79") | .mac')"
+
 # --- etcd stopped while pods are added; agents catch up when it is back
 if [ "$OV_MODE" = etcd ]; then
 	etcd_down ov
