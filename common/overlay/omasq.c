@@ -154,12 +154,23 @@ static int read_elems(struct nft *nft, struct elems have[S_COUNT])
 	return r;
 }
 
-/* "10.244.0.0/16" for an interval that is a prefix, else "a-b"; "nothing" for none. */
-static void describe(const struct elems *l, int family, char *out, size_t size)
+/* "10.244.0.0/16" for an interval that is a prefix, else "a-b", in address order;
+ * "nothing" for none. */
+static void describe(const struct elems *in, int family, char *out, size_t size)
 {
 	unsigned int bytes = ip_bytes(family), bits = ip_bits(family);
 	char a[IP_STRLEN], b[IP_STRLEN];
+	struct elems sorted = *in, *l = &sorted;
 	size_t used = 0;
+
+	for (size_t i = 1; i < l->n; i++) /* a handful: insertion sort */
+		for (size_t k = i; k > 0 && memcmp(l->e[k - 1].key.v, l->e[k].key.v, bytes) > 0;
+		     k--) {
+			struct nft_elem t = l->e[k];
+
+			l->e[k] = l->e[k - 1];
+			l->e[k - 1] = t;
+		}
 
 	snprintf(out, size, "nothing");
 	for (size_t i = 0; i < l->n; i++) {
@@ -374,6 +385,8 @@ int omasq_ensure(struct nft *nft, const struct omasq_nets *n, struct err *err)
 	want_elems(n, want);
 	for (int round = 0; round < ROUNDS; round++) {
 		r = read_elems(nft, have);
+		if (r == -E2BIG) /* a set filled by someone else: the table is ours */
+			return create(nft, want, true, err);
 		if (r == 0) {
 			r = nft_rule_count(nft, NFPROTO_INET, OMASQ_TABLE, CHAIN);
 			if (r == RULES) {
@@ -430,6 +443,10 @@ int omasq_check(struct nft *nft, const struct omasq_nets *n, struct err *err)
 	if (r == -ENOENT)
 		return err_fail(err, CNI_ERR_CHECK, -EINVAL, "table inet %s: a set is missing",
 				OMASQ_TABLE);
+	if (r == -E2BIG)
+		return err_fail(err, CNI_ERR_CHECK, -EINVAL,
+				"table inet %s: a set holds more than %d elements", OMASQ_TABLE,
+				ELEMS_MAX);
 	if (r < 0)
 		return err_kernel(err, r, nft_errmsg(nft), "read table inet %s", OMASQ_TABLE);
 	for (unsigned int i = 0; i < S_COUNT; i++) {

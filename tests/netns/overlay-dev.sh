@@ -4,13 +4,14 @@
 # through tests/tools/vxdevtool, on a "node" netns whose eth0 reaches an "outside" netns.
 # Device: created as flanneld makes it (read back with ip -d -j: VNI, port 8472, local, dev,
 # nolearning, MTU, MAC, the lease's network address /32 and no route for it); a second
-# ensure changes nothing; MTU, MAC and state changed by hand are repaired and named; VNI,
-# local, port or kind differing recreate it; concurrent ensures all succeed; check() names
-# the difference; a changed lease swaps the address; the IPv6 device (MTU capped by the
-# kernel, accept_ra 0). Masquerade: concurrent creation, real traffic (pod -> outside
-# masqueraded to the node; pod -> another node's pod kept; outside -> this node's pod kept;
-# outside -> another node's pod masqueraded), IPv6 too; a new lease is an element change
-# that traffic follows; a tampered chain is rebuilt; del.
+# ensure changes nothing; MTU, MAC, state and addresses changed by hand are repaired and
+# named; VNI, local, port, learning, GBP, a remote, l2miss or kind differing recreate it;
+# concurrent ensures all succeed; check() names the difference; a changed lease swaps the
+# address; the IPv6 device (MTU capped by the kernel, accept_ra 0). Masquerade: concurrent
+# creation, real traffic (pod -> outside masqueraded to the node; pod -> another node's pod
+# kept; outside -> this node's pod kept; outside -> another node's pod masqueraded), IPv6
+# too; a new lease is an element change that traffic follows; a tampered chain or set is
+# rebuilt; del.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -26,8 +27,8 @@ P=ovd-pod-$$  # a pod of this node (10.244.1.0/24)
 R=ovd-rem-$$  # a pod of another node (10.244.2.0/24), reached through the node
 MAC=0e:5c:00:00:00:01
 MAC6=0e:5c:00:00:00:02
-DEV4=(vni=1 underlay=eth0 local=192.168.100.1 mac=$MAC mtu=1450 subnet=10.244.1.0/24)
-DEV6=(family=6 vni=1 underlay=eth0 local=fd00:100::1 mac=$MAC6 mtu=1450 subnet=fd00:10:0:1::/64)
+DEV4=(vni=1 underlay=eth0 local=192.168.100.1 "mac=$MAC" mtu=1450 subnet=10.244.1.0/24)
+DEV6=(family=6 vni=1 underlay=eth0 local=fd00:100::1 "mac=$MAC6" mtu=1450 subnet=fd00:10:0:1::/64)
 NETS=(network=10.244.0.0/16 subnet=10.244.1.0/24 network6=fd00:10::/48 subnet6=fd00:10:0:1::/64)
 
 vx() { ip netns exec "$N" "$VXT" "$@"; }
@@ -147,6 +148,10 @@ recreate_case local "local 192.168.100.9, not 192.168.100.1" \
 	type vxlan id 1 dstport 8472 local 192.168.100.9 dev eth0 nolearning
 recreate_case port "port 4789, not 8472" type vxlan id 1 dstport 4789 local 192.168.100.1 dev eth0 nolearning
 recreate_case learning "learning on, not off" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0
+recreate_case gbp "gbp on, not off" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning gbp
+recreate_case remote "remote/group 192.168.100.7 set" \
+	type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning remote 192.168.100.7
+recreate_case l2miss "l2miss on" type vxlan id 1 dstport 8472 local 192.168.100.1 dev eth0 nolearning l2miss
 recreate_case kind 'not a VXLAN device (kind "bridge")' type bridge
 check_eq "recreated-readback" "1 8472 192.168.100.1 eth0 false 1450 $MAC" \
 	"$(link '"\(.linkinfo.info_data | "\(.id) \(.port) \(.local) \(.link) \(.learning)") \(.mtu) \(.address)"')"
@@ -155,7 +160,7 @@ check_eq "recreated-readback" "1 8472 192.168.100.1 eth0 false 1450 $MAC" \
 # rounds of eight, released at one instant (start=) after their sockets are open: without
 # the EEXIST handling about one in eight fails.
 failed=0 created=0 bad=0
-for round in 1 2 3 4; do
+for _ in 1 2 3 4; do
 	nodeip link del sluice.1 2>/dev/null
 	st=$(($(date +%s%N) + 300000000))
 	pids=()
@@ -227,7 +232,9 @@ seen() {
 }
 for ns in $O $P $R; do serve "$ns"; done
 for ns in $O $P $R; do
-	listening "$ns" tcp 7777 && listening "$ns" tcp 7778 || fail "servers-$ns" "not listening"
+	if ! listening "$ns" tcp 7777 || ! listening "$ns" tcp 7778; then
+		fail "servers-$ns" "not listening"
+	fi
 done
 V6() { python3 -c "import ipaddress,sys; print('[' + ipaddress.ip_address(sys.argv[1]).exploded + ']')" "$1"; }
 
@@ -236,7 +243,7 @@ check_eq "before-pod-out-kept" "10.244.1.2" "$(seen "$P" 192.168.100.254 7777)"
 # --- Concurrent creation: one table, one chain of 8 rules (released at one instant, as above;
 # deleted between rounds)
 failed=0
-for round in 1 2 3; do
+for _ in 1 2 3; do
 	ip netns exec "$N" nft delete table inet sluice_overlay 2>/dev/null
 	st=$(($(date +%s%N) + 300000000))
 	pids=()
@@ -287,6 +294,21 @@ check_eq "masq-check-names-rules" "103 table inet sluice_overlay: chain postrout
 check_eq "masq-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
 check "masq-rebuilt-check" vx masq-check "${NETS[@]}"
 check_eq "rebuilt-pod-to-outside-masqueraded" "192.168.100.1" "$(seen "$P" 192.168.100.254 7777)"
+
+ip netns exec "$N" nft flush chain inet sluice_overlay postrouting &&
+	ip netns exec "$N" nft delete set inet sluice_overlay subnet6
+check_eq "masq-set-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-set-rebuilt-check" vx masq-check "${NETS[@]}"
+ip netns exec "$N" nft add element inet sluice_overlay net4 "{ $(seq -s, -f '192.168.%g.0/24' 1 10) }"
+check_eq "masq-check-names-stuffed" "103 table inet sluice_overlay: a set holds more than 16 elements" \
+	"$(vx masq-check "${NETS[@]}" 2>&1)"
+check_eq "masq-stuffed-rebuilt" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-stuffed-check" vx masq-check "${NETS[@]}"
+ip netns exec "$N" nft add element inet sluice_overlay net4 "{ 192.168.1.0/24 }"
+check_eq "masq-check-names-extra" "103 table inet sluice_overlay: set net4 (cluster network) holds 10.244.0.0/16, 192.168.1.0/24, not 10.244.0.0/16" \
+	"$(vx masq-check "${NETS[@]}" 2>&1)"
+check_eq "masq-extra-removed" "changed=1" "$(vx masq-ensure "${NETS[@]}")"
+check "masq-extra-check" vx masq-check "${NETS[@]}"
 
 # --- IPv4 only: the IPv6 sets empty, IPv6 left alone
 check_eq "masq-v4-only" "changed=1" "$(vx masq-ensure network=10.244.0.0/16 subnet=10.244.1.0/24)"
