@@ -3,7 +3,7 @@
 # Every plugin under valgrind's memcheck through a whole chain's life: sluice-bridge (ipMasq,
 # macspoofchk, sluice-host-local run by it and traced too), sluice-portmap with mappings (TCP,
 # UDP, a hostIP, IPv4 and IPv6; 304 for one pod, a batch past its first buffer),
-# sluice-bandwidth shaping ingress and egress; ADD, CHECK,
+# sluice-bandwidth shaping ingress and egress, sluice-vxlan-overlay on a lease; ADD, CHECK,
 # GC (one attachment valid, one removed), DEL, a second DEL, VERSION and STATUS. Each run
 # must succeed and valgrind must report nothing: no byte sent to the kernel (sendmsg) or
 # used in a branch that was never written, no invalid access, no leak (leak-check=full).
@@ -19,7 +19,7 @@ if ! command -v valgrind >/dev/null; then
 	fail "valgrind-installed" "no valgrind (make deps installs it)"
 	exit 0
 fi
-for p in bridge host-local portmap bandwidth; do
+for p in bridge host-local portmap bandwidth vxlan-overlay; do
 	if [ ! -x "$VGBIN/sluice-$p" ]; then
 		fail "vg-built" "missing $VGBIN/sluice-$p (make vg)"
 		exit 0
@@ -134,3 +134,32 @@ for f in "$BR" "$T_TMP/a.pm.json" "$T_TMP/a.bw.json" "$T_TMP/hl.json"; do
 	vg "$t VERSION" VERSION "" "" "$f"
 	vg "$t STATUS" STATUS "" "" "$f"
 done
+
+# sluice-vxlan-overlay on a pod of its own and a node lease of its own (the state file that
+# sluiced writes, by hand; dual stack): ADD (the devices, the table, the MTUs), CHECK,
+# STATUS, GC, DEL
+ip link add vgul0 type veth peer name vgul0p
+defer "ip link del vgul0"
+ip addr add 192.168.72.1/24 dev vgul0 && ip addr add fd00:72::1/64 dev vgul0 nodad
+ip link set vgul0 up && ip link set vgul0p up
+defer "ip link del sluice.1"
+defer "ip link del sluice-v6.1"
+defer "nft delete table inet sluice_overlay"
+mkdir -p "$T_TMP/ov"
+jq -n '{Key: "/sluice/network/subnets/10.71.0.0-24", Subnet: "10.71.0.0/24",
+	Network: "10.71.0.0/16", PublicIP: "192.168.72.1", IPv6Subnet: "fd71::/64",
+	IPv6Network: "fd71::/48", PublicIPv6: "fd00:72::1", Iface: "vgul0", VNI: 1, Port: 8472,
+	VtepMAC: "0a:00:00:00:00:72", MTU: 1450, Expires: 0}' >"$T_TMP/ov/subnet.lease.json"
+jq -n --arg sf "$T_TMP/ov/subnet.env" '{cniVersion: "1.1.0", name: "vgnet",
+	type: "sluice-vxlan-overlay", subnetFile: $sf}' >"$T_TMP/ov.json"
+mk_netns "vgpod$N-o" || exit 1
+defer "cni DEL vgcid-o '' eth0 $BR sluice-bridge"
+cni ADD vgcid-o "vgpod$N-o" eth0 "$BR" >"$T_TMP/o.br.out"
+vg "vxlan-overlay ADD" ADD vgcid-o "vgpod$N-o" "$(with "$T_TMP/o.br.out" "$T_TMP/ov.json")"
+check_eq "vxlan-overlay ADD made the devices and lowered the pod's MTU" "1 1 1450" \
+	"$(link_exists sluice.1) $(link_exists sluice-v6.1) $(ip -n "vgpod$N-o" -j link show eth0 | jq '.[0].mtu')"
+vg "vxlan-overlay CHECK" CHECK vgcid-o "vgpod$N-o" "$(with "$T_TMP/o.br.out" "$T_TMP/ov.json")"
+vg "vxlan-overlay STATUS" STATUS "" "" "$T_TMP/ov.json"
+vg "vxlan-overlay GC" GC "" "" "$T_TMP/ov.json"
+vg "vxlan-overlay DEL, without netns" DEL vgcid-o "" "$T_TMP/ov.json"
+vg "vxlan-overlay VERSION" VERSION "" "" "$T_TMP/ov.json"

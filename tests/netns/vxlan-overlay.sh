@@ -139,6 +139,10 @@ check "bridge ADD pod b" bridge b
 overlay ADD b
 check_eq "ADD pod b" 0 $?
 check_eq "pod b: the same device, untouched" "$ifx" "$(ip -j link show sluice.1 | jq '.[0].ifindex')"
+jq '.cniVersion = "0.3.1"' "$T_TMP/ov.json" >"$T_TMP/ov031.json"
+overlay ADD b "" "$T_TMP/ov031.json"
+check_eq "ADD in 0.3.1 (again): prevResult answered in 0.3.1" "0 0.3.1 4 $BASE.3/24" \
+	"$? $(jq -r '"\(.cniVersion) \(.ips[0].version) \(.ips[0].address)"' "$T_TMP/ov.out")"
 SLUICE_FAULT=mtu overlay ADD b
 check_eq "a failed ADD leaves a device it did not create" "$ifx" \
 	"$(ip -j link show sluice.1 | jq '.[0].ifindex')"
