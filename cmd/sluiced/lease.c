@@ -176,9 +176,11 @@ int agent_acquire(struct agent *a)
 	if (r < 0) {
 		if (e.code == CNI_ERR_IO)
 			agent_store_failed(a, "acquire the lease", &e);
-		else
-			log_error("acquiring the lease: %s%s%s", e.msg, e.details[0] ? ": " : "",
-				  e.details);
+		else if (a->last_err_class != 4) /* e.g. no free subnet: once, then retried */
+			log_error("acquiring the lease: %s%s%s (retrying)", e.msg,
+				  e.details[0] ? ": " : "", e.details);
+		if (e.code != CNI_ERR_IO)
+			a->last_err_class = 4;
 		subnet_lease_done(&l);
 		return r;
 	}

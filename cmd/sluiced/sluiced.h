@@ -75,7 +75,9 @@ struct agent {
 	unsigned int need;
 	int backoff_ms;
 	bool store_up, status_dirty;
-	int last_err_class; /* what was last logged about the store: logged once per change */
+	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
+	 * store, 2 no config, 3 an invalid config, 4 the lease */
+	int last_err_class;
 	time_t started;
 	int64_t contact_ms, probe_ms; /* monotonic: the store last answered; last checked */
 	int ep, sigfd, monfd, renew_tfd, retry_tfd, debounce_tfd;
