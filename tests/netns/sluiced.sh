@@ -92,6 +92,7 @@ check_eq waits-for-config "" "$(st .Lease)"
 ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
 has_lease() { [ -n "$(st .Lease)" ]; }
 if until_true 10 has_lease; then pass started; else fail started "$(cat "$LOG")"; fi
+check_eq config-wait-logged-once 1 "$(grep -c "no network config at $P/config yet (waiting for it)" "$LOG")"
 KEY=$(st .Lease)
 SN=$(st .Subnet)
 check_eq status-pid "$PID" "$(st .PID)"
