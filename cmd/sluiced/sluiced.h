@@ -33,6 +33,7 @@ struct store_event;
 struct agent_opts {
 	const char *store_url, *prefix, *iface, *subnet_file, *cni_dir, *tmpl_path;
 	char node_name[SUBNET_NODE_NAME_MAX + 1];
+	char prefix_buf[1024]; /* the prefix without trailing slashes */
 	struct ip_addr pub, pub6;
 	int64_t ttl, margin; /* seconds */
 	bool ipmasq;

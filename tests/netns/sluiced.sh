@@ -81,6 +81,8 @@ usage level "sluiced: --log-level 'loud': one of error, warn, info, debug" --log
 usage ip "sluiced: --public-ip 'fd00::1': not an IPv4 address" --public-ip fd00::1
 usage arg "sluiced: unexpected argument 'now'" now
 usage value "sluiced: --store needs a value" --store
+usage prefix "sluiced: --prefix must start with '/': 'p'" --prefix p
+usage prefix-root "sluiced: --prefix must name a key below '/': '//'" --prefix //
 check_eq usage-try "Try 'sluiced --help'." "$(sed -n 2p "$T_TMP/err")"
 check help "$BIN/sluiced" --help
 check_eq help-usage "Usage: sluiced [FLAGS]" "$("$BIN/sluiced" --help | head -1)"
