@@ -37,9 +37,11 @@ void agent_store_ok(struct agent *a)
 			log_info("store %s: answering again", store_url(a->store));
 		a->status_dirty = true;
 	}
-	a->last_err_class = 0;
+	/* what else failed (no config, no subnet) still stands; the backoff is reset by the
+	 * work that succeeds as a whole (run_pending) */
+	if (a->last_err_class == 1)
+		a->last_err_class = 0;
 	a->store_up = true;
-	a->backoff_ms = AGENT_BACKOFF_MIN_MS;
 	a->contact_ms = agent_now_ms();
 }
 
@@ -176,13 +178,17 @@ int agent_acquire(struct agent *a)
 	if (r < 0) {
 		if (e.code == CNI_ERR_IO)
 			agent_store_failed(a, "acquire the lease", &e);
-		else
-			log_error("acquiring the lease: %s%s%s", e.msg, e.details[0] ? ": " : "",
-				  e.details);
+		else if (a->last_err_class != 4) /* e.g. no free subnet: once, then retried */
+			log_error("acquiring the lease: %s%s%s (retrying)", e.msg,
+				  e.details[0] ? ": " : "", e.details);
+		if (e.code != CNI_ERR_IO)
+			a->last_err_class = 4;
 		subnet_lease_done(&l);
 		return r;
 	}
 	agent_store_ok(a);
+	if (a->last_err_class == 4)
+		a->last_err_class = 0;
 	log_info("lease %s (%s) public IP %s vtep %s", ip_prefix_fmt(&l.subnet, sn), how_name(r),
 		 ip_fmt(&id.public_ip, sn6), l.vtep_mac);
 	if (l.subnet6.ip.family)

@@ -111,8 +111,6 @@ static int parse_opt(int o, const char *arg, struct agent_opts *a, const char **
 	case 'S':
 		return path_flag("--store", arg, &a->store_url);
 	case 'P':
-		if (arg[0] != '/')
-			return usage_error("--prefix '%s': must start with '/'", arg);
 		a->prefix = arg;
 		return 0;
 	case 'i':
@@ -156,6 +154,23 @@ static int parse_opt(int o, const char *arg, struct agent_opts *a, const char **
 		return 0;
 	}
 	return 2;
+}
+
+/* "/p/" names the network "/p" names, as in sluicectl: keys are built as "<prefix>/..." */
+static int prefix_flag(struct agent_opts *a)
+{
+	size_t n = strlen(a->prefix);
+
+	if (a->prefix[0] != '/')
+		return usage_error("--prefix must start with '/': '%s'", a->prefix);
+	while (n > 1 && a->prefix[n - 1] == '/')
+		n--;
+	if (n == 1 || n >= sizeof(a->prefix_buf))
+		return usage_error("--prefix must name a key below '/': '%s'", a->prefix);
+	memcpy(a->prefix_buf, a->prefix, n);
+	a->prefix_buf[n] = '\0';
+	a->prefix = a->prefix_buf;
+	return 0;
 }
 
 /* 0, 1 after --help or --version, or 2 after a usage error */
@@ -205,6 +220,8 @@ static int parse_flags(int argc, char **argv, struct agent_opts *a, const char *
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (prefix_flag(a))
+		return 2;
 	if (!a->node_name[0] && gethostname(a->node_name, sizeof(a->node_name) - 1) < 0)
 		a->node_name[0] = '\0';
 	return 0;

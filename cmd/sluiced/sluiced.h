@@ -33,6 +33,7 @@ struct store_event;
 struct agent_opts {
 	const char *store_url, *prefix, *iface, *subnet_file, *cni_dir, *tmpl_path;
 	char node_name[SUBNET_NODE_NAME_MAX + 1];
+	char prefix_buf[1024]; /* the prefix without trailing slashes */
 	struct ip_addr pub, pub6;
 	int64_t ttl, margin; /* seconds */
 	bool ipmasq;
@@ -75,7 +76,9 @@ struct agent {
 	unsigned int need;
 	int backoff_ms;
 	bool store_up, status_dirty;
-	int last_err_class; /* what was last logged about the store: logged once per change */
+	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
+	 * store, 2 no config, 3 an invalid config, 4 the lease */
+	int last_err_class;
 	time_t started;
 	int64_t contact_ms, probe_ms; /* monotonic: the store last answered; last checked */
 	int ep, sigfd, monfd, renew_tfd, retry_tfd, debounce_tfd;

@@ -7,9 +7,10 @@
 # onlink route, and goes with its lease; a lease of another backend is skipped; its device or
 # a peer route deleted by hand is put back; its own lease deleted is acquired again (same
 # subnet); SIGHUP reads the config again (a new MTU); SIGTERM exits 0 leaving device,
-# entries, table and lease; a restart keeps subnet and VTEP MAC and disturbs no peer; usage
-# errors exit 2 with a message; `sluicectl status` shows the node. The multi-node overlay
-# (pods, etcd) is tests/netns/overlay*.sh's.
+# entries, table and lease; a restart keeps subnet and VTEP MAC and disturbs no peer; idle,
+# it is not woken; the lease is renewed and the state file follows; usage errors exit 2 with
+# a message; `sluicectl status` shows the node (lease, device, missing and extra peers, the
+# agent). The multi-node overlay (pods, etcd) is tests/netns/overlay*.sh's.
 set -u
 # (before lib.sh, whose temporary directory an exec would leave behind)
 if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
@@ -80,6 +81,8 @@ usage level "sluiced: --log-level 'loud': one of error, warn, info, debug" --log
 usage ip "sluiced: --public-ip 'fd00::1': not an IPv4 address" --public-ip fd00::1
 usage arg "sluiced: unexpected argument 'now'" now
 usage value "sluiced: --store needs a value" --store
+usage prefix "sluiced: --prefix must start with '/': 'p'" --prefix p
+usage prefix-root "sluiced: --prefix must name a key below '/': '//'" --prefix //
 check_eq usage-try "Try 'sluiced --help'." "$(sed -n 2p "$T_TMP/err")"
 check help "$BIN/sluiced" --help
 check_eq help-usage "Usage: sluiced [FLAGS]" "$("$BIN/sluiced" --help | head -1)"
@@ -91,6 +94,7 @@ check_eq waits-for-config "" "$(st .Lease)"
 ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
 has_lease() { [ -n "$(st .Lease)" ]; }
 if until_true 10 has_lease; then pass started; else fail started "$(cat "$LOG")"; fi
+check_eq config-wait-logged-once 1 "$(grep -c "no network config at $P/config yet (waiting for it)" "$LOG")"
 KEY=$(st .Lease)
 SN=$(st .Subnet)
 check_eq status-pid "$PID" "$(st .PID)"
@@ -221,5 +225,19 @@ repaired() { entries_are "1 1 1" && [ -z "$(ip neigh show dev sluice.1 10.244.99
 if until_true 2 repaired; then pass stray-removed-route-restored; else fail stray-removed-route-restored "$(ip neigh show dev sluice.1)"; fi
 ctl status --subnet-file "$ENV" >"$T_TMP/out" 2>&1
 grep -q "^AGENT" "$T_TMP/out" && pass status-node-table || fail status-node-table "$(cat "$T_TMP/out")"
+kill -TERM "$PID"
+until_true 10 gone "$PID"
+
+# --- renewal: with a 6 s TTL it renews after 4 s (the margin capped to a third), the lease
+# keeps its key and the state file gets the new expiry
+: >"$LOG"
+agent --ttl 6
+started() { [ "$(st .PID)" = "$PID" ]; }
+until_true 10 started
+E0=$(jq .Expires "$N/subnet.lease.json")
+expiry_moved() { [ "$(jq .Expires "$N/subnet.lease.json")" -gt "$E0" ]; }
+if until_true 10 expiry_moved; then pass renewed-state-expiry; else fail renewed-state-expiry "$(cat "$LOG")"; fi
+grep -q "lease $KEY renewed for 6 s" "$LOG" && pass renewed-logged || fail renewed-logged "$(cat "$LOG")"
+check_eq renewed-same-subnet "$SN" "$(own_lease subnet)"
 kill -TERM "$PID"
 until_true 10 gone "$PID"
