@@ -165,3 +165,11 @@ store_row store-etcd
 store_row store-dir
 store_row store-rss
 store_row store-lease
+
+# the VXLAN overlay across simulated nodes (tests/bench/overlay.sh): a lease -> the peer on a
+# node's kernel, 1,000 leases at once against the floor, pod-to-pod TCP against iproute2
+# shellcheck source=tests/bench/overlay.sh
+. tests/bench/overlay.sh
+overlay_row overlay-lease
+overlay_row overlay-1000
+overlay_row overlay-tcp
