@@ -104,7 +104,7 @@ leftovers() {
 # row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
 row() {
 	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' pfloor='' shared=''
-	local addrs=''
+	local addrs='' only='' hsetup=''
 	local n=$N kv
 	local dir v path miss start args
 	shift 2
@@ -118,6 +118,8 @@ row() {
 		prefill_floor=*) pfloor=${kv#prefill_floor=} ;;
 		shared_prefill_ns=1) shared=-S ;;
 		pod_addrs=*) addrs=${kv#pod_addrs=} ;;
+		sluice_only=1) only=1 ;;
+		host_setup=*) hsetup=${kv#host_setup=} ;;
 		n=*) n=${kv#n=} ;;
 		*) echo "bench: row $name: unknown option $kv" >&2 && return 1 ;;
 		esac
@@ -131,12 +133,13 @@ row() {
 	args=(-t "$name" -d "$T/ns" -o "$dir/result.json" -n "$n" -w "$W" -p "$prefill" -m "$verbs")
 	[ -n "$shared" ] && args+=("$shared")
 	[ -n "$addrs" ] && args+=(-a "$addrs")
-	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || echo upstream); do
+	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || [ -n "$only" ] || echo upstream); do
 		[ "$conf" = - ] && break
 		path=$UPSTREAM
 		[ "$v" = sluice ] && path=$BIN:$UPSTREAM
 		render "$conf" "$v" "$dir/data/$v" >"$dir/$v.json"
 		args+=(-V "$v" -c "$dir/$v.json" -x "$path")
+		[ -n "$hsetup" ] && args+=(-H "$hsetup")
 		if [ -n "$pconf" ]; then
 			render "$pconf" "$v" "$dir/data/$v" >"$dir/$v-prefill.json"
 			args+=(-C "$dir/$v-prefill.json")
@@ -160,6 +163,8 @@ row() {
 		"$rcfn" $((W + prefill + n)) "$W" "$prefill" >"$dir/rc.jsonl"
 		args+=(-r "$dir/rc.jsonl")
 	fi
+	# what a host_setup program needs: the row's directory, the binaries
+	export BENCH_ROW_DIR=$dir BENCH_BIN=$BIN
 	printf '== %s: %d pods%s, %s ... ' "$name" "$n" \
 		"$([ "$prefill" -gt 0 ] && echo " over $prefill existing")" "$verbs" >&2
 	start=$SECONDS

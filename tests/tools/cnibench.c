@@ -57,7 +57,9 @@ static const char usage[] =
 	"  -s          self-timed: the sample is the \"benchNs\" its plugin prints (floor)\n"
 	"  -S          prefill pods share one netns (for chains that create no interface)\n"
 	"  -a CIDR     pod i's address in a first plugin's literal prevResult: CIDR's network\n"
-	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n";
+	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n"
+	"  -H PROGRAM  run as PROGRAM VARIANT HOST_NETNS_PATH once the variant's host netns\n"
+	"              exists, before any pod (what a node holds before its first pod)\n";
 
 enum { V_ADD, V_DEL, V_VERSION, V_COUNT };
 static const char *const verb_names[V_COUNT] = {"ADD", "DEL", "VERSION"};
@@ -84,6 +86,7 @@ struct variant {
 	bool self_timed;
 	struct chain conf, prefill;
 	char host_path[512]; /* the netns its plugins run in, the "host" of its pods */
+	const char *host_setup; /* -H: run once host_path exists */
 	int host_fd;
 	cJSON **result; /* the chain's ADD result per pod */
 	bool *added;
@@ -626,6 +629,22 @@ static void mk_netns(const char *path)
 	close(self);
 }
 
+/* -H: PROGRAM VARIANT HOST_NETNS_PATH, which must succeed */
+static void host_setup(const struct variant *v)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %m");
+	if (pid == 0) {
+		execl(v->host_setup, v->host_setup, v->name, v->host_path, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s %s %s failed", v->host_setup, v->name, v->host_path);
+}
+
 static void setup(struct bench *b)
 {
 	char path[512];
@@ -639,6 +658,8 @@ static void setup(struct bench *b)
 		v->host_fd = netns_open(v->host_path);
 		if (v->host_fd < 0)
 			die("%s: %s", v->host_path, strerror(-v->host_fd));
+		if (v->host_setup)
+			host_setup(v);
 		for (int p = 0; p < b->total; p++) {
 			pod_netns(b, v, p, path, sizeof(path));
 			mk_netns(path);
@@ -1000,8 +1021,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	struct variant *v = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:sSh")) != -1) {
-		if (strchr("cCxs", c) && !v)
+	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:H:sSh")) != -1) {
+		if (strchr("cCxsH", c) && !v)
 			die("-%c before -V", c);
 		switch (c) {
 		case 't':
@@ -1058,6 +1079,9 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 's':
 			v->self_timed = true;
+			break;
+		case 'H':
+			v->host_setup = optarg;
 			break;
 		default:
 			fputs(usage, c == 'h' ? stdout : stderr);
