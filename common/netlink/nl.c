@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -104,6 +105,7 @@ void nl_close(struct nl *nl)
 {
 	if (!nl)
 		return;
+	nl_batch_abort(nl);
 	if (nl->sk)
 		mnl_socket_close(nl->sk);
 	free(nl->buf);
@@ -248,10 +250,17 @@ static int nl_run(struct nl *nl, struct nlmsghdr *nlh,
 	return r.err < 0 ? r.err : 0;
 }
 
+static int batch_queue(struct nl *nl, const struct nlmsghdr *nlh);
+
 int nl_talk(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data),
 	    void *data)
 {
 	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (nl->batch) {
+		if (cb)
+			return nl_fail(nl, -EINVAL, "a batched request cannot take replies");
+		return batch_queue(nl, nlh);
+	}
 	return nl_run(nl, nlh, cb, data);
 }
 
@@ -310,4 +319,251 @@ int nl_parse_nested(const struct nlattr *nest, const enum mnl_attr_data_type *po
 
 	memset(tb, 0, (max + 1) * sizeof(*tb));
 	return mnl_attr_parse_nested(nest, nl_attr_cb, &t) < 0 ? -EINVAL : 0;
+}
+
+/* Batches. The kernel runs a socket's requests in the sender's sendmsg() call and queues
+ * every ack on our receive buffer before sendmsg() returns; an ack that does not fit is
+ * dropped (the next recv fails with ENOBUFS). So a chunk sent at once is bounded by the
+ * send buffer (its bytes) and by the receive buffer (its acks), and its acks are read
+ * before the next chunk goes. */
+#define NL_BATCH_BUF_MAX (8U << 20) /* socket buffer asked for at most (the kernel doubles it) */
+#define NL_BATCH_ACK_COST 2048U /* receive buffer one ack may take (skb truesize, with extack) */
+#define NL_BATCH_SLOTS 32 /* datagrams per recvmmsg() */
+#define NL_BATCH_SLOT (NL_BUFSIZE / NL_BATCH_SLOTS)
+
+struct nl_batch {
+	char *buf; /* the requests, back to back */
+	size_t len, cap;
+	uint32_t *off; /* each request's offset in buf */
+	size_t n, nalloc;
+};
+
+int nl_batch_begin(struct nl *nl)
+{
+	if (nl->batch)
+		return nl_fail(nl, -EBUSY, "a batch is already open");
+	nl->batch = calloc(1, sizeof(*nl->batch));
+	return nl->batch ? 0 : nl_fail(nl, -ENOMEM, NULL);
+}
+
+size_t nl_batch_count(const struct nl *nl)
+{
+	return nl->batch ? nl->batch->n : 0;
+}
+
+const void *nl_batch_data(const struct nl *nl, size_t *ret_len)
+{
+	*ret_len = nl->batch ? nl->batch->len : 0;
+	return nl->batch ? nl->batch->buf : NULL;
+}
+
+void nl_batch_abort(struct nl *nl)
+{
+	if (!nl->batch)
+		return;
+	free(nl->batch->buf);
+	free(nl->batch->off);
+	free(nl->batch);
+	nl->batch = NULL;
+}
+
+static int batch_queue(struct nl *nl, const struct nlmsghdr *nlh)
+{
+	struct nl_batch *b = nl->batch;
+	size_t len = NLMSG_ALIGN(nlh->nlmsg_len);
+	void *p;
+
+	if (b->len + len > UINT32_MAX)
+		return nl_fail(nl, -E2BIG, "batch too large");
+	if (b->len + len > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+
+		while (cap < b->len + len)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p)
+			return nl_fail(nl, -ENOMEM, NULL);
+		b->buf = p;
+		b->cap = cap;
+	}
+	if (b->n == b->nalloc) {
+		size_t na = b->nalloc ? b->nalloc * 2 : 256;
+
+		p = realloc(b->off, na * sizeof(*b->off));
+		if (!p)
+			return nl_fail(nl, -ENOMEM, NULL);
+		b->off = p;
+		b->nalloc = na;
+	}
+	memcpy(b->buf + b->len, nlh, nlh->nlmsg_len);
+	memset(b->buf + b->len + nlh->nlmsg_len, 0, len - nlh->nlmsg_len);
+	b->off[b->n++] = (uint32_t)b->len;
+	b->len += len;
+	return 0;
+}
+
+/* Makes the socket buffer opt at least want bytes (the kernel doubles what it is given;
+ * the FORCE variant passes rmem_max/wmem_max with CAP_NET_ADMIN). Returns what it is. */
+static unsigned int grow_buf(int fd, int opt, int force, unsigned int want)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &l) == 0 && v > 0 && (unsigned int)v >= want)
+		return (unsigned int)v;
+	v = (int)(want / 2 + 1);
+	if (setsockopt(fd, SOL_SOCKET, force, &v, sizeof(v)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+	l = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &l) < 0 || v <= 0)
+		return 0;
+	return (unsigned int)v;
+}
+
+static uint32_t batch_seq(const struct nl_batch *b, size_t i)
+{
+	return ((const struct nlmsghdr *)(b->buf + b->off[i]))->nlmsg_seq;
+}
+
+static size_t batch_end(const struct nl_batch *b, size_t i)
+{
+	return i + 1 < b->n ? b->off[i + 1] : b->len;
+}
+
+/* The result an ack carries; the first failure's extack text goes to nl->errmsg. */
+static int batch_ack_error(struct nl *nl, const struct nlmsghdr *nlh, size_t avail, bool first)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	struct nl_run r = {.nl = nl};
+
+	if (avail < sizeof(*nlh) + sizeof(int))
+		return -EBADMSG;
+	if (e->error == 0)
+		return 0;
+	if (!first || avail < nlh->nlmsg_len)
+		return e->error < 0 ? e->error : -e->error;
+	(void)run_error_cb(nlh, &r);
+	if (!nl->errmsg[0])
+		nl_fail(nl, r.err, NULL);
+	return r.err;
+}
+
+/* Reads the acks of requests [i, end) into res[]. Returns 0 or -errno (transport). */
+static int batch_read(struct nl *nl, size_t i, size_t end, int *res, size_t *nfailed)
+{
+	struct nl_batch *b = nl->batch;
+	struct mmsghdr mm[NL_BATCH_SLOTS];
+	struct iovec iov[NL_BATCH_SLOTS];
+	int fd = mnl_socket_get_fd(nl->sk), k, got;
+
+	while (i < end) {
+		memset(mm, 0, sizeof(mm));
+		for (k = 0; k < NL_BATCH_SLOTS; k++) {
+			iov[k].iov_base = nl->buf + (size_t)k * NL_BATCH_SLOT;
+			iov[k].iov_len = NL_BATCH_SLOT;
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+		}
+		got = recvmmsg(fd, mm, NL_BATCH_SLOTS, MSG_WAITFORONE, NULL);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		for (k = 0; k < got && i < end; k++) {
+			const struct nlmsghdr *nlh = iov[k].iov_base;
+			size_t avail =
+				mm[k].msg_len < NL_BATCH_SLOT ? mm[k].msg_len : NL_BATCH_SLOT;
+			size_t j;
+
+			/* An ack is alone in its datagram: the kernel sends each one by itself. A
+			 * truncated one still has its header and error code. */
+			if (avail < sizeof(*nlh) || nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			/* In order; anything else (a late reply of an earlier call) is skipped. */
+			for (j = i; j < end && batch_seq(b, j) != nlh->nlmsg_seq; j++)
+				;
+			if (j == end)
+				continue;
+			res[j] = batch_ack_error(nl, nlh, avail, *nfailed == 0);
+			if (res[j] < 0)
+				++*nfailed;
+			/* requests skipped over had no ack: cannot happen in order, count them */
+			for (; i < j; i++)
+				if (res[i] == 1) {
+					res[i] = -EPROTO;
+					++*nfailed;
+				}
+			i = j + 1;
+		}
+	}
+	return 0;
+}
+
+int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs)
+{
+	struct nl_batch *b = nl->batch;
+	unsigned int sndbuf, rcvbuf;
+	size_t i = 0, j, k, nfailed = 0, per;
+	int *res = NULL, r = 0, fd;
+
+	if (!b)
+		return nl_fail(nl, -EINVAL, "no batch open");
+	nl->errmsg[0] = '\0';
+	for (k = 0; errs && k < nerrs; k++)
+		errs[k] = 0;
+	if (!nl->sk || !b->n)
+		goto out;
+	res = malloc(b->n * sizeof(*res));
+	if (!res) {
+		r = nl_fail(nl, -ENOMEM, NULL);
+		goto out;
+	}
+	for (k = 0; k < b->n; k++)
+		res[k] = 1; /* no ack yet */
+	fd = mnl_socket_get_fd(nl->sk);
+	sndbuf = grow_buf(fd, SO_SNDBUF, SO_SNDBUFFORCE,
+			  b->len + 4096 < NL_BATCH_BUF_MAX ? (unsigned int)b->len + 4096
+							   : NL_BATCH_BUF_MAX);
+	rcvbuf = grow_buf(fd, SO_RCVBUF, SO_RCVBUFFORCE,
+			  b->n < NL_BATCH_BUF_MAX / NL_BATCH_ACK_COST
+				  ? (unsigned int)b->n * NL_BATCH_ACK_COST + 65536
+				  : NL_BATCH_BUF_MAX);
+	/* acks a chunk may leave waiting; half the buffer is slack for anything else queued */
+	per = rcvbuf / 2 / NL_BATCH_ACK_COST;
+	if (per < 1)
+		per = 1;
+	while (i < b->n) {
+		/* the largest chunk from i that both buffers hold (at least one request) */
+		for (j = i + 1;
+		     j < b->n && j - i < per && batch_end(b, j) - b->off[i] + 32 <= sndbuf; j++)
+			;
+		do
+			r = (int)mnl_socket_sendto(nl->sk, b->buf + b->off[i],
+						   batch_end(b, j - 1) - b->off[i]);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			r = -errno;
+			break;
+		}
+		r = batch_read(nl, i, j, res, &nfailed);
+		if (r < 0)
+			break;
+		i = j;
+	}
+	for (k = 0; k < b->n; k++) {
+		if (res[k] == 1) {
+			res[k] = r < 0 ? r : -EPROTO;
+			nfailed++;
+		}
+		if (errs && k < nerrs)
+			errs[k] = res[k];
+	}
+	if (r < 0)
+		nl_fail(nl, r, NULL);
+	else
+		r = (int)nfailed;
+out:
+	free(res);
+	nl_batch_abort(nl);
+	return r;
 }

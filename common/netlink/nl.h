@@ -8,13 +8,17 @@
 #include <stdint.h>
 #include <libmnl/libmnl.h>
 
+struct nl_batch;
+
 /* One rtnetlink socket, bound to the netns it was opened in. buf holds the request being
- * built and then the replies; callbacks must not reuse the same struct nl. */
+ * built and then the replies; callbacks must not reuse the same struct nl. batch, while
+ * set (nl_batch_begin()), collects acked requests instead of sending them. */
 struct nl {
 	struct mnl_socket *sk;
 	unsigned int portid, seq;
 	char errmsg[256];
 	char *buf;
+	struct nl_batch *batch;
 };
 
 /* Opens a NETLINK_ROUTE socket in the current netns (netns_fd < 0) or in netns_fd's (the
@@ -36,7 +40,9 @@ void nl_close(struct nl *nl);
  * sequence number. Never fails. */
 struct nlmsghdr *nl_msg(struct nl *nl, uint16_t type, uint16_t flags);
 
-/* Sends nlh (built by nl_msg()) with NLM_F_ACK and reads until the ack. cb (may be NULL)
+/* Sends nlh (built by nl_msg()) with NLM_F_ACK and reads until the ack. In a batch
+ * (nl_batch_begin()) it queues nlh instead and returns 0 (cb must be NULL: a batch reads
+ * only acks) or -ENOMEM. cb (may be NULL)
  * sees each reply and returns >= 0 to go on or -errno to fail the call. Returns 0 or
  * -errno (the kernel's error: see nl_errmsg()). */
 int nl_talk(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data),
@@ -47,6 +53,32 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr
  * retry), or -errno. */
 int nl_dump(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr *nlh, void *data),
 	    void *data);
+
+/* Batches: many acked requests sent back to back in as few sendmsg() calls as the socket's
+ * buffers allow (they are grown for it), their acks read afterwards and matched by
+ * sequence number. The kernel handles one socket's requests in the order sent and goes on
+ * past a failed one, so each request gets its own result. Between nl_batch_begin() and
+ * nl_batch_flush()/nl_batch_abort(), every nl_talk() (so every builder of nl_route.h,
+ * nl_link.h...) queues its request; dumps still go out at once. */
+
+/* Starts queuing. Returns 0, -EBUSY (a batch is open) or -ENOMEM. */
+int nl_batch_begin(struct nl *nl);
+
+/* The number of requests queued so far: the index the next one will have. */
+size_t nl_batch_count(const struct nl *nl);
+
+/* The queued requests, back to back (unit tests parse them on a dry handle). */
+const void *nl_batch_data(const struct nl *nl, size_t *ret_len);
+
+/* Sends every queued request, reads all acks, and ends the batch. errs (may be NULL;
+ * nerrs entries) gets each request's result in queue order: 0 or -errno. nl_errmsg() is
+ * the message of the first failed request. On a dry handle every result is 0. Returns the
+ * number of failed requests, or -errno when the transport itself failed (requests without
+ * an ack then carry that error). */
+int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs);
+
+/* Drops the queued requests and ends the batch; no batch open is a no-op. */
+void nl_batch_abort(struct nl *nl);
 
 /* The kernel's extended ack text of the last failed request, or strerror() of its error
  * when the kernel sent none; "" after a success. Owned by nl. */
