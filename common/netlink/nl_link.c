@@ -46,6 +46,9 @@ static const enum mnl_attr_data_type vxlan_policy[IFLA_VXLAN_MAX + 1] = {
 	[IFLA_VXLAN_ID] = MNL_TYPE_U32,	       [IFLA_VXLAN_LOCAL] = MNL_TYPE_U32,
 	[IFLA_VXLAN_LOCAL6] = MNL_TYPE_BINARY, [IFLA_VXLAN_LINK] = MNL_TYPE_U32,
 	[IFLA_VXLAN_PORT] = MNL_TYPE_U16,      [IFLA_VXLAN_LEARNING] = MNL_TYPE_U8,
+	[IFLA_VXLAN_GBP] = MNL_TYPE_FLAG,      [IFLA_VXLAN_GROUP] = MNL_TYPE_U32,
+	[IFLA_VXLAN_GROUP6] = MNL_TYPE_BINARY, [IFLA_VXLAN_L2MISS] = MNL_TYPE_U8,
+	[IFLA_VXLAN_L3MISS] = MNL_TYPE_U8,
 };
 
 static bool name_ok(const char *name)
@@ -126,6 +129,16 @@ static int parse_vxlan(const struct nlattr *nest, struct nl_link *l)
 		vx->port = ntohs(mnl_attr_get_u16(tb[IFLA_VXLAN_PORT]));
 	/* The kernel learns unless told not to. */
 	vx->learning = !tb[IFLA_VXLAN_LEARNING] || mnl_attr_get_u8(tb[IFLA_VXLAN_LEARNING]);
+	vx->gbp = tb[IFLA_VXLAN_GBP] != NULL; /* a flag: present means on */
+	if (tb[IFLA_VXLAN_GROUP]) {
+		vx->group.family = AF_INET;
+		memcpy(vx->group.b, mnl_attr_get_payload(tb[IFLA_VXLAN_GROUP]), 4);
+	} else if (tb[IFLA_VXLAN_GROUP6] && mnl_attr_get_payload_len(tb[IFLA_VXLAN_GROUP6]) == 16) {
+		vx->group.family = AF_INET6;
+		memcpy(vx->group.b, mnl_attr_get_payload(tb[IFLA_VXLAN_GROUP6]), 16);
+	}
+	vx->l2miss = tb[IFLA_VXLAN_L2MISS] && mnl_attr_get_u8(tb[IFLA_VXLAN_L2MISS]);
+	vx->l3miss = tb[IFLA_VXLAN_L3MISS] && mnl_attr_get_u8(tb[IFLA_VXLAN_L3MISS]);
 	return 0;
 }
 
@@ -379,6 +392,8 @@ int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *vx
 	if (vx->port)
 		mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(vx->port));
 	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, vx->learning);
+	if (vx->gbp)
+		mnl_attr_put(nlh, IFLA_VXLAN_GBP, 0, NULL);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 	return nl_talk(nl, nlh, NULL, NULL);

@@ -41,6 +41,11 @@ struct nl_vxlan {
 	int link; /* underlay ifindex, 0: none */
 	uint16_t port; /* UDP destination port, host order; 0: kernel default */
 	bool learning;
+	bool gbp; /* Group Based Policy extension (IFLA_VXLAN_GBP) */
+	/* Read back only: the default remote (IFLA_VXLAN_GROUP/6, family 0: none) and the
+	 * miss notifications, which sluice never sets and a compatible device lacks. */
+	struct ip_addr group;
+	bool l2miss, l3miss;
 };
 
 enum {
@@ -108,7 +113,7 @@ int nl_link_add_veth(struct nl *nl, const struct nl_veth *v);
 int nl_link_add_ifb(struct nl *nl, const char *name, unsigned int mtu, unsigned int txqlen);
 
 /* Creates a VXLAN device (iproute2: ip link add NAME type vxlan id ... local ... dev ...
- * dstport ... [no]learning). mtu 0 and mac NULL keep defaults. Returns 0 or -errno. */
+ * dstport ... [no]learning [gbp]); group, l2miss and l3miss are not sent. mtu 0 and mac NULL keep defaults. Returns 0 or -errno. */
 int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *vx, unsigned int mtu,
 		      const uint8_t *mac);
 

@@ -29,6 +29,10 @@ int omasq_ensure(struct nft *nft, const struct omasq_nets *n, struct err *err);
 /* Returns 0 when the table is there with n's networks, -ENOENT / -EINVAL saying what
  * differs in err. */
 int omasq_check(struct nft *nft, const struct omasq_nets *n, struct err *err);
+/* Starts the batch that omasq_ensure() commits when there is no table (the table, sets,
+ * chain, rules and n's elements) without sending it: for tests and tools. Returns 0 or
+ * -EINVAL with err filled. */
+int omasq_build(struct nft *nft, const struct omasq_nets *n, struct err *err);
 /* Deletes the table. Returns 1, 0 when absent, -errno. */
 int omasq_del(struct nft *nft, struct err *err);
 

@@ -16,6 +16,7 @@
 
 struct err;
 struct nl;
+struct nl_link;
 
 #define OVERLAY_PORT_DEFAULT 8472 /* Linux's legacy VXLAN port, which flanneld leaves */
 #define OVERLAY_VNI_DEFAULT 1
@@ -50,6 +51,21 @@ int overlay_dev_ensure(struct nl *nl, const struct overlay_dev *d, int *ret_ifin
 /* Returns 0 when the device is as d says, or -ENOENT / -EINVAL with err naming the
  * first difference (missing, VNI, MTU, MAC, address, down...). */
 int overlay_dev_check(struct nl *nl, const struct overlay_dev *d, struct err *err);
+
+/* What overlay_dev_compare() found. */
+enum {
+	OVERLAY_DEV_SAME = 0,
+	OVERLAY_DEV_FIX = 1, /* MTU, MAC or down: set in place */
+	OVERLAY_DEV_INCOMPAT = 2, /* kind, VNI, underlay, local, port, learning, GBP...: recreate */
+};
+
+/* Compares link l, as read back, with d, whose underlay has ifindex underlay (0: d names
+ * none) and whose MTU is mtu (d->mtu as the kernel caps it: the underlay's MTU less the
+ * encapsulation, 0: any). Writes the first difference that decides the answer to out
+ * ("vni 2, not 1", "mtu 1400, not 1450", "down"; "" when the same). The addresses are not
+ * links' business: overlay_dev_ensure() and overlay_dev_check() look at them. */
+int overlay_dev_compare(const struct overlay_dev *d, int underlay, unsigned int mtu,
+			const struct nl_link *l, char *out, size_t size);
 
 /* Deletes the device of family and vni. Returns 1, 0 when there was none, or -errno. */
 int overlay_dev_del(struct nl *nl, int family, uint32_t vni, struct err *err);
