@@ -190,7 +190,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 		       const char *state, const char *tmpl, size_t tlen, struct err *e)
 {
 	unsigned int mtu = (conf->mtu ? conf->mtu : id->mtu) - SUBNET_VXLAN_OVERHEAD;
-	char *env = subnet_env_text(conf, l, mtu, false), *st = NULL, *cl = NULL, *path = NULL;
+	char *env = subnet_env_text(conf, l, mtu, true), *st = NULL, *cl = NULL, *path = NULL;
 	cJSON *sj;
 	int r = -ENOMEM;
 
@@ -199,7 +199,7 @@ static int write_files(struct ctl *c, const struct node_opts *n, const struct su
 			       store_url(c->store), c->prefix);
 	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
-	cl = subnet_conflist_text(conf, l, mtu, tmpl, tlen, e);
+	cl = subnet_conflist_text(conf, l, mtu, n->subnet_file, tmpl, tlen, e);
 	if (!cl) {
 		r = -EINVAL;
 		goto out;
@@ -241,7 +241,7 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 	}
 	/* a template that cannot take the lease is refused before the lease is taken */
 	if (n->tmpl && (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
-			!(check = subnet_conflist_text(&conf, &l, 0, tmpl, tlen, &e)))) {
+			!(check = subnet_conflist_text(&conf, &l, 0, n->subnet_file, tmpl, tlen, &e)))) {
 		bool read = tmpl; /* when it was read, the template itself was refused */
 
 		subnet_conf_done(&conf);

@@ -16,6 +16,7 @@
 #include "base/err.h"
 #include "base/fs.h"
 #include "base/json.h"
+#include "cni/conf.h"
 
 /* s (cJSON's, freed) with a newline after it, as text files end */
 static char *with_newline(char *s)
@@ -200,6 +201,9 @@ struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet
 	cJSON_AddStringToObject(o, "VtepMAC", l->vtep_mac);
 	cJSON_AddNumberToObject(o, "MTU", mtu);
 	cJSON_AddNumberToObject(o, "Expires", (double)expires);
+	cJSON_AddBoolToObject(o, "Learning", c->learning);
+	cJSON_AddBoolToObject(o, "GBP", c->gbp);
+	cJSON_AddBoolToObject(o, "DirectRouting", c->direct_routing);
 	cJSON_AddStringToObject(o, "NodeName", l->node_name);
 	cJSON_AddStringToObject(o, "Store", store_url ? store_url : "");
 	cJSON_AddStringToObject(o, "Prefix", prefix ? prefix : "");
@@ -299,12 +303,15 @@ static cJSON *default_conflist(void)
 	cJSON_AddStringToObject(br, "bridge", SUBNET_BRIDGE_NAME);
 	cJSON_AddBoolToObject(br, "isGateway", true);
 	cJSON_AddBoolToObject(br, "isDefaultGateway", true);
-	cJSON_AddBoolToObject(br, "ipMasq", true);
+	cJSON_AddBoolToObject(br, "ipMasq", false);
 	cJSON_AddBoolToObject(br, "hairpinMode", true);
 	cJSON_AddNumberToObject(br, "mtu", 0); /* set below */
 	ipam = cJSON_AddObjectToObject(br, "ipam");
 	cJSON_AddStringToObject(ipam, "type", "sluice-host-local");
 	cJSON_AddItemToArray(plugins, br);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "type", SUBNET_OVERLAY_TYPE);
+	cJSON_AddItemToArray(plugins, p);
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "type", "sluice-portmap");
 	cJSON_AddBoolToObject(cJSON_AddObjectToObject(p, "capabilities"), "portMappings", true);
@@ -317,8 +324,27 @@ static cJSON *default_conflist(void)
 	return o;
 }
 
+/* A node whose subnet.env is elsewhere (a simulated node) names it to the overlay */
+static void set_subnet_file(cJSON *plugins, const char *subnet_file)
+{
+	cJSON *p;
+
+	if (!subnet_file || !strcmp(subnet_file, SUBNET_ENV_DEFAULT))
+		return;
+	cJSON_ArrayForEach(p, plugins) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "type");
+
+		if (!cJSON_IsObject(p) || !cJSON_IsString(t) ||
+		    strcmp(t->valuestring, SUBNET_OVERLAY_TYPE))
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(p, "subnetFile");
+		cJSON_AddStringToObject(p, "subnetFile", subnet_file);
+	}
+}
+
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
-			   unsigned int mtu, const char *tmpl, size_t tmpl_len, struct err *err)
+			   unsigned int mtu, const char *subnet_file, const char *tmpl,
+			   size_t tmpl_len, struct err *err)
 {
 	cJSON *o = NULL, *plugins, *p, *ipam = NULL;
 	char why[200], *s;
@@ -348,9 +374,205 @@ char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_leas
 	else
 		cJSON_AddNumberToObject(p, "mtu", mtu);
 	fill_ipam(ipam, c, l);
+	set_subnet_file(plugins, subnet_file);
 	s = cJSON_Print(o);
 	cJSON_Delete(o);
 	if (!s || !(s = with_newline(s)))
 		err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "CNI config: out of memory");
 	return s;
+}
+
+#define STATE_MAX (64 * 1024) /* a state file is a few hundred bytes */
+
+/* One state file being read: the first problem found ends the reading */
+struct state_rd {
+	const cJSON *o;
+	const char *path;
+	struct err *err;
+	bool bad;
+};
+
+static void state_bad(struct state_rd *rd, const char *key, const char *why)
+{
+	if (!rd->bad)
+		err_fail(rd->err, CNI_ERR_DECODE, -EINVAL, "lease state %s: %s: %s", rd->path, key,
+			 why);
+	rd->bad = true;
+}
+
+/* The member key, NULL when absent or null (and refused then when required) */
+static const cJSON *state_get(struct state_rd *rd, const char *key, bool required)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rd->o, key);
+
+	if (v && cJSON_IsNull(v))
+		v = NULL;
+	if (!v && required)
+		state_bad(rd, key, "missing");
+	return v;
+}
+
+static void state_str(struct state_rd *rd, const char *key, bool required, char *buf, size_t size)
+{
+	const cJSON *v = state_get(rd, key, required);
+
+	if (!v)
+		return;
+	if (!cJSON_IsString(v))
+		state_bad(rd, key, "must be a string");
+	else if (strlen(v->valuestring) >= size)
+		state_bad(rd, key, "too long");
+	else
+		memcpy(buf, v->valuestring, strlen(v->valuestring) + 1);
+}
+
+static void state_addr(struct state_rd *rd, const char *key, int family, bool required,
+		       struct ip_addr *ret)
+{
+	const cJSON *v = state_get(rd, key, required);
+
+	if (!v)
+		return;
+	if (!cJSON_IsString(v) || ip_parse(v->valuestring, ret) < 0 || ret->family != family)
+		state_bad(rd, key,
+			  family == AF_INET ? "must be an IPv4 address"
+					    : "must be an IPv6 address");
+}
+
+/* A subnet or network: a prefix of the family with its host bits clear */
+static void state_prefix(struct state_rd *rd, const char *key, int family, bool required,
+			 struct ip_prefix *ret)
+{
+	const cJSON *v = state_get(rd, key, required);
+	struct ip_addr net;
+
+	if (!v)
+		return;
+	if (!cJSON_IsString(v) || ip_prefix_parse(v->valuestring, ret) < 0 ||
+	    ret->ip.family != family) {
+		state_bad(rd, key,
+			  family == AF_INET ? "must be an IPv4 prefix" : "must be an IPv6 prefix");
+		return;
+	}
+	net = ip_prefix_network(ret);
+	if (!ip_eq(&net, &ret->ip))
+		state_bad(rd, key, "host bits set");
+}
+
+static long long state_int(struct state_rd *rd, const char *key, long long min, long long max)
+{
+	const cJSON *v = state_get(rd, key, true);
+	char why[80];
+
+	if (!v)
+		return 0;
+	if (cJSON_IsNumber(v) && v->valuedouble >= (double)min && v->valuedouble <= (double)max &&
+	    v->valuedouble == (double)(long long)v->valuedouble)
+		return (long long)v->valuedouble;
+	snprintf(why, sizeof(why), "must be an integer in [%lld, %lld]", min, max);
+	state_bad(rd, key, why);
+	return 0;
+}
+
+/* A flag of the backend: absent (a state written before it existed) is false */
+static bool state_bool(struct state_rd *rd, const char *key)
+{
+	const cJSON *v = state_get(rd, key, false);
+
+	if (v && !cJSON_IsBool(v))
+		state_bad(rd, key, "must be true or false");
+	return cJSON_IsTrue(v);
+}
+
+/* What one field cannot say alone: the subnets inside their networks, an IPv6 lease with its
+ * network and address, a usable MAC and interface name */
+static void state_consistent(struct state_rd *rd, struct subnet_state *s)
+{
+	uint8_t mac[6];
+
+	if (!ip_prefix_contains(&s->network, &s->subnet.ip) || s->subnet.len < s->network.len)
+		state_bad(rd, "Subnet", "outside Network");
+	if (s->subnet6.ip.family && (!s->network6.ip.family || !s->public_ipv6.family))
+		state_bad(rd, "IPv6Subnet", "needs IPv6Network and PublicIPv6");
+	else if (s->subnet6.ip.family && (!ip_prefix_contains(&s->network6, &s->subnet6.ip) ||
+					  s->subnet6.len < s->network6.len))
+		state_bad(rd, "IPv6Subnet", "outside IPv6Network");
+	if (!s->iface[0] || strchr(s->iface, '/') || !strcmp(s->iface, ".") ||
+	    !strcmp(s->iface, ".."))
+		state_bad(rd, "Iface", "must be an interface name");
+	if (mac_parse(s->vtep_mac, mac) < 0 || (mac[0] & 1))
+		state_bad(rd, "VtepMAC", "must be a unicast MAC address");
+}
+
+static void state_fields(struct state_rd *rd, struct subnet_state *s)
+{
+	state_str(rd, "Key", true, s->key, sizeof(s->key));
+	state_prefix(rd, "Subnet", AF_INET, true, &s->subnet);
+	state_prefix(rd, "IPv6Subnet", AF_INET6, false, &s->subnet6);
+	state_prefix(rd, "Network", AF_INET, true, &s->network);
+	state_prefix(rd, "IPv6Network", AF_INET6, false, &s->network6);
+	state_addr(rd, "PublicIP", AF_INET, true, &s->public_ip);
+	state_addr(rd, "PublicIPv6", AF_INET6, false, &s->public_ipv6);
+	state_str(rd, "Iface", true, s->iface, sizeof(s->iface));
+	s->vni = (uint32_t)state_int(rd, "VNI", 0, (1 << 24) - 1);
+	s->port = (uint16_t)state_int(rd, "Port", 0, 65535);
+	state_str(rd, "VtepMAC", true, s->vtep_mac, sizeof(s->vtep_mac));
+	s->mtu = (unsigned int)state_int(rd, "MTU", 68, 65535);
+	s->expires = state_int(rd, "Expires", 0, 1LL << 52);
+	s->learning = state_bool(rd, "Learning");
+	s->gbp = state_bool(rd, "GBP");
+	s->direct_routing = state_bool(rd, "DirectRouting");
+	state_str(rd, "NodeName", false, s->node_name, sizeof(s->node_name));
+	if (!rd->bad)
+		state_consistent(rd, s);
+}
+
+int subnet_state_read(const char *path, struct subnet_state *ret, struct err *err)
+{
+	struct state_rd rd = {.path = path, .err = err};
+	struct subnet_state s = {0};
+	char *buf = NULL, why[200];
+	cJSON *o = NULL;
+	FILE *f;
+	size_t n;
+	int r;
+
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		return r == -ENOENT ? r
+				    : err_fail(err, CNI_ERR_IO, r, "lease state %s: %s", path,
+					       strerror(-r));
+	}
+	buf = malloc(STATE_MAX + 1);
+	errno = 0;
+	n = buf ? fread(buf, 1, STATE_MAX + 1, f) : 0;
+	/* a directory opens, and its read fails with EISDIR */
+	r = !buf ? -ENOMEM : ferror(f) ? -(errno ? errno : EIO) : 0;
+	fclose(f);
+	if (r < 0) {
+		free(buf);
+		return err_fail(err, CNI_ERR_IO, r, "lease state %s: %s", path, strerror(-r));
+	}
+	if (n > STATE_MAX)
+		r = err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease state %s: larger than %d bytes",
+			     path, STATE_MAX);
+	else if (json_parse_strict(buf, n, &o, why, sizeof(why)) < 0)
+		r = err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease state %s: not valid JSON: %s",
+			     path, why);
+	else if (!cJSON_IsObject(o))
+		r = err_fail(err, CNI_ERR_DECODE, -EINVAL, "lease state %s: not a JSON object",
+			     path);
+	free(buf);
+	if (r < 0) {
+		cJSON_Delete(o);
+		return r;
+	}
+	rd.o = o;
+	state_fields(&rd, &s);
+	cJSON_Delete(o);
+	if (rd.bad)
+		return -EINVAL;
+	*ret = s;
+	return 0;
 }

@@ -26,6 +26,7 @@ struct subnet_lease;
 #define SUBNET_CONFLIST_NAME "10-sluice.conflist"
 #define SUBNET_NETWORK_NAME "sluice"
 #define SUBNET_BRIDGE_NAME "sluicebr0" /* the chains in chains/ use sluice0 */
+#define SUBNET_OVERLAY_TYPE "sluice-vxlan-overlay"
 #define SUBNET_VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
 
 /* Writes data[len] to path atomically with mode, creating missing parent directories
@@ -57,13 +58,17 @@ struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet
 int subnet_state_mac(const char *path, char *mac);
 
 /* The node's conflist for lease l: sluice-bridge (bridge SUBNET_BRIDGE_NAME, isGateway,
- * isDefaultGateway, ipMasq, hairpinMode, mtu) with sluice-host-local ranges = the lease
- * subnets and routes to the cluster networks, then sluice-portmap and sluice-bandwidth.
- * tmpl (may be NULL): a conflist document whose plugin with an "ipam" gets the ranges and
- * routes and whose "mtu" fields are set; the rest kept. Returns the text (caller frees) or
- * NULL with err filled. */
+ * isDefaultGateway, hairpinMode, mtu; ipMasq false: the overlay's table masquerades) with
+ * sluice-host-local ranges = the lease subnets and routes to the cluster networks, then
+ * sluice-vxlan-overlay, sluice-portmap and sluice-bandwidth. subnet_file (NULL: the
+ * default): the node's subnet.env, named as the overlay's "subnetFile" when it is not
+ * SUBNET_ENV_DEFAULT (also in a template's sluice-vxlan-overlay entries). tmpl (may be
+ * NULL): a conflist document whose plugin with an "ipam" gets the ranges and routes and
+ * whose "mtu" fields are set; the rest kept. Returns the text (caller frees) or NULL with
+ * err filled. */
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
-			   unsigned int mtu, const char *tmpl, size_t tmpl_len, struct err *err);
+			   unsigned int mtu, const char *subnet_file, const char *tmpl,
+			   size_t tmpl_len, struct err *err);
 
 /* o printed (tab-indented, as cJSON does) with a final newline; caller frees. */
 char *subnet_json_text(const struct cJSON *o);

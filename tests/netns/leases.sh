@@ -124,16 +124,17 @@ check_eq node-up:ttl 86400 "$(jq -r .ttl "$T_TMP/l0")"
 check_eq node-up:subnet.env "FLANNEL_NETWORK=10.244.0.0/16
 FLANNEL_SUBNET=$base.1/24
 FLANNEL_MTU=1450
-FLANNEL_IPMASQ=false" "$(cat "$T_TMP/n0/subnet.env")"
-check_eq node-up:conflist "$(jq -n --arg sn "$sn" '{cniVersion:"1.0.0",name:"sluice",plugins:[
-	{type:"sluice-bridge",bridge:"sluicebr0",isGateway:true,isDefaultGateway:true,ipMasq:true,
+FLANNEL_IPMASQ=true" "$(cat "$T_TMP/n0/subnet.env")"
+check_eq node-up:conflist "$(jq -n --arg sn "$sn" --arg sf "$T_TMP/n0/subnet.env" '{cniVersion:"1.0.0",name:"sluice",plugins:[
+	{type:"sluice-bridge",bridge:"sluicebr0",isGateway:true,isDefaultGateway:true,ipMasq:false,
 	 hairpinMode:true,mtu:1450,ipam:{type:"sluice-host-local",ranges:[[{subnet:$sn}]],
 	 routes:[{dst:"10.244.0.0/16"}]}},
+	{type:"sluice-vxlan-overlay",subnetFile:$sf},
 	{type:"sluice-portmap",capabilities:{portMappings:true},snat:true},
 	{type:"sluice-bandwidth",capabilities:{bandwidth:true}}]}')" \
 	"$(jq . "$T_TMP/n0/net.d/10-sluice.conflist")"
-check_eq node-up:state "up0 192.168.50.2 $sn 1450 n0" \
-	"$(jq -r '"\(.Iface) \(.PublicIP) \(.Subnet) \(.MTU) \(.NodeName)"' "$T_TMP/n0/subnet.lease.json")"
+check_eq node-up:state "up0 192.168.50.2 $sn 1450 n0 false false false" \
+	"$(jq -r '"\(.Iface) \(.PublicIP) \(.Subnet) \(.MTU) \(.NodeName) \(.Learning) \(.GBP) \(.DirectRouting)"' "$T_TMP/n0/subnet.lease.json")"
 mac=$(jq -r .vtepMAC "$T_TMP/l0")
 check_eq node-up:vtep-mac-local-unicast true \
 	"$(echo "$mac" | grep -qE '^[0-9a-f][26ae](:[0-9a-f]{2}){5}$' && echo true)"
@@ -188,7 +189,7 @@ FLANNEL_SUBNET=${sn%.0/24}.1/24
 FLANNEL_IPV6_NETWORK=fd00:7::/56
 FLANNEL_IPV6_SUBNET=${sn6%/64}1/64
 FLANNEL_MTU=1450
-FLANNEL_IPMASQ=false" "$(cat "$T_TMP/nd1/subnet.env")"
+FLANNEL_IPMASQ=true" "$(cat "$T_TMP/nd1/subnet.env")"
 check_eq dual-stack:conflist-ipam "[[{\"subnet\":\"$sn\"}],[{\"subnet\":\"$sn6\"}]] [{\"dst\":\"10.7.0.0/16\"},{\"dst\":\"fd00:7::/56\"}]" \
 	"$(jq -c '.plugins[0].ipam | .ranges, .routes' "$T_TMP/nd1/net.d/10-sluice.conflist" | paste -sd' ')"
 check_eq dual-stack:backend-v6-data "{\"VNI\":1,\"VtepMAC\":\"$(jq -r .vtepMAC "$T_TMP/d1")\"}" \

@@ -558,6 +558,9 @@ check_eq node-leases-json-key "/ds/subnets/${sn4%/24}-24&${sn6%/64}-64" "$(jq -r
 check "node-leases-json-ttl" jq -e '.[0].ttl > 3600 and .[0].ttl <= 3700' "$OUT"
 check_eq node-up-files "10-sluice.conflist subnet.env subnet.lease.json" \
 	"$(cd "$T_TMP/n1" && find . -type f -printf '%f\n' | sort | paste -sd ' ')"
+# a subnet.env elsewhere is named to the overlay
+check_eq node-up-overlay-subnet-file "$T_TMP/n1/subnet.env" \
+	"$(jq -r '.plugins[] | select(.type == "sluice-vxlan-overlay") | .subnetFile' "$T_TMP/n1/net.d/10-sluice.conflist")"
 # down prints the lease it released, as a table; its files go
 ctl 0 node-down "${N[@]}" node down "${NF[@]}"
 check_eq node-down-out "SUBNET NODE PUBLIC-IP VTEP-MAC|$sn n1 192.168.50.2 $mac" \
@@ -607,6 +610,9 @@ check_eq default-subnet-env "FLANNEL_SUBNET=${sn%.0/24}.1/24" \
 	"$(grep '^FLANNEL_SUBNET=' /run/sluice/subnet.env)"
 # shellcheck disable=SC2016 # jq's $s
 check default-conflist jq -e --arg s "$sn" '.plugins[0].ipam.ranges[0][0].subnet == $s' \
+	/etc/cni/net.d/10-sluice.conflist
+# the default subnet.env: the overlay finds it without being told
+check default-conflist-overlay jq -e '.plugins[1] == {type: "sluice-vxlan-overlay"}' \
 	/etc/cni/net.d/10-sluice.conflist
 ctl 0 default-node-down node down
 check_eq default-node-down-files "" "$(find /run/sluice /etc/cni/net.d -type f)"

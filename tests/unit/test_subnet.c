@@ -424,6 +424,78 @@ static void relative_writes(void)
 	T_STREQ(e.msg, "write sub/dir/: Not a directory");
 }
 
+/* The rendered chain: sluice-bridge without ipMasq (the overlay's table masquerades), then
+ * the overlay (with subnetFile when given), portmap and bandwidth */
+static void conflist_chain(const cJSON *j, const char *subnet_file)
+{
+	const cJSON *pl = cJSON_GetObjectItem(j, "plugins"), *ov;
+	static const char *const types[] = {"sluice-bridge", "sluice-vxlan-overlay",
+					    "sluice-portmap", "sluice-bandwidth"};
+	char *s;
+
+	T_EQ(cJSON_GetArraySize(pl), 4);
+	for (int i = 0; i < 4; i++)
+		T_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(pl, i), "type")->valuestring,
+			types[i]);
+	T_ASSERT(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(pl, 0), "ipMasq")));
+	ov = cJSON_GetArrayItem(pl, 1);
+	s = cJSON_PrintUnformatted(ov);
+	if (subnet_file) {
+		char want[300];
+
+		snprintf(want, sizeof(want),
+			 "{\"type\":\"sluice-vxlan-overlay\",\"subnetFile\":\"%s\"}", subnet_file);
+		T_STREQ(s, want);
+	} else {
+		T_STREQ(s, "{\"type\":\"sluice-vxlan-overlay\"}");
+	}
+	free(s);
+}
+
+/* subnetFile: named when it is not the default, in the default chain and in a template's
+ * overlay entries (replacing theirs), never added to other plugins */
+static void conflist_subnet_file(const struct subnet_conf *c, const struct subnet_lease *l)
+{
+	static const char tmpl[] =
+		"{\"cniVersion\":\"1.0.0\",\"name\":\"t\",\"plugins\":[{\"type\":\"sluice-bridge\","
+		"\"ipam\":{\"type\":\"sluice-host-local\"}},{\"type\":\"sluice-vxlan-overlay\","
+		"\"subnetFile\":\"/old\"},{\"type\":\"sluice-portmap\"}]}";
+	struct err e = {0};
+	cJSON *j;
+	char *s;
+
+	s = subnet_conflist_text(c, l, 1450, "/tmp/n1/subnet.env", NULL, 0, &e);
+	j = cJSON_Parse(s);
+	free(s);
+	conflist_chain(j, "/tmp/n1/subnet.env");
+	cJSON_Delete(j);
+	T_ASSERT(!t_failed);
+	s = subnet_conflist_text(c, l, 1450, SUBNET_ENV_DEFAULT, NULL, 0, &e);
+	j = cJSON_Parse(s);
+	free(s);
+	conflist_chain(j, NULL);
+	cJSON_Delete(j);
+	T_ASSERT(!t_failed);
+	s = subnet_conflist_text(c, l, 1450, "/n2/subnet.env", tmpl, strlen(tmpl), &e);
+	j = cJSON_Parse(s);
+	free(s);
+	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 1));
+	T_STREQ(s, "{\"type\":\"sluice-vxlan-overlay\",\"subnetFile\":\"/n2/subnet.env\"}");
+	free(s);
+	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 2));
+	T_STREQ(s, "{\"type\":\"sluice-portmap\"}");
+	free(s);
+	cJSON_Delete(j);
+	/* the default path leaves a template's own value alone */
+	s = subnet_conflist_text(c, l, 1450, NULL, tmpl, strlen(tmpl), &e);
+	j = cJSON_Parse(s);
+	free(s);
+	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 1));
+	T_STREQ(s, "{\"type\":\"sluice-vxlan-overlay\",\"subnetFile\":\"/old\"}");
+	free(s);
+	cJSON_Delete(j);
+}
+
 /* The files' checks in dir (test_files makes it and removes it, whatever fails here) */
 static void files_in(const char *dir)
 {
@@ -476,11 +548,13 @@ static void files_in(const char *dir)
 	T_STREQ(s, "/x/n1.lease.json");
 	free(s);
 	/* the conflist: the lease as the ranges, routes to the networks, the MTU */
-	s = subnet_conflist_text(&c, &l, 1450, NULL, 0, &e);
+	s = subnet_conflist_text(&c, &l, 1450, NULL, NULL, 0, &e);
 	T_ASSERT(s);
 	j = cJSON_Parse(s);
 	free(s);
 	T_STREQ(cJSON_GetObjectItem(j, "name")->valuestring, "sluice");
+	conflist_chain(j, NULL);
+	T_ASSERT(!t_failed);
 	T_STREQ(cJSON_GetObjectItem(j, "cniVersion")->valuestring, "1.0.0");
 	ipam = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 0),
 				   "ipam");
@@ -498,7 +572,7 @@ static void files_in(const char *dir)
 		"{\"cniVersion\":\"1.1.0\",\"name\":\"mine\",\"plugins\":[{\"type\":"
 		"\"bridge\",\"ipam\":{\"type\":\"host-local\",\"routes\":[{\"dst\":"
 		"\"0.0.0.0/0\"}]}}]}";
-	s = subnet_conflist_text(&c, &l, 1400, tmpl, strlen(tmpl), &e);
+	s = subnet_conflist_text(&c, &l, 1400, NULL, tmpl, strlen(tmpl), &e);
 	T_STREQ(s,
 		"{\n\t\"cniVersion\":\t\"1.1.0\",\n\t\"name\":\t\"mine\",\n\t\"plugins\":\t[{\n"
 		"\t\t\t\"type\":\t\"bridge\",\n\t\t\t\"ipam\":\t{\n\t\t\t\t\"type\":\t\"host-local\",\n"
@@ -509,10 +583,166 @@ static void files_in(const char *dir)
 		"\t\t\t\t\t\t}], [{\n\t\t\t\t\t\t\t\"subnet\":\t\"fd00:10:244:7::/64\"\n"
 		"\t\t\t\t\t\t}]]\n\t\t\t},\n\t\t\t\"mtu\":\t1400\n\t\t}]\n}\n");
 	free(s);
-	T_ASSERT(!subnet_conflist_text(&c, &l, 1400, "{\"plugins\":[{}]}", 16, &e));
+	T_ASSERT(!subnet_conflist_text(&c, &l, 1400, NULL, "{\"plugins\":[{}]}", 16, &e));
 	T_STREQ(e.msg,
 		"CNI config template: no plugin in \"plugins\" has an \"ipam\" object to fill with the lease");
+	conflist_subnet_file(&c, &l);
 	subnet_conf_done(&c);
+}
+
+/* path holding text; subnet_state_read's result and message */
+static int state_of(const char *path, const char *text, struct subnet_state *st, struct err *e)
+{
+	FILE *f = fopen(path, "w");
+
+	memset(e, 0, sizeof(*e));
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	fclose(f);
+	return subnet_state_read(path, st, e);
+}
+
+/* A valid state with one field replaced by jq-like surgery: key's value becomes val (NULL:
+ * the key goes) */
+static char *state_with(const char *key, const char *val)
+{
+	cJSON *o = cJSON_Parse(
+		"{\"Key\":\"/sluice/network/subnets/10.244.7.0-24\","
+		"\"Subnet\":\"10.244.7.0/24\",\"IPv6Subnet\":null,"
+		"\"Network\":\"10.244.0.0/16\",\"IPv6Network\":null,"
+		"\"PublicIP\":\"192.168.100.1\",\"PublicIPv6\":null,\"Iface\":\"eth0\","
+		"\"VNI\":1,\"Port\":8472,\"VtepMAC\":\"0a:00:00:00:00:01\",\"MTU\":1450,"
+		"\"Expires\":0,\"Learning\":false,\"GBP\":false,"
+		"\"DirectRouting\":false,\"NodeName\":\"n1\",\"Store\":\"\","
+		"\"Prefix\":\"\"}");
+	char *s;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	if (val)
+		cJSON_AddItemToObject(o, key, cJSON_Parse(val));
+	s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* The state file: what subnet_state_json() writes reads back field for field; every
+ * malformed field is refused naming the file and the field */
+static void state_in(const char *dir)
+{
+	static const struct {
+		const char *key, *val, *msg;
+	} bad[] = {
+		{"Key", NULL, "Key: missing"},
+		{"Key", "5", "Key: must be a string"},
+		{"Subnet", "\"10.244.7.1/24\"", "Subnet: host bits set"},
+		{"Subnet", "\"fd00::/64\"", "Subnet: must be an IPv4 prefix"},
+		{"Subnet", "\"10.245.7.0/24\"", "Subnet: outside Network"},
+		{"Network", NULL, "Network: missing"},
+		{"PublicIP", "\"x\"", "PublicIP: must be an IPv4 address"},
+		{"PublicIPv6", "\"10.0.0.1\"", "PublicIPv6: must be an IPv6 address"},
+		{"IPv6Subnet", "\"fd00:1:0:7::/64\"",
+		 "IPv6Subnet: needs IPv6Network and PublicIPv6"},
+		{"Iface", "\"\"", "Iface: must be an interface name"},
+		{"Iface", "\"0123456789abcdef\"", "Iface: too long"},
+		{"VNI", "16777216", "VNI: must be an integer in [0, 16777215]"},
+		{"VNI", "1.5", "VNI: must be an integer in [0, 16777215]"},
+		{"Port", "\"8472\"", "Port: must be an integer in [0, 65535]"},
+		{"MTU", "60", "MTU: must be an integer in [68, 65535]"},
+		{"Expires", "-1", "Expires: must be an integer in [0, 4503599627370496]"},
+		{"VtepMAC", "\"0a:00:00:00:00\"", "VtepMAC: must be a unicast MAC address"},
+		{"VtepMAC", "\"0a:00:00:00:00:01:02\"", "VtepMAC: too long"},
+		{"VtepMAC", "\"0b:00:00:00:00:01\"", "VtepMAC: must be a unicast MAC address"},
+		{"VtepMAC", "\"0a:00:00:00:00:0g\"", "VtepMAC: must be a unicast MAC address"},
+		{"Learning", "\"yes\"", "Learning: must be true or false"},
+	};
+	struct subnet_conf c;
+	struct subnet_lease l = mk_lease("10.244.7.0/24", "fd00:10:244:7::/64");
+	struct subnet_state st;
+	struct err e;
+	char path[256], want[512], b[IP_STRLEN], *s;
+	cJSON *j;
+
+	T_EQ(conf("{\"Network\":\"10.244.0.0/16\",\"EnableIPv6\":true,\"IPv6Network\":"
+		  "\"fd00:10:244::/56\",\"Backend\":{\"Type\":\"vxlan\",\"VNI\":7,\"Port\":4789,"
+		  "\"GBP\":true,\"DirectRouting\":true}}",
+		  &c, &e),
+	     0);
+	l.key = "/p/subnets/10.244.7.0-24&fd00:10:244:7::-64";
+	ip_parse("192.168.100.7", &l.public_ip);
+	ip_parse("fd00:100::7", &l.public_ipv6);
+	snprintf(l.vtep_mac, sizeof(l.vtep_mac), "0a:1b:2c:3d:4e:5f");
+	snprintf(l.node_name, sizeof(l.node_name), "n7");
+	j = subnet_state_json(&c, &l, "eth0", 1450, 1700000000, "dir:///s", "/p");
+	l.key = NULL;
+	subnet_conf_done(&c);
+	s = subnet_json_text(j);
+	cJSON_Delete(j);
+	snprintf(path, sizeof(path), "%s/subnet.lease.json", dir);
+	T_EQ(subnet_write_atomic(path, s, strlen(s), 0644, &e), 0);
+	free(s);
+	memset(&st, 0, sizeof(st));
+	T_EQ(subnet_state_read(path, &st, &e), 0);
+	T_STREQ(st.key, "/p/subnets/10.244.7.0-24&fd00:10:244:7::-64");
+	T_STREQ(ip_prefix_fmt(&st.subnet, b), "10.244.7.0/24");
+	T_STREQ(ip_prefix_fmt(&st.subnet6, b), "fd00:10:244:7::/64");
+	T_STREQ(ip_prefix_fmt(&st.network, b), "10.244.0.0/16");
+	T_STREQ(ip_prefix_fmt(&st.network6, b), "fd00:10:244::/56");
+	T_STREQ(ip_fmt(&st.public_ip, b), "192.168.100.7");
+	T_STREQ(ip_fmt(&st.public_ipv6, b), "fd00:100::7");
+	T_STREQ(st.iface, "eth0");
+	T_EQ(st.vni, 7);
+	T_EQ(st.port, 4789);
+	T_STREQ(st.vtep_mac, "0a:1b:2c:3d:4e:5f");
+	T_EQ(st.mtu, 1450);
+	T_EQ(st.expires, 1700000000);
+	T_ASSERT(!st.learning && st.gbp && st.direct_routing);
+	T_STREQ(st.node_name, "n7");
+
+	/* each refusal: -EINVAL, code 6, the file and the field named; *ret untouched */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		s = state_with(bad[i].key, bad[i].val);
+		memset(&st, 0x55, sizeof(st));
+		T_EQ(state_of(path, s, &st, &e), -EINVAL);
+		free(s);
+		snprintf(want, sizeof(want), "lease state %s: %s", path, bad[i].msg);
+		T_STREQ(e.msg, want);
+		T_EQ(e.code, 6);
+		T_EQ(st.mtu, 0x55555555);
+	}
+	/* flags absent (a state from before they were written) are false; null is absent */
+	s = state_with("GBP", NULL);
+	T_EQ(state_of(path, s, &st, &e), 0);
+	free(s);
+	T_ASSERT(!st.gbp);
+	s = state_with("NodeName", "null");
+	T_EQ(state_of(path, s, &st, &e), 0);
+	free(s);
+	T_STREQ(st.node_name, "");
+	T_EQ(state_of(path, "{\"Key\":", &st, &e), -EINVAL);
+	snprintf(want, sizeof(want), "lease state %s: not valid JSON: ", path);
+	T_ASSERT(!strncmp(e.msg, want, strlen(want)));
+	T_EQ(state_of(path, "[]", &st, &e), -EINVAL);
+	snprintf(want, sizeof(want), "lease state %s: not a JSON object", path);
+	T_STREQ(e.msg, want);
+	unlink(path);
+	memset(&e, 0, sizeof(e));
+	T_EQ(subnet_state_read(path, &st, &e), -ENOENT);
+	T_EQ(e.code, 0); /* no state is no error: the caller says what it means */
+	snprintf(path, sizeof(path), "%s", dir);
+	T_EQ(subnet_state_read(path, &st, &e), -EISDIR);
+	snprintf(want, sizeof(want), "lease state %s: Is a directory", dir);
+	T_STREQ(e.msg, want);
+}
+
+static void test_state(void)
+{
+	char dir[] = "/tmp/sluice-state.XXXXXX", cmd[64];
+
+	T_ASSERT(mkdtemp(dir));
+	state_in(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ(system(cmd), 0);
 }
 
 static void test_files(void)
@@ -754,7 +984,7 @@ static void lifecycle(struct store *s, void (*advance)(struct store *s))
 	n = node("192.168.1.11", "n2");
 	/* n1's subnet is random: 10.244.9.0/24 unless n1 drew it (1 run in 254 did) */
 	prev = strcmp(ip_prefix_fmt(&a2.subnet, b1), "10.244.9.0/24") ? "10.244.9.0/24"
-								     : "10.244.10.0/24";
+								      : "10.244.10.0/24";
 	ip_prefix_parse(prev, &o.prev);
 	T_EQ(subnet_acquire(s, K(PFX), &c, &n, &o, &b, &e), SUBNET_PREVIOUS);
 	T_STREQ(ip_prefix_fmt(&b.subnet, b1), prev);
@@ -1110,6 +1340,7 @@ int main(void)
 	T_RUN(test_pick_free);
 	T_RUN(test_renew_after);
 	T_RUN(test_files);
+	T_RUN(test_state);
 	T_RUN(test_lifecycle_mem);
 	T_RUN(test_races);
 	T_RUN(test_dual_stack_overlap);
