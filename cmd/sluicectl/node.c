@@ -5,11 +5,9 @@
  * are flanneld's where it has one, so several simulated nodes on one machine keep apart. */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -20,6 +18,7 @@
 #include "subnet/ident.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
+#include "subnet/node.h"
 #include "sluicectl.h"
 
 static const char node_usage[] =
@@ -165,104 +164,51 @@ static int print_lease(const struct ctl *c, const struct subnet_lease *l)
 	return CTL_OK;
 }
 
-/* The VTEP MAC the node keeps across restarts: its state file's, else its lease's in the
- * store (the state under /run is gone after a reboot), else a new random one */
-static void vtep_mac(struct store *s, const char *prefix, const char *state,
-		     const struct ip_addr *pub, char *mac)
+static void node_opts(const struct ctl *c, const struct node_opts *n, struct subnet_node_opts *o)
 {
-	struct subnet_lease own = {0};
-	struct err e = {0};
-
-	if (subnet_state_mac(state, mac) == 0)
-		return;
-	if (subnet_find_own(s, prefix, pub, &own, &e) > 0 && own.vtep_mac[0] &&
-	    strlen(own.vtep_mac) == SUBNET_MAC_STRLEN - 1) {
-		memcpy(mac, own.vtep_mac, SUBNET_MAC_STRLEN);
-		subnet_lease_done(&own);
-		return;
-	}
-	subnet_lease_done(&own);
-	subnet_random_mac(mac);
-}
-
-static int write_files(struct ctl *c, const struct node_opts *n, const struct subnet_conf *conf,
-		       const struct subnet_lease *l, const struct subnet_ident *id,
-		       const char *state, const char *tmpl, size_t tlen, struct err *e)
-{
-	unsigned int mtu = (conf->mtu ? conf->mtu : id->mtu) - SUBNET_VXLAN_OVERHEAD;
-	char *env = subnet_env_text(conf, l, mtu, true), *st = NULL, *cl = NULL, *path = NULL;
-	cJSON *sj;
-	int r = -ENOMEM;
-
-	/* acquire wrote l: its TTL is known (-1 for a reservation, never STORE_TTL_UNKNOWN) */
-	sj = subnet_state_json(conf, l, id->iface, mtu, l->ttl < 0 ? 0 : time(NULL) + l->ttl,
-			       store_url(c->store), c->prefix);
-	st = subnet_json_text(sj);
-	cJSON_Delete(sj);
-	cl = subnet_conflist_text(conf, l, mtu, n->subnet_file, tmpl, tlen, e);
-	if (!cl) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (!env || !st || asprintf(&path, "%s/%s", n->cni_dir, SUBNET_CONFLIST_NAME) < 0)
-		goto out;
-	/* the conflist last: once a runtime sees it, subnet.env and the state are there */
-	if ((r = subnet_write_atomic(n->subnet_file, env, strlen(env), 0644, e)) < 0 ||
-	    (r = subnet_write_atomic(state, st, strlen(st), 0644, e)) < 0 ||
-	    (r = subnet_write_atomic(path, cl, strlen(cl), 0644, e)) < 0)
-		goto out;
-	r = 0;
-out:
-	free(env);
-	free(st);
-	free(cl);
-	free(path);
-	return r;
+	memset(o, 0, sizeof(*o));
+	o->iface = n->iface;
+	o->pub = n->pub;
+	o->pub6 = n->pub6;
+	o->subnet_file = n->subnet_file;
+	o->cni_dir = n->cni_dir;
+	o->ttl = n->ttl;
+	o->node_name = n->node_name;
+	o->store_url = store_url(c->store);
+	o->prefix = c->prefix;
 }
 
 static int node_up(struct ctl *c, const struct node_opts *n)
 {
-	struct subnet_acquire_opts ao = {.ttl = n->ttl};
+	struct subnet_node_opts o;
 	struct subnet_conf conf;
 	struct subnet_lease l = {0};
 	struct subnet_ident id;
-	struct subnet_node node = {.node_name = n->node_name};
-	char mac[SUBNET_MAC_STRLEN], *state = subnet_state_path(n->subnet_file);
 	char *tmpl = NULL, *check = NULL;
 	struct err e = {0};
 	size_t tlen = 0;
 	int r;
 
-	if (!state)
-		return ctl_errorf("out of memory");
-	if (ctl_load_config(c, &conf) != CTL_OK) {
-		free(state);
+	if (ctl_load_config(c, &conf) != CTL_OK)
 		return CTL_ERROR;
-	}
 	/* a template that cannot take the lease is refused before the lease is taken */
-	if (n->tmpl && (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
-			!(check = subnet_conflist_text(&conf, &l, 0, n->subnet_file, tmpl, tlen, &e)))) {
+	if (n->tmpl &&
+	    (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
+	     !(check = subnet_conflist_text(&conf, &l, 0, n->subnet_file, tmpl, tlen, &e)))) {
 		bool read = tmpl; /* when it was read, the template itself was refused */
 
 		subnet_conf_done(&conf);
-		free(state);
 		free(tmpl);
 		return read ? ctl_error(&e) : CTL_ERROR;
 	}
 	free(check);
-	r = subnet_ident_find(n->iface, &n->pub, &n->pub6, conf.enable_ipv6, &id, &e);
-	if (r >= 0) {
-		node.public_ip = id.public_ip;
-		node.public_ipv6 = id.public_ipv6;
-		vtep_mac(c->store, c->prefix, state, &id.public_ip, mac);
-		node.vtep_mac = mac;
-		(void)subnet_env_read(n->subnet_file, &ao.prev, &ao.prev6);
-		r = subnet_acquire(c->store, c->prefix, &conf, &node, &ao, &l, &e);
-	}
+	node_opts(c, n, &o);
+	o.tmpl = tmpl;
+	o.tmpl_len = tlen;
+	r = subnet_node_acquire(c->store, &conf, &o, &l, &id, &e);
 	if (r >= 0)
-		r = write_files(c, n, &conf, &l, &id, state, tmpl, tlen, &e);
+		r = subnet_node_write_files(&conf, &o, &l, &id, &e);
 	subnet_conf_done(&conf);
-	free(state);
 	free(tmpl);
 	if (r >= 0)
 		print_lease(c, &l);
@@ -270,25 +216,14 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 	return r < 0 ? ctl_error(&e) : CTL_OK;
 }
 
-static int remove_file(const char *path)
-{
-	if (unlink(path) < 0 && errno != ENOENT)
-		return ctl_errorf("remove %s: %s", path, strerror(errno));
-	return CTL_OK;
-}
-
 static int node_down(struct ctl *c, const struct node_opts *n)
 {
+	struct subnet_node_opts o;
 	struct subnet_lease l = {0};
 	struct subnet_ident id;
-	struct err e = {0};
-	char *state = subnet_state_path(n->subnet_file), *path = NULL;
+	struct err e = {0}, fe = {0};
 	int r, st = CTL_OK;
 
-	if (!state || asprintf(&path, "%s/%s", n->cni_dir, SUBNET_CONFLIST_NAME) < 0) {
-		free(state);
-		return ctl_errorf("out of memory");
-	}
 	/* ctl_node() opened the store. Releasing needs only the public IP: given, it is used
 	 * as it is (the node may have lost its interface or default route by now). */
 	if (n->pub.family && !n->iface) {
@@ -306,9 +241,10 @@ static int node_down(struct ctl *c, const struct node_opts *n)
 	if (r < 0)
 		st = ctl_error(&e);
 	/* the files go even when the store had no lease any more (down is idempotent) */
+	node_opts(c, n, &o);
 	if (st == CTL_OK) {
-		if (remove_file(path) || remove_file(state) || remove_file(n->subnet_file))
-			st = CTL_ERROR;
+		if (subnet_node_remove_files(&o, &fe) < 0)
+			st = ctl_error(&fe);
 		else if (r > 0)
 			print_lease(c, &l);
 		else
@@ -316,8 +252,6 @@ static int node_down(struct ctl *c, const struct node_opts *n)
 				ip_fmt(&id.public_ip, (char[IP_STRLEN]){0}));
 	}
 	subnet_lease_done(&l);
-	free(state);
-	free(path);
 	return st;
 }
 

@@ -152,14 +152,24 @@ int subnet_env_read(const char *path, struct ip_prefix *ret_sn, struct ip_prefix
 	return 0;
 }
 
-char *subnet_state_path(const char *subnet_file)
+static char *beside(const char *subnet_file, const char *suffix)
 {
 	size_t n = strlen(subnet_file);
 	char *p;
 
 	if (n > 4 && !strcmp(subnet_file + n - 4, ".env"))
 		n -= 4;
-	return asprintf(&p, "%.*s.lease.json", (int)n, subnet_file) < 0 ? NULL : p;
+	return asprintf(&p, "%.*s%s", (int)n, subnet_file, suffix) < 0 ? NULL : p;
+}
+
+char *subnet_state_path(const char *subnet_file)
+{
+	return beside(subnet_file, ".lease.json");
+}
+
+char *subnet_agent_path(const char *subnet_file)
+{
+	return beside(subnet_file, ".agent.json");
 }
 
 static void add_ip(cJSON *o, const char *key, const struct ip_addr *ip)

@@ -48,6 +48,10 @@ int subnet_env_read(const char *path, struct ip_prefix *ret_sn, struct ip_prefix
  * "<dir>/<name>.env" (else subnet_file + ".lease.json"). Caller frees. */
 char *subnet_state_path(const char *subnet_file);
 
+/* The agent's status file beside subnet_file: "<dir>/<name>.agent.json" for
+ * "<dir>/<name>.env" (else subnet_file + ".agent.json"). Caller frees. */
+char *subnet_agent_path(const char *subnet_file);
+
 /* The state's JSON: key, subnets, public IPs, interface, VNI, VtepMAC, MTU, the network,
  * the expiry time (unix seconds, 0: none), node name, store URL and prefix. */
 struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet_lease *l,
