@@ -202,3 +202,72 @@ sluice_nft_tables() {
 	j=$("${pre[@]}" nft -j list tables) || return 1
 	jq '[.nftables[] | .table // empty | select(.name | startswith("sluice"))] | length' <<<"$j"
 }
+
+# --- etcd members (Debian's etcd-server), each started and stopped by PID
+declare -A ETCD_PID=()
+
+# etcd_up NAME CLIENT_URL PEER_URL [FLAGS...]: starts member NAME listening on CLIENT_URL
+# and PEER_URL, its data in $T_TMP/etcd-NAME (kept by etcd_down: etcd_up NAME again is a
+# restart of the same member), its log appended to $T_TMP/etcd-NAME.log; inside network
+# namespace $ETCD_NETNS when set. Its cluster is itself unless FLAGS say otherwise (FLAGS
+# come last and win: --initial-cluster ... for a member of several). Then waits up to 30 s
+# until it answers healthy (ETCD_WAIT=0: not, e.g. a member whose cluster is still forming,
+# or one on TLS: etcd_healthy with curl's TLS arguments). Status 1 when it never does.
+# Stopped at exit (etcd_down) unless stopped before.
+etcd_up() {
+	local name=$1 curl=$2 purl=$3 pre=()
+	shift 3
+	[ -n "${ETCD_NETNS:-}" ] && pre=(ip netns exec "$ETCD_NETNS")
+	[ -n "${ETCD_PID[$name]+x}" ] || defer "etcd_down $name KILL"
+	"${pre[@]}" etcd --name "$name" --data-dir "$T_TMP/etcd-$name" \
+		--listen-client-urls "$curl" --advertise-client-urls "$curl" \
+		--listen-peer-urls "$purl" --initial-advertise-peer-urls "$purl" \
+		--initial-cluster "$name=$purl" --initial-cluster-state new "$@" \
+		>>"$T_TMP/etcd-$name.log" 2>&1 &
+	ETCD_PID[$name]=$!
+	# bash would report a member's SIGKILL on the test's output
+	disown $!
+	[ "${ETCD_WAIT:-1}" = 0 ] && return 0
+	etcd_healthy "${curl%%,*}"
+}
+
+# etcd_healthy URL [CURL ARGS...]: waits up to 30 s until the member at URL answers /health
+# with a leader (from $ETCD_NETNS when set); status 1 when it never does
+etcd_healthy() {
+	local url=$1 pre=() i
+	shift
+	[ -n "${ETCD_NETNS:-}" ] && pre=(ip netns exec "$ETCD_NETNS")
+	for ((i = 0; i < 150; i++)); do
+		"${pre[@]}" curl -s --max-time 1 "$@" "$url/health" 2>/dev/null |
+			grep -q '"health":"true"' && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# etcd_gone PID: status 0 when PID has exited. An exited member the test has not reaped (a
+# disowned job; a deferred command runs in a subshell, whose wait cannot reap the test's
+# child) is a zombie ("Z"), which kill -0 still finds.
+etcd_gone() {
+	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# etcd_down NAME [SIGNAL]: sends SIGNAL (TERM) to member NAME by PID, waits up to 10 s for
+# it to exit, then KILL and up to 5 s more. Its data dir stays (removed with $T_TMP at
+# exit, after every member is down). Nothing when NAME is not running.
+etcd_down() {
+	local pid=${ETCD_PID[$1]:-} i
+	[ -n "$pid" ] || return 0
+	kill -"${2:-TERM}" "$pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		etcd_gone "$pid" && break
+		sleep 0.1
+	done
+	etcd_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	for ((i = 0; i < 50; i++)); do
+		etcd_gone "$pid" && break
+		sleep 0.1
+	done
+	ETCD_PID[$1]=
+	return 0
+}

@@ -412,26 +412,8 @@ run_err no-default-route 1 "sluicectl: no IPv4 default route to find the node's 
 check_eq refusals:wrote-nothing "" "$(find "$T_TMP/n9" -type f 2>/dev/null)"
 check_eq help-status 0 "$(ctl node up --help >/dev/null; echo $?)"
 
-# --- the same on a real etcd (Debian's etcd-server), started here on 127.0.0.1
-# stop_etcd PID: TERM, then up to 10 s for it to exit, then KILL and up to 5 s more; its
-# data dir is removed only after (lib.sh's cleanup). A deferred command runs in a subshell,
-# where wait cannot reap the test's child: it watches /proc instead, an exited but unreaped
-# etcd being a zombie ("Z") that kill -0 still finds.
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-stop_etcd() {
-	local i
-	kill "$1" 2>/dev/null
-	for i in $(seq 50); do
-		gone "$1" && break
-		sleep 0.2
-	done
-	gone "$1" || kill -KILL "$1" 2>/dev/null
-	for i in $(seq 25); do
-		gone "$1" && break
-		sleep 0.2
-	done
-	wait "$1" 2>/dev/null
-}
+# --- the same on a real etcd (Debian's etcd-server), started here on 127.0.0.1 (lib.sh's
+# etcd_up; stopped by PID)
 # host_check: the host's default directories that did not exist still do not
 host_check() {
 	local d made=()
@@ -444,23 +426,8 @@ if ! command -v etcd >/dev/null; then
 	exit 0
 fi
 ip route add default via 192.168.50.1 dev up0
-mkdir -p "$T_TMP/etcd"
-etcd --name leases --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23891 \
-	--advertise-client-urls http://127.0.0.1:23891 --listen-peer-urls http://127.0.0.1:23892 \
-	--initial-advertise-peer-urls http://127.0.0.1:23892 \
-	--initial-cluster leases=http://127.0.0.1:23892 >"$T_TMP/etcd.log" 2>&1 &
-EPID=$!
-defer "[ -e $T_TMP/etcd-stopped ] || stop_etcd $EPID"
-ok=
-for _ in $(seq 100); do
-	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23891 endpoint health >/dev/null 2>&1; then
-		ok=1
-		break
-	fi
-	sleep 0.2
-done
-if [ -z "$ok" ]; then
-	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+if ! etcd_up leases http://127.0.0.1:23891 http://127.0.0.1:23892; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd-leases.log")"
 	host_check
 	exit 0
 fi
@@ -518,7 +485,7 @@ if [ -x "$UNIT" ]; then
 else
 	fail etcd-unit "no $UNIT (make units)"
 fi
-stop_etcd $EPID
-touch "$T_TMP/etcd-stopped" # the pid may be another process's by the time the defers run
-check_eq etcd-stopped true "$(gone $EPID && echo true)"
+EPID=${ETCD_PID[leases]}
+etcd_down leases
+check_eq etcd-stopped true "$(etcd_gone "$EPID" && echo true)"
 host_check

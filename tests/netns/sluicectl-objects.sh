@@ -517,25 +517,8 @@ check_eq undo-cleanup 0 "$RC"
 
 # ---- the same on etcd, started here (on 127.0.0.1 of this test's own netns)
 ip link set lo up
-mkdir "$T_TMP/etcd"
-etcd --name objs --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23781 \
-	--advertise-client-urls http://127.0.0.1:23781 --listen-peer-urls http://127.0.0.1:23782 \
-	--initial-advertise-peer-urls http://127.0.0.1:23782 \
-	--initial-cluster objs=http://127.0.0.1:23782 >"$T_TMP/etcd.log" 2>&1 &
-EPID=$!
-# wait in a deferred subshell does not wait (etcd is not its child): a bounded kill -0 loop
-# until etcd has exited, so its data dir is removed after it
-defer "kill $EPID; for _ in \$(seq 100); do kill -0 $EPID 2>/dev/null || break; sleep 0.1; done"
-ok=
-for _ in $(seq 100); do
-	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23781 endpoint health >/dev/null 2>&1; then
-		ok=1
-		break
-	fi
-	sleep 0.2
-done
-if [ -z "$ok" ]; then
-	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+if ! etcd_up objs http://127.0.0.1:23781 http://127.0.0.1:23782; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd-objs.log")"
 	exit 0
 fi
 pass etcd-start

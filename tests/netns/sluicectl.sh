@@ -630,25 +630,8 @@ ctl 1 etcd-unreachable-get --store etcd://127.0.0.1:1 store get /a
 check "etcd-unreachable-get-msg" grep -q '^sluicectl: ' "$ERR"
 
 ip link set lo up
-mkdir -p "$T_TMP/etcd"
-etcd --name ctl --data-dir "$T_TMP/etcd" --listen-client-urls http://127.0.0.1:23791 \
-	--advertise-client-urls http://127.0.0.1:23791 --listen-peer-urls http://127.0.0.1:23792 \
-	--initial-advertise-peer-urls http://127.0.0.1:23792 \
-	--initial-cluster ctl=http://127.0.0.1:23792 >"$T_TMP/etcd.log" 2>&1 &
-EPID=$!
-# wait in a deferred subshell does not wait (etcd is not its child): a bounded kill -0 loop
-# until etcd has exited, so its data dir is removed after it
-defer "kill $EPID; for _ in \$(seq 100); do kill -0 $EPID 2>/dev/null || break; sleep 0.1; done"
-ok=
-for _ in $(seq 100); do
-	if ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:23791 endpoint health >/dev/null 2>&1; then
-		ok=1
-		break
-	fi
-	sleep 0.2
-done
-if [ -z "$ok" ]; then
-	fail etcd-start "$(tail -5 "$T_TMP/etcd.log")"
+if ! etcd_up ctl http://127.0.0.1:23791 http://127.0.0.1:23792; then
+	fail etcd-start "$(tail -5 "$T_TMP/etcd-ctl.log")"
 	exit 0
 fi
 pass etcd-start

@@ -25,46 +25,15 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 fi
 ip link set lo up
 
-declare -A EPID
-
-# etcd_start NAME CLIENT_URL PEER_PORT CLUSTER [ARGS...]: a member with its data in
-# $T_TMP/NAME (kept across a restart), its log in $T_TMP/NAME.log
+# members: lib.sh's etcd_up/etcd_down (data in $T_TMP/etcd-NAME, kept across a restart; log
+# $T_TMP/etcd-NAME.log), each waited for here with etcd_healthy (ETCD_WAIT=0)
+# etcd_start NAME CLIENT_URL PEER_PORT [ARGS...]
 etcd_start() {
-	local name=$1 curl=$2 pport=$3 cluster=$4
-	shift 4
-	etcd --name "$name" --data-dir "$T_TMP/$name" --listen-client-urls "$curl" \
-		--advertise-client-urls "$curl" --listen-peer-urls "http://127.0.0.1:$pport" \
-		--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-		--initial-cluster "$cluster" --initial-cluster-state new "$@" \
-		>>"$T_TMP/$name.log" 2>&1 &
-	EPID[$name]=$!
-	defer "kill -9 $!"
-	disown $! # bash would report its SIGKILL on the test's output
+	local name=$1 curl=$2 pport=$3
+	shift 3
+	ETCD_WAIT=0 etcd_up "$name" "$curl" "http://127.0.0.1:$pport" "$@"
 }
-
-# etcd_stop NAME [SIGNAL]: stops it by PID and waits until it has exited (10 s, then KILL)
-etcd_stop() {
-	local pid=${EPID[$1]} i
-	kill -"${2:-TERM}" "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -9 "$pid" 2>/dev/null
-	return 0
-}
-
-# healthy URL [CURL ARGS...]: waits up to 30 s until the member answers /health with a leader
-healthy() {
-	local url=$1 i
-	shift
-	for ((i = 0; i < 150; i++)); do
-		curl -s --max-time 1 "$@" "$url/health" 2>/dev/null | grep -q '"health":"true"' &&
-			return 0
-		sleep 0.2
-	done
-	return 1
-}
+healthy() { etcd_healthy "$@"; }
 
 # lines FILE N [PATTERN [SECONDS]]: waits up to SECONDS (20) until FILE has N lines matching
 # PATTERN
@@ -92,9 +61,9 @@ suite() {
 
 # ---- a) one member: the suite ----
 U1=http://127.0.0.1:2379
-etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
+etcd_start s1 "$U1" 2380
 if ! healthy "$U1"; then
-	fail "single-up" "etcd did not answer" "$(tail -5 "$T_TMP/s1.log")"
+	fail "single-up" "etcd did not answer" "$(tail -5 "$T_TMP/etcd-s1.log")"
 	exit 0
 fi
 pass "single-up"
@@ -240,9 +209,9 @@ done
 r=$("$ET" "$E1" rev)
 for k in x y z; do want+="DELETE /multi/$k $r"$'\n'; done
 lines "$T_TMP/multi.out" 12 '^[PD]'
-etcd_stop s1
-etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
-healthy "$U1" || fail "multi-restarted" "$(tail -5 "$T_TMP/s1.log")"
+etcd_down s1
+etcd_start s1 "$U1" 2380
+healthy "$U1" || fail "multi-restarted" "$(tail -5 "$T_TMP/etcd-s1.log")"
 for k in p q; do
 	want+="PUT /multi/$k $("$ET" "$E1" put /multi/$k v-$k) v-$k"$'\n'
 done
@@ -317,9 +286,9 @@ for k in a1 a2; do
 	want+="PUT /resume/$k $("$ET" "$E1" put /resume/$k v-$k) v-$k"$'\n'
 done
 lines "$T_TMP/resume.out" 2 '^PUT' || fail "resume-before" "$(cat "$T_TMP/resume.out")"
-etcd_stop s1
-etcd_start s1 "$U1" 2380 s1=http://127.0.0.1:2380
-healthy "$U1" || fail "resume-restarted" "$(tail -5 "$T_TMP/s1.log")"
+etcd_down s1
+etcd_start s1 "$U1" 2380
+healthy "$U1" || fail "resume-restarted" "$(tail -5 "$T_TMP/etcd-s1.log")"
 for k in a3 a4 a5; do
 	want+="PUT /resume/$k $("$ET" "$E1" put /resume/$k v-$k) v-$k"$'\n'
 done
@@ -332,7 +301,7 @@ check "resume-compact" "$ET" "$E1" compact "$rev"
 out=$(timeout 20 "$ET" "$E1" watch /resume/ 2 5 2>&1)
 rc=$?
 check_eq "watch-compacted-stale" "STALE 3" "$out $rc"
-etcd_stop s1
+etcd_down s1
 
 # ---- c) TLS with client certificates ----
 PKI=$T_TMP/pki
@@ -354,7 +323,7 @@ mkdir -p "$PKI"
 		-extfile client.ext -out client.crt
 ) >"$T_TMP/pki.log" 2>&1 || fail "tls-pki" "$(cat "$T_TMP/pki.log")"
 UT=https://127.0.0.1:2479
-etcd_start t1 "$UT" 2480 t1=http://127.0.0.1:2480 --cert-file "$PKI/server.crt" \
+etcd_start t1 "$UT" 2480 --cert-file "$PKI/server.crt" \
 	--key-file "$PKI/server.key" --client-cert-auth --trusted-ca-file "$PKI/ca.crt"
 if healthy "$UT" --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key"; then
 	pass "tls-up"
@@ -385,17 +354,17 @@ if healthy "$UT" --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/cli
 	out=$("$ET" "etcd://127.0.0.1:2479" rev 2>&1)
 	check_eq "tls-plain-to-tls-exit" 1 "$?"
 else
-	fail "tls-up" "$(tail -5 "$T_TMP/t1.log")"
+	fail "tls-up" "$(tail -5 "$T_TMP/etcd-t1.log")"
 fi
-etcd_stop t1
+etcd_down t1
 
 # ---- b) three members: the leader stopped, then killed, under a watch ----
 CL="m1=http://127.0.0.1:2580,m2=http://127.0.0.1:2590,m3=http://127.0.0.1:2600"
 MEMBERS=(127.0.0.1:2579 127.0.0.1:2589 127.0.0.1:2599)
 declare -A NAME_OF=([127.0.0.1:2579]=m1 [127.0.0.1:2589]=m2 [127.0.0.1:2599]=m3)
-etcd_start m1 http://127.0.0.1:2579 2580 "$CL"
-etcd_start m2 http://127.0.0.1:2589 2590 "$CL"
-etcd_start m3 http://127.0.0.1:2599 2600 "$CL"
+etcd_start m1 http://127.0.0.1:2579 2580 --initial-cluster "$CL"
+etcd_start m2 http://127.0.0.1:2589 2590 --initial-cluster "$CL"
+etcd_start m3 http://127.0.0.1:2599 2600 --initial-cluster "$CL"
 up=0
 for ep in "${MEMBERS[@]}"; do healthy "http://$ep" && up=$((up + 1)); done
 check_eq "cluster-up" 3 "$up"
@@ -459,8 +428,8 @@ if leader_among "${MEMBERS[@]}"; then
 	want=""
 	put_all "etcd://$stopped,$(others "$stopped")" /st cluster-put-before-stop 1 2
 	lines "$T_TMP/st.out" 2 '^PUT' || fail "cluster-watch-before-stop" "$(cat "$T_TMP/st.out")"
-	kill -STOP "${EPID[${NAME_OF[$stopped]}]}"
-	defer "kill -CONT ${EPID[${NAME_OF[$stopped]}]}"
+	kill -STOP "${ETCD_PID[${NAME_OF[$stopped]}]}"
+	defer "kill -CONT ${ETCD_PID[${NAME_OF[$stopped]}]}"
 	# the writer does not list the stopped member: a write it accepted would hang
 	IFS=, read -ra rest <<<"$(others "$stopped")"
 	leader_among "${rest[@]}" || fail "cluster-stop-new-leader" "no new leader"
@@ -472,7 +441,7 @@ if leader_among "${MEMBERS[@]}"; then
 	wait "$SPID" 2>/dev/null
 	check_eq "cluster-stopped-leader-watch-moves" "$want" "$(grep '^PUT' "$T_TMP/st.out")"$'\n'
 	echo "  (the watch moved off the stopped member within $(($(date +%s) - t0)) s of the writes)"
-	kill -CONT "${EPID[${NAME_OF[$stopped]}]}"
+	kill -CONT "${ETCD_PID[${NAME_OF[$stopped]}]}"
 	leader_among "${MEMBERS[@]}" || fail "cluster-rejoined" "the stopped member did not rejoin"
 else
 	fail "cluster-leader" "no member says it is the leader"
@@ -489,7 +458,7 @@ if leader_among "${MEMBERS[@]}"; then
 	want=""
 	put_all "$EC" /cl cluster-put-before-kill 1 2 3
 	lines "$T_TMP/cl.out" 3 '^PUT' || fail "cluster-watch-before-kill" "$(cat "$T_TMP/cl.out")"
-	etcd_stop "${NAME_OF[$killed]}" KILL
+	etcd_down "${NAME_OF[$killed]}" KILL
 	# A write sent while the survivors elect a leader can hang until etcd's own timeout
 	# (7 s) and then not say whether it was applied: the writes start once they have one.
 	IFS=, read -ra rest <<<"$(others "$killed")"
@@ -504,5 +473,5 @@ if leader_among "${MEMBERS[@]}"; then
 else
 	fail "cluster-leader-again" "no member says it is the leader"
 fi
-for m in m1 m2 m3; do etcd_stop $m; done
+for m in m1 m2 m3; do etcd_down $m; done
 exit 0
