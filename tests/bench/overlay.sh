@@ -8,9 +8,9 @@
 #                  and the lease deleted -> the route gone
 #   overlay-1000   BENCH_OVERLAY_PEERS (1000) fake peer leases in one etcd txn -> all their
 #                  routes on the node; the agent's CPU time over it (/proc/PID/stat) and its
-#                  peak RSS (VmHWM); the floor: tests/tools/peerfloor (the same netlink
-#                  messages sent by a minimal program) in a fresh namespace with the same
-#                  VXLAN device
+#                  peak RSS (VmHWM); the floor: tests/tools/peerfloor (as many peers' netlink
+#                  messages sent by a minimal program, one at a time) on a node of the same
+#                  shape with the same VXLAN device
 #   overlay-tcp    iperf3 pod to pod across two nodes through sluiced + sluice-bridge ->
 #                  sluice-vxlan-overlay, against the same topology built by hand with
 #                  iproute2 (vxlan, neighbour, FDB, onlink route, as flanneld programs them),
@@ -189,20 +189,18 @@ ov_lease() {
 		"$OV_DIR/raw.json" >"$OV_DIR/result.json"
 }
 
-# the floor of overlay-1000: tests/tools/peerfloor programs the same peers (ovbench peers)
-# on a VXLAN device made by hand in a netns of its own; prints its JSON (ms, cpu_ms,
-# hwm_kib) or nothing when there is no floor program
+# the floor of overlay-1000: tests/tools/peerfloor (helper ovpeer's) programs as many peers
+# (neighbour, FDB entry, onlink route each, one request then its ack) on a VXLAN device made
+# by hand on a node of the same shape without an agent, then overlay_peers_apply() the same
+# peers in-process; prints its JSON (floor_ns, apply_ns: medians of 3 runs) or nothing
 ov_floor() {
-	local n=$1 out
 	[ -x "$TOOLS/peerfloor" ] || return 0
-	"$TOOLS/ovbench" peers -n "$n" -o "$OV_DIR/peers.txt"
-	ov_node ov 9 # a node of the same shape, no agent
+	ov_node ov 9
 	ip -n ov-9 link add sluice.1 type vxlan id 1 dstport 8472 dev eth0 \
 		local 192.168.100.9 nolearning
 	ip -n ov-9 link set sluice.1 mtu 1450 up
-	out=$(ip netns exec ov-9 "$TOOLS/peerfloor" -d sluice.1 -f "$OV_DIR/peers.txt" \
-		2>>"$OV_DIR/log") || return 0
-	printf '%s\n' "$out"
+	ip netns exec ov-9 "$TOOLS/peerfloor" sluice.1 eth0 "$1" 10.200.0.0/24 192.168.110.1 3 \
+		2>>"$OV_DIR/log" || true
 }
 
 # overlay-1000: BENCH_OVERLAY_PEERS leases in one txn; the floor
@@ -220,15 +218,16 @@ ov_many() {
 	jq --arg r overlay-1000 --argjson f "${floor:-null}" "$OV_JQ_STATS"'
 		{row: $r, n: .n, ok: true, measures: [
 		 {name: "peers programmed", unit: "ms",
-		  stats: {sluice: (.programmed_ms | one), floor: ($f.ms // null | if . then one
-		  else null end)}},
+		  stats: {sluice: (.programmed_ms | one),
+			  floor: ($f.floor_ns // null | if . then . / 1e6 | one else null end)}},
+		 {name: "overlay_peers_apply alone", unit: "ms",
+		  stats: {sluice: ($f.apply_ns // null | if . then . / 1e6 | one else null end)}},
 		 {name: "the txn alone", unit: "ms", stats: {sluice: (.write_ms | one)}},
-		 {name: "CPU time", unit: "ms", stats: {sluice: (.agent_cpu_ms | one),
-		  floor: ($f.cpu_ms // null | if . then one else null end)}},
-		 {name: "peak RSS (VmHWM)", unit: "KiB", stats: {sluice: (.agent_hwm_kib | one),
-		  floor: ($f.hwm_kib // null | if . then one else null end)}},
-		 {name: "peak RSS before", unit: "KiB", stats: {sluice: (.agent_hwm_before_kib | one)}}]}
-		| .measures |= map(.stats |= with_entries(select(.value != null)))' \
+		 {name: "agent CPU time", unit: "ms", stats: {sluice: (.agent_cpu_ms | one)}},
+		 {name: "agent peak RSS (VmHWM)", unit: "KiB", stats: {sluice: (.agent_hwm_kib | one)}},
+		 {name: "agent peak RSS before", unit: "KiB", stats: {sluice: (.agent_hwm_before_kib | one)}}]}
+		| .measures |= map(.stats |= with_entries(select(.value != null)))
+		| .measures |= map(select(.stats != {}))' \
 		"$OV_DIR/raw.json" >"$OV_DIR/result.json"
 }
 

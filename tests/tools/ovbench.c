@@ -17,9 +17,6 @@
  *       "programmed_ms" (from the write's start to the last route), "agent_cpu_ms" (utime +
  *       stime of AGENT_PID over that time, /proc/PID/stat), "agent_hwm_kib" (its VmHWM
  *       afterwards), "agent_hwm_before_kib"}.
- *   ovbench peers -n N -o FILE
- *       Writes the fake peers (subnet public_ip mac, one a line) the modes above use, for a
- *       floor program to program the same entries.
  *
  * The fake peers: subnet 10.200.0.0/24 + i (10.200.0.0/24 ... 10.203.231.0/24 for 1,000),
  * PublicIP 192.168.(110 + i / 250).(1 + i % 250), VtepMAC 0e:5b:00:00:HH:LL (i). The
@@ -447,28 +444,10 @@ static int many_mode(struct store *st, const char *prefix, int n, int pid, const
 	return 0;
 }
 
-static int peers_mode(int n, const char *out)
-{
-	FILE *f = fopen(out, "w");
-
-	if (!f)
-		die(out, NULL);
-	for (int i = 0; i < n; i++) {
-		struct ip_prefix sn;
-		struct ip_addr pub;
-		char mac[SUBNET_MAC_STRLEN], a[IP_STRLEN], b[IP_STRLEN];
-
-		peer(i, &sn, &pub, mac);
-		fprintf(f, "%s/%u %s %s\n", ip_fmt(&sn.ip, a), sn.len, ip_fmt(&pub, b), mac);
-	}
-	return fclose(f) ? 1 : 0;
-}
-
 static const char usage[] =
 	"usage: ovbench lease -s STORE [-P PREFIX] [-n N] [-w W] -o OUT.json\n"
 	"       ovbench many -s STORE [-P PREFIX] [-n N] [-a AGENT_PID] [-e ETCD_HOST:PORT] "
-	"-o OUT.json\n"
-	"       ovbench peers -n N -o FILE\n";
+	"-o OUT.json\n";
 
 int main(int argc, char **argv)
 {
@@ -515,8 +494,6 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (!strcmp(mode, "peers"))
-		return peers_mode(n, out);
 	if (!url) {
 		fputs(usage, stderr);
 		return 2;
