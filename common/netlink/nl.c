@@ -21,6 +21,14 @@
 #define NL_BUFSIZE MNL_SOCKET_DUMP_SIZE
 #define NL_REQ_ZERO 4096 /* longer than any request built here */
 
+struct nl_batch {
+	char *buf; /* the requests, back to back */
+	size_t len, cap;
+	uint32_t *off; /* each request's offset in buf */
+	size_t n, nalloc;
+	bool done; /* flushed on a dry handle: kept for nl_batch_data() */
+};
+
 struct nl_run {
 	struct nl *nl;
 	int (*cb)(const struct nlmsghdr *nlh, void *data);
@@ -256,7 +264,7 @@ int nl_talk(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr
 	    void *data)
 {
 	nlh->nlmsg_flags |= NLM_F_ACK;
-	if (nl->batch) {
+	if (nl->batch && !nl->batch->done) {
 		if (cb)
 			return nl_fail(nl, -EINVAL, "a batched request cannot take replies");
 		return batch_queue(nl, nlh);
@@ -331,15 +339,11 @@ int nl_parse_nested(const struct nlattr *nest, const enum mnl_attr_data_type *po
 #define NL_BATCH_SLOTS 32 /* datagrams per recvmmsg() */
 #define NL_BATCH_SLOT (NL_BUFSIZE / NL_BATCH_SLOTS)
 
-struct nl_batch {
-	char *buf; /* the requests, back to back */
-	size_t len, cap;
-	uint32_t *off; /* each request's offset in buf */
-	size_t n, nalloc;
-};
 
 int nl_batch_begin(struct nl *nl)
 {
+	if (nl->batch && nl->batch->done)
+		nl_batch_abort(nl);
 	if (nl->batch)
 		return nl_fail(nl, -EBUSY, "a batch is already open");
 	nl->batch = calloc(1, sizeof(*nl->batch));
@@ -506,7 +510,7 @@ int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs)
 	size_t i = 0, j, k, nfailed = 0, per;
 	int *res = NULL, r = 0, fd;
 
-	if (!b)
+	if (!b || b->done)
 		return nl_fail(nl, -EINVAL, "no batch open");
 	nl->errmsg[0] = '\0';
 	for (k = 0; errs && k < nerrs; k++)
@@ -564,6 +568,9 @@ int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs)
 		r = (int)nfailed;
 out:
 	free(res);
-	nl_batch_abort(nl);
+	if (nl->sk)
+		nl_batch_abort(nl);
+	else
+		b->done = true;
 	return r;
 }

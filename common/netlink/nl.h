@@ -67,7 +67,8 @@ int nl_batch_begin(struct nl *nl);
 /* The number of requests queued so far: the index the next one will have. */
 size_t nl_batch_count(const struct nl *nl);
 
-/* The queued requests, back to back (unit tests parse them on a dry handle). */
+/* The queued requests, back to back (unit tests parse them on a dry handle, where they
+ * stay readable after nl_batch_flush() until the next nl_batch_begin() or nl_close()). */
 const void *nl_batch_data(const struct nl *nl, size_t *ret_len);
 
 /* Sends every queued request, reads all acks, and ends the batch. errs (may be NULL;
