@@ -90,7 +90,7 @@ int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_nod
 			    struct err *err)
 {
 	unsigned int mtu = subnet_node_mtu(c, id);
-	char *env = subnet_env_text(c, l, mtu, false), *st = NULL, *cl = NULL;
+	char *env = subnet_env_text(c, l, mtu, true), *st = NULL, *cl = NULL;
 	char *state = subnet_state_path(subnet_file(o)), *path = conflist_path(o);
 	cJSON *sj;
 	int r = -ENOMEM;
@@ -100,7 +100,7 @@ int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_nod
 			       o->store_url, o->prefix);
 	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
-	cl = subnet_conflist_text(c, l, mtu, o->subnet_file, o->tmpl, o->tmpl_len, err);
+	cl = subnet_conflist_text(c, l, mtu, subnet_file(o), o->tmpl, o->tmpl_len, err);
 	if (!cl) {
 		r = -EINVAL;
 		goto out;
