@@ -124,6 +124,8 @@ for n in 1 2; do
 	ip -n "demo-node$n" link set eth0 up
 	ip -n "demo-node$n" route add default via 192.168.100.254
 	ip -n "demo-node$n" route add default via fd00:100::254
+	# a node forwards between its pods' bridge and the VXLAN device
+	ip netns exec "demo-node$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	ip -n demo-underlay link set "node$n" master underlay up
 done
 echo "  node1 eth0 192.168.100.1, fd00:100::1    node2 eth0 192.168.100.2, fd00:100::2"
