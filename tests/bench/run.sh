@@ -289,6 +289,11 @@ if jq -e '[.rows[].row | select(startswith("store-"))] | length > 0' "$OUT" >/de
 	echo "in-process; put->event: from the put's start to the watcher's event, as etcd sends"
 	echo "the event before the put's answer; a watch's RSS: its VmHWM over 20 such events)"
 fi
+if jq -e '[.rows[].row | select(startswith("overlay-"))] | length > 0' "$OUT" >/dev/null; then
+	echo "overlay rows (tests/bench/overlay.sh): overlay-tcp's upstream column is the same two-node"
+	echo "overlay built by hand with iproute2 (its speed-up: hand/sluice, 1.0x is parity);"
+	echo "overlay-1000's floor is peerfloor (the same peers, one request and its ack at a time)"
+fi
 	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
 	echo
@@ -344,6 +349,22 @@ echo
 echo "A plugin DEL that removes nftables elements (or an ADD that replaces some) waits one RCU"
 echo "grace period as it closes its NETLINK_NETFILTER socket (nf_tables' deferred destroy work):"
 echo "10-15 ms of wall time here, little CPU; the floor program's DEL pays it too."
+# the overlay's goals (issue 11), from the rows measured
+jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
+	def m($r; $n): [$o[] | select(.row == $r) | .measures[] | select(.name == $n)][0].stats;
+	if ($o | length) == 0 then empty else
+	"overlay goals:",
+	(m("overlay-lease"; "lease put -> route (etcd)") // empty |
+	 "  lease -> peer programmed, median \(.sluice.median) ms, p95 \(.sluice.p95) ms (goal < 50 ms median)"),
+	(m("overlay-1000"; "peers programmed") // empty |
+	 "  1000 peers programmed in \(.sluice.median) ms" + (if .floor then ", floor \(.floor.median) ms: " +
+	   "\(.sluice.median / .floor.median * 100 | round / 100)x (goal <= 2x)" else " (no floor)" end)),
+	(m("overlay-1000"; "agent peak RSS (VmHWM)") // empty |
+	 "  agent peak RSS \(.sluice.median) KiB = \(.sluice.median / 1024 * 100 | round / 100) MiB (goal < 8 MiB)"),
+	(m("overlay-tcp"; "pod-to-pod TCP") // empty |
+	 "  pod-to-pod TCP \(.sluice.median) Mbit/s against \(.upstream.median) by hand: " +
+	 "\(.sluice.median / .upstream.median * 1000 | round / 1000) (goal >= 0.95)"),
+	"" end' "$OUT"
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
 [ "${#FAILED[@]}" -eq 0 ]
