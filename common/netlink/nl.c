@@ -339,7 +339,6 @@ int nl_parse_nested(const struct nlattr *nest, const enum mnl_attr_data_type *po
 #define NL_BATCH_SLOTS 32 /* datagrams per recvmmsg() */
 #define NL_BATCH_SLOT (NL_BUFSIZE / NL_BATCH_SLOTS)
 
-
 int nl_batch_begin(struct nl *nl)
 {
 	if (nl->batch && nl->batch->done)
@@ -562,10 +561,16 @@ int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs)
 		if (errs && k < nerrs)
 			errs[k] = res[k];
 	}
-	if (r < 0)
+	if (r < 0) {
+		/* Acks of this batch may still be queued (or lost: ENOBUFS); the next request on
+		 * the socket must not read them as its own. */
+		while (recv(fd, nl->buf, NL_BUFSIZE, MSG_DONTWAIT) > 0 || errno == EINTR ||
+		       errno == ENOBUFS)
+			;
 		nl_fail(nl, r, NULL);
-	else
+	} else {
 		r = (int)nfailed;
+	}
 out:
 	free(res);
 	if (nl->sk)

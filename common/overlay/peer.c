@@ -130,7 +130,8 @@ static struct nl_neigh vxlan_neigh(const struct overlay_where *w, const struct o
 
 /* Queues op's requests. Adds: Flannel's order, neighbour, FDB, then the route, so that the
  * route never resolves its gateway through ARP; a direct peer gets its route (replacing a
- * VXLAN route to the same subnet) and loses a neighbour and FDB entry it may have had.
+ * VXLAN route to the same subnet) and loses a neighbour and, when its MAC is given (a lease
+ * names it even with DirectRouting), the FDB entry it may have had.
  * Deletes: the reverse order. Returns 0 or -errno (nothing sent yet: the batch is lost). */
 static int op_queue(struct nl *nl, const struct overlay_where *w, struct op *o)
 {
@@ -234,12 +235,14 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 			if (ignorable(&ops[i], k, errs[k]))
 				continue;
 			res[i] = errs[k];
-			peer_fmt(&ops[i].p, s, sizeof(s));
-			err_kernel(err, errs[k], k == first_failed ? nl_errmsg(nl) : NULL,
-				   "%s peer %s", ops[i].kind == OP_ADD ? "programming" : "removing",
-				   s);
-			if (!first)
+			/* the first failure only: sync's notes name every failed peer */
+			if (!first) {
+				peer_fmt(&ops[i].p, s, sizeof(s));
+				err_kernel(err, errs[k], k == first_failed ? nl_errmsg(nl) : NULL,
+					   "%s peer %s",
+					   ops[i].kind == OP_ADD ? "programming" : "removing", s);
 				first = errs[k];
+			}
 			break;
 		}
 		if (res[i] < 0 && ops[i].kind == OP_ADD)

@@ -7,7 +7,8 @@
  *   ovtool same-segment UNDERLAY IP                      prints 1 or 0
  *   ovtool gen COUNT SUBNET_BASE PUBLIC_BASE [direct]    prints COUNT peer specs
  *
- * SPEC is SUBNET,PUBLIC_IP,MAC (a VXLAN peer) or SUBNET,PUBLIC_IP,direct. An argument "-"
+ * SPEC is SUBNET,PUBLIC_IP,MAC (a VXLAN peer), SUBNET,PUBLIC_IP,direct or
+ * SUBNET,PUBLIC_IP,MAC,direct (a direct peer whose lease names its VTEP MAC). An argument "-"
  * reads more arguments from stdin, one per line ("add SPEC" / "del SPEC" for apply, "SPEC"
  * for sync). -6: the IPv6 family. read prints "SUBNET PUBLIC MAC|direct complete|incomplete"
  * ("-" for what is unset); apply prints "changed=N"; sync prints each note, then
@@ -56,7 +57,7 @@ static void push(struct peers *p, const struct overlay_peer *e)
 
 static void parse_spec(const char *spec, struct overlay_peer *p)
 {
-	char buf[200], *sub, *pub, *mac;
+	char buf[200], *sub, *pub, *mac, *dir;
 	unsigned int m[6];
 
 	memset(p, 0, sizeof(*p));
@@ -64,14 +65,14 @@ static void parse_spec(const char *spec, struct overlay_peer *p)
 	sub = strtok(buf, ",");
 	pub = strtok(NULL, ",");
 	mac = strtok(NULL, ",");
+	dir = strtok(NULL, ",");
 	if (!sub || !pub || !mac || ip_prefix_parse(sub, &p->subnet) < 0 ||
-	    ip_parse(pub, &p->public_ip) < 0)
+	    ip_parse(pub, &p->public_ip) < 0 || (dir && strcmp(dir, "direct")))
 		die("bad peer spec: %s", spec);
 	p->subnet.ip = ip_prefix_network(&p->subnet);
-	if (!strcmp(mac, "direct")) {
-		p->direct = true;
+	p->direct = dir || !strcmp(mac, "direct");
+	if (!strcmp(mac, "direct"))
 		return;
-	}
 	if (sscanf(mac, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6)
 		die("bad MAC in spec: %s", spec);
 	for (int i = 0; i < 6; i++)
