@@ -314,8 +314,7 @@ int omasq_build(struct nft *nft, const struct omasq_nets *n, struct err *err)
 
 /* Creates the table; replace: deletes a broken one first, in the same batch. Returns 1,
  * -EEXIST when a concurrent caller created it first, or -errno. */
-static int create(struct nft *nft, const struct elems want[S_COUNT], bool replace,
-		  struct err *err)
+static int create(struct nft *nft, const struct elems want[S_COUNT], bool replace, struct err *err)
 {
 	int r;
 
@@ -424,8 +423,8 @@ int omasq_check(struct nft *nft, const struct omasq_nets *n, struct err *err)
 				OMASQ_TABLE, CHAIN);
 	if (r >= 0 && r != RULES)
 		return err_fail(err, CNI_ERR_CHECK, -EINVAL,
-				"table inet %s: chain %s has %d rules, not %d", OMASQ_TABLE,
-				CHAIN, r, RULES);
+				"table inet %s: chain %s has %d rules, not %d", OMASQ_TABLE, CHAIN,
+				r, RULES);
 	if (r >= 0)
 		r = read_elems(nft, have);
 	if (r == -ENOENT)

@@ -150,7 +150,8 @@ int overlay_dev_compare(const struct overlay_dev *d, int underlay, unsigned int 
 		return OVERLAY_DEV_INCOMPAT;
 	}
 	if (vx->gbp != d->gbp) {
-		snprintf(out, size, "gbp %s, not %s", vx->gbp ? "on" : "off", d->gbp ? "on" : "off");
+		snprintf(out, size, "gbp %s, not %s", vx->gbp ? "on" : "off",
+			 d->gbp ? "on" : "off");
 		return OVERLAY_DEV_INCOMPAT;
 	}
 	if (vx->group.family) {
@@ -439,22 +440,22 @@ int overlay_dev_check(struct nl *nl, const struct overlay_dev *d, struct err *er
 		return err_fail(err, CNI_ERR_CHECK, -EINVAL, "overlay device %s: %s", name, diff);
 	if (d->family == AF_INET6 && accept_ra_path(name, path) == 0 &&
 	    sysctl_get(path, v, sizeof(v)) >= 0 && strcmp(v, "0"))
-		return err_fail(err, CNI_ERR_CHECK, -EINVAL, "overlay device %s: accept_ra %s, not 0",
-				name, v);
+		return err_fail(err, CNI_ERR_CHECK, -EINVAL,
+				"overlay device %s: accept_ra %s, not 0", name, v);
 	r = read_addrs(nl, l.ifindex, d->family, &have);
 	if (r < 0)
 		return err_kernel(err, r, nl_errmsg(nl), "read addresses of %s", name);
-	for (size_t i = 0; i < have.n; i++) {
-		if (prefix_eq(&have.a[i], &want))
-			present = true;
-		else
+	for (size_t i = 0; i < have.n; i++)
+		present |= prefix_eq(&have.a[i], &want);
+	if (!present)
+		return err_fail(err, CNI_ERR_CHECK, -EINVAL,
+				"overlay device %s: address %s missing", name,
+				ip_prefix_fmt(&want, x));
+	for (size_t i = 0; i < have.n; i++)
+		if (!prefix_eq(&have.a[i], &want))
 			return err_fail(err, CNI_ERR_CHECK, -EINVAL,
 					"overlay device %s: unexpected address %s", name,
 					ip_prefix_fmt(&have.a[i], x));
-	}
-	if (!present)
-		return err_fail(err, CNI_ERR_CHECK, -EINVAL, "overlay device %s: address %s missing",
-				name, ip_prefix_fmt(&want, x));
 	return 0;
 }
 

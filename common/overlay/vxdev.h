@@ -9,6 +9,7 @@
 #define OVERLAY_VXDEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
 
