@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
 
 #include <cjson/cJSON.h>
 
@@ -55,6 +57,7 @@ struct ov_call {
 	struct nl_link veth; /* its host end, when it is a veth listed in prevResult */
 	bool has_veth;
 	bool created[2]; /* the IPv4 and IPv6 devices, when this call created them */
+	bool created_masq; /* the masquerade table, when this call created it */
 	struct ov_mtu mtu[2]; /* the pod's interface and the host veth */
 };
 
@@ -279,6 +282,7 @@ static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
 static int ensure_masq(struct ov_call *b)
 {
 	struct omasq_nets n;
+	bool absent;
 	int r;
 
 	if (!b->c.ip_masq)
@@ -286,10 +290,14 @@ static int ensure_masq(struct ov_call *b)
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));
 	omasq_nets_of(&b->st, &n);
+	absent = nft_table_exists(&b->nft, NFPROTO_INET, OMASQ_TABLE) == 0;
 	r = omasq_ensure(&b->nft, &n, &b->ctx->err);
+	if (r < 0)
+		return r;
 	if (r > 0)
 		log_info("masquerade table inet %s set for %s", OMASQ_TABLE, b->state_path);
-	return r < 0 ? r : 0;
+	b->created_masq = absent && r > 0;
+	return 0;
 }
 
 /* Lowers l's MTU to the overlay's when it is larger, noting the old one in m */
@@ -307,8 +315,8 @@ static int lower_mtu(struct ov_call *b, struct nl *nl, const struct nl_link *l, 
 	return 0;
 }
 
-/* ADD's undo: the MTUs it lowered, the devices it created (the masquerade table is the
- * node's, as a bridge is: left). Failures are logged; the first error stays recorded. */
+/* ADD's undo: the MTUs it lowered, the table and devices it created (a node that had none
+ * before the ADD has none after it). Failures are logged; the first error stays recorded. */
 static void undo(struct ov_call *b)
 {
 	int r;
@@ -322,6 +330,8 @@ static void undo(struct ov_call *b)
 		else if (r == 0)
 			log_info("undo: restored MTU %u", b->mtu[i].old);
 	}
+	if (b->created_masq && omasq_del(&b->nft, &b->ctx->err) > 0)
+		log_info("undo: deleted table inet %s", OMASQ_TABLE);
 	for (int i = 1; i >= 0; i--) {
 		if (!b->created[i])
 			continue;
