@@ -35,6 +35,12 @@ int ctl_delete(struct ctl *c, int argc, char **argv); /* delete -f FILE|- | dele
 int ctl_get(struct ctl *c, int argc, char **argv); /* get KIND [NS/NAME] */
 int ctl_store_verb(struct ctl *c, int argc, char **argv); /* store get|put|del|list|watch|compact */
 int ctl_status(struct ctl *c, int argc, char **argv); /* status */
+/* status's node view (status_node.c) for the node whose subnet.env is subnet_file: added to
+ * out as "node" (-o json), else printed as tables. Without a lease state beside it, nothing
+ * unless given (then an error). store_ok: the store answered (peers compared). Returns
+ * CTL_OK or CTL_ERROR after printing why. */
+int ctl_status_node(struct ctl *c, const char *subnet_file, bool given, bool store_ok,
+		    struct cJSON *out);
 
 /* Kubernetes objects (apply.c): reads each FILE ("-": stdin) of paths[0..n) and returns every
  * object in them, validated and normalized (full) or only identified (delete -f), in *ret

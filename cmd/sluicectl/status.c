@@ -11,22 +11,32 @@
 
 #include "base/err.h"
 #include "store/store.h"
+#include "subnet/files.h"
 #include "sluicectl.h"
 
 static const char status_usage[] =
-	"Usage: sluicectl [GLOBAL FLAGS] status\n"
+	"Usage: sluicectl [GLOBAL FLAGS] status [--subnet-file F]\n"
 	"\n"
 	"Prints the store's URL (as given: it holds no secret, as user:password@ is refused\n"
 	"and TLS files are named by their paths), whether it answers, its current\n"
 	"revision, whether <prefix>/config exists and how many leases <prefix>/subnets/\n"
-	"holds. Exits 1 when the store does not answer.\n";
+	"holds. Exits 1 when the store does not answer.\n"
+	"\n"
+	"On a node (a lease state beside F, default " SUBNET_ENV_DEFAULT "), also its view:\n"
+	"the lease (state file, and whether the store still holds it), the VXLAN device(s)\n"
+	"in the kernel, the peers programmed in the kernel against the peer leases in the\n"
+	"store (counts, and the subnets missing or extra), and sluiced's status file (is it\n"
+	"running, the last store revision it applied, when it last wrote). -o json: \"node\".\n"
+	"With --subnet-file given, a node without a lease state is an error.\n";
 
 int ctl_status(struct ctl *c, int argc, char **argv)
 {
 	struct store_list l = {0};
 	struct store_kv kv = {0};
 	char *config = NULL, *subnets = NULL;
-	int found = 0, r = CTL_OK;
+	const char *sfile = SUBNET_ENV_DEFAULT;
+	int found = 0, r = CTL_OK, rn;
+	bool given = false;
 	struct err e = {0};
 	int64_t rev = 0;
 	struct store *s;
@@ -35,6 +45,19 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		fputs(status_usage, stdout);
 		return CTL_OK;
 	}
+	if (argc > 1 && !strncmp(argv[1], "--subnet-file=", 14)) {
+		sfile = argv[1] + 14;
+		given = true;
+		argc--, argv++;
+	} else if (argc > 1 && !strcmp(argv[1], "--subnet-file")) {
+		if (argc < 3)
+			return ctl_usage("status", "--subnet-file needs a value");
+		sfile = argv[2];
+		given = true;
+		argc -= 2, argv += 2;
+	}
+	if (given && !*sfile)
+		return ctl_usage("status", "--subnet-file needs a path");
 	if (argc != 1)
 		return ctl_usage("status", "takes no arguments, got '%s'", argv[1]);
 	s = ctl_store(c);
@@ -64,6 +87,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		} else {
 			cJSON_AddStringToObject(j, "error", e.msg);
 		}
+		rn = ctl_status_node(c, sfile, given, found >= 0, j);
 		ctl_print_json(j);
 		cJSON_Delete(j);
 	} else {
@@ -80,7 +104,10 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		else
 			ctl_table_row(t, store_url(s), c->prefix, "no", NULL, NULL, NULL);
 		ctl_table_print(t);
+		rn = ctl_status_node(c, sfile, given, found >= 0, NULL);
 	}
+	if (found >= 0 && rn != CTL_OK)
+		r = rn;
 	if (found < 0)
 		r = ctl_error(&e);
 	store_list_free(&l);

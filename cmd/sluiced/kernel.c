@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: Apache-2.0
+/* sluiced: the node's side in the kernel. The VXLAN device(s) and the masquerade table made
+ * what the lease and the config say, and an rtnetlink monitor that notices when someone
+ * else deletes or changes our device, FDB entries, neighbours or routes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <linux/if_link.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "overlay/omasq.h"
+#include "overlay/peer.h"
+#include "overlay/vxdev.h"
+#include "sluiced.h"
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+	int i;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		return -EINVAL;
+	for (i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->family = family;
+	d->vni = a->conf.vni;
+	d->port = a->conf.port;
+	snprintf(d->underlay, sizeof(d->underlay), "%s", a->id.iface);
+	d->local = family == AF_INET ? a->lease.public_ip : a->lease.public_ipv6;
+	(void)parse_mac(a->lease.vtep_mac, d->mac);
+	d->mtu = subnet_node_mtu(&a->conf, &a->id);
+	/* an IPv6 outer header is 20 bytes longer than an IPv4 one */
+	if (family == AF_INET6)
+		d->mtu -= 20;
+	d->subnet = family == AF_INET ? a->lease.subnet : a->lease.subnet6;
+	d->learning = a->conf.learning;
+	d->gbp = a->conf.gbp;
+}
+
+static int ensure_dev(struct agent *a, int family, int *ifindex)
+{
+	char what[OVERLAY_WHAT_MAX] = "", name[IFNAMSIZ];
+	struct overlay_dev d;
+	struct err e = {0};
+	int r;
+
+	dev_of(a, family, &d);
+	overlay_dev_name(family, d.vni, name);
+	r = overlay_dev_ensure(&a->nl, &d, ifindex, what, &e);
+	if (r < 0) {
+		log_error("device %s: %s%s%s", name, e.msg, e.details[0] ? ": " : "", e.details);
+		return r;
+	}
+	if (r > 0) {
+		log_info("device %s: %s", name, what[0] ? what : "changed");
+		a->status_dirty = true;
+	}
+	return 0;
+}
+
+int agent_dataplane(struct agent *a)
+{
+	struct omasq_nets n = {0};
+	struct err e = {0};
+	int r, r6 = 0;
+
+	r = ensure_dev(a, AF_INET, &a->dev4);
+	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family && a->lease.public_ipv6.family)
+		r6 = ensure_dev(a, AF_INET6, &a->dev6);
+	else
+		a->dev6 = 0;
+	if (!a->o.ipmasq)
+		return r < 0 ? r : r6;
+	n.network = a->conf.network;
+	n.subnet = a->lease.subnet;
+	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family) {
+		n.network6 = a->conf.ipv6_network;
+		n.subnet6 = a->lease.subnet6;
+	}
+	e = (struct err){0};
+	int m = omasq_ensure(&a->nft, &n, &e);
+
+	if (m < 0)
+		log_error("masquerade table %s: %s%s%s", OMASQ_TABLE, e.msg,
+			  e.details[0] ? ": " : "", e.details);
+	else if (m > 0)
+		log_info("masquerade table %s: set for %s", OMASQ_TABLE,
+			 ip_prefix_fmt(&n.subnet, (char[IP_STRLEN]){0}));
+	return r < 0 ? r : r6 < 0 ? r6 : m < 0 ? m : 0;
+}
+
+void agent_dev_where(const struct agent *a, int family, struct overlay_where *w)
+{
+	w->family = family;
+	w->dev = family == AF_INET ? a->dev4 : a->dev6;
+	w->underlay = a->id.ifindex;
+}
+
+int agent_monitor_open(struct agent *a)
+{
+	static const int groups[] = {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE,
+				     RTNLGRP_IPV6_ROUTE};
+	int r, fd, sz = 4 << 20;
+	size_t i;
+
+	r = nl_socket_open(NETLINK_ROUTE, -1, &a->mon);
+	if (r < 0)
+		return r;
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		int g = groups[i];
+
+		if (mnl_socket_setsockopt(a->mon, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) < 0)
+			return -errno;
+	}
+	fd = mnl_socket_get_fd(a->mon);
+	/* a burst of our own changes (1,000 peers) must not overflow it: ENOBUFS only costs
+	 * a full resync, but costs it */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		return -errno;
+	a->monfd = fd;
+	return 0;
+}
+
+static bool ours_dev(const struct agent *a, int ifindex)
+{
+	return ifindex > 0 && (ifindex == a->dev4 || ifindex == a->dev6);
+}
+
+static bool link_touches(const struct agent *a, const struct nlmsghdr *nlh)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *at;
+	char n4[IFNAMSIZ], n6[IFNAMSIZ];
+
+	if (ours_dev(a, ifi->ifi_index) || ifi->ifi_index == a->id.ifindex)
+		return true;
+	/* our device made anew by someone else (sluice-vxlan-overlay) has a new index */
+	overlay_dev_name(AF_INET, a->conf.vni, n4);
+	overlay_dev_name(AF_INET6, a->conf.vni, n6);
+	mnl_attr_for_each(at, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(at) == IFLA_IFNAME &&
+		    mnl_attr_validate(at, MNL_TYPE_NUL_STRING) == 0)
+			return !strcmp(mnl_attr_get_str(at), n4) ||
+			       (a->conf.enable_ipv6 && !strcmp(mnl_attr_get_str(at), n6));
+	}
+	return false;
+}
+
+static bool route_touches(const struct agent *a, const struct nlmsghdr *nlh)
+{
+	const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *at;
+
+	if (rt->rtm_table != RT_TABLE_MAIN)
+		return false;
+	if (rt->rtm_protocol == OVERLAY_RTPROT)
+		return true;
+	mnl_attr_for_each(at, nlh, sizeof(*rt)) {
+		if (mnl_attr_get_type(at) == RTA_OIF && mnl_attr_validate(at, MNL_TYPE_U32) == 0)
+			return ours_dev(a, (int)mnl_attr_get_u32(at));
+	}
+	return false;
+}
+
+static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
+{
+	const struct ndmsg *nd;
+
+	/* our own requests come back as notifications carrying our socket's port id */
+	if (nlh->nlmsg_pid && nlh->nlmsg_pid == a->nl.portid)
+		return false;
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)) &&
+		       link_touches(a, nlh);
+	case RTM_NEWNEIGH:
+	case RTM_DELNEIGH:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)))
+			return false;
+		nd = mnl_nlmsg_get_payload(nlh);
+		/* the kernel's own neighbour state changes are not ours to follow */
+		return ours_dev(a, nd->ndm_ifindex) &&
+		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT) ||
+			nd->ndm_family == AF_BRIDGE);
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&
+		       route_touches(a, nlh);
+	}
+	return false;
+}
+
+bool agent_monitor_read(struct agent *a)
+{
+	char buf[65536];
+	bool touched = false;
+
+	for (;;) {
+		ssize_t n = recv(a->monfd, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh;
+		int len;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			log_debug("rtnetlink monitor overflowed: resyncing");
+			touched = true;
+			continue;
+		}
+		if (n <= 0)
+			break;
+		len = (int)n;
+		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
+		     nlh = mnl_nlmsg_next(nlh, &len))
+			if (!touched && event_touches(a, nlh))
+				touched = true;
+	}
+	return touched;
+}
