@@ -7,7 +7,9 @@
 #                  rtnetlink monitor), one lease at a time, BENCH_OVERLAY_LEASES (50) of them;
 #                  and the lease deleted -> the route gone
 #   overlay-1000   BENCH_OVERLAY_PEERS (1000) fake peer leases in one etcd txn -> all their
-#                  routes on the node; the agent's CPU time over it (/proc/PID/stat) and its
+#                  routes on the node, then their etcd lease revoked -> all gone, in
+#                  BENCH_OVERLAY_ROUNDS (5) rounds; the agent's CPU time over each add (its
+#                  threads' schedstat) and its
 #                  peak RSS (VmHWM); the floor: tests/tools/peerfloor (as many peers' netlink
 #                  messages sent by a minimal program, one at a time) on a node of the same
 #                  shape with the same VXLAN device
@@ -192,14 +194,16 @@ ov_lease() {
 # the floor of overlay-1000: tests/tools/peerfloor (helper ovpeer's) programs as many peers
 # (neighbour, FDB entry, onlink route each, one request then its ack) on a VXLAN device made
 # by hand on a node of the same shape without an agent, then overlay_peers_apply() the same
-# peers in-process; prints its JSON (floor_ns, apply_ns: medians of 3 runs) or nothing
+# peers in-process; prints its JSON (floor_runs_ns, apply_runs_ns: BENCH_OVERLAY_ROUNDS
+# runs) or nothing
 ov_floor() {
 	[ -x "$TOOLS/peerfloor" ] || return 0
 	ov_node ov 9
 	ip -n ov-9 link add sluice.1 type vxlan id 1 dstport 8472 dev eth0 \
 		local 192.168.100.9 nolearning
 	ip -n ov-9 link set sluice.1 mtu 1450 up
-	ip netns exec ov-9 "$TOOLS/peerfloor" sluice.1 eth0 "$1" 10.200.0.0/24 192.168.110.1 3 \
+	ip netns exec ov-9 "$TOOLS/peerfloor" sluice.1 eth0 "$1" 10.200.0.0/24 192.168.110.1 \
+		"${BENCH_OVERLAY_ROUNDS:-5}" \
 		2>>"$OV_DIR/log" || true
 }
 
@@ -211,19 +215,26 @@ ov_many() {
 	pid=${OV_PIDS[-1]}
 	ov_wait_agent "$OV_DIR/node1/subnet.agent.json" 0 || return 1
 	ip netns exec ov-1 "$TOOLS/ovbench" many -s "etcd://$OV_ETCD" -n "$n" -a "$pid" \
-		-e "$OV_ETCD" -o "$OV_DIR/raw.json" 2>>"$OV_DIR/log" || return 1
-	# the routes are the last entries: the status file catches up after them
-	ov_wait_agent "$OV_DIR/node1/subnet.agent.json" "$n" || return 1
+		-e "$OV_ETCD" -r "${BENCH_OVERLAY_ROUNDS:-5}" -o "$OV_DIR/raw.json" 2>>"$OV_DIR/log" || return 1
 	floor=$(ov_floor "$n")
 	jq --arg r overlay-1000 --argjson f "${floor:-null}" "$OV_JQ_STATS"'
+		($f.floor_runs_ns // null | if . then map(. / 1e6) | stats else null end) as $fl |
 		{row: $r, n: .n, ok: true, measures: [
-		 {name: "peers programmed", unit: "ms",
-		  stats: {sluice: (.programmed_ms | one),
-			  floor: ($f.floor_ns // null | if . then . / 1e6 | one else null end)}},
+		 {name: "programmed, from the txn start", unit: "ms",
+		  stats: {sluice: (.programmed_ms | stats), floor: $fl}},
+		 {name: "programmed, from the txn answer", unit: "ms",
+		  stats: {sluice: ([.programmed_ms, .write_ms] | transpose | map(.[0] - .[1]) | stats),
+			  floor: $fl}},
+		 {name: "first route -> last route", unit: "ms",
+		  stats: {sluice: ([.programmed_ms, .first_route_ms] | transpose | map(.[0] - .[1]) |
+			  stats), floor: $fl}},
 		 {name: "overlay_peers_apply alone", unit: "ms",
-		  stats: {sluice: ($f.apply_ns // null | if . then . / 1e6 | one else null end)}},
-		 {name: "the txn alone", unit: "ms", stats: {sluice: (.write_ms | one)}},
-		 {name: "agent CPU time", unit: "ms", stats: {sluice: (.agent_cpu_ms | one)}},
+		  stats: {sluice: ($f.apply_runs_ns // null | if . then map(. / 1e6) | stats
+			  else null end)}},
+		 {name: "the txn alone", unit: "ms", stats: {sluice: (.write_ms | stats)}},
+		 {name: "agent CPU time", unit: "ms", stats: {sluice: (.agent_cpu_ms | stats),
+		  floor: $fl}},
+		 {name: "all removed (lease revoked)", unit: "ms", stats: {sluice: (.removed_ms | stats)}},
 		 {name: "agent peak RSS (VmHWM)", unit: "KiB", stats: {sluice: (.agent_hwm_kib | one)}},
 		 {name: "agent peak RSS before", unit: "KiB", stats: {sluice: (.agent_hwm_before_kib | one)}}]}
 		| .measures |= map(.stats |= with_entries(select(.value != null)))

@@ -10,13 +10,17 @@
  *       N leases (after W warm-up ones), one at a time: store_put of the lease, then the
  *       RTM_NEWROUTE of its subnet; then its delete, then the RTM_DELROUTE. Writes
  *       {"put_route": [ms...], "del_route": [ms...], "put": [ms...]}.
- *   ovbench many -s STORE [-P PREFIX] [-n N] [-a AGENT_PID] [-e ETCD_HOST:PORT] -o OUT.json
- *       N leases written at once (with -e: one etcd txn of N puts on one etcd lease through
- *       etcd's JSON gateway, so that the agent gets them in one watch response; without:
- *       store_put after store_put), then waits for N routes. Writes {"n", "write_ms",
- *       "programmed_ms" (from the write's start to the last route), "agent_cpu_ms" (utime +
- *       stime of AGENT_PID over that time, /proc/PID/stat), "agent_hwm_kib" (its VmHWM
- *       afterwards), "agent_hwm_before_kib"}.
+ *   ovbench many -s STORE [-P PREFIX] [-n N] [-r REPS] [-a AGENT_PID] [-e ETCD_HOST:PORT]
+ *                -o OUT.json
+ *       REPS (5) rounds of: N leases written at once (with -e: one etcd txn of N puts on
+ *       one etcd lease through etcd's JSON gateway, so that the agent gets them in one watch
+ *       response; without: store_put after store_put), until the N routes are there; then
+ *       the N leases gone at once (that etcd lease revoked; without -e: deleted one by one)
+ *       until the N routes are gone. Writes {"n", then arrays of a value a round:
+ *       "write_ms", "programmed_ms" (from the write's start to the last route),
+ *       "first_route_ms", "agent_cpu_ms" (AGENT_PID's CPU time over the add, from its
+ *       threads' schedstat), "removed_ms"; then "agent_hwm_kib" (its VmHWM afterwards),
+ *       "agent_hwm_before_kib"}.
  *
  * The fake peers: subnet 10.200.0.0/24 + i (10.200.0.0/24 ... 10.203.231.0/24 for 1,000),
  * PublicIP 192.168.(110 + i / 250).(1 + i % 250), VtepMAC 0e:5b:00:00:HH:LL (i). The
@@ -39,6 +43,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <dirent.h>
 
 #include "base/base64.h"
 #include "base/err.h"
@@ -185,13 +190,27 @@ static bool seen_one(int i, bool add, void *data)
 struct many {
 	unsigned char *got;
 	int left;
+	double first; /* when the first route came (ms, monotonic) */
 };
+
+static bool seen_gone(int i, bool add, void *data)
+{
+	struct many *m = data;
+
+	if (!add && !m->got[i]) {
+		m->got[i] = 1;
+		m->left--;
+	}
+	return m->left == 0;
+}
 
 static bool seen_many(int i, bool add, void *data)
 {
 	struct many *m = data;
 
 	if (add && !m->got[i]) {
+		if (!m->first)
+			m->first = now_ms();
 		m->got[i] = 1;
 		m->left--;
 	}
@@ -323,17 +342,18 @@ static char *b64(const char *s)
 	return o;
 }
 
-/* One txn of n puts on one fresh etcd lease (TTL 600 s) */
-static void etcd_txn(const char *ep, const char *prefix, int n)
+/* One txn of n puts on one fresh etcd lease (TTL 600 s); returns that lease's ID (free()) */
+static char *etcd_txn(const char *ep, const char *prefix, int n)
 {
 	cJSON *req, *ans, *id, *ops;
-	char *s, key[256];
+	char *s, *lease, key[256];
 
 	ans = cJSON_Parse(s = gateway(ep, "/v3/lease/grant", "{\"TTL\":600}"));
 	id = cJSON_GetObjectItem(ans, "ID");
 	if (!cJSON_IsString(id))
 		die("lease grant: no ID", NULL);
 	free(s);
+	lease = strdup(id->valuestring);
 	req = cJSON_CreateObject();
 	ops = cJSON_AddArrayToObject(req, "success");
 	for (int i = 0; i < n; i++) {
@@ -343,7 +363,7 @@ static void etcd_txn(const char *ep, const char *prefix, int n)
 
 		cJSON_AddStringToObject(put, "key", k64);
 		cJSON_AddStringToObject(put, "value", v64);
-		cJSON_AddStringToObject(put, "lease", id->valuestring);
+		cJSON_AddStringToObject(put, "lease", lease);
 		cJSON_AddItemToArray(ops, op);
 		free(k64);
 		free(v64);
@@ -354,28 +374,37 @@ static void etcd_txn(const char *ep, const char *prefix, int n)
 	cJSON_Delete(req);
 	free(gateway(ep, "/v3/kv/txn", s));
 	free(s);
+	return lease;
 }
 
-/* utime + stime of pid in ms */
+/* CPU time of pid in ms: the sum of its threads' run time in /proc/PID/task/TID/schedstat
+ * (nanoseconds; /proc/PID/stat's utime + stime count 10 ms ticks, as coarse as the span
+ * measured) */
 static double cpu_ms(int pid)
 {
-	char path[64], buf[2048], *p;
-	unsigned long ut, stime;
+	char path[300];
+	unsigned long long ns, sum = 0;
+	struct dirent *d;
+	DIR *dir;
 	FILE *f;
-	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
 		die(path, NULL);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) != 2)
-		die("parse /proc/PID/stat", NULL);
-	return (double)(ut + stime) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+	while ((d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue; /* a thread gone meanwhile */
+		if (fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(dir);
+	return (double)sum / 1e6;
 }
 
 static long hwm_kib(int pid)
@@ -395,26 +424,25 @@ static long hwm_kib(int pid)
 	return kib;
 }
 
-static int many_mode(struct store *st, const char *prefix, int n, int pid, const char *ep,
-		     const char *out)
+struct many_run {
+	double write, programmed, first, cpu, removed;
+};
+
+/* One round: n leases written at once, until all n routes are there; then they go at once
+ * (the etcd lease revoked, as when leases expire together; or deleted one by one), until
+ * all n routes are gone */
+static void many_round(struct store *st, struct mon *m, const char *prefix, int n, int pid,
+		       const char *ep, struct many_run *ret)
 {
 	struct many mm = {.got = calloc(PEERS_MAX, 1), .left = n};
 	struct store_put o = {.if_rev = STORE_ANY, .ttl = 600};
-	double c0 = 0, t0, t1, t2;
-	long h0 = 0;
-	struct mon m;
+	char key[256], body[128], *lease = NULL;
+	double c0 = pid > 0 ? cpu_ms(pid) : 0, t0, t1, t2;
 	struct err e = {0};
-	char key[256];
-	cJSON *r;
 
-	mon_open(&m);
-	if (pid > 0) {
-		c0 = cpu_ms(pid);
-		h0 = hwm_kib(pid);
-	}
 	t0 = now_ms();
 	if (ep) {
-		etcd_txn(ep, prefix, n);
+		lease = etcd_txn(ep, prefix, n);
 	} else {
 		for (int i = 0; i < n; i++) {
 			char *v = lease_kv(prefix, i, key, sizeof(key));
@@ -425,34 +453,82 @@ static int many_mode(struct store *st, const char *prefix, int n, int pid, const
 		}
 	}
 	t1 = now_ms();
-	if (mon_wait(&m, t0 + 60000, seen_many, &mm) < 0) {
+	if (mon_wait(m, t0 + 60000, seen_many, &mm) < 0) {
 		fprintf(stderr, "ovbench: %d of %d peers not programmed within 60 s\n", mm.left, n);
-		return 1;
+		exit(1);
 	}
 	t2 = now_ms();
+	ret->write = t1 - t0;
+	ret->programmed = t2 - t0;
+	ret->first = mm.first - t0;
+	ret->cpu = pid > 0 ? cpu_ms(pid) - c0 : 0;
+	/* the same bitmap, counted down */
+	mm.left = n;
+	mm.first = 0;
+	memset(mm.got, 0, PEERS_MAX);
+	t0 = now_ms();
+	if (ep) {
+		snprintf(body, sizeof(body), "{\"ID\":\"%s\"}", lease);
+		free(gateway(ep, "/v3/lease/revoke", body));
+		free(lease);
+	} else {
+		for (int i = 0; i < n; i++) {
+			free(lease_kv(prefix, i, key, sizeof(key)));
+			if (store_delete(st, key, STORE_ANY, NULL, &e) < 0)
+				die("delete", &e);
+		}
+	}
+	if (mon_wait(m, t0 + 60000, seen_gone, &mm) < 0) {
+		fprintf(stderr, "ovbench: %d of %d peers not removed within 60 s\n", mm.left, n);
+		exit(1);
+	}
+	ret->removed = now_ms() - t0;
+	free(mm.got);
+}
+
+static int many_mode(struct store *st, const char *prefix, int n, int reps, int pid, const char *ep,
+		     const char *out)
+{
+	struct many_run *runs = calloc((size_t)reps, sizeof(*runs));
+	double x[5][64];
+	long h0 = pid > 0 ? hwm_kib(pid) : 0;
+	static const char *const keys[5] = {"write_ms", "programmed_ms", "first_route_ms",
+					    "agent_cpu_ms", "removed_ms"};
+	struct mon m;
+	cJSON *r;
+
+	mon_open(&m);
+	for (int k = 0; k < reps; k++) {
+		many_round(st, &m, prefix, n, pid, ep, &runs[k]);
+		x[0][k] = runs[k].write;
+		x[1][k] = runs[k].programmed;
+		x[2][k] = runs[k].first;
+		x[3][k] = runs[k].cpu;
+		x[4][k] = runs[k].removed;
+	}
 	r = cJSON_CreateObject();
 	cJSON_AddNumberToObject(r, "n", n);
-	cJSON_AddNumberToObject(r, "write_ms", t1 - t0);
-	cJSON_AddNumberToObject(r, "programmed_ms", t2 - t0);
+	for (int i = 0; i < 5; i++)
+		if (i != 3 || pid > 0)
+			cJSON_AddItemToObject(r, keys[i], array_of(x[i], reps));
 	if (pid > 0) {
-		cJSON_AddNumberToObject(r, "agent_cpu_ms", cpu_ms(pid) - c0);
 		cJSON_AddNumberToObject(r, "agent_hwm_kib", (double)hwm_kib(pid));
 		cJSON_AddNumberToObject(r, "agent_hwm_before_kib", (double)h0);
 	}
 	write_json(out, r);
-	free(mm.got);
+	free(runs);
 	return 0;
 }
 
 static const char usage[] =
 	"usage: ovbench lease -s STORE [-P PREFIX] [-n N] [-w W] -o OUT.json\n"
-	"       ovbench many -s STORE [-P PREFIX] [-n N] [-a AGENT_PID] [-e ETCD_HOST:PORT] "
+	"       ovbench many -s STORE [-P PREFIX] [-n N] [-r REPS] [-a AGENT_PID] [-e ETCD_HOST:PORT] "
 	"-o OUT.json\n";
 
 int main(int argc, char **argv)
 {
 	const char *url = NULL, *prefix = "/sluice/network", *out = NULL, *ep = NULL, *mode;
-	int n = 50, w = 3, pid = 0, c, rc;
+	int n = 50, w = 3, reps = 5, pid = 0, c, rc;
 	struct store *st = NULL;
 	struct err e = {0};
 
@@ -462,7 +538,7 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "s:P:n:w:o:a:e:")) != -1) {
+	while ((c = getopt(argc, argv, "s:P:n:w:o:a:e:r:")) != -1) {
 		switch (c) {
 		case 's':
 			url = optarg;
@@ -485,12 +561,15 @@ int main(int argc, char **argv)
 		case 'e':
 			ep = optarg;
 			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
 		default:
 			fputs(usage, stderr);
 			return 2;
 		}
 	}
-	if (!out || n <= 0 || n + w > PEERS_MAX || w < 0) {
+	if (!out || n <= 0 || n + w > PEERS_MAX || w < 0 || reps < 1 || reps > 64) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -505,7 +584,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "lease"))
 		rc = lease_mode(st, prefix, n, w, out);
 	else if (!strcmp(mode, "many"))
-		rc = many_mode(st, prefix, n, pid, ep, out);
+		rc = many_mode(st, prefix, n, reps, pid, ep, out);
 	else {
 		fputs(usage, stderr);
 		rc = 2;
