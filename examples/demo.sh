@@ -95,7 +95,8 @@ addr() { # POD FAMILY
 }
 agent_ready() { # N PEERS: waits (up to 20 s) for node N's agent to hold PEERS peers
 	for _ in $(seq 1 200); do
-		jq -e --argjson n "$2" '(.Peers | length) == $n' "$TMP/node$1/subnet.agent.json" \
+		jq -e --argjson n "$2" '([.Peers[].Key] | unique | length) == $n' \
+			"$TMP/node$1/subnet.agent.json" \
 			>/dev/null 2>&1 && return 0
 		sleep 0.1
 	done
@@ -177,7 +178,8 @@ for n in 1 2; do
 CONF
 	printf '$ ip netns exec node%s sluiced --iface eth0 --node-name node%s --subnet-file node%s/subnet.env \\\n' "$n" "$n" "$n"
 	printf '      --cni-conf-dir node%s/net.d --cni-conf-template node%s/template.json &\n' "$n" "$n"
-	on "$n" sluiced --iface eth0 --node-name "node$n" --subnet-file "$TMP/node$n/subnet.env" \
+	# not through on(): $! must be sluiced's own PID (ip netns exec execs it)
+	ip netns exec "demo-node$n" sluiced --iface eth0 --node-name "node$n" --subnet-file "$TMP/node$n/subnet.env" \
 		--cni-conf-dir "$TMP/node$n/net.d" --cni-conf-template "$TMP/node$n/template.json" \
 		2>"node$n/agent.log" &
 	AGENTS+=($!)
@@ -296,6 +298,8 @@ say "The agents stop (SIGTERM: the data plane stays up), the nodes leave (node d
 for p in "${AGENTS[@]}"; do kill "$p"; done
 for p in "${AGENTS[@]}"; do wait "$p" && echo "  sluiced (pid $p) exited 0" || echo "  sluiced (pid $p) exited $?"; done
 AGENTS=()
+echo "  node1 still holds its peer (no pod loses its path while an agent restarts):"
+show ip -n demo-node1 route show proto 83
 for n in 1 2; do
 	show on "$n" sluicectl node down --iface eth0 --subnet-file "node$n/subnet.env" \
 		--cni-conf-dir "node$n/net.d"

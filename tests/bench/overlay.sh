@@ -112,7 +112,7 @@ ov_agent() {
 # ov_wait_agent FILE PEERS: waits (20 s at most) for an agent status file listing PEERS peers
 ov_wait_agent() {
 	for _ in $(seq 200); do
-		[ -f "$1" ] && jq -e --argjson n "$2" '(.Peers | length) == $n' "$1" >/dev/null 2>&1 &&
+		[ -f "$1" ] && jq -e --argjson n "$2" '([.Peers[].Key] | unique | length) == $n' "$1" >/dev/null 2>&1 &&
 			return 0
 		sleep 0.1
 	done
