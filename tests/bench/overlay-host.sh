@@ -4,10 +4,11 @@
 # -H; tests/bench/rows.sh): the host netns becomes a node holding a lease, as sluiced or
 # `sluicectl node up` leaves it: an underlay "eth0" (a veth, its peer beside it: the kernel
 # may have no dummy module; 192.168.100.1/24, the default route's), the lease 10.88.0.0/16
-# (the row's IPAM range) in a dir:// store under the variant's data directory, and
-# subnet.env with the lease state beside it.
+# (the row's IPAM range) in a dir:// store in data/VARIANT-node, and subnet.env with the
+# lease state beside it.
 set -eu
-data=$BENCH_ROW_DIR/data/$1
+# beside the variant's data directory, not in it: the row counts the files left there
+data=$BENCH_ROW_DIR/data/$1-node
 mkdir -p "$data"
 cat >"$data/net.json" <<'CONF'
 {"Network": "10.88.0.0/14", "SubnetLen": 16, "SubnetMin": "10.88.0.0", "SubnetMax": "10.88.0.0",

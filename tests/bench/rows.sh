@@ -179,7 +179,7 @@ conf_bridge_ov='{"cniVersion": "1.0.0", "name": "bench-ov", "plugins": [
   {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": false,
    "ipam": {"type": "@host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]],
             "dataDir": "@DATA@"}},
-  {"type": "@vxlan-overlay", "subnetFile": "@DATA@/subnet.env"}]}'
+  {"type": "@vxlan-overlay", "subnetFile": "@DATA@/../sluice-node/subnet.env"}]}'
 row bridge+vxlan-overlay "$conf_bridge_ov" sluice_only=1 host_setup=tests/bench/overlay-host.sh
 
 # the VXLAN overlay across simulated nodes (tests/bench/overlay.sh): a lease -> the peer on a

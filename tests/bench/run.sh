@@ -85,8 +85,10 @@ leftovers() {
 	local v ns elems chains files
 	for v in $(jq -r '.host_netns | keys[]' "$1"); do
 		ns=$(jq -r --arg v "$v" '.host_netns[$v]' "$1")
+		# (the overlay's masquerade table holds the node's networks, not pods: not counted)
 		read -r elems chains < <(nsenter --net="$ns" nft -j list ruleset 2>/dev/null | jq -r '
-			([.nftables[] | select(.set) | .set.elem // [] | length] | add // 0),
+			([.nftables[] | select(.set and .set.table != "sluice_overlay") |
+			  .set.elem // [] | length] | add // 0),
 			([.nftables[] | select(.chain) |
 			  select(.chain.name | test("^CNI-([A-Z]+-)?[0-9a-f]{16,}$"))] | length)' |
 			paste -sd ' ')
