@@ -236,7 +236,11 @@ ov_many() {
 		  floor: $fl}},
 		 {name: "all removed (lease revoked)", unit: "ms", stats: {sluice: (.removed_ms | stats)}},
 		 {name: "agent peak RSS (VmHWM)", unit: "KiB", stats: {sluice: (.agent_hwm_kib | one)}},
-		 {name: "agent peak RSS before", unit: "KiB", stats: {sluice: (.agent_hwm_before_kib | one)}}]}
+		 {name: "agent peak RSS before", unit: "KiB", stats: {sluice: (.agent_hwm_before_kib | one)}},
+		 {name: "agent RSS: own (RssAnon)", unit: "KiB",
+		  stats: {sluice: (.agent_rss_anon_kib | one)}},
+		 {name: "agent RSS: files (RssFile)", unit: "KiB",
+		  stats: {sluice: (.agent_rss_file_kib | one)}}]}
 		| .measures |= map(.stats |= with_entries(select(.value != null)))
 		| .measures |= map(select(.stats != {}))' \
 		"$OV_DIR/raw.json" >"$OV_DIR/result.json"

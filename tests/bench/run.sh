@@ -370,6 +370,9 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
 	   "\(.sluice.median / .floor.median * 100 | round / 100)x the floor" else "" end)),
 	(m("overlay-1000"; "agent peak RSS (VmHWM)") // empty |
 	 "  agent peak RSS \(.sluice.median) KiB = \(.sluice.median / 1024 * 100 | round / 100) MiB (goal < 8 MiB)"),
+	(m("overlay-1000"; "agent RSS: own (RssAnon)") // empty |
+	 "    of which its own memory (RssAnon, at the end) \(.sluice.median / 1024 * 100 | round / 100) MiB," +
+	 " the rest mapped files (its shared libraries: libcurl and what it loads)"),
 	(m("overlay-tcp"; "pod-to-pod TCP") // empty |
 	 "  pod-to-pod TCP \(.sluice.median) Mbit/s against \(.upstream.median) by hand: " +
 	 "\(.sluice.median / .upstream.median * 1000 | round / 1000) (goal >= 0.95)"),

@@ -20,7 +20,8 @@
  *       "write_ms", "programmed_ms" (from the write's start to the last route),
  *       "first_route_ms", "agent_cpu_ms" (AGENT_PID's CPU time over the add, from its
  *       threads' schedstat), "removed_ms"; then "agent_hwm_kib" (its VmHWM afterwards),
- *       "agent_hwm_before_kib"}.
+ *       "agent_hwm_before_kib", "agent_rss_anon_kib", "agent_rss_file_kib" (its RSS at the
+ *       end: private memory, and mapped files such as its shared libraries)}.
  *
  * The fake peers: subnet 10.200.0.0/24 + i (10.200.0.0/24 ... 10.203.231.0/24 for 1,000),
  * PublicIP 192.168.(110 + i / 250).(1 + i % 250), VtepMAC 0e:5b:00:00:HH:LL (i). The
@@ -407,9 +408,11 @@ static double cpu_ms(int pid)
 	return (double)sum / 1e6;
 }
 
-static long hwm_kib(int pid)
+/* A "Field:  N kB" line of /proc/PID/status (VmHWM, RssAnon, RssFile), -1 when absent */
+static long status_kib(int pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kib = -1;
 	FILE *f;
 
@@ -418,7 +421,8 @@ static long hwm_kib(int pid)
 	if (!f)
 		die(path, NULL);
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':' &&
+		    sscanf(line + n + 1, "%ld", &kib) == 1)
 			break;
 	fclose(f);
 	return kib;
@@ -491,7 +495,7 @@ static int many_mode(struct store *st, const char *prefix, int n, int reps, int 
 {
 	struct many_run *runs = calloc((size_t)reps, sizeof(*runs));
 	double x[5][64];
-	long h0 = pid > 0 ? hwm_kib(pid) : 0;
+	long h0 = pid > 0 ? status_kib(pid, "VmHWM") : 0;
 	static const char *const keys[5] = {"write_ms", "programmed_ms", "first_route_ms",
 					    "agent_cpu_ms", "removed_ms"};
 	struct mon m;
@@ -512,7 +516,12 @@ static int many_mode(struct store *st, const char *prefix, int n, int reps, int 
 		if (i != 3 || pid > 0)
 			cJSON_AddItemToObject(r, keys[i], array_of(x[i], reps));
 	if (pid > 0) {
-		cJSON_AddNumberToObject(r, "agent_hwm_kib", (double)hwm_kib(pid));
+		cJSON_AddNumberToObject(r, "agent_hwm_kib", (double)status_kib(pid, "VmHWM"));
+		/* what of it is the agent's own memory, and what the pages of its libraries */
+		cJSON_AddNumberToObject(r, "agent_rss_anon_kib",
+					(double)status_kib(pid, "RssAnon"));
+		cJSON_AddNumberToObject(r, "agent_rss_file_kib",
+					(double)status_kib(pid, "RssFile"));
 		cJSON_AddNumberToObject(r, "agent_hwm_before_kib", (double)h0);
 	}
 	write_json(out, r);
