@@ -311,7 +311,8 @@ find node1 node2 -type f ! -name template.json ! -name agent.log ! -path '*/ipam
 printf '  address reservations left: %s\n' "$(find node1/ipam node2/ipam -name '10.*' -o \
 	-name 'fd*' 2>/dev/null | wc -l)"
 if [ -n "$ETCD_PID" ]; then
-	kill "$ETCD_PID" && wait "$ETCD_PID" 2>/dev/null || true
+	kill "$ETCD_PID"
+	wait "$ETCD_PID" 2>/dev/null || true
 	echo "  etcd (pid $ETCD_PID) stopped"
 	ETCD_PID=
 fi

@@ -330,10 +330,11 @@ ov_tcp() {
 		return 1
 	}
 	for i in $(seq "$rounds"); do
-		b=$(ov_iperf ovh-p2 ovh-p1 10.10.2.2 $((port++)))
+		b=$(ov_iperf ovh-p2 ovh-p1 10.10.2.2 "$port")
 		h+=("$b")
-		b=$(ov_iperf ov-p2 ov-p1 "$a" $((port++)))
+		b=$(ov_iperf ov-p2 ov-p1 "$a" $((port + 1)))
 		s+=("$b")
+		port=$((port + 2))
 	done
 	jq -n --arg r overlay-tcp --argjson s "[$(IFS=,; echo "${s[*]}")]" \
 		--argjson h "[$(IFS=,; echo "${h[*]}")]" "$OV_JQ_STATS"'
