@@ -335,12 +335,17 @@ ov_tcp() {
 		b=$(ov_iperf ov-p2 ov-p1 "$a" $((port + 1)))
 		s+=("$b")
 		port=$((port + 2))
+		[[ "${h[-1]}" =~ ^[0-9]+$ && "${s[-1]}" =~ ^[0-9]+$ ]] || {
+			echo "bench: overlay-tcp: iperf3 failed (by hand: ${h[-1]}, sluice: ${s[-1]})" >&2
+			return 1
+		}
 	done
 	jq -n --arg r overlay-tcp --argjson s "[$(IFS=,; echo "${s[*]}")]" \
 		--argjson h "[$(IFS=,; echo "${h[*]}")]" "$OV_JQ_STATS"'
 		{row: $r, n: ($s | length), ok: true, measures: [
 		 {name: "pod-to-pod TCP", unit: "Mbit/s",
-		  stats: {sluice: ($s | stats), upstream: ($h | stats)}}]}' >"$OV_DIR/result.json"
+		  stats: {sluice: ($s | stats), upstream: ($h | stats)}}]}' >"$OV_DIR/result.json" ||
+		return 1
 	ov_del ovh
 }
 
