@@ -467,6 +467,17 @@ static struct kfdb *find_fdb(struct kstate *k, const uint8_t mac[6])
 /* Joins entries into peers: a route on the device with the neighbour of its gateway and
  * that MAC's FDB entry; a direct route; then what is left over (a neighbour, with its FDB
  * entry when there is one; an FDB entry alone, subnet unset). */
+static int push_kp(struct kp **v, size_t *n, const struct kp *e)
+{
+	void *p = grow(*v, *n, sizeof(**v));
+
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	(*v)[(*n)++] = *e;
+	return 0;
+}
+
 static int kstate_join(struct kstate *k, struct kp **ret, size_t *ret_n)
 {
 	const struct overlay_where *w = k->w;
@@ -487,7 +498,8 @@ static int kstate_join(struct kstate *k, struct kp **ret, size_t *ret_n)
 			e.k.p.public_ip = rt->gw;
 			e.has = HAS_DIRECT;
 			e.k.complete = true;
-			APPEND(v, nv, e);
+			if (push_kp(&v, &nv, &e) < 0)
+				goto nomem;
 			continue;
 		}
 		e.has = HAS_ROUTE;
@@ -505,7 +517,8 @@ static int kstate_join(struct kstate *k, struct kp **ret, size_t *ret_n)
 		}
 		e.k.complete = n && f && f->dst.family == w->family && ip_eq(&rt->gw, &net) &&
 			       (rt->flags & RTNH_F_ONLINK);
-		APPEND(v, nv, e);
+		if (push_kp(&v, &nv, &e) < 0)
+			goto nomem;
 	}
 	for (i = 0; i < k->nneigh; i++) {
 		if (k->neigh[i].used)
@@ -521,7 +534,8 @@ static int kstate_join(struct kstate *k, struct kp **ret, size_t *ret_n)
 			e.has |= HAS_FDB;
 			e.k.p.public_ip = f->dst;
 		}
-		APPEND(v, nv, e);
+		if (push_kp(&v, &nv, &e) < 0)
+			goto nomem;
 	}
 	for (i = 0; i < k->nfdb; i++) {
 		if (k->fdb[i].used)
@@ -530,11 +544,15 @@ static int kstate_join(struct kstate *k, struct kp **ret, size_t *ret_n)
 		memcpy(e.k.p.mac, k->fdb[i].mac, 6);
 		e.k.p.public_ip = k->fdb[i].dst;
 		e.has = HAS_FDB;
-		APPEND(v, nv, e);
+		if (push_kp(&v, &nv, &e) < 0)
+			goto nomem;
 	}
 	*ret = v;
 	*ret_n = nv;
 	return 0;
+nomem:
+	free(v);
+	return -ENOMEM;
 }
 
 static int kpeers_read(struct nl *nl, const struct overlay_where *w, struct kp **ret, size_t *ret_n,
