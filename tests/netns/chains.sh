@@ -4,7 +4,9 @@
 # pods that reach each other, a hostPort reached from an "outside" namespace, a bandwidth
 # limit in place, CHECK, DEL twice, and nothing left. Each file is used as it is installed
 # (its own bridge and subnets; tests/netns/podman.sh checks that no two files share them),
-# only its dataDir moves into $T_TMP.
+# only its dataDir moves into $T_TMP; a chain with sluice-vxlan-overlay gets a node lease
+# (a state file in $T_TMP holding its range, on the outside link as the underlay) and its
+# subnetFile moves there too.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -32,8 +34,19 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	i=$((i + 1))
 	c=$(basename "$src" .conflist)
 	conf=$T_TMP/$c.conflist
-	jq --arg d "$T_TMP/ipam-$c" '.plugins[0].ipam.dataDir=$d' "$src" >"$conf"
+	jq --arg d "$T_TMP/ipam-$c" --arg sf "$T_TMP/node-$c/subnet.env" '.plugins[0].ipam.dataDir=$d |
+		(.plugins[] | select(.type == "sluice-vxlan-overlay")).subnetFile = $sf' "$src" >"$conf"
 	br=$(jq -r '.plugins[0].bridge' "$conf")
+	if uses "$conf" sluice-vxlan-overlay; then
+		mkdir -p "$T_TMP/node-$c"
+		jq -n --arg sn "$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$conf")" --arg i "up$N" \
+			'{Key: "/sluice/network/subnets/\($sn | sub("/"; "-"))", Subnet: $sn,
+			  Network: "10.244.0.0/16", PublicIP: "192.168.61.1", Iface: $i, VNI: 1,
+			  Port: 8472, VtepMAC: "0a:00:00:00:00:01", MTU: 1450, Expires: 0}' \
+			>"$T_TMP/node-$c/subnet.lease.json"
+		defer "ip link del sluice.1"
+		defer "nft delete table inet sluice_overlay"
+	fi
 	port=$((8100 + i))
 	caps=$(jq -cn --argjson p "$port" '{portMappings:[{hostPort:$p,containerPort:80,protocol:"tcp"}],
 		bandwidth:{ingressRate:200000000,ingressBurst:4000000,egressRate:200000000,egressBurst:4000000}}')
@@ -49,6 +62,10 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	check_eq "$c: the outside reaches pod a through hostPort $port" pod-a \
 		"$(ask "out$N" tcp4 192.168.61.1 "$port")"
 	hv=$(ip -j link show master "$br" | jq -r '.[0].ifname')
+	if uses "$conf" sluice-vxlan-overlay; then
+		check_eq "$c: the overlay's MTU on pod a and its host veth" "1450 1450" \
+			"$(ip -n "pod$N-${c}a" -j link show eth0 | jq '.[0].mtu') $(ip -j link show "$hv" | jq '.[0].mtu')"
+	fi
 	check_eq "$c: pod a's host veth shapes traffic (tbf)" tbf \
 		"$(tc -j qdisc show dev "$hv" root | jq -r '.[0].kind')"
 	out=$(runtime check "$conf" "${c}a" "$caps" 2>/dev/null)
@@ -74,5 +91,11 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 		"$(find "$T_TMP/ipam-$c" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
 	check_eq "$c: no IFB left" 0 "$(ip -j link show type ifb | jq length)"
 	check_eq "$c: no cached result left" 0 "$(find "$CACHE/results" -type f -name "*ctr-$c*" 2>/dev/null | wc -l)"
+	if uses "$conf" sluice-vxlan-overlay; then
+		check_eq "$c: the overlay's device and table stay (the node's)" "1 1" \
+			"$(link_exists sluice.1) $(nft -j list tables | jq '[.nftables[].table.name // empty | select(. == "sluice_overlay")] | length')"
+		ip link del sluice.1
+		nft delete table inet sluice_overlay
+	fi
 done
 check_eq "no sluice nft element left" 0 "$(sluice_nft_elems)"
