@@ -74,10 +74,20 @@ static void add_dev(struct node_view *v, struct nl *nl, int family, struct overl
 	cJSON_AddItemToArray(v->devices, d);
 }
 
-static bool has_subnet(const struct ip_prefix *list, size_t n, const struct ip_prefix *p)
+/* A kernel peer is matched by its network address: one whose route is gone is read back
+ * from its neighbour alone, without the prefix length */
+static bool has_addr(const struct ip_prefix *list, size_t n, const struct ip_addr *ip)
 {
 	for (size_t i = 0; i < n; i++)
-		if (list[i].len == p->len && ip_eq(&list[i].ip, &p->ip))
+		if (ip_eq(&list[i].ip, ip))
+			return true;
+	return false;
+}
+
+static bool has_complete(const struct overlay_kpeer *k, size_t n, const struct ip_addr *ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (k[i].complete && ip_eq(&k[i].p.subnet.ip, ip))
 			return true;
 	return false;
 }
@@ -106,17 +116,18 @@ static struct ip_prefix *store_peers(struct ctl *c, const char *own, size_t *ret
 	return p;
 }
 
-/* Kernel peers (both families) against the store's */
+/* Kernel peers (both families) against the store's: missing, the store's peers without all
+ * their entries in the kernel; extra, what the kernel holds for no peer of the store */
 static void compare_peers(struct ctl *c, struct node_view *v, struct nl *nl,
 			  const struct overlay_where *w, size_t nw)
 {
-	struct ip_prefix *want = NULL, *have = NULL;
+	struct overlay_kpeer *have = NULL;
+	struct ip_prefix *want;
 	size_t nwant = 0, nhave = 0, i, j;
 	char b[IP_STRLEN];
 
 	for (i = 0; i < nw; i++) {
-		struct overlay_kpeer *kp = NULL;
-		struct ip_prefix *t;
+		struct overlay_kpeer *kp = NULL, *t;
 		struct err e = {0};
 		size_t n = 0;
 
@@ -126,23 +137,22 @@ static void compare_peers(struct ctl *c, struct node_view *v, struct nl *nl,
 		if (t) {
 			have = t;
 			for (j = 0; j < n; j++)
-				have[nhave++] = kp[j].p.subnet;
+				have[nhave++] = kp[j];
 		}
 		free(kp);
 	}
-	v->kernel_peers = nhave;
+	for (i = 0; i < nhave; i++)
+		v->kernel_peers += have[i].complete;
 	want = store_peers(c, v->st.key, &nwant);
-	v->store_peers = nwant;
+	v->store_peers = want ? nwant : (size_t)-1;
 	for (i = 0; want && i < nwant; i++)
-		if (!has_subnet(have, nhave, &want[i]))
+		if (!has_complete(have, nhave, &want[i].ip))
 			cJSON_AddItemToArray(v->missing,
 					     cJSON_CreateString(ip_prefix_fmt(&want[i], b)));
 	for (i = 0; want && i < nhave; i++)
-		if (!has_subnet(want, nwant, &have[i]))
-			cJSON_AddItemToArray(v->extra,
-					     cJSON_CreateString(ip_prefix_fmt(&have[i], b)));
-	if (!want)
-		v->store_peers = (size_t)-1;
+		if (!has_addr(want, nwant, &have[i].p.subnet.ip))
+			cJSON_AddItemToArray(
+				v->extra, cJSON_CreateString(ip_prefix_fmt(&have[i].p.subnet, b)));
 	free(want);
 	free(have);
 }

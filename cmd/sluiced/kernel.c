@@ -43,10 +43,9 @@ static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 	snprintf(d->underlay, sizeof(d->underlay), "%s", a->id.iface);
 	d->local = family == AF_INET ? a->lease.public_ip : a->lease.public_ipv6;
 	(void)parse_mac(a->lease.vtep_mac, d->mac);
+	/* both devices the MTU of the state file, as sluice-vxlan-overlay makes them: the two
+	 * must agree or each would undo the other's */
 	d->mtu = subnet_node_mtu(&a->conf, &a->id);
-	/* an IPv6 outer header is 20 bytes longer than an IPv4 one */
-	if (family == AF_INET6)
-		d->mtu -= 20;
 	d->subnet = family == AF_INET ? a->lease.subnet : a->lease.subnet6;
 	d->learning = a->conf.learning;
 	d->gbp = a->conf.gbp;

@@ -227,6 +227,12 @@ void agent_schedule_retry(struct agent *a, unsigned int need)
 		a->backoff_ms * 2 > AGENT_BACKOFF_MAX_MS ? AGENT_BACKOFF_MAX_MS : a->backoff_ms * 2;
 }
 
+void agent_need_now(struct agent *a, unsigned int need)
+{
+	a->need |= need;
+	agent_timer_ms(a->retry_tfd, 1);
+}
+
 void agent_schedule_resync(struct agent *a)
 {
 	struct itimerspec cur;
@@ -272,8 +278,9 @@ static int reload(struct agent *a)
 
 	(void)read_tmpl(a);
 	r = agent_load_config(a);
+	/* gone or invalid: the old one kept; a store that does not answer: again later */
 	if (r < 0)
-		return r == -ENOENT || !a->store_up ? r : 0; /* an invalid one: the old one kept */
+		return a->store_up ? 0 : r;
 	log_info("network config read again");
 	if (vni != a->conf.vni) {
 		struct err e = {0};
@@ -469,8 +476,6 @@ static int loop(struct agent *a)
 		}
 		for (i = 0; i < n && run; i++)
 			run = handle(a, evs[i].data.u32);
-		if (a->need & AGENT_NEED_REACQUIRE)
-			run_pending(a);
 	}
 	return 0;
 }

@@ -247,7 +247,7 @@ static void check_own(struct agent *a, const struct subnet_lease *ls, size_t n)
 			break;
 		}
 	log_warn("lease %s is gone or taken: acquiring again", a->lease.key);
-	a->need |= AGENT_NEED_REACQUIRE;
+	agent_need_now(a, AGENT_NEED_REACQUIRE);
 }
 
 int agent_relist(struct agent *a)
@@ -301,7 +301,7 @@ static void on_event(struct agent *a, const struct store_event *ev)
 		if (subnet_event_revokes(&a->lease, ev)) {
 			log_warn("lease %s was %s: acquiring again", l.key,
 				 ev->type == STORE_EV_DELETE ? "deleted or expired" : "taken");
-			a->need |= AGENT_NEED_REACQUIRE;
+			agent_need_now(a, AGENT_NEED_REACQUIRE);
 		}
 		goto out;
 	}

@@ -109,6 +109,7 @@ int agent_status_write(struct agent *a);
 /* main.c: timers */
 void agent_timer_ms(int tfd, int64_t ms); /* one-shot; 0 disarms */
 void agent_schedule_retry(struct agent *a, unsigned int need);
+void agent_need_now(struct agent *a, unsigned int need); /* done on the next loop turn */
 void agent_schedule_resync(struct agent *a);
 
 #endif

@@ -196,11 +196,15 @@ check_eq status-node-agent true "$(jq .node.agent.running <<<"$J")"
 check_eq status-node-device sluice.1 "$(jq -r '.node.devices[0].name' <<<"$J")"
 check_eq status-node-peers "1 1 0 0" "$(jq -r '.node.peers | "\(.kernel) \(.store) \(.missing | length) \(.extra | length)"' <<<"$J")"
 check_eq status-store-kept true "$(jq .reachable <<<"$J")"
+kill -STOP "$PID" # so that it cannot repair anything before status looks
 ip route del 10.244.77.0/24
-kill -STOP "$PID" # so that it cannot put the route back before status looks
+ip neigh add 10.244.99.0 lladdr 02:00:00:00:00:99 dev sluice.1 nud permanent
 J=$(ctl -o json status --subnet-file "$ENV")
 kill -CONT "$PID"
 check_eq status-node-missing 10.244.77.0/24 "$(jq -r '.node.peers.missing[0]' <<<"$J")"
+check_eq status-node-extra 10.244.99.0/32 "$(jq -r '.node.peers.extra[0]' <<<"$J")"
+repaired() { entries_are "1 1 1" && [ -z "$(ip neigh show dev sluice.1 10.244.99.0)" ]; }
+if until_true 2 repaired; then pass stray-removed-route-restored; else fail stray-removed-route-restored "$(ip neigh show dev sluice.1)"; fi
 ctl status --subnet-file "$ENV" >"$T_TMP/out" 2>&1
 grep -q "^AGENT" "$T_TMP/out" && pass status-node-table || fail status-node-table "$(cat "$T_TMP/out")"
 kill -TERM "$PID"
