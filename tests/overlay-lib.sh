@@ -22,8 +22,11 @@ OV_STORE=${OV_STORE:-dir://$OV_DIR/store}
 OV_PREFIX=${OV_PREFIX:-/sluice/network}
 CNITOOL=${CNITOOL:-${BUILD_DIR:-$BIN/..}/tests/cnitool}
 OV_UNDERLAY=underlay
+# OV_KEEP=DIR: the agents' logs copied there at exit (debugging a failure)
+[ -z "${OV_KEEP:-}" ] || defer "mkdir -p '$OV_KEEP' && for f in '$OV_DIR'/node*/agent.log; do cp \"\$f\" '$OV_KEEP'/\$(basename \$(dirname \"\$f\")).log; done"
 declare -A OV_AGENT=() # node number -> sluiced's PID
 declare -A OV_POD_NODE=() # pod name -> node number
+declare -A OV_POD_CONF=() # pod name -> the conflist its ADD ran
 
 # ovctl ARGS...: sluicectl on the shared store, from the test's own namespace for dir://
 # (the files are the same everywhere) and from the underlay's for etcd:// (its 127.0.0.1
@@ -120,13 +123,16 @@ stop_agent() {
 	return 0
 }
 
+# ms_of SECONDS: "1.5" -> 1500 (awk's %d stops at 2^31: nanoseconds would not fit)
+ms_of() { awk -v t="$1" 'BEGIN { printf "%d", t * 1000 }'; }
+
 # wait_status N JQ TIMEOUT: polls node N's agent status file until `jq -e JQ` holds, for up
 # to TIMEOUT seconds (fractions allowed). Status 0 when it did; OV_WAITED is the time
 # waited in milliseconds.
 wait_status() {
 	local f=$OV_DIR/node$1/subnet.agent.json t0 now end
 	t0=$(date +%s%N)
-	end=$((t0 + $(awk -v t="$3" 'BEGIN { printf "%d", t * 1e9 }')))
+	end=$((t0 + $(ms_of "$3") * 1000000))
 	while :; do
 		if jq -e "$2" "$f" >/dev/null 2>&1; then
 			OV_WAITED=$((($(date +%s%N) - t0) / 1000000))
@@ -146,7 +152,7 @@ wait_status() {
 wait_for() {
 	local t0 now end
 	t0=$(date +%s%N)
-	end=$((t0 + $(awk -v t="$1" 'BEGIN { printf "%d", t * 1e9 }')))
+	end=$((t0 + $(ms_of "$1") * 1000000))
 	shift
 	while :; do
 		if "$@" >/dev/null 2>&1; then
@@ -170,12 +176,12 @@ node_conflist() {
 		"$OV_DIR/node$1/net.d/10-sluice.conflist"
 }
 
-# ov_cni N VERB NAME [CONFLIST]: libcni runs VERB of node N's conflist (rendered, or
-# CONFLIST) for pod NAME (container ctr-NAME, namespace NAME, eth0) inside node N's
+# ov_cni N VERB NAME [CONFLIST]: libcni runs VERB of node N's conflist (CONFLIST, else the
+# rendered one as pod NAME's first call found it, kept for its later calls) for pod NAME (container ctr-NAME, namespace NAME, eth0) inside node N's
 # namespace; stdout libcni's result or the plugin's error JSON, the status cnitool's
 ov_cni() {
-	local n=$1 conf=${4:-$OV_DIR/node$1/pod.conflist}
-	[ -n "${4:-}" ] || node_conflist "$n" >"$conf" || return 1
+	local n=$1 conf=${4:-$OV_DIR/node$1/pod-$3.conflist}
+	[ -n "${4:-}" ] || [ -e "$conf" ] || node_conflist "$n" >"$conf" || return 1
 	timeout 60 ip netns exec "node$n" "$CNITOOL" -cachedir "$OV_DIR/node$n/cache" \
 		-path "$BIN" "$2" "$conf" "ctr-$3" "/run/netns/$3" eth0
 }
@@ -187,6 +193,7 @@ add_pod() {
 	local n=$1 name=$2 rc
 	mk_netns "$name" || return 1
 	OV_POD_NODE[$name]=$n
+	OV_POD_CONF[$name]=${3:-$OV_DIR/node$n/pod-$name.conflist}
 	defer "del_pod $name"
 	ov_cni "$n" add "$name" "${3:-}" >"$OV_DIR/node$n/$name.json" 2>"$OV_DIR/node$n/$name.err"
 	rc=$?
@@ -197,7 +204,7 @@ add_pod() {
 del_pod() {
 	local n=${OV_POD_NODE[$1]:-}
 	[ -n "$n" ] || return 1
-	ov_cni "$n" del "$1" "$OV_DIR/node$n/pod.conflist"
+	ov_cni "$n" del "$1" "${OV_POD_CONF[$1]}"
 }
 
 # pod_ip NAME [4|6]: the pod's global address of that family on eth0
