@@ -305,7 +305,8 @@ for n in 1 2; do
 		--cni-conf-dir "node$n/net.d"
 done
 printf '  leases left in the store: %s\n' "$(on 1 sluicectl -o json leases | jq length)"
-echo "  node files left (the demo's own template.json and agent.log aside):"
+echo "  node files left (the demo's own template.json and agent.log aside; a stopped agent's"
+echo "  status file stays, for sluicectl status to tell a stopped agent from a missing one):"
 find node1 node2 -type f ! -name template.json ! -name agent.log ! -path '*/ipam/*' |
 	sed 's/^/    /'
 printf '  address reservations left: %s\n' "$(find node1/ipam node2/ipam -name '10.*' -o \
