@@ -27,6 +27,10 @@
 #   pod_addrs=CIDR       pod i's IPv4 address in a literal prevResult is CIDR + 2 + i: every
 #                        attachment has its own, as real pods do (with one address for all,
 #                        each portmap ADD would replace the elements of the one before)
+#   sluice_only=1        no upstream variant (a plugin upstream has no counterpart of)
+#   host_setup=PROGRAM   run as PROGRAM VARIANT HOST_NETNS_PATH before the first pod (env:
+#                        BENCH_ROW_DIR, the row's directory, whose data/VARIANT is @DATA@;
+#                        BENCH_BIN): what the node holds before its pods, e.g. a lease
 #
 # $N is BENCH_N (pods a row), $SCALE the BENCH_SCALE sizes for the scale rows.
 
@@ -165,3 +169,23 @@ store_row store-etcd
 store_row store-dir
 store_row store-rss
 store_row store-lease
+
+# sluice-vxlan-overlay chained after the bridge, as the conflist sluiced renders: its ADD,
+# DEL and RSS beside the bridge's in the same row (upstream has no VXLAN plugin: flannel's
+# CNI plugin only delegates to bridge; the bridge+host-local row above is the chain without
+# it). The host netns holds a node's lease first (tests/bench/overlay-host.sh: a veth
+# underlay, sluicectl node up on a dir:// store); the first warm-up ADD creates the device.
+conf_bridge_ov='{"cniVersion": "1.0.0", "name": "bench-ov", "plugins": [
+  {"type": "@bridge", "bridge": "bench0", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "@host-local", "ranges": [[{"subnet": "10.88.0.0/16"}]],
+            "dataDir": "@DATA@"}},
+  {"type": "@vxlan-overlay", "subnetFile": "@DATA@/../sluice-node/subnet.env"}]}'
+row bridge+vxlan-overlay "$conf_bridge_ov" sluice_only=1 host_setup=tests/bench/overlay-host.sh
+
+# the VXLAN overlay across simulated nodes (tests/bench/overlay.sh): a lease -> the peer on a
+# node's kernel, 1,000 leases at once against the floor, pod-to-pod TCP against iproute2
+# shellcheck source=tests/bench/overlay.sh
+. tests/bench/overlay.sh
+overlay_row overlay-lease
+overlay_row overlay-1000
+overlay_row overlay-tcp

@@ -41,7 +41,9 @@ T=$3
 [[ "$BUILD" = /* ]] || BUILD=$PWD/$BUILD
 mount -t tmpfs -o mode=0700 sluice-bench "$T"
 ETCD_PID=
+# the overlay rows' agents, etcd and servers (tests/bench/overlay.sh) are stopped by PID too
 trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+	! declare -F ov_stop >/dev/null || ov_stop
 	umount -R -l "$T" 2>/dev/null || true' EXIT
 mkdir -p "$T/ns" "$T/rows" "$T/data"
 ip link set lo up
@@ -83,8 +85,10 @@ leftovers() {
 	local v ns elems chains files
 	for v in $(jq -r '.host_netns | keys[]' "$1"); do
 		ns=$(jq -r --arg v "$v" '.host_netns[$v]' "$1")
+		# (the overlay's masquerade table holds the node's networks, not pods: not counted)
 		read -r elems chains < <(nsenter --net="$ns" nft -j list ruleset 2>/dev/null | jq -r '
-			([.nftables[] | select(.set) | .set.elem // [] | length] | add // 0),
+			([.nftables[] | select(.set and .set.table != "sluice_overlay") |
+			  .set.elem // [] | length] | add // 0),
 			([.nftables[] | select(.chain) |
 			  select(.chain.name | test("^CNI-([A-Z]+-)?[0-9a-f]{16,}$"))] | length)' |
 			paste -sd ' ')
@@ -102,7 +106,7 @@ leftovers() {
 # row NAME CONFLIST [key=value...]: measures one row now (see rows.sh)
 row() {
 	local name=$1 conf=$2 floor='' verbs=ADD,DEL rcfn='' prefill=0 pconf='' pfloor='' shared=''
-	local addrs=''
+	local addrs='' only='' hsetup=''
 	local n=$N kv
 	local dir v path miss start args
 	shift 2
@@ -116,6 +120,8 @@ row() {
 		prefill_floor=*) pfloor=${kv#prefill_floor=} ;;
 		shared_prefill_ns=1) shared=-S ;;
 		pod_addrs=*) addrs=${kv#pod_addrs=} ;;
+		sluice_only=1) only=1 ;;
+		host_setup=*) hsetup=${kv#host_setup=} ;;
 		n=*) n=${kv#n=} ;;
 		*) echo "bench: row $name: unknown option $kv" >&2 && return 1 ;;
 		esac
@@ -129,12 +135,13 @@ row() {
 	args=(-t "$name" -d "$T/ns" -o "$dir/result.json" -n "$n" -w "$W" -p "$prefill" -m "$verbs")
 	[ -n "$shared" ] && args+=("$shared")
 	[ -n "$addrs" ] && args+=(-a "$addrs")
-	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || echo upstream); do
+	for v in sluice $([ "${BENCH_UPSTREAM:-1}" = 0 ] || [ -n "$only" ] || echo upstream); do
 		[ "$conf" = - ] && break
 		path=$UPSTREAM
 		[ "$v" = sluice ] && path=$BIN:$UPSTREAM
 		render "$conf" "$v" "$dir/data/$v" >"$dir/$v.json"
 		args+=(-V "$v" -c "$dir/$v.json" -x "$path")
+		[ -n "$hsetup" ] && args+=(-H "$hsetup")
 		if [ -n "$pconf" ]; then
 			render "$pconf" "$v" "$dir/data/$v" >"$dir/$v-prefill.json"
 			args+=(-C "$dir/$v-prefill.json")
@@ -158,6 +165,8 @@ row() {
 		"$rcfn" $((W + prefill + n)) "$W" "$prefill" >"$dir/rc.jsonl"
 		args+=(-r "$dir/rc.jsonl")
 	fi
+	# what a host_setup program needs: the row's directory, the binaries
+	export BENCH_ROW_DIR=$dir BENCH_BIN=$BIN
 	printf '== %s: %d pods%s, %s ... ' "$name" "$n" \
 		"$([ "$prefill" -gt 0 ] && echo " over $prefill existing")" "$verbs" >&2
 	start=$SECONDS
@@ -282,7 +291,13 @@ if jq -e '[.rows[].row | select(startswith("store-"))] | length > 0' "$OUT" >/de
 	echo "in-process; put->event: from the put's start to the watcher's event, as etcd sends"
 	echo "the event before the put's answer; a watch's RSS: its VmHWM over 20 such events)"
 fi
-	jq -r '"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
+if jq -e '[.rows[].row | select(startswith("overlay-"))] | length > 0' "$OUT" >/dev/null; then
+	echo "overlay rows (tests/bench/overlay.sh): overlay-tcp's upstream column is the same two-node"
+	echo "overlay built by hand with iproute2 (its speed-up: hand/sluice, 1.0x is parity);"
+	echo "overlay-1000's floor is peerfloor (the same peers, one request and its ack at a time)"
+fi
+	jq -r 'select([.rows[].spawner_rss_kib // empty] | length > 0) |
+		"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
 	echo
 	jq -r '(.rows[] | .row as $r |
@@ -322,6 +337,7 @@ echo
 echo "CPU time and page faults of the execs timed (medians, wait4 of the process tree; the"
 echo "floor's are its whole process, exec included, against its in-process time above):"
 jq -r '.rows[] | select(.ok) | .row as $r | .measures[] | select(.unit == "ms") |
+	select([.stats[].cpu_median // empty] | length > 0) |
 	[$r + " " + .name] + ([.stats.sluice, .stats.upstream, .stats.floor] | map(
 		if .cpu_median then "\(.cpu_median) ms \(.minflt_median | floor) pf" else "-" end)) |
 	@tsv' \
@@ -337,6 +353,30 @@ echo
 echo "A plugin DEL that removes nftables elements (or an ADD that replaces some) waits one RCU"
 echo "grace period as it closes its NETLINK_NETFILTER socket (nf_tables' deferred destroy work):"
 echo "10-15 ms of wall time here, little CPU; the floor program's DEL pays it too."
+# the overlay's goals (issue 11), from the rows measured
+jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
+	def m($r; $n): [$o[] | select(.row == $r) | .measures[] | select(.name == $n)][0].stats;
+	if ($o | length) == 0 then empty else
+	"overlay goals:",
+	(m("overlay-lease"; "lease put -> route (etcd)") // empty |
+	 "  lease -> peer programmed, median \(.sluice.median * 100 | round / 100) ms, p95 " +
+	 "\(.sluice.p95 * 100 | round / 100) ms (goal < 50 ms median)"),
+	(m("overlay-1000"; "programmed, from the txn answer") // empty |
+	 "  1000 peers programmed \(.sluice.median * 100 | round / 100) ms after the txn answer" + (if .floor then
+	   ", floor \(.floor.median * 100 | round / 100) ms: \(.sluice.median / .floor.median * 100 | round / 100)x" +
+	   " (goal <= 2x)" else " (no floor)" end)),
+	(m("overlay-1000"; "agent CPU time") // empty |
+	 "  agent CPU time for them \(.sluice.median * 100 | round / 100) ms" + (if .floor then ": " +
+	   "\(.sluice.median / .floor.median * 100 | round / 100)x the floor" else "" end)),
+	(m("overlay-1000"; "agent peak RSS (VmHWM)") // empty |
+	 "  agent peak RSS \(.sluice.median) KiB = \(.sluice.median / 1024 * 100 | round / 100) MiB (goal < 8 MiB)"),
+	(m("overlay-1000"; "agent RSS: own (RssAnon)") // empty |
+	 "    of which its own memory (RssAnon, at the end) \(.sluice.median / 1024 * 100 | round / 100) MiB," +
+	 " the rest mapped files (its shared libraries: libcurl and what it loads)"),
+	(m("overlay-tcp"; "pod-to-pod TCP") // empty |
+	 "  pod-to-pod TCP \(.sluice.median) Mbit/s against \(.upstream.median) by hand: " +
+	 "\(.sluice.median / .upstream.median * 1000 | round / 1000) (goal >= 0.95)"),
+	"" end' "$OUT"
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
 [ "${#FAILED[@]}" -eq 0 ]

@@ -57,7 +57,9 @@ static const char usage[] =
 	"  -s          self-timed: the sample is the \"benchNs\" its plugin prints (floor)\n"
 	"  -S          prefill pods share one netns (for chains that create no interface)\n"
 	"  -a CIDR     pod i's address in a first plugin's literal prevResult: CIDR's network\n"
-	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n";
+	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n"
+	"  -H PROGRAM  run as PROGRAM VARIANT HOST_NETNS_PATH once the variant's host netns\n"
+	"              exists, before any pod (what a node holds before its first pod)\n";
 
 enum { V_ADD, V_DEL, V_VERSION, V_COUNT };
 static const char *const verb_names[V_COUNT] = {"ADD", "DEL", "VERSION"};
@@ -84,6 +86,8 @@ struct variant {
 	bool self_timed;
 	struct chain conf, prefill;
 	char host_path[512]; /* the netns its plugins run in, the "host" of its pods */
+	const char *host_setup; /* -H: run once host_path exists */
+	int n_base_host; /* links in the host netns before the first pod */
 	int host_fd;
 	cJSON **result; /* the chain's ADD result per pod */
 	bool *added;
@@ -626,6 +630,24 @@ static void mk_netns(const char *path)
 	close(self);
 }
 
+static int count_links(int fd);
+
+/* -H: PROGRAM VARIANT HOST_NETNS_PATH, which must succeed */
+static void host_setup(const struct variant *v)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		die("fork: %m");
+	if (pid == 0) {
+		execl(v->host_setup, v->host_setup, v->name, v->host_path, (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		die("%s %s %s failed", v->host_setup, v->name, v->host_path);
+}
+
 static void setup(struct bench *b)
 {
 	char path[512];
@@ -639,6 +661,10 @@ static void setup(struct bench *b)
 		v->host_fd = netns_open(v->host_path);
 		if (v->host_fd < 0)
 			die("%s: %s", v->host_path, strerror(-v->host_fd));
+		if (v->host_setup)
+			host_setup(v);
+		/* what the host held before the first pod is not a leftover */
+		v->n_base_host = count_links(v->host_fd);
 		for (int p = 0; p < b->total; p++) {
 			pod_netns(b, v, p, path, sizeof(path));
 			mk_netns(path);
@@ -699,7 +725,8 @@ static int count_cb(const struct nl_link *l, void *data)
 {
 	int *n = data;
 
-	if (strcmp(l->name, "lo") && strcmp(l->kind, "bridge"))
+	/* the node's shared devices (a bridge, the overlay's VXLAN device) stay by design */
+	if (strcmp(l->name, "lo") && strcmp(l->kind, "bridge") && strcmp(l->kind, "vxlan"))
 		(*n)++;
 	return 0;
 }
@@ -723,7 +750,7 @@ static void check_leftovers(struct bench *b)
 	for (int i = 0; i < b->nv; i++) {
 		struct variant *v = &b->v[i];
 
-		v->n_leftover_host = count_links(v->host_fd);
+		v->n_leftover_host = count_links(v->host_fd) - v->n_base_host;
 		for (int p = 0; p < b->total; p++) {
 			int fd, n;
 
@@ -1000,8 +1027,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	struct variant *v = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:sSh")) != -1) {
-		if (strchr("cCxs", c) && !v)
+	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:H:sSh")) != -1) {
+		if (strchr("cCxsH", c) && !v)
 			die("-%c before -V", c);
 		switch (c) {
 		case 't':
@@ -1058,6 +1085,9 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 's':
 			v->self_timed = true;
+			break;
+		case 'H':
+			v->host_setup = optarg;
 			break;
 		default:
 			fputs(usage, c == 'h' ? stdout : stderr);
