@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "netlink/nl_route.h"
 #include "overlay/omasq.h"
 #include "overlay/peer.h"
 #include "overlay/vxdev.h"
@@ -176,11 +177,59 @@ static bool route_touches(const struct agent *a, const struct nlmsghdr *nlh)
 	return false;
 }
 
+/* Is p (a peer of our table) the one this neighbour or FDB entry belongs to? */
+static bool neigh_is(const struct overlay_peer *p, const struct nl_neigh *n)
+{
+	if (p->direct || !(n->has & NL_NEIGH_HAS_MAC) || memcmp(p->mac, n->mac, 6))
+		return false;
+	if (n->family == AF_BRIDGE)
+		return ip_eq(&p->public_ip, &n->ip);
+	return ip_eq(&p->subnet.ip, &n->ip);
+}
+
+static bool route_is(const struct overlay_peer *p, const struct nl_route *rt)
+{
+	return rt->dst.len == p->subnet.len && ip_eq(&rt->dst.ip, &p->subnet.ip) &&
+	       rt->protocol == OVERLAY_RTPROT &&
+	       ip_eq(&rt->gw, p->direct ? &p->public_ip : &p->subnet.ip);
+}
+
+/* Does the table hold what this neighbour, FDB entry or route says (the one our own change
+ * made)? Route notifications carry the requester's port id, but link, neighbour and FDB ones
+ * carry 0: a notification of ours is known by matching what we programmed, or each change
+ * would wake another resync. */
+static bool programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+{
+	struct nl_neigh n;
+	struct nl_route rt;
+
+	if (neigh ? nl_neigh_parse(nlh, &n) < 0 : nl_route_parse(nlh, &rt) < 0)
+		return false;
+	for (size_t i = 0; i < a->npeers; i++) {
+		const struct agent_peer *p = &a->peers[i];
+
+		if (p->has4 && (neigh ? neigh_is(&p->p4, &n) : route_is(&p->p4, &rt)))
+			return true;
+		if (p->has6 && (neigh ? neigh_is(&p->p6, &n) : route_is(&p->p6, &rt)))
+			return true;
+	}
+	return false;
+}
+
+/* An entry of ours added as we programmed it, or one we do not want deleted: nothing to do */
+static bool as_programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+{
+	bool del = nlh->nlmsg_type == RTM_DELNEIGH || nlh->nlmsg_type == RTM_DELROUTE;
+
+	return programmed(a, nlh, neigh) != del;
+}
+
 static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd;
 
-	/* our own requests come back as notifications carrying our socket's port id */
+	/* our own route requests come back carrying our socket's port id (the others do not:
+	 * see programmed()) */
 	if (nlh->nlmsg_pid && nlh->nlmsg_pid == a->nl.portid)
 		return false;
 	switch (nlh->nlmsg_type) {
@@ -196,11 +245,12 @@ static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 		/* the kernel's own neighbour state changes are not ours to follow */
 		return ours_dev(a, nd->ndm_ifindex) &&
 		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT) ||
-			nd->ndm_family == AF_BRIDGE);
+			nd->ndm_family == AF_BRIDGE) &&
+		       !as_programmed(a, nlh, true);
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&
-		       route_touches(a, nlh);
+		       route_touches(a, nlh) && !as_programmed(a, nlh, false);
 	}
 	return false;
 }

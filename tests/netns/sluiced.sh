@@ -241,3 +241,29 @@ grep -q "lease $KEY renewed for 6 s" "$LOG" && pass renewed-logged || fail renew
 check_eq renewed-same-subnet "$SN" "$(own_lease subnet)"
 kill -TERM "$PID"
 until_true 10 gone "$PID"
+
+# --- two leases with one VtepMAC (the kernel holds one FDB entry per MAC): one owner, no
+# flip-flop (each resync replacing the other, our own change waking the next resync)
+: >"$LOG"
+agent --log-level debug
+until_true 10 started
+D1=$P/subnets/10.244.81.0-24
+D2=$P/subnets/10.244.82.0-24
+ctl store put "$D1" -- '{"PublicIP":"192.168.100.7","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:bb:01"}}' >/dev/null
+ctl store put "$D2" -- '{"PublicIP":"192.168.100.8","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:bb:01"}}' >/dev/null
+until_true 5 rev_at_least "$(mod_rev "$D2")"
+ip route del 10.244.77.0/24 # one resync
+until_true 2 entries_are "1 1 1"
+sleep 1
+c0=$(grep -c 'resync after' "$LOG")
+sleep 1
+check_eq dup-mac-no-flip-flop "$c0" "$(grep -c 'resync after' "$LOG")"
+check_eq dup-mac-fdb-once 1 "$(bridge fdb show dev sluice.1 | grep -c '^82:3e:1c:5a:bb:01 dst')"
+
+# --- an FDB entry the kernel learned (with Learning) is no stray
+bridge fdb add 0a:11:22:33:44:55 dev sluice.1 dst 192.168.100.9 dynamic
+ip route del 10.244.77.0/24 # one resync
+until_true 2 entries_are "1 1 1"
+check_eq learned-fdb-kept 1 "$(bridge fdb show dev sluice.1 | grep -c '^0a:11:22:33:44:55 dst')"
+kill -TERM "$PID"
+until_true 10 gone "$PID"
