@@ -242,10 +242,10 @@ static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)))
 			return false;
 		nd = mnl_nlmsg_get_payload(nlh);
-		/* the kernel's own neighbour state changes are not ours to follow */
+		/* the kernel's own neighbour state changes and learned FDB entries are not ours
+		 * to follow */
 		return ours_dev(a, nd->ndm_ifindex) &&
-		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT) ||
-			nd->ndm_family == AF_BRIDGE) &&
+		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT)) &&
 		       !as_programmed(a, nlh, true);
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:

@@ -385,9 +385,10 @@ static int fdb_cb(const struct nl_neigh *n, void *data)
 	struct kstate *k = data;
 	struct kfdb e = {0};
 
-	/* the all-zeros entry is the device's own default remote, not a peer */
+	/* the all-zeros entry is the device's own default remote, not a peer; an entry the
+	 * kernel learned (Learning) is not ours either */
 	if (n->ifindex != k->w->dev || !n->ip.family || !(n->has & NL_NEIGH_HAS_MAC) ||
-	    mac_zero(n->mac) || n->master)
+	    mac_zero(n->mac) || n->master || !(n->state & NUD_PERMANENT))
 		return 0;
 	memcpy(e.mac, n->mac, 6);
 	e.dst = n->ip;
