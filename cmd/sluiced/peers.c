@@ -231,6 +231,8 @@ int agent_resync(struct agent *a)
 	if (!a->have_lease)
 		return 0;
 	r = agent_dataplane(a);
+	if (!a->listed)
+		return r;
 	r4 = sync_family(a, AF_INET);
 	if (a->dev6)
 		r6 = sync_family(a, AF_INET6);
@@ -265,6 +267,7 @@ int agent_relist(struct agent *a)
 	}
 	agent_store_ok(a);
 	agent_peers_free(a);
+	a->listed = true;
 	for (i = 0; i < n; i++) {
 		if (!strcmp(ls[i].key, a->lease.key))
 			continue;

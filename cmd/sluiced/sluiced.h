@@ -76,6 +76,9 @@ struct agent {
 	unsigned int need;
 	int backoff_ms;
 	bool store_up, status_dirty;
+	/* a listing succeeded: until then the table is no picture of the store, and a resync
+	 * against it would remove every peer the kernel holds */
+	bool listed;
 	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
 	 * store, 2 no config, 3 an invalid config, 4 the lease */
 	int last_err_class;
