@@ -462,7 +462,15 @@ static bool handle(struct agent *a, uint32_t tag)
 	case EV_DEBOUNCE:
 		drain_timer(a->debounce_tfd);
 		log_debug("resync after a change in the kernel");
-		(void)agent_resync(a);
+		/* failed (logged): tried again, with backoff, until it goes through */
+		if (agent_resync(a) < 0) {
+			agent_timer_ms(a->debounce_tfd, a->resync_backoff_ms);
+			a->resync_backoff_ms = a->resync_backoff_ms * 2 > AGENT_BACKOFF_MAX_MS
+						       ? AGENT_BACKOFF_MAX_MS
+						       : a->resync_backoff_ms * 2;
+		} else {
+			a->resync_backoff_ms = AGENT_BACKOFF_MIN_MS;
+		}
 		break;
 	}
 	return true;
@@ -532,7 +540,8 @@ int main(int argc, char **argv)
 			  .renew_tfd = -1,
 			  .retry_tfd = -1,
 			  .debounce_tfd = -1,
-			  .backoff_ms = AGENT_BACKOFF_MIN_MS};
+			  .backoff_ms = AGENT_BACKOFF_MIN_MS,
+			  .resync_backoff_ms = AGENT_BACKOFF_MIN_MS};
 	const char *level = "info";
 	struct err e = {0};
 	int r;

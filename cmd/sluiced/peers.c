@@ -277,7 +277,8 @@ int agent_relist(struct agent *a)
 	}
 	check_own(a, ls, (size_t)n);
 	subnet_leases_free(ls, (size_t)n);
-	(void)agent_resync(a);
+	if (agent_resync(a) < 0)
+		agent_schedule_resync(a); /* retried with backoff (main.c) */
 	if (a->watch)
 		store_watch_close(a->watch);
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);

@@ -75,6 +75,7 @@ struct agent {
 	size_t npeers, cap;
 	unsigned int need;
 	int backoff_ms;
+	int resync_backoff_ms; /* the next wait after a failed resync */
 	bool store_up, status_dirty;
 	/* a listing succeeded: until then the table is no picture of the store, and a resync
 	 * against it would remove every peer the kernel holds */
