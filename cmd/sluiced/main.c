@@ -322,8 +322,10 @@ static int reload(struct agent *a)
 static void run_pending(struct agent *a)
 {
 	if (a->need & AGENT_NEED_START) {
-		if ((!a->have_conf && agent_load_config(a) < 0) || agent_acquire(a) < 0 ||
-		    agent_relist(a) < 0)
+		/* a lease already held is not acquired again: a failed listing retries the
+		 * listing only */
+		if ((!a->have_conf && agent_load_config(a) < 0) ||
+		    (!a->have_lease && agent_acquire(a) < 0) || agent_relist(a) < 0)
 			goto retry;
 		a->need &= ~(AGENT_NEED_START | AGENT_NEED_CONFIG | AGENT_NEED_RELIST);
 		log_info("running: lease %s, %zu peers, revision %lld", a->lease.key, a->npeers,
