@@ -82,8 +82,20 @@ int agent_dataplane(struct agent *a)
 	r = ensure_dev(a, AF_INET, &a->dev4);
 	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family && a->lease.public_ipv6.family)
 		r6 = ensure_dev(a, AF_INET6, &a->dev6);
-	else
+	else {
+		/* IPv6 turned off (SIGHUP): its device goes, and its peers with it */
+		char name[IFNAMSIZ];
+
+		overlay_dev_name(AF_INET6, a->conf.vni, name);
+		r6 = overlay_dev_del(&a->nl, AF_INET6, a->conf.vni, &e);
+		if (r6 < 0)
+			log_error("device %s: %s%s%s", name, e.msg, e.details[0] ? ": " : "",
+				  e.details);
+		else if (r6 > 0)
+			log_info("device %s: deleted (IPv6 is off)", name);
+		r6 = r6 < 0 ? r6 : 0;
 		a->dev6 = 0;
+	}
 	if (!a->o.ipmasq)
 		return r < 0 ? r : r6;
 	n.network = a->conf.network;

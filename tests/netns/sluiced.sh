@@ -267,3 +267,17 @@ until_true 2 entries_are "1 1 1"
 check_eq learned-fdb-kept 1 "$(bridge fdb show dev sluice.1 | grep -c '^0a:11:22:33:44:55 dst')"
 kill -TERM "$PID"
 until_true 10 gone "$PID"
+
+# --- IPv6 turned off by SIGHUP: sluice-v6.1 goes
+ip addr add fd00:100::1/64 dev eth0 nodad
+ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"EnableIPv6":true,"IPv6Network":"fd00:244::/56","IPv6SubnetLen":64,"Backend":{"Type":"vxlan"}}'
+: >"$LOG"
+agent --public-ipv6 fd00:100::1
+v6_dev() { ip link show sluice-v6.1; }
+if until_true 10 v6_dev; then pass v6-device; else fail v6-device "$(cat "$LOG")"; fi
+ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
+kill -HUP "$PID"
+no_v6_dev() { ! ip link show sluice-v6.1; }
+if until_true 5 no_v6_dev; then pass v6-off-device-deleted; else fail v6-off-device-deleted "$(cat "$LOG")"; fi
+kill -TERM "$PID"
+until_true 10 gone "$PID"
