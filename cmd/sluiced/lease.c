@@ -158,7 +158,7 @@ void agent_arm_renew(struct agent *a)
 		return;
 	}
 	s = subnet_renew_after(a->o.ttl, a->o.margin);
-	agent_timer_ms(a->renew_tfd, s > 0 ? s * 1000 : 1000);
+	agent_timer_ms(a->renew_tfd, s > 0 ? s * 1000 : 500); /* s 0: a TTL of 1 s */
 	log_debug("lease renewal in %lld s", (long long)s);
 }
 

@@ -135,7 +135,8 @@ int subnet_find_own(struct store *s, const char *prefix, const struct ip_addr *p
 int subnet_renew(struct store *s, struct subnet_lease *l, int64_t ttl, struct err *err);
 
 /* Seconds after a (re)write of a lease with ttl seconds at which to renew it: ttl - margin,
- * the margin capped to a third of ttl for short TTLs (tests). */
+ * the margin capped to a third of ttl for short TTLs (tests) and at least 1 s (0 for a TTL
+ * of 1 s: renew at once). */
 int64_t subnet_renew_after(int64_t ttl, int64_t margin);
 
 /* Deletes l if it is unchanged since l->mod_rev. Returns 1 when deleted, 0 when it was gone
