@@ -123,8 +123,8 @@ void agent_dev_where(const struct agent *a, int family, struct overlay_where *w)
 
 int agent_monitor_open(struct agent *a)
 {
-	static const int groups[] = {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE,
-				     RTNLGRP_IPV6_ROUTE};
+	static const int groups[] = {RTNLGRP_LINK,	 RTNLGRP_NEIGH,	      RTNLGRP_IPV4_ROUTE,
+				     RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
 	int r, fd, sz = 4 << 20;
 	size_t i;
 
@@ -236,6 +236,23 @@ static bool as_programmed(const struct agent *a, const struct nlmsghdr *nlh, boo
 	return programmed(a, nlh, neigh) != del;
 }
 
+/* Our device's address removed, or another global one added (the device holds only the
+ * lease's address; the kernel's own link-local ones are left alone) */
+static bool addr_touches(const struct agent *a, const struct nlmsghdr *nlh)
+{
+	const struct ip_prefix *own;
+	struct nl_addr ad;
+	bool is_own;
+
+	if (nl_addr_parse(nlh, &ad) < 0 || !ours_dev(a, ad.ifindex))
+		return false;
+	own = ad.prefix.ip.family == AF_INET ? &a->lease.subnet : &a->lease.subnet6;
+	is_own = ip_eq(&ad.prefix.ip, &own->ip);
+	if (nlh->nlmsg_type == RTM_DELADDR)
+		return is_own;
+	return !is_own && ad.scope == RT_SCOPE_UNIVERSE;
+}
+
 static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd;
@@ -259,6 +276,9 @@ static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 		return ours_dev(a, nd->ndm_ifindex) &&
 		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT)) &&
 		       !as_programmed(a, nlh, true);
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		return addr_touches(a, nlh);
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&

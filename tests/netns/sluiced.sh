@@ -147,6 +147,11 @@ ctl store del "$PEER" >/dev/null
 if until_true 5 peers_are 0; then pass peer-removed; else fail peer-removed "$(cat "$STATUS")"; fi
 check_eq peer-entries-gone "0 0 0" "$(peer_entries | xargs)"
 
+# the device's address removed by hand is put back (with no peer: no route goes with it)
+dev_addr_is() { ip -4 addr show dev sluice.1 | grep -q "inet $1 "; }
+ip addr del "${SN%/24}/32" dev sluice.1
+if until_true 2 dev_addr_is "${SN%/24}/32"; then pass address-restored; else fail address-restored "$(ip addr show dev sluice.1)"; fi
+
 # --- our own lease deleted (revoked): acquired again, the same subnet
 own_lease() { ctl -o json leases | jq -r --arg k "$KEY" ".[] | select(.key == \$k) | .$1"; }
 own_subnet_is() { [ "$(own_lease subnet)" = "$1" ]; }
