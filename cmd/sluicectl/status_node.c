@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "netlink/nl.h"
@@ -68,9 +69,7 @@ static void add_dev(struct node_view *v, struct nl *nl, int family, struct overl
 	cJSON_AddNumberToObject(d, "ifindex", l.ifindex);
 	cJSON_AddNumberToObject(d, "mtu", l.mtu);
 	cJSON_AddBoolToObject(d, "up", l.flags & IFF_UP);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l.mac[0], l.mac[1], l.mac[2],
-		 l.mac[3], l.mac[4], l.mac[5]);
-	cJSON_AddStringToObject(d, "mac", mac);
+	cJSON_AddStringToObject(d, "mac", mac_fmt(l.mac, mac));
 	cJSON_AddItemToArray(v->devices, d);
 }
 

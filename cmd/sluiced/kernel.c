@@ -13,6 +13,7 @@
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "netlink/nl_route.h"
@@ -20,20 +21,6 @@
 #include "overlay/peer.h"
 #include "overlay/vxdev.h"
 #include "sluiced.h"
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
 
 static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 {
@@ -43,7 +30,7 @@ static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 	d->port = a->conf.port;
 	snprintf(d->underlay, sizeof(d->underlay), "%s", a->id.iface);
 	d->local = family == AF_INET ? a->lease.public_ip : a->lease.public_ipv6;
-	(void)parse_mac(a->lease.vtep_mac, d->mac);
+	(void)mac_parse(a->lease.vtep_mac, d->mac);
 	/* both devices the MTU of the state file, as sluice-vxlan-overlay makes them: the two
 	 * must agree or each would undo the other's */
 	d->mtu = subnet_node_mtu(&a->conf, &a->id);
