@@ -189,7 +189,6 @@ static int op_queue(struct nl *nl, const struct overlay_where *w, struct op *o)
 /* An absent entry is what a delete wants. */
 static bool ignorable(const struct op *o, size_t i, int e)
 {
-	(void)i;
 	if (e >= 0)
 		return true;
 	if (e != -ENOENT && e != -ESRCH)
