@@ -49,19 +49,21 @@ static const char *v6_mac(const struct subnet_lease *l)
 static int lease_peer(struct agent *a, const struct subnet_lease *l, struct agent_peer *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (!l->readable || !l->public_ip.family) {
+	switch (subnet_lease_is_peer(l)) {
+	case SUBNET_PEER_OK:
+		break;
+	case SUBNET_PEER_UNREADABLE:
 		log_warn("lease %s: unreadable, skipped", l->key);
 		return 0;
-	}
-	if (strcmp(l->backend_type, "vxlan")) {
+	case SUBNET_PEER_BACKEND:
 		log_info("lease %s: backend type '%s' is not vxlan, skipped", l->key,
 			 l->backend_type);
 		return 0;
-	}
-	if (parse_mac(l->vtep_mac, p->p4.mac) < 0) {
+	case SUBNET_PEER_NO_MAC:
 		log_warn("lease %s: no readable VtepMAC, skipped", l->key);
 		return 0;
 	}
+	(void)parse_mac(l->vtep_mac, p->p4.mac); /* subnet_lease_is_peer read it */
 	p->p4.subnet = l->subnet;
 	p->p4.public_ip = l->public_ip;
 	p->p4.direct = direct(a, &l->public_ip);

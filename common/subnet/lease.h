@@ -53,6 +53,18 @@ static inline bool subnet_lease_reserved(const struct subnet_lease *l)
 	return l->ttl == -1;
 }
 
+/* Why a lease is no VXLAN peer (subnet_lease_is_peer) */
+enum subnet_peer_why {
+	SUBNET_PEER_OK = 0,
+	SUBNET_PEER_UNREADABLE, /* not lease JSON, or no PublicIP */
+	SUBNET_PEER_BACKEND, /* BackendType is not "vxlan" */
+	SUBNET_PEER_NO_MAC, /* no readable BackendData.VtepMAC */
+};
+
+/* Is l a lease the agent programs as a VXLAN peer (sluiced and `sluicectl status` share the
+ * rule)? Returns SUBNET_PEER_OK, or why not. */
+enum subnet_peer_why subnet_lease_is_peer(const struct subnet_lease *l);
+
 /* Length of prefix without trailing slashes: "/p/" names the network "/p" does */
 size_t subnet_prefix_len(const char *prefix);
 

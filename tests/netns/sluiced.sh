@@ -212,7 +212,16 @@ for i in 1 2 3; do
 done
 check_eq idle-no-wakeups yes "$idle"
 
-# --- sluicectl status: the node view with the agent running
+# --- sluicectl status: the node view with the agent running; it counts only what the agent
+# programs: not a lease without a VtepMAC, not a peer's IPv6 subnet on this IPv4-only node
+ctl store put "$P/subnets/10.244.83.0-24&fd00:244:0:83::-64" -- '{"PublicIP":"192.168.100.9","PublicIPv6":"fd00:100::9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:cc:01"}}' >/dev/null
+ctl store put "$P/subnets/10.244.84.0-24" -- '{"PublicIP":"192.168.100.10","BackendType":"vxlan","BackendData":{"VNI":1}}' >/dev/null
+until_true 5 rev_at_least "$(mod_rev "$P/subnets/10.244.84.0-24")"
+J=$(ctl -o json status --subnet-file "$ENV")
+check_eq status-node-peers-as-agent "2 2 0 0" "$(jq -r '.node.peers | "\(.kernel) \(.store) \(.missing | length) \(.extra | length)"' <<<"$J")"
+ctl store del "$P/subnets/10.244.83.0-24&fd00:244:0:83::-64" >/dev/null
+ctl store del "$P/subnets/10.244.84.0-24" >/dev/null
+until_true 5 peers_are 1
 J=$(ctl -o json status --subnet-file "$ENV")
 check_eq status-node-subnet "$SN" "$(jq -r .node.lease.subnet <<<"$J")"
 check_eq status-node-agent true "$(jq .node.agent.running <<<"$J")"
