@@ -682,8 +682,8 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	for (i = 0, no = 0; i < n; i++) {
 		size_t d = i + 1;
 
-		while (d < n && (want[i].direct || want[d].direct ||
-				 memcmp(want[i].mac, want[d].mac, 6)))
+		while (d < n &&
+		       (want[i].direct || want[d].direct || memcmp(want[i].mac, want[d].mac, 6)))
 			d++;
 		if (d == n) {
 			owners[no++] = want[i];
