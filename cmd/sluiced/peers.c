@@ -88,7 +88,38 @@ static bool peer_eq(const struct overlay_peer *x, const struct overlay_peer *y)
 static void note(void *data, const char *what)
 {
 	(void)data;
-	log_info("peer %s", what);
+	/* a peer skipped for a shared VtepMAC: warned once by warn_dup_macs() */
+	if (!strncmp(what, "skip ", 5))
+		log_debug("peer %s", what);
+	else
+		log_info("peer %s", what);
+}
+
+/* overlay_peers_sync gives a VtepMAC to the last of the peers sharing it (listed in table
+ * order) and skips the others: each is warned about once */
+static void warn_dup_macs(struct agent *a, int family)
+{
+	for (size_t i = 0; i < a->npeers; i++) {
+		struct agent_peer *p = &a->peers[i];
+		const struct overlay_peer *x = family == AF_INET ? &p->p4 : &p->p6;
+
+		if (p->dup_warned || !(family == AF_INET ? p->has4 : p->has6) || x->direct)
+			continue;
+		for (size_t j = i + 1; j < a->npeers; j++) {
+			const struct agent_peer *q = &a->peers[j];
+			const struct overlay_peer *y = family == AF_INET ? &q->p4 : &q->p6;
+
+			if ((family == AF_INET ? q->has4 : q->has6) && !y->direct &&
+			    !memcmp(x->mac, y->mac, 6)) {
+				log_warn(
+					"lease %s: its VtepMAC is lease %s's too: skipped (one FDB "
+					"entry per MAC)",
+					p->key, q->key);
+				p->dup_warned = true;
+				break;
+			}
+		}
+	}
 }
 
 static void peer_log(const char *verb, const struct overlay_peer *p)
@@ -216,6 +247,8 @@ static int sync_family(struct agent *a, int family)
 		else if (family == AF_INET6 && a->peers[i].has6)
 			want[n++] = a->peers[i].p6;
 	}
+	if (w.dev)
+		warn_dup_macs(a, family);
 	r = w.dev ? overlay_peers_sync(&a->nl, &w, want, n, note, a, &e) : 0;
 	free(want);
 	if (r < 0)

@@ -44,6 +44,7 @@ struct agent_peer {
 	char *key;
 	struct overlay_peer p4, p6;
 	bool has4, has6;
+	bool dup_warned; /* its VtepMAC is another's too: warned (once per version of it) */
 };
 
 /* What the retry timer has to do again (after a failure talking to the store) */

@@ -273,6 +273,7 @@ c0=$(grep -c 'resync after' "$LOG")
 sleep 1
 check_eq dup-mac-no-flip-flop "$c0" "$(grep -c 'resync after' "$LOG")"
 check_eq dup-mac-fdb-once 1 "$(bridge fdb show dev sluice.1 | grep -c '^82:3e:1c:5a:bb:01 dst')"
+check_eq dup-mac-warned-once 1 "$(grep -c "lease $D1: its VtepMAC is lease $D2's too: skipped" "$LOG")"
 
 # --- an FDB entry the kernel learned (with Learning) is no stray
 bridge fdb add 0a:11:22:33:44:55 dev sluice.1 dst 192.168.100.9 dynamic
