@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "netlink/nl.h"
@@ -68,9 +69,7 @@ static void add_dev(struct node_view *v, struct nl *nl, int family, struct overl
 	cJSON_AddNumberToObject(d, "ifindex", l.ifindex);
 	cJSON_AddNumberToObject(d, "mtu", l.mtu);
 	cJSON_AddBoolToObject(d, "up", l.flags & IFF_UP);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", l.mac[0], l.mac[1], l.mac[2],
-		 l.mac[3], l.mac[4], l.mac[5]);
-	cJSON_AddStringToObject(d, "mac", mac);
+	cJSON_AddStringToObject(d, "mac", mac_fmt(l.mac, mac));
 	cJSON_AddItemToArray(v->devices, d);
 }
 
@@ -92,8 +91,9 @@ static bool has_complete(const struct overlay_kpeer *k, size_t n, const struct i
 	return false;
 }
 
-/* The subnets of peer leases in the store (vxlan ones, ours excluded); NULL when unreadable */
-static struct ip_prefix *store_peers(struct ctl *c, const char *own, size_t *ret_n)
+/* The subnets of peer leases in the store that the agent programs (subnet_lease_is_peer; ours
+ * excluded; their IPv6 ones only with v6, our IPv6 device there); NULL when unreadable */
+static struct ip_prefix *store_peers(struct ctl *c, const char *own, bool v6, size_t *ret_n)
 {
 	struct subnet_lease *ls = NULL;
 	struct ip_prefix *p;
@@ -105,10 +105,10 @@ static struct ip_prefix *store_peers(struct ctl *c, const char *own, size_t *ret
 		return NULL;
 	p = calloc((size_t)n * 2 + 1, sizeof(*p));
 	for (i = 0; p && i < n; i++) {
-		if (!strcmp(ls[i].key, own) || strcmp(ls[i].backend_type, "vxlan"))
+		if (!strcmp(ls[i].key, own) || subnet_lease_is_peer(&ls[i]) != SUBNET_PEER_OK)
 			continue;
 		p[k++] = ls[i].subnet;
-		if (ls[i].subnet6.ip.family && ls[i].public_ipv6.family)
+		if (v6 && ls[i].subnet6.ip.family && ls[i].public_ipv6.family)
 			p[k++] = ls[i].subnet6;
 	}
 	subnet_leases_free(ls, (size_t)n);
@@ -143,7 +143,7 @@ static void compare_peers(struct ctl *c, struct node_view *v, struct nl *nl,
 	}
 	for (i = 0; i < nhave; i++)
 		v->kernel_peers += have[i].complete;
-	want = store_peers(c, v->st.key, &nwant);
+	want = store_peers(c, v->st.key, nw > 1 && w[1].dev, &nwant);
 	v->store_peers = want ? nwant : (size_t)-1;
 	for (i = 0; want && i < nwant; i++)
 		if (!has_complete(have, nhave, &want[i].ip))

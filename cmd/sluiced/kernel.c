@@ -13,26 +13,14 @@
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "netlink/nl_route.h"
 #include "overlay/omasq.h"
 #include "overlay/peer.h"
 #include "overlay/vxdev.h"
 #include "sluiced.h"
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
 
 static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 {
@@ -42,7 +30,7 @@ static void dev_of(const struct agent *a, int family, struct overlay_dev *d)
 	d->port = a->conf.port;
 	snprintf(d->underlay, sizeof(d->underlay), "%s", a->id.iface);
 	d->local = family == AF_INET ? a->lease.public_ip : a->lease.public_ipv6;
-	(void)parse_mac(a->lease.vtep_mac, d->mac);
+	(void)mac_parse(a->lease.vtep_mac, d->mac);
 	/* both devices the MTU of the state file, as sluice-vxlan-overlay makes them: the two
 	 * must agree or each would undo the other's */
 	d->mtu = subnet_node_mtu(&a->conf, &a->id);
@@ -81,8 +69,20 @@ int agent_dataplane(struct agent *a)
 	r = ensure_dev(a, AF_INET, &a->dev4);
 	if (a->conf.enable_ipv6 && a->lease.subnet6.ip.family && a->lease.public_ipv6.family)
 		r6 = ensure_dev(a, AF_INET6, &a->dev6);
-	else
+	else {
+		/* IPv6 turned off (SIGHUP): its device goes, and its peers with it */
+		char name[IFNAMSIZ];
+
+		overlay_dev_name(AF_INET6, a->conf.vni, name);
+		r6 = overlay_dev_del(&a->nl, AF_INET6, a->conf.vni, &e);
+		if (r6 < 0)
+			log_error("device %s: %s%s%s", name, e.msg, e.details[0] ? ": " : "",
+				  e.details);
+		else if (r6 > 0)
+			log_info("device %s: deleted (IPv6 is off)", name);
+		r6 = r6 < 0 ? r6 : 0;
 		a->dev6 = 0;
+	}
 	if (!a->o.ipmasq)
 		return r < 0 ? r : r6;
 	n.network = a->conf.network;
@@ -110,8 +110,8 @@ void agent_dev_where(const struct agent *a, int family, struct overlay_where *w)
 
 int agent_monitor_open(struct agent *a)
 {
-	static const int groups[] = {RTNLGRP_LINK, RTNLGRP_NEIGH, RTNLGRP_IPV4_ROUTE,
-				     RTNLGRP_IPV6_ROUTE};
+	static const int groups[] = {RTNLGRP_LINK,	 RTNLGRP_NEIGH,	      RTNLGRP_IPV4_ROUTE,
+				     RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
 	int r, fd, sz = 4 << 20;
 	size_t i;
 
@@ -176,11 +176,76 @@ static bool route_touches(const struct agent *a, const struct nlmsghdr *nlh)
 	return false;
 }
 
+/* Is p (a peer of our table) the one this neighbour or FDB entry belongs to? */
+static bool neigh_is(const struct overlay_peer *p, const struct nl_neigh *n)
+{
+	if (p->direct || !(n->has & NL_NEIGH_HAS_MAC) || memcmp(p->mac, n->mac, 6))
+		return false;
+	if (n->family == AF_BRIDGE)
+		return ip_eq(&p->public_ip, &n->ip);
+	return ip_eq(&p->subnet.ip, &n->ip);
+}
+
+static bool route_is(const struct overlay_peer *p, const struct nl_route *rt)
+{
+	return rt->dst.len == p->subnet.len && ip_eq(&rt->dst.ip, &p->subnet.ip) &&
+	       rt->protocol == OVERLAY_RTPROT &&
+	       ip_eq(&rt->gw, p->direct ? &p->public_ip : &p->subnet.ip);
+}
+
+/* Does the table hold what this neighbour, FDB entry or route says (the one our own change
+ * made)? Route notifications carry the requester's port id, but link, neighbour and FDB ones
+ * carry 0: a notification of ours is known by matching what we programmed, or each change
+ * would wake another resync. */
+static bool programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+{
+	struct nl_neigh n;
+	struct nl_route rt;
+
+	if (neigh ? nl_neigh_parse(nlh, &n) < 0 : nl_route_parse(nlh, &rt) < 0)
+		return false;
+	for (size_t i = 0; i < a->npeers; i++) {
+		const struct agent_peer *p = &a->peers[i];
+
+		if (p->has4 && (neigh ? neigh_is(&p->p4, &n) : route_is(&p->p4, &rt)))
+			return true;
+		if (p->has6 && (neigh ? neigh_is(&p->p6, &n) : route_is(&p->p6, &rt)))
+			return true;
+	}
+	return false;
+}
+
+/* An entry of ours added as we programmed it, or one we do not want deleted: nothing to do */
+static bool as_programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+{
+	bool del = nlh->nlmsg_type == RTM_DELNEIGH || nlh->nlmsg_type == RTM_DELROUTE;
+
+	return programmed(a, nlh, neigh) != del;
+}
+
+/* Our device's address removed, or another global one added (the device holds only the
+ * lease's address; the kernel's own link-local ones are left alone) */
+static bool addr_touches(const struct agent *a, const struct nlmsghdr *nlh)
+{
+	const struct ip_prefix *own;
+	struct nl_addr ad;
+	bool is_own;
+
+	if (nl_addr_parse(nlh, &ad) < 0 || !ours_dev(a, ad.ifindex))
+		return false;
+	own = ad.prefix.ip.family == AF_INET ? &a->lease.subnet : &a->lease.subnet6;
+	is_own = ip_eq(&ad.prefix.ip, &own->ip);
+	if (nlh->nlmsg_type == RTM_DELADDR)
+		return is_own;
+	return !is_own && ad.scope == RT_SCOPE_UNIVERSE;
+}
+
 static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd;
 
-	/* our own requests come back as notifications carrying our socket's port id */
+	/* our own route requests come back carrying our socket's port id (the others do not:
+	 * see programmed()) */
 	if (nlh->nlmsg_pid && nlh->nlmsg_pid == a->nl.portid)
 		return false;
 	switch (nlh->nlmsg_type) {
@@ -193,14 +258,18 @@ static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*nd)))
 			return false;
 		nd = mnl_nlmsg_get_payload(nlh);
-		/* the kernel's own neighbour state changes are not ours to follow */
+		/* the kernel's own neighbour state changes and learned FDB entries are not ours
+		 * to follow */
 		return ours_dev(a, nd->ndm_ifindex) &&
-		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT) ||
-			nd->ndm_family == AF_BRIDGE);
+		       (nlh->nlmsg_type == RTM_DELNEIGH || (nd->ndm_state & NUD_PERMANENT)) &&
+		       !as_programmed(a, nlh, true);
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		return addr_touches(a, nlh);
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 		return nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg)) &&
-		       route_touches(a, nlh);
+		       route_touches(a, nlh) && !as_programmed(a, nlh, false);
 	}
 	return false;
 }

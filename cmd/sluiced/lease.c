@@ -60,14 +60,17 @@ void agent_store_probe(struct agent *a)
 	struct err e = {0};
 	char *key = NULL;
 
+	/* store.h takes no per-call timeout: this get blocks the loop up to the backend's own
+	 * request timeout (etcd's: 5 s) when the store is unreachable. So it runs at most once
+	 * per AGENT_PROBE_MS counted from the end of the last one, never back to back. */
 	if (now - a->contact_ms < AGENT_PROBE_MS || now - a->probe_ms < AGENT_PROBE_MS ||
 	    asprintf(&key, "%s/config", a->o.prefix) < 0)
 		return;
-	a->probe_ms = now;
 	if (store_get(a->store, key, &kv, NULL, &e) < 0)
 		agent_store_failed(a, "check the store", &e);
 	else
 		agent_store_ok(a);
+	a->probe_ms = agent_now_ms();
 	store_kv_free(&kv);
 	free(key);
 }
@@ -155,7 +158,7 @@ void agent_arm_renew(struct agent *a)
 		return;
 	}
 	s = subnet_renew_after(a->o.ttl, a->o.margin);
-	agent_timer_ms(a->renew_tfd, s > 0 ? s * 1000 : 1000);
+	agent_timer_ms(a->renew_tfd, s > 0 ? s * 1000 : 500); /* s 0: a TTL of 1 s */
 	log_debug("lease renewal in %lld s", (long long)s);
 }
 

@@ -322,8 +322,10 @@ static int reload(struct agent *a)
 static void run_pending(struct agent *a)
 {
 	if (a->need & AGENT_NEED_START) {
-		if ((!a->have_conf && agent_load_config(a) < 0) || agent_acquire(a) < 0 ||
-		    agent_relist(a) < 0)
+		/* a lease already held is not acquired again: a failed listing retries the
+		 * listing only */
+		if ((!a->have_conf && agent_load_config(a) < 0) ||
+		    (!a->have_lease && agent_acquire(a) < 0) || agent_relist(a) < 0)
 			goto retry;
 		a->need &= ~(AGENT_NEED_START | AGENT_NEED_CONFIG | AGENT_NEED_RELIST);
 		log_info("running: lease %s, %zu peers, revision %lld", a->lease.key, a->npeers,
@@ -462,7 +464,15 @@ static bool handle(struct agent *a, uint32_t tag)
 	case EV_DEBOUNCE:
 		drain_timer(a->debounce_tfd);
 		log_debug("resync after a change in the kernel");
-		(void)agent_resync(a);
+		/* failed (logged): tried again, with backoff, until it goes through */
+		if (agent_resync(a) < 0) {
+			agent_timer_ms(a->debounce_tfd, a->resync_backoff_ms);
+			a->resync_backoff_ms = a->resync_backoff_ms * 2 > AGENT_BACKOFF_MAX_MS
+						       ? AGENT_BACKOFF_MAX_MS
+						       : a->resync_backoff_ms * 2;
+		} else {
+			a->resync_backoff_ms = AGENT_BACKOFF_MIN_MS;
+		}
 		break;
 	}
 	return true;
@@ -532,7 +542,8 @@ int main(int argc, char **argv)
 			  .renew_tfd = -1,
 			  .retry_tfd = -1,
 			  .debounce_tfd = -1,
-			  .backoff_ms = AGENT_BACKOFF_MIN_MS};
+			  .backoff_ms = AGENT_BACKOFF_MIN_MS,
+			  .resync_backoff_ms = AGENT_BACKOFF_MIN_MS};
 	const char *level = "info";
 	struct err e = {0};
 	int r;

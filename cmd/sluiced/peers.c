@@ -49,19 +49,21 @@ static const char *v6_mac(const struct subnet_lease *l)
 static int lease_peer(struct agent *a, const struct subnet_lease *l, struct agent_peer *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (!l->readable || !l->public_ip.family) {
+	switch (subnet_lease_is_peer(l)) {
+	case SUBNET_PEER_OK:
+		break;
+	case SUBNET_PEER_UNREADABLE:
 		log_warn("lease %s: unreadable, skipped", l->key);
 		return 0;
-	}
-	if (strcmp(l->backend_type, "vxlan")) {
+	case SUBNET_PEER_BACKEND:
 		log_info("lease %s: backend type '%s' is not vxlan, skipped", l->key,
 			 l->backend_type);
 		return 0;
-	}
-	if (parse_mac(l->vtep_mac, p->p4.mac) < 0) {
+	case SUBNET_PEER_NO_MAC:
 		log_warn("lease %s: no readable VtepMAC, skipped", l->key);
 		return 0;
 	}
+	(void)parse_mac(l->vtep_mac, p->p4.mac); /* subnet_lease_is_peer read it */
 	p->p4.subnet = l->subnet;
 	p->p4.public_ip = l->public_ip;
 	p->p4.direct = direct(a, &l->public_ip);
@@ -86,7 +88,38 @@ static bool peer_eq(const struct overlay_peer *x, const struct overlay_peer *y)
 static void note(void *data, const char *what)
 {
 	(void)data;
-	log_info("peer %s", what);
+	/* a peer skipped for a shared VtepMAC: warned once by warn_dup_macs() */
+	if (!strncmp(what, "skip ", 5))
+		log_debug("peer %s", what);
+	else
+		log_info("peer %s", what);
+}
+
+/* overlay_peers_sync gives a VtepMAC to the last of the peers sharing it (listed in table
+ * order) and skips the others: each is warned about once */
+static void warn_dup_macs(struct agent *a, int family)
+{
+	for (size_t i = 0; i < a->npeers; i++) {
+		struct agent_peer *p = &a->peers[i];
+		const struct overlay_peer *x = family == AF_INET ? &p->p4 : &p->p6;
+
+		if (p->dup_warned || !(family == AF_INET ? p->has4 : p->has6) || x->direct)
+			continue;
+		for (size_t j = i + 1; j < a->npeers; j++) {
+			const struct agent_peer *q = &a->peers[j];
+			const struct overlay_peer *y = family == AF_INET ? &q->p4 : &q->p6;
+
+			if ((family == AF_INET ? q->has4 : q->has6) && !y->direct &&
+			    !memcmp(x->mac, y->mac, 6)) {
+				log_warn(
+					"lease %s: its VtepMAC is lease %s's too: skipped (one FDB "
+					"entry per MAC)",
+					p->key, q->key);
+				p->dup_warned = true;
+				break;
+			}
+		}
+	}
 }
 
 static void peer_log(const char *verb, const struct overlay_peer *p)
@@ -214,6 +247,8 @@ static int sync_family(struct agent *a, int family)
 		else if (family == AF_INET6 && a->peers[i].has6)
 			want[n++] = a->peers[i].p6;
 	}
+	if (w.dev)
+		warn_dup_macs(a, family);
 	r = w.dev ? overlay_peers_sync(&a->nl, &w, want, n, note, a, &e) : 0;
 	free(want);
 	if (r < 0)
@@ -231,6 +266,8 @@ int agent_resync(struct agent *a)
 	if (!a->have_lease)
 		return 0;
 	r = agent_dataplane(a);
+	if (!a->listed)
+		return r;
 	r4 = sync_family(a, AF_INET);
 	if (a->dev6)
 		r6 = sync_family(a, AF_INET6);
@@ -265,6 +302,7 @@ int agent_relist(struct agent *a)
 	}
 	agent_store_ok(a);
 	agent_peers_free(a);
+	a->listed = true;
 	for (i = 0; i < n; i++) {
 		if (!strcmp(ls[i].key, a->lease.key))
 			continue;
@@ -274,7 +312,8 @@ int agent_relist(struct agent *a)
 	}
 	check_own(a, ls, (size_t)n);
 	subnet_leases_free(ls, (size_t)n);
-	(void)agent_resync(a);
+	if (agent_resync(a) < 0)
+		agent_schedule_resync(a); /* retried with backoff (main.c) */
 	if (a->watch)
 		store_watch_close(a->watch);
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);

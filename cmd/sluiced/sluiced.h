@@ -44,6 +44,7 @@ struct agent_peer {
 	char *key;
 	struct overlay_peer p4, p6;
 	bool has4, has6;
+	bool dup_warned; /* its VtepMAC is another's too: warned (once per version of it) */
 };
 
 /* What the retry timer has to do again (after a failure talking to the store) */
@@ -75,7 +76,11 @@ struct agent {
 	size_t npeers, cap;
 	unsigned int need;
 	int backoff_ms;
+	int resync_backoff_ms; /* the next wait after a failed resync */
 	bool store_up, status_dirty;
+	/* a listing succeeded: until then the table is no picture of the store, and a resync
+	 * against it would remove every peer the kernel holds */
+	bool listed;
 	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
 	 * store, 2 no config, 3 an invalid config, 4 the lease */
 	int last_err_class;

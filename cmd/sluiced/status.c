@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "overlay/vxdev.h"
@@ -30,9 +31,7 @@ static cJSON *peer_json(const char *key, const struct overlay_peer *p)
 	cJSON_AddStringToObject(o, "Key", key);
 	add_prefix(o, "Subnet", &p->subnet);
 	cJSON_AddStringToObject(o, "PublicIP", ip_fmt(&p->public_ip, b));
-	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", p->mac[0], p->mac[1], p->mac[2],
-		 p->mac[3], p->mac[4], p->mac[5]);
-	cJSON_AddStringToObject(o, "VtepMAC", m);
+	cJSON_AddStringToObject(o, "VtepMAC", mac_fmt(p->mac, m));
 	cJSON_AddBoolToObject(o, "Direct", p->direct);
 	return o;
 }

@@ -157,29 +157,3 @@ const cJSON *cni_args_cni(const struct cni_ctx *ctx, const char *key)
 	a = cJSON_IsObject(a) ? cJSON_GetObjectItemCaseSensitive(a, "cni") : NULL;
 	return get(cJSON_IsObject(a) ? a : NULL, key);
 }
-
-int mac_parse(const char *s, uint8_t ret_mac[6])
-{
-	static const char hex[] = "0123456789abcdef";
-	uint8_t mac[6];
-
-	if (!s || strlen(s) != 17)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++) {
-		const char *hi = strchr(hex, s[3 * i] | 0x20),
-			   *lo = strchr(hex, s[3 * i + 1] | 0x20);
-
-		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
-			return -EINVAL;
-		mac[i] = (uint8_t)((hi - hex) << 4 | (lo - hex));
-	}
-	memcpy(ret_mac, mac, 6);
-	return 0;
-}
-
-char *mac_fmt(const uint8_t mac[6], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-	return buf;
-}

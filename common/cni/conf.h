@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "base/ip.h"
+#include "base/mac.h" /* mac_parse, mac_fmt: the plugins' callers find them here */
 
 struct cJSON;
 struct cni_ctx;
@@ -48,10 +49,5 @@ const struct cJSON *cni_runtime(const struct cni_ctx *ctx, const char *key);
 /* The value args.cni.<key> (CNI conventions), or NULL. */
 const struct cJSON *cni_args_cni(const struct cni_ctx *ctx, const char *key);
 
-/* Parses a MAC "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -EINVAL. */
-int mac_parse(const char *s, uint8_t ret_mac[6]);
-
-/* Formats a MAC in lower case; buf holds 18 bytes. Returns buf. */
-char *mac_fmt(const uint8_t mac[6], char buf[18]);
 
 #endif

@@ -90,7 +90,8 @@ const char *nl_errmsg(const struct nl *nl);
 int nl_fail(struct nl *nl, int err, const char *msg);
 
 /* Fills tb[0..max] (zeroed first) with the attributes of nlh after offset bytes of family
- * header, checking each against policy[type] (MNL_TYPE_UNSPEC accepts any). Types above max are skipped. Returns 0 or -EINVAL. */
+ * header, checking each against policy[type] (MNL_TYPE_UNSPEC accepts any). Types above max
+ * are skipped. Returns 0 or -EINVAL. */
 int nl_parse(const struct nlmsghdr *nlh, size_t offset, const enum mnl_attr_data_type *policy,
 	     unsigned int max, const struct nlattr **tb);
 

@@ -113,7 +113,8 @@ int nl_link_add_veth(struct nl *nl, const struct nl_veth *v);
 int nl_link_add_ifb(struct nl *nl, const char *name, unsigned int mtu, unsigned int txqlen);
 
 /* Creates a VXLAN device (iproute2: ip link add NAME type vxlan id ... local ... dev ...
- * dstport ... [no]learning [gbp]); group, l2miss and l3miss are not sent. mtu 0 and mac NULL keep defaults. Returns 0 or -errno. */
+ * dstport ... [no]learning [gbp]); group, l2miss and l3miss are not sent. mtu 0 and mac NULL
+ * keep defaults. Returns 0 or -errno. */
 int nl_link_add_vxlan(struct nl *nl, const char *name, const struct nl_vxlan *vx, unsigned int mtu,
 		      const uint8_t *mac);
 

@@ -189,7 +189,6 @@ static int op_queue(struct nl *nl, const struct overlay_where *w, struct op *o)
 /* An absent entry is what a delete wants. */
 static bool ignorable(const struct op *o, size_t i, int e)
 {
-	(void)i;
 	if (e >= 0)
 		return true;
 	if (e != -ENOENT && e != -ESRCH)
@@ -385,9 +384,10 @@ static int fdb_cb(const struct nl_neigh *n, void *data)
 	struct kstate *k = data;
 	struct kfdb e = {0};
 
-	/* the all-zeros entry is the device's own default remote, not a peer */
+	/* the all-zeros entry is the device's own default remote, not a peer; an entry the
+	 * kernel learned (Learning) is not ours either */
 	if (n->ifindex != k->w->dev || !n->ip.family || !(n->has & NL_NEIGH_HAS_MAC) ||
-	    mac_zero(n->mac) || n->master)
+	    mac_zero(n->mac) || n->master || !(n->state & NUD_PERMANENT))
 		return 0;
 	memcpy(e.mac, n->mac, 6);
 	e.dst = n->ip;
@@ -661,9 +661,10 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 		       const struct overlay_peer *want, size_t n, overlay_note_fn note, void *data,
 		       struct err *err)
 {
+	struct overlay_peer *owners = NULL;
 	struct ip_addr *nets = NULL;
 	struct kp *kv = NULL;
-	size_t nk = 0, i, nops = 0, changed = 0;
+	size_t nk = 0, i, nops = 0, changed = 0, no;
 	struct op *ops = NULL;
 	char *state = NULL, s[200], line[300];
 	int *res = NULL, r;
@@ -672,9 +673,33 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	for (i = 0; i < n; i++)
 		if ((r = peer_check(w, &want[i], true, err)) < 0)
 			return r;
+	/* The kernel holds one FDB entry per MAC: of the wanted peers sharing a VtepMAC, the one
+	 * listed last owns it and the others are skipped (noted), or each sync would replace
+	 * the other's entries and none would ever settle. */
+	owners = calloc(n + 1, sizeof(*owners));
+	if (!owners)
+		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
+	for (i = 0, no = 0; i < n; i++) {
+		size_t d = i + 1;
+
+		while (d < n &&
+		       (want[i].direct || want[d].direct || memcmp(want[i].mac, want[d].mac, 6)))
+			d++;
+		if (d == n) {
+			owners[no++] = want[i];
+			continue;
+		}
+		peer_fmt(&want[i], s, sizeof(s));
+		snprintf(line, sizeof(line), "skip %s: its VtepMAC is also %s's, listed later", s,
+			 ip_prefix_fmt(&want[d].subnet, (char[IP_STRLEN]){0}));
+		if (note)
+			note(data, line);
+	}
+	want = owners;
+	n = no;
 	r = kpeers_read(nl, w, &kv, &nk, err);
 	if (r < 0)
-		return r;
+		goto out;
 	/* at most one op per kernel peer and one per wanted peer */
 	ops = calloc(nk + n + 1, sizeof(*ops));
 	res = calloc(nk + n + 1, sizeof(*res));
@@ -741,6 +766,7 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	if (r == 0)
 		r = (int)changed;
 out:
+	free(owners);
 	free(kv);
 	free(ops);
 	free(res);

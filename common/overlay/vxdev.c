@@ -13,6 +13,7 @@
 #include <linux/rtnetlink.h>
 
 #include "overlay/vxdev.h"
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/ip.h"
 #include "base/sysctl.h"
@@ -50,13 +51,6 @@ static bool mac_zero(const uint8_t mac[6])
 	static const uint8_t zero[6];
 
 	return !memcmp(mac, zero, 6);
-}
-
-static char *mac_fmt(const uint8_t mac[6], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
-		 mac[5]);
-	return buf;
 }
 
 /* Appends ", <text>" (or the first "<text>") to what; what may be NULL. */

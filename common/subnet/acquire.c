@@ -242,7 +242,10 @@ int64_t subnet_renew_after(int64_t ttl, int64_t margin)
 {
 	if (margin > ttl / 3)
 		margin = ttl / 3;
-	return ttl - margin;
+	/* a margin of 0 (or a TTL under 3 s) would renew at the expiry itself */
+	if (margin < 1)
+		margin = 1;
+	return ttl > margin ? ttl - margin : 0;
 }
 
 int subnet_release(struct store *s, const struct subnet_lease *l, struct err *err)

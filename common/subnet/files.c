@@ -13,10 +13,10 @@
 #include "subnet/files.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
+#include "base/mac.h"
 #include "base/err.h"
 #include "base/fs.h"
 #include "base/json.h"
-#include "cni/conf.h"
 
 /* s (cJSON's, freed) with a newline after it, as text files end */
 static char *with_newline(char *s)
@@ -252,8 +252,7 @@ void subnet_random_mac(char *mac)
 		for (size_t i = 0; i < sizeof(b); i++)
 			b[i] = (uint8_t)random();
 	b[0] = (b[0] & 0xfe) | 0x02; /* unicast, locally administered */
-	snprintf(mac, SUBNET_MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3],
-		 b[4], b[5]);
+	mac_fmt(b, mac);
 }
 
 char *subnet_json_text(const struct cJSON *o)

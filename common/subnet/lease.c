@@ -12,6 +12,7 @@
 #include "subnet/netconf.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/mac.h"
 #include "store/store.h"
 
 int subnet_key_name(const struct ip_prefix *sn, const struct ip_prefix *sn6, char *buf, size_t size)
@@ -332,4 +333,17 @@ int subnet_pick_free(int family, const struct ip_addr *min, const struct ip_addr
 	sn.ip = subnet_ip_from_num(family, base + (cand[rand_below(nc, o)] << shift));
 	*ret = sn;
 	return 0;
+}
+
+enum subnet_peer_why subnet_lease_is_peer(const struct subnet_lease *l)
+{
+	uint8_t mac[6];
+
+	if (!l->readable || !l->public_ip.family)
+		return SUBNET_PEER_UNREADABLE;
+	if (strcmp(l->backend_type, "vxlan"))
+		return SUBNET_PEER_BACKEND;
+	if (mac_parse(l->vtep_mac, mac) < 0)
+		return SUBNET_PEER_NO_MAC;
+	return SUBNET_PEER_OK;
 }

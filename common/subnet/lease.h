@@ -53,6 +53,18 @@ static inline bool subnet_lease_reserved(const struct subnet_lease *l)
 	return l->ttl == -1;
 }
 
+/* Why a lease is no VXLAN peer (subnet_lease_is_peer) */
+enum subnet_peer_why {
+	SUBNET_PEER_OK = 0,
+	SUBNET_PEER_UNREADABLE, /* not lease JSON, or no PublicIP */
+	SUBNET_PEER_BACKEND, /* BackendType is not "vxlan" */
+	SUBNET_PEER_NO_MAC, /* no readable BackendData.VtepMAC */
+};
+
+/* Is l a lease the agent programs as a VXLAN peer (sluiced and `sluicectl status` share the
+ * rule)? Returns SUBNET_PEER_OK, or why not. */
+enum subnet_peer_why subnet_lease_is_peer(const struct subnet_lease *l);
+
 /* Length of prefix without trailing slashes: "/p/" names the network "/p" does */
 size_t subnet_prefix_len(const char *prefix);
 
@@ -135,7 +147,8 @@ int subnet_find_own(struct store *s, const char *prefix, const struct ip_addr *p
 int subnet_renew(struct store *s, struct subnet_lease *l, int64_t ttl, struct err *err);
 
 /* Seconds after a (re)write of a lease with ttl seconds at which to renew it: ttl - margin,
- * the margin capped to a third of ttl for short TTLs (tests). */
+ * the margin capped to a third of ttl for short TTLs (tests) and at least 1 s (0 for a TTL
+ * of 1 s: renew at once). */
 int64_t subnet_renew_after(int64_t ttl, int64_t margin);
 
 /* Deletes l if it is unchanged since l->mod_rev. Returns 1 when deleted, 0 when it was gone

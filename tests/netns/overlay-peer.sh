@@ -166,6 +166,25 @@ ip neigh del 10.244.2.0 dev $VX
 check_eq sync-repair "changes=1
 replace 10.244.2.0/24 via 192.168.100.2 vtep $M2" "$(ovt sync $VX u0 $WANT 2>&1 | sort)"
 check_eq sync-repair-neigh "$M2 PERMANENT" "$(neigh 10.244.2.0)"
+# an FDB entry the kernel learned (not permanent) is no stray
+bridge fdb add 0a:11:22:33:44:55 dev $VX dst 192.168.100.9 dynamic
+# shellcheck disable=SC2086
+check_eq sync-learned-fdb "changes=0" "$(ovt sync $VX u0 $WANT 2>&1)"
+check_eq sync-learned-fdb-kept "192.168.100.9" "$(fdb 0a:11:22:33:44:55)"
+bridge fdb del 0a:11:22:33:44:55 dev $VX
+# two wanted peers with one VtepMAC (one FDB entry per MAC): the later owns it, the earlier
+# is skipped, and a second sync changes nothing (no flip-flop)
+# shellcheck disable=SC2086
+out=$(ovt sync $VX u0 $WANT 10.244.6.0/24,192.168.100.6,$M2 2>&1)
+check_eq sync-dup-mac "skip 10.244.2.0/24 via 192.168.100.2 vtep $M2: its VtepMAC is also 10.244.6.0/24's, listed later
+remove 10.244.2.0/24 via 192.168.100.2 vtep $M2
+add 10.244.6.0/24 via 192.168.100.6 vtep $M2
+changes=2" "$out"
+# shellcheck disable=SC2086
+check_eq sync-dup-mac-settled "changes=0" "$(ovt sync $VX u0 $WANT 10.244.6.0/24,192.168.100.6,$M2 2>&1 | grep changes)"
+check_eq sync-dup-mac-fdb "192.168.100.6" "$(fdb $M2)"
+# shellcheck disable=SC2086
+ovt sync $VX u0 $WANT >/dev/null
 
 # --- 1,000 peers --------------------------------------------------------------------------
 check_eq sync-empty "changes=3" "$(ovt sync $VX u0 2>&1 | tail -1)"

@@ -147,6 +147,11 @@ ctl store del "$PEER" >/dev/null
 if until_true 5 peers_are 0; then pass peer-removed; else fail peer-removed "$(cat "$STATUS")"; fi
 check_eq peer-entries-gone "0 0 0" "$(peer_entries | xargs)"
 
+# the device's address removed by hand is put back (with no peer: no route goes with it)
+dev_addr_is() { ip -4 addr show dev sluice.1 | grep -q "inet $1 "; }
+ip addr del "${SN%/24}/32" dev sluice.1
+if until_true 2 dev_addr_is "${SN%/24}/32"; then pass address-restored; else fail address-restored "$(ip addr show dev sluice.1)"; fi
+
 # --- our own lease deleted (revoked): acquired again, the same subnet
 own_lease() { ctl -o json leases | jq -r --arg k "$KEY" ".[] | select(.key == \$k) | .$1"; }
 own_subnet_is() { [ "$(own_lease subnet)" = "$1" ]; }
@@ -207,7 +212,16 @@ for i in 1 2 3; do
 done
 check_eq idle-no-wakeups yes "$idle"
 
-# --- sluicectl status: the node view with the agent running
+# --- sluicectl status: the node view with the agent running; it counts only what the agent
+# programs: not a lease without a VtepMAC, not a peer's IPv6 subnet on this IPv4-only node
+ctl store put "$P/subnets/10.244.83.0-24&fd00:244:0:83::-64" -- '{"PublicIP":"192.168.100.9","PublicIPv6":"fd00:100::9","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:cc:01"}}' >/dev/null
+ctl store put "$P/subnets/10.244.84.0-24" -- '{"PublicIP":"192.168.100.10","BackendType":"vxlan","BackendData":{"VNI":1}}' >/dev/null
+until_true 5 rev_at_least "$(mod_rev "$P/subnets/10.244.84.0-24")"
+J=$(ctl -o json status --subnet-file "$ENV")
+check_eq status-node-peers-as-agent "2 2 0 0" "$(jq -r '.node.peers | "\(.kernel) \(.store) \(.missing | length) \(.extra | length)"' <<<"$J")"
+ctl store del "$P/subnets/10.244.83.0-24&fd00:244:0:83::-64" >/dev/null
+ctl store del "$P/subnets/10.244.84.0-24" >/dev/null
+until_true 5 peers_are 1
 J=$(ctl -o json status --subnet-file "$ENV")
 check_eq status-node-subnet "$SN" "$(jq -r .node.lease.subnet <<<"$J")"
 check_eq status-node-agent true "$(jq .node.agent.running <<<"$J")"
@@ -239,5 +253,46 @@ expiry_moved() { [ "$(jq .Expires "$N/subnet.lease.json")" -gt "$E0" ]; }
 if until_true 10 expiry_moved; then pass renewed-state-expiry; else fail renewed-state-expiry "$(cat "$LOG")"; fi
 grep -q "lease $KEY renewed for 6 s" "$LOG" && pass renewed-logged || fail renewed-logged "$(cat "$LOG")"
 check_eq renewed-same-subnet "$SN" "$(own_lease subnet)"
+kill -TERM "$PID"
+until_true 10 gone "$PID"
+
+# --- two leases with one VtepMAC (the kernel holds one FDB entry per MAC): one owner, no
+# flip-flop (each resync replacing the other, our own change waking the next resync)
+: >"$LOG"
+agent --log-level debug
+until_true 10 started
+D1=$P/subnets/10.244.81.0-24
+D2=$P/subnets/10.244.82.0-24
+ctl store put "$D1" -- '{"PublicIP":"192.168.100.7","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:bb:01"}}' >/dev/null
+ctl store put "$D2" -- '{"PublicIP":"192.168.100.8","BackendType":"vxlan","BackendData":{"VNI":1,"VtepMAC":"82:3e:1c:5a:bb:01"}}' >/dev/null
+until_true 5 rev_at_least "$(mod_rev "$D2")"
+ip route del 10.244.77.0/24 # one resync
+until_true 2 entries_are "1 1 1"
+sleep 1
+c0=$(grep -c 'resync after' "$LOG")
+sleep 1
+check_eq dup-mac-no-flip-flop "$c0" "$(grep -c 'resync after' "$LOG")"
+check_eq dup-mac-fdb-once 1 "$(bridge fdb show dev sluice.1 | grep -c '^82:3e:1c:5a:bb:01 dst')"
+check_eq dup-mac-warned-once 1 "$(grep -c "lease $D1: its VtepMAC is lease $D2's too: skipped" "$LOG")"
+
+# --- an FDB entry the kernel learned (with Learning) is no stray
+bridge fdb add 0a:11:22:33:44:55 dev sluice.1 dst 192.168.100.9 dynamic
+ip route del 10.244.77.0/24 # one resync
+until_true 2 entries_are "1 1 1"
+check_eq learned-fdb-kept 1 "$(bridge fdb show dev sluice.1 | grep -c '^0a:11:22:33:44:55 dst')"
+kill -TERM "$PID"
+until_true 10 gone "$PID"
+
+# --- IPv6 turned off by SIGHUP: sluice-v6.1 goes
+ip addr add fd00:100::1/64 dev eth0 nodad
+ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"EnableIPv6":true,"IPv6Network":"fd00:244::/56","IPv6SubnetLen":64,"Backend":{"Type":"vxlan"}}'
+: >"$LOG"
+agent --public-ipv6 fd00:100::1
+v6_dev() { ip link show sluice-v6.1; }
+if until_true 10 v6_dev; then pass v6-device; else fail v6-device "$(cat "$LOG")"; fi
+ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
+kill -HUP "$PID"
+no_v6_dev() { ! ip link show sluice-v6.1; }
+if until_true 5 no_v6_dev; then pass v6-off-device-deleted; else fail v6-off-device-deleted "$(cat "$LOG")"; fi
 kill -TERM "$PID"
 until_true 10 gone "$PID"

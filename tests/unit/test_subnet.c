@@ -412,7 +412,9 @@ static void test_renew_after(void)
 	T_EQ(subnet_renew_after(86400, 3600), 82800);
 	T_EQ(subnet_renew_after(6, 3600), 4);
 	T_EQ(subnet_renew_after(3, 3600), 2);
-	T_EQ(subnet_renew_after(1, 3600), 1);
+	T_EQ(subnet_renew_after(1, 3600), 0);
+	T_EQ(subnet_renew_after(60, 0), 59);
+	T_EQ(subnet_renew_after(2, 0), 1);
 }
 
 static void relative_writes(void)
