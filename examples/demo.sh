@@ -32,6 +32,12 @@ if [ -z "${SLUICE_DEMO_INNER:-}" ]; then
 	exec env SLUICE_DEMO_INNER=1 STORE="$STORE" unshare -n -m --propagation private sh -c \
 		'mount -t tmpfs -o mode=0755 sluice-demo /run/netns && exec bash "$0" "$1"' "$0" "$BUILD"
 fi
+# never the host's /run/netns (SLUICE_DEMO_INNER set by hand, say): the demo's netns live on
+# its own tmpfs only
+if [ "$(findmnt -n -o SOURCE --mountpoint /run/netns 2>/dev/null | tail -1)" != sluice-demo ]; then
+	echo "demo: /run/netns is not the demo's own tmpfs: run examples/demo.sh without SLUICE_DEMO_INNER" >&2
+	exit 1
+fi
 
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 PODS=(web api db) # web and api on node1, db on node2

@@ -37,10 +37,21 @@ ov_stop() {
 	OV_PIDS=()
 }
 
-# ov_netns_dir: named netns (ip netns) on a tmpfs of the bench's own mount namespace
+# ov_netns_dir: named netns (ip netns) on a tmpfs of the bench's own mount namespace, mounted
+# once and always: the host's /run/netns is often a mount point already (ip netns makes it
+# one), and a copy of it in our namespace is still the host's directory, where `ip netns add`
+# and ov_del would write and delete. Refused outside a mount namespace of our own (run.sh's
+# unshare -n -m), so that the mount itself never lands on the host.
+OV_NETNS_MOUNTED=
 ov_netns_dir() {
+	[ -z "$OV_NETNS_MOUNTED" ] || return 0
+	if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "bench: overlay rows run only in run.sh's own mount namespace" >&2
+		return 1
+	fi
 	mkdir -p /run/netns
-	mountpoint -q /run/netns || mount -t tmpfs -o mode=0755 sluice-ovbench /run/netns
+	mount -t tmpfs -o mode=0755 sluice-ovbench /run/netns || return 1
+	OV_NETNS_MOUNTED=1
 }
 
 # ov_underlay NET: the underlay netns NET-u, its bridge at 192.168.100.254/24
@@ -148,7 +159,10 @@ ov_begin() {
 	nrow=$((nrow + 1))
 	OV_DIR=$T/rows/$(printf %02d "$nrow")
 	mkdir -p "$OV_DIR"
-	ov_netns_dir
+	ov_netns_dir || {
+		FAILED+=("$1")
+		return 1
+	}
 }
 
 # ov_end NAME RC: reports, stops and removes what the row made
