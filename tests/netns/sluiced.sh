@@ -40,13 +40,14 @@ STATUS=$N/subnet.agent.json
 ctl() { "$BIN/sluicectl" --store "$STORE" "$@"; }
 LOG=$T_TMP/sluiced.log
 PID=
+# one deferred kill, of the agent still running at exit only: PID is cleared once it is gone
+defer '[ -z "$PID" ] || kill -KILL "$PID"'
 
 # agent [FLAGS]: starts sluiced for node1 in the background (log appended to $LOG), PID set
 agent() {
 	setsid "$BIN/sluiced" --store "$STORE" --subnet-file "$ENV" --cni-conf-dir "$N/net.d" \
 		--ttl 60 "$@" 2>>"$LOG" &
 	PID=$!
-	defer "kill -KILL $PID"
 }
 
 # until_true SECONDS CMD...: polls CMD every 0.1 s; status 1 when it never succeeded (CMD is
@@ -174,6 +175,7 @@ kill -TERM "$PID"
 until_true 10 gone "$PID"
 wait "$PID"
 check_eq sigterm-status 0 "$?"
+PID=
 check sigterm-device-left ip link show sluice.1
 check_eq sigterm-peer-left "1 1 1" "$(peer_entries | xargs)"
 check sigterm-table-left nft list table inet sluice_overlay
@@ -226,7 +228,7 @@ if until_true 2 repaired; then pass stray-removed-route-restored; else fail stra
 ctl status --subnet-file "$ENV" >"$T_TMP/out" 2>&1
 grep -q "^AGENT" "$T_TMP/out" && pass status-node-table || fail status-node-table "$(cat "$T_TMP/out")"
 kill -TERM "$PID"
-until_true 10 gone "$PID"
+until_true 10 gone "$PID" && { wait "$PID"; PID=; }
 
 # --- renewal: with a 6 s TTL it renews after 4 s (the margin capped to a third), the lease
 # keeps its key and the state file gets the new expiry
@@ -240,4 +242,4 @@ if until_true 10 expiry_moved; then pass renewed-state-expiry; else fail renewed
 grep -q "lease $KEY renewed for 6 s" "$LOG" && pass renewed-logged || fail renewed-logged "$(cat "$LOG")"
 check_eq renewed-same-subnet "$SN" "$(own_lease subnet)"
 kill -TERM "$PID"
-until_true 10 gone "$PID"
+until_true 10 gone "$PID" && { wait "$PID"; PID=; }
