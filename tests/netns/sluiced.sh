@@ -90,7 +90,8 @@ check_eq help-usage "Usage: sluiced [FLAGS]" "$("$BIN/sluiced" --help | head -1)
 
 # --- start before the network config exists: it waits (backoff), then starts
 agent --log-level debug
-sleep 0.3
+waiting_logged() { grep -q "no network config at $P/config yet" "$LOG"; }
+if until_true 10 waiting_logged; then pass waits-for-config-logged; else fail waits-for-config-logged "$(cat "$LOG")"; fi
 check_eq waits-for-config "" "$(st .Lease)"
 ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
 has_lease() { [ -n "$(st .Lease)" ]; }
