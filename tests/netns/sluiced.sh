@@ -220,6 +220,7 @@ check_eq status-node-agent true "$(jq .node.agent.running <<<"$J")"
 check_eq status-node-device sluice.1 "$(jq -r '.node.devices[0].name' <<<"$J")"
 check_eq status-node-peers "1 1 0 0" "$(jq -r '.node.peers | "\(.kernel) \(.store) \(.missing | length) \(.extra | length)"' <<<"$J")"
 check_eq status-store-kept true "$(jq .reachable <<<"$J")"
+check_eq status-node-revision "$(st .Revision)" "$(jq -r .node.agent.revision <<<"$J")"
 repaired() { entries_are "1 1 1" && [ -z "$(ip neigh show dev sluice.1 10.244.99.0)" ]; }
 kill -STOP "$PID" # so that it cannot repair anything before status looks
 ip route del 10.244.77.0/24
