@@ -192,9 +192,25 @@ check_eq status-node-json-agent false "$(ctl -o json status --subnet-file "$ENV"
 
 # --- a restart: same subnet, same VTEP MAC, the live peer untouched
 : >"$LOG"
+# every neighbour and route change over the restart, on an rtnetlink monitor (subscribed once
+# it reports a change made after it started; a marker after the restart flushes it)
+MON=$T_TMP/monitor
+ip -o monitor neigh route >"$MON" 2>&1 &
+MONPID=$!
+defer '[ -z "$MONPID" ] || kill "$MONPID"'
+marker() { ip neigh replace "$1" lladdr 02:99:00:00:00:01 dev eth0p nud permanent; grep -q "$1 " "$MON"; }
+until_true 5 marker 10.99.0.1
 agent
 restarted() { [ "$(st .PID)" = "$PID" ] && peers_are 1; }
 if until_true 10 restarted; then pass restarted; else fail restarted "$(cat "$LOG")"; fi
+until_true 5 marker 10.99.0.2
+kill "$MONPID" 2>/dev/null
+wait "$MONPID" 2>/dev/null
+MONPID=
+ip neigh del 10.99.0.1 dev eth0p
+ip neigh del 10.99.0.2 dev eth0p
+check_eq restart-monitor-saw-marker yes "$(grep -q '10.99.0.2 ' "$MON" && echo yes)"
+check_eq restart-peer-no-event "" "$(grep -E '10\.244\.77\.|82:3e:1c:5a:aa:01|192\.168\.100\.7 ' "$MON")"
 check_eq restart-subnet "$SN" "$(st .Subnet)"
 check_eq restart-mac "$MAC" "$(jq -r '.[0].address' <<<"$(ip -j link show sluice.1)")"
 check_eq restart-peer-untouched "" "$(grep ' peer ' "$LOG")"
