@@ -201,18 +201,21 @@ if wait_status 4 ".PID == ${OV_AGENT[4]} and .Subnet != \"\"" 10; then
 	}
 	# peer_everywhere P: nodes 1-3 hold node P's three entries
 	peer_everywhere() { for n in 1 2 3; do [ "$(peer_state $n "$1")" = "neigh fdb route" ] || return 1; done; }
-	if wait_for 5 routes_everywhere 4; then
-		ms=$((($(date +%s%N) - t_lease) / 1000000))
-		check_eq "join-programmed-within-2s (${ms} ms after node 4's status showed its lease)" true "$([ $ms -lt 2000 ] && echo true)"
-		# the neighbour and FDB entry come before the route: all there by now
-		check join-all-entries wait_for 1 peer_everywhere 4
+	# the bound asserted: from before node 4's agent started to every node holding all
+	# of its entries (an upper bound of the join: lease taken, status written, watches
+	# fired, peers programmed); the finer time from its status showing the lease, echoed
+	if wait_for 5 routes_everywhere 4 && wait_for 1 peer_everywhere 4; then
+		now=$(date +%s%N)
+		echo "  join: all programmed $(((now - t_lease) / 1000000)) ms after node 4's status showed its lease"
+		check_ms join-programmed-within-2s 2000 $(((now - t0) / 1000000))
 	else
-		fail join-programmed "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)"
+		fail join-programmed-within-2s "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)"
 	fi
 	addp 4 e
 	IP4[e]=$(pod_ip e)
+	# (from the pod's ADD, pings of 1 s each retried for 5 s: no join time is measured here)
 	for p in a b c; do
-		check "join-ping-$p-e-within-2s" ping_within $p "${IP4[e]}" 2
+		check "join-ping-$p-e" ping_within $p "${IP4[e]}" 5
 	done
 else
 	fail node4-up "$(tail -5 "$(node_file 4 agent.log)")"
