@@ -318,20 +318,21 @@ for p in 1 3; do check_eq "restart-node2-peer$p" "neigh fdb route" "$(peer_state
 ip -n node2 link del sluice.1
 t0=$(date +%s%N)
 peers_of_2() { [ "$(peer_state 2 1)" = "neigh fdb route" ] && [ "$(peer_state 2 3)" = "neigh fdb route" ]; }
+# (put back within a second of the deletion, asserted on the time measured; 5 s of waiting
+# for diagnostics)
 if wait_for 5 peers_of_2; then
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	check_eq "device-recreated-within-2s (${ms} ms)" true "$([ $ms -lt 2000 ] && echo true)"
+	check_ms device-recreated-within-1s 1000 $((($(date +%s%N) - t0) / 1000000))
 else
-	fail device-recreated "$(ip -n node2 -d link show sluice.1 2>&1)" "$(tail -5 "$(node_file 2 agent.log)")"
+	fail device-recreated-within-1s "$(ip -n node2 -d link show sluice.1 2>&1)" "$(tail -5 "$(node_file 2 agent.log)")"
 fi
 check_eq device-recreated-same-mac "$mac_before" "$(ip -n node2 -j link show sluice.1 | jq -r '.[0].address')"
 check device-recreated-ping ping_within a "${IP4[b]}" 3
 # --- a peer route deleted by hand on node 1: put back
 ip -n node1 route del "${SN[3]}"
 if wait_for 5 bash -c "ip -n node1 route show ${SN[3]} | grep -q sluice.1"; then
-	check_eq "route-restored-within-2s (${OV_WAITED} ms)" true "$([ "$OV_WAITED" -lt 2000 ] && echo true)"
+	check_ms route-restored-within-1s 1000 "$OV_WAITED"
 else
-	fail route-restored "$(ip -n node1 route)"
+	fail route-restored-within-1s "$(ip -n node1 route)"
 fi
 check route-restored-ping ping_within a "${IP4[c]}" 3
 
