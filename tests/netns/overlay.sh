@@ -423,7 +423,7 @@ for i in 1 2 3; do fake_lease "$X" 192.168.100.78 "0e:00:00:00:0$i:78"; done
 ovctl store del "$FL_KEY" >/dev/null
 rev=$(ovctl -o json status | jq -r '.revision')
 check compact ovctl store compact "$rev"
-listed=$(grep -c 'listed' "$(node_file 1 agent.log)")
+listed=$(grep -c 'was compacted: listing again' "$(node_file 1 agent.log)")
 kill -CONT "${OV_AGENT[1]}"
 if wait_for 10 has_peer 1 "$X" && wait_for 5 bash -c "! jq -e --arg s $FL_SUBNET 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"; then
 	pass compacted-watch-recovered
@@ -433,7 +433,7 @@ fi
 check_eq compacted-watch-mac 0e:00:00:00:03:78 "$(jq -r --arg s "$X" '.Peers[] | select(.Subnet == $s) | .VtepMAC' "$(node_file 1 subnet.agent.json)")"
 check_eq compacted-watch-kernel "" "$(peer_state 1 5)"
 # it listed again (its log says so): the events it had missed were no longer there to watch
-check_eq compacted-watch-relisted true "$([ "$(grep -c 'listed' "$(node_file 1 agent.log)")" -gt "$listed" ] && echo true)"
+check_eq compacted-watch-relisted true "$([ "$(grep -c 'was compacted: listing again' "$(node_file 1 agent.log)")" -gt "$listed" ] && echo true)"
 # and node 1 still follows later changes
 ovctl store del "$OV_PREFIX/subnets/${X%/*}-24" >/dev/null
 check compacted-watch-follows wait_for 5 bash -c "! jq -e --arg s $X 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"
