@@ -126,7 +126,7 @@ check_eq sync-marks-set "1 1 1" "$(marks)"
 MON=$T_TMP/monitor
 ip -o monitor neigh route >"$MON" 2>&1 &
 MONPID=$!
-defer "kill $MONPID"
+defer '[ -z "$MONPID" ] || kill "$MONPID"'
 # the monitor is subscribed once it reports a change made after it started
 for i in $(seq 1 50); do
 	ip neigh replace 10.99.0.$((i % 250 + 1)) lladdr 02:99:00:00:00:01 dev u1 nud permanent
@@ -149,6 +149,7 @@ for i in $(seq 1 50); do
 done
 kill $MONPID 2>/dev/null
 wait $MONPID 2>/dev/null
+MONPID=
 check_eq sync-live-untouched "" \
 	"$(grep -E '10\.244\.(2|3|5)\.0|192\.168\.100\.2 |'"$M2|$M33" "$MON")"
 check_eq sync-live-marks-kept "1 1 1" "$(marks)"
