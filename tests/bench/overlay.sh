@@ -11,8 +11,10 @@
 #                  BENCH_OVERLAY_ROUNDS (5) rounds; the agent's CPU time over each add (its
 #                  threads' schedstat) and its
 #                  peak RSS (VmHWM); the floor: tests/tools/peerfloor (as many peers' netlink
-#                  messages sent by a minimal program, one at a time) on a node of the same
-#                  shape with the same VXLAN device
+#                  messages sent by a minimal program, one request then its ack: the issue's
+#                  floor, not batched) on a node of the same shape with the same VXLAN
+#                  device; the batched comparison is the "overlay_peers_apply alone" row
+#                  (the same peers through the library in one call, pipelined)
 #   overlay-tcp    iperf3 pod to pod across two nodes through sluiced + sluice-bridge ->
 #                  sluice-vxlan-overlay, against the same topology built by hand with
 #                  iproute2 (vxlan, neighbour, FDB, onlink route, as flanneld programs them),
