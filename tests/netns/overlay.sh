@@ -309,9 +309,9 @@ PROBE=
 read -r sent got < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$T_TMP/probe")
 echo "  restart-probe: sent ${sent:-?} received ${got:-?} (every 0.1 s)"
 # (a second's worth of packets lost at most; and the probe ran the whole time: at least the
-# 2 s before and after)
+# 2 s before and after, less a start-up margin)
 check_eq restart-probe-lost-at-most-1s true \
-	"$([ -n "${got:-}" ] && [ "$sent" -ge 20 ] && [ $((sent - got)) -le 10 ] && echo true)"
+	"$([ -n "${got:-}" ] && [ "$sent" -ge 15 ] && [ $((sent - got)) -le 10 ] && echo true)"
 for p in 1 3; do check_eq "restart-node2-peer$p" "neigh fdb route" "$(peer_state 2 $p)"; done
 
 # --- node 2's device deleted by hand: recreated, peers programmed again, pods reachable
