@@ -126,6 +126,7 @@ check_eq sync-marks-set "1 1 1" "$(marks)"
 MON=$T_TMP/monitor
 ip -o monitor neigh route >"$MON" 2>&1 &
 MONPID=$!
+# shellcheck disable=SC2016 # (evaluated at exit)
 defer '[ -z "$MONPID" ] || kill "$MONPID"'
 # the monitor is subscribed once it reports a change made after it started
 for i in $(seq 1 50); do

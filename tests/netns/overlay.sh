@@ -289,6 +289,7 @@ mac_before=$(ip -n node2 -j link show sluice.1 | jq -r '.[0].address')
 # summary then parsed; 60 s is only a bound should the test die before)
 ip netns exec a ping -q -i 0.1 -w 60 "${IP4[b]}" >"$T_TMP/probe" 2>&1 &
 PROBE=$!
+# shellcheck disable=SC2016 # (evaluated at exit)
 defer '[ -z "$PROBE" ] || kill "$PROBE"'
 sleep 1 # the probe under way before the kill (not a wait for anything)
 stop_agent 2 KILL

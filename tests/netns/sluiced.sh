@@ -41,6 +41,7 @@ ctl() { "$BIN/sluicectl" --store "$STORE" "$@"; }
 LOG=$T_TMP/sluiced.log
 PID=
 # one deferred kill, of the agent still running at exit only: PID is cleared once it is gone
+# shellcheck disable=SC2016 # (evaluated at exit)
 defer '[ -z "$PID" ] || kill -KILL "$PID"'
 
 # agent [FLAGS]: starts sluiced for node1 in the background (log appended to $LOG), PID set
@@ -197,6 +198,7 @@ check_eq status-node-json-agent false "$(ctl -o json status --subnet-file "$ENV"
 MON=$T_TMP/monitor
 ip -o monitor neigh route >"$MON" 2>&1 &
 MONPID=$!
+# shellcheck disable=SC2016 # (evaluated at exit)
 defer '[ -z "$MONPID" ] || kill "$MONPID"'
 marker() { ip neigh replace "$1" lladdr 02:99:00:00:00:01 dev eth0p nud permanent; grep -q "$1 " "$MON"; }
 until_true 5 marker 10.99.0.1
