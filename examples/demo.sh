@@ -32,6 +32,12 @@ if [ -z "${SLUICE_DEMO_INNER:-}" ]; then
 	exec env SLUICE_DEMO_INNER=1 STORE="$STORE" unshare -n -m --propagation private sh -c \
 		'mount -t tmpfs -o mode=0755 sluice-demo /run/netns && exec bash "$0" "$1"' "$0" "$BUILD"
 fi
+# never the host's /run/netns (SLUICE_DEMO_INNER set by hand, say): the demo's netns live on
+# its own tmpfs only
+if [ "$(findmnt -n -o SOURCE --mountpoint /run/netns 2>/dev/null | tail -1)" != sluice-demo ]; then
+	echo "demo: /run/netns is not the demo's own tmpfs: run examples/demo.sh without SLUICE_DEMO_INNER" >&2
+	exit 1
+fi
 
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)
 PODS=(web api db) # web and api on node1, db on node2
@@ -54,6 +60,10 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+
+# counted: a step printing FAILED (the demo goes on, to show the rest, then exits 1)
+FAILS=0
+counted() { [ "$1" != FAILED ] || FAILS=$((FAILS + 1)); }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() {
@@ -219,7 +229,13 @@ for pair in web:db api:db db:web web:api; do
 	from=${pair%:*} to=${pair#*:}
 	for fam in inet inet6; do
 		a=$(addr "$to" "$fam")
-		ip netns exec "demo-$from" ping -c1 -W2 "$a" >/dev/null && r=ok || r=FAILED
+		# (5 tries of 1 s: a first packet can be lost to an IPv6 address still tentative)
+		r=FAILED
+		for _ in 1 2 3 4 5; do
+			ip netns exec "demo-$from" ping -c1 -W1 "$a" >/dev/null && r=ok && break
+			sleep 0.3
+		done
+		counted "$r"
 		printf '  %-4s (node%s) -> %-4s (node%s) %-22s %s\n' "$from" "${NODE[$from]}" "$to" \
 			"${NODE[$to]}" "$a" "$r"
 	done
@@ -228,8 +244,9 @@ setsid ip netns exec demo-db socat -T5 TCP-LISTEN:5432,fork,reuseaddr \
 	SYSTEM:'echo "db on node2 here, you are $SOCAT_PEERADDR"' >/dev/null 2>&1 &
 PIDS+=($!)
 listening demo-db 5432
-printf '  TCP api -> db:5432 answers "%s"\n' \
-	"$(ip netns exec demo-api socat -T3 - "TCP:$(addr db inet):5432" </dev/null || echo FAILED)"
+seen=$(ip netns exec demo-api socat -T3 - "TCP:$(addr db inet):5432" </dev/null || echo FAILED)
+counted "$seen"
+printf '  TCP api -> db:5432 answers "%s"\n' "$seen"
 echo "  (no masquerade between pods: db sees api's own address)"
 printf '  node1 sluice.1 has sent %s packets (each in a VXLAN UDP datagram to 8472 over eth0)\n' \
 	"$(ip -n demo-node1 -s -j link show sluice.1 | jq '.[0].stats64.tx.packets')"
@@ -241,6 +258,7 @@ PIDS+=($!)
 listening demo-underlay 8080
 for p in "${PODS[@]}"; do
 	seen=$(ip netns exec "demo-$p" socat -T3 - TCP:192.168.100.254:8080 </dev/null || echo FAILED)
+	counted "$seen"
 	printf '  %-4s (%s) -> outside: the outside answers "%s"\n' "$p" "$(addr "$p" inet)" "$seen"
 done
 showsh "ip netns exec demo-node1 nft list table inet sluice_overlay | grep -E 'masquerade|return' | sed 's/^\s*//'"
@@ -250,8 +268,9 @@ setsid ip netns exec demo-web socat -T5 TCP-LISTEN:80,fork,reuseaddr \
 	SYSTEM:'echo "web here, you are $SOCAT_PEERADDR"' >/dev/null 2>&1 &
 PIDS+=($!)
 listening demo-web 80
-printf '  outside -> 192.168.100.1:8080 -> web:80 answers "%s"\n' \
-	"$(ip netns exec demo-underlay socat -T3 - TCP:192.168.100.1:8080 </dev/null || echo FAILED)"
+seen=$(ip netns exec demo-underlay socat -T3 - TCP:192.168.100.1:8080 </dev/null || echo FAILED)
+counted "$seen"
+printf '  outside -> 192.168.100.1:8080 -> web:80 answers "%s"\n' "$seen"
 
 say "db is limited to 20 Mbit/s (tbf on its veth), api is not: iperf3 from each to web, across the nodes"
 rate() { jq -r '.end.sum_received.bits_per_second / 1e6 | . * 10 | round / 10'; }
@@ -316,6 +335,11 @@ if [ -n "$ETCD_PID" ]; then
 	wait "$ETCD_PID" 2>/dev/null || true
 	echo "  etcd (pid $ETCD_PID) stopped"
 	ETCD_PID=
+fi
+if [ "$FAILS" -gt 0 ]; then
+	echo
+	echo "demo: $FAILS step(s) FAILED (above)" >&2
+	exit 1
 fi
 echo
 echo "Done: the nodes' namespaces (their VXLAN devices, peers and tables with them), the store"

@@ -271,3 +271,31 @@ etcd_down() {
 	ETCD_PID[$1]=
 	return 0
 }
+
+# ms_until SECONDS CMD...: polls CMD every 20 ms from now, for SECONDS at most; prints the
+# milliseconds until it first succeeded (status 0), or those waited in vain (status 1). A
+# check then asserts its own limit on the number, the longer wait only serving diagnostics.
+ms_until() {
+	local t0 end now
+	t0=$(date +%s%N)
+	end=$((t0 + $1 * 1000000000))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && {
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		}
+		now=$(date +%s%N)
+		[ "$now" -lt "$end" ] || {
+			echo $(((now - t0) / 1000000))
+			return 1
+		}
+		sleep 0.02
+	done
+}
+
+# check_ms NAME LIMIT MS: passes when MS (from ms_until) is a number below LIMIT; MS echoed
+check_ms() {
+	echo "  $1: $3 ms (limit $2 ms)"
+	if [[ "$3" =~ ^[0-9]+$ ]] && [ "$3" -lt "$2" ]; then pass "$1"; else fail "$1" "took $3 ms, limit $2 ms"; fi
+}

@@ -11,8 +11,10 @@
 #                  BENCH_OVERLAY_ROUNDS (5) rounds; the agent's CPU time over each add (its
 #                  threads' schedstat) and its
 #                  peak RSS (VmHWM); the floor: tests/tools/peerfloor (as many peers' netlink
-#                  messages sent by a minimal program, one at a time) on a node of the same
-#                  shape with the same VXLAN device
+#                  messages sent by a minimal program, one request then its ack: the issue's
+#                  floor, not batched) on a node of the same shape with the same VXLAN
+#                  device; the batched comparison is the "overlay_peers_apply alone" row
+#                  (the same peers through the library in one call, pipelined)
 #   overlay-tcp    iperf3 pod to pod across two nodes through sluiced + sluice-bridge ->
 #                  sluice-vxlan-overlay, against the same topology built by hand with
 #                  iproute2 (vxlan, neighbour, FDB, onlink route, as flanneld programs them),
@@ -37,10 +39,21 @@ ov_stop() {
 	OV_PIDS=()
 }
 
-# ov_netns_dir: named netns (ip netns) on a tmpfs of the bench's own mount namespace
+# ov_netns_dir: named netns (ip netns) on a tmpfs of the bench's own mount namespace, mounted
+# once and always: the host's /run/netns is often a mount point already (ip netns makes it
+# one), and a copy of it in our namespace is still the host's directory, where `ip netns add`
+# and ov_del would write and delete. Refused outside a mount namespace of our own (run.sh's
+# unshare -n -m), so that the mount itself never lands on the host.
+OV_NETNS_MOUNTED=
 ov_netns_dir() {
+	[ -z "$OV_NETNS_MOUNTED" ] || return 0
+	if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "bench: overlay rows run only in run.sh's own mount namespace" >&2
+		return 1
+	fi
 	mkdir -p /run/netns
-	mountpoint -q /run/netns || mount -t tmpfs -o mode=0755 sluice-ovbench /run/netns
+	mount -t tmpfs -o mode=0755 sluice-ovbench /run/netns || return 1
+	OV_NETNS_MOUNTED=1
 }
 
 # ov_underlay NET: the underlay netns NET-u, its bridge at 192.168.100.254/24
@@ -148,7 +161,10 @@ ov_begin() {
 	nrow=$((nrow + 1))
 	OV_DIR=$T/rows/$(printf %02d "$nrow")
 	mkdir -p "$OV_DIR"
-	ov_netns_dir
+	ov_netns_dir || {
+		FAILED+=("$1")
+		return 1
+	}
 }
 
 # ov_end NAME RC: reports, stops and removes what the row made

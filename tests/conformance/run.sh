@@ -8,6 +8,20 @@
 #    env the directory of the binaries, "@FIXTURES@" (env, stdin, expect) the absolute path of
 #    fixtures/ here (files cases read, such as a resolv.conf).
 set -u
+# The case no-lease-default-subnetFile reads the default /run/sluice/subnet.env: an empty
+# tmpfs over /run/sluice, in a mount namespace of our own (the script re-runs itself under
+# unshare -m; tests/run.sh runs it in one already), so that it never reads the host's lease
+# and the mount never lands on the host
+if [ -z "${SLUICE_CONF_UNSHARED:-}" ]; then
+	SLUICE_CONF_UNSHARED=1 exec unshare -m --propagation private "$0" "$@"
+fi
+if [ -d /run/sluice ]; then
+	if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "FAIL conformance:private-run-sluice (not in a mount namespace of its own)"
+		exit 1
+	fi
+	mount -t tmpfs -o mode=0755 sluice-conf /run/sluice || exit 1
+fi
 cd "$(dirname "$0")"
 BIN=${BIN:?BIN must name the directory of the binaries}
 TMP=$(mktemp -d /tmp/sluice-conf.XXXXXX)

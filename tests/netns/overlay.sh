@@ -201,18 +201,21 @@ if wait_status 4 ".PID == ${OV_AGENT[4]} and .Subnet != \"\"" 10; then
 	}
 	# peer_everywhere P: nodes 1-3 hold node P's three entries
 	peer_everywhere() { for n in 1 2 3; do [ "$(peer_state $n "$1")" = "neigh fdb route" ] || return 1; done; }
-	if wait_for 5 routes_everywhere 4; then
-		ms=$((($(date +%s%N) - t_lease) / 1000000))
-		check_eq "join-programmed-within-2s (${ms} ms after node 4's status showed its lease)" true "$([ $ms -lt 2000 ] && echo true)"
-		# the neighbour and FDB entry come before the route: all there by now
-		check join-all-entries wait_for 1 peer_everywhere 4
+	# the bound asserted: from before node 4's agent started to every node holding all
+	# of its entries (an upper bound of the join: lease taken, status written, watches
+	# fired, peers programmed); the finer time from its status showing the lease, echoed
+	if wait_for 5 routes_everywhere 4 && wait_for 1 peer_everywhere 4; then
+		now=$(date +%s%N)
+		echo "  join: all programmed $(((now - t_lease) / 1000000)) ms after node 4's status showed its lease"
+		check_ms join-programmed-within-2s 2000 $(((now - t0) / 1000000))
 	else
-		fail join-programmed "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)"
+		fail join-programmed-within-2s "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)"
 	fi
 	addp 4 e
 	IP4[e]=$(pod_ip e)
+	# (from the pod's ADD, pings of 1 s each retried for 5 s: no join time is measured here)
 	for p in a b c; do
-		check "join-ping-$p-e-within-2s" ping_within $p "${IP4[e]}" 2
+		check "join-ping-$p-e" ping_within $p "${IP4[e]}" 5
 	done
 else
 	fail node4-up "$(tail -5 "$(node_file 4 agent.log)")"
@@ -239,8 +242,8 @@ t0=$(date +%s%N)
 check node4-down ip netns exec node4 "$BIN/sluicectl" --store "$OV_STORE" --prefix "$OV_PREFIX" \
 	node down --subnet-file "$(node_file 4 subnet.env)" --cni-conf-dir "$(node_file 4 net.d)"
 if wait_for 5 routes_gone 4; then
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	check_eq "leave-node-down-within-2s (${ms} ms from the start of node down)" true "$([ $ms -lt 2000 ] && echo true)"
+	# (from the start of node down)
+	check_ms leave-node-down-within-2s 2000 $((($(date +%s%N) - t0) / 1000000))
 	check leave-node-down-all-entries wait_for 1 peer_gone_everywhere 4
 else
 	fail leave-node-down "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)"
@@ -253,17 +256,22 @@ t_start=$(date +%s%N)
 start_agent 4 --ttl 6
 if wait_status 4 ".PID == ${OV_AGENT[4]} and .Subnet != \"\"" 10 && SN[4]=$(node_subnet 4) &&
 	SN6[4]=$(node_subnet 4 6) && wait_for 5 peer_everywhere 4; then
+	key4=$(jq -r .Lease "$(node_file 4 subnet.agent.json)")
+	rev4=$(ovctl -o json store get "$key4" | jq -r .mod_revision)
 	stop_agent 4 TERM
 	# the lease was written after t_start, so it expires after t_start + 6 s: the time
-	# measured from there is at least the real delay. (The agent, stopped within a second,
-	# never renewed it: it renews 2 s before the end.)
+	# measured from there is at least the real delay, as long as the agent never renewed
+	# it (it renews 2 s before the end): its lease is the same write after the stop
+	# (a revision that could not be read is no match)
+	check_eq expiry-not-renewed "rev $rev4" \
+		"$([[ "$rev4" =~ ^[0-9]+$ ]] && echo rev) $(ovctl -o json store get "$key4" | jq -r .mod_revision)"
 	left=$(ovctl -o json leases | jq -r --arg s "${SN[4]}" '.[] | select(.subnet == $s) | .ttl')
-	check_eq "expiry-not-renewed (ttl left ${left} s)" true "$([ "${left:-9}" -le 6 ] && echo true)"
 	t_exp=$((t_start + 6000000000))
 	if wait_for 15 routes_gone 4; then
 		ms=$((($(date +%s%N) - t_exp) / 1000000))
 		# (not before it either: SIGTERM leaves the lease in place)
-		check_eq "leave-expiry-within-2s (${ms} ms after the expiry)" true "$([ $ms -ge 0 ] && [ $ms -lt 2000 ] && echo true)"
+		echo "  leave-expiry: $ms ms after the expiry"
+		check_eq leave-expiry-within-2s true "$([ $ms -ge 0 ] && [ $ms -lt 2000 ] && echo true)"
 		check leave-expiry-all-entries wait_for 1 peer_gone_everywhere 4
 	else
 		fail leave-expiry "ttl left ${left}" "$(for n in 1 2 3; do echo "node$n: $(peer_state $n 4)"; done)" \
@@ -277,9 +285,12 @@ fi
 
 # --- sluiced SIGKILLed on node 2 and restarted under a continuous probe from pod a to b
 mac_before=$(ip -n node2 -j link show sluice.1 | jq -r '.[0].address')
-ip netns exec a ping -q -i 0.1 -c 50 -W 1 "${IP4[b]}" >"$T_TMP/probe" 2>&1 &
+# (the probe runs until stopped: SIGINT about a second after the restarted agent is up, its
+# summary then parsed; 60 s is only a bound should the test die before)
+ip netns exec a ping -q -i 0.1 -w 60 "${IP4[b]}" >"$T_TMP/probe" 2>&1 &
 PROBE=$!
-defer "kill $PROBE"
+# shellcheck disable=SC2016 # (evaluated at exit)
+defer '[ -z "$PROBE" ] || kill "$PROBE"'
 sleep 1 # the probe under way before the kill (not a wait for anything)
 stop_agent 2 KILL
 start_agent 2
@@ -288,33 +299,41 @@ if wait_status 2 ".PID == ${OV_AGENT[2]} and .Subnet != \"\" and ([.Peers[].Key]
 else
 	fail restart-up "$(tail -5 "$(node_file 2 agent.log)")"
 fi
+check_eq restart-probe-running-when-back true "$(kill -0 "$PROBE" 2>/dev/null && echo true)"
+sleep 1 # the probe still running a second after the agent came back
 check_eq restart-same-subnet "${SN[2]} ${SN6[2]}" "$(node_subnet 2) $(node_subnet 2 6)"
 check_eq restart-same-mac "$mac_before" "$(ip -n node2 -j link show sluice.1 | jq -r '.[0].address')"
 check_eq restart-lease-mac "$mac_before" "$(ovctl -o json leases | jq -r --arg s "${SN[2]}" '.[] | select(.subnet == $s) | .vtepMAC')"
-wait $PROBE
+kill -INT "$PROBE" 2>/dev/null
+wait "$PROBE"
+PROBE=
 read -r sent got < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$T_TMP/probe")
-check_eq "restart-probe-lost-at-most-1s (sent ${sent:-?} received ${got:-?})" true \
-	"$([ -n "${got:-}" ] && [ $((sent - got)) -le 10 ] && echo true)"
+echo "  restart-probe: sent ${sent:-?} received ${got:-?} (every 0.1 s)"
+# (a second's worth of packets lost at most; and the probe ran the whole time: at least the
+# 2 s before and after, less a start-up margin)
+check_eq restart-probe-lost-at-most-1s true \
+	"$([ -n "${got:-}" ] && [ "$sent" -ge 15 ] && [ $((sent - got)) -le 10 ] && echo true)"
 for p in 1 3; do check_eq "restart-node2-peer$p" "neigh fdb route" "$(peer_state 2 $p)"; done
 
 # --- node 2's device deleted by hand: recreated, peers programmed again, pods reachable
 ip -n node2 link del sluice.1
 t0=$(date +%s%N)
 peers_of_2() { [ "$(peer_state 2 1)" = "neigh fdb route" ] && [ "$(peer_state 2 3)" = "neigh fdb route" ]; }
+# (put back within a second of the deletion, asserted on the time measured; 5 s of waiting
+# for diagnostics)
 if wait_for 5 peers_of_2; then
-	ms=$((($(date +%s%N) - t0) / 1000000))
-	check_eq "device-recreated-within-2s (${ms} ms)" true "$([ $ms -lt 2000 ] && echo true)"
+	check_ms device-recreated-within-1s 1000 $((($(date +%s%N) - t0) / 1000000))
 else
-	fail device-recreated "$(ip -n node2 -d link show sluice.1 2>&1)" "$(tail -5 "$(node_file 2 agent.log)")"
+	fail device-recreated-within-1s "$(ip -n node2 -d link show sluice.1 2>&1)" "$(tail -5 "$(node_file 2 agent.log)")"
 fi
 check_eq device-recreated-same-mac "$mac_before" "$(ip -n node2 -j link show sluice.1 | jq -r '.[0].address')"
 check device-recreated-ping ping_within a "${IP4[b]}" 3
 # --- a peer route deleted by hand on node 1: put back
 ip -n node1 route del "${SN[3]}"
 if wait_for 5 bash -c "ip -n node1 route show ${SN[3]} | grep -q sluice.1"; then
-	check_eq "route-restored-within-2s (${OV_WAITED} ms)" true "$([ "$OV_WAITED" -lt 2000 ] && echo true)"
+	check_ms route-restored-within-1s 1000 "$OV_WAITED"
 else
-	fail route-restored "$(ip -n node1 route)"
+	fail route-restored-within-1s "$(ip -n node1 route)"
 fi
 check route-restored-ping ping_within a "${IP4[c]}" 3
 
@@ -351,7 +370,7 @@ mac_now() {
 }
 mac_followed() { for n in 1 2 3; do [ "$(mac_now $n)" = "0e:00:00:00:02:79 / 0e:00:00:00:02:79" ] || return 1; done; }
 if wait_for 5 mac_followed; then
-	check_eq "mac-change-followed-within-2s (${OV_WAITED} ms)" true "$([ "$OV_WAITED" -lt 2000 ] && echo true)"
+	check_ms mac-change-followed-within-2s 2000 "$OV_WAITED"
 else
 	fail mac-change-followed "$(for n in 1 2 3; do echo "node$n: $(mac_now $n)"; done)"
 fi
@@ -405,7 +424,7 @@ for i in 1 2 3; do fake_lease "$X" 192.168.100.78 "0e:00:00:00:0$i:78"; done
 ovctl store del "$FL_KEY" >/dev/null
 rev=$(ovctl -o json status | jq -r '.revision')
 check compact ovctl store compact "$rev"
-listed=$(grep -c 'listed' "$(node_file 1 agent.log)")
+listed=$(grep -c 'was compacted: listing again' "$(node_file 1 agent.log)")
 kill -CONT "${OV_AGENT[1]}"
 if wait_for 10 has_peer 1 "$X" && wait_for 5 bash -c "! jq -e --arg s $FL_SUBNET 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"; then
 	pass compacted-watch-recovered
@@ -415,7 +434,7 @@ fi
 check_eq compacted-watch-mac 0e:00:00:00:03:78 "$(jq -r --arg s "$X" '.Peers[] | select(.Subnet == $s) | .VtepMAC' "$(node_file 1 subnet.agent.json)")"
 check_eq compacted-watch-kernel "" "$(peer_state 1 5)"
 # it listed again (its log says so): the events it had missed were no longer there to watch
-check_eq compacted-watch-relisted true "$([ "$(grep -c 'listed' "$(node_file 1 agent.log)")" -gt "$listed" ] && echo true)"
+check_eq compacted-watch-relisted true "$([ "$(grep -c 'was compacted: listing again' "$(node_file 1 agent.log)")" -gt "$listed" ] && echo true)"
 # and node 1 still follows later changes
 ovctl store del "$OV_PREFIX/subnets/${X%/*}-24" >/dev/null
 check compacted-watch-follows wait_for 5 bash -c "! jq -e --arg s $X 'any(.Peers[]; .Subnet == \$s)' $(node_file 1 subnet.agent.json)"

@@ -146,7 +146,7 @@ check_eq "ADD in 0.3.1 (again): prevResult answered in 0.3.1" "0 0.3.1 4 $BASE.3
 SLUICE_FAULT=mtu overlay ADD b
 check_eq "a failed ADD leaves a device it did not create" "$ifx" \
 	"$(ip -j link show sluice.1 | jq '.[0].ifindex')"
-check_eq "pod a and b reach each other" 0 "$(inns a ping -c1 -W2 "$BASE.3" >/dev/null 2>&1; echo $?)"
+check "pod a and b reach each other" ping_retry "pod$N-a" "$BASE.3"
 
 # --- CHECK ----------------------------------------------------------------------------------
 overlay CHECK a
