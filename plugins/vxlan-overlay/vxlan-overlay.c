@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <linux/netfilter.h>
 
 #include <cjson/cJSON.h>
 
@@ -56,8 +55,6 @@ struct ov_call {
 	struct nl_link cont; /* CNI_IFNAME in the container */
 	struct nl_link veth; /* its host end, when it is a veth listed in prevResult */
 	bool has_veth;
-	bool created[2]; /* the IPv4 and IPv6 devices, when this call created them */
-	bool created_masq; /* the masquerade table, when this call created it */
 	struct ov_mtu mtu[2]; /* the pod's interface and the host veth */
 };
 
@@ -254,20 +251,15 @@ static int ensure_dev(struct ov_call *b, int i)
 {
 	char name[IFNAMSIZ], what[OVERLAY_WHAT_MAX];
 	struct overlay_dev d;
-	struct nl_link l;
-	bool absent;
 	int r;
 
 	dev_of(&b->st, i ? AF_INET6 : AF_INET, &d);
 	overlay_dev_name(d.family, d.vni, name);
-	absent = nl_link_get_by_name(&b->nl, name, &l) == -ENODEV;
 	r = overlay_dev_ensure(&b->nl, &d, NULL, what, &b->ctx->err);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		log_info("overlay device %s: %s", name, what);
-	/* one the agent made meanwhile is not ours to take back */
-	b->created[i] = absent && !strncmp(what, "created", 7);
 	return 0;
 }
 
@@ -282,7 +274,6 @@ static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
 static int ensure_masq(struct ov_call *b)
 {
 	struct omasq_nets n;
-	bool absent;
 	int r;
 
 	if (!b->c.ip_masq)
@@ -290,13 +281,11 @@ static int ensure_masq(struct ov_call *b)
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));
 	omasq_nets_of(&b->st, &n);
-	absent = nft_table_exists(&b->nft, NFPROTO_INET, OMASQ_TABLE) == 0;
 	r = omasq_ensure(&b->nft, &n, &b->ctx->err);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		log_info("masquerade table inet %s set for %s", OMASQ_TABLE, b->state_path);
-	b->created_masq = absent && r > 0;
 	return 0;
 }
 
@@ -315,8 +304,10 @@ static int lower_mtu(struct ov_call *b, struct nl *nl, const struct nl_link *l, 
 	return 0;
 }
 
-/* ADD's undo: the MTUs it lowered, the table and devices it created (a node that had none
- * before the ADD has none after it). Failures are logged; the first error stays recorded. */
+/* ADD's undo: the MTUs it lowered, the attachment's own state. The device and the table stay
+ * even when this ADD created them: they are the node's, shared with its other pods (an ADD
+ * running beside this one may already use them) and with the agent, so never rolled back,
+ * as the bridge leaves its bridge. Failures are logged; the first error stays recorded. */
 static void undo(struct ov_call *b)
 {
 	int r;
@@ -329,15 +320,6 @@ static void undo(struct ov_call *b)
 			(void)nl_err(b, b->mtu[i].nl, r, "undo: restore MTU %u", b->mtu[i].old);
 		else if (r == 0)
 			log_info("undo: restored MTU %u", b->mtu[i].old);
-	}
-	if (b->created_masq && omasq_del(&b->nft, &b->ctx->err) > 0)
-		log_info("undo: deleted table inet %s", OMASQ_TABLE);
-	for (int i = 1; i >= 0; i--) {
-		if (!b->created[i])
-			continue;
-		r = overlay_dev_del(&b->nl, i ? AF_INET6 : AF_INET, b->st.vni, &b->ctx->err);
-		if (r > 0)
-			log_info("undo: deleted the overlay device this ADD created");
 	}
 }
 

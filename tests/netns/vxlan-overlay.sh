@@ -5,9 +5,9 @@
 # sluice-bridge -> sluice-vxlan-overlay run by hand as libcni would, the VXLAN device made
 # from the lease state (read back with ip -d -j link), the MTUs of both veth ends, the
 # masquerade table; code 11 with nothing made without a lease, with an expired one and for
-# a pod address outside it; a failure injected after each step undone; DEL without netns or
-# state; CHECK; STATUS; dual stack; under upstream bridge + host-local; the rendered
-# conflist through libcni.
+# a pod address outside it; a failure injected after each step: the MTUs restored, the
+# node's device and table kept; DEL without netns or state; CHECK; STATUS; dual stack; under
+# upstream bridge + host-local; the rendered conflist through libcni.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -110,11 +110,18 @@ err_is "no prevResult: code 7" $? "1 7" \
 	"Required prevResult missing: sluice-vxlan-overlay is chained after a bridge plugin"
 nothing "refusals" a
 
-# --- a failure after each step: what this ADD made goes again --------------------------------
+# --- a failure after each step: the MTUs go back, the node's device and table stay ------------
+# (another pod's ADD may be using a device this ADD created: shared objects are never undone)
 for f in device masq mtu; do
 	SLUICE_FAULT=$f overlay ADD a
 	err_is "fault at $f: the error" $? "1 999" "injected failure at $f"
-	nothing "fault at $f" a
+	check_eq "fault at $f: the device this ADD created is still there" 1 "$(link_exists sluice.1)"
+	check_eq "fault at $f: the MTUs restored" "1500 1500" \
+		"$(mtu eth0 "pod$N-a") $(mtu "$(hostveth a)")"
+	[ $f = device ] || check_eq "fault at $f: the table this ADD created is still there" 1 \
+		"$(sluice_nft_tables)"
+	ip link del sluice.1
+	nft delete table inet sluice_overlay 2>/dev/null
 done
 
 # --- ADD: the device from the state, both MTUs, the table; prevResult passed on ---------------
