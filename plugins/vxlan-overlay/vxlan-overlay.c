@@ -2,9 +2,9 @@
 /* sluice-vxlan-overlay: chained after a bridge plugin, admits a pod to the VXLAN overlay. It
  * reads the node's lease from the state file beside subnet.env (never the store), refuses
  * (code 11, touching nothing) while there is no valid lease or when the pod's address lies
- * outside it, makes sure the node's VXLAN device and masquerade table exist (so a node can
- * start pods before its agent runs), lowers the pod's MTU to the overlay's, and passes
- * prevResult on unchanged. */
+ * outside it, makes sure the node's VXLAN device and (when the state's IPMasq says the node
+ * masquerades) its masquerade table exist (so a node can start pods before its agent runs),
+ * lowers the pod's MTU to the overlay's, and passes prevResult on unchanged. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,7 +30,6 @@
 
 struct ov_conf {
 	const char *subnet_file;
-	bool ip_masq;
 };
 
 /* An interface whose MTU ADD lowered, for the undo */
@@ -67,7 +66,6 @@ static int load_conf(struct cni_ctx *ctx, struct ov_conf *c)
 	/* relative to what? A runtime's working directory is no place for node state */
 	if (c->subnet_file && c->subnet_file[0] != '/')
 		conf_error(&cf, CNI_ERR_CONFIG, "subnetFile: must be an absolute path");
-	c->ip_masq = conf_bool(&cf, ctx->conf, "ipMasq", true);
 	return conf_done(&cf);
 }
 
@@ -276,7 +274,8 @@ static int ensure_masq(struct ov_call *b)
 	struct omasq_nets n;
 	int r;
 
-	if (!b->c.ip_masq)
+	/* whether the node masquerades is the agent's choice (--no-ip-masq), not the chain's */
+	if (!b->st.ip_masq)
 		return 0;
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));
@@ -371,7 +370,8 @@ static int check_masq(struct ov_call *b)
 	struct omasq_nets n;
 	int r;
 
-	if (!b->c.ip_masq)
+	/* whether the node masquerades is the agent's choice (--no-ip-masq), not the chain's */
+	if (!b->st.ip_masq)
 		return 0;
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));

@@ -4,10 +4,11 @@
 # 192.168.100.1 and a default route, a lease from `sluicectl node up` on a dir:// store):
 # sluice-bridge -> sluice-vxlan-overlay run by hand as libcni would, the VXLAN device made
 # from the lease state (read back with ip -d -j link), the MTUs of both veth ends, the
-# masquerade table; code 11 with nothing made without a lease, with an expired one and for
-# a pod address outside it; a failure injected after each step: the MTUs restored, the
-# node's device and table kept; DEL without netns or state; CHECK; STATUS; dual stack; under
-# upstream bridge + host-local; the rendered conflist through libcni.
+# masquerade table (none when the state's IPMasq is false); code 11 with nothing made
+# without a lease, with an expired one and for a pod address outside it; a failure injected
+# after each step: the MTUs restored, the node's device and table kept; DEL without netns or
+# state; CHECK; STATUS; dual stack; under upstream bridge + host-local; the rendered
+# conflist through libcni.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -123,6 +124,22 @@ for f in device masq mtu; do
 	ip link del sluice.1
 	nft delete table inet sluice_overlay 2>/dev/null
 done
+
+# --- a node whose agent does not masquerade (sluiced --no-ip-masq: the state's IPMasq false):
+# ADD and CHECK leave the table alone; "ipMasq" in the config is no overlay key (ignored)
+jq '.IPMasq = false' "$T_TMP/state.good" >"$STATE"
+jq '.ipMasq = true' "$T_TMP/ov.json" >"$T_TMP/ov.masq.json"
+overlay ADD a "" "$T_TMP/ov.masq.json"
+check_eq "IPMasq false: ADD makes the device, no table" "0 1 0" \
+	"$? $(link_exists sluice.1) $(sluice_nft_tables)"
+overlay CHECK a "" "$T_TMP/ov.masq.json"
+check_eq "IPMasq false: CHECK does not ask for the table" "0 0" "$? $(sluice_nft_tables)"
+NONS=1 overlay DEL a
+ip link set "$(hostveth a)" mtu 1500
+ip -n "pod$N-a" link set eth0 mtu 1500
+ip link del sluice.1
+cp "$T_TMP/state.good" "$STATE"
+check_eq "the state of sluicectl node up says the node masquerades" true "$(jq .IPMasq "$STATE")"
 
 # --- ADD: the device from the state, both MTUs, the table; prevResult passed on ---------------
 overlay ADD a
