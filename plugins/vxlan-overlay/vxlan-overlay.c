@@ -245,6 +245,21 @@ static int families(const struct ov_call *b)
 	return b->st.subnet6.ip.family ? 2 : 1;
 }
 
+/* Every device the state asks for can be made: an IPv6 device whose name does not fit
+ * (sluice-v6.<VNI> from VNI 100000 on) is refused before the IPv4 one is created. */
+static int validate_devs(struct ov_call *b)
+{
+	struct overlay_dev d;
+	int r;
+
+	for (int i = 0; i < families(b); i++) {
+		dev_of(&b->st, i ? AF_INET6 : AF_INET, &d);
+		if ((r = overlay_dev_validate(&d, &b->ctx->err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int ensure_dev(struct ov_call *b, int i)
 {
 	char name[IFNAMSIZ], what[OVERLAY_WHAT_MAX];
@@ -330,7 +345,8 @@ static int ov_add(struct cni_ctx *ctx)
 	call_init(&b, ctx);
 	/* every refusal first: until the kernel is touched, there is nothing to undo */
 	if ((r = load_chained(&b)) < 0 || (r = load_state(&b, CNI_ERR_TRY_AGAIN)) < 0 ||
-	    (r = check_ips(&b)) < 0 || (r = find_ifaces(&b, CNI_ERR_CONFIG)) < 0)
+	    (r = check_ips(&b)) < 0 || (r = validate_devs(&b)) < 0 ||
+	    (r = find_ifaces(&b, CNI_ERR_CONFIG)) < 0)
 		goto out;
 	for (int i = 0; i < families(&b); i++)
 		if ((r = ensure_dev(&b, i)) < 0)

@@ -277,3 +277,15 @@ check_eq "dual stack: sluice-v6.1, local fd00:100::1, dev ul0, the lease's IPv6 
 	"$(ip -d -j link show sluice-v6.1 | jq -r '.[0] | "\(.linkinfo.info_kind) \(.linkinfo.info_data.id) \(.linkinfo.info_data.local6 // .linkinfo.info_data.local) \(.linkinfo.info_data.link)"') $(ip -j -6 addr show dev sluice-v6.1 scope global | jq -r '.[0].addr_info[0] | "\(.local)/\(.prefixlen)"')"
 overlay CHECK d "" "$T_TMP/ds-ov.json"
 check_eq "dual stack: CHECK" 0 $?
+
+# a dual-stack state whose IPv6 device name cannot fit (sluice-v6.100000 is 16 bytes): refused
+# before the IPv4 device sluice.100000 is made
+DSST=$T_TMP/ds/subnet.lease.json
+cp "$DSST" "$T_TMP/ds-state.good"
+jq '.VNI = 100000' "$T_TMP/ds-state.good" >"$DSST"
+defer "ip link del sluice.100000"
+overlay ADD d "" "$T_TMP/ds-ov.json"
+err_is "dual stack, VNI 100000: code 7 before anything is made" $? "1 7" \
+	"overlay device: the name for VNI 100000 is longer than 15 bytes"
+check_eq "dual stack, VNI 100000: no sluice.100000" 0 "$(link_exists sluice.100000)"
+cp "$T_TMP/ds-state.good" "$DSST"
