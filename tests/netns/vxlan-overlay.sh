@@ -110,6 +110,16 @@ cni ADD c-a "pod$N-a" eth0 "$T_TMP/ov.noprev" >"$T_TMP/ov.out"
 err_is "no prevResult: code 7" $? "1 7" \
 	"Required prevResult missing: sluice-vxlan-overlay is chained after a bridge plugin"
 nothing "refusals" a
+# CNI_NETNS naming the plugin's own netns: CNI_IFNAME would be a host interface (here the
+# underlay: its MTU must stay 1500)
+ip netns attach "self$N" $$
+defer "ip netns delete self$N"
+jq --slurpfile r "$T_TMP/br.a" '. + {prevResult: $r[0]}' "$T_TMP/ov.json" >"$T_TMP/ov.in"
+cni ADD c-a "self$N" ul0 "$T_TMP/ov.in" >"$T_TMP/ov.out"
+err_is "CNI_NETNS of the plugin's own netns: code 4" $? "1 4" \
+	"plugin's netns and netns from CNI_NETNS should not be the same"
+check_eq "the own netns refused: the underlay's MTU untouched, no device" "1500 0" \
+	"$(mtu ul0) $(link_exists sluice.1)"
 
 # --- a failure after each step: the MTUs go back, the node's device and table stay ------------
 # (another pod's ADD may be using a device this ADD created: shared objects are never undone)
