@@ -245,11 +245,21 @@ static int families(const struct ov_call *b)
 	return b->st.subnet6.ip.family ? 2 : 1;
 }
 
-/* Every device the state asks for can be made: an IPv6 device whose name does not fit
- * (sluice-v6.<VNI> from VNI 100000 on) is refused before the IPv4 one is created. */
-static int validate_devs(struct ov_call *b)
+static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
+{
+	*n = (struct omasq_nets){.network = s->network,
+				 .subnet = s->subnet,
+				 .network6 = s->network6,
+				 .subnet6 = s->subnet6};
+}
+
+/* Every device and the table the state asks for can be made: an IPv6 device whose name does
+ * not fit (sluice-v6.<VNI> from VNI 100000 on), or an IPv6 network without the node's IPv6
+ * subnet for the table, is refused before the IPv4 device is created. */
+static int validate_state(struct ov_call *b)
 {
 	struct overlay_dev d;
+	struct omasq_nets n;
 	int r;
 
 	for (int i = 0; i < families(b); i++) {
@@ -257,7 +267,8 @@ static int validate_devs(struct ov_call *b)
 		if ((r = overlay_dev_validate(&d, &b->ctx->err)) < 0)
 			return r;
 	}
-	return 0;
+	omasq_nets_of(&b->st, &n);
+	return b->st.ip_masq ? omasq_validate(&n, &b->ctx->err) : 0;
 }
 
 static int ensure_dev(struct ov_call *b, int i)
@@ -274,14 +285,6 @@ static int ensure_dev(struct ov_call *b, int i)
 	if (r > 0)
 		log_info("overlay device %s: %s", name, what);
 	return 0;
-}
-
-static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
-{
-	*n = (struct omasq_nets){.network = s->network,
-				 .subnet = s->subnet,
-				 .network6 = s->network6,
-				 .subnet6 = s->subnet6};
 }
 
 static int ensure_masq(struct ov_call *b)
@@ -345,7 +348,7 @@ static int ov_add(struct cni_ctx *ctx)
 	call_init(&b, ctx);
 	/* every refusal first: until the kernel is touched, there is nothing to undo */
 	if ((r = load_chained(&b)) < 0 || (r = load_state(&b, CNI_ERR_TRY_AGAIN)) < 0 ||
-	    (r = check_ips(&b)) < 0 || (r = validate_devs(&b)) < 0 ||
+	    (r = check_ips(&b)) < 0 || (r = validate_state(&b)) < 0 ||
 	    (r = find_ifaces(&b, CNI_ERR_CONFIG)) < 0)
 		goto out;
 	for (int i = 0; i < families(&b); i++)

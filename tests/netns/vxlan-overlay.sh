@@ -109,6 +109,12 @@ jq 'del(.prevResult)' "$T_TMP/ov.json" >"$T_TMP/ov.noprev"
 cni ADD c-a "pod$N-a" eth0 "$T_TMP/ov.noprev" >"$T_TMP/ov.out"
 err_is "no prevResult: code 7" $? "1 7" \
 	"Required prevResult missing: sluice-vxlan-overlay is chained after a bridge plugin"
+jq '.IPv6Network = "fd00:9::/56"' "$T_TMP/state.good" >"$STATE"
+overlay ADD a
+err_is "an IPv6 network without the node's IPv6 subnet: code 7" $? "1 7" \
+	"overlay masquerade: invalid or missing IPv6 node subnet"
+check_eq "... refused before the device is made" 0 "$(link_exists sluice.1)"
+cp "$T_TMP/state.good" "$STATE"
 nothing "refusals" a
 # CNI_NETNS naming the plugin's own netns: CNI_IFNAME would be a host interface (here the
 # underlay: its MTU must stay 1500)
