@@ -89,6 +89,7 @@ static void node_opts(const struct agent *a, struct subnet_node_opts *o)
 	o->node_name = a->o.node_name;
 	o->store_url = store_url(a->store);
 	o->prefix = a->o.prefix;
+	o->no_ip_masq = !a->o.ipmasq;
 }
 
 /* The config at <prefix>/config. A missing or invalid one is logged (once per state) and

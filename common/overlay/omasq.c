@@ -310,6 +310,11 @@ static void build_table(struct nft *nft, const struct elems want[S_COUNT])
 				    want[i].n, 0);
 }
 
+int omasq_validate(const struct omasq_nets *n, struct err *err)
+{
+	return validate(n, err);
+}
+
 int omasq_build(struct nft *nft, const struct omasq_nets *n, struct err *err)
 {
 	struct elems want[S_COUNT];

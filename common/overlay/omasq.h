@@ -23,6 +23,11 @@ struct omasq_nets {
 	struct ip_prefix network6, subnet6; /* ip.family 0: no IPv6 */
 };
 
+/* Checks n as omasq_ensure() does before touching the kernel (each family with a network
+ * has its node subnet), for a caller that makes other things first. Returns 0 or -EINVAL
+ * with err filled (code 7). */
+int omasq_validate(const struct omasq_nets *n, struct err *err);
+
 /* Creates the table or corrects its elements (race-free against a concurrent creator).
  * Returns 1 when it changed something, 0 when all was in place, -errno with err filled. */
 int omasq_ensure(struct nft *nft, const struct omasq_nets *n, struct err *err);

@@ -109,6 +109,13 @@ static int validate(const struct overlay_dev *d, char name[IFNAMSIZ], struct err
 	return 0;
 }
 
+int overlay_dev_validate(const struct overlay_dev *d, struct err *err)
+{
+	char name[IFNAMSIZ];
+
+	return validate(d, name, err);
+}
+
 int overlay_dev_compare(const struct overlay_dev *d, int underlay, unsigned int mtu,
 			const struct nl_link *l, char *out, size_t size)
 {

@@ -39,6 +39,11 @@ struct overlay_dev {
 /* "sluice.1" / "sluice-v6.1" into name. */
 void overlay_dev_name(int family, uint32_t vni, char name[IFNAMSIZ]);
 
+/* Checks d as overlay_dev_ensure() does before touching the kernel (family, VNI, the name
+ * fitting IFNAMSIZ, local address, subnet, underlay name), so that a caller making several
+ * devices refuses before it makes the first. Returns 0 or -errno with err filled (code 7). */
+int overlay_dev_validate(const struct overlay_dev *d, struct err *err);
+
 /* Makes the device what d says: creates it when missing; when present and compatible (VNI,
  * underlay, local address, port, learning, gbp) sets what differs (MTU, MAC, the address,
  * up) without disturbing its neighbours, FDB entries and routes; when incompatible deletes

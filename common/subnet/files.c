@@ -194,7 +194,7 @@ static void add_prefix(cJSON *o, const char *key, const struct ip_prefix *p)
 
 struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet_lease *l,
 				const char *iface, unsigned int mtu, long long expires,
-				const char *store_url, const char *prefix)
+				bool ip_masq, const char *store_url, const char *prefix)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -214,6 +214,7 @@ struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet
 	cJSON_AddBoolToObject(o, "Learning", c->learning);
 	cJSON_AddBoolToObject(o, "GBP", c->gbp);
 	cJSON_AddBoolToObject(o, "DirectRouting", c->direct_routing);
+	cJSON_AddBoolToObject(o, "IPMasq", ip_masq);
 	cJSON_AddStringToObject(o, "NodeName", l->node_name);
 	cJSON_AddStringToObject(o, "Store", store_url ? store_url : "");
 	cJSON_AddStringToObject(o, "Prefix", prefix ? prefix : "");
@@ -484,13 +485,13 @@ static long long state_int(struct state_rd *rd, const char *key, long long min, 
 }
 
 /* A flag of the backend: absent (a state written before it existed) is false */
-static bool state_bool(struct state_rd *rd, const char *key)
+static bool state_bool(struct state_rd *rd, const char *key, bool def)
 {
 	const cJSON *v = state_get(rd, key, false);
 
 	if (v && !cJSON_IsBool(v))
 		state_bad(rd, key, "must be true or false");
-	return cJSON_IsTrue(v);
+	return v ? cJSON_IsTrue(v) : def;
 }
 
 /* What one field cannot say alone: the subnets inside their networks, an IPv6 lease with its
@@ -528,9 +529,11 @@ static void state_fields(struct state_rd *rd, struct subnet_state *s)
 	state_str(rd, "VtepMAC", true, s->vtep_mac, sizeof(s->vtep_mac));
 	s->mtu = (unsigned int)state_int(rd, "MTU", 68, 65535);
 	s->expires = state_int(rd, "Expires", 0, 1LL << 52);
-	s->learning = state_bool(rd, "Learning");
-	s->gbp = state_bool(rd, "GBP");
-	s->direct_routing = state_bool(rd, "DirectRouting");
+	s->learning = state_bool(rd, "Learning", false);
+	s->gbp = state_bool(rd, "GBP", false);
+	s->direct_routing = state_bool(rd, "DirectRouting", false);
+	/* a state written before the field: the agent's default, masquerading */
+	s->ip_masq = state_bool(rd, "IPMasq", true);
 	state_str(rd, "NodeName", false, s->node_name, sizeof(s->node_name));
 	if (!rd->bad)
 		state_consistent(rd, s);

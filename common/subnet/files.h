@@ -53,10 +53,11 @@ char *subnet_state_path(const char *subnet_file);
 char *subnet_agent_path(const char *subnet_file);
 
 /* The state's JSON: key, subnets, public IPs, interface, VNI, VtepMAC, MTU, the network,
- * the expiry time (unix seconds, 0: none), node name, store URL and prefix. */
+ * the expiry time (unix seconds, 0: none), whether the node masquerades (IPMasq), node
+ * name, store URL and prefix. */
 struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet_lease *l,
 				const char *iface, unsigned int mtu, long long expires,
-				const char *store_url, const char *prefix);
+				bool ip_masq, const char *store_url, const char *prefix);
 
 /* VtepMAC of a state file, into mac (SUBNET_MAC_STRLEN). Returns 0 or -ENOENT/-EINVAL. */
 int subnet_state_mac(const char *path, char *mac);
@@ -94,6 +95,7 @@ struct subnet_state {
 	unsigned int mtu;
 	long long expires; /* unix seconds; 0: never (a reservation) */
 	bool learning, gbp, direct_routing;
+	bool ip_masq; /* the node masquerades in inet sluice_overlay; absent: true */
 	char node_name[SUBNET_NODE_NAME_MAX + 1];
 };
 /* Reads a state file. Returns 0, -ENOENT when there is none, or -EINVAL with err saying

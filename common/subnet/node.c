@@ -90,14 +90,14 @@ int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_nod
 			    struct err *err)
 {
 	unsigned int mtu = subnet_node_mtu(c, id);
-	char *env = subnet_env_text(c, l, mtu, true), *st = NULL, *cl = NULL;
+	char *env = subnet_env_text(c, l, mtu, !o->no_ip_masq), *st = NULL, *cl = NULL;
 	char *state = subnet_state_path(subnet_file(o)), *path = conflist_path(o);
 	cJSON *sj;
 	int r = -ENOMEM;
 
 	/* acquire or renew wrote l: its TTL is known (-1 for a reservation) */
 	sj = subnet_state_json(c, l, id->iface, mtu, l->ttl < 0 ? 0 : time(NULL) + l->ttl,
-			       o->store_url, o->prefix);
+			       !o->no_ip_masq, o->store_url, o->prefix);
 	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
 	cl = subnet_conflist_text(c, l, mtu, subnet_file(o), o->tmpl, o->tmpl_len, err);

@@ -28,6 +28,8 @@ struct subnet_node_opts {
 	int64_t ttl; /* 0: SUBNET_TTL_DEFAULT */
 	const char *node_name; /* NULL or "": none */
 	const char *store_url, *prefix; /* recorded in the state */
+	bool no_ip_masq; /* the node does not masquerade (sluiced --no-ip-masq): FLANNEL_IPMASQ
+			  * and the state's IPMasq false, so the overlay leaves the table alone */
 };
 
 /* Finds the identity, the VTEP MAC, and acquires the lease into *ret (subnet_lease_done),

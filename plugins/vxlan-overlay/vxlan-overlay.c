@@ -2,9 +2,9 @@
 /* sluice-vxlan-overlay: chained after a bridge plugin, admits a pod to the VXLAN overlay. It
  * reads the node's lease from the state file beside subnet.env (never the store), refuses
  * (code 11, touching nothing) while there is no valid lease or when the pod's address lies
- * outside it, makes sure the node's VXLAN device and masquerade table exist (so a node can
- * start pods before its agent runs), lowers the pod's MTU to the overlay's, and passes
- * prevResult on unchanged. */
+ * outside it, makes sure the node's VXLAN device and (when the state's IPMasq says the node
+ * masquerades) its masquerade table exist (so a node can start pods before its agent runs),
+ * lowers the pod's MTU to the overlay's, and passes prevResult on unchanged. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <linux/netfilter.h>
 
 #include <cjson/cJSON.h>
 
@@ -31,7 +30,6 @@
 
 struct ov_conf {
 	const char *subnet_file;
-	bool ip_masq;
 };
 
 /* An interface whose MTU ADD lowered, for the undo */
@@ -56,8 +54,6 @@ struct ov_call {
 	struct nl_link cont; /* CNI_IFNAME in the container */
 	struct nl_link veth; /* its host end, when it is a veth listed in prevResult */
 	bool has_veth;
-	bool created[2]; /* the IPv4 and IPv6 devices, when this call created them */
-	bool created_masq; /* the masquerade table, when this call created it */
 	struct ov_mtu mtu[2]; /* the pod's interface and the host veth */
 };
 
@@ -70,7 +66,6 @@ static int load_conf(struct cni_ctx *ctx, struct ov_conf *c)
 	/* relative to what? A runtime's working directory is no place for node state */
 	if (c->subnet_file && c->subnet_file[0] != '/')
 		conf_error(&cf, CNI_ERR_CONFIG, "subnetFile: must be an absolute path");
-	c->ip_masq = conf_bool(&cf, ctx->conf, "ipMasq", true);
 	return conf_done(&cf);
 }
 
@@ -250,27 +245,6 @@ static int families(const struct ov_call *b)
 	return b->st.subnet6.ip.family ? 2 : 1;
 }
 
-static int ensure_dev(struct ov_call *b, int i)
-{
-	char name[IFNAMSIZ], what[OVERLAY_WHAT_MAX];
-	struct overlay_dev d;
-	struct nl_link l;
-	bool absent;
-	int r;
-
-	dev_of(&b->st, i ? AF_INET6 : AF_INET, &d);
-	overlay_dev_name(d.family, d.vni, name);
-	absent = nl_link_get_by_name(&b->nl, name, &l) == -ENODEV;
-	r = overlay_dev_ensure(&b->nl, &d, NULL, what, &b->ctx->err);
-	if (r < 0)
-		return r;
-	if (r > 0)
-		log_info("overlay device %s: %s", name, what);
-	/* one the agent made meanwhile is not ours to take back */
-	b->created[i] = absent && !strncmp(what, "created", 7);
-	return 0;
-}
-
 static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
 {
 	*n = (struct omasq_nets){.network = s->network,
@@ -279,24 +253,56 @@ static void omasq_nets_of(const struct subnet_state *s, struct omasq_nets *n)
 				 .subnet6 = s->subnet6};
 }
 
+/* Every device and the table the state asks for can be made: an IPv6 device whose name does
+ * not fit (sluice-v6.<VNI> from VNI 100000 on), or an IPv6 network without the node's IPv6
+ * subnet for the table, is refused before the IPv4 device is created. */
+static int validate_state(struct ov_call *b)
+{
+	struct overlay_dev d;
+	struct omasq_nets n;
+	int r;
+
+	for (int i = 0; i < families(b); i++) {
+		dev_of(&b->st, i ? AF_INET6 : AF_INET, &d);
+		if ((r = overlay_dev_validate(&d, &b->ctx->err)) < 0)
+			return r;
+	}
+	omasq_nets_of(&b->st, &n);
+	return b->st.ip_masq ? omasq_validate(&n, &b->ctx->err) : 0;
+}
+
+static int ensure_dev(struct ov_call *b, int i)
+{
+	char name[IFNAMSIZ], what[OVERLAY_WHAT_MAX];
+	struct overlay_dev d;
+	int r;
+
+	dev_of(&b->st, i ? AF_INET6 : AF_INET, &d);
+	overlay_dev_name(d.family, d.vni, name);
+	r = overlay_dev_ensure(&b->nl, &d, NULL, what, &b->ctx->err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		log_info("overlay device %s: %s", name, what);
+	return 0;
+}
+
 static int ensure_masq(struct ov_call *b)
 {
 	struct omasq_nets n;
-	bool absent;
 	int r;
 
-	if (!b->c.ip_masq)
+	/* whether the node masquerades is the agent's choice (--no-ip-masq), not the chain's */
+	if (!b->st.ip_masq)
 		return 0;
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));
 	omasq_nets_of(&b->st, &n);
-	absent = nft_table_exists(&b->nft, NFPROTO_INET, OMASQ_TABLE) == 0;
 	r = omasq_ensure(&b->nft, &n, &b->ctx->err);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		log_info("masquerade table inet %s set for %s", OMASQ_TABLE, b->state_path);
-	b->created_masq = absent && r > 0;
 	return 0;
 }
 
@@ -315,8 +321,10 @@ static int lower_mtu(struct ov_call *b, struct nl *nl, const struct nl_link *l, 
 	return 0;
 }
 
-/* ADD's undo: the MTUs it lowered, the table and devices it created (a node that had none
- * before the ADD has none after it). Failures are logged; the first error stays recorded. */
+/* ADD's undo: the MTUs it lowered, the attachment's own state. The device and the table stay
+ * even when this ADD created them: they are the node's, shared with its other pods (an ADD
+ * running beside this one may already use them) and with the agent, so never rolled back,
+ * as the bridge leaves its bridge. Failures are logged; the first error stays recorded. */
 static void undo(struct ov_call *b)
 {
 	int r;
@@ -330,15 +338,6 @@ static void undo(struct ov_call *b)
 		else if (r == 0)
 			log_info("undo: restored MTU %u", b->mtu[i].old);
 	}
-	if (b->created_masq && omasq_del(&b->nft, &b->ctx->err) > 0)
-		log_info("undo: deleted table inet %s", OMASQ_TABLE);
-	for (int i = 1; i >= 0; i--) {
-		if (!b->created[i])
-			continue;
-		r = overlay_dev_del(&b->nl, i ? AF_INET6 : AF_INET, b->st.vni, &b->ctx->err);
-		if (r > 0)
-			log_info("undo: deleted the overlay device this ADD created");
-	}
 }
 
 static int ov_add(struct cni_ctx *ctx)
@@ -349,7 +348,8 @@ static int ov_add(struct cni_ctx *ctx)
 	call_init(&b, ctx);
 	/* every refusal first: until the kernel is touched, there is nothing to undo */
 	if ((r = load_chained(&b)) < 0 || (r = load_state(&b, CNI_ERR_TRY_AGAIN)) < 0 ||
-	    (r = check_ips(&b)) < 0 || (r = find_ifaces(&b, CNI_ERR_CONFIG)) < 0)
+	    (r = check_ips(&b)) < 0 || (r = validate_state(&b)) < 0 ||
+	    (r = find_ifaces(&b, CNI_ERR_CONFIG)) < 0)
 		goto out;
 	for (int i = 0; i < families(&b); i++)
 		if ((r = ensure_dev(&b, i)) < 0)
@@ -389,7 +389,8 @@ static int check_masq(struct ov_call *b)
 	struct omasq_nets n;
 	int r;
 
-	if (!b->c.ip_masq)
+	/* whether the node masquerades is the agent's choice (--no-ip-masq), not the chain's */
+	if (!b->st.ip_masq)
 		return 0;
 	if ((r = nft_open(&b->nft, -1)) < 0)
 		return cni_fail(b->ctx, CNI_ERR_KERNEL, r, "nftables: %s", strerror(-r));

@@ -8,7 +8,8 @@
 # a peer route deleted by hand is put back; its own lease deleted is acquired again (same
 # subnet); SIGHUP reads the config again (a new MTU); SIGTERM exits 0 leaving device,
 # entries, table and lease; a restart keeps subnet and VTEP MAC and disturbs no peer; idle,
-# it is not woken; the lease is renewed and the state file follows; usage errors exit 2 with
+# it is not woken; the lease is renewed and the state file follows; --no-ip-masq recorded in
+# the state (IPMasq) and subnet.env; usage errors exit 2 with
 # a message; `sluicectl status` shows the node (lease, device, missing and extra peers, the
 # agent). The multi-node overlay (pods, etcd) is tests/netns/overlay*.sh's.
 set -u
@@ -107,6 +108,8 @@ check_eq status-key-in-store "$SN" "$(ctl -o json leases | jq -r --arg k "$KEY" 
 check_eq env-subnet "FLANNEL_SUBNET=${SN%.0/24}.1/24" "$(grep FLANNEL_SUBNET= "$ENV")"
 check_eq env-mtu "FLANNEL_MTU=1450" "$(grep FLANNEL_MTU= "$ENV")"
 check_eq state-key "$KEY" "$(jq -r .Key "$N/subnet.lease.json")"
+check_eq state-ipmasq "true FLANNEL_IPMASQ=true" \
+	"$(jq .IPMasq "$N/subnet.lease.json") $(grep FLANNEL_IPMASQ= "$ENV")"
 check_eq conflist-range "$SN" "$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$N/net.d/10-sluice.conflist")"
 check_eq device-mtu 1450 "$(jq '.[0].mtu' <<<"$(ip -j link show sluice.1)")"
 MAC=$(jq -r '.[0].address' <<<"$(ip -j link show sluice.1)")
@@ -320,5 +323,16 @@ ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Ba
 kill -HUP "$PID"
 no_v6_dev() { ! ip link show sluice-v6.1; }
 if until_true 5 no_v6_dev; then pass v6-off-device-deleted; else fail v6-off-device-deleted "$(cat "$LOG")"; fi
+kill -TERM "$PID"
+until_true 10 gone "$PID" && { wait "$PID"; PID=; }
+
+# --- --no-ip-masq: the state and subnet.env say so (sluice-vxlan-overlay reads IPMasq and
+# leaves the table alone)
+: >"$LOG"
+agent --no-ip-masq
+unmasked() { [ "$(jq .IPMasq "$N/subnet.lease.json")" = false ]; }
+if until_true 10 unmasked; then pass no-ip-masq-written; else fail no-ip-masq-written "$(cat "$LOG")"; fi
+check_eq no-ip-masq-state "false FLANNEL_IPMASQ=false" \
+	"$(jq .IPMasq "$N/subnet.lease.json") $(grep FLANNEL_IPMASQ= "$ENV")"
 kill -TERM "$PID"
 until_true 10 gone "$PID" && { wait "$PID"; PID=; }

@@ -4,8 +4,9 @@
 # 192.168.100.1 and a default route, a lease from `sluicectl node up` on a dir:// store):
 # sluice-bridge -> sluice-vxlan-overlay run by hand as libcni would, the VXLAN device made
 # from the lease state (read back with ip -d -j link), the MTUs of both veth ends, the
-# masquerade table; code 11 with nothing made without a lease, with an expired one and for
-# a pod address outside it; a failure injected after each step undone; DEL without netns or
+# masquerade table (none when the state's IPMasq is false); code 11 with nothing made
+# without a lease, with an expired one and for a pod address outside it; a failure injected
+# after each step: the MTUs restored, the node's device and table kept; DEL without netns or
 # state; CHECK; STATUS; dual stack; under upstream bridge + host-local; the rendered
 # conflist through libcni.
 set -u
@@ -108,14 +109,53 @@ jq 'del(.prevResult)' "$T_TMP/ov.json" >"$T_TMP/ov.noprev"
 cni ADD c-a "pod$N-a" eth0 "$T_TMP/ov.noprev" >"$T_TMP/ov.out"
 err_is "no prevResult: code 7" $? "1 7" \
 	"Required prevResult missing: sluice-vxlan-overlay is chained after a bridge plugin"
+jq '.IPv6Network = "fd00:9::/56"' "$T_TMP/state.good" >"$STATE"
+overlay ADD a
+err_is "an IPv6 network without the node's IPv6 subnet: code 7" $? "1 7" \
+	"overlay masquerade: invalid or missing IPv6 node subnet"
+check_eq "... refused before the device is made" 0 "$(link_exists sluice.1)"
+cp "$T_TMP/state.good" "$STATE"
 nothing "refusals" a
+# CNI_NETNS naming the plugin's own netns: CNI_IFNAME would be a host interface (here the
+# underlay: its MTU must stay 1500)
+ip netns attach "self$N" $$
+defer "ip netns delete self$N"
+jq --slurpfile r "$T_TMP/br.a" '. + {prevResult: $r[0]}' "$T_TMP/ov.json" >"$T_TMP/ov.in"
+cni ADD c-a "self$N" ul0 "$T_TMP/ov.in" >"$T_TMP/ov.out"
+err_is "CNI_NETNS of the plugin's own netns: code 4" $? "1 4" \
+	"plugin's netns and netns from CNI_NETNS should not be the same"
+check_eq "the own netns refused: the underlay's MTU untouched, no device" "1500 0" \
+	"$(mtu ul0) $(link_exists sluice.1)"
 
-# --- a failure after each step: what this ADD made goes again --------------------------------
+# --- a failure after each step: the MTUs go back, the node's device and table stay ------------
+# (another pod's ADD may be using a device this ADD created: shared objects are never undone)
 for f in device masq mtu; do
 	SLUICE_FAULT=$f overlay ADD a
 	err_is "fault at $f: the error" $? "1 999" "injected failure at $f"
-	nothing "fault at $f" a
+	check_eq "fault at $f: the device this ADD created is still there" 1 "$(link_exists sluice.1)"
+	check_eq "fault at $f: the MTUs restored" "1500 1500" \
+		"$(mtu eth0 "pod$N-a") $(mtu "$(hostveth a)")"
+	[ $f = device ] || check_eq "fault at $f: the table this ADD created is still there" 1 \
+		"$(sluice_nft_tables)"
+	ip link del sluice.1
+	nft delete table inet sluice_overlay 2>/dev/null
 done
+
+# --- a node whose agent does not masquerade (sluiced --no-ip-masq: the state's IPMasq false):
+# ADD and CHECK leave the table alone; "ipMasq" in the config is no overlay key (ignored)
+jq '.IPMasq = false' "$T_TMP/state.good" >"$STATE"
+jq '.ipMasq = true' "$T_TMP/ov.json" >"$T_TMP/ov.masq.json"
+overlay ADD a "" "$T_TMP/ov.masq.json"
+check_eq "IPMasq false: ADD makes the device, no table" "0 1 0" \
+	"$? $(link_exists sluice.1) $(sluice_nft_tables)"
+overlay CHECK a "" "$T_TMP/ov.masq.json"
+check_eq "IPMasq false: CHECK does not ask for the table" "0 0" "$? $(sluice_nft_tables)"
+NONS=1 overlay DEL a
+ip link set "$(hostveth a)" mtu 1500
+ip -n "pod$N-a" link set eth0 mtu 1500
+ip link del sluice.1
+cp "$T_TMP/state.good" "$STATE"
+check_eq "the state of sluicectl node up says the node masquerades" true "$(jq .IPMasq "$STATE")"
 
 # --- ADD: the device from the state, both MTUs, the table; prevResult passed on ---------------
 overlay ADD a
@@ -253,3 +293,15 @@ check_eq "dual stack: sluice-v6.1, local fd00:100::1, dev ul0, the lease's IPv6 
 	"$(ip -d -j link show sluice-v6.1 | jq -r '.[0] | "\(.linkinfo.info_kind) \(.linkinfo.info_data.id) \(.linkinfo.info_data.local6 // .linkinfo.info_data.local) \(.linkinfo.info_data.link)"') $(ip -j -6 addr show dev sluice-v6.1 scope global | jq -r '.[0].addr_info[0] | "\(.local)/\(.prefixlen)"')"
 overlay CHECK d "" "$T_TMP/ds-ov.json"
 check_eq "dual stack: CHECK" 0 $?
+
+# a dual-stack state whose IPv6 device name cannot fit (sluice-v6.100000 is 16 bytes): refused
+# before the IPv4 device sluice.100000 is made
+DSST=$T_TMP/ds/subnet.lease.json
+cp "$DSST" "$T_TMP/ds-state.good"
+jq '.VNI = 100000' "$T_TMP/ds-state.good" >"$DSST"
+defer "ip link del sluice.100000"
+overlay ADD d "" "$T_TMP/ds-ov.json"
+err_is "dual stack, VNI 100000: code 7 before anything is made" $? "1 7" \
+	"overlay device: the name for VNI 100000 is longer than 15 bytes"
+check_eq "dual stack, VNI 100000: no sluice.100000" 0 "$(link_exists sluice.100000)"
+cp "$T_TMP/ds-state.good" "$DSST"

@@ -663,6 +663,7 @@ static void state_in(const char *dir)
 		{"VtepMAC", "\"0b:00:00:00:00:01\"", "VtepMAC: must be a unicast MAC address"},
 		{"VtepMAC", "\"0a:00:00:00:00:0g\"", "VtepMAC: must be a unicast MAC address"},
 		{"Learning", "\"yes\"", "Learning: must be true or false"},
+		{"IPMasq", "1", "IPMasq: must be true or false"},
 	};
 	struct subnet_conf c;
 	struct subnet_lease l = mk_lease("10.244.7.0/24", "fd00:10:244:7::/64");
@@ -681,7 +682,7 @@ static void state_in(const char *dir)
 	ip_parse("fd00:100::7", &l.public_ipv6);
 	snprintf(l.vtep_mac, sizeof(l.vtep_mac), "0a:1b:2c:3d:4e:5f");
 	snprintf(l.node_name, sizeof(l.node_name), "n7");
-	j = subnet_state_json(&c, &l, "eth0", 1450, 1700000000, "dir:///s", "/p");
+	j = subnet_state_json(&c, &l, "eth0", 1450, 1700000000, false, "dir:///s", "/p");
 	l.key = NULL;
 	subnet_conf_done(&c);
 	s = subnet_json_text(j);
@@ -705,6 +706,7 @@ static void state_in(const char *dir)
 	T_EQ(st.mtu, 1450);
 	T_EQ(st.expires, 1700000000);
 	T_ASSERT(!st.learning && st.gbp && st.direct_routing);
+	T_ASSERT(!st.ip_masq);
 	T_STREQ(st.node_name, "n7");
 
 	/* each refusal: -EINVAL, code 6, the file and the field named; *ret untouched */
@@ -723,6 +725,15 @@ static void state_in(const char *dir)
 	T_EQ(state_of(path, s, &st, &e), 0);
 	free(s);
 	T_ASSERT(!st.gbp);
+	/* but IPMasq absent is the agent's default: the node masquerades */
+	s = state_with("IPMasq", NULL);
+	T_EQ(state_of(path, s, &st, &e), 0);
+	free(s);
+	T_ASSERT(st.ip_masq);
+	s = state_with("IPMasq", "true");
+	T_EQ(state_of(path, s, &st, &e), 0);
+	free(s);
+	T_ASSERT(st.ip_masq);
 	s = state_with("NodeName", "null");
 	T_EQ(state_of(path, s, &st, &e), 0);
 	free(s);
