@@ -46,6 +46,14 @@ struct agent_peer {
 	bool has4, has6;
 };
 
+/* Key -> index of an array whose elements start with their key (char *): hash chains, so
+ * that a thousand leases in one watch response cost no quadratic string compares. */
+struct agent_keyidx {
+	uint32_t *head; /* hcap chains' first index, UINT32_MAX: empty */
+	uint32_t *next; /* per element */
+	size_t hcap, ncap;
+};
+
 /* What the retry timer has to do again (after a failure talking to the store) */
 enum {
 	AGENT_NEED_START = 1U << 0, /* config, lease, data plane, list, watch */
@@ -73,6 +81,7 @@ struct agent {
 	int64_t rev; /* the last store revision applied */
 	struct agent_peer *peers;
 	size_t npeers, cap;
+	struct agent_keyidx pidx; /* peers' keys */
 	unsigned int need;
 	int backoff_ms;
 	bool store_up, status_dirty;
