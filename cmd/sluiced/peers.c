@@ -5,6 +5,7 @@
  * the table, and the peers they changed into the kernel in one batch per family (a key's
  * later events supersede its earlier ones; one log line per peer changed). */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,11 +370,18 @@ out:
 	free(verb);
 }
 
+/* Changes from this many peers on, what the burst freed goes back to the system */
+#define AGENT_TRIM_AFTER 64
+
 static void batch_apply(struct agent *a, struct batch *b)
 {
+	size_t n = b->n;
+
 	batch_apply_family(a, b, AF_INET);
 	batch_apply_family(a, b, AF_INET6);
 	batch_free(b);
+	if (n >= AGENT_TRIM_AFTER)
+		malloc_trim(0);
 }
 
 void agent_peers_free(struct agent *a)
@@ -464,6 +472,8 @@ int agent_relist(struct agent *a)
 	check_own(a, ls, (size_t)n);
 	subnet_leases_free(ls, (size_t)n);
 	(void)agent_resync(a);
+	if (n >= AGENT_TRIM_AFTER)
+		malloc_trim(0); /* the listing's leases and the kernel's dump are freed */
 	if (a->watch)
 		store_watch_close(a->watch);
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);
