@@ -487,6 +487,11 @@ static int loop(struct agent *a)
 		follow_watch(a, &wfd, &gen);
 		if (a->status_dirty && a->have_lease)
 			(void)agent_status_write(a);
+		if (a->trim) {
+			/* after the status file of the burst: what both freed goes back */
+			malloc_trim(0);
+			a->trim = false;
+		}
 		n = epoll_wait(a->ep, evs, 8, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));

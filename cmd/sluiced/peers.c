@@ -5,7 +5,6 @@
  * the table, and the peers they changed into the kernel in one batch per family (a key's
  * later events supersede its earlier ones; one log line per peer changed). */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,7 +369,8 @@ out:
 	free(verb);
 }
 
-/* Changes from this many peers on, what the burst freed goes back to the system */
+/* Changes from this many peers on, what the burst freed goes back to the system (main.c,
+ * once the status file is written) */
 #define AGENT_TRIM_AFTER 64
 
 static void batch_apply(struct agent *a, struct batch *b)
@@ -381,7 +381,7 @@ static void batch_apply(struct agent *a, struct batch *b)
 	batch_apply_family(a, b, AF_INET6);
 	batch_free(b);
 	if (n >= AGENT_TRIM_AFTER)
-		malloc_trim(0);
+		a->trim = true;
 }
 
 void agent_peers_free(struct agent *a)
@@ -473,7 +473,7 @@ int agent_relist(struct agent *a)
 	subnet_leases_free(ls, (size_t)n);
 	(void)agent_resync(a);
 	if (n >= AGENT_TRIM_AFTER)
-		malloc_trim(0); /* the listing's leases and the kernel's dump are freed */
+		a->trim = true; /* the listing's leases and the kernel's dump are freed */
 	if (a->watch)
 		store_watch_close(a->watch);
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);

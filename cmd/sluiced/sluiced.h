@@ -85,6 +85,7 @@ struct agent {
 	unsigned int need;
 	int backoff_ms;
 	bool store_up, status_dirty;
+	bool trim; /* a burst of changes is over: malloc_trim() on the next loop turn */
 	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
 	 * store, 2 no config, 3 an invalid config, 4 the lease */
 	int last_err_class;
