@@ -708,8 +708,8 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 {
 	struct ip_addr *nets = NULL;
 	struct kp *kv = NULL;
-	size_t nk = 0, i, nops = 0, changed = 0;
-	struct op *ops = NULL;
+	size_t nk = 0, i, nops = 0, nlate = 0, changed = 0;
+	struct op *ops = NULL, *late = NULL;
 	char *state = NULL, s[200], line[300];
 	int *res = NULL, r;
 	long j;
@@ -723,9 +723,10 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	/* at most one op per kernel peer and one per wanted peer */
 	ops = calloc(nk + n + 1, sizeof(*ops));
 	res = calloc(nk + n + 1, sizeof(*res));
+	late = calloc(nk + 1, sizeof(*late)); /* leftovers of replaced peers, after the adds */
 	state = calloc(n + 1, 1);
 	nets = calloc(n + 1, sizeof(*nets));
-	if (!ops || !res || !state || !nets) {
+	if (!ops || !res || !late || !state || !nets) {
 		r = err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -743,11 +744,15 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 		}
 		if (j >= 0) {
 			/* The add of want[j] replaces it; what the replace cannot reach (the old
-			 * MAC's FDB entry) is removed here, quietly: one change, one note. */
+			 * MAC's FDB entry) is removed after the adds (no gap), quietly: one change,
+			 * one note. */
 			state[j] = WANT_WRONG;
 			if (!(k->has & HAS_FDB) || mac_wanted(want, n, k->k.p.mac))
 				continue;
-			o->has = HAS_FDB;
+			late[nlate].kind = OP_DEL;
+			late[nlate].has = HAS_FDB;
+			late[nlate++].p = k->k.p;
+			continue;
 		} else {
 			o->has = k->has;
 			/* an FDB entry a wanted peer uses stays */
@@ -769,6 +774,8 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 		ops[nops].verb = state[i] == WANT_WRONG ? "replace" : "add";
 		nops++;
 	}
+	for (i = 0; i < nlate; i++)
+		ops[nops++] = late[i];
 	r = ops_run(nl, w, ops, nops, res, err);
 	for (i = 0; i < nops; i++) {
 		if (!ops[i].verb)
@@ -788,6 +795,7 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 out:
 	free(kv);
 	free(ops);
+	free(late);
 	free(res);
 	free(state);
 	free(nets);

@@ -109,6 +109,25 @@ check_eq old-ip-state "192.168.100.8|$O2 PERMANENT" "$(fdb $O2)|$(neigh 10.244.1
 sleep 0.2
 check_eq old-no-gap "Deleted 192.168.100.7 dev $VX lladdr $O1 PERMANENT" \
 	"$(grep '^Deleted' "$MON0" | grep -v '^Deleted 10.97.' | sed 's/ *$//')"
+# sync replacing a peer whose MAC changed: the old MAC's FDB entry goes after the new one
+# (on a device of its own, so that the sync leaves the peers above alone)
+ip link add sluice.2 type vxlan id 2 dstport 8473 local 192.168.100.1 dev u0 nolearning
+ip link set sluice.2 up
+ovt apply sluice.2 u0 add 10.244.27.0/24,192.168.100.7,$O1 >/dev/null 2>&1
+check_eq old-sync "replace 10.244.27.0/24 via 192.168.100.7 vtep $O2
+changes=1" "$(ovt sync sluice.2 u0 10.244.27.0/24,192.168.100.7,$O2 2>&1)"
+ip neigh replace 10.97.0.254 lladdr 02:97:00:00:00:02 dev u1 nud permanent
+for i in $(seq 1 50); do
+	grep -q '^10.97.0.254 ' "$MON0" && break
+	sleep 0.1
+done
+rt_line=$(grep -n "^192.168.100.7 dev sluice.2 lladdr $O2" "$MON0" | cut -d: -f1)
+del_line=$(grep -n "^Deleted 192.168.100.7 dev sluice.2 lladdr $O1" "$MON0" | cut -d: -f1)
+check_eq old-sync-order "new fdb entry first" \
+	"$([ -n "$rt_line" ] && [ -n "$del_line" ] && [ "$del_line" -gt "$rt_line" ] &&
+		echo "new fdb entry first" || echo "new at ${rt_line:-?}, old deleted at ${del_line:-?}")"
+check_eq old-sync-state "|192.168.100.7" "$(fdb $O1 sluice.2)|$(fdb $O2 sluice.2)"
+ip link del sluice.2
 kill $MON0PID 2>/dev/null
 # to direct and back, with the old state: nothing of the other kind left
 ovt apply $VX u0 add 10.244.17.0/24,192.168.100.7,direct del 10.244.17.0/24,192.168.100.8,$O2 \
