@@ -4,6 +4,7 @@
  * No threads; idle, it sleeps in epoll_wait. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -496,6 +497,11 @@ static int loop(struct agent *a)
 		follow_watch(a, &wfd, &gen);
 		if (a->status_dirty && a->have_lease)
 			(void)agent_status_write(a);
+		if (a->trim) {
+			/* after the status file of the burst: what both freed goes back */
+			malloc_trim(0);
+			a->trim = false;
+		}
 		n = epoll_wait(a->ep, evs, 8, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_error("epoll_wait: %s", strerror(errno));
@@ -548,6 +554,13 @@ int main(int argc, char **argv)
 	struct err e = {0};
 	int r;
 
+	/* A long-lived agent whose big allocations (a watch response of a thousand leases, its
+	 * parse, a netlink batch) come in bursts: fixed thresholds keep glibc from raising the
+	 * mmap threshold after the first burst (which would leave the next one's buffers in a
+	 * heap it cannot give back), and one arena serves libcurl's resolver thread too. */
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+	mallopt(M_ARENA_MAX, 1);
 	log_set_context("sluiced", NULL, NULL);
 	r = parse_flags(argc, argv, &a.o, &level);
 	if (r)

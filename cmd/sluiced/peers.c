@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /* sluiced: the other nodes' leases as peers in the kernel. A listing (at start, after a
  * compacted watch or a lost one, after SIGHUP) rebuilds the table and reconciles the kernel
- * with it, leaving live peers untouched; each watch event then changes one peer's entries. */
+ * with it, leaving live peers untouched; then the watch events ready at one wake-up go into
+ * the table, and the peers they changed into the kernel in one batch per family (a key's
+ * later events supersede its earlier ones; one log line per peer changed). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,48 +138,103 @@ static void peer_log(const char *verb, const struct overlay_peer *p)
 			 m[3], m[4], m[5]);
 }
 
-/* Programs one family's change: old (may be NULL) replaced by new (may be NULL) */
-static void apply_family(struct agent *a, int family, const struct overlay_peer *old,
-			 const struct overlay_peer *new)
-{
-	struct overlay_where w;
-	struct err e = {0};
-	int r;
+#define KX_NONE UINT32_MAX
 
-	agent_dev_where(a, family, &w);
-	if (!w.dev || (old && new &&peer_eq(old, new)) || (!old && !new))
-		return;
-	/* a peer whose subnet changed is another peer: the old one goes */
-	if (old && new &&
-	    (old->subnet.len != new->subnet.len || !ip_eq(&old->subnet.ip, &new->subnet.ip)))
-		r = overlay_peers_apply(&a->nl, &w, new, 1, old, 1, &e);
-	else
-		r = overlay_peers_apply(&a->nl, &w, new, new ? 1 : 0, new ? NULL : old, new ? 0 : 1,
-					&e);
-	if (r < 0) {
-		log_error("peer %s: %s%s%s",
-			  ip_prefix_fmt(new ? &new->subnet : &old->subnet, (char[IP_STRLEN]){0}),
-			  e.msg, e.details[0] ? ": " : "", e.details);
-		agent_schedule_resync(a); /* the monitor's resync tries again */
-		return;
+static const char *kx_key(const void *base, size_t stride, size_t i)
+{
+	return *(char *const *)((const char *)base + i * stride);
+}
+
+static size_t kx_hash(const struct agent_keyidx *x, const char *key)
+{
+	uint32_t h = 2166136261U; /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (uint8_t)*key) * 16777619U;
+	return h & (x->hcap - 1);
+}
+
+static void kx_free(struct agent_keyidx *x)
+{
+	free(x->head);
+	free(x->next);
+	memset(x, 0, sizeof(*x));
+}
+
+static void kx_link(struct agent_keyidx *x, const void *base, size_t stride, size_t i)
+{
+	size_t h = kx_hash(x, kx_key(base, stride, i));
+
+	x->next[i] = x->head[h];
+	x->head[h] = (uint32_t)i;
+}
+
+static void kx_unlink(struct agent_keyidx *x, const void *base, size_t stride, size_t i)
+{
+	uint32_t *p = &x->head[kx_hash(x, kx_key(base, stride, i))];
+
+	while (*p != KX_NONE && *p != i)
+		p = &x->next[*p];
+	if (*p == i)
+		*p = x->next[i];
+}
+
+/* Makes room for n elements base[0..n) (all indexed again when the chains grow) */
+static int kx_reserve(struct agent_keyidx *x, const void *base, size_t stride, size_t n)
+{
+	size_t hcap = x->hcap ? x->hcap : 64, i;
+	uint32_t *head, *next;
+
+	if (n <= x->ncap && n <= x->hcap / 2)
+		return 0;
+	while (hcap < 2 * n)
+		hcap *= 2;
+	if (n > x->ncap) {
+		size_t ncap = hcap / 2;
+
+		if (!(next = realloc(x->next, ncap * sizeof(*next))))
+			return -ENOMEM;
+		x->next = next;
+		x->ncap = ncap;
 	}
-	peer_log(new ? (old ? "replace" : "add") : "del", new ? new : old);
-	a->status_dirty = true;
+	if (hcap == x->hcap)
+		return 0;
+	if (!(head = malloc(hcap * sizeof(*head))))
+		return -ENOMEM;
+	free(x->head);
+	x->head = head;
+	x->hcap = hcap;
+	memset(head, 0xff, hcap * sizeof(*head));
+	for (i = 0; i + 1 < n; i++) /* element n - 1 is the caller's to link */
+		kx_link(x, base, stride, i);
+	return 0;
+}
+
+static ssize_t kx_find(const struct agent_keyidx *x, const void *base, size_t stride,
+		       const char *key)
+{
+	uint32_t i;
+
+	if (!x->hcap)
+		return -1;
+	for (i = x->head[kx_hash(x, key)]; i != KX_NONE; i = x->next[i])
+		if (!strcmp(kx_key(base, stride, i), key))
+			return (ssize_t)i;
+	return -1;
 }
 
 static ssize_t find(const struct agent *a, const char *key)
 {
-	for (size_t i = 0; i < a->npeers; i++)
-		if (!strcmp(a->peers[i].key, key))
-			return (ssize_t)i;
-	return -1;
+	return kx_find(&a->pidx, a->peers, sizeof(*a->peers), key);
 }
 
 /* The table's peer of key becomes p (NULL: none) */
 static void table_set(struct agent *a, const char *key, const struct agent_peer *p)
 {
+	const size_t st = sizeof(*a->peers);
 	ssize_t i = find(a, key);
 	struct agent_peer *old = i >= 0 ? &a->peers[i] : NULL;
+	size_t last = a->npeers - 1;
 
 	if (old && p) {
 		char *k = old->key;
@@ -187,8 +244,15 @@ static void table_set(struct agent *a, const char *key, const struct agent_peer 
 		return;
 	}
 	if (old) {
+		/* the last peer moves into the hole */
+		kx_unlink(&a->pidx, a->peers, st, (size_t)i);
+		if ((size_t)i != last)
+			kx_unlink(&a->pidx, a->peers, st, last);
 		free(old->key);
-		a->peers[i] = a->peers[--a->npeers];
+		a->peers[i] = a->peers[last];
+		a->npeers--;
+		if ((size_t)i != last)
+			kx_link(&a->pidx, a->peers, st, (size_t)i);
 		return;
 	}
 	if (!p)
@@ -206,19 +270,151 @@ static void table_set(struct agent *a, const char *key, const struct agent_peer 
 	}
 	a->peers[a->npeers] = *p;
 	a->peers[a->npeers].key = strdup(key);
-	if (a->peers[a->npeers].key)
-		a->npeers++;
+	if (!a->peers[a->npeers].key || kx_reserve(&a->pidx, a->peers, st, a->npeers + 1) < 0) {
+		free(a->peers[a->npeers].key);
+		log_error("out of memory");
+		return;
+	}
+	kx_link(&a->pidx, a->peers, st, a->npeers);
+	a->npeers++;
 }
 
-/* The peer of key becomes p (NULL: none), in the kernel and in the table */
-static void set_peer(struct agent *a, const char *key, const struct agent_peer *p)
-{
-	ssize_t i = find(a, key);
-	struct agent_peer *old = i >= 0 ? &a->peers[i] : NULL;
+/* The peers changed by the events of one drain: each key's state before the first of them,
+ * so that later events on a key supersede earlier ones and the kernel gets one batch. */
+struct batch_old {
+	char *key;
+	struct agent_peer old; /* key unused */
+	bool had;
+};
 
-	apply_family(a, AF_INET, old && old->has4 ? &old->p4 : NULL, p && p->has4 ? &p->p4 : NULL);
-	apply_family(a, AF_INET6, old && old->has6 ? &old->p6 : NULL, p && p->has6 ? &p->p6 : NULL);
-	table_set(a, key, p);
+struct batch {
+	struct batch_old *v;
+	size_t n, cap;
+	struct agent_keyidx idx;
+};
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].key);
+	free(b->v);
+	kx_free(&b->idx);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Notes key's table state before it changes (once per drain). -ENOMEM when it cannot. */
+static int batch_note(struct batch *b, const struct agent *a, const char *key)
+{
+	ssize_t i;
+
+	if (kx_find(&b->idx, b->v, sizeof(*b->v), key) >= 0)
+		return 0;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		struct batch_old *n = realloc(b->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		b->v = n;
+		b->cap = cap;
+	}
+	memset(&b->v[b->n], 0, sizeof(b->v[b->n]));
+	if (!(b->v[b->n].key = strdup(key)))
+		return -ENOMEM;
+	if (kx_reserve(&b->idx, b->v, sizeof(*b->v), b->n + 1) < 0) {
+		free(b->v[b->n].key);
+		return -ENOMEM;
+	}
+	kx_link(&b->idx, b->v, sizeof(*b->v), b->n);
+	i = find(a, key);
+	if (i >= 0) {
+		b->v[b->n].old = a->peers[i];
+		b->v[b->n].old.key = NULL;
+		b->v[b->n].had = true;
+	}
+	b->n++;
+	return 0;
+}
+
+/* One family's changes of the batch in one overlay_peers_apply: each changed peer's new
+ * state in add[], its old one in del[] (the same subnet: only what the new one does not
+ * replace goes, without a gap; another subnet: the old peer goes). */
+static void batch_apply_family(struct agent *a, const struct batch *b, int family)
+{
+	struct overlay_peer *add, *del;
+	const struct overlay_peer **logp;
+	const char **verb;
+	struct overlay_where w;
+	struct err e = {0};
+	size_t na = 0, nd = 0, nl = 0, i;
+	int r;
+
+	agent_dev_where(a, family, &w);
+	if (!w.dev || !b->n)
+		return;
+	add = calloc(b->n, sizeof(*add));
+	del = calloc(b->n, sizeof(*del));
+	logp = calloc(b->n, sizeof(*logp));
+	verb = calloc(b->n, sizeof(*verb));
+	if (!add || !del || !logp || !verb) {
+		log_error("out of memory programming peers");
+		agent_schedule_resync(a);
+		goto out;
+	}
+	for (i = 0; i < b->n; i++) {
+		ssize_t k = find(a, b->v[i].key);
+		const struct agent_peer *o = b->v[i].had ? &b->v[i].old : NULL;
+		const struct agent_peer *c = k >= 0 ? &a->peers[k] : NULL;
+		const struct overlay_peer *op = NULL, *np = NULL;
+
+		if (o && (family == AF_INET ? o->has4 : o->has6))
+			op = family == AF_INET ? &o->p4 : &o->p6;
+		if (c && (family == AF_INET ? c->has4 : c->has6))
+			np = family == AF_INET ? &c->p4 : &c->p6;
+		if ((!op && !np) || (op && np && peer_eq(op, np)))
+			continue;
+		if (np)
+			add[na++] = *np;
+		if (op)
+			del[nd++] = *op;
+		logp[nl] = np ? np : op;
+		verb[nl++] = np ? (op ? "replace" : "add") : "del";
+	}
+	if (!na && !nd)
+		goto out;
+	r = overlay_peers_apply(&a->nl, &w, add, na, del, nd, &e);
+	if (r < 0) {
+		log_error("programming %zu %s peer change%s: %s%s%s", nl,
+			  family == AF_INET ? "IPv4" : "IPv6", nl == 1 ? "" : "s", e.msg,
+			  e.details[0] ? ": " : "", e.details);
+		agent_schedule_resync(a); /* the monitor's resync tries again */
+		goto out;
+	}
+	log_debug("%zu %s peer change%s programmed in one batch", nl,
+		  family == AF_INET ? "IPv4" : "IPv6", nl == 1 ? "" : "s");
+	for (i = 0; i < nl; i++)
+		peer_log(verb[i], logp[i]);
+	a->status_dirty = true;
+out:
+	free(add);
+	free(del);
+	free(logp);
+	free(verb);
+}
+
+/* Changes from this many peers on, what the burst freed goes back to the system (main.c,
+ * once the status file is written) */
+#define AGENT_TRIM_AFTER 64
+
+static void batch_apply(struct agent *a, struct batch *b)
+{
+	size_t n = b->n;
+
+	batch_apply_family(a, b, AF_INET);
+	batch_apply_family(a, b, AF_INET6);
+	batch_free(b);
+	if (n >= AGENT_TRIM_AFTER)
+		a->trim = true;
 }
 
 void agent_peers_free(struct agent *a)
@@ -228,6 +424,7 @@ void agent_peers_free(struct agent *a)
 	free(a->peers);
 	a->peers = NULL;
 	a->npeers = a->cap = 0;
+	kx_free(&a->pidx);
 }
 
 static int sync_family(struct agent *a, int family)
@@ -314,6 +511,8 @@ int agent_relist(struct agent *a)
 	subnet_leases_free(ls, (size_t)n);
 	if (agent_resync(a) < 0)
 		agent_schedule_resync(a); /* retried with backoff (main.c) */
+	if (n >= AGENT_TRIM_AFTER)
+		a->trim = true; /* the listing's leases and the kernel's dump are freed */
 	if (a->watch)
 		store_watch_close(a->watch);
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);
@@ -329,7 +528,8 @@ int agent_relist(struct agent *a)
 	return 0;
 }
 
-static void on_event(struct agent *a, const struct store_event *ev)
+/* The event's change goes into the table, and the key's old state into b */
+static void on_event(struct agent *a, const struct store_event *ev, struct batch *b)
 {
 	struct subnet_lease l = {0};
 	struct agent_peer p;
@@ -344,16 +544,26 @@ static void on_event(struct agent *a, const struct store_event *ev)
 		}
 		goto out;
 	}
-	if (ev->type == STORE_EV_PUT && lease_peer(a, &l, &p) > 0)
-		set_peer(a, l.key, &p);
-	else if (find(a, l.key) >= 0)
-		set_peer(a, l.key, NULL);
+	if (ev->type == STORE_EV_PUT && lease_peer(a, &l, &p) > 0) {
+		if (batch_note(b, a, l.key) < 0) {
+			log_error("out of memory");
+			agent_schedule_resync(a); /* the table is right: the resync programs it */
+		}
+		table_set(a, l.key, &p);
+	} else if (find(a, l.key) >= 0) {
+		if (batch_note(b, a, l.key) < 0) {
+			log_error("out of memory");
+			agent_schedule_resync(a);
+		}
+		table_set(a, l.key, NULL);
+	}
 out:
 	subnet_lease_done(&l);
 }
 
 int agent_watch_drain(struct agent *a, int *timeout_ms)
 {
+	struct batch b = {0};
 	struct store_event ev;
 	struct err e = {0};
 	int r, n = 0;
@@ -369,6 +579,8 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 				 (long long)a->rev + 1);
 			store_watch_close(a->watch);
 			a->watch = NULL;
+			/* the listing rebuilds the table and syncs the kernel with it */
+			batch_free(&b);
 			if (agent_relist(a) < 0)
 				agent_schedule_retry(a, AGENT_NEED_RELIST);
 			continue;
@@ -378,15 +590,18 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 			store_watch_close(a->watch);
 			a->watch = NULL;
 			agent_schedule_retry(a, AGENT_NEED_RELIST);
+			batch_apply(a, &b);
 			return r;
 		}
 		n++;
-		on_event(a, &ev);
+		on_event(a, &ev, &b);
 		if (ev.kv.mod_rev > a->rev)
 			a->rev = ev.kv.mod_rev;
 		a->status_dirty = true;
 		store_event_free(&ev);
 	}
+	/* every event ready is in: one batch per family for all of them */
+	batch_apply(a, &b);
 	if (a->watch && store_watch_rev(a->watch) > a->rev) {
 		a->rev = store_watch_rev(a->watch);
 		a->status_dirty = true;

@@ -47,6 +47,14 @@ struct agent_peer {
 	bool dup_warned; /* its VtepMAC is another's too: warned (once per version of it) */
 };
 
+/* Key -> index of an array whose elements start with their key (char *): hash chains, so
+ * that a thousand leases in one watch response cost no quadratic string compares. */
+struct agent_keyidx {
+	uint32_t *head; /* hcap chains' first index, UINT32_MAX: empty */
+	uint32_t *next; /* per element */
+	size_t hcap, ncap;
+};
+
 /* What the retry timer has to do again (after a failure talking to the store) */
 enum {
 	AGENT_NEED_START = 1U << 0, /* config, lease, data plane, list, watch */
@@ -74,6 +82,7 @@ struct agent {
 	int64_t rev; /* the last store revision applied */
 	struct agent_peer *peers;
 	size_t npeers, cap;
+	struct agent_keyidx pidx; /* peers' keys */
 	unsigned int need;
 	int backoff_ms;
 	int resync_backoff_ms; /* the next wait after a failed resync */
@@ -81,6 +90,7 @@ struct agent {
 	/* a listing succeeded: until then the table is no picture of the store, and a resync
 	 * against it would remove every peer the kernel holds */
 	bool listed;
+	bool trim; /* a burst of changes is over: malloc_trim() on the next loop turn */
 	/* what was last logged as failing, so that a retry logs nothing new: 0 none, 1 the
 	 * store, 2 no config, 3 an invalid config, 4 the lease */
 	int last_err_class;

@@ -273,13 +273,38 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 	return first;
 }
 
+static bool same_subnet(const struct overlay_peer *a, const struct overlay_peer *b)
+{
+	return a->subnet.len == b->subnet.len && ip_eq(&a->subnet.ip, &b->subnet.ip);
+}
+
+/* The entries of old (a del) that new (an add of the same subnet) does not replace: the
+ * add's neighbour and route replace old's (same address, same destination), and a direct
+ * add removes the neighbour itself; what stays is old's FDB entry when its MAC is not the
+ * one any VXLAN add programs. */
+static unsigned int replaced_leftover(const struct overlay_peer *old,
+				      const struct overlay_peer *add, size_t nadd)
+{
+	if (old->direct || mac_zero(old->mac))
+		return 0;
+	for (size_t i = 0; i < nadd; i++)
+		if (!add[i].direct && !memcmp(add[i].mac, old->mac, 6))
+			return 0;
+	/* a direct add removes the FDB entry of the MAC it names */
+	for (size_t i = 0; i < nadd; i++)
+		if (add[i].direct && same_subnet(&add[i], old) && !memcmp(add[i].mac, old->mac, 6))
+			return 0;
+	return HAS_FDB;
+}
+
 int overlay_peers_apply(struct nl *nl, const struct overlay_where *w,
 			const struct overlay_peer *add, size_t nadd, const struct overlay_peer *del,
 			size_t ndel, struct err *err)
 {
 	struct op *ops;
 	int *res, r;
-	size_t i, n = 0, changed = 0;
+	size_t i, j, n = 0, changed = 0;
+	bool *paired;
 
 	if (w->family != AF_INET && w->family != AF_INET6)
 		return err_fail(err, CNI_ERR_INTERNAL, -EINVAL, "overlay peers: bad family");
@@ -293,27 +318,47 @@ int overlay_peers_apply(struct nl *nl, const struct overlay_where *w,
 		return 0;
 	ops = calloc(nadd + ndel, sizeof(*ops));
 	res = calloc(nadd + ndel, sizeof(*res));
-	if (!ops || !res) {
+	paired = calloc(ndel + 1, sizeof(*paired));
+	if (!ops || !res || !paired) {
 		free(ops);
 		free(res);
+		free(paired);
 		return err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	for (i = 0; i < ndel; i++, n++) {
+	/* A del with an add of the same subnet is that peer's old state: the add replaces it
+	 * in place and only the leftovers go, after the add, so a live peer has no gap. */
+	for (i = 0; i < ndel; i++)
+		for (j = 0; j < nadd && !paired[i]; j++)
+			paired[i] = same_subnet(&del[i], &add[j]);
+	for (i = 0; i < ndel; i++) {
+		if (paired[i])
+			continue;
 		ops[n].kind = OP_DEL;
 		ops[n].p = del[i];
 		ops[n].has = del[i].direct
 				     ? HAS_DIRECT
 				     : HAS_NEIGH | HAS_ROUTE | (mac_zero(del[i].mac) ? 0 : HAS_FDB);
+		n++;
 	}
 	for (i = 0; i < nadd; i++, n++) {
 		ops[n].kind = OP_ADD;
 		ops[n].p = add[i];
 	}
+	/* the peers changed: one per add and per unpaired del */
+	for (i = 0; i < ndel; i++) {
+		if (!paired[i] || !(ops[n].has = replaced_leftover(&del[i], add, nadd)))
+			continue;
+		ops[n].kind = OP_DEL;
+		ops[n].p = del[i];
+		ops[n].verb = "leftover";
+		n++;
+	}
 	r = ops_run(nl, w, ops, n, res, err);
 	for (i = 0; i < n; i++)
-		changed += res[i] == 0;
+		changed += res[i] == 0 && !ops[i].verb;
 	free(ops);
 	free(res);
+	free(paired);
 	return r < 0 ? r : (int)changed;
 }
 
@@ -664,8 +709,8 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	struct overlay_peer *owners = NULL;
 	struct ip_addr *nets = NULL;
 	struct kp *kv = NULL;
-	size_t nk = 0, i, nops = 0, changed = 0, no;
-	struct op *ops = NULL;
+	size_t nk = 0, i, nops = 0, nlate = 0, changed = 0, no;
+	struct op *ops = NULL, *late = NULL;
 	char *state = NULL, s[200], line[300];
 	int *res = NULL, r;
 	long j;
@@ -703,9 +748,10 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 	/* at most one op per kernel peer and one per wanted peer */
 	ops = calloc(nk + n + 1, sizeof(*ops));
 	res = calloc(nk + n + 1, sizeof(*res));
+	late = calloc(nk + 1, sizeof(*late)); /* leftovers of replaced peers, after the adds */
 	state = calloc(n + 1, 1);
 	nets = calloc(n + 1, sizeof(*nets));
-	if (!ops || !res || !state || !nets) {
+	if (!ops || !res || !late || !state || !nets) {
 		r = err_fail(err, CNI_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -723,11 +769,15 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 		}
 		if (j >= 0) {
 			/* The add of want[j] replaces it; what the replace cannot reach (the old
-			 * MAC's FDB entry) is removed here, quietly: one change, one note. */
+			 * MAC's FDB entry) is removed after the adds (no gap), quietly: one change,
+			 * one note. */
 			state[j] = WANT_WRONG;
 			if (!(k->has & HAS_FDB) || mac_wanted(want, n, k->k.p.mac))
 				continue;
-			o->has = HAS_FDB;
+			late[nlate].kind = OP_DEL;
+			late[nlate].has = HAS_FDB;
+			late[nlate++].p = k->k.p;
+			continue;
 		} else {
 			o->has = k->has;
 			/* an FDB entry a wanted peer uses stays */
@@ -749,6 +799,8 @@ int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
 		ops[nops].verb = state[i] == WANT_WRONG ? "replace" : "add";
 		nops++;
 	}
+	for (i = 0; i < nlate; i++)
+		ops[nops++] = late[i];
 	r = ops_run(nl, w, ops, nops, res, err);
 	for (i = 0; i < nops; i++) {
 		if (!ops[i].verb)
@@ -769,6 +821,7 @@ out:
 	free(owners);
 	free(kv);
 	free(ops);
+	free(late);
 	free(res);
 	free(state);
 	free(nets);

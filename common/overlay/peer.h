@@ -22,7 +22,8 @@
 struct err;
 struct nl;
 
-#define OVERLAY_RTPROT 83 /* rtnetlink protocol of sluice's overlay routes ("ip route ... proto 83") */
+#define OVERLAY_RTPROT \
+	83 /* rtnetlink protocol of sluice's overlay routes ("ip route ... proto 83") */
 
 struct overlay_peer {
 	struct ip_prefix subnet; /* the peer's lease subnet (network address, length) */
@@ -42,14 +43,18 @@ struct overlay_where {
  * 02:..." */
 typedef void (*overlay_note_fn)(void *data, const char *what);
 
-/* Programs peers add[0..nadd) (replacing what differs, so a peer whose MAC or PublicIP
- * changed is right afterwards; a peer switched between direct and VXLAN loses its old
- * entries) and removes peers del[0..ndel) (absent entries are not an error), dels first,
- * pipelined. Keeps going past a failed peer and records the first failure in err. Returns
- * the number of peers changed, or that first error. */
+/* Programs peers add[0..nadd) (replacing what differs: neighbour, FDB entry and route are
+ * replaced in place) and removes peers del[0..ndel) (absent entries are not an error),
+ * pipelined in one batch. A del with the same subnet as an add is that peer's old state:
+ * nothing the add replaces is deleted (a live peer has no gap), and what the add cannot
+ * reach goes after it: the old MAC's FDB entry when the VtepMAC changed or the peer turned
+ * direct (a VXLAN peer turned direct loses its neighbour; a direct one turned VXLAN has its
+ * route replaced). Without the old state, an old MAC's FDB entry stays until a sync. Other
+ * dels go first. Keeps going past a failed peer and records the first failure in err.
+ * Returns the number of peers changed (adds and unpaired dels), or that first error. */
 int overlay_peers_apply(struct nl *nl, const struct overlay_where *w,
-			const struct overlay_peer *add, size_t nadd,
-			const struct overlay_peer *del, size_t ndel, struct err *err);
+			const struct overlay_peer *add, size_t nadd, const struct overlay_peer *del,
+			size_t ndel, struct err *err);
 
 /* The peers found in the kernel: on w->dev, neighbours that are permanent with a lladdr,
  * FDB entries with a dst, routes via the device; on w->underlay, routes of protocol
@@ -68,8 +73,8 @@ int overlay_peers_read(struct nl *nl, const struct overlay_where *w, struct over
  * correct peers untouched (no packet of a live peer is disturbed), note() called once per
  * change. Returns the number of changes or -errno (err: the first failure). */
 int overlay_peers_sync(struct nl *nl, const struct overlay_where *w,
-		       const struct overlay_peer *want, size_t n, overlay_note_fn note,
-		       void *data, struct err *err);
+		       const struct overlay_peer *want, size_t n, overlay_note_fn note, void *data,
+		       struct err *err);
 
 /* True when ip lies in a prefix of a global address of the underlay (flannel's
  * ip.DirectRouting: the peer shares our L2 segment). Returns 1, 0 or -errno. */

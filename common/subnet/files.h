@@ -28,6 +28,10 @@ struct subnet_lease;
 #define SUBNET_BRIDGE_NAME "sluicebr0" /* the chains in chains/ use sluice0 */
 #define SUBNET_OVERLAY_TYPE "sluice-vxlan-overlay"
 #define SUBNET_VXLAN_OVERHEAD 50 /* outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14 */
+/* outer IPv6 40 + UDP 8 + VXLAN 8 + inner Ethernet 14: what the kernel caps a VXLAN device
+ * over an IPv6 underlay at (flanneld subtracts 50 anyway, so its pods' full-size IPv6
+ * packets cannot cross) */
+#define SUBNET_VXLAN_OVERHEAD6 70
 
 /* Writes data[len] to path atomically with mode, creating missing parent directories
  * (0755). Returns 0 or -errno with err naming the path. */

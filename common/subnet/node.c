@@ -82,7 +82,8 @@ out:
 
 unsigned int subnet_node_mtu(const struct subnet_conf *c, const struct subnet_ident *id)
 {
-	return (c->mtu ? c->mtu : id->mtu) - SUBNET_VXLAN_OVERHEAD;
+	return (c->mtu ? c->mtu : id->mtu) -
+	       (c->enable_ipv6 ? SUBNET_VXLAN_OVERHEAD6 : SUBNET_VXLAN_OVERHEAD);
 }
 
 int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_node_opts *o,

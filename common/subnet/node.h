@@ -47,8 +47,9 @@ int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_nod
 /* Removes the three files (absent ones are fine). Returns 0 or -errno with err filled. */
 int subnet_node_remove_files(const struct subnet_node_opts *o, struct err *err);
 
-/* The MTU the node's pods and VXLAN device get: the config's MTU, else the underlay's,
- * less SUBNET_VXLAN_OVERHEAD. */
+/* The MTU the node's pods and VXLAN devices get: the config's MTU, else the underlay's,
+ * less SUBNET_VXLAN_OVERHEAD, or less SUBNET_VXLAN_OVERHEAD6 with EnableIPv6 (the IPv6
+ * device's limit: pods, both devices and subnet.env agree on the smaller one). */
 unsigned int subnet_node_mtu(const struct subnet_conf *c, const struct subnet_ident *id);
 
 #endif

@@ -188,7 +188,7 @@ check_eq dual-stack:subnet.env "FLANNEL_NETWORK=10.7.0.0/16
 FLANNEL_SUBNET=${sn%.0/24}.1/24
 FLANNEL_IPV6_NETWORK=fd00:7::/56
 FLANNEL_IPV6_SUBNET=${sn6%/64}1/64
-FLANNEL_MTU=1450
+FLANNEL_MTU=1430
 FLANNEL_IPMASQ=true" "$(cat "$T_TMP/nd1/subnet.env")"
 check_eq dual-stack:conflist-ipam "[[{\"subnet\":\"$sn\"}],[{\"subnet\":\"$sn6\"}]] [{\"dst\":\"10.7.0.0/16\"},{\"dst\":\"fd00:7::/56\"}]" \
 	"$(jq -c '.plugins[0].ipam | .ranges, .routes' "$T_TMP/nd1/net.d/10-sluice.conflist" | paste -sd' ')"

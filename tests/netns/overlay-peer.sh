@@ -84,6 +84,62 @@ check_eq change-fdb "10.9.0.33" "$(fdb $M33)"
 check_eq change-route "10.244.3.0 $VX 83 onlink" "$(route 10.244.3.0/24)"
 check_eq change-read "10.244.3.0/24 10.9.0.33 $M33 complete" "$(rd $VX | grep ^10.244.3.0/)"
 
+# --- the old state passed in del[]: the old MAC's FDB entry goes, the peer has no gap ------
+O1=0e:00:00:00:01:07
+O2=0e:00:00:00:02:07
+ovt apply $VX u0 add 10.244.17.0/24,192.168.100.7,$O1 >/dev/null 2>&1
+MON0=$T_TMP/monitor0
+ip -o monitor neigh route >"$MON0" 2>&1 &
+MON0PID=$!
+defer "kill $MON0PID"
+for i in $(seq 1 50); do
+	ip neigh replace 10.97.0.$((i % 250 + 1)) lladdr 02:97:00:00:00:01 dev u1 nud permanent
+	grep -q 10.97.0. "$MON0" && break
+	sleep 0.1
+done
+check_eq old-mac-apply "changed=1" "$(ovt apply $VX u0 add 10.244.17.0/24,192.168.100.7,$O2 \
+	del 10.244.17.0/24,192.168.100.7,$O1 2>&1)"
+check_eq old-mac-state "|192.168.100.7|$O2 PERMANENT|10.244.17.0 $VX 83 onlink" \
+	"$(fdb $O1)|$(fdb $O2)|$(neigh 10.244.17.0)|$(route 10.244.17.0/24)"
+# the same MAC at a new PublicIP: one dst, the new one
+check_eq old-ip-apply "changed=1" "$(ovt apply $VX u0 add 10.244.17.0/24,192.168.100.8,$O2 \
+	del 10.244.17.0/24,192.168.100.7,$O2 2>&1)"
+check_eq old-ip-state "192.168.100.8|$O2 PERMANENT" "$(fdb $O2)|$(neigh 10.244.17.0)"
+# the live peer's neighbour and route were replaced, never deleted: only the old FDB entry
+sleep 0.2
+check_eq old-no-gap "Deleted 192.168.100.7 dev $VX lladdr $O1 PERMANENT" \
+	"$(grep '^Deleted' "$MON0" | grep -v '^Deleted 10.97.' | sed 's/ *$//')"
+# sync replacing a peer whose MAC changed: the old MAC's FDB entry goes after the new one
+# (on a device of its own, so that the sync leaves the peers above alone)
+ip link add sluice.2 type vxlan id 2 dstport 8473 local 192.168.100.1 dev u0 nolearning
+ip link set sluice.2 up
+ovt apply sluice.2 u0 add 10.244.27.0/24,192.168.100.7,$O1 >/dev/null 2>&1
+check_eq old-sync "replace 10.244.27.0/24 via 192.168.100.7 vtep $O2
+changes=1" "$(ovt sync sluice.2 u0 10.244.27.0/24,192.168.100.7,$O2 2>&1)"
+ip neigh replace 10.97.0.254 lladdr 02:97:00:00:00:02 dev u1 nud permanent
+for i in $(seq 1 50); do
+	grep -q '^10.97.0.254 ' "$MON0" && break
+	sleep 0.1
+done
+rt_line=$(grep -n "^192.168.100.7 dev sluice.2 lladdr $O2" "$MON0" | cut -d: -f1)
+del_line=$(grep -n "^Deleted 192.168.100.7 dev sluice.2 lladdr $O1" "$MON0" | cut -d: -f1)
+check_eq old-sync-order "new fdb entry first" \
+	"$([ -n "$rt_line" ] && [ -n "$del_line" ] && [ "$del_line" -gt "$rt_line" ] &&
+		echo "new fdb entry first" || echo "new at ${rt_line:-?}, old deleted at ${del_line:-?}")"
+check_eq old-sync-state "|192.168.100.7" "$(fdb $O1 sluice.2)|$(fdb $O2 sluice.2)"
+ip link del sluice.2
+kill $MON0PID 2>/dev/null
+# to direct and back, with the old state: nothing of the other kind left
+ovt apply $VX u0 add 10.244.17.0/24,192.168.100.7,direct del 10.244.17.0/24,192.168.100.8,$O2 \
+	>/dev/null 2>&1
+check_eq old-to-direct "192.168.100.7 u0 83 ||" \
+	"$(route 10.244.17.0/24)|$(neigh 10.244.17.0)|$(fdb $O2)"
+ovt apply $VX u0 add 10.244.17.0/24,192.168.100.7,$O1 del 10.244.17.0/24,192.168.100.7,direct \
+	>/dev/null 2>&1
+check_eq old-from-direct "10.244.17.0 $VX 83 onlink|$O1 PERMANENT|192.168.100.7" \
+	"$(route 10.244.17.0/24)|$(neigh 10.244.17.0)|$(fdb $O1)"
+ovt apply $VX u0 del 10.244.17.0/24,192.168.100.7,$O1 >/dev/null 2>&1
+
 # --- DirectRouting -----------------------------------------------------------------------
 check_eq same-segment-yes "1" "$(ovt same-segment u0 192.168.100.5 2>&1)"
 check_eq same-segment-no "0" "$(ovt same-segment u0 10.9.0.3 2>&1)"

@@ -119,7 +119,8 @@ peer_state() {
 		    (.protocol | tostring) == "83")' >/dev/null && out+="route"
 	echo "$out"
 }
-check_eq device-v4 "1 8472 192.168.100.1 1450 false" "$(vxlan_of 1 sluice.1)"
+# with EnableIPv6 both devices and the pods take the IPv6 device's limit, underlay - 70
+check_eq device-v4 "1 8472 192.168.100.1 1430 false" "$(vxlan_of 1 sluice.1)"
 check_eq device-v6 "1 8472 fd00:100::1 1430 false" "$(vxlan_of 1 sluice-v6.1)"
 check_eq device-address "$(net "${SN[1]}")/32" \
 	"$(ip -n node1 -j addr show sluice.1 | jq -r '.[0].addr_info[] | select(.family == "inet") | "\(.local)/\(.prefixlen)"')"
@@ -156,12 +157,19 @@ for p in a b c d; do
 	IP6[$p]=$(pod_ip $p 6)
 done
 check_eq pod-a-in-lease true "$(python3 -c "import ipaddress,sys; print(str(ipaddress.ip_address('${IP4[a]}') in ipaddress.ip_network('${SN[1]}')).lower())")"
-check_eq pod-mtu 1450 "$(ip -n a -j link show eth0 | jq -r '.[0].mtu')"
+check_eq pod-mtu 1430 "$(ip -n a -j link show eth0 | jq -r '.[0].mtu')"
+check_eq env-mtu FLANNEL_MTU=1430 "$(grep FLANNEL_MTU= "$(node_file 1 subnet.env)")"
 for pair in a:b a:c b:c c:a c:d b:d; do
 	s=${pair%:*} d=${pair#*:}
 	check "ping4-$s-$d" ping_within $s "${IP4[$d]}" 5
 	check "ping6-$s-$d" ping_within $s "${IP6[$d]}" 5
 done
+# a packet of the pod's full MTU crosses in both families, unfragmented (the MTU less the
+# IPv6 header 40 and ICMPv6 8; less the IPv4 header 20 and ICMP 8): with -50 for IPv6 the
+# IPv6 device (underlay - 70) could not carry it
+PMTU=$(ip -n a -j link show eth0 | jq -r '.[0].mtu')
+check ping6-full-size wait_for 5 ip netns exec a ping -6 -c1 -W1 -M do -s $((PMTU - 48)) "${IP6[c]}"
+check ping4-full-size wait_for 5 ip netns exec a ping -c1 -W1 -M do -s $((PMTU - 28)) "${IP4[c]}"
 # the flanneld node answers too: pod a's packets go through its VXLAN device (its own
 # neighbour, FDB and route back to node 1, programmed here by hand as flanneld would)
 ip -n node5 neigh add "$(net "${SN[1]}")" lladdr "${MAC[1]}" dev flannel.1 nud permanent

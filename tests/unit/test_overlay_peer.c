@@ -207,6 +207,52 @@ static void test_del_reverse_first(void)
 	nl_close(&nl);
 }
 
+/* A del and an add of the same subnet: the peer's old and new state. The add replaces the
+ * neighbour and the route in place (never deleted: no gap), then only the old MAC's FDB
+ * entry goes; the same MAC at a new PublicIP is replaced with nothing left to remove. */
+static void test_replace_old(void)
+{
+	struct overlay_where w = {AF_INET, DEV, UNDERLAY};
+	struct overlay_peer add = peer("10.244.2.0/24", "192.168.0.13", mac3);
+	struct overlay_peer old = peer("10.244.2.0/24", "192.168.0.12", mac2);
+	struct overlay_peer same_mac = peer("10.244.2.0/24", "192.168.0.12", mac3);
+	struct overlay_peer dir = peer("10.244.2.0/24", "192.168.0.13", NULL);
+	struct err err = {0};
+	struct nl nl;
+	struct msgs ms;
+	struct nl_neigh n;
+
+	T_EQ(nl_open_dry(&nl), 0);
+	T_EQ(overlay_peers_apply(&nl, &w, &add, 1, &old, 1, &err), 1);
+	batch_msgs(&nl, &ms);
+	T_EQ(ms.n, 3 + 1);
+	T_EQ(ms.m[0]->nlmsg_type, RTM_NEWNEIGH);
+	T_EQ(ms.m[1]->nlmsg_type, RTM_NEWNEIGH);
+	T_EQ(ms.m[2]->nlmsg_type, RTM_NEWROUTE);
+	T_EQ(ms.m[3]->nlmsg_type, RTM_DELNEIGH);
+	T_EQ(nl_neigh_parse(ms.m[3], &n), 0);
+	T_EQ(n.family, AF_BRIDGE);
+	T_ASSERT(!memcmp(n.mac, mac2, 6));
+	T_ASSERT(ip_is(&n.ip, "192.168.0.12"));
+
+	T_EQ(overlay_peers_apply(&nl, &w, &add, 1, &same_mac, 1, &err), 1);
+	batch_msgs(&nl, &ms);
+	T_EQ(ms.n, 3);
+	T_EQ(ms.m[2]->nlmsg_type, RTM_NEWROUTE);
+
+	/* to direct: the route replaced, the add removes the neighbour, then the old FDB */
+	T_EQ(overlay_peers_apply(&nl, &w, &dir, 1, &old, 1, &err), 1);
+	batch_msgs(&nl, &ms);
+	T_EQ(ms.n, 2 + 1);
+	T_EQ(ms.m[0]->nlmsg_type, RTM_NEWROUTE);
+	T_EQ(ms.m[1]->nlmsg_type, RTM_DELNEIGH);
+	T_EQ(ms.m[2]->nlmsg_type, RTM_DELNEIGH);
+	T_EQ(nl_neigh_parse(ms.m[2], &n), 0);
+	T_EQ(n.family, AF_BRIDGE);
+	T_ASSERT(!memcmp(n.mac, mac2, 6));
+	nl_close(&nl);
+}
+
 static void test_ipv6(void)
 {
 	struct overlay_where w = {AF_INET6, DEV, UNDERLAY};
@@ -334,6 +380,7 @@ int main(void)
 	T_RUN(test_vxlan_order);
 	T_RUN(test_direct);
 	T_RUN(test_del_reverse_first);
+	T_RUN(test_replace_old);
 	T_RUN(test_ipv6);
 	T_RUN(test_bad_input);
 	T_RUN(test_sync_notes);

@@ -18,6 +18,7 @@
 #include "subnet/files.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
+#include "subnet/node.h"
 #include "t.h"
 
 #define FLANNELD_LEASE                                                                  \
@@ -99,6 +100,18 @@ static void test_conf_v6(void)
 		  "\"IPv6Network\":\"fd00:10:244::/56\",\"Backend\":{\"Type\":\"vxlan\"}}",
 		  &c, &e),
 	     0);
+	/* the IPv6 device's limit (underlay - 70) for both families and the pods */
+	{
+		struct subnet_ident id = {.mtu = 1500};
+
+		T_EQ(subnet_node_mtu(&c, &id), 1430);
+		c.mtu = 9000;
+		T_EQ(subnet_node_mtu(&c, &id), 8930);
+		c.mtu = 0;
+		c.enable_ipv6 = false;
+		T_EQ(subnet_node_mtu(&c, &id), 1450);
+		c.enable_ipv6 = true;
+	}
 	T_EQ(c.ipv6_subnet_len, 64);
 	T_STREQ(fmt(&c.ipv6_subnet_min), "fd00:10:244:1::");
 	T_STREQ(fmt(&c.ipv6_subnet_max), "fd00:10:244:ff::");
