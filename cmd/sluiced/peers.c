@@ -13,25 +13,12 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/mac.h"
 #include "overlay/peer.h"
 #include "store/store.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
 #include "sluiced.h"
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned int b[6];
-	char end;
-	int i;
-
-	if (!s || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-			 &end) != 6)
-		return -EINVAL;
-	for (i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
-	return 0;
-}
 
 static bool direct(struct agent *a, const struct ip_addr *ip)
 {
@@ -65,13 +52,13 @@ static int lease_peer(struct agent *a, const struct subnet_lease *l, struct agen
 		log_warn("lease %s: no readable VtepMAC, skipped", l->key);
 		return 0;
 	}
-	(void)parse_mac(l->vtep_mac, p->p4.mac); /* subnet_lease_is_peer read it */
+	(void)mac_parse(l->vtep_mac, p->p4.mac); /* subnet_lease_is_peer read it */
 	p->p4.subnet = l->subnet;
 	p->p4.public_ip = l->public_ip;
 	p->p4.direct = direct(a, &l->public_ip);
 	p->has4 = true;
 	if (a->dev6 && l->subnet6.ip.family && l->public_ipv6.family &&
-	    parse_mac(v6_mac(l), p->p6.mac) == 0) {
+	    mac_parse(v6_mac(l), p->p6.mac) == 0) {
 		p->p6.subnet = l->subnet6;
 		p->p6.public_ip = l->public_ipv6;
 		p->p6.direct = direct(a, &l->public_ipv6);
@@ -126,16 +113,14 @@ static void warn_dup_macs(struct agent *a, int family)
 
 static void peer_log(const char *verb, const struct overlay_peer *p)
 {
-	char sn[IP_STRLEN], ip[IP_STRLEN];
-	const uint8_t *m = p->mac;
+	char sn[IP_STRLEN], ip[IP_STRLEN], m[MAC_STRLEN];
 
 	if (p->direct)
 		log_info("peer %s %s via %s (direct)", verb, ip_prefix_fmt(&p->subnet, sn),
 			 ip_fmt(&p->public_ip, ip));
 	else
-		log_info("peer %s %s via %s vtep %02x:%02x:%02x:%02x:%02x:%02x", verb,
-			 ip_prefix_fmt(&p->subnet, sn), ip_fmt(&p->public_ip, ip), m[0], m[1], m[2],
-			 m[3], m[4], m[5]);
+		log_info("peer %s %s via %s vtep %s", verb, ip_prefix_fmt(&p->subnet, sn),
+			 ip_fmt(&p->public_ip, ip), mac_fmt(p->mac, m));
 }
 
 #define KX_NONE UINT32_MAX

@@ -14,6 +14,7 @@
 #include "overlay/peer.h"
 #include "base/err.h"
 #include "base/ip.h"
+#include "base/mac.h"
 #include "netlink/nl.h"
 #include "netlink/nl_route.h"
 
@@ -46,12 +47,6 @@ static bool mac_zero(const uint8_t mac[6])
 	return !memcmp(mac, zero, 6);
 }
 
-static char *mac_fmt(const uint8_t m[6], char buf[18])
-{
-	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-	return buf;
-}
-
 static struct ip_addr net_of(const struct ip_prefix *p)
 {
 	return ip_prefix_network(p);
@@ -60,7 +55,7 @@ static struct ip_addr net_of(const struct ip_prefix *p)
 /* "10.244.2.0/24 via 192.168.0.12 vtep 02:..." or "... direct" */
 static void peer_fmt(const struct overlay_peer *p, char *buf, size_t len)
 {
-	char s[IP_STRLEN] = "?", ip[IP_STRLEN] = "?", m[18];
+	char s[IP_STRLEN] = "?", ip[IP_STRLEN] = "?", m[MAC_STRLEN];
 
 	if (p->subnet.ip.family)
 		ip_prefix_fmt(&p->subnet, s);
@@ -682,7 +677,7 @@ static bool mac_wanted(const struct overlay_peer *want, size_t n, const uint8_t 
 /* The note's words for an op: a peer, or the stray entries it removes. */
 static void op_fmt(const struct op *o, char *buf, size_t len)
 {
-	char ip[IP_STRLEN], d[IP_STRLEN] = "?", m[18];
+	char ip[IP_STRLEN], d[IP_STRLEN] = "?", m[MAC_STRLEN];
 
 	if (o->kind == OP_ADD || (o->has & (HAS_ROUTE | HAS_DIRECT))) {
 		peer_fmt(&o->p, buf, len);
