@@ -6,7 +6,6 @@
  * masquerades) its masquerade table exist (so a node can start pods before its agent runs),
  * lowers the pod's MTU to the overlay's, and passes prevResult on unchanged. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,20 +84,6 @@ static void call_done(struct ov_call *b)
 		close(b->netns_fd);
 	cni_result_done(&b->prev);
 	free(b->state_path);
-}
-
-static int nl_err(struct ov_call *b, struct nl *nl, int r, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int nl_err(struct ov_call *b, struct nl *nl, int r, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return cni_fail_kernel(b->ctx, r, nl_errmsg(nl), "%s", what);
 }
 
 /* The configuration and prevResult, which ADD and CHECK need */
@@ -209,12 +194,13 @@ static int find_ifaces(struct ov_call *b, int code)
 		return cni_fail(b->ctx, code, r, "container interface %s not found in %s", ifn,
 				b->ctx->netns);
 	if (r < 0)
-		return nl_err(b, &b->cnl, r, "look up %s in the container", ifn);
+		return cni_fail_kernel(b->ctx, r, nl_errmsg(&b->cnl), "look up %s in the container",
+				       ifn);
 	if (strcmp(b->cont.kind, "veth") || !(b->cont.has & NL_LINK_HAS_LINK))
 		return 0;
 	r = nl_link_get_by_index(&b->nl, b->cont.link, &b->veth);
 	if (r < 0 && r != -ENODEV)
-		return nl_err(b, &b->nl, r, "look up the peer of %s", ifn);
+		return cni_fail_kernel(b->ctx, r, nl_errmsg(&b->nl), "look up the peer of %s", ifn);
 	b->has_veth = r == 0 && !strcmp(b->veth.kind, "veth") && b->veth.link == b->cont.ifindex &&
 		      cni_result_find_iface(&b->prev, b->veth.name, "") >= 0;
 	if (!b->has_veth)
@@ -315,7 +301,8 @@ static int lower_mtu(struct ov_call *b, struct nl *nl, const struct nl_link *l, 
 		return 0;
 	r = nl_link_set_mtu(nl, l->ifindex, b->st.mtu);
 	if (r < 0)
-		return nl_err(b, nl, r, "set the MTU of %s to %u", l->name, b->st.mtu);
+		return cni_fail_kernel(b->ctx, r, nl_errmsg(nl), "set the MTU of %s to %u", l->name,
+				       b->st.mtu);
 	*m = (struct ov_mtu){.nl = nl, .ifindex = l->ifindex, .old = l->mtu, .set = true};
 	log_info("set the MTU of %s from %u to %u", l->name, l->mtu, b->st.mtu);
 	return 0;
@@ -334,7 +321,8 @@ static void undo(struct ov_call *b)
 			continue;
 		r = nl_link_set_mtu(b->mtu[i].nl, b->mtu[i].ifindex, b->mtu[i].old);
 		if (r < 0 && r != -ENODEV)
-			(void)nl_err(b, b->mtu[i].nl, r, "undo: restore MTU %u", b->mtu[i].old);
+			(void)cni_fail_kernel(b->ctx, r, nl_errmsg(b->mtu[i].nl),
+					      "undo: restore MTU %u", b->mtu[i].old);
 		else if (r == 0)
 			log_info("undo: restored MTU %u", b->mtu[i].old);
 	}
