@@ -245,29 +245,37 @@ etcd_healthy() {
 	return 1
 }
 
-# etcd_gone PID: status 0 when PID has exited. An exited member the test has not reaped (a
+# pid_gone PID: status 0 when PID has exited. An exited process the test has not reaped (a
 # disowned job; a deferred command runs in a subshell, whose wait cannot reap the test's
 # child) is a zombie ("Z"), which kill -0 still finds.
-etcd_gone() {
+pid_gone() {
 	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-# etcd_down NAME [SIGNAL]: sends SIGNAL (TERM) to member NAME by PID, waits up to 10 s for
-# it to exit, then KILL and up to 5 s more. Its data dir stays (removed with $T_TMP at
-# exit, after every member is down). Nothing when NAME is not running.
-etcd_down() {
-	local pid=${ETCD_PID[$1]:-} i
-	[ -n "$pid" ] || return 0
-	kill -"${2:-TERM}" "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		etcd_gone "$pid" && break
+# stop_pid PID SIGNAL TENTHS: sends SIGNAL to PID (one the test started), waits up to
+# TENTHS tenths of a second for it to exit, then KILL and up to 5 s more. Status 0.
+stop_pid() {
+	local i
+	kill -"$2" "$1" 2>/dev/null
+	for ((i = 0; i < $3; i++)); do
+		pid_gone "$1" && break
 		sleep 0.1
 	done
-	etcd_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+	pid_gone "$1" || kill -KILL "$1" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do
-		etcd_gone "$pid" && break
+		pid_gone "$1" && break
 		sleep 0.1
 	done
+	return 0
+}
+
+# etcd_down NAME [SIGNAL]: sends SIGNAL (TERM) to member NAME by PID, waits up to 10 s for
+# it to exit, then KILL. Its data dir stays (removed with $T_TMP at exit, after every
+# member is down). Nothing when NAME is not running.
+etcd_down() {
+	local pid=${ETCD_PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	stop_pid "$pid" "${2:-TERM}" 100
 	ETCD_PID[$1]=
 	return 0
 }
@@ -298,4 +306,43 @@ ms_until() {
 check_ms() {
 	echo "  $1: $3 ms (limit $2 ms)"
 	if [[ "$3" =~ ^[0-9]+$ ]] && [ "$3" -lt "$2" ]; then pass "$1"; else fail "$1" "took $3 ms, limit $2 ms"; fi
+}
+
+# safe_defaults: for tests of commands whose defaults are host paths (sluicectl, sluiced):
+# /etc/cni/net.d, /run/sluice and /var/lib/sluice become tmpfs in the test's own mount
+# namespace (the caller re-executes itself under unshare -m first). One that exists is
+# mounted over; one that does not is made inside an overlay of its nearest existing ancestor
+# whose upper layer is a tmpfs, so nothing is created on the host's filesystem. Exits when
+# one cannot be made so: no check may then run against the host's.
+safe_defaults() {
+	local d a up overlays=" "
+	mkdir "$T_TMP/ov"
+	mount -t tmpfs -o mode=0700 ctl-ov "$T_TMP/ov" || exit 1
+	defer "umount -l $T_TMP/ov"
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ ! -d "$d" ]; then
+			a=$d
+			while [ ! -e "$(dirname "$a")" ]; do a=$(dirname "$a"); done
+			a=$(dirname "$a")
+			if [[ $overlays != *" $a "* ]]; then
+				up=$T_TMP/ov/${a//\//_}
+				mkdir -p "$up/u" "$up/w"
+				mount -t overlay -o "lowerdir=$a,upperdir=$up/u,workdir=$up/w" ctl-ov \
+					"$a" || exit 1
+				defer "umount -l $a"
+				overlays+="$a "
+			fi
+			mkdir -p "$d" || exit 1
+		fi
+		mount -t tmpfs -o mode=0755 ctl-safe "$d" || exit 1
+		defer "umount -l $d"
+	done
+	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
+		if [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$d" | tail -1 | tr -s ' ')" != \
+			"tmpfs ctl-safe" ]; then
+			fail host-safety "$d is not this test's tmpfs: $(findmnt -n --mountpoint "$d")"
+			exit 1
+		fi
+	done
+	pass host-safety
 }

@@ -99,26 +99,12 @@ start_agent() {
 	disown $! # bash would report a SIGKILL on the test's output
 }
 
-# ov_gone PID: status 0 when PID has exited (an unreaped child is a zombie)
-ov_gone() {
-	! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
-
 # stop_agent N [SIGNAL]: sends SIGNAL (TERM) to node N's sluiced, waits up to 5 s for it
 # to exit (then KILL). Status 0.
 stop_agent() {
-	local pid=${OV_AGENT[$1]:-} i
+	local pid=${OV_AGENT[$1]:-}
 	[ -n "$pid" ] || return 0
-	kill -"${2:-TERM}" "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		ov_gone "$pid" && break
-		sleep 0.1
-	done
-	ov_gone "$pid" || kill -KILL "$pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		ov_gone "$pid" && break
-		sleep 0.1
-	done
+	stop_pid "$pid" "${2:-TERM}" 50
 	OV_AGENT[$1]=
 	return 0
 }

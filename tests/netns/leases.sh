@@ -487,5 +487,5 @@ else
 fi
 EPID=${ETCD_PID[leases]}
 etcd_down leases
-check_eq etcd-stopped true "$(etcd_gone "$EPID" && echo true)"
+check_eq etcd-stopped true "$(pid_gone "$EPID" && echo true)"
 host_check

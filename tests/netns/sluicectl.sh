@@ -23,40 +23,6 @@ unset SLUICE_STORE SLUICE_PREFIX
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-# safe_defaults: the three default directories as tmpfs (see the top of this file). Exits
-# when one cannot be made so: no check may then run against the host's.
-safe_defaults() {
-	local d a up overlays=" "
-	mkdir "$T_TMP/ov"
-	mount -t tmpfs -o mode=0700 ctl-ov "$T_TMP/ov" || exit 1
-	defer "umount -l $T_TMP/ov"
-	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
-		if [ ! -d "$d" ]; then
-			a=$d
-			while [ ! -e "$(dirname "$a")" ]; do a=$(dirname "$a"); done
-			a=$(dirname "$a")
-			if [[ $overlays != *" $a "* ]]; then
-				up=$T_TMP/ov/${a//\//_}
-				mkdir -p "$up/u" "$up/w"
-				mount -t overlay -o "lowerdir=$a,upperdir=$up/u,workdir=$up/w" ctl-ov \
-					"$a" || exit 1
-				defer "umount -l $a"
-				overlays+="$a "
-			fi
-			mkdir -p "$d" || exit 1
-		fi
-		mount -t tmpfs -o mode=0755 ctl-safe "$d" || exit 1
-		defer "umount -l $d"
-	done
-	for d in /etc/cni/net.d /run/sluice /var/lib/sluice; do
-		if [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$d" | tail -1 | tr -s ' ')" != \
-			"tmpfs ctl-safe" ]; then
-			fail host-safety "$d is not this test's tmpfs: $(findmnt -n --mountpoint "$d")"
-			exit 1
-		fi
-	done
-	pass host-safety
-}
 safe_defaults
 
 CTL=$BIN/sluicectl
