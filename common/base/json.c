@@ -2,6 +2,7 @@
 /* JSON read as strictly as Go's encoding/json: cJSON parses, then one pass over the text
  * refuses what cJSON accepts and Go does not. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -157,6 +158,18 @@ static bool find(const cJSON *o, struct walk *w, size_t at)
 	return false;
 }
 
+/* A number too large for a double: cJSON reads it as infinity and prints it as null, so
+ * the value would not survive a write and a read back (the store's objects must). */
+static bool has_nonfinite(const cJSON *o)
+{
+	if (cJSON_IsNumber(o))
+		return !isfinite(o->valuedouble);
+	for (const cJSON *e = o->child; e; e = e->next)
+		if (has_nonfinite(e))
+			return true;
+	return false;
+}
+
 int json_parse_strict(const char *s, size_t len, cJSON **ret, char *err, size_t errlen)
 {
 	const char *end = NULL;
@@ -184,6 +197,10 @@ int json_parse_strict(const char *s, size_t len, cJSON **ret, char *err, size_t 
 	if (r < 0) {
 		cJSON_Delete(o);
 		return r;
+	}
+	if (has_nonfinite(o)) {
+		cJSON_Delete(o);
+		return fail(-EBADMSG, err, errlen, "a number is out of range (beyond 1.8e308)");
 	}
 	if (nul >= 0) {
 		w.want = nul;

@@ -13,7 +13,8 @@ struct cJSON;
 /* Parses s[0..len) as one JSON value, optionally followed by white space. Returns 0 and
  * *ret; -EBADMSG when it is not such JSON (err says why and where: "at byte N: ..."); or
  * -EILSEQ when it is, but a string in it (a key or a value) holds U+0000 (err names it:
- * "ipam.dataDir: ..."). *ret is NULL on failure. */
+ * "ipam.dataDir: ..."). A number beyond a double's range is -EBADMSG too (cJSON would
+ * read it as infinity and print it as null). *ret is NULL on failure. */
 int json_parse_strict(const char *s, size_t len, struct cJSON **ret, char *err, size_t errlen);
 
 #endif

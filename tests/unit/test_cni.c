@@ -324,6 +324,9 @@ static void test_strict_json(void)
 		 "at byte 33: invalid character"},
 		{"\xef\xbb\xbf{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}",
 		 "at byte 0: invalid character"},
+		/* infinity to cJSON, null once printed: would not survive a store round trip */
+		{"{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"x\":[5e333]}",
+		 "a number is out of range"},
 	};
 	static const char nul_byte[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"ok\0/x\"}";
 	static const char nul_out[] = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\"}\0";
