@@ -387,8 +387,7 @@ static void set_policy(cJSON *plugins, const struct subnet_policy_conf *pol)
 
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
 			   unsigned int mtu, const char *subnet_file, const char *tmpl,
-			   size_t tmpl_len, const struct subnet_policy_conf *pol,
-			   struct err *err)
+			   size_t tmpl_len, const struct subnet_policy_conf *pol, struct err *err)
 {
 	cJSON *o = NULL, *plugins, *p, *ipam = NULL;
 	char why[200], *s;

@@ -87,8 +87,7 @@ struct subnet_policy_conf {
  * the text (caller frees) or NULL with err filled. */
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
 			   unsigned int mtu, const char *subnet_file, const char *tmpl,
-			   size_t tmpl_len, const struct subnet_policy_conf *pol,
-			   struct err *err);
+			   size_t tmpl_len, const struct subnet_policy_conf *pol, struct err *err);
 
 /* o printed (tab-indented, as cJSON does) with a final newline; caller frees. */
 char *subnet_json_text(const struct cJSON *o);
