@@ -747,7 +747,7 @@ static int np_del(struct cni_ctx *ctx)
 
 	call_init(&b, ctx);
 	if (load_conf(ctx, &b.c) < 0) {
-		log_warn("DEL: nothing was recorded under this config: %s", ctx->err.msg);
+		log_warn("nothing was recorded under this config: %s", ctx->err.msg);
 		memset(&ctx->err, 0, sizeof(ctx->err));
 		r = 0;
 		goto out;
