@@ -211,13 +211,16 @@ check "DEL lab through the chain after that" run DEL lab
 valid=$(ctl store list "$EPS" -o json | jq -c '[.kvs[].value | fromjson |
 	select(.containerID != "ctr-mute1") | {containerID, ifname: .ifName}]')
 M1=$(ip4 mute1)
+# a stale record (its DEL never came) whose address the node gave to mute2 since
+ctl store put "${EPS}ctr-stale-eth0" "$(jq -nc --arg ip "$(ip4 mute2)" '{containerID: "ctr-stale",
+	ifName: "eth0", namespace: "x", pod: "old", node: "n1", ips: [$ip]}')" >/dev/null
 check "mute1 is in the table (isolated)" test "$(ip_elems "$M1")" -gt 0
 jq --argjson v "$valid" '. + {"cni.dev/valid-attachments": $v}' "$T_TMP/pol.json" >"$T_TMP/gc.json"
-check "GC with every attachment valid but mute1's" cni GC '' '' '' "$T_TMP/gc.json"
-check_eq "GC: mute1's record is gone, src's stays" "0 1" \
-	"$(record ctr-mute1-eth0 | wc -l) $(record ctr-src-eth0 | wc -l)"
+check "GC with every attachment valid but mute1's and the stale one" cni GC '' '' '' "$T_TMP/gc.json"
+check_eq "GC: mute1's and the stale record are gone, src's stays" "0 0 1" \
+	"$(record ctr-mute1-eth0 | wc -l) $(record ctr-stale-eth0 | wc -l) $(record ctr-src-eth0 | wc -l)"
 check_eq "GC: mute1's address left the table" 0 "$(ip_elems "$M1")"
-check "GC: mute2's elements stay (a valid attachment)" test "$(ip_elems "$(ip4 mute2)")" -gt 0
+check "GC: mute2's elements stay (a valid attachment, the stale record's address)" test "$(ip_elems "$(ip4 mute2)")" -gt 0
 
 # --- STATUS
 out=$(cni STATUS '' '' '' "$T_TMP/pol.json")
