@@ -123,6 +123,18 @@ check_eq "web's record names its host veth" "$(ip -j link show master npbr0 | jq
 	"$(jq -r .hostVeth <<<"$r")"
 check_eq "ADD returned the bridge's result (its pod address)" "$(ip4 other)" \
 	"$(jq -r '.ips[0].address | sub("/.*"; "")' "$T_TMP/out")"
+# the plugin alone, asked in 0.4.0 and in 1.1.0: prevResult back in that version (0.4.0: its
+# ips carry "version"), its interfaces and addresses unchanged
+for v in 0.4.0 1.1.0; do
+	jq --arg v "$v" --slurpfile r "$T_TMP/out" '.cniVersion = $v | .prevResult = ($r[0] | .cniVersion = $v)' \
+		"$T_TMP/pol.json" >"$T_TMP/ver.json"
+	want=$(jq -c --arg v "$v" '.prevResult | [$v, .interfaces, [.ips[] | {address, gateway, interface}],
+		(if $v == "0.4.0" then "4" else null end)]' "$T_TMP/ver.json")
+	check_eq "ADD in $v: prevResult returned in $v" "$want" \
+		"$(cni ADD ctr-ver "pod$N-other" eth1 "$T_TMP/ver.json" | jq -c '[.cniVersion, .interfaces,
+			[.ips[] | {address, gateway, interface}], .ips[0].version]')"
+	check "DEL of it" cni DEL ctr-ver "" eth1 "$T_TMP/ver.json"
+done
 
 # --- the slow path: a policy added to the store with no agent running; the next ADD renders
 # the whole ruleset again (new chains, new handles)
