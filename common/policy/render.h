@@ -28,6 +28,15 @@ struct pol_rinfo {
 	const struct pol_prule *r;
 };
 
+/* A named port an egress rule names (the index of them, sorted by name and protocol), or one
+ * a pod has */
+struct pol_nport {
+	const char *name;
+	uint8_t proto;
+	uint16_t port; /* a pod's: its number */
+	uint32_t gid; /* an egress rule's: the rule */
+};
+
 struct pol_rctx {
 	const struct pol_model *m;
 	struct pol_ruleset *out;
@@ -35,7 +44,7 @@ struct pol_rctx {
 	struct pol_rinfo *rules; /* every rule of every policy, numbered (gid) */
 	size_t nrules;
 	size_t (*first)[2]; /* per policy (table order), its first rule's gid per direction */
-	uint32_t *named_out; /* gids of egress rules with named ports */
+	struct pol_nport *named_out; /* the named ports of egress rules, sorted */
 	size_t nnamed_out;
 	int *setidx; /* [gid * RK_COUNT + kind]: index in out->sets, -1: none yet */
 	int disp[2][2]; /* [dir][v6] */
