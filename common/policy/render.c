@@ -94,6 +94,7 @@ void pol_rctx_done(struct pol_rctx *c)
 	free(c->first);
 	free(c->setidx);
 	free(c->named_out);
+	pol_memo_done(&c->memo);
 }
 
 /* --- namespaces ------------------------------------------------------------------------ */
@@ -105,6 +106,7 @@ static int ns_peers(struct pol_rctx *c, struct pol_nsinfo *ns)
 	size_t i, cap = 0;
 	uint32_t g;
 	bool match;
+	long id;
 
 	for (g = 0; g < c->nrules; g++) {
 		for (i = 0; i < c->rules[g].r->npeers; i++) {
@@ -115,8 +117,14 @@ static int ns_peers(struct pol_rctx *c, struct pol_nsinfo *ns)
 				continue;
 			if (vec_room(&ns->peers, &cap, ns->npeers, sizeof(*ns->peers), 8) < 0)
 				return -ENOMEM;
+			/* one fragment evaluates each selector once anyway */
+			id = pe->pods && c->full ? pol_memo_id(&c->memo, pe->pods, pe->pods_hash)
+						 : -1;
+			if (id < -1)
+				return (int)id;
 			ns->peers[ns->npeers].gid = g;
-			ns->peers[ns->npeers++].peer = pe;
+			ns->peers[ns->npeers].pods = pe->pods;
+			ns->peers[ns->npeers++].sel = (int32_t)id;
 		}
 	}
 	return 0;
@@ -418,6 +426,15 @@ static const cJSON *ep_pod(const struct pol_model *m, const struct pol_endpoint 
 	return at >= 0 ? m->t[T_POD].e[at].val : NULL;
 }
 
+static bool peer_match(struct pol_rctx *c, const struct pol_pref *pr, const cJSON *labels)
+{
+	if (!pr->pods)
+		return true;
+	if (pr->sel >= 0)
+		return pol_memo_match(&c->memo, (uint32_t)pr->sel, labels);
+	return pol_sel_match(pr->pods, labels);
+}
+
 static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 {
 	const cJSON *pod = ep_pod(c->m, ep), *labels;
@@ -434,9 +451,10 @@ static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 		     : ep->labels;
 	if ((r = ns_get(c, ep->ns, &ns)) < 0)
 		return r;
+	pol_memo_next(&c->memo);
 	for (i = 0; i < ns->npeers; i++) {
 		pr = &ns->peers[i];
-		if (pr->gid == last || (pr->peer->pods && !pol_sel_match(pr->peer->pods, labels)))
+		if (pr->gid == last || !peer_match(c, pr, labels))
 			continue;
 		last = pr->gid; /* the rule's other peers would add the same IPs */
 		if ((r = emit_ips(c, pr->gid, ep)) < 0)

@@ -12,7 +12,8 @@ struct cJSON;
 /* A selector peer whose namespace part matches a namespace */
 struct pol_pref {
 	uint32_t gid; /* the rule's number in the rendering */
-	const struct pol_peer *peer;
+	const struct cJSON *pods; /* its podSelector, NULL: every pod of the namespace */
+	int32_t sel; /* the podSelector's id in the memo (a full render), else -1 */
 };
 
 struct pol_nsinfo {
@@ -49,6 +50,7 @@ struct pol_rctx {
 	int *setidx; /* [gid * RK_COUNT + kind]: index in out->sets, -1: none yet */
 	int disp[2][2]; /* [dir][v6] */
 	size_t setcap, cchcap;
+	struct pol_memo memo;
 	struct pol_nsinfo *ns; /* sorted by name, made as endpoints need them */
 	size_t nns, nscap;
 };
