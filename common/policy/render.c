@@ -77,7 +77,8 @@ int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_rule
 			}
 		}
 	}
-	qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
+	if (c->nnamed_out) /* qsort() wants an array, even an empty one */
+		qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
 	return 0;
 }
 
@@ -502,8 +503,10 @@ static void finish(struct pol_ruleset *o)
 
 	for (i = 0; i < o->nsets; i++)
 		sort_elems(&o->sets[i]);
-	qsort(o->sets, o->nsets, sizeof(*o->sets), name_cmp);
-	qsort(o->cchains, o->ncchains, sizeof(*o->cchains), name_cmp);
+	if (o->nsets)
+		qsort(o->sets, o->nsets, sizeof(*o->sets), name_cmp);
+	if (o->ncchains)
+		qsort(o->cchains, o->ncchains, sizeof(*o->cchains), name_cmp);
 	for (i = 1; i < o->ncchains; i++) {
 		if (!strcmp(o->cchains[w].name, o->cchains[i].name))
 			free(o->cchains[i].targets);
