@@ -480,14 +480,19 @@ static int elem_cmp(const void *a, const void *b, void *kind)
 
 static void sort_elems(struct pol_set *s)
 {
+	bool dispatch = s->kind == POL_SET_DISPATCH4 || s->kind == POL_SET_DISPATCH6;
 	size_t i, w = 0;
 
 	if (s->n < 2)
 		return;
 	qsort_r(s->e, s->n, sizeof(*s->e), elem_cmp, &s->kind);
-	for (i = 1; i < s->n; i++)
-		if (pol_elem_cmp(&s->e[w], &s->e[i], s->kind))
+	for (i = 1; i < s->n; i++) {
+		/* a map holds one verdict per IP: when two records claim one IP (one of them
+		 * stale), the class first by name wins rather than the whole batch failing */
+		if (dispatch ? !ip_eq(&s->e[w].ip, &s->e[i].ip)
+			     : pol_elem_cmp(&s->e[w], &s->e[i], s->kind))
 			s->e[++w] = s->e[i];
+	}
 	s->n = w + 1;
 }
 
