@@ -294,11 +294,10 @@ static int drain_watch(struct agent *a, struct store_watch *w, bool local, int *
 			if (r == -ESTALE)
 				log_warn(
 					"policy: the watch's revision was compacted: listing again");
+			else if (local)
+				log_error("policy: watching the local store: %s", e.msg);
 			else
-				agent_store_failed(a,
-						   local ? "watch the local store"
-							 : "watch the policy objects",
-						   &e);
+				agent_store_failed(a, "watch the policy objects", &e);
 			watch_lost(a);
 			return r;
 		}
