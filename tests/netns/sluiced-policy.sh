@@ -196,6 +196,24 @@ EOF
 	check_eq "$k-local-ep-added" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.4)"
 	check_eq "$k-local-ep-logged" 1 "$(grep -c 'policy: endpoint n1/ce-eth0 added (1 elements)' "$log")"
 
+	# --- endpoints removed: another node's leaves the peer set; this node's its dispatch
+	# element (with etcd, its copy in etcd goes too)
+	ep n2/cf-eth0 y c 10.244.2.9 "$STORE"
+	ep n1/cg-eth0 x a 10.244.1.9 "$LOCAL"
+	rev=$(mod_rev "$P/endpoints/n2/cf-eth0")
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-before-removal" "$pset $(goto_of ing4 10.244.1.2)" "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	ctl store del "$P/endpoints/n2/cf-eth0" >/dev/null
+	"$BIN/sluicectl" --store "$LOCAL" store del "$P/endpoints/n1/cg-eth0" >/dev/null
+	if [ "$k" = etcd ]; then
+		cg_gone() { ! ctl store get "$P/endpoints/n1/cg-eth0"; }
+		if until_true 10 cg_gone; then pass "$k-mirror-ep-del-to-etcd"; else fail "$k-mirror-ep-del-to-etcd" "$(tail "$log")"; fi
+	fi
+	rev=$(ctl -o json store put "$P/namespaces/z" -- '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"z"}}' | jq .revision)
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-removed" " " "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	check_eq "$k-ep-removed-logged" "1 1" "$(grep -c 'policy: endpoint n2/cf-eth0 removed (1 elements)' "$log") $(grep -c 'policy: endpoint n1/cg-eth0 removed (1 elements)' "$log")"
+
 	# --- a pod's labels change: its endpoint's dispatch element moves to the other class
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -247,6 +265,26 @@ EOF
 	check_eq "$k-stamp-replaced" "$st0" "$(stamp)"
 	check_eq "$k-stamp-element-back" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
 	check_eq "$k-stamp-logged" 1 "$(grep -c 'policy: table sluice_policy was replaced by someone else: replacing it' "$log")"
+
+	# --- etcd away and back: the table stays as it is meanwhile; the watch resumes and
+	# what changed is applied
+	if [ "$k" = etcd ]; then
+		etcd_down e1
+		sleep 1
+		check_eq "$k-outage-table-stays" 2 "$(nchains pi-)"
+		if etcd_up e1 "$ETCD" http://127.0.0.1:23801; then pass "$k-outage-etcd-back"; else fail "$k-outage-etcd-back"; fi
+		ctl apply -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: after-outage, namespace: x}
+spec: {podSelector: {matchLabels: {pod: a}}, policyTypes: [Egress]}
+EOF
+		rev=$(mod_rev "$P/policies/x/after-outage")
+		if until_true 20 applied "$rev"; then pass "$k-outage-resumed"; else fail "$k-outage-resumed" "$(tail "$log")"; fi
+		check_eq "$k-outage-egress-chain" 1 "$(nchains pe-)"
+		rev=$(ctl -o json store del "$P/policies/x/after-outage" | jq .revision)
+		until_true 10 applied "$rev"
+	fi
 
 	# --- a policy deleted: its chains go
 	rev=$(ctl -o json store del "$P/policies/x/allow-from-y" | jq .revision)
