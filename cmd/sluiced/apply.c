@@ -283,9 +283,14 @@ int agent_policy_commit(struct agent *a)
 		return r;
 	}
 	same = p->have_last && r == 1 && !strcmp(kst, p->last.stamp);
-	if (p->have_last && !same)
-		log_info("policy: table %s %s: replacing it", POL_TABLE,
-			 r ? "was replaced by someone else" : "is gone");
+	/* someone replaced it: by hand, or sluice-nft-policy's ADD that found policies the
+	 * table did not have yet (which the agent, under the lock, now has too) */
+	if (p->have_last && !same && r)
+		log_info("policy: table %s holds another ruleset (stamp %.12s, not %.12s): "
+			 "replacing it",
+			 POL_TABLE, kst, p->last.stamp);
+	else if (p->have_last && !same)
+		log_info("policy: table %s is gone: making it again", POL_TABLE);
 	if (p->nt && !(c = frag_changes(a)))
 		p->need_full = true;
 	r = -EAGAIN;

@@ -264,7 +264,7 @@ EOF
 	until_true 10 applied "$rev"
 	check_eq "$k-stamp-replaced" "$st0" "$(stamp)"
 	check_eq "$k-stamp-element-back" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
-	check_eq "$k-stamp-logged" 1 "$(grep -c 'policy: table sluice_policy was replaced by someone else: replacing it' "$log")"
+	check_eq "$k-stamp-logged" 1 "$(grep -c "policy: table sluice_policy holds another ruleset (stamp someone-else, not ${st0:0:12}): replacing it" "$log")"
 
 	# --- etcd away and back: the table stays as it is meanwhile; the watch resumes and
 	# what changed is applied
