@@ -82,7 +82,8 @@ static int chains_read(struct nft *nft, struct chains *cs)
 		chains_done(cs);
 		return r;
 	}
-	qsort(cs->c, cs->n, sizeof(*cs->c), row_cmp);
+	if (cs->n)
+		qsort(cs->c, cs->n, sizeof(*cs->c), row_cmp);
 	return 0;
 }
 
@@ -90,7 +91,7 @@ static const struct chain_row *chains_find(const struct chains *cs, const char *
 {
 	struct chain_row key = {.name = (char *)name};
 
-	return bsearch(&key, cs->c, cs->n, sizeof(*cs->c), row_cmp);
+	return cs->n ? bsearch(&key, cs->c, cs->n, sizeof(*cs->c), row_cmp) : NULL;
 }
 
 static int comment_cb(const struct nft_chain_info *c, void *data)
