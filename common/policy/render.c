@@ -529,6 +529,7 @@ int pol_render(const struct pol_model *m, struct pol_ruleset *out, struct err *e
 	int r;
 
 	r = pol_rctx_init(&c, m, out, true);
+	c.err = err;
 	if (r == 0)
 		r = pol_skeleton(&c);
 	for (i = 0; r == 0 && i < eps->n; i++)
@@ -536,8 +537,10 @@ int pol_render(const struct pol_model *m, struct pol_ruleset *out, struct err *e
 	pol_rctx_done(&c);
 	if (r < 0) {
 		pol_ruleset_free(out);
-		return err_fail(err, CNI_ERR_INTERNAL, r, "render the policy ruleset: %s",
-				strerror(-r));
+		/* the skeleton may have said why already */
+		return err->code ? r
+				 : err_fail(err, CNI_ERR_INTERNAL, r,
+					    "render the policy ruleset: %s", strerror(-r));
 	}
 	finish(out);
 	return 0;
