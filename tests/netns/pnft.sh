@@ -423,6 +423,11 @@ probe back-p1-p3-tcp4 p3-80 "$P1" tcp4 10.90.0.4 80
 probe back-range-83-dropped "" "$P3" tcp4 10.90.0.3 83 10.90.0.19
 probes_check
 
+# --- without drop logs (log_rate 0): no limit+log rule ------------------------------------
+check "replace-no-log" pt -r 0 replace "$R/r1.json"
+readback "readback-no-log" "$R/r1.json" 0
+check "replace-log-again" pt replace "$R/r1.json"
+
 # --- replace is atomic: a bad ruleset leaves the old one whole --------------------------
 before=$(nftn list table inet sluice_policy)
 check_fail "replace-bad-refused" pt replace "$R/bad.json"
@@ -438,6 +443,12 @@ check_eq "check-before-add" "policy chain ci-new missing from table inet sluice_
 check "frag-add" pt frag-add "$R/frag.json"
 check "frag-add-twice" pt frag-add "$R/frag.json"
 check "frag-check" pt check "$R/frag.json"
+jq '.sets[2].elems = ["10.90.0.2 ci-b"]' "$R/frag.json" >"$R/frag-other-class.json"
+check_eq "check-other-class" "element 10.90.0.2 : goto ci-b missing from policy set ing4" \
+	"$(pt check "$R/frag-other-class.json")"
+jq '.sets[0].name = "nosuch"' "$R/frag.json" >"$R/frag-no-set.json"
+check_eq "check-no-set" "policy set nosuch missing from table inet sluice_policy" \
+	"$(pt check "$R/frag-no-set.json")"
 check_eq "frag-class-rules" "3" "$(nftn -j list chain inet sluice_policy ci-new |
 	jq '[.nftables[] | .rule // empty] | length')"
 probe frag-peer-allowed p2-80 "$P3" tcp4 10.90.0.3 80 10.90.0.9
