@@ -61,6 +61,17 @@ sets_with() {
 		select([.elem[] | if type == "object" then .elem.val else . end] | index($ip)) | .name] |
 		sort | join(" ")'
 }
+# the table as JSON without handles, its elements sorted (a hash set lists them in no
+# order), without the class chains no dispatch element names (an endpoint's change never
+# deletes a class chain: the next policy change's difference does)
+norm() {
+	tj | jq -S -c '[.nftables[] | .map? // empty | .elem // [] | .[] | .[1].goto.target] as $used |
+		[.nftables[] | select(has("metainfo") | not) |
+		select((.chain.name // .rule.chain // "") as $n |
+			($n | test("^c[ie]-") | not) or ($used | index($n) != null)) |
+		walk(if type == "object" then del(.handle) | (if (.elem | type) == "array" then .elem |= sort_by(tostring) else . end) else . end)] |
+		sort_by(tostring)'
+}
 stamp() { tj | jq -r '.nftables[] | .set? // empty | select(.name == "stamp") | .elem[0].elem.comment // .elem[0]'; }
 
 # run_suite KIND: KIND dir or etcd; STORE (cluster) and LOCAL set by the caller
@@ -77,6 +88,23 @@ run_suite() {
 	ep() {
 		"$BIN/sluicectl" --store "$5" store put "$P/endpoints/$1" -- \
 			"{\"containerID\":\"$(basename "$1" -eth0)\",\"ifName\":\"eth0\",\"namespace\":\"$2\",\"pod\":\"$3\",\"node\":\"${1%%/*}\",\"ips\":[\"$4\"],\"hostVeth\":\"veth${3}\"}" >/dev/null
+	}
+
+	# restart_check NAME: the agent (stopped) started again replaces the table with its
+	# whole ruleset: nothing differs from what it held
+	restart_check() {
+		local before nset nrep
+		before=$(norm)
+		nset=$(grep -c 'table sluice_policy set' "$log")
+		nrep=$(grep -c 'table sluice_policy replaced' "$log")
+		setsid "$BIN/sluiced" --store "$STORE" --local-store "$LOCAL" --subnet-file "$n/subnet.env" \
+			--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
+		PID=$!
+		set_again() { [ "$(grep -c 'table sluice_policy set' "$log")" -gt "$nset" ]; }
+		if until_true 10 set_again; then pass "$1-restart"; else fail "$1-restart" "$(tail "$log")"; fi
+		check_eq "$1-restart-replaced" $((nrep + 1)) "$(grep -c 'table sluice_policy replaced' "$log")"
+		check_eq "$1-restart-same-table" "$before" "$(norm)"
+		check_eq "$1-restart-table-read" 4 "$(jq '[.[] | .map? // empty] | length' <<<"$before")"
 	}
 
 	ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
@@ -127,7 +155,9 @@ EOF
 		--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
 	PID=$!
 	if until_true 20 applied "$rev"; then pass "$k-start-applied"; else fail "$k-start-applied" "$(cat "$log")"; fi
-	check_eq "$k-start-agent-key" "n1 $(st .PolicyRevision)" "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')"
+	# (the status file and the key are written one after the other: equal once settled)
+	key_is_status() { [ "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')" = "n1 $(st .PolicyRevision)" ]; }
+	if until_true 5 key_is_status; then pass "$k-start-agent-key"; else fail "$k-start-agent-key" "$(ctl store get "$P/agents/n1")" "$(cat "$n/subnet.agent.json")"; fi
 	check_eq "$k-start-policy-chains" 1 "$(nchains pi-)"
 	check_eq "$k-start-no-egress-chains" 0 "$(nchains pe-)"
 	r=$(goto_of ing4 10.244.1.2)
@@ -237,6 +267,11 @@ EOF
 	check_eq "$k-ns-label-peers-gone" "" "$(sets_with 10.244.2.2)$(sets_with 10.244.2.3)"
 	check_eq "$k-ns-label-logged" 1 "$(grep -c 'policy: namespace y changed (2 endpoints, +0 -2 elements)' "$log")"
 
+	# --- what the changes above patched in piece by piece is what a whole render gives
+	stop_pid "$PID" TERM 50
+	PID=
+	restart_check "$k-patched"
+
 	# --- an invalid object: logged once, skipped, the agent goes on
 	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
 	ctl store put "$P/policies/x/bad" -- '{"not":"a policy"}' >/dev/null
@@ -330,7 +365,11 @@ EOF
 	if until_true 5 gone "$PID"; then pass "$k-sigterm-exits"; else fail "$k-sigterm-exits"; fi
 	PID=
 	check_eq "$k-sigterm-table-stays" "$r" "$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')"
-	check_eq "$k-sigterm-logged" 1 "$(grep -c 'the policy table and the lease in place' "$log")"
+	check_eq "$k-sigterm-logged" 2 "$(grep -c 'the policy table and the lease in place' "$log")"
+
+	restart_check "$k-end"
+	stop_pid "$PID" TERM 50
+	PID=
 	nft delete table inet sluice_policy
 	nft delete table inet sluice_overlay 2>/dev/null
 	ip link del sluice.1 2>/dev/null
