@@ -624,6 +624,21 @@ int agent_policy_start(struct agent *a)
 	return r;
 }
 
+static bool same_dir(const char *u1, const char *u2)
+{
+	char *r1, *r2;
+	bool same;
+
+	if (strncmp(u1, "dir://", 6) || strncmp(u2, "dir://", 6))
+		return false;
+	r1 = realpath(u1 + 6, NULL);
+	r2 = realpath(u2 + 6, NULL);
+	same = r1 && r2 && !strcmp(r1, r2);
+	free(r1);
+	free(r2);
+	return same;
+}
+
 int agent_policy_init(struct agent *a)
 {
 	struct agent_policy *p = &a->pol;
@@ -640,6 +655,12 @@ int agent_policy_init(struct agent *a)
 		if (!p->local) {
 			log_error("--local-store: %s", e.msg);
 			return -EINVAL;
+		}
+		/* the same directory named twice: a mirror into itself would copy each event
+		 * back as a new one, forever */
+		if (same_dir(a->o.local_url, store_url(a->store))) {
+			store_close(p->local);
+			p->local = NULL;
 		}
 	}
 	/* policy.lock lives there; the lease's files make it too, but later */

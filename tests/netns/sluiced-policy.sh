@@ -408,3 +408,16 @@ until_true 5 gone "$PID"
 PID=
 check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:// store (sluice-nft-policy reads it)" \
 	"$("$BIN/sluiced" --local-store etcd://x:1 2>&1 | head -1)"
+
+# --- the same directory named twice (a trailing slash): no mirror of a store into itself
+n=$T_TMP/twice
+STORE=dir://$T_TMP/store-off
+setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" --subnet-file "$n/subnet.env" \
+	--cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log" &
+PID=$!
+policy_set() { grep -q 'table sluice_policy set' "$T_TMP/twice.log"; }
+until_true 10 policy_set
+check_eq same-dir-no-mirror "1 0" "$(grep -c "local store $STORE/\$" "$T_TMP/twice.log") $(grep -c mirror "$T_TMP/twice.log")"
+kill -TERM "$PID"
+until_true 5 gone "$PID"
+PID=
