@@ -412,12 +412,16 @@ check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:/
 # --- the same directory named twice (a trailing slash): no mirror of a store into itself
 n=$T_TMP/twice
 STORE=dir://$T_TMP/store-off
-setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" --subnet-file "$n/subnet.env" \
-	--cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log" &
+# (and a relative --subnet-file: the conflist's runDir is absolute, the plugin runs elsewhere)
+(cd "$T_TMP" && exec setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" \
+	--subnet-file twice/subnet.env --cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log") &
 PID=$!
 policy_set() { grep -q 'table sluice_policy set' "$T_TMP/twice.log"; }
 until_true 10 policy_set
 check_eq same-dir-no-mirror "1 0" "$(grep -c "local store $STORE/\$" "$T_TMP/twice.log") $(grep -c mirror "$T_TMP/twice.log")"
+until_true 10 test -s "$n/net.d/10-sluice.conflist"
+check_eq relative-run-dir "$(realpath "$n")" "$(jq -r '.plugins[2].runDir' "$n/net.d/10-sluice.conflist")"
+check relative-lock-file test -e "$n/policy.lock"
 kill -TERM "$PID"
 until_true 5 gone "$PID"
 PID=
