@@ -61,7 +61,7 @@ int pol_lock(const char *run_dir, int timeout_ms, struct err *err)
 					"policy lock: %s still held after %d ms", path, timeout_ms);
 		}
 		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 20000000)
+		if (nap.tv_nsec < 16000000)
 			nap.tv_nsec *= 2;
 	}
 }
