@@ -12,10 +12,11 @@
 # store's policies changed; the endpoint record read back; prevResult returned in the version
 # asked; DEL (elements and record gone), DEL twice, DEL without netns; GC with valid
 # attachments, a stale record's address held by a live pod kept; CHECK, and CHECK after an
-# element was removed by hand or without the record; STATUS 0, and 50 without br_netfilter
+# element was removed by hand, without the record, or with the table behind the store's
+# policies; STATUS 0, and 50 without br_netfilter
 # (hidden by a mount) and with a store that cannot be opened; ADD failures (an injected failure
 # after the commit, no br_netfilter, a store path that is a file, a bad prefix) leave no record
-# and no element; 8 ADDs and 8 DELs at once; chains/policy-only.conflist under upstream bridge
+# and no element; 8 ADDs and 8 DELs at once; DEL without the table; chains/policy-only.conflist under upstream bridge
 # + host-local.
 set -u
 # shellcheck source=tests/lib.sh
@@ -306,6 +307,12 @@ check_eq "... no element added" "$before" "$(elems)"
 run DEL f1 "" "$T_TMP/badprefix.conflist"
 check_eq "no endpoint record of f1" 0 "$(ctl store list "$EPS" --keys-only | grep -c f1)"
 
+# --- CHECK when the store's policies changed and no agent brought the table up to date
+netpol x none '{"podSelector":{"matchLabels":{"app":"none"}},"policyTypes":["Ingress"]}' | apply
+run CHECK mute2 "K8S_POD_NAMESPACE=x;K8S_POD_NAME=mute2" "$T_TMP/mute.conflist"
+check_eq "CHECK after a policy changed in the store (no agent): 103, the table is stale" \
+	"1 103 true" "$? $(jq -r '"\(.code) \(.msg | test("other policies than the store"))"' "$T_TMP/out")"
+
 # --- everything away: no record, no element of a pod left
 for p in web src other rx mute1 ctl1 mute2 ctl2; do
 	run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"
@@ -347,7 +354,12 @@ ok=0
 for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
 check_eq "8 DELs at once: all succeed, no record, no element left" "8 0 0" \
 	"$ok $(ctl store list "$EPS" --keys-only | grep -c .) $(elems)"
+# DEL when the table is gone (removed by hand): only the record goes
+race add r1
 nft delete table inet sluice_policy
+check "DEL without the table" race del r1
+check_eq "DEL without the table: the record is gone, no table made" "0 0" \
+	"$(ctl store list "$EPS" --keys-only | grep -c .) $(sluice_nft_tables)"
 
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its
 # node: the hostname; a store of its own)
