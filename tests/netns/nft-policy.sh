@@ -1,23 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# sluice-nft-policy on one simulated node (this test's namespace), chained after sluice-bridge
-# + sluice-host-local (dual stack) and run through libcni (cnitool), with Namespaces, Pods and
+# sluice-nft-policy on one simulated node (this test's namespace), chained after sluice-bridge +
+# sluice-host-local (dual stack) and run through libcni (cnitool), with Namespaces, Pods and
 # NetworkPolicies applied to a dir:// store by `sluicectl apply` and no agent running: a
-# default-deny ingress applied before the first ADD (the new pod unreachable over IPv4 and
-# IPv6, an unselected one reachable; the first ADD creates the table), labels from Pod objects
-# and from args.cni.labels, an allow by label; the before-return guarantee (a pod under
-# deny-all egress sends UDP the instant its ADD returns and the receiver sees nothing, while a
-# control pod's datagram arrives), on the slow and on the fast path; the fast path changes
-# elements only (the chains keep their handles), the slow path replaces the table when the
-# store's policies changed; the endpoint record read back; prevResult returned in the version
-# asked; DEL (elements and record gone), DEL twice, DEL without netns; GC with valid
-# attachments, a stale record's address held by a live pod kept; CHECK, and CHECK after an
-# element was removed by hand, without the record, or with the table behind the store's
-# policies; STATUS 0, and 50 without br_netfilter
-# (hidden by a mount) and with a store that cannot be opened; ADD failures (an injected failure
-# after the commit, no br_netfilter, a store path that is a file, a bad prefix) leave no record
-# and no element; 8 ADDs and 8 DELs at once; DEL without the table; chains/policy-only.conflist under upstream bridge
-# + host-local.
+# default-deny ingress applied before the first ADD (the new pod unreachable over IPv4 and IPv6,
+# an unselected one reachable; the first ADD creates the table), labels from Pod objects and
+# from args.cni.labels, an allow by label; the before-return guarantee (a pod under deny-all
+# egress sends UDP the instant its ADD returns and the receiver sees nothing, while a control
+# pod's datagram arrives), on the slow and on the fast path; the fast path changes elements only
+# (the chains keep their handles), the slow path replaces the table when the store's policies
+# changed; the endpoint record read back; prevResult returned in the version asked; DEL
+# (elements and record gone), DEL twice, DEL without netns; GC with valid attachments, a stale
+# record's address held by a live pod kept; CHECK, and CHECK after an element was removed by
+# hand, without the record, or with the table behind the store's policies; STATUS 0, and 50
+# without br_netfilter (hidden by a mount) and with a store that cannot be opened; ADD failures
+# (an injected failure after the commit, no br_netfilter, a store path that is a file, a bad
+# prefix) leave no record and no element; 8 ADDs and 8 DELs at once; DEL without the table;
+# chains/policy-only.conflist under upstream bridge + host-local.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
