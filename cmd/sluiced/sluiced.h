@@ -23,6 +23,7 @@
 struct store;
 struct store_watch;
 struct store_event;
+struct agent_drops;
 
 #define AGENT_DEFAULT_PREFIX "/sluice/network"
 #define AGENT_BACKOFF_MIN_MS 100
@@ -98,6 +99,7 @@ struct agent {
 	int64_t contact_ms, probe_ms; /* monotonic: the store last answered; last checked */
 	int ep, sigfd, monfd, renew_tfd, retry_tfd, debounce_tfd;
 	struct mnl_socket *mon;
+	struct agent_drops *drops; /* drops.c, NULL: not collecting */
 };
 
 /* lease.c */
@@ -130,6 +132,12 @@ void agent_dev_where(const struct agent *a, int family, struct overlay_where *w)
 
 /* status.c */
 int agent_status_write(struct agent *a);
+
+/* drops.c: the policy's NFLOG group read into <run_dir>/drops.json; its fds go into the
+ * epoll set with tag. Failing to bind is logged, not fatal (0 or -errno). */
+int agent_drops_start(struct agent *a, uint32_t tag);
+void agent_drops_event(struct agent *a); /* on the tag's EPOLLIN */
+void agent_drops_stop(struct agent *a);
 
 /* main.c: timers */
 void agent_timer_ms(int tfd, int64_t ms); /* one-shot; 0 disarms */
