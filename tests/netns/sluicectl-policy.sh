@@ -64,31 +64,21 @@ done
 A=10.9.0.2
 B=10.9.0.3
 
-# The ruleset's shape (policy/policy.h): b is isolated for ingress by policy y/allow-80,
-# which allows TCP 80 from a
-policy_table() {
-	nft -f - <<'EOF'
-table inet sluice_policy {
-	map ing4 { type ipv4_addr : verdict; elements = { 10.9.0.3 : goto ci-t1 } }
-	chain pi-p1 {
-		ip saddr 10.9.0.2 tcp dport 80 counter accept comment "y/allow-80 ingress[0]"
-	}
-	chain ci-t1 {
-		jump pi-p1
-		limit rate 10/second burst 10 packets log group 2718 prefix "ci-t1"
-		counter drop comment "drop: y/allow-80"
-	}
-	chain ingress {
-		type filter hook forward priority filter; policy accept;
-		ct state established,related accept
-		ip daddr vmap @ing4
-	}
-}
+# A hand-built ruleset (tests/tools/pnfttool, programmed by common/policy/pnft.c as the agent
+# and the plugin program theirs): b is isolated for ingress by policy y/allow-80, which
+# allows TCP 80 from a; its class chain ci-t1 logs (NFLOG group 2718) and drops the rest
+cat >"$T_TMP/rs.json" <<'EOF'
+{"stamp": "s1",
+ "sets": [{"name": "a4", "kind": "addr4", "elems": ["10.9.0.2"]},
+          {"name": "p", "kind": "ports", "elems": ["tcp 80"]},
+          {"name": "ing4", "kind": "dispatch4", "elems": ["10.9.0.3 ci-t1"]}],
+ "pchains": [{"name": "pi-p1", "dir": "in", "ns": "y", "policy": "allow-80",
+              "rules": [{"family": 4, "addr": "a4", "ports": "p", "named": "", "index": 0}]}],
+ "cchains": [{"name": "ci-t1", "dir": "in", "targets": ["pi-p1"]}]}
 EOF
-}
 check reach-before-policy ping_retry ctl-a "$B"
-policy_table || {
-	fail table "nft could not load the test table"
+"$TOOLS/pnfttool" replace "$T_TMP/rs.json" || {
+	fail table "pnfttool could not program the test ruleset"
 	exit 1
 }
 
@@ -136,7 +126,7 @@ check_eq stats-table-class "ci-t1 ingress $((c0 + 3)) y/allow-80" \
 # read there, not here
 run stats-no-table 1 policy stats --netns /run/netns/ctl-b
 check_eq stats-no-table-msg "sluicectl: no policy table (inet sluice_policy) in /run/netns/ctl-b: network policy is not programmed there" "$(cat "$ERR")"
-ip netns exec ctl-b bash -c "$(declare -f policy_table); policy_table"
+ip netns exec ctl-b "$TOOLS/pnfttool" replace "$T_TMP/rs.json"
 run stats-netns 0 -o json policy stats --netns /run/netns/ctl-b
 check_eq stats-netns-own-counters "0 0" "$(stat_of "$rule_pk") $(stat_of "$class_pk")"
 : >"$T_TMP/notns"
