@@ -4,7 +4,6 @@
  * can look), keeps the last POL_DROPS_MAX drops with the policies and pods behind them and
  * writes <run_dir>/drops.json atomically, at most DROPS_WRITE_MS apart. */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,9 +40,9 @@ struct agent_drops {
 	char *path;
 };
 
-/* The pod an address belongs to ("<ns>/<pod>"), or NULL: from the store's endpoint records
- * (every node's), reloaded when an address is unknown. The agent's policy model knows the
- * same; this needs nothing from it. */
+/* The pod an address belongs to ("<ns>/<pod>"), or NULL: from the endpoint records of the
+ * node-local store (every node's: with etcd, the mirror holds the others'), reloaded when an
+ * address is unknown. */
 static const char *pod_of(struct agent *a, const struct ip_addr *ip)
 {
 	struct agent_drops *d = a->drops;
@@ -53,7 +52,7 @@ static const char *pod_of(struct agent *a, const struct ip_addr *ip)
 	if (p || !ip->family || agent_now_ms() - d->pods_ms < DROPS_PODS_MS)
 		return p;
 	d->pods_ms = agent_now_ms();
-	if (pol_pods_load(&d->pods, a->store, a->o.prefix, &e) < 0) {
+	if (pol_pods_load(&d->pods, a->pol.local ? a->pol.local : a->store, a->o.prefix, &e) < 0) {
 		log_debug("drops: endpoints: %s", e.msg);
 		return NULL;
 	}
@@ -165,14 +164,11 @@ static int ep_add(int ep, int fd, uint32_t tag)
 }
 
 /* <run_dir>/drops.json, run_dir the directory of --subnet-file */
-static char *drops_path(const char *subnet_file)
+static char *drops_path(const char *run_dir)
 {
-	char *dir = strdup(subnet_file), *p = NULL;
+	char *p;
 
-	if (dir && asprintf(&p, "%s/%s", dirname(dir), POL_DROPS_FILE) < 0)
-		p = NULL;
-	free(dir);
-	return p;
+	return asprintf(&p, "%s/%s", run_dir, POL_DROPS_FILE) < 0 ? NULL : p;
 }
 
 int agent_drops_start(struct agent *a, uint32_t tag)
@@ -184,7 +180,7 @@ int agent_drops_start(struct agent *a, uint32_t tag)
 	if (!d)
 		return -ENOMEM;
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	d->path = drops_path(a->o.subnet_file);
+	d->path = drops_path(a->o.run_dir);
 	a->drops = d;
 	if (d->tfd < 0 || !d->path) {
 		r = d->tfd < 0 ? -errno : -ENOMEM;

@@ -11,7 +11,6 @@
 
 #include "policy/drop.h"
 #include "base/err.h"
-#include "base/json.h"
 #include "policy/pnft.h"
 #include "store/store.h"
 
@@ -157,26 +156,17 @@ void pol_classes_done(struct pol_classes *c)
 
 /* One endpoint record's IPs, as "<ns>/<pod>" (its key's last part when it names no pod:
  * CNI without Kubernetes) */
-static void add_endpoint(struct pol_pod_entry **e, size_t *n, size_t *cap,
-			 const struct store_kv *kv)
+static void add_endpoint(struct pol_pod_entry **e, size_t *n, size_t *cap, const struct store_kv *kv)
 {
-	const cJSON *ns, *pod, *ips, *ip;
 	const char *last = strrchr(kv->key, '/');
-	char why[64], name[POL_POD_MAX];
+	struct pol_endpoint ep = {0};
+	struct err err = {0};
 	struct pol_pod_entry *t;
-	cJSON *o = NULL;
+	size_t i;
 
-	if (json_parse_strict(kv->value, kv->value_len, &o, why, sizeof(why)) < 0)
-		return;
-	ns = cJSON_GetObjectItemCaseSensitive(o, "namespace");
-	pod = cJSON_GetObjectItemCaseSensitive(o, "pod");
-	ips = cJSON_GetObjectItemCaseSensitive(o, "ips");
-	snprintf(name, sizeof(name), "%s/%s", cJSON_IsString(ns) ? ns->valuestring : "default",
-		 cJSON_IsString(pod) && *pod->valuestring ? pod->valuestring
-							  : (last ? last + 1 : kv->key));
-	cJSON_ArrayForEach(ip, ips) {
-		if (!cJSON_IsString(ip))
-			continue;
+	if (pol_endpoint_parse(kv->value, kv->value_len, &ep, &err) < 0)
+		return; /* the agent and the plugin log invalid records; here they name nothing */
+	for (i = 0; i < ep.nips; i++) {
 		if (*n == *cap) {
 			t = realloc(*e, (*cap * 2 + 32) * sizeof(*t));
 			if (!t)
@@ -184,16 +174,12 @@ static void add_endpoint(struct pol_pod_entry **e, size_t *n, size_t *cap,
 			*e = t;
 			*cap = *cap * 2 + 32;
 		}
-		/* "10.0.0.5" or "10.0.0.5/24" */
-		struct ip_prefix pf;
-
-		if (ip_or_prefix_parse(ip->valuestring, &pf) < 0)
-			continue;
-		(*e)[*n].ip = pf.ip;
-		snprintf((*e)[*n].pod, sizeof((*e)[*n].pod), "%s", name);
+		(*e)[*n].ip = ep.ips[i];
+		snprintf((*e)[*n].pod, sizeof((*e)[*n].pod), "%s/%s", ep.ns,
+			 *ep.pod ? ep.pod : (last ? last + 1 : kv->key));
 		(*n)++;
 	}
-	cJSON_Delete(o);
+	pol_endpoint_done(&ep);
 }
 
 int pol_pods_load(struct pol_pods *p, struct store *s, const char *prefix, struct err *err)

@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # sluicectl's policy verbs on one simulated node (this test's netns, a bridge with pods a
-# and b as netns of their own, br_netfilter on) whose table inet sluice_policy isolates b:
-# `policy stats` counters move by exactly the packets sent (3 pings dropped: the class's
-# drop counter +3; 3 connections allowed: the rule +3), in another netns with --netns, and
-# no table is an error; `drops --listen` reports a dropped packet with its class, policies,
-# source, destination, protocol, port and pods (from the store's endpoints), and a second
-# listener is refused; sluiced's collector writes drops.json, which `drops` prints and
-# `drops --follow` follows, and which is stale once the agent stops; `wait` returns at once
-# when every agent is at the revision, times out (status 1) naming the node behind and its
-# revision, returns as soon as the last agent key reaches it (a watch: well under a
-# second), on dir:// and etcd://; `status` shows the policy view.
+# and b as netns of their own, br_netfilter on). With a hand-built table (pnfttool) that
+# isolates b: `policy stats` counters move by exactly the packets sent (3 pings dropped: the
+# class's drop counter +3; 3 connections allowed: the rule +3), in another netns with
+# --netns, and no table is an error; `drops --listen` reports a dropped packet with its
+# class, policies, source, destination, protocol, port and pods (from the store's
+# endpoints), and a second listener is refused. Then sluiced renders the same policy from the
+# store: `wait --node n1` returns once it has, `policy stats` reads its rules, its collector
+# writes drops.json, which `drops` prints and `drops --follow` follows, a burst is held by
+# the log rule's limit, and the file is stale once the agent stops. `wait` with agent keys
+# written by hand: at once when every agent is at the revision, status 1 naming each node
+# behind and its revision, returns as soon as the last key reaches it (a watch: well under
+# a second), on dir:// and etcd://; `status` shows the policy view.
 set -u
 if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
 	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
@@ -84,9 +86,9 @@ check reach-before-policy ping_retry ctl-a "$B"
 
 # the pods' endpoint records, as sluice-nft-policy writes them: drops name the pods
 ctl store put "$P/endpoints/n1/ca-eth0" \
-	'{"containerID":"ca","ifName":"eth0","namespace":"x","pod":"a","node":"n1","ips":["10.9.0.2"]}' >/dev/null
+	'{"containerID":"ca","ifName":"eth0","namespace":"x","pod":"a","node":"n1","ips":["10.9.0.2"],"hostVeth":"va"}' >/dev/null
 ctl store put "$P/endpoints/n1/cb-eth0" \
-	'{"containerID":"cb","ifName":"eth0","namespace":"y","pod":"b","node":"n1","ips":["10.9.0.3"]}' >/dev/null
+	'{"containerID":"cb","ifName":"eth0","namespace":"y","pod":"b","node":"n1","ips":["10.9.0.3"],"hostVeth":"vb"}' >/dev/null
 
 # --- policy stats ---------------------------------------------------------------------------
 stat_of() { jq -r "$1" "$OUT"; }
@@ -186,7 +188,15 @@ stop_pid "$L" TERM 50
 run listen-timeout 1 drops --listen --count 1 --timeout 0.3 --group 2719
 check_eq listen-timeout-msg "sluicectl: timed out after 0.3 s with 0 of 1 drops" "$(cat "$ERR")"
 
-# --- sluiced's collector --------------------------------------------------------------------
+# --- sluiced: its table from the store, its collector ----------------------------------------
+# The agent renders the same policy from the store (every pod of y isolated; TCP 80 from
+# any namespace allowed) into its own table, replacing the hand-built one; `wait` returns
+# once it has (its key agents/n1), `policy stats` reads the rendered rules
+nft delete table inet sluice_policy
+ctl apply -f - >/dev/null <<'EOF'
+{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"allow-80","namespace":"y"},
+ "spec":{"podSelector":{},"ingress":[{"from":[{"namespaceSelector":{}}],"ports":[{"protocol":"TCP","port":80}]}]}}
+EOF
 ip link add eth0 type veth peer name eth0p
 ip addr add 192.168.100.1/24 dev eth0
 ip link set eth0 up
@@ -199,6 +209,11 @@ setsid "$BIN/sluiced" --store "$STORE" --subnet-file "$N/subnet.env" --cni-conf-
 	--node-name n1 --no-ip-masq 2>"$T_TMP/sluiced.log" &
 AGENT=$!
 defer "kill -KILL $AGENT"
+run agent-wait 0 --store "$STORE" wait --node n1 --timeout 30
+check_eq agent-wait-out "revision $(ctl -o json store get "$P/policies/y/allow-80" | jq .mod_revision) in force on 1 node: n1" "$(cat "$OUT")"
+run agent-stats 0 -o json policy stats
+check_eq agent-stats-rule '"ingress[0]" 0' "$(jq -c '.policies[] | select(.namespace == "y" and .name == "allow-80") | .rules[0] | "\(.rule | tojson) \(.packets)"' -r "$OUT")"
+check_eq agent-stats-class '["y/allow-80"]' "$(jq -c '.classes[] | select(.direction == "ingress") | .policies' "$OUT")"
 for _ in $(seq 100); do [ -s "$N/drops.json" ] && break; sleep 0.1; done
 run agent-drops-empty 0 -o json drops --run-dir "$N"
 check_eq agent-drops-file "n1 $AGENT 2718 0" "$(jq -r '"\(.node) \(.pid) \(.group) \(.drops | length)"' "$OUT")"
@@ -212,8 +227,8 @@ until_gone "$F" 150 syn81
 wait "$F"
 check_eq follow-status 0 $?
 check_eq follow-two-lines 2 "$(wc -l <"$T_TMP/follow")"
-check_eq follow-drop 'ci-t1 ingress ["y/allow-80"] 10.9.0.2 10.9.0.3 tcp 81 x/a y/b' \
-	"$(head -1 "$T_TMP/follow" | jq -r '"\(.class) \(.direction) \(.policies | tojson) \(.src) \(.dst) \(.proto) \(.dport) \(.srcPod) \(.dstPod)"')"
+check_eq follow-drop 'ci- ingress ["y/allow-80"] 10.9.0.2 10.9.0.3 tcp 81 x/a y/b' \
+	"$(head -1 "$T_TMP/follow" | jq -r '"\(.class[0:3]) \(.direction) \(.policies | tojson) \(.src) \(.dst) \(.proto) \(.dport) \(.srcPod) \(.dstPod)"')"
 check_eq follow-seq-increasing 1 "$(jq -s '.[1].seq - .[0].seq' "$T_TMP/follow")"
 run agent-drops 0 -o json drops --run-dir "$N"
 check agent-drops-recorded jq -e '(.drops | length) >= 2 and (.drops[-1].srcPod == "x/a")' "$OUT"
@@ -221,7 +236,7 @@ run agent-drops-count 0 -o json drops --run-dir "$N" --count 1
 check_eq agent-drops-count-1 1 "$(jq '.drops | length' "$OUT")"
 run agent-drops-table 0 drops --run-dir "$N" --count 1
 check agent-drops-table-header grep -qE '^TIME +DIRECTION +PROTO +SOURCE +DESTINATION +POLICIES +CLASS$' "$OUT"
-check agent-drops-table-row grep -qE 'ingress +tcp +10\.9\.0\.2:[0-9]+ \(x/a\) +10\.9\.0\.3:81 \(y/b\) +y/allow-80 +ci-t1$' "$OUT"
+check agent-drops-table-row grep -qE 'ingress +tcp +10\.9\.0\.2:[0-9]+ \(x/a\) +10\.9\.0\.3:81 \(y/b\) +y/allow-80 +ci-[0-9a-z]+$' "$OUT"
 # a burst: the log rule's rate limit (10/s, burst 10) holds it; the file follows at most
 # 5 times a second yet keeps every logged drop
 before=$(jq '.drops[-1].seq' "$N/drops.json")
@@ -299,8 +314,8 @@ EOF
 	check_eq "$t-status-table-n2" "n2 $r1 no" "$(awk '$1 == "n2" {print $1, $2, $4}' "$OUT")"
 }
 
-wait_suite dir "$STORE"
-run wait-bad-revision 2 --store "$STORE" wait --revision x
+wait_suite dir "dir://$T_TMP/store2"
+run wait-bad-revision 2 --store "dir://$T_TMP/store2" wait --revision x
 check_eq wait-bad-revision-msg "sluicectl wait: --revision needs a whole number >= 0, got 'x'" "$(head -1 "$ERR")"
 run wait-bad-timeout 2 --store "$STORE" wait --timeout -1
 run wait-extra 2 --store "$STORE" wait now
