@@ -340,13 +340,14 @@ struct listen_ctx {
 };
 
 /* Endpoints appear as pods start: an unknown address reloads the index, at most once a
- * second */
+ * second, from a store that answered the first time (one that did not would stall the
+ * stream at each drop) */
 static const char *pod_of(struct listen_ctx *x, const struct ip_addr *ip)
 {
 	const char *p = pol_pods_find(&x->pods, ip);
 	struct err e = {0};
 
-	if (p || !ip->family || !x->c->store || now_ms() - x->pods_ms < 1000)
+	if (p || !ip->family || !x->pods_ok || now_ms() - x->pods_ms < 1000)
 		return p;
 	x->pods_ms = now_ms();
 	if (pol_pods_load(&x->pods, x->c->store, x->c->prefix, &e) < 0)
@@ -429,8 +430,10 @@ static int listen_drops(struct ctl *c, const struct drops_opts *o)
 		goto out;
 	}
 	/* pods are named when a store answers; drops print without them otherwise */
-	if (ctl_store(c) && pol_pods_load(&x.pods, c->store, c->prefix, &e) >= 0)
+	if (ctl_store(c) && pol_pods_load(&x.pods, c->store, c->prefix, &e) >= 0) {
+		x.pods_ok = true;
 		x.pods_ms = now_ms();
+	}
 	r = listen_loop(&x, &l, o);
 out:
 	nflog_close(&l);

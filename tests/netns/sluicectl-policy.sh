@@ -61,6 +61,7 @@ for p in a b; do
 	ip link set "v$p" master br0 up
 	ip -n "ctl-$p" link set eth0 up
 	ip -n "ctl-$p" addr add "10.9.0.$i/24" dev eth0
+	ip -n "ctl-$p" addr add "fd00:9::$i/64" dev eth0 nodad
 	i=$((i + 1))
 done
 A=10.9.0.2
@@ -73,7 +74,8 @@ cat >"$T_TMP/rs.json" <<'EOF'
 {"stamp": "s1",
  "sets": [{"name": "a4", "kind": "addr4", "elems": ["10.9.0.2"]},
           {"name": "p", "kind": "ports", "elems": ["tcp 80"]},
-          {"name": "ing4", "kind": "dispatch4", "elems": ["10.9.0.3 ci-t1"]}],
+          {"name": "ing4", "kind": "dispatch4", "elems": ["10.9.0.3 ci-t1"]},
+          {"name": "ing6", "kind": "dispatch6", "elems": ["fd00:9::3 ci-t1"]}],
  "pchains": [{"name": "pi-p1", "dir": "in", "ns": "y", "policy": "allow-80",
               "rules": [{"family": 4, "addr": "a4", "ports": "p", "named": "", "index": 0}]}],
  "cchains": [{"name": "ci-t1", "dir": "in", "targets": ["pi-p1"]}]}
@@ -86,9 +88,9 @@ check reach-before-policy ping_retry ctl-a "$B"
 
 # the pods' endpoint records, as sluice-nft-policy writes them: drops name the pods
 ctl store put "$P/endpoints/n1/ca-eth0" \
-	'{"containerID":"ca","ifName":"eth0","namespace":"x","pod":"a","node":"n1","ips":["10.9.0.2"],"hostVeth":"va"}' >/dev/null
+	'{"containerID":"ca","ifName":"eth0","namespace":"x","pod":"a","node":"n1","ips":["10.9.0.2","fd00:9::2"],"hostVeth":"va"}' >/dev/null
 ctl store put "$P/endpoints/n1/cb-eth0" \
-	'{"containerID":"cb","ifName":"eth0","namespace":"y","pod":"b","node":"n1","ips":["10.9.0.3"],"hostVeth":"vb"}' >/dev/null
+	'{"containerID":"cb","ifName":"eth0","namespace":"y","pod":"b","node":"n1","ips":["10.9.0.3","fd00:9::3"],"hostVeth":"vb"}' >/dev/null
 
 # --- policy stats ---------------------------------------------------------------------------
 stat_of() { jq -r "$1" "$OUT"; }
@@ -175,6 +177,16 @@ check_eq listen-udp-status 0 $?
 check_eq listen-udp-line "ingress udp 10.9.0.2:* (x/a) 10.9.0.3:53 (y/b) y/allow-80 ci-t1" \
 	"$(awk '{print $2, $3, "10.9.0.2:*", $5, $6, $7, $8, $9}' "$OUT")"
 check listen-udp-src grep -qE ' 10\.9\.0\.2:[0-9]+ \(x/a\) ' "$OUT"
+
+# IPv6: UDP to [fd00:9::3]:53, the address in brackets with its port
+udp6() { ip netns exec ctl-a socat -T0.2 - "UDP6:[fd00:9::3]:53" <<<x; }
+"$CTL" --store "$STORE" drops --listen --count 1 --timeout 20 >"$OUT" 2>"$ERR" &
+L=$!
+defer "kill $L"
+until_gone "$L" 150 udp6
+wait "$L"
+check_eq listen-udp6-status 0 $?
+check listen-udp6-line grep -qE '^[0-9T:.-]+Z  ingress  udp  \[fd00:9::2\]:[0-9]+ \(x/a\)  \[fd00:9::3\]:53 \(y/b\)  y/allow-80  ci-t1$' "$OUT"
 
 # a second listener of the group in this netns is refused while the first holds it
 "$CTL" drops --listen --timeout 20 >/dev/null 2>&1 &
