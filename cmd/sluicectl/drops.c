@@ -26,6 +26,8 @@
 #include "sluicectl.h"
 
 #define DROPS_RUN_DIR "/run/sluice"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define DROPS_FILE_MAX (4U << 20)
 
 static const char drops_usage[] =
@@ -59,13 +61,14 @@ static const char drops_usage[] =
 	"  --listen           bind the NFLOG group here instead of reading the agent's file\n"
 	"  --netns PATH       with --listen: in that network namespace (/run/netns/N,\n"
 	"                     /proc/PID/ns/net)\n"
-	"  --group G          with --listen: the NFLOG group (default 2718)\n"
-	"\n"
-	"Columns: TIME DIRECTION PROTO SOURCE DESTINATION POLICIES CLASS. -o json: the file's\n"
-	"object ({\"node\", \"pid\", \"group\", \"lost\", \"drops\": [...]}); streams print one\n"
-	"drop object per line: {\"seq\", \"time\", \"class\", \"direction\", \"policies\", \"src\",\n"
-	"\"dst\", \"proto\", \"sport\", \"dport\", \"icmpType\", \"icmpCode\", \"srcPod\", \"dstPod\",\n"
-	"\"indev\", \"outdev\", \"physindev\", \"physoutdev\", \"len\"}.\n";
+	"  --group G          with --listen: the NFLOG group (default " STR(
+		POL_NFLOG_GROUP) ")\n"
+				 "\n"
+				 "Columns: TIME DIRECTION PROTO SOURCE DESTINATION POLICIES CLASS. -o json: the file's\n"
+				 "object ({\"node\", \"pid\", \"group\", \"lost\", \"drops\": [...]}); streams print one\n"
+				 "drop object per line: {\"seq\", \"time\", \"class\", \"direction\", \"policies\", \"src\",\n"
+				 "\"dst\", \"proto\", \"sport\", \"dport\", \"icmpType\", \"icmpCode\", \"srcPod\", \"dstPod\",\n"
+				 "\"indev\", \"outdev\", \"physindev\", \"physoutdev\", \"len\"}.\n";
 
 struct drops_opts {
 	int64_t count;
