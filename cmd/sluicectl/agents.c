@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What `wait` and `status` share about policy: the agents' keys (<prefix>/agents/<node>,
- * written by sluiced after each apply) and the store's current relevant revision (the
- * highest mod revision of the keys a ruleset is rendered from). */
+ * written by sluiced after each apply) and the store's current relevant revision (the last
+ * change, deletions included, to the keys a ruleset is rendered from). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
