@@ -200,6 +200,30 @@ stop_pid "$L" TERM 50
 run listen-timeout 1 drops --listen --count 1 --timeout 0.3 --group 2719
 check_eq listen-timeout-msg "sluicectl: timed out after 0.3 s with 0 of 1 drops" "$(cat "$ERR")"
 
+# --netns: the listener binds in b's netns (a log rule of its own on input, from the node's
+# address) and reads the class's policies from b's table (programmed above)
+ip addr add 10.9.0.1/24 dev br0
+check listen-netns-table ip netns exec ctl-b nft -f - <<'EOF'
+table inet ctltest {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 5353 log group 2718 prefix "ci-t1" drop
+	}
+}
+EOF
+udp5353() { socat -T0.2 - "UDP4:$B:5353" <<<x; }
+"$CTL" --store "$STORE" -o json drops --listen --netns /run/netns/ctl-b --count 1 --timeout 20 \
+	>"$OUT" 2>"$ERR" &
+L=$!
+defer "kill $L"
+until_gone "$L" 150 udp5353
+wait "$L"
+check_eq listen-netns-status 0 $?
+check_eq listen-netns-drop 'ci-t1 ["y/allow-80"] 10.9.0.1 10.9.0.3 udp 5353 null y/b' \
+	"$(jq -r '"\(.class) \(.policies | tojson) \(.src) \(.dst) \(.proto) \(.dport) \(.srcPod) \(.dstPod)"' "$OUT")"
+run listen-netns-bad 1 drops --listen --netns "$T_TMP/notns"
+check_eq listen-netns-bad-msg "sluicectl: --netns $T_TMP/notns: not a network namespace" "$(cat "$ERR")"
+
 # --- sluiced: its table from the store, its collector ----------------------------------------
 # The agent renders the same policy from the store (every pod of y isolated; TCP 80 from
 # any namespace allowed) into its own table, replacing the hand-built one; `wait` returns
