@@ -310,6 +310,8 @@ check agent-burst-limited test "$logged" -ge 8 -a "$logged" -le $((10 + ms / 100
 check agent-burst-debounced test "$writes" -ge 1 -a "$writes" -le $((2 + ms / 200))
 
 stop_pid "$AGENT" TERM 50
+# (a SANITIZE=1 build reports its findings there, at the latest on exit)
+check agent-log-clean bash -c "! grep -E 'Sanitizer|runtime error' '$T_TMP/sluiced.log'"
 run agent-stale 1 drops --run-dir "$N"
 check_eq agent-stale-msg "sluicectl: $N/drops.json is stale: its agent (PID $AGENT) is not running; 'sluicectl drops --listen' reads NFLOG itself" "$(cat "$ERR")"
 run drops-absent 1 drops --run-dir "$T_TMP/nowhere"
