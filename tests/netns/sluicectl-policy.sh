@@ -10,10 +10,10 @@
 # store: `wait --node n1` returns once it has, `policy stats` reads its rules, its collector
 # writes drops.json, which `drops` prints and `drops --follow` follows, a burst is held by
 # the log rule's limit, and the file is stale once the agent stops; --no-network-policy
-# collects nothing. `wait` with agent keys
-# written by hand: at once when every agent is at the revision, status 1 naming each node
-# behind and its revision, returns as soon as the last key reaches it (a watch: well under
-# a second), on dir:// and etcd://; `status` shows the policy view.
+# collects nothing. `wait` with agent keys written by hand: at once when every agent is at
+# the revision, status 1 naming each node behind and its revision, returns as soon as the
+# last key reaches it (a watch: well under a second), a deletion's revision found in the
+# history, on dir:// and etcd://; `status` shows the policy view.
 set -u
 if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
 	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
