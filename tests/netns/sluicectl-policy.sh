@@ -65,7 +65,6 @@ for p in a b; do
 	ip -n "ctl-$p" addr add "fd00:9::$i/64" dev eth0 nodad
 	i=$((i + 1))
 done
-A=10.9.0.2
 B=10.9.0.3
 
 # A hand-built ruleset (tests/tools/pnfttool, programmed by common/policy/pnft.c as the agent
