@@ -38,7 +38,8 @@ static const char usage[] =
 	"(<subnet-file without .env>.agent.json). Logs to stderr, one line per change.\n"
 	"With NetworkPolicy (the default), it keeps the node's table inet sluice_policy in step\n"
 	"with the namespaces, pods, policies and endpoints of the store, and writes the revision\n"
-	"applied to <prefix>/agents/<node>.\n"
+	"applied to <prefix>/agents/<node>; the packets it drops (logged to NFLOG group 2718)\n"
+	"go to <subnet-file's directory>/drops.json, the last 256 (`sluicectl drops`).\n"
 	"SIGTERM/SIGINT: exits 0, leaving the data plane and the lease in place.\n"
 	"SIGHUP: reads the network config again and applies it.\n"
 	"\n"
@@ -430,7 +431,7 @@ retry:
 	agent_schedule_retry(a, 0);
 }
 
-enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH };
+enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH, EV_DROPS };
 
 static int ep_add(int ep, int fd, uint32_t tag)
 {
@@ -469,6 +470,8 @@ static int setup(struct agent *a)
 	    (r = ep_add(a->ep, a->retry_tfd, EV_RETRY)) < 0 ||
 	    (r = ep_add(a->ep, a->debounce_tfd, EV_DEBOUNCE)) < 0)
 		return r;
+	if (a->o.policy) /* without it (logged): no drops.json */
+		(void)agent_drops_start(a, EV_DROPS);
 	return 0;
 }
 
@@ -559,6 +562,9 @@ static bool handle(struct agent *a, uint32_t tag)
 			a->resync_backoff_ms = AGENT_BACKOFF_MIN_MS;
 		}
 		break;
+	case EV_DROPS:
+		agent_drops_event(a);
+		break;
 	}
 	return true;
 }
@@ -609,6 +615,7 @@ static void agent_done(struct agent *a)
 	if (a->watch)
 		store_watch_close(a->watch);
 	agent_peers_free(a);
+	agent_drops_stop(a);
 	if (a->have_lease)
 		subnet_lease_done(&a->lease);
 	if (a->have_conf)
