@@ -45,7 +45,7 @@ ns_yaml() {
 		apiVersion: v1
 		kind: Namespace
 		metadata:
-		  name: $1
+		  name: "$1"
 		  labels: {ns: "${2:-$1}", kubernetes.io/metadata.name: "$1"}
 	EOF
 }
@@ -58,8 +58,8 @@ pod_yaml() {
 		apiVersion: v1
 		kind: Pod
 		metadata:
-		  name: $2
-		  namespace: $1
+		  name: "$2"
+		  namespace: "$1"
 		  labels: {pod: "${3:-$2}"}
 		spec:
 		  containers:
@@ -78,24 +78,27 @@ pod_yaml() {
 # revision_of OUTPUT: the store revision that sluicectl apply/delete printed, if it did
 revision_of() { grep -oiE 'revision[ :=]*[0-9]+' <<<"$1" | grep -oE '[0-9]+' | sort -n | tail -1; }
 
-# pol_barrier: the revision of a write after every earlier one, for when apply/delete prints
-# none: the Namespace e2e-sync (no pod, no policy refers to it) gets a new label
+# pol_barrier: POL_REV becomes the revision of a write after every earlier one, for when
+# apply/delete prints none: the Namespace e2e-sync (no pod, no policy refers to it) gets a
+# new label
 pol_barrier() {
 	POL_GEN=$((POL_GEN + 1))
 	printf 'apiVersion: v1\nkind: Namespace\nmetadata: {name: e2e-sync, labels: {gen: "%s"}}\n' \
 		"$POL_GEN" | pctl apply -f - >/dev/null || return 1
-	pctl -o json store get "$OV_PREFIX/namespaces/e2e-sync" | jq -er .mod_revision
+	POL_REV=$(pctl -o json store get "$OV_PREFIX/namespaces/e2e-sync" | jq -er .mod_revision)
 }
 
 # pol_wait OUTPUT: waits until every node has the revision OUTPUT (apply/delete's) printed,
 # or, when it printed none, that of a barrier. Status 0 when in force within 20 s.
 pol_wait() {
-	local rev
-	rev=$(revision_of "$1")
-	[ -n "$rev" ] || rev=$(pol_barrier) || return 1
-	POL_REV=$rev
-	pctl wait --revision "$rev" --timeout 20 >"$T_TMP/wait.out" 2>&1
+	POL_REV=$(revision_of "$1")
+	[ -n "$POL_REV" ] || pol_barrier || return 1
+	pctl wait --revision "$POL_REV" --timeout 20 >"$T_TMP/wait.out" 2>&1
 }
+
+# (the last command of a pipeline runs in this shell: `np ... | pol_apply NAME` records what
+# it applied)
+shopt -s lastpipe
 
 # pol_apply NAME: applies YAML from stdin (kept as $T_TMP/NAME.yaml, deleted by pol_clear)
 # and waits until it is in force everywhere; one check NAME-applied
@@ -276,7 +279,7 @@ pol_bringup() {
 		i=$((i + 1))
 	done
 	pass pods-added
-	if pol_wait "$(pol_barrier)"; then pass agents-caught-up; else
+	if pol_wait ""; then pass agents-caught-up; else
 		fail agents-caught-up "$(cat "$T_TMP/wait.out")" "$(pol_diag)"
 		return 1
 	fi
