@@ -371,15 +371,17 @@ np() {
 	cat
 }
 
-# pol_cases: every case on the layout pol_bringup made, one after the other, each starting
-# from no policy. (Values such as "y" are quoted: YAML 1.1 reads a plain y as a boolean.)
-pol_cases() {
-	local ip_yb=${POL_IP[y/b]} node_xa=${POL_NODE[x/a]}
+# Each case_* function starts from no policy and leaves none. (Values such as "y" are
+# quoted: YAML 1.1 reads a plain y as a boolean.)
 
+# case_open: the layout as made: every pair connects
+case_open() {
 	exp_reset
 	probe no-policy-all-open
+}
 
-	# --- isolation
+# case_isolation: default deny ingress, egress, both
+case_isolation() {
 	np x deny-ingress <<-'EOF' | pol_apply default-deny-ingress
 		  podSelector: {}
 		  policyTypes: [Ingress]
@@ -413,8 +415,10 @@ pol_cases() {
 	exp '*' 'x/*' X
 	probe default-deny-all
 	pol_clear
+}
 
-	# --- peers
+# case_peers: ingress peers by pod label, namespace label, both, either; matchExpressions
+case_peers() {
 	np x allow-from-b <<-'EOF' | pol_apply allow-by-pod-label
 		  podSelector: {matchLabels: {pod: a}}
 		  ingress:
@@ -496,8 +500,11 @@ pol_cases() {
 	exp x/b 'x/*' .
 	probe match-expressions-exists-doesnotexist
 	pol_clear
+}
 
-	# --- ipBlock
+# case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another policy
+case_ipblock() {
+	local ip_yb=${POL_IP[y/b]}
 	np x egress-cidr <<-EOF | pol_apply ipblock-except
 		  podSelector: {matchLabels: {pod: a}}
 		  policyTypes: [Egress]
@@ -518,8 +525,10 @@ pol_cases() {
 	exp_reset
 	probe ipblock-in-cidr-and-except-allowed-by-another
 	pol_clear
+}
 
-	# --- ports
+# case_ports: named ports (ingress, egress), endPort, one protocol, one port
+case_ports() {
 	np x named-80 <<-'EOF' | pol_apply named-port-ingress
 		  podSelector: {}
 		  ingress:
@@ -577,8 +586,10 @@ pol_cases() {
 	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
 	probe ports-tcp-80-only
 	pol_clear
+}
 
-	# --- several policies
+# case_stacked: several policies on one pod add up
+case_stacked() {
 	np x deny-ingress <<-'EOF' | pol_apply stacked-deny
 		  podSelector: {}
 		  policyTypes: [Ingress]
@@ -602,8 +613,10 @@ pol_cases() {
 	exp 'z/*' x/a . 81/tcp
 	probe several-policies-add-up
 	pol_clear
+}
 
-	# --- changes: a policy updated, then deleted
+# case_changes: a policy updated, then deleted
+case_changes() {
 	np x allow-from-b <<-'EOF' | pol_apply update-before
 		  podSelector: {matchLabels: {pod: a}}
 		  ingress:
@@ -627,8 +640,10 @@ pol_cases() {
 	pol_clear
 	exp_reset
 	probe policy-deleted-open-again
+}
 
-	# --- label changes: a pod's, then a namespace's
+# case_labels: a pod's labels changed, then a namespace's
+case_labels() {
 	np x allow-from-b <<-'EOF' | pol_apply pod-relabel-policy
 		  podSelector: {matchLabels: {pod: a}}
 		  ingress:
@@ -662,9 +677,14 @@ pol_cases() {
 	exp 'z/*' x/a X
 	probe namespace-label-changed-back
 	pol_clear
+}
 
-	# --- a pod added after the policy: under it when its ADD returns (no wait), on the
-	# node of x/a, whose policy names it as a peer
+# case_new_pod: a pod added after the policy is under it when its ADD returns: probed at
+# once, with the node's agent stopped (SIGSTOP) from before the ADD until after the probe,
+# so that only the plugin can have programmed it; on the node of x/a, whose policy names it
+# as a peer
+case_new_pod() {
+	local node_xa=${POL_NODE[x/a]} agent saved
 	np x deny-ingress <<-'EOF' | pol_apply new-pod-deny
 		  podSelector: {}
 		  policyTypes: [Ingress]
@@ -675,22 +695,32 @@ pol_cases() {
 		  - from:
 		    - podSelector: {matchLabels: {pod: d}}
 	EOF
-	if pod_yaml x d | pctl apply -f - >/dev/null && add_pol_pod "$node_xa" x/d "${POL_ONE_CONF:-}"; then
-		local saved=("${POL_PODS[@]}")
+	pod_yaml x d | pctl apply -f - >/dev/null || fail new-pod-object
+	pol_wait "" || fail new-pod-object-wait "$(cat "$T_TMP/wait.out")"
+	agent=${OV_AGENT[$node_xa]}
+	kill -STOP "$agent"
+	defer "kill -CONT $agent"
+	if add_pol_pod "$node_xa" x/d "${POL_ONE_CONF:-}"; then
+		saved=("${POL_PODS[@]}")
 		POL_PODS+=(x/d)
 		exp_reset
 		exp '*' 'x/*' X
 		exp x/d x/a .
 		probe pod-added-after-policy-at-once
 		POL_PODS=("${saved[@]}")
+		kill -CONT "$agent"
 		check pod-added-after-policy-del del_pol_pod x/d
 		pctl delete pod x/d >/dev/null
 	else
+		kill -CONT "$agent"
 		fail pod-added-after-policy-at-once "$(cat "$T_TMP/x-d.json")"
 	fi
 	pol_clear
+}
 
-	# --- SCTP: raw INITs to x/a, and the protocol in the rendered port set
+# case_sctp: raw SCTP INITs to x/a, and the protocol in the rendered port set
+case_sctp() {
+	local node_xa=${POL_NODE[x/a]}
 	check_eq sctp-no-policy-delivered delivered "$(sctp_to y/a x/a 80)"
 	np x sctp <<-'EOF' | pol_apply sctp-tcp-policy
 		  podSelector: {matchLabels: {pod: a}}
@@ -709,4 +739,15 @@ pol_cases() {
 		"$(n=$(nft_sctp_ports "$node_xa"); [ "${n:-0}" -gt 0 ] && echo true)"
 	pol_clear
 	check_eq sctp-deleted-delivered delivered "$(sctp_to y/a x/a 81)"
+}
+
+# pol_cases: every case on the layout pol_bringup made, one after the other; POL_ONLY (words)
+# runs only the cases named (open isolation peers ipblock ports stacked changes labels
+# new_pod sctp)
+pol_cases() {
+	local c
+	for c in open isolation peers ipblock ports stacked changes labels new_pod sctp; do
+		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
+		"case_$c"
+	done
 }
