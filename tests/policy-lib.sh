@@ -588,6 +588,65 @@ case_ports() {
 	pol_clear
 }
 
+# case_egress_peers: egress to pods by namespace AND pod label on one port (the
+# destination's IP and port matched, across nodes too)
+case_egress_peers() {
+	np x to-yb-80 <<-'EOF' | pol_apply egress-peers
+		  podSelector: {}
+		  policyTypes: [Egress]
+		  egress:
+		  - to:
+		    - namespaceSelector: {matchLabels: {ns: "y"}}
+		      podSelector: {matchLabels: {pod: b}}
+		    ports: [{port: 80, protocol: TCP}]
+	EOF
+	exp_reset
+	exp 'x/*' '*' X
+	exp 'x/*' y/b . 80/tcp
+	probe egress-to-pod-and-namespace-port-80
+	pol_clear
+}
+
+# case_both_directions: one policy with Ingress and Egress rules on x/a: in from x/b only,
+# out to x/c only; the replies to x/b's connections leave x/a all the same
+case_both_directions() {
+	np x in-b-out-c <<-'EOF' | pol_apply ingress-and-egress
+		  podSelector: {matchLabels: {pod: a}}
+		  policyTypes: [Ingress, Egress]
+		  ingress:
+		  - from:
+		    - podSelector: {matchLabels: {pod: b}}
+		  egress:
+		  - to:
+		    - podSelector: {matchLabels: {pod: c}}
+	EOF
+	exp_reset
+	exp '*' x/a X
+	exp x/b x/a .
+	exp x/a '*' X
+	exp x/a x/c .
+	probe ingress-and-egress-together
+	pol_clear
+}
+
+# case_allow_all: a default deny and an allow-all (ingress: [{}]) for x/a: x/a open again,
+# the rest of x still closed
+case_allow_all() {
+	np x deny-ingress <<-'EOF' | pol_apply allow-all-deny
+		  podSelector: {}
+		  policyTypes: [Ingress]
+	EOF
+	np x allow-all-a <<-'EOF' | pol_apply allow-all
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress: [{}]
+	EOF
+	exp_reset
+	exp '*' 'x/*' X
+	exp '*' x/a .
+	probe allow-all-precedence
+	pol_clear
+}
+
 # case_stacked: several policies on one pod add up
 case_stacked() {
 	np x deny-ingress <<-'EOF' | pol_apply stacked-deny
@@ -728,6 +787,7 @@ case_sctp() {
 		  - ports: [{port: 80, protocol: TCP}]
 	EOF
 	check_eq sctp-tcp-80-policy-drops-init dropped "$(sctp_to y/a x/a 80)"
+	check_eq sctp-not-in-tcp-port-set 0 "$(nft_sctp_ports "$node_xa")"
 	np x sctp <<-'EOF' | pol_apply sctp-sctp-policy
 		  podSelector: {matchLabels: {pod: a}}
 		  ingress:
@@ -742,11 +802,11 @@ case_sctp() {
 }
 
 # pol_cases: every case on the layout pol_bringup made, one after the other; POL_ONLY (words)
-# runs only the cases named (open isolation peers ipblock ports stacked changes labels
-# new_pod sctp)
+# runs only the cases named (the words after case_)
 pol_cases() {
 	local c
-	for c in open isolation peers ipblock ports stacked changes labels new_pod sctp; do
+	for c in open isolation peers egress_peers both_directions allow_all ipblock ports stacked \
+		changes labels new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done
