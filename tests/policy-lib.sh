@@ -30,6 +30,7 @@ POL_APPLIED=() # files applied by the current case, deleted by pol_clear
 POL_SPORT=20000 # polprobe's next source port (see polprobe -s)
 POL_REV=0 # the revision the last pol_apply/pol_delete waited for
 POL_GEN=0
+POL_ONE_CONF="" # one node: its conflist (two nodes: each node's rendered one)
 
 # netns name of pod "x/a"
 pod_netns() { echo "${1%/*}-${1#*/}"; }
@@ -258,6 +259,7 @@ pol_bringup() {
 			        ranges: [[{subnet: "10.250.1.0/24"}]]}},
 			{type: "sluice-nft-policy", store: $st, prefix: $pre, node: "node1", runDir: $run}]}' \
 			>"$T_TMP/1node.conflist"
+		POL_ONE_CONF=$T_TMP/1node.conflist
 	fi
 	if pol_objects; then pass objects-applied; else
 		fail objects-applied "$(cat "$T_TMP/objects.out")"
@@ -266,7 +268,7 @@ pol_bringup() {
 	for pod in "${POL_PODS[@]}"; do
 		if [ "$1" = 1node ]; then
 			n=1
-			add_pol_pod 1 "$pod" "$T_TMP/1node.conflist"
+			add_pol_pod 1 "$pod" "$POL_ONE_CONF"
 		else
 			n=$((i % 2 + 1))
 			add_pol_pod "$n" "$pod"
@@ -287,14 +289,14 @@ pol_bringup() {
 
 # --- expectations and probes -------------------------------------------------------------
 
-# exp_reset [VALUE]: every pair of pods, port and protocol: VALUE ('.' by default)
+# exp_reset: every pair of pods, port and protocol allowed ('.')
 exp_reset() {
 	local f t pp
 	EXP=()
 	for f in "${POL_PODS[@]}"; do
 		for t in "${POL_PODS[@]}"; do
 			[ "$f" = "$t" ] && continue
-			for pp in "${POL_PPS[@]}"; do EXP["$f $t $pp"]=${1:-.}; done
+			for pp in "${POL_PPS[@]}"; do EXP["$f $t $pp"]=.; done
 		done
 	done
 }

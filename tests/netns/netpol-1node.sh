@@ -24,7 +24,6 @@ pol_bringup 1node || {
 	fail layout "not made (see above)"
 	exit 0
 }
-POL_ONE_CONF=$T_TMP/1node.conflist
 echo "  layout up in $((($(date +%s%N) - t0) / 1000000)) ms"
 pol_cases
 echo "  all cases in $((($(date +%s%N) - t0) / 1000000)) ms"
