@@ -333,20 +333,46 @@ probe_lines() {
 	done
 }
 
-# probe NAME [PODS...]: probes the matrix and checks it against EXP: check NAME
+# polprobe_run FILE JSON MS: polprobe on the probes of FILE, each with a timeout of MS,
+# outcomes in JSON; its output in POL_OUT, its status returned. Source ports never used
+# before in this test (polprobe -s).
+polprobe_run() {
+	local n rc
+	n=$(wc -l <"$1")
+	[ $((POL_SPORT + n)) -lt 60000 ] || POL_SPORT=20000
+	POL_OUT=$("$TOOLS/polprobe" -q -t "$3" -s "$POL_SPORT" -j "$2" <"$1" 2>&1)
+	rc=$?
+	POL_SPORT=$((POL_SPORT + n))
+	return $rc
+}
+
+# probe NAME [PODS...]: probes the matrix and checks it against EXP: check NAME. As the e2e
+# suite does, probes found blocked where allowed was expected are tried again once (with 3 s
+# each: a busy machine), and said so; a probe allowed where blocked was expected is never
+# tried again (a policy not in force would pass on a second try).
 probe() {
-	local name=$1 out n
+	local name=$1 rc lines first
 	shift
 	probe_lines "$@" >"$T_TMP/probes"
-	n=$(wc -l <"$T_TMP/probes")
-	[ $((POL_SPORT + n)) -lt 60000 ] || POL_SPORT=20000
-	out=$("$TOOLS/polprobe" -q -t "${POL_PROBE_MS:-1000}" -s "$POL_SPORT" \
-		-j "$T_TMP/probe.json" <"$T_TMP/probes" 2>&1)
-	local rc=$?
-	POL_SPORT=$((POL_SPORT + n))
-	echo "  $name: $(tail -1 <<<"$out")"
+	polprobe_run "$T_TMP/probes" "$T_TMP/probe.json" "${POL_PROBE_MS:-1000}"
+	rc=$?
+	echo "  $name: $(tail -1 <<<"$POL_OUT")"
+	if [ $rc -eq 1 ] && jq -e '[.probes[] | select(.expected == false and .allowed)] |
+		length == 0' "$T_TMP/probe.json" >/dev/null; then
+		lines=$(jq -r '.probes | to_entries[] |
+			select(.value.expected and (.value.allowed | not)) | "\(.key + 1)p"' \
+			"$T_TMP/probe.json")
+		sed -n "$lines" "$T_TMP/probes" >"$T_TMP/probes.again"
+		first=$POL_OUT
+		if polprobe_run "$T_TMP/probes.again" "$T_TMP/probe-again.json" 3000; then
+			echo "  $name: $(wc -l <"$T_TMP/probes.again") probe(s) allowed only when tried again"
+			rc=0
+		else
+			POL_OUT="$first"$'\n'"tried again (3 s):"$'\n'"$POL_OUT"
+		fi
+	fi
 	if [ $rc -eq 0 ]; then pass "$name"; else
-		fail "$name" "$out" "$(pol_diag)"
+		fail "$name" "$POL_OUT" "$(pol_diag)"
 		[ -z "${POL_KEEP:-}" ] || cp "$T_TMP/probe.json" "$POL_KEEP/$name.json"
 	fi
 }
