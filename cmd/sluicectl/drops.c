@@ -29,6 +29,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define DROPS_FILE_MAX (4U << 20)
+#define CELL_MAX 1100 /* a table cell: the policies' list, an address with its pod */
 
 static const char drops_usage[] =
 	"Usage: sluicectl [GLOBAL FLAGS] drops [--count N] [--follow] [--timeout SECONDS]\n"
@@ -117,30 +118,30 @@ static void endpoint_cell(const cJSON *d, const char *side, char *out, size_t si
 		snprintf(out + n, size - n, " (%s)", pod);
 }
 
-static void drop_cells(const cJSON *d, char cells[7][1100])
+static void drop_cells(const cJSON *d, char cells[7][CELL_MAX])
 {
 	const cJSON *p;
 	size_t n = 0;
 
-	snprintf(cells[0], 1100, "%s", str(d, "time"));
-	snprintf(cells[1], 1100, "%s", *str(d, "direction") ? str(d, "direction") : "-");
-	snprintf(cells[2], 1100, "%s", str(d, "proto"));
-	endpoint_cell(d, "src", cells[3], 1100);
-	endpoint_cell(d, "dst", cells[4], 1100);
+	snprintf(cells[0], CELL_MAX, "%s", str(d, "time"));
+	snprintf(cells[1], CELL_MAX, "%s", *str(d, "direction") ? str(d, "direction") : "-");
+	snprintf(cells[2], CELL_MAX, "%s", str(d, "proto"));
+	endpoint_cell(d, "src", cells[3], CELL_MAX);
+	endpoint_cell(d, "dst", cells[4], CELL_MAX);
 	cells[5][0] = '\0';
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "policies"))
-		if (cJSON_IsString(p) && n + strlen(p->valuestring) + 2 < 1100)
-			n += (size_t)snprintf(cells[5] + n, 1100 - n, "%s%s", n ? "," : "",
+		if (cJSON_IsString(p) && n + strlen(p->valuestring) + 2 < CELL_MAX)
+			n += (size_t)snprintf(cells[5] + n, CELL_MAX - n, "%s%s", n ? "," : "",
 					      p->valuestring);
 	if (!n)
-		snprintf(cells[5], 1100, "-");
-	snprintf(cells[6], 1100, "%s", *str(d, "class") ? str(d, "class") : "-");
+		snprintf(cells[5], CELL_MAX, "-");
+	snprintf(cells[6], CELL_MAX, "%s", *str(d, "class") ? str(d, "class") : "-");
 }
 
 /* One drop of a stream: a compact JSON line, or the table's cells two spaces apart */
 static void print_stream(struct ctl *c, const cJSON *d)
 {
-	static char cells[7][1100];
+	static char cells[7][CELL_MAX];
 	char *s;
 	int i;
 
@@ -216,7 +217,7 @@ static char *drops_path(const struct drops_opts *o)
 static int print_file(struct ctl *c, const struct drops_opts *o)
 {
 	char *path = drops_path(o);
-	static char cells[7][1100];
+	static char cells[7][CELL_MAX];
 	cJSON *f, *d, *drops, *out;
 	int n, skip;
 

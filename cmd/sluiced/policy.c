@@ -171,27 +171,40 @@ static void plogs_free(struct agent_policy *p)
 static ssize_t note_affected(struct agent *a, const char *rel, bool before)
 {
 	struct agent_policy *p = &a->pol;
-	char **keys = NULL;
+	char **keys = NULL, *key;
 	size_t n = 0, i;
-	int r = pol_model_affected(p->model, rel, &keys, &n);
+	int r;
 
+	/* an endpoint's own event is always noted, also when it is new (its log line counts
+	 * its elements) */
+	if (has_prefix(rel, POL_KEY_ENDPOINTS)) {
+		if (before && touch_note(a, rel) < 0)
+			p->need_full = true;
+		return 1;
+	}
+	r = pol_model_affected(p->model, rel, &keys, &n);
 	if (r == POL_AFFECT_POLICIES)
 		return -1;
 	if (r < 0)
 		p->need_full = true;
 	for (i = 0; i < n; i++) {
-		/* an endpoint's own event is always noted (its log line counts its elements) */
-		bool own = !strcmp(keys[i], rel);
-
-		if (!own && !tracking(p))
-			continue;
-		if (!before && !touch_find(p, keys[i])) {
+		/* endpoint keys, with or without their "endpoints/" */
+		key = keys[i];
+		if (!has_prefix(key, POL_KEY_ENDPOINTS) &&
+		    asprintf(&key, "%s%s", POL_KEY_ENDPOINTS, keys[i]) < 0) {
+			p->need_full = true;
+			break;
+		}
+		if (!tracking(p)) {
+			/* the whole ruleset will be rendered */
+		} else if (!before && !touch_find(p, key)) {
 			/* touched only after the change: its fragment before is unknown */
 			p->need_full = true;
-			continue;
-		}
-		if (before && touch_note(a, keys[i]) < 0)
+		} else if (before && touch_note(a, key) < 0) {
 			p->need_full = true;
+		}
+		if (key != keys[i])
+			free(key);
 	}
 	for (i = 0; i < n; i++)
 		free(keys[i]);
@@ -366,9 +379,11 @@ static int commit_full(struct agent *a, bool same)
 	struct agent_policy *p = &a->pol;
 	struct pol_ruleset rs = {0};
 	struct err e = {0};
+	int64_t t0 = agent_now_ms(), t1;
 	int r;
 
 	r = pol_render(p->model, &rs, &e);
+	t1 = agent_now_ms();
 	if (r < 0) {
 		log_error("policy: rendering the ruleset: %s", e.msg[0] ? e.msg : strerror(-r));
 		return r;
@@ -390,8 +405,9 @@ static int commit_full(struct agent *a, bool same)
 		pol_ruleset_free(&rs);
 		return r;
 	}
-	if (!same)
-		log_debug("policy: table %s replaced (stamp %s)", POL_TABLE, rs.stamp);
+	log_debug("policy: rendered in %lld ms, table %s %s in %lld ms", (long long)(t1 - t0),
+		  POL_TABLE, same ? "changed by difference" : "replaced",
+		  (long long)(agent_now_ms() - t1));
 	pol_ruleset_free(&p->last);
 	p->last = rs;
 	p->have_last = true;
@@ -528,6 +544,35 @@ static void policy_size(const struct pol_ruleset *rs, const char *rel, size_t *n
 	}
 }
 
+/* The elements that came and went for the endpoints a pod or a namespace has: false when
+ * one of them was not rendered (the whole ruleset was) */
+static bool elems_of(struct agent *a, const struct frag_change *c, const char *rel, size_t *nc,
+		     size_t *nw)
+{
+	struct agent_policy *p = &a->pol;
+	char **keys = NULL, key[512];
+	size_t n = 0, i;
+	bool ok = pol_model_affected(p->model, rel, &keys, &n) == 0;
+
+	*nc = *nw = 0;
+	for (i = 0; i < n; i++) {
+		struct agent_touch *t;
+
+		snprintf(key, sizeof(key), "%s%s",
+			 has_prefix(keys[i], POL_KEY_ENDPOINTS) ? "" : POL_KEY_ENDPOINTS, keys[i]);
+		t = touch_find(p, key);
+		if (!t || !t->rendered || !tracking(p)) {
+			ok = false;
+		} else {
+			*nc += c[t - p->t].nc;
+			*nw += c[t - p->t].nw;
+		}
+		free(keys[i]);
+	}
+	free(keys);
+	return ok;
+}
+
 static void log_changes(struct agent *a, const struct frag_change *c)
 {
 	struct agent_policy *p = &a->pol;
@@ -562,10 +607,14 @@ static void log_changes(struct agent *a, const struct frag_change *c)
 					 fc->nc, fc->nw);
 		} else {
 			bool pod = has_prefix(rel, POL_KEY_PODS);
+			char el[64] = "";
+			size_t nc, nw;
 
-			log_info("policy: %s %s %s (%zu endpoint%s)", pod ? "pod" : "namespace",
+			if (c && elems_of(a, c, rel, &nc, &nw))
+				snprintf(el, sizeof(el), ", +%zu -%zu elements", nc, nw);
+			log_info("policy: %s %s %s (%zu endpoint%s%s)", pod ? "pod" : "namespace",
 				 strchr(rel, '/') + 1, l->gone ? "deleted" : "changed", l->neps,
-				 l->neps == 1 ? "" : "s");
+				 l->neps == 1 ? "" : "s", el);
 		}
 	}
 	plogs_free(p);
@@ -626,6 +675,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 {
 	struct agent_policy *p = &a->pol;
 	int fd, r = 0, t = -1;
+	int64_t t0;
+	size_t n;
+	bool full;
 
 	*timeout_ms = -1;
 	if (!a->o.policy || !p->listed)
@@ -644,10 +696,18 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		pol_unlock(fd);
 		return -EIO;
 	}
+	n = p->nq;
+	t0 = agent_now_ms();
 	take_queue(a);
+	full = !tracking(p);
 	if (p->pending)
 		r = commit(a);
 	pol_unlock(fd);
+	log_debug("policy: %zu events taken, %s in %lld ms", n,
+		  !p->pending		  ? "nothing to change"
+		  : full || !p->have_last ? "the whole ruleset"
+					  : "fragments",
+		  (long long)(agent_now_ms() - t0));
 	if (r < 0) {
 		touches_free(p);
 		plogs_free(p);
