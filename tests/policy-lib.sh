@@ -22,6 +22,7 @@ POL_PODS=()
 for _n in x y z; do for _p in a b c; do POL_PODS+=("$_n/$_p"); done; done
 POL_PPS=(80/tcp 81/tcp 80/udp 81/udp) # the matrix's ports and protocols
 declare -A POL_IP=() # "x/a" -> IPv4 address
+declare -A POL_IP6=() # "x/a" -> IPv6 address (every matrix probes both families)
 declare -A POL_NODE=() # "x/a" -> node number
 declare -A POL_CONF=() # "x/a" -> the conflist its ADD ran
 declare -A POL_SERVER=() # "x/a" -> polserve's PID
@@ -197,7 +198,8 @@ add_pol_pod() {
 	rc=$?
 	[ $rc -eq 0 ] || return $rc
 	POL_IP[$pod]=$(pod_ip "$ns")
-	[ -n "${POL_IP[$pod]}" ] && start_server "$pod"
+	POL_IP6[$pod]=$(pod_ip "$ns" 6)
+	[ -n "${POL_IP[$pod]}" ] && [ -n "${POL_IP6[$pod]}" ] && start_server "$pod"
 }
 
 # del_pol_pod POD: the pod's server stopped, its DEL, its namespace removed (status of DEL)
@@ -207,7 +209,7 @@ del_pol_pod() {
 	pod_cni "${POL_NODE[$1]}" del "$1"
 	rc=$?
 	ip netns del "$(pod_netns "$1")"
-	unset "POL_IP[$1]"
+	unset "POL_IP[$1]" "POL_IP6[$1]"
 	return $rc
 }
 
@@ -232,11 +234,13 @@ pol_objects() {
 pol_bringup() {
 	local n pod i=0
 	make_underlay || return 1
-	jq -n '{Network: "10.244.0.0/16", SubnetLen: 24, Backend: {Type: "vxlan"}}' >"$T_TMP/net.json"
+	jq -n '{Network: "10.244.0.0/16", SubnetLen: 24, EnableIPv6: true,
+		IPv6Network: "fd00:244::/56", IPv6SubnetLen: 64, Backend: {Type: "vxlan"}}' \
+		>"$T_TMP/net.json"
 	pctl config set -f "$T_TMP/net.json" >/dev/null || return 1
 	if [ "$1" = 1node ]; then POL_NODES=1; else POL_NODES="1 2"; fi
 	for n in $POL_NODES; do
-		make_node "$n" || return 1
+		make_node "$n" dual || return 1
 		start_agent "$n" --no-ip-masq
 	done
 	for n in $POL_NODES; do
@@ -245,10 +249,14 @@ pol_bringup() {
 			return 1
 		fi
 	done
-	if [ "$1" = 2node ] && ! wait_status 1 '[.Peers[]] | length == 1' 10; then
-		fail node1-peer "$(jq -c .Peers "$OV_DIR/node1/subnet.agent.json")"
-		return 1
-	fi
+	for n in $POL_NODES; do
+		[ "$1" = 2node ] || break
+		# each node has the other as its one peer (both families)
+		if ! wait_status "$n" '[.Peers[].Key] | unique | length == 1' 10; then
+			fail "node$n-peer" "$(jq -c .Peers "$OV_DIR/node$n/subnet.agent.json")"
+			return 1
+		fi
+	done
 	if [ "$1" = 1node ]; then
 		# node1's own chain: sluice-bridge + sluice-host-local -> sluice-nft-policy, on the
 		# agent's store, node name and run directory (its policy lock)
@@ -256,7 +264,7 @@ pol_bringup() {
 			--arg d "$OV_DIR/node1/ipam" '{cniVersion: "1.0.0", name: "netpol", plugins: [
 			{type: "sluice-bridge", bridge: "pol0", isGateway: true, isDefaultGateway: true,
 			 ipam: {type: "sluice-host-local", dataDir: $d,
-			        ranges: [[{subnet: "10.250.1.0/24"}]]}},
+			        ranges: [[{subnet: "10.250.1.0/24"}], [{subnet: "fd00:250:1::/64"}]]}},
 			{type: "sluice-nft-policy", store: $st, prefix: $pre, node: "node1", runDir: $run}]}' \
 			>"$T_TMP/1node.conflist"
 		POL_ONE_CONF=$T_TMP/1node.conflist
@@ -319,7 +327,8 @@ exp() {
 }
 
 # probe_lines [PODS...]: polprobe's input: every pair of the pods (default the nine), each
-# port and protocol of the matrix, with the expectation
+# port and protocol of the matrix, to the destination's IPv4 and IPv6 address, with the
+# expectation (the same for both families)
 probe_lines() {
 	local pods=("$@") f t pp
 	[ ${#pods[@]} -gt 0 ] || pods=("${POL_PODS[@]}")
@@ -328,6 +337,7 @@ probe_lines() {
 			[ "$f" = "$t" ] && continue
 			for pp in "${POL_PPS[@]}"; do
 				echo "$f /run/netns/$(pod_netns "$f") $t ${POL_IP[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
+				echo "$f /run/netns/$(pod_netns "$f") $t ${POL_IP6[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
 			done
 		done
 	done
@@ -377,10 +387,13 @@ probe() {
 	fi
 }
 
-# sctp_to FROM TO PORT: "delivered" or "dropped" for a raw SCTP INIT from pod FROM to TO
+# sctp_to FROM TO PORT [6]: "delivered" or "dropped" for a raw SCTP INIT from pod FROM to
+# TO's IPv4 (or IPv6) address
 sctp_to() {
+	local ip=${POL_IP[$2]}
+	[ "${4:-}" = 6 ] && ip=${POL_IP6[$2]}
 	"$TOOLS/sctpinit" -t "${POL_PROBE_MS:-1000}" "/run/netns/$(pod_netns "$1")" \
-		"/run/netns/$(pod_netns "$2")" "${POL_IP[$2]}" "$3" 2>&1
+		"/run/netns/$(pod_netns "$2")" "$ip" "$3" 2>&1
 }
 
 # nft_sctp_ports N: how many port-set elements of node N's policy table name sctp
@@ -532,13 +545,14 @@ case_peers() {
 
 # case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another policy
 case_ipblock() {
-	local ip_yb=${POL_IP[y/b]}
+	local ip_yb=${POL_IP[y/b]} ip6_yb=${POL_IP6[y/b]}
 	np x egress-cidr <<-EOF | pol_apply ipblock-except
 		  podSelector: {matchLabels: {pod: a}}
 		  policyTypes: [Egress]
 		  egress:
 		  - to:
 		    - ipBlock: {cidr: 10.0.0.0/8, except: ["$ip_yb/32"]}
+		    - ipBlock: {cidr: "fd00::/8", except: ["$ip6_yb/128"]}
 	EOF
 	exp_reset
 	exp x/a y/b X
@@ -549,6 +563,7 @@ case_ipblock() {
 		  egress:
 		  - to:
 		    - ipBlock: {cidr: "$ip_yb/32"}
+		    - ipBlock: {cidr: "$ip6_yb/128"}
 	EOF
 	exp_reset
 	probe ipblock-in-cidr-and-except-allowed-by-another
@@ -809,12 +824,14 @@ case_new_pod() {
 case_sctp() {
 	local node_xa=${POL_NODE[x/a]}
 	check_eq sctp-no-policy-delivered delivered "$(sctp_to y/a x/a 80)"
+	check_eq sctp-no-policy-delivered-v6 delivered "$(sctp_to y/a x/a 80 6)"
 	np x sctp <<-'EOF' | pol_apply sctp-tcp-policy
 		  podSelector: {matchLabels: {pod: a}}
 		  ingress:
 		  - ports: [{port: 80, protocol: TCP}]
 	EOF
 	check_eq sctp-tcp-80-policy-drops-init dropped "$(sctp_to y/a x/a 80)"
+	check_eq sctp-tcp-80-policy-drops-init-v6 dropped "$(sctp_to y/a x/a 80 6)"
 	check_eq sctp-not-in-tcp-port-set 0 "$(nft_sctp_ports "$node_xa")"
 	np x sctp <<-'EOF' | pol_apply sctp-sctp-policy
 		  podSelector: {matchLabels: {pod: a}}
@@ -822,6 +839,7 @@ case_sctp() {
 		  - ports: [{port: 80, protocol: SCTP}]
 	EOF
 	check_eq sctp-80-policy-delivers-init delivered "$(sctp_to y/a x/a 80)"
+	check_eq sctp-80-policy-delivers-init-v6 delivered "$(sctp_to y/a x/a 80 6)"
 	check_eq sctp-80-policy-drops-81 dropped "$(sctp_to y/a x/a 81)"
 	check_eq sctp-in-rendered-port-set true \
 		"$(n=$(nft_sctp_ports "$node_xa"); [ "${n:-0}" -gt 0 ] && echo true)"

@@ -22,7 +22,7 @@
  *            later probe with the same ports through a policy that now blocks it)
  *   -j FILE  every probe's outcome as JSON
  *   -q       print only the tables that differ from the expectation
- * Prints one truth table per protocol and port (rows: from, columns: to, '.' allowed,
+ * Prints one truth table per protocol, port and address family (rows: from, columns: to, '.' allowed,
  * 'X' blocked, '-' not probed, as cyclonus prints them); when expectations are given and a
  * table differs, the expected one and the differences ('X' where they differ) too.
  * Exit status: 0 as expected (or no expectation), 1 some probe differs, 2 usage or setup. */
@@ -50,6 +50,7 @@ enum pstate { P_CONNECTING, P_READING, P_DONE };
 struct probe {
 	char from[NAME_LEN], netns[256], to[NAME_LEN], addr[INET6_ADDRSTRLEN];
 	int port, proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	bool v6; /* the destination is IPv6 */
 	int expect; /* 1 allowed, 0 blocked, -1 none */
 	int fd, tries;
 	enum pstate state;
@@ -117,6 +118,7 @@ static int parse_line(char *line, struct probe *p)
 		p->proto = IPPROTO_UDP;
 	else
 		return -1;
+	p->v6 = strchr(p->addr, ':') != NULL;
 	p->expect = n < 7 ? -1 : !strcmp(exp, ".") ? 1 : !strcmp(exp, "X") ? 0 : -2;
 	if (p->expect == -2)
 		return -1;
@@ -290,8 +292,14 @@ static size_t name_index(const char *s)
 	return nnames++;
 }
 
-/* One table of the probes of proto/port: what = 0 observed, 1 expected, 2 differences */
-static void table(int proto, int port, int what, const char *title)
+/* Whether two probes go in one table: the same protocol, port and address family */
+static bool same_table(const struct probe *a, const struct probe *b)
+{
+	return a->proto == b->proto && a->port == b->port && a->v6 == b->v6;
+}
+
+/* One table of the probes like t: what = 0 observed, 1 expected, 2 differences */
+static void table(const struct probe *t, int what, const char *title)
 {
 	size_t w = 4;
 	char *cells = malloc(nnames * nnames);
@@ -301,7 +309,7 @@ static void table(int proto, int port, int what, const char *title)
 		const struct probe *p = &pr[i];
 		char c;
 
-		if (p->proto != proto || p->port != port)
+		if (!same_table(p, t))
 			continue;
 		if (what == 0)
 			c = p->allowed ? '.' : 'X';
@@ -314,7 +322,8 @@ static void table(int proto, int port, int what, const char *title)
 	for (size_t i = 0; i < nnames; i++)
 		if (strlen(names[i]) + 1 > w)
 			w = strlen(names[i]) + 1;
-	printf("%s/%d %s:\n%-*s", proto == IPPROTO_TCP ? "TCP" : "UDP", port, title, (int)w, "");
+	printf("%s/%d%s %s:\n%-*s", t->proto == IPPROTO_TCP ? "TCP" : "UDP", t->port,
+	       t->v6 ? " IPv6" : "", title, (int)w, "");
 	for (size_t j = 0; j < nnames; j++)
 		printf("%-*s", (int)w, names[j]);
 	putchar('\n');
@@ -482,19 +491,19 @@ int main(int argc, char **argv)
 		bool seen = false, differs = false;
 
 		for (size_t j = 0; j < i && !seen; j++)
-			seen = pr[j].proto == pr[i].proto && pr[j].port == pr[i].port;
+			seen = same_table(&pr[j], &pr[i]);
 		if (seen)
 			continue;
 		for (size_t j = i; j < npr; j++)
-			if (pr[j].proto == pr[i].proto && pr[j].port == pr[i].port &&
-			    pr[j].expect >= 0 && pr[j].expect != pr[j].allowed)
+			if (same_table(&pr[j], &pr[i]) && pr[j].expect >= 0 &&
+			    pr[j].expect != pr[j].allowed)
 				differs = true;
 		if (quiet && !differs)
 			continue;
-		table(pr[i].proto, pr[i].port, 0, differs ? "observed" : "observed (as expected)");
+		table(&pr[i], 0, differs ? "observed" : "observed (as expected)");
 		if (differs) {
-			table(pr[i].proto, pr[i].port, 1, "expected");
-			table(pr[i].proto, pr[i].port, 2, "differences");
+			table(&pr[i], 1, "expected");
+			table(&pr[i], 2, "differences");
 		}
 	}
 	printf("%zu probes, %d not as expected, %ld ms\n", npr, wrong, now_ms() - t0);
