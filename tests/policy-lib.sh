@@ -232,8 +232,17 @@ pol_objects() {
 # pods and their servers, and every agent caught up; each step a check. Status 1 when the
 # layout could not be made (the caller stops: nothing else could mean anything)
 pol_bringup() {
-	local n pod i=0
+	local n pod i=0 local_store=()
 	make_underlay || return 1
+	if [[ $OV_STORE == etcd://* ]]; then
+		# etcd in the underlay; each node's agent mirrors it into a dir:// store of the
+		# node's own, which its sluice-nft-policy reads
+		if ! ETCD_NETNS=$OV_UNDERLAY etcd_up pol http://192.168.100.254:2379 \
+			http://127.0.0.1:2380; then
+			fail etcd-start "$(tail -5 "$T_TMP/etcd-pol.log")"
+			return 1
+		fi
+	fi
 	jq -n '{Network: "10.244.0.0/16", SubnetLen: 24, EnableIPv6: true,
 		IPv6Network: "fd00:244::/56", IPv6SubnetLen: 64, Backend: {Type: "vxlan"}}' \
 		>"$T_TMP/net.json"
@@ -241,7 +250,8 @@ pol_bringup() {
 	if [ "$1" = 1node ]; then POL_NODES=1; else POL_NODES="1 2"; fi
 	for n in $POL_NODES; do
 		make_node "$n" dual || return 1
-		start_agent "$n" --no-ip-masq
+		[[ $OV_STORE != etcd://* ]] || local_store=(--local-store "dir://$OV_DIR/node$n/local")
+		start_agent "$n" --no-ip-masq "${local_store[@]}"
 	done
 	for n in $POL_NODES; do
 		if ! wait_status "$n" '.Subnet != ""' 20; then
