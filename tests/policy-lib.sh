@@ -791,6 +791,33 @@ case_labels() {
 	pol_clear
 }
 
+# case_pod_restart: a peer pod deleted and added again (another IP): the policy that names
+# it follows, on its node and the other, and its old IP is left in no set of the table
+case_pod_restart() {
+	local old=${POL_IP[x/b]} old6=${POL_IP6[x/b]} node_xa=${POL_NODE[x/a]} left
+	np x allow-from-b <<-'EOF' | pol_apply pod-restart-policy
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - podSelector: {matchLabels: {pod: b}}
+	EOF
+	check pod-restart-del del_pol_pod x/b
+	if ! add_pol_pod "${POL_NODE[x/b]}" x/b "${POL_ONE_CONF:-}"; then
+		fail pod-restart-add "$(cat "$T_TMP/x-b.json")"
+		return
+	fi
+	check_eq pod-restart-new-ip true "$([ "${POL_IP[x/b]}" != "$old" ] && echo true)"
+	pol_wait "" || fail pod-restart-wait "$(cat "$T_TMP/wait.out")"
+	exp_reset
+	exp '*' x/a X
+	exp x/b x/a .
+	probe pod-restarted-peer-followed
+	left=$(ip netns exec "node$node_xa" nft -j list table inet sluice_policy |
+		jq --arg a "$old" --arg b "$old6" '[.. | strings | select(. == $a or . == $b)] | length')
+	check_eq pod-restart-old-ip-gone 0 "$left"
+	pol_clear
+}
+
 # case_new_pod: a pod added after the policy is under it when its ADD returns: probed at
 # once, with the node's agent stopped (SIGSTOP) from before the ADD until after the probe,
 # so that only the plugin can have programmed it; on the node of x/a, whose policy names it
@@ -862,7 +889,7 @@ case_sctp() {
 pol_cases() {
 	local c
 	for c in open isolation peers egress_peers both_directions allow_all ipblock ports stacked \
-		changes labels new_pod sctp; do
+		changes labels pod_restart new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done

@@ -4,7 +4,7 @@
 # the underlay): each node's sluiced mirrors namespaces, pods and policies, and the other
 # node's endpoints, into a dir:// store of its own that its sluice-nft-policy reads, and its
 # own endpoints back to etcd. The cases that exercise the mirror (isolation, peers on the
-# other node, label changes, a new pod, policy updates) unless NETPOL_ALL=1.
+# other node, label changes, a pod restarted, a new pod, policy updates) unless NETPOL_ALL=1.
 set -u
 . "$(dirname "$0")/../lib.sh"
 OV_STORE=etcd://192.168.100.254:2379
@@ -30,7 +30,7 @@ pol_bringup 2node || {
 	exit 0
 }
 echo "  layout up in $((($(date +%s%N) - t0) / 1000000)) ms"
-[ "${NETPOL_ALL:-}" = 1 ] || POL_ONLY=${POL_ONLY:-"open isolation peers changes labels new_pod"}
+[ "${NETPOL_ALL:-}" = 1 ] || POL_ONLY=${POL_ONLY:-"open isolation peers changes labels pod_restart new_pod"}
 pol_cases
 echo "  all cases in $((($(date +%s%N) - t0) / 1000000)) ms"
 exit 0
