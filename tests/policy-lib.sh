@@ -26,6 +26,7 @@ declare -A POL_IP6=() # "x/a" -> IPv6 address (every matrix probes both families
 declare -A POL_NODE=() # "x/a" -> node number
 declare -A POL_CONF=() # "x/a" -> the conflist its ADD ran
 declare -A POL_SERVER=() # "x/a" -> polserve's PID
+declare -A POL_AGENT_FLAGS=() # node number -> its sluiced's flags
 declare -A EXP=() # "x/a y/b 80/tcp" -> . or X
 POL_APPLIED=() # files applied by the current case, deleted by pol_clear
 POL_SPORT=20000 # polprobe's next source port (see polprobe -s)
@@ -251,7 +252,9 @@ pol_bringup() {
 	for n in $POL_NODES; do
 		make_node "$n" dual || return 1
 		[[ $OV_STORE != etcd://* ]] || local_store=(--local-store "dir://$OV_DIR/node$n/local")
-		start_agent "$n" --no-ip-masq "${local_store[@]}"
+		POL_AGENT_FLAGS[$n]="--no-ip-masq ${local_store[*]}"
+		# shellcheck disable=SC2086 # (flags without spaces)
+		start_agent "$n" ${POL_AGENT_FLAGS[$n]}
 	done
 	for n in $POL_NODES; do
 		if ! wait_status "$n" '.Subnet != ""' 20; then
@@ -818,6 +821,59 @@ case_pod_restart() {
 	pol_clear
 }
 
+# case_agent_down: node1's agent killed, a policy applied meanwhile: the next pod added on
+# node1 finds the table's stamp behind the store's policies and puts the whole ruleset in
+# force itself (the plugin's slow path), for every pod of the node, before its ADD returns;
+# the agent restarted catches up. Not on etcd: there a node learns of policies only through
+# its agent's mirror.
+case_agent_down() {
+	local n others=()
+	[[ $OV_STORE != etcd://* ]] || return 0
+	for n in $POL_NODES; do [ "$n" = 1 ] || others+=(--node "node$n"); done
+	stop_agent 1 KILL
+	np x deny-ingress <<-'EOF' >"$T_TMP/agent-down.yaml"
+		  podSelector: {}
+		  policyTypes: [Ingress]
+	EOF
+	POL_APPLIED+=("$T_TMP/agent-down.yaml")
+	pctl apply -f "$T_TMP/agent-down.yaml" >/dev/null || fail agent-down-apply
+	pol_barrier
+	# (the other node's agent, running, has it in force)
+	[ ${#others[@]} -eq 0 ] || pctl wait --revision "$POL_REV" --timeout 20 "${others[@]}" \
+		>"$T_TMP/wait.out" 2>&1 || fail agent-down-other-node "$(cat "$T_TMP/wait.out")"
+	exp_reset
+	exp '*' 'x/*' X
+	if pod_yaml x e | pctl apply -f - >/dev/null && add_pol_pod 1 x/e "${POL_ONE_CONF:-}"; then
+		local saved=("${POL_PODS[@]}")
+		POL_PODS+=(x/e)
+		exp_reset
+		exp '*' 'x/*' X
+		probe agent-down-slow-path-at-once
+		POL_PODS=("${saved[@]}")
+	else
+		fail agent-down-slow-path-at-once "$(cat "$T_TMP/x-e.json")"
+	fi
+	# one more change while it is down, which no ADD saw: the restarted agent brings it in
+	np x allow-from-b <<-'EOF' >"$T_TMP/agent-down-2.yaml"
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - podSelector: {matchLabels: {pod: b}}
+	EOF
+	POL_APPLIED+=("$T_TMP/agent-down-2.yaml")
+	pctl apply -f "$T_TMP/agent-down-2.yaml" >/dev/null || fail agent-down-apply-2
+	# shellcheck disable=SC2086 # (flags without spaces)
+	start_agent 1 ${POL_AGENT_FLAGS[1]}
+	pol_wait "" || fail agent-restarted-wait "$(cat "$T_TMP/wait.out")" "$(pol_diag)"
+	exp x/b x/a .
+	probe agent-restarted-caught-up
+	pol_clear
+	exp_reset
+	probe agent-down-policies-deleted
+	[ -z "${POL_IP[x/e]:-}" ] || check agent-down-del del_pol_pod x/e
+	pctl delete pod x/e >/dev/null
+}
+
 # case_new_pod: a pod added after the policy is under it when its ADD returns: probed at
 # once, with the node's agent stopped (SIGSTOP) from before the ADD until after the probe,
 # so that only the plugin can have programmed it; on the node of x/a, whose policy names it
@@ -889,7 +945,7 @@ case_sctp() {
 pol_cases() {
 	local c
 	for c in open isolation peers egress_peers both_directions allow_all ipblock ports stacked \
-		changes labels pod_restart new_pod sctp; do
+		changes labels pod_restart agent_down new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done
