@@ -423,6 +423,11 @@ probe back-p1-p3-tcp4 p3-80 "$P1" tcp4 10.90.0.4 80
 probe back-range-83-dropped "" "$P3" tcp4 10.90.0.3 83 10.90.0.19
 probes_check
 
+# --- without drop logs (log_rate 0): no limit+log rule ------------------------------------
+check "replace-no-log" pt -r 0 replace "$R/r1.json"
+readback "readback-no-log" "$R/r1.json" 0
+check "replace-log-again" pt replace "$R/r1.json"
+
 # --- replace is atomic: a bad ruleset leaves the old one whole --------------------------
 before=$(nftn list table inet sluice_policy)
 check_fail "replace-bad-refused" pt replace "$R/bad.json"
