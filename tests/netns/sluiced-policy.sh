@@ -28,10 +28,10 @@ ip link set eth0p up
 ip route add default via 192.168.100.254 dev eth0
 
 P=/sluice/network
-T=inet\ sluice_policy
 PID=
+PID2=
 # shellcheck disable=SC2016 # (evaluated at exit)
-defer '[ -z "$PID" ] || kill -KILL "$PID"'
+defer '[ -z "$PID" ] || kill -KILL "$PID"; [ -z "$PID2" ] || kill -KILL "$PID2"'
 
 # until_true SECONDS CMD...: polls CMD every 0.05 s; status 1 when it never succeeded
 until_true() {
@@ -61,6 +61,17 @@ sets_with() {
 		select([.elem[] | if type == "object" then .elem.val else . end] | index($ip)) | .name] |
 		sort | join(" ")'
 }
+# the table as JSON without handles, its elements sorted (a hash set lists them in no
+# order), without the class chains no dispatch element names (an endpoint's change never
+# deletes a class chain: the next policy change's difference does)
+norm() {
+	tj | jq -S -c '[.nftables[] | .map? // empty | .elem // [] | .[] | .[1].goto.target] as $used |
+		[.nftables[] | select(has("metainfo") | not) |
+		select((.chain.name // .rule.chain // "") as $n |
+			($n | test("^c[ie]-") | not) or ($used | index($n) != null)) |
+		walk(if type == "object" then del(.handle) | (if (.elem | type) == "array" then .elem |= sort_by(tostring) else . end) else . end)] |
+		sort_by(tostring)'
+}
 stamp() { tj | jq -r '.nftables[] | .set? // empty | select(.name == "stamp") | .elem[0].elem.comment // .elem[0]'; }
 
 # run_suite KIND: KIND dir or etcd; STORE (cluster) and LOCAL set by the caller
@@ -77,6 +88,23 @@ run_suite() {
 	ep() {
 		"$BIN/sluicectl" --store "$5" store put "$P/endpoints/$1" -- \
 			"{\"containerID\":\"$(basename "$1" -eth0)\",\"ifName\":\"eth0\",\"namespace\":\"$2\",\"pod\":\"$3\",\"node\":\"${1%%/*}\",\"ips\":[\"$4\"],\"hostVeth\":\"veth${3}\"}" >/dev/null
+	}
+
+	# restart_check NAME: the agent (stopped) started again replaces the table with its
+	# whole ruleset: nothing differs from what it held
+	restart_check() {
+		local before nset nrep
+		before=$(norm)
+		nset=$(grep -c 'table sluice_policy set' "$log")
+		nrep=$(grep -c 'table sluice_policy replaced' "$log")
+		setsid "$BIN/sluiced" --store "$STORE" --local-store "$LOCAL" --subnet-file "$n/subnet.env" \
+			--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
+		PID=$!
+		set_again() { [ "$(grep -c 'table sluice_policy set' "$log")" -gt "$nset" ]; }
+		if until_true 10 set_again; then pass "$1-restart"; else fail "$1-restart" "$(tail "$log")"; fi
+		check_eq "$1-restart-replaced" $((nrep + 1)) "$(grep -c 'table sluice_policy replaced' "$log")"
+		check_eq "$1-restart-same-table" "$before" "$(norm)"
+		check_eq "$1-restart-table-read" 4 "$(jq '[.[] | .map? // empty] | length' <<<"$before")"
 	}
 
 	ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
@@ -127,7 +155,9 @@ EOF
 		--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
 	PID=$!
 	if until_true 20 applied "$rev"; then pass "$k-start-applied"; else fail "$k-start-applied" "$(cat "$log")"; fi
-	check_eq "$k-start-agent-key" "n1 $(st .PolicyRevision)" "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')"
+	# (the status file and the key are written one after the other: equal once settled)
+	key_is_status() { [ "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')" = "n1 $(st .PolicyRevision)" ]; }
+	if until_true 5 key_is_status; then pass "$k-start-agent-key"; else fail "$k-start-agent-key" "$(ctl store get "$P/agents/n1")" "$(cat "$n/subnet.agent.json")"; fi
 	check_eq "$k-start-policy-chains" 1 "$(nchains pi-)"
 	check_eq "$k-start-no-egress-chains" 0 "$(nchains pe-)"
 	r=$(goto_of ing4 10.244.1.2)
@@ -196,6 +226,24 @@ EOF
 	check_eq "$k-local-ep-added" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.4)"
 	check_eq "$k-local-ep-logged" 1 "$(grep -c 'policy: endpoint n1/ce-eth0 added (1 elements)' "$log")"
 
+	# --- endpoints removed: another node's leaves the peer set; this node's its dispatch
+	# element (with etcd, its copy in etcd goes too)
+	ep n2/cf-eth0 y c 10.244.2.9 "$STORE"
+	ep n1/cg-eth0 x a 10.244.1.9 "$LOCAL"
+	rev=$(mod_rev "$P/endpoints/n2/cf-eth0")
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-before-removal" "$pset $(goto_of ing4 10.244.1.2)" "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	ctl store del "$P/endpoints/n2/cf-eth0" >/dev/null
+	"$BIN/sluicectl" --store "$LOCAL" store del "$P/endpoints/n1/cg-eth0" >/dev/null
+	if [ "$k" = etcd ]; then
+		cg_gone() { ! ctl store get "$P/endpoints/n1/cg-eth0"; }
+		if until_true 10 cg_gone; then pass "$k-mirror-ep-del-to-etcd"; else fail "$k-mirror-ep-del-to-etcd" "$(tail "$log")"; fi
+	fi
+	rev=$(ctl -o json store put "$P/namespaces/z" -- '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"z"}}' | jq .revision)
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-removed" " " "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	check_eq "$k-ep-removed-logged" "1 1" "$(grep -c 'policy: endpoint n2/cf-eth0 removed (1 elements)' "$log") $(grep -c 'policy: endpoint n1/cg-eth0 removed (1 elements)' "$log")"
+
 	# --- a pod's labels change: its endpoint's dispatch element moves to the other class
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -218,6 +266,11 @@ EOF
 	if until_true 10 applied "$rev"; then pass "$k-ns-label-applied"; else fail "$k-ns-label-applied" "$(tail "$log")"; fi
 	check_eq "$k-ns-label-peers-gone" "" "$(sets_with 10.244.2.2)$(sets_with 10.244.2.3)"
 	check_eq "$k-ns-label-logged" 1 "$(grep -c 'policy: namespace y changed (2 endpoints, +0 -2 elements)' "$log")"
+
+	# --- what the changes above patched in piece by piece is what a whole render gives
+	stop_pid "$PID" TERM 50
+	PID=
+	restart_check "$k-patched"
 
 	# --- an invalid object: logged once, skipped, the agent goes on
 	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
@@ -246,7 +299,27 @@ EOF
 	until_true 10 applied "$rev"
 	check_eq "$k-stamp-replaced" "$st0" "$(stamp)"
 	check_eq "$k-stamp-element-back" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
-	check_eq "$k-stamp-logged" 1 "$(grep -c 'policy: table sluice_policy was replaced by someone else: replacing it' "$log")"
+	check_eq "$k-stamp-logged" 1 "$(grep -c "policy: table sluice_policy holds another ruleset (stamp someone-else, not ${st0:0:12}): replacing it" "$log")"
+
+	# --- etcd away and back: the table stays as it is meanwhile; the watch resumes and
+	# what changed is applied
+	if [ "$k" = etcd ]; then
+		etcd_down e1
+		sleep 1
+		check_eq "$k-outage-table-stays" 2 "$(nchains pi-)"
+		if etcd_up e1 "$ETCD" http://127.0.0.1:23801; then pass "$k-outage-etcd-back"; else fail "$k-outage-etcd-back"; fi
+		ctl apply -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: after-outage, namespace: x}
+spec: {podSelector: {matchLabels: {pod: a}}, policyTypes: [Egress]}
+EOF
+		rev=$(mod_rev "$P/policies/x/after-outage")
+		if until_true 20 applied "$rev"; then pass "$k-outage-resumed"; else fail "$k-outage-resumed" "$(tail "$log")"; fi
+		check_eq "$k-outage-egress-chain" 1 "$(nchains pe-)"
+		rev=$(ctl -o json store del "$P/policies/x/after-outage" | jq .revision)
+		until_true 10 applied "$rev"
+	fi
 
 	# --- a policy deleted: its chains go
 	rev=$(ctl -o json store del "$P/policies/x/allow-from-y" | jq .revision)
@@ -257,10 +330,34 @@ EOF
 		check_eq "$k-mirror-delete-to-local" "" "$(lctl store get "$P/policies/x/allow-from-y" 2>/dev/null)"
 	fi
 
-	# --- no ping-pong: idle, the agent's key stays as it is
+	# --- a second node's agent (dir: the same store) dispatches its own endpoints only
+	if [ "$k" = dir ]; then
+		mk_netns node2
+		ip link add n2e type veth peer name eth0 netns node2
+		ip link set n2e up
+		ip -n node2 addr add 192.168.100.2/24 dev eth0
+		ip -n node2 link set eth0 up
+		ip -n node2 route add default via 192.168.100.254
+		ip netns exec node2 "$BIN/sluiced" --store "$STORE" --subnet-file "$n/n2/subnet.env" \
+			--cni-conf-dir "$n/n2/net.d" --node-name n2 --ttl 60 2>>"$n/n2.log" &
+		PID2=$!
+		rev=$(mod_rev "$P/agents/n1")
+		n2_applied() { [ "$(ctl store get "$P/agents/n2" --value-only | jq .policyRevision)" -ge "$rev" ] 2>/dev/null; }
+		if until_true 10 n2_applied; then pass "$k-n2-applied"; else fail "$k-n2-applied" "$(cat "$n/n2.log")"; fi
+		ing4_n() { ${1:+ip netns exec "$1"} nft -j list map inet sluice_policy ing4 | jq '[.nftables[] | .map? // empty | .elem // [] | .[]] | length'; }
+		check_eq "$k-n2-own-only" "3 0" "$(ing4_n) $(ing4_n node2)"
+		check_eq "$k-n2-same-stamp" "$(stamp)" "$(ip netns exec node2 nft -j list set inet sluice_policy stamp | jq -r '.nftables[] | .set? // empty | .elem[0].elem.comment')"
+	fi
+
+	# --- no ping-pong: idle, the agents' keys stay as they are
 	r=$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)
-	sleep 0.5
-	check_eq "$k-agent-key-idle" "$r" "$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)"
+	r2=$(ctl -o json store get "$P/agents/n2" 2>/dev/null | jq .mod_revision)
+	sleep 1
+	check_eq "$k-agent-key-idle" "$r $r2" "$(ctl -o json store get "$P/agents/n1" | jq .mod_revision) $(ctl -o json store get "$P/agents/n2" 2>/dev/null | jq .mod_revision)"
+	if [ -n "$PID2" ]; then
+		stop_pid "$PID2" TERM 50
+		PID2=
+	fi
 
 	# --- SIGTERM: exits, the table stays
 	r=$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')
@@ -268,7 +365,11 @@ EOF
 	if until_true 5 gone "$PID"; then pass "$k-sigterm-exits"; else fail "$k-sigterm-exits"; fi
 	PID=
 	check_eq "$k-sigterm-table-stays" "$r" "$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')"
-	check_eq "$k-sigterm-logged" 1 "$(grep -c 'the policy table and the lease in place' "$log")"
+	check_eq "$k-sigterm-logged" 2 "$(grep -c 'the policy table and the lease in place' "$log")"
+
+	restart_check "$k-end"
+	stop_pid "$PID" TERM 50
+	PID=
 	nft delete table inet sluice_policy
 	nft delete table inet sluice_overlay 2>/dev/null
 	ip link del sluice.1 2>/dev/null
@@ -307,3 +408,16 @@ until_true 5 gone "$PID"
 PID=
 check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:// store (sluice-nft-policy reads it)" \
 	"$("$BIN/sluiced" --local-store etcd://x:1 2>&1 | head -1)"
+
+# --- the same directory named twice (a trailing slash): no mirror of a store into itself
+n=$T_TMP/twice
+STORE=dir://$T_TMP/store-off
+setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" --subnet-file "$n/subnet.env" \
+	--cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log" &
+PID=$!
+policy_set() { grep -q 'table sluice_policy set' "$T_TMP/twice.log"; }
+until_true 10 policy_set
+check_eq same-dir-no-mirror "1 0" "$(grep -c "local store $STORE/\$" "$T_TMP/twice.log") $(grep -c mirror "$T_TMP/twice.log")"
+kill -TERM "$PID"
+until_true 5 gone "$PID"
+PID=
