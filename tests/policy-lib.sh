@@ -53,10 +53,11 @@ ns_yaml() {
 	EOF
 }
 
-# pod_yaml NS POD [POD_LABEL]: a Pod object, labelled pod=POD_LABEL (default POD), with the
-# e2e suite's containers and named ports
+# pod_yaml NS POD [POD_LABEL [swap]]: a Pod object, labelled pod=POD_LABEL (default POD),
+# with the e2e suite's containers and named ports; swap: the TCP names on the other port
+# (serve-80-tcp is 81, serve-81-tcp is 80)
 pod_yaml() {
-	local c
+	local c n
 	cat <<-EOF
 		apiVersion: v1
 		kind: Pod
@@ -69,11 +70,13 @@ pod_yaml() {
 	EOF
 	for c in 80/TCP 80/UDP 81/TCP 81/UDP; do
 		local p=${c%/*} proto=${c#*/}
+		n=$p
+		[ "${4:-}" != swap ] || [ "$proto" != TCP ] || n=$((161 - p))
 		cat <<-EOF
 			  - name: cont-$p-${proto,,}
 			    image: agnhost
 			    ports:
-			    - {containerPort: $p, name: serve-$p-${proto,,}, protocol: $proto}
+			    - {containerPort: $n, name: serve-$p-${proto,,}, protocol: $proto}
 		EOF
 	done
 }
@@ -556,7 +559,8 @@ case_peers() {
 	pol_clear
 }
 
-# case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another policy
+# case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another
+# policy; ingress from a CIDR with one pod excepted
 case_ipblock() {
 	local ip_yb=${POL_IP[y/b]} ip6_yb=${POL_IP6[y/b]}
 	np x egress-cidr <<-EOF | pol_apply ipblock-except
@@ -580,6 +584,17 @@ case_ipblock() {
 	EOF
 	exp_reset
 	probe ipblock-in-cidr-and-except-allowed-by-another
+	pol_clear
+	np x ingress-cidr <<-EOF | pol_apply ipblock-ingress
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - ipBlock: {cidr: 10.0.0.0/8, except: ["$ip_yb/32"]}
+		    - ipBlock: {cidr: "fd00::/8", except: ["$ip6_yb/128"]}
+	EOF
+	exp_reset
+	exp y/b x/a X
+	probe ipblock-ingress-cidr-except
 	pol_clear
 }
 
@@ -700,6 +715,28 @@ case_allow_all() {
 	exp '*' 'x/*' X
 	exp '*' x/a .
 	probe allow-all-precedence
+	pol_clear
+}
+
+# case_named_port_per_pod: a named port resolved per destination pod: x/b's serve-80-tcp
+# moved to 81 (its Pod object changed), the policy that opens serve-80-tcp opens 81 on x/b
+# and 80 on the others; and back
+case_named_port_per_pod() {
+	np x named-80 <<-'EOF' | pol_apply named-port-per-pod
+		  podSelector: {}
+		  ingress:
+		  - ports: [{port: serve-80-tcp}]
+	EOF
+	pod_yaml x b b swap | pol_object named-port-moved
+	exp_reset
+	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
+	exp '*' x/b X 80/tcp
+	exp '*' x/b . 81/tcp
+	probe named-port-resolved-per-pod
+	pod_yaml x b | pol_object named-port-moved-back
+	exp_reset
+	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
+	probe named-port-moved-back
 	pol_clear
 }
 
@@ -944,8 +981,8 @@ case_sctp() {
 # runs only the cases named (the words after case_)
 pol_cases() {
 	local c
-	for c in open isolation peers egress_peers both_directions allow_all ipblock ports stacked \
-		changes labels pod_restart agent_down new_pod sctp; do
+	for c in open isolation peers egress_peers both_directions allow_all ipblock ports \
+		named_port_per_pod stacked changes labels pod_restart agent_down new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done
