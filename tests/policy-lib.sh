@@ -206,6 +206,37 @@ add_pol_pod() {
 	[ -n "${POL_IP[$pod]}" ] && [ -n "${POL_IP6[$pod]}" ] && start_server "$pod"
 }
 
+# add_pol_pods_parallel N POD...: the pods' ADDs on node N all at once (their Pod objects in
+# the store first), then their servers; status 0 when every one worked
+add_pol_pods_parallel() {
+	local n=$1 pod ns rc=0 pids=()
+	shift
+	for pod in "$@"; do
+		ns=$(pod_netns "$pod")
+		mk_netns "$ns" || return 1
+		POL_NODE[$pod]=$n
+		if [ -n "$POL_ONE_CONF" ]; then
+			POL_CONF[$pod]=$POL_ONE_CONF
+		else
+			POL_CONF[$pod]=$OV_DIR/node$n/pod-$ns.conflist
+			node_conflist "$n" >"${POL_CONF[$pod]}" || return 1
+		fi
+		defer "pod_cni $n del $pod"
+	done
+	for pod in "$@"; do
+		pod_cni "$n" add "$pod" >"$T_TMP/$(pod_netns "$pod").json" 2>&1 &
+		pids+=($!)
+	done
+	for pod in "${pids[@]}"; do wait "$pod" || rc=1; done
+	[ $rc -eq 0 ] || return 1
+	for pod in "$@"; do
+		ns=$(pod_netns "$pod")
+		POL_IP[$pod]=$(pod_ip "$ns")
+		POL_IP6[$pod]=$(pod_ip "$ns" 6)
+		start_server "$pod" || return 1
+	done
+}
+
 # del_pol_pod POD: the pod's server stopped, its DEL, its namespace removed (status of DEL)
 del_pol_pod() {
 	local rc
@@ -911,6 +942,50 @@ case_agent_down() {
 	pctl delete pod x/e >/dev/null
 }
 
+# case_parallel_adds: four pods added to x at once on node1 under a default deny (the
+# plugins and the agent serialized by the node's policy lock): every one isolated when the
+# ADDs return; then deleted at once: none of their IPs left in the table
+case_parallel_adds() {
+	local p pods=(x/p1 x/p2 x/p3 x/p4) saved pids=() rc=0 ips="" left
+	np x deny-ingress <<-'EOF' | pol_apply parallel-deny
+		  podSelector: {}
+		  policyTypes: [Ingress]
+	EOF
+	for p in "${pods[@]}"; do pod_yaml x "${p#*/}"; echo ---; done | sed '$d' |
+		pctl apply -f - >/dev/null || fail parallel-objects
+	if add_pol_pods_parallel 1 "${pods[@]}"; then
+		pass parallel-adds
+		saved=("${POL_PODS[@]}")
+		POL_PODS=(x/a y/a z/b "${pods[@]}")
+		exp_reset
+		exp '*' 'x/*' X
+		probe parallel-adds-isolated-at-once
+		POL_PODS=("${saved[@]}")
+	else
+		fail parallel-adds "$(for p in "${pods[@]}"; do cat "$T_TMP/$(pod_netns "$p").json"; done)"
+	fi
+	for p in "${pods[@]}"; do
+		ips+=" ${POL_IP[$p]:-} ${POL_IP6[$p]:-}"
+		[ -z "${POL_SERVER[$p]:-}" ] || stop_pid "${POL_SERVER[$p]}" TERM 20
+		pod_cni 1 del "$p" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	check_eq parallel-dels 0 "$rc"
+	for p in "${pods[@]}"; do
+		ip netns del "$(pod_netns "$p")"
+		unset "POL_IP[$p]" "POL_IP6[$p]"
+	done
+	left=$(ip netns exec node1 nft -j list table inet sluice_policy |
+		jq --arg ips "$ips" '($ips | split(" ") | map(select(. != ""))) as $l |
+			[.. | strings | select(. as $s | $l | index($s))] | length')
+	check_eq parallel-dels-no-ip-left 0 "$left"
+	pctl delete -f - >/dev/null <<-EOF
+		$(for p in "${pods[@]}"; do pod_yaml x "${p#*/}"; echo ---; done | sed '$d')
+	EOF
+	pol_clear
+}
+
 # case_new_pod: a pod added after the policy is under it when its ADD returns: probed at
 # once, with the node's agent stopped (SIGSTOP) from before the ADD until after the probe,
 # so that only the plugin can have programmed it; on the node of x/a, whose policy names it
@@ -982,7 +1057,8 @@ case_sctp() {
 pol_cases() {
 	local c
 	for c in open isolation peers egress_peers both_directions allow_all ipblock ports \
-		named_port_per_pod stacked changes labels pod_restart agent_down new_pod sctp; do
+		named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down new_pod \
+		sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done
