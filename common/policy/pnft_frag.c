@@ -139,6 +139,8 @@ int pnft_frag_add(struct nft *nft, const struct pol_ruleset *frag, const struct 
 	struct target_comment tc = {.nft = nft};
 	int r;
 
+	if (nft->err < 0) /* a query would clear the batch's error message */
+		return nft->err;
 	for (size_t i = 0; i < frag->ncchains && nft->err >= 0; i++) {
 		r = chain_exists(nft, frag->cchains[i].name);
 		if (r < 0)
@@ -436,6 +438,8 @@ int pnft_scrub_ip(struct nft *nft, const struct ip_addr *ip)
 	struct nft_elem e = {0};
 	int r;
 
+	if (nft->err < 0) /* a query would clear the batch's error message */
+		return nft->err;
 	if (ip->family != AF_INET && ip->family != AF_INET6)
 		return nft_batch_fail(nft, -EINVAL, "scrub: no address");
 	r = scrub_sets(nft, &sc);
