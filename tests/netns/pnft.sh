@@ -374,20 +374,19 @@ check_eq "counters-rows" "pi-blk pi-blk pi-nam pi-nam pi-p1 pi-p1 ci-a ci-b" \
 	"$(pt counters | jq -r '[.[].chain] | join(" ")')"
 check_eq "class-policies" "x/blocks,x/allow-p1" "$(pt class ci-a)"
 # the drop log: NFLOG group 2718, prefix the class chain's name
-ip netns exec "$N" timeout 15 tcpdump -U -i nflog:2718 -c 1 -w "$T_TMP/nflog.pcap" \
-	>/dev/null 2>&1 &
-TCPDUMP=$!
-for _ in $(seq 1 50); do
-	[ -s "$T_TMP/nflog.pcap" ] && break
+pt nflog 2718 10000 >"$T_TMP/nflog" &
+NFLOG=$!
+for _ in $(seq 1 100); do
+	[ -s "$T_TMP/nflog" ] && break
 	sleep 0.1
 done
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	ip netns exec "$P1" socat -u - UDP4:10.90.0.3:81 <<<x 2>/dev/null
 	sleep 0.3
-	kill -0 $TCPDUMP 2>/dev/null || break
+	kill -0 $NFLOG 2>/dev/null || break
 done
-wait $TCPDUMP
-check "nflog-prefix" grep -aq "ci-a" "$T_TMP/nflog.pcap"
+wait $NFLOG
+check_eq "nflog-prefix" "ready ci-a" "$(paste -sd ' ' "$T_TMP/nflog")"
 
 # --- The hook: with br_netfilter's sysctl off, bridged IPv4 bypasses the table ----------
 ip netns exec "$N" sysctl -qw net.bridge.bridge-nf-call-iptables=0
