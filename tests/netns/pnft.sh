@@ -70,11 +70,13 @@ for t in UDP4 UDP6; do
 	done
 	echo_server "$P1" "$t" 80 "p1-80"
 done
-for ns in $P2 $P3; do
-	listening "$ns" tcp 80 2 && listening "$ns" udp 81 2 ||
-		{ fail "servers" "not listening in $ns"; exit 0; }
+for w in "$P2 tcp 80" "$P2 udp 81" "$P3 tcp 80" "$P3 udp 81" "$P2 tcp 83" "$P1 udp 80"; do
+	# shellcheck disable=SC2086 # the words are listening's arguments
+	if ! listening $w 2; then
+		fail "servers" "not listening: $w"
+		exit 0
+	fi
 done
-listening "$P2" tcp 83 2 && listening "$P1" udp 80 2 || { fail "servers" "not listening"; exit 0; }
 
 # --- Probes, in parallel: a dropped TCP SYN costs 3 s, a dropped datagram 3 tries of 1 s
 PROBES=()
