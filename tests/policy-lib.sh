@@ -383,8 +383,9 @@ probe_lines() {
 		for t in "${pods[@]}"; do
 			[ "$f" = "$t" ] && continue
 			for pp in "${POL_PPS[@]}"; do
-				echo "$f /run/netns/$(pod_netns "$f") $t ${POL_IP[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
-				echo "$f /run/netns/$(pod_netns "$f") $t ${POL_IP6[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
+				# (pod_netns inlined: a subshell per line costs seconds per run)
+				echo "$f /run/netns/${f/\//-} $t ${POL_IP[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
+				echo "$f /run/netns/${f/\//-} $t ${POL_IP6[$t]} ${pp%/*} ${pp#*/} ${EXP["$f $t $pp"]:-.}"
 			done
 		done
 	done
@@ -411,7 +412,7 @@ probe() {
 	local name=$1 rc lines first
 	shift
 	probe_lines "$@" >"$T_TMP/probes"
-	polprobe_run "$T_TMP/probes" "$T_TMP/probe.json" "${POL_PROBE_MS:-1000}"
+	polprobe_run "$T_TMP/probes" "$T_TMP/probe.json" "${POL_PROBE_MS:-700}"
 	rc=$?
 	echo "  $name: $(tail -1 <<<"$POL_OUT")"
 	if [ $rc -eq 1 ] && jq -e '[.probes[] | select(.expected == false and .allowed)] |
@@ -439,7 +440,7 @@ probe() {
 sctp_to() {
 	local ip=${POL_IP[$2]}
 	[ "${4:-}" = 6 ] && ip=${POL_IP6[$2]}
-	"$TOOLS/sctpinit" -t "${POL_PROBE_MS:-1000}" "/run/netns/$(pod_netns "$1")" \
+	"$TOOLS/sctpinit" -t "${POL_PROBE_MS:-700}" "/run/netns/$(pod_netns "$1")" \
 		"/run/netns/$(pod_netns "$2")" "$ip" "$3" 2>&1
 }
 
