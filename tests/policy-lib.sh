@@ -799,7 +799,8 @@ case_stacked() {
 	pol_clear
 }
 
-# case_changes: a policy updated, then deleted
+# case_changes: a policy updated, then deleted (and `sluicectl wait` without a revision
+# waiting for the deletion)
 case_changes() {
 	np x allow-from-b <<-'EOF' | pol_apply update-before
 		  podSelector: {matchLabels: {pod: a}}
@@ -821,7 +822,18 @@ case_changes() {
 	exp '*' x/a X
 	exp x/c x/a .
 	probe policy-updated-selector
-	pol_clear
+	# deleted with the agents stopped: `sluicectl wait` without --revision must count the
+	# deletion (no key is left to read its revision from) and time out until they are back
+	local n out
+	for n in $POL_NODES; do kill -STOP "${OV_AGENT[$n]}"; done
+	out=$(pctl delete networkpolicy x/allow-from-b 2>&1) || fail policy-delete "$out"
+	pctl wait --timeout 1 >"$T_TMP/wait.out" 2>&1
+	# (a timeout naming node1 behind, not any other failure)
+	check_eq wait-default-counts-deletion "1 node1" \
+		"$? $(grep -o node1 "$T_TMP/wait.out" | head -1)"
+	for n in $POL_NODES; do kill -CONT "${OV_AGENT[$n]}"; done
+	check wait-default-after-deletion pctl wait --timeout 20
+	POL_APPLIED=()
 	exp_reset
 	probe policy-deleted-open-again
 }
