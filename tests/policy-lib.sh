@@ -478,6 +478,18 @@ case_isolation() {
 	exp_reset
 	exp '*' 'x/*' X
 	probe default-deny-ingress
+	# the drops counted per class (sluicectl policy stats) and sampled by the agents'
+	# NFLOG collectors (sluicectl drops), naming the policy, on every node
+	local n st dr
+	for n in $POL_NODES; do
+		st=$(pctl -o json policy stats --netns "/run/netns/node$n" 2>&1)
+		check_eq "policy-stats-node$n-drops" true "$(jq '[.classes[]? |
+			select(.policies | tostring | contains("x/deny-ingress")) | .packets] |
+			add > 0' <<<"$st" 2>&1)"
+		dr=$(pctl -o json drops --run-dir "$OV_DIR/node$n" 2>&1)
+		check_eq "drops-node$n-name-policy" true "$(jq '[.. | strings |
+			select(contains("x/deny-ingress"))] | length > 0' <<<"$dr" 2>&1)"
+	done
 	pol_clear
 
 	np x deny-egress <<-'EOF' | pol_apply default-deny-egress
