@@ -15,7 +15,6 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
-#include "base/fs.h"
 #include "base/log.h"
 #include "policy/pnft.h"
 #include "store/store.h"
@@ -643,7 +642,6 @@ int agent_policy_init(struct agent *a)
 {
 	struct agent_policy *p = &a->pol;
 	struct err e = {0};
-	char *dir;
 
 	if (!a->o.policy)
 		return 0;
@@ -663,12 +661,6 @@ int agent_policy_init(struct agent *a)
 			p->local = NULL;
 		}
 	}
-	/* policy.lock lives there; the lease's files make it too, but later */
-	if (!(dir = strdup(a->o.run_dir)))
-		return -ENOMEM;
-	if (fs_mkdir_p(dir, 0755) < 0)
-		log_warn("policy: making %s: %s", a->o.run_dir, strerror(errno));
-	free(dir);
 	return 0;
 }
 

@@ -256,6 +256,23 @@ EOF
 	check_eq "$k-pod-label-moves" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
 	check_eq "$k-pod-label-logged" 1 "$(grep -c 'policy: pod x/b changed (1 endpoint, +1 -1 elements)' "$log")"
 
+	# --- a namespace change touching more endpoints than one batch patches (256): the whole
+	# ruleset rendered instead; all 300 become peers
+	if [ "$k" = dir ]; then
+		for i in $(seq 1 300); do
+			ep "n2/big$i-eth0" big "" "10.244.$((3 + i / 250)).$((i % 250 + 1))" "$STORE"
+		done
+		rev=$(ctl -o json store put "$P/namespaces/big" -- '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"big","labels":{"ns":"y"}}}' | jq .revision)
+		if until_true 10 applied "$rev"; then pass "$k-big-applied"; else fail "$k-big-applied" "$(tail "$log")"; fi
+		check_eq "$k-big-peers" 302 "$(tj | jq --arg s "$pset" '[.nftables[] | .set? // empty | select(.name == $s) | .elem[]] | length')"
+		check_eq "$k-big-logged" 1 "$(grep -c 'policy: namespace big changed (300 endpoints)$' "$log")"
+		check_eq "$k-big-whole" 1 "$(grep -A3 'policy: namespace big changed' "$log" | grep -c 'events taken, the whole ruleset')"
+		for i in $(seq 1 300); do ctl store del "$P/endpoints/n2/big$i-eth0" >/dev/null; done
+		rev=$(ctl -o json store del "$P/namespaces/big" | jq .revision)
+		until_true 10 applied "$rev"
+		check_eq "$k-big-gone" 2 "$(tj | jq --arg s "$pset" '[.nftables[] | .set? // empty | select(.name == $s) | .elem[]] | length')"
+	fi
+
 	# --- a namespace's labels change: its endpoints leave the policy's peers
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -412,12 +429,16 @@ check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:/
 # --- the same directory named twice (a trailing slash): no mirror of a store into itself
 n=$T_TMP/twice
 STORE=dir://$T_TMP/store-off
-setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" --subnet-file "$n/subnet.env" \
-	--cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log" &
+# (and a relative --subnet-file: the conflist's runDir is absolute, the plugin runs elsewhere)
+(cd "$T_TMP" && exec setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" \
+	--subnet-file twice/subnet.env --cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log") &
 PID=$!
 policy_set() { grep -q 'table sluice_policy set' "$T_TMP/twice.log"; }
 until_true 10 policy_set
 check_eq same-dir-no-mirror "1 0" "$(grep -c "local store $STORE/\$" "$T_TMP/twice.log") $(grep -c mirror "$T_TMP/twice.log")"
+until_true 10 test -s "$n/net.d/10-sluice.conflist"
+check_eq relative-run-dir "$(realpath "$n")" "$(jq -r '.plugins[2].runDir' "$n/net.d/10-sluice.conflist")"
+check relative-lock-file test -e "$n/policy.lock"
 kill -TERM "$PID"
 until_true 5 gone "$PID"
 PID=
