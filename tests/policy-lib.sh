@@ -703,6 +703,53 @@ case_ports() {
 	pol_clear
 }
 
+# case_rule_forms: four policies at once, each on its own pod: policyTypes left out with
+# only egress rules (x/a: ingress isolated too, egress to x's pods only); policyTypes
+# Ingress with egress rules (x/c: those rules do not apply, open both ways); `from: []` on
+# one port (x/b: 81/tcp from anyone); a protocol without a port from pods of any namespace
+# (y/a: UDP from every */c)
+case_rule_forms() {
+	np x egress-rules-only <<-'EOF' | pol_apply rule-forms-default-types
+		  podSelector: {matchLabels: {pod: a}}
+		  egress:
+		  - to:
+		    - podSelector: {}
+	EOF
+	np x ingress-type-only <<-'EOF' | pol_apply rule-forms-ingress-type
+		  podSelector: {matchLabels: {pod: c}}
+		  policyTypes: [Ingress]
+		  ingress: [{}]
+		  egress:
+		  - to:
+		    - podSelector: {matchLabels: {pod: nobody}}
+	EOF
+	np x from-empty <<-'EOF' | pol_apply rule-forms-from-empty
+		  podSelector: {matchLabels: {pod: b}}
+		  ingress:
+		  - from: []
+		    ports: [{port: 81, protocol: TCP}]
+	EOF
+	np y udp-from-c <<-'EOF' | pol_apply rule-forms-protocol-only
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - namespaceSelector: {}
+		      podSelector: {matchLabels: {pod: c}}
+		    ports: [{protocol: UDP}]
+	EOF
+	exp_reset
+	exp '*' x/a X
+	exp '*' x/b X
+	exp '*' x/b . 81/tcp
+	exp '*' y/a X
+	exp '*/c' y/a . 80/udp 81/udp
+	exp x/a '*' X
+	exp x/a x/b . 81/tcp
+	exp x/a x/c .
+	probe rule-forms
+	pol_clear
+}
+
 # case_egress_peers: egress to pods by namespace AND pod label on one port (the
 # destination's IP and port matched, across nodes too)
 case_egress_peers() {
@@ -1081,9 +1128,9 @@ case_sctp() {
 # runs only the cases named (the words after case_)
 pol_cases() {
 	local c
-	for c in open isolation peers egress_peers both_directions allow_all ipblock ports \
-		named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down new_pod \
-		sctp; do
+	for c in open isolation peers rule_forms egress_peers both_directions allow_all ipblock \
+		ports named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down \
+		new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done
