@@ -455,8 +455,8 @@ nft_sctp_ports() {
 
 # np NS NAME: a NetworkPolicy's head; its spec (indented two spaces) follows from stdin
 np() {
-	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s, namespace: "%s"}\nspec:\n' \
-		"$2" "$1"
+	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+	printf 'metadata: {name: %s, namespace: "%s"}\nspec:\n' "$2" "$1"
 	cat
 }
 
