@@ -478,6 +478,20 @@ case_isolation() {
 	exp_reset
 	exp '*' 'x/*' X
 	probe default-deny-ingress
+	# a pod's own node still reaches it (its traffic takes the input and output hooks,
+	# never filtered: NetworkPolicy lets the node through)
+	local p ip
+	for p in x/a x/b x/c; do
+		for ip in "${POL_IP[$p]}" "${POL_IP6[$p]}"; do
+			echo "node${POL_NODE[$p]} /run/netns/node${POL_NODE[$p]} $p $ip 80 tcp ."
+			echo "node${POL_NODE[$p]} /run/netns/node${POL_NODE[$p]} $p $ip 81 udp ."
+		done
+	done >"$T_TMP/probes.node"
+	if polprobe_run "$T_TMP/probes.node" "$T_TMP/probe-node.json" 3000; then
+		pass own-node-reaches-isolated-pods
+	else
+		fail own-node-reaches-isolated-pods "$POL_OUT"
+	fi
 	# the drops counted per class (sluicectl policy stats) and sampled by the agents'
 	# NFLOG collectors (sluicectl drops), naming the policy, on every node
 	local n st dr
