@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # The Kubernetes e2e NetworkPolicy layout on simulated nodes (tests/netns/netpol-1node.sh,
-# netpol-2node.sh): namespaces x, y, z (Namespace objects labelled ns=<name> and
+# netpol-2node.sh, netpol-etcd.sh), dual stack: namespaces x, y, z (Namespace objects labelled ns=<name> and
 # kubernetes.io/metadata.name=<name>), pods a, b, c in each (Pod objects labelled
 # pod=<name>, containers cont-<port>-<proto> with named ports serve-80-tcp, serve-80-udp,
 # serve-81-tcp, serve-81-udp), each pod a network namespace "<ns>-<pod>" added through the
@@ -10,7 +10,9 @@
 #   one node:  node1's own conflist sluice-bridge + sluice-host-local -> sluice-nft-policy,
 #              sluiced running on the same dir:// store for live updates
 #   two nodes: sluiced's rendered conflist (bridge -> vxlan-overlay -> nft-policy -> portmap
-#              -> bandwidth) on node1 and node2, the pods spread over both
+#              -> bandwidth) on node1 and node2, the pods spread over both; the store
+#              dir:// (shared), or etcd:// (OV_STORE) in the underlay with each agent
+#              mirroring it into a dir:// store of its node's
 # Policies are applied and deleted with sluicectl, then `sluicectl wait --revision N` before
 # probing (no sleeps). The connectivity matrix is probed by polprobe (every probe at once)
 # and compared with a truth table written per case (exp_* below), both printed on mismatch.
@@ -30,8 +32,8 @@ declare -A POL_AGENT_FLAGS=() # node number -> its sluiced's flags
 declare -A EXP=() # "x/a y/b 80/tcp" -> . or X
 POL_APPLIED=() # files applied by the current case, deleted by pol_clear
 POL_SPORT=20000 # polprobe's next source port (see polprobe -s)
-POL_REV=0 # the revision the last pol_apply/pol_delete waited for
-POL_GEN=0
+POL_REV=0 # the revision the last pol_wait waited for
+POL_GEN=0 # the barrier's label value
 POL_ONE_CONF="" # one node: its conflist (two nodes: each node's rendered one)
 
 # netns name of pod "x/a"
@@ -42,7 +44,7 @@ pctl() { ovctl "$@"; }
 
 # --- objects -----------------------------------------------------------------------------
 
-# ns_yaml NS [LABEL=VALUE]: a Namespace object (ns label defaults to NS)
+# ns_yaml NS [NS_LABEL]: a Namespace object labelled ns=NS_LABEL (default NS)
 ns_yaml() {
 	cat <<-EOF
 		apiVersion: v1
