@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # The Kubernetes e2e NetworkPolicy layout on simulated nodes (tests/netns/netpol-1node.sh,
-# netpol-2node.sh): namespaces x, y, z (Namespace objects labelled ns=<name> and
+# netpol-2node.sh, netpol-etcd.sh), dual stack: namespaces x, y, z (Namespace objects labelled ns=<name> and
 # kubernetes.io/metadata.name=<name>), pods a, b, c in each (Pod objects labelled
 # pod=<name>, containers cont-<port>-<proto> with named ports serve-80-tcp, serve-80-udp,
 # serve-81-tcp, serve-81-udp), each pod a network namespace "<ns>-<pod>" added through the
@@ -10,7 +10,9 @@
 #   one node:  node1's own conflist sluice-bridge + sluice-host-local -> sluice-nft-policy,
 #              sluiced running on the same dir:// store for live updates
 #   two nodes: sluiced's rendered conflist (bridge -> vxlan-overlay -> nft-policy -> portmap
-#              -> bandwidth) on node1 and node2, the pods spread over both
+#              -> bandwidth) on node1 and node2, the pods spread over both; the store
+#              dir:// (shared), or etcd:// (OV_STORE) in the underlay with each agent
+#              mirroring it into a dir:// store of its node's
 # Policies are applied and deleted with sluicectl, then `sluicectl wait --revision N` before
 # probing (no sleeps). The connectivity matrix is probed by polprobe (every probe at once)
 # and compared with a truth table written per case (exp_* below), both printed on mismatch.
@@ -30,8 +32,8 @@ declare -A POL_AGENT_FLAGS=() # node number -> its sluiced's flags
 declare -A EXP=() # "x/a y/b 80/tcp" -> . or X
 POL_APPLIED=() # files applied by the current case, deleted by pol_clear
 POL_SPORT=20000 # polprobe's next source port (see polprobe -s)
-POL_REV=0 # the revision the last pol_apply/pol_delete waited for
-POL_GEN=0
+POL_REV=0 # the revision the last pol_wait waited for
+POL_GEN=0 # the barrier's label value
 POL_ONE_CONF="" # one node: its conflist (two nodes: each node's rendered one)
 
 # netns name of pod "x/a"
@@ -42,7 +44,7 @@ pctl() { ovctl "$@"; }
 
 # --- objects -----------------------------------------------------------------------------
 
-# ns_yaml NS [LABEL=VALUE]: a Namespace object (ns label defaults to NS)
+# ns_yaml NS [NS_LABEL]: a Namespace object labelled ns=NS_LABEL (default NS)
 ns_yaml() {
 	cat <<-EOF
 		apiVersion: v1
@@ -455,8 +457,8 @@ nft_sctp_ports() {
 
 # np NS NAME: a NetworkPolicy's head; its spec (indented two spaces) follows from stdin
 np() {
-	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: %s, namespace: "%s"}\nspec:\n' \
-		"$2" "$1"
+	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n'
+	printf 'metadata: {name: %s, namespace: "%s"}\nspec:\n' "$2" "$1"
 	cat
 }
 
@@ -478,6 +480,32 @@ case_isolation() {
 	exp_reset
 	exp '*' 'x/*' X
 	probe default-deny-ingress
+	# a pod's own node still reaches it (its traffic takes the input and output hooks,
+	# never filtered: NetworkPolicy lets the node through)
+	local p ip
+	for p in x/a x/b x/c; do
+		for ip in "${POL_IP[$p]}" "${POL_IP6[$p]}"; do
+			echo "node${POL_NODE[$p]} /run/netns/node${POL_NODE[$p]} $p $ip 80 tcp ."
+			echo "node${POL_NODE[$p]} /run/netns/node${POL_NODE[$p]} $p $ip 81 udp ."
+		done
+	done >"$T_TMP/probes.node"
+	if polprobe_run "$T_TMP/probes.node" "$T_TMP/probe-node.json" 3000; then
+		pass own-node-reaches-isolated-pods
+	else
+		fail own-node-reaches-isolated-pods "$POL_OUT"
+	fi
+	# the drops counted per class (sluicectl policy stats) and sampled by the agents'
+	# NFLOG collectors (sluicectl drops), naming the policy, on every node
+	local n st dr
+	for n in $POL_NODES; do
+		st=$(pctl -o json policy stats --netns "/run/netns/node$n" 2>&1)
+		check_eq "policy-stats-node$n-drops" true "$(jq '[.classes[]? |
+			select(.policies | tostring | contains("x/deny-ingress")) | .packets] |
+			add > 0' <<<"$st" 2>&1)"
+		dr=$(pctl -o json drops --run-dir "$OV_DIR/node$n" 2>&1)
+		check_eq "drops-node$n-name-policy" true "$(jq '[.. | strings |
+			select(contains("x/deny-ingress"))] | length > 0' <<<"$dr" 2>&1)"
+	done
 	pol_clear
 
 	np x deny-egress <<-'EOF' | pol_apply default-deny-egress
@@ -688,6 +716,53 @@ case_ports() {
 	exp_reset
 	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
 	probe ports-tcp-80-only
+	pol_clear
+}
+
+# case_rule_forms: four policies at once, each on its own pod: policyTypes left out with
+# only egress rules (x/a: ingress isolated too, egress to x's pods only); policyTypes
+# Ingress with egress rules (x/c: those rules do not apply, open both ways); `from: []` on
+# one port (x/b: 81/tcp from anyone); a protocol without a port from pods of any namespace
+# (y/a: UDP from every */c)
+case_rule_forms() {
+	np x egress-rules-only <<-'EOF' | pol_apply rule-forms-default-types
+		  podSelector: {matchLabels: {pod: a}}
+		  egress:
+		  - to:
+		    - podSelector: {}
+	EOF
+	np x ingress-type-only <<-'EOF' | pol_apply rule-forms-ingress-type
+		  podSelector: {matchLabels: {pod: c}}
+		  policyTypes: [Ingress]
+		  ingress: [{}]
+		  egress:
+		  - to:
+		    - podSelector: {matchLabels: {pod: nobody}}
+	EOF
+	np x from-empty <<-'EOF' | pol_apply rule-forms-from-empty
+		  podSelector: {matchLabels: {pod: b}}
+		  ingress:
+		  - from: []
+		    ports: [{port: 81, protocol: TCP}]
+	EOF
+	np y udp-from-c <<-'EOF' | pol_apply rule-forms-protocol-only
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - namespaceSelector: {}
+		      podSelector: {matchLabels: {pod: c}}
+		    ports: [{protocol: UDP}]
+	EOF
+	exp_reset
+	exp '*' x/a X
+	exp '*' x/b X
+	exp '*' x/b . 81/tcp
+	exp '*' y/a X
+	exp '*/c' y/a . 80/udp 81/udp
+	exp x/a '*' X
+	exp x/a x/b . 81/tcp
+	exp x/a x/c .
+	probe rule-forms
 	pol_clear
 }
 
@@ -1069,9 +1144,9 @@ case_sctp() {
 # runs only the cases named (the words after case_)
 pol_cases() {
 	local c
-	for c in open isolation peers egress_peers both_directions allow_all ipblock ports \
-		named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down new_pod \
-		sctp; do
+	for c in open isolation peers rule_forms egress_peers both_directions allow_all ipblock \
+		ports named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down \
+		new_pod sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done

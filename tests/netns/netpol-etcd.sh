@@ -30,7 +30,8 @@ pol_bringup 2node || {
 	exit 0
 }
 echo "  layout up in $((($(date +%s%N) - t0) / 1000000)) ms"
-[ "${NETPOL_ALL:-}" = 1 ] || POL_ONLY=${POL_ONLY:-"open isolation peers changes labels pod_restart new_pod"}
+[ "${NETPOL_ALL:-}" = 1 ] ||
+	POL_ONLY=${POL_ONLY:-"open isolation peers changes labels pod_restart new_pod"}
 pol_cases
 echo "  all cases in $((($(date +%s%N) - t0) / 1000000)) ms"
 exit 0

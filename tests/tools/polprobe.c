@@ -22,9 +22,9 @@
  *            later probe with the same ports through a policy that now blocks it)
  *   -j FILE  every probe's outcome as JSON
  *   -q       print only the tables that differ from the expectation
- * Prints one truth table per protocol, port and address family (rows: from, columns: to, '.' allowed,
- * 'X' blocked, '-' not probed, as cyclonus prints them); when expectations are given and a
- * table differs, the expected one and the differences ('X' where they differ) too.
+ * Prints one truth table per protocol, port and address family (rows: from, columns: to,
+ * '.' allowed, 'X' blocked, '-' not probed, as cyclonus prints them); when expectations are
+ * given and a table differs, the expected one and the differences ('X' where they differ).
  * Exit status: 0 as expected (or no expectation), 1 some probe differs, 2 usage or setup. */
 #include <arpa/inet.h>
 #include <errno.h>
