@@ -296,6 +296,10 @@ if jq -e '[.rows[].row | select(startswith("overlay-"))] | length > 0' "$OUT" >/
 	echo "overlay built by hand with iproute2 (its speed-up: hand/sluice, 1.0x is parity);"
 	echo "overlay-1000's floor is peerfloor (the same peers, one request and its ack at a time)"
 fi
+if jq -e '[.rows[].row | select(startswith("policy-"))] | length > 0' "$OUT" >/dev/null; then
+	echo "policy rows (tests/bench/policy.sh): the floor column is the measure's reference, named"
+	echo "after \"vs\" (x floor = the ratio to it); policy-change and policy-render have none"
+fi
 	jq -r 'select([.rows[].spawner_rss_kib // empty] | length > 0) |
 		"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
@@ -379,6 +383,36 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
 	(m("overlay-tcp"; "pod-to-pod TCP, by hand with a masquerade table") // empty |
 	 "    against the same by hand with a masquerade table (conntrack on, as on any node that" +
 	 " masquerades): \(.upstream.median) Mbit/s, \(.sluice.median / .upstream.median * 1000 | round / 1000)"),
+	"" end' "$OUT"
+# the NetworkPolicy goals (issue 12), from the rows measured
+jq -r '[.rows[] | select(.ok and (.row | startswith("policy-")))] as $o |
+	def m($r; $p): [$o[] | select(.row == $r) | .measures[] | select(.name | startswith($p))][0];
+	def r2: . * 100 | round / 100;
+	if ($o | length) == 0 then empty else
+	"policy goals:",
+	(m("policy-add"; "ADD, ") // empty | .name as $n | .stats |
+	 "  pod ADD (sluice-bridge -> sluice-nft-policy) with \($n | sub("ADD, "; "") | sub(" vs.*"; ""))" +
+	 " in the store: median \(.sluice.median | r2) ms (p95 \(.sluice.p95 | r2)) against" +
+	 " \(.floor.median | r2) ms (p95 \(.floor.p95 | r2)) over an empty store:" +
+	 " \(.sluice.median / .floor.median | r2)x (goal <= 1.2x)"),
+	(m("policy-add"; "ADD, empty") // empty | .stats |
+	 "    the chain without sluice-nft-policy: \(.floor.median | r2) ms (p95 \(.floor.p95 | r2))"),
+	(m("policy-change"; "apply -> in force") // empty | .stats.sluice |
+	 "  a policy change in force on all 3 nodes: median \(.median | r2) ms, p95 \(.p95 | r2) ms" +
+	 " (goal p95 < 200 ms)"),
+	(m("policy-change"; "apply -> sluicectl wait") // empty | .stats.sluice |
+	 "    sluicectl wait returned: median \(.median | r2) ms, p95 \(.p95 | r2) ms"),
+	(m("policy-tcp"; "TCP, ") // empty | .name as $n | .stats |
+	 "  pod-to-pod TCP with \($n | sub("TCP, "; "") | sub(" vs.*"; "")): \(.sluice.median) Mbit/s" +
+	 " against \(.floor.median) with none: \(.sluice.median / .floor.median * 1000 | round / 1000)" +
+	 " (goal >= 0.95)"),
+	(m("policy-tcp"; "TCP, no policy") // empty | .stats |
+	 "    without sluice-nft-policy (no table): \(.floor.median) Mbit/s"),
+	(m("policy-render"; "") // empty | .name as $n | .stats.sluice |
+	 "  \($n): median \(.median | r2) ms, p95 \(.p95 | r2) ms (goal < 1000 ms)"),
+	(m("policy-render"; "one pod:") // empty | .stats.sluice |
+	 "  one pod'"'"'s change (fragment render + pnft_frag_add): median \(.median | r2) ms," +
+	 " p95 \(.p95 | r2) ms (goal < 5 ms)"),
 	"" end' "$OUT"
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"
