@@ -193,7 +193,8 @@ local_store() {
 say "sluiced on each node: a lease, the VXLAN device, subnet.env, the conflist, the peers"
 for n in 1 2; do
 	# the conflist sluiced renders by default, with the IPAM store (dataDir) in the demo's
-	# temp dir instead of /var/lib/cni/networks: sluiced fills in ranges, routes and mtu
+	# temp dir instead of /var/lib/cni/networks: sluiced fills in ranges, routes and mtu,
+	# and sluice-nft-policy's store, node and runDir (this node's)
 	cat >"node$n/template.json" <<CONF
 { "cniVersion": "1.0.0", "name": "sluice",
   "plugins": [
@@ -201,8 +202,7 @@ for n in 1 2; do
       "ipMasq": false, "hairpinMode": true,
       "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/node$n/ipam" } },
     { "type": "sluice-vxlan-overlay", "subnetFile": "$TMP/node$n/subnet.env" },
-    { "type": "sluice-nft-policy", "store": "$(local_store "$n")", "node": "node$n",
-      "runDir": "$TMP/node$n" },
+    { "type": "sluice-nft-policy" },
     { "type": "sluice-portmap", "capabilities": { "portMappings": true }, "snat": true },
     { "type": "sluice-bandwidth", "capabilities": { "bandwidth": true } } ] }
 CONF

@@ -391,7 +391,8 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("policy-")))] as $o |
 	if ($o | length) == 0 then empty else
 	"policy goals:",
 	(m("policy-add"; "ADD, ") // empty | .name as $n | .stats |
-	 "  pod ADD (sluice-bridge -> sluice-nft-policy) with \($n | sub("ADD, "; "") | sub(" vs.*"; ""))" +
+	 "  pod ADD (sluice-bridge -> sluice-nft-policy) with \($n | sub("ADD, "; "") | sub(" vs.*"; "") |
+	   sub("(?<p>[0-9]+)x(?<q>[0-9]+)"; "\(.p) pods x \(.q) policies"))" +
 	 " in the store: median \(.sluice.median | r2) ms (p95 \(.sluice.p95 | r2)) against" +
 	 " \(.floor.median | r2) ms (p95 \(.floor.p95 | r2)) over an empty store:" +
 	 " \(.sluice.median / .floor.median | r2)x (goal <= 1.2x)"),
