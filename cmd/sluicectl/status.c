@@ -22,6 +22,12 @@ static const char status_usage[] =
 	"revision, whether <prefix>/config exists and how many leases <prefix>/subnets/\n"
 	"holds. Exits 1 when the store does not answer.\n"
 	"\n"
+	"Policy: the store's relevant revision (the highest mod revision under namespaces/,\n"
+	"pods/, policies/, endpoints/) and each node's agent key (<prefix>/agents/<node>):\n"
+	"the revision it last applied, when, and whether that is in force (-o json:\n"
+	"\"policy\": {\"revision\", \"agents\": [{\"node\", \"policyRevision\", \"updated\",\n"
+	"\"inForce\"}]}). The table is shown when the store holds any of them.\n"
+	"\n"
 	"On a node (a lease state beside F, default " SUBNET_ENV_DEFAULT "), also its view:\n"
 	"the lease (state file, and whether the store still holds it), the VXLAN device(s)\n"
 	"in the kernel, the peers programmed in the kernel against the peer leases in the\n"
@@ -35,7 +41,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	struct store_kv kv = {0};
 	char *config = NULL, *subnets = NULL;
 	const char *sfile = SUBNET_ENV_DEFAULT;
-	int found = 0, r = CTL_OK, rn;
+	int found = 0, r = CTL_OK, rn, rp;
 	bool given = false;
 	struct err e = {0};
 	int64_t rev = 0;
@@ -87,6 +93,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		} else {
 			cJSON_AddStringToObject(j, "error", e.msg);
 		}
+		rp = found >= 0 ? ctl_status_policy(c, j) : CTL_OK;
 		rn = ctl_status_node(c, sfile, given, found >= 0, j);
 		ctl_print_json(j);
 		cJSON_Delete(j);
@@ -104,10 +111,13 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		else
 			ctl_table_row(t, store_url(s), c->prefix, "no", NULL, NULL, NULL);
 		ctl_table_print(t);
+		rp = found >= 0 ? ctl_status_policy(c, NULL) : CTL_OK;
 		rn = ctl_status_node(c, sfile, given, found >= 0, NULL);
 	}
 	if (found >= 0 && rn != CTL_OK)
 		r = rn;
+	if (found >= 0 && rp != CTL_OK)
+		r = rp;
 	if (found < 0)
 		r = ctl_error(&e);
 	store_list_free(&l);

@@ -8,6 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
@@ -18,6 +19,8 @@
  * headers may predate them. */
 enum {
 	MSG_DESTROYTABLE = 26,
+	MSG_DESTROYCHAIN = 27,
+	MSG_DESTROYSET = 29,
 	MSG_DESTROYSETELEM = 30,
 };
 
@@ -206,6 +209,46 @@ int nft_chain_add(struct nft *nft, int family, const char *table, const struct n
 	return r;
 }
 
+int nft_chain_del(struct nft *nft, int family, const char *table, const char *chain,
+		  unsigned int flags)
+{
+	struct nftnl_chain *c;
+	int r;
+
+	if (!name_ok(table) || !name_ok(chain))
+		return nft_batch_fail(nft, -EINVAL, "delete chain");
+	c = chain_obj(table, chain);
+	if (!c)
+		return nft_batch_fail(nft, -ENOMEM, "delete chain");
+	r = put_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYCHAIN : NFT_MSG_DELCHAIN, family, 0,
+		    NAME_ROOM * 2, build_chain, c);
+	nftnl_chain_free(c);
+	return r;
+}
+
+static void build_rule(struct nlmsghdr *nlh, void *r)
+{
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+}
+
+int nft_chain_flush(struct nft *nft, int family, const char *table, const char *chain)
+{
+	struct nftnl_rule *rule;
+	int r;
+
+	if (!name_ok(table) || !name_ok(chain))
+		return nft_batch_fail(nft, -EINVAL, "flush chain");
+	rule = nftnl_rule_alloc();
+	if (!rule)
+		return nft_batch_fail(nft, -ENOMEM, "flush chain");
+	/* A rule delete naming no handle deletes every rule of the chain. */
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, chain);
+	r = put_msg(nft, NFT_MSG_DELRULE, family, 0, NAME_ROOM * 2, build_rule, rule);
+	nftnl_rule_free(rule);
+	return r;
+}
+
 /* --- Sets and maps -------------------------------------------------------------------- */
 
 /* nft's type of a concatenation (6 bits per field, the first highest) and its length,
@@ -316,6 +359,35 @@ int nft_set_add(struct nft *nft, int family, const char *table, const struct nft
 		r = nft_batch_fail(nft, r, "add set");
 	nftnl_set_free(s);
 	return r;
+}
+
+static int set_name_msg(struct nft *nft, uint16_t type, int family, const char *table,
+			const char *set, uint16_t table_attr, uint16_t set_attr, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	if (!name_ok(table) || !name_ok(set))
+		return nft_batch_fail(nft, -EINVAL, what);
+	nlh = nft_batch_msg(nft, type, (uint16_t)family, 0, NAME_ROOM * 2);
+	if (!nlh)
+		return nft->err;
+	mnl_attr_put_strz(nlh, table_attr, table);
+	mnl_attr_put_strz(nlh, set_attr, set);
+	nft_batch_msg_end(nft, nlh);
+	return 0;
+}
+
+int nft_set_del(struct nft *nft, int family, const char *table, const char *set, unsigned int flags)
+{
+	return set_name_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYSET : NFT_MSG_DELSET, family,
+			    table, set, NFTA_SET_TABLE, NFTA_SET_NAME, "delete set");
+}
+
+int nft_set_flush(struct nft *nft, int family, const char *table, const char *set)
+{
+	/* An element delete without an element list empties the set. */
+	return set_name_msg(nft, NFT_MSG_DELSETELEM, family, table, set, NFTA_SET_ELEM_LIST_TABLE,
+			    NFTA_SET_ELEM_LIST_SET, "flush set");
 }
 
 /* --- Elements ------------------------------------------------------------------------- */

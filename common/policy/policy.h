@@ -48,6 +48,24 @@ struct err;
 #define POL_NAME_MAX 48 /* set and chain names, with their NUL */
 #define POL_STAMP_MAX 96
 
+/* Names (pnft, the plugin, the agent and the tests rely on them):
+ *   policy id      the first 10 hex digits of sha256("<ns>/<name>")
+ *   policy chains  "pi-<id>" (ingress), "pe-<id>" (egress): present iff the policy's
+ *                  policyTypes has that direction
+ *   class chains   "ci-<h>" / "ce-<h>", h = the first 10 hex digits of sha256 of the sorted
+ *                  target chain names joined by ','
+ *   rule sets      "<i|e><id>r<idx><kind>", kind a4 a6 (pod peers, ADDR4/6), b4 b6 (ipBlocks,
+ *                  NET4/6), p (PORTS), n4 n6 (NAMED4/6); a4+a6 exist iff the rule has a
+ *                  selector peer, b4/b6 iff ipBlocks of that family, p iff numeric or
+ *                  protocol-only ports, n4+n6 iff named ports
+ *   dispatch maps  "ing4" "ing6" "egr4" "egr6"; the stamp set "stamp" (one element: port 1)
+ * A PORTS element of a protocol-only entry is proto . [0, 65535]. */
+#define POL_SET_ING4 "ing4"
+#define POL_SET_ING6 "ing6"
+#define POL_SET_EGR4 "egr4"
+#define POL_SET_EGR6 "egr6"
+#define POL_SET_STAMP_NAME "stamp"
+
 /* Store keys, relative to the prefix ("<prefix>/" + these) */
 #define POL_KEY_NAMESPACES "namespaces/"
 #define POL_KEY_PODS "pods/"

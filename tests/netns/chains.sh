@@ -6,7 +6,8 @@
 # (its own bridge and subnets; tests/netns/podman.sh checks that no two files share them),
 # only its dataDir moves into $T_TMP; a chain with sluice-vxlan-overlay gets a node lease
 # (a state file in $T_TMP holding its range, on the outside link as the underlay) and its
-# subnetFile moves there too.
+# subnetFile moves there too; a chain with sluice-nft-policy gets a store and a runDir in
+# $T_TMP, and its policy table is removed after it.
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -34,8 +35,11 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 	i=$((i + 1))
 	c=$(basename "$src" .conflist)
 	conf=$T_TMP/$c.conflist
-	jq --arg d "$T_TMP/ipam-$c" --arg sf "$T_TMP/node-$c/subnet.env" '.plugins[0].ipam.dataDir=$d |
-		(.plugins[] | select(.type == "sluice-vxlan-overlay")).subnetFile = $sf' "$src" >"$conf"
+	jq --arg d "$T_TMP/ipam-$c" --arg sf "$T_TMP/node-$c/subnet.env" \
+		--arg st "dir://$T_TMP/store-$c" --arg rd "$T_TMP/node-$c" '.plugins[0].ipam.dataDir=$d |
+		(.plugins[] | select(.type == "sluice-vxlan-overlay")).subnetFile = $sf |
+		(.plugins[] | select(.type == "sluice-nft-policy")) += {store: $st, runDir: $rd}' \
+		"$src" >"$conf"
 	br=$(jq -r '.plugins[0].bridge' "$conf")
 	if uses "$conf" sluice-vxlan-overlay; then
 		mkdir -p "$T_TMP/node-$c"
@@ -47,6 +51,7 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 		defer "ip link del sluice.1"
 		defer "nft delete table inet sluice_overlay"
 	fi
+	uses "$conf" sluice-nft-policy && defer "nft delete table inet sluice_policy"
 	port=$((8100 + i))
 	caps=$(jq -cn --argjson p "$port" '{portMappings:[{hostPort:$p,containerPort:80,protocol:"tcp"}],
 		bandwidth:{ingressRate:200000000,ingressBurst:4000000,egressRate:200000000,egressBurst:4000000}}')
@@ -91,6 +96,11 @@ for src in "$(dirname "$0")"/../../chains/*.conflist; do
 		"$(find "$T_TMP/ipam-$c" -type f ! -name lock ! -name 'last_reserved_ip.*' | wc -l)"
 	check_eq "$c: no IFB left" 0 "$(ip -j link show type ifb | jq length)"
 	check_eq "$c: no cached result left" 0 "$(find "$CACHE/results" -type f -name "*ctr-$c*" 2>/dev/null | wc -l)"
+	if uses "$conf" sluice-nft-policy; then
+		check_eq "$c: no endpoint record left" 0 \
+			"$(find "$T_TMP/store-$c/keys" -name '*+endpoints+*' | wc -l)"
+		nft delete table inet sluice_policy
+	fi
 	if uses "$conf" sluice-vxlan-overlay; then
 		check_eq "$c: the overlay's device and table stay (the node's)" "1 1" \
 			"$(link_exists sluice.1) $(nft -j list tables | jq '[.nftables[].table.name // empty | select(. == "sluice_overlay")] | length')"

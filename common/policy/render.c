@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Rendering: the full ruleset is the skeleton plus every endpoint's fragment, made by the
+ * same code that renders one fragment alone, so the two agree by construction. An
+ * endpoint's fragment: its IPs in the peer sets of the rules it matches, and when it is on
+ * this node its dispatch elements (-> the class chain of the policies selecting it) and
+ * the named ports its policies' ingress rules resolve on it; on any node, its named ports
+ * that egress rules name. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "base/vec.h"
+#include "k8s/object.h"
+#include "policy/render.h"
+
+int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out, bool full)
+{
+	const struct pol_table *pols = &m->t[T_POL];
+	const struct pol_policy *p;
+	size_t i, j, n = 0, cap = 0;
+	int d;
+
+	memset(c, 0, sizeof(*c));
+	memset(out, 0, sizeof(*out));
+	c->m = m;
+	c->out = out;
+	c->full = full;
+	memset(c->disp, -1, sizeof(c->disp));
+	for (i = 0; i < pols->n; i++)
+		for (p = pols->e[i].val, d = 0; d < 2; d++)
+			n += p->dir[d] ? p->nrules[d] : 0;
+	c->rules = malloc((n + 1) * sizeof(*c->rules));
+	c->first = malloc((pols->n + 1) * sizeof(*c->first));
+	c->setidx = malloc((n * RK_COUNT + 1) * sizeof(*c->setidx));
+	if (!c->rules || !c->first || !c->setidx)
+		return -ENOMEM;
+	memset(c->setidx, -1, n * RK_COUNT * sizeof(*c->setidx));
+	for (i = 0; i < pols->n; i++) {
+		for (p = pols->e[i].val, d = 0; d < 2; d++) {
+			c->first[i][d] = c->nrules;
+			for (j = 0; p->dir[d] && j < p->nrules[d]; j++) {
+				c->rules[c->nrules].p = p;
+				c->rules[c->nrules].r = &p->rules[d][j];
+				if (d == POL_OUT && p->rules[d][j].nnamed &&
+				    vec_room(&c->named_out, &cap, c->nnamed_out,
+					     sizeof(*c->named_out), 8) < 0)
+					return -ENOMEM;
+				if (d == POL_OUT && p->rules[d][j].nnamed)
+					c->named_out[c->nnamed_out++] = (uint32_t)c->nrules;
+				c->nrules++;
+			}
+		}
+	}
+	return 0;
+}
+
+void pol_rctx_done(struct pol_rctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nns; i++) {
+		cJSON_Delete(c->ns[i].own);
+		free(c->ns[i].peers);
+	}
+	free(c->ns);
+	free(c->rules);
+	free(c->first);
+	free(c->setidx);
+	free(c->named_out);
+}
+
+/* --- namespaces ------------------------------------------------------------------------ */
+
+/* the selector peers of every rule whose namespace part matches ns */
+static int ns_peers(struct pol_rctx *c, struct pol_nsinfo *ns)
+{
+	const struct pol_peer *pe;
+	size_t i, cap = 0;
+	uint32_t g;
+	bool match;
+
+	for (g = 0; g < c->nrules; g++) {
+		for (i = 0; i < c->rules[g].r->npeers; i++) {
+			pe = &c->rules[g].r->peers[i];
+			match = pe->nss ? pol_sel_match(pe->nss, ns->labels)
+					: !strcmp(c->rules[g].p->ns, ns->name);
+			if (!match)
+				continue;
+			if (vec_room(&ns->peers, &cap, ns->npeers, sizeof(*ns->peers), 8) < 0)
+				return -ENOMEM;
+			ns->peers[ns->npeers].gid = g;
+			ns->peers[ns->npeers++].peer = pe;
+		}
+	}
+	return 0;
+}
+
+/* the namespace's labels: its object's (which carry its name label), else only that */
+static int ns_labels(struct pol_rctx *c, struct pol_nsinfo *ns)
+{
+	const struct pol_table *t = &c->m->t[T_NS];
+	long at = pol_table_find(t, ns->name);
+
+	if (at >= 0) {
+		ns->labels = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(t->e[at].val, "metadata"), "labels");
+		return 0;
+	}
+	ns->own = cJSON_CreateObject();
+	if (!ns->own || !cJSON_AddStringToObject(ns->own, K8S_NS_LABEL, ns->name))
+		return -ENOMEM;
+	ns->labels = ns->own;
+	return 0;
+}
+
+static int ns_get(struct pol_rctx *c, const char *name, struct pol_nsinfo **ret)
+{
+	size_t lo = 0, hi = c->nns, mid;
+	struct pol_nsinfo *ns;
+	int cmp, r;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		cmp = strcmp(c->ns[mid].name, name);
+		if (!cmp) {
+			*ret = &c->ns[mid];
+			return 0;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (vec_room(&c->ns, &c->nscap, c->nns, sizeof(*c->ns), 8) < 0)
+		return -ENOMEM;
+	memmove(&c->ns[lo + 1], &c->ns[lo], (c->nns - lo) * sizeof(*c->ns));
+	c->nns++;
+	ns = &c->ns[lo];
+	memset(ns, 0, sizeof(*ns));
+	snprintf(ns->name, sizeof(ns->name), "%s", name);
+	if ((r = ns_labels(c, ns)) < 0 || (r = ns_peers(c, ns)) < 0)
+		return r;
+	*ret = ns;
+	return 0;
+}
+
+/* --- emitting -------------------------------------------------------------------------- */
+
+static int push(struct pol_set *s, const struct pol_elem *e)
+{
+	if (vec_room(&s->e, &s->cap, s->n, sizeof(*s->e), 4) < 0)
+		return -ENOMEM;
+	s->e[s->n++] = *e;
+	return 0;
+}
+
+/* the set of kind k of rule gid, made now in a fragment */
+static int rule_set(struct pol_rctx *c, uint32_t gid, int k)
+{
+	int *at = &c->setidx[gid * RK_COUNT + k];
+	char name[POL_NAME_MAX];
+
+	if (*at < 0) {
+		pol_rule_set_name(c->rules[gid].p, c->rules[gid].r, k, name);
+		*at = pol_rctx_add_set(c, name, pol_rkind_set[k]);
+	}
+	return *at;
+}
+
+static int disp_set(struct pol_rctx *c, enum pol_dir dir, bool v6)
+{
+	static const char *const names[2][2] = {{"ing4", "ing6"}, {"egr4", "egr6"}};
+	int *at = &c->disp[dir][v6];
+
+	if (*at < 0)
+		*at = pol_rctx_add_set(c, names[dir][v6],
+				       v6 ? POL_SET_DISPATCH6 : POL_SET_DISPATCH4);
+	return *at;
+}
+
+/* ep's IPs in the peer sets of rule gid */
+static int emit_ips(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint *ep)
+{
+	struct pol_elem e;
+	size_t i;
+	int s;
+
+	for (i = 0; i < ep->nips; i++) {
+		memset(&e, 0, sizeof(e));
+		e.ip = ep->ips[i];
+		s = rule_set(c, gid, e.ip.family == AF_INET6 ? RK_A6 : RK_A4);
+		if (s < 0 || push(&c->out->sets[s], &e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* the containerPort of pod's port named name with protocol proto, or 0 */
+static uint16_t named_port(const cJSON *pod, const char *name, uint8_t proto)
+{
+	static const char *const protos[] = {
+		[IPPROTO_TCP] = "TCP", [IPPROTO_UDP] = "UDP", [IPPROTO_SCTP] = "SCTP"};
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec"), *ct, *p, *v;
+
+	cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(spec, "containers")) {
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ct, "ports")) {
+			v = cJSON_GetObjectItemCaseSensitive(p, "name");
+			if (!cJSON_IsString(v) || strcmp(v->valuestring, name))
+				continue;
+			v = cJSON_GetObjectItemCaseSensitive(p, "protocol");
+			if (!cJSON_IsString(v) || !protos[proto] ||
+			    strcmp(v->valuestring, protos[proto]))
+				continue;
+			v = cJSON_GetObjectItemCaseSensitive(p, "containerPort");
+			return cJSON_IsNumber(v) ? (uint16_t)v->valueint : 0;
+		}
+	}
+	return 0;
+}
+
+/* ep's IP . protocol . port in rule gid's named-port sets, for each port it names */
+static int emit_named(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint *ep,
+		      const cJSON *pod)
+{
+	const struct pol_prule *r = c->rules[gid].r;
+	struct pol_elem e;
+	size_t i, j;
+	int s;
+
+	for (j = 0; pod && j < r->nnamed; j++) {
+		memset(&e, 0, sizeof(e));
+		e.proto = r->named[j].proto;
+		e.port = e.port_end = named_port(pod, r->named[j].name, e.proto);
+		for (i = 0; e.port && i < ep->nips; i++) {
+			e.ip = ep->ips[i];
+			s = rule_set(c, gid, e.ip.family == AF_INET6 ? RK_N6 : RK_N4);
+			if (s < 0 || push(&c->out->sets[s], &e) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* --- classes --------------------------------------------------------------------------- */
+
+static int target_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* the class chain of targets (sorted here) in the output, unless there already; its name */
+static int add_class(struct pol_rctx *c, enum pol_dir dir, char (*targets)[POL_NAME_MAX], size_t n,
+		     char name[POL_NAME_MAX])
+{
+	char joined[POL_NAME_MAX * 64], *w = joined;
+	struct pol_ruleset *o = c->out;
+	struct pol_cchain *cc;
+	size_t i;
+
+	qsort(targets, n, sizeof(*targets), target_cmp);
+	for (i = 0; i < n && w + POL_NAME_MAX < joined + sizeof(joined); i++)
+		w += sprintf(w, "%s%s", i ? "," : "", targets[i]);
+	strcpy(name, dir == POL_IN ? "ci-" : "ce-");
+	pol_hex_digest(joined, (size_t)(w - joined), POL_ID_LEN, name + 3);
+	/* a fragment keeps its (at most two) classes unique; the full render merges later */
+	for (i = 0; !c->full && i < o->ncchains; i++)
+		if (!strcmp(o->cchains[i].name, name))
+			return 0;
+	if (vec_room(&o->cchains, &c->cchcap, o->ncchains, sizeof(*o->cchains), 8) < 0)
+		return -ENOMEM;
+	cc = &o->cchains[o->ncchains];
+	memset(cc, 0, sizeof(*cc));
+	snprintf(cc->name, sizeof(cc->name), "%s", name);
+	cc->dir = dir;
+	cc->targets = malloc(n * sizeof(*targets));
+	if (!cc->targets)
+		return -ENOMEM;
+	memcpy(cc->targets, targets, n * sizeof(*targets));
+	cc->ntargets = n;
+	o->ncchains++;
+	return 0;
+}
+
+static int emit_dispatch(struct pol_rctx *c, enum pol_dir dir, const struct pol_endpoint *ep,
+			 char (*targets)[POL_NAME_MAX], size_t n)
+{
+	struct pol_elem e;
+	size_t i;
+	int s, r;
+
+	if (!n)
+		return 0; /* selected by no policy in that direction: not isolated */
+	memset(&e, 0, sizeof(e));
+	if ((r = add_class(c, dir, targets, n, e.chain)) < 0)
+		return r;
+	for (i = 0; i < ep->nips; i++) {
+		e.ip = ep->ips[i];
+		s = disp_set(c, dir, e.ip.family == AF_INET6);
+		if (s < 0 || push(&c->out->sets[s], &e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* a local endpoint's own policies: its classes and the named ports of their ingress rules */
+static int own_policies(struct pol_rctx *c, const struct pol_endpoint *ep, const cJSON *labels,
+			const cJSON *pod)
+{
+	const struct pol_table *pols = &c->m->t[T_POL];
+	char prefix[80], (*targets[2])[POL_NAME_MAX] = {NULL, NULL};
+	size_t i, j, n[2] = {0, 0}, cap[2] = {0, 0};
+	const struct pol_policy *p;
+	int d, r = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s/", ep->ns);
+	for (i = pol_table_lower(pols, prefix);
+	     r == 0 && i < pols->n && !strncmp(pols->e[i].key, prefix, strlen(prefix)); i++) {
+		p = pols->e[i].val;
+		if (p->podsel && !pol_sel_match(p->podsel, labels))
+			continue;
+		for (d = 0; r == 0 && d < 2; d++) {
+			if (!p->dir[d])
+				continue;
+			r = vec_room(&targets[d], &cap[d], n[d], sizeof(*targets[d]), 4);
+			if (r == 0)
+				pol_policy_chain(p, d, targets[d][n[d]++]);
+		}
+		for (j = 0; r == 0 && p->dir[POL_IN] && j < p->nrules[POL_IN]; j++)
+			r = emit_named(c, (uint32_t)(c->first[i][POL_IN] + j), ep, pod);
+	}
+	for (d = 0; r == 0 && d < 2; d++)
+		r = emit_dispatch(c, d, ep, targets[d], n[d]);
+	free(targets[0]);
+	free(targets[1]);
+	return r;
+}
+
+/* the Pod object of ep, or NULL */
+static const cJSON *ep_pod(const struct pol_model *m, const struct pol_endpoint *ep)
+{
+	char key[sizeof(ep->ns) + sizeof(ep->pod) + 1];
+	long at;
+
+	if (!*ep->pod)
+		return NULL;
+	snprintf(key, sizeof(key), "%s/%s", ep->ns, ep->pod);
+	at = pol_table_find(&m->t[T_POD], key);
+	return at >= 0 ? m->t[T_POD].e[at].val : NULL;
+}
+
+static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
+{
+	const cJSON *pod = ep_pod(c->m, ep), *labels;
+	const struct pol_pref *pr;
+	struct pol_nsinfo *ns;
+	uint32_t last = UINT32_MAX;
+	size_t i;
+	int r;
+
+	/* the Pod object's labels win over those the ADD carried */
+	labels = pod ? cJSON_GetObjectItemCaseSensitive(
+			       cJSON_GetObjectItemCaseSensitive(pod, "metadata"), "labels")
+		     : ep->labels;
+	if ((r = ns_get(c, ep->ns, &ns)) < 0)
+		return r;
+	for (i = 0; i < ns->npeers; i++) {
+		pr = &ns->peers[i];
+		if (pr->gid == last || (pr->peer->pods && !pol_sel_match(pr->peer->pods, labels)))
+			continue;
+		last = pr->gid; /* the rule's other peers would add the same IPs */
+		if ((r = emit_ips(c, pr->gid, ep)) < 0)
+			return r;
+	}
+	if (!strcmp(ep->node, c->m->node) && (r = own_policies(c, ep, labels, pod)) < 0)
+		return r;
+	for (i = 0; i < c->nnamed_out; i++)
+		if ((r = emit_named(c, c->named_out[i], ep, pod)) < 0)
+			return r;
+	return 0;
+}
+
+/* --- the results ----------------------------------------------------------------------- */
+
+static int elem_cmp(const void *a, const void *b, void *kind)
+{
+	return pol_elem_cmp(a, b, *(enum pol_set_kind *)kind);
+}
+
+static void sort_elems(struct pol_set *s)
+{
+	size_t i, w = 0;
+
+	if (s->n < 2)
+		return;
+	qsort_r(s->e, s->n, sizeof(*s->e), elem_cmp, &s->kind);
+	for (i = 1; i < s->n; i++)
+		if (pol_elem_cmp(&s->e[w], &s->e[i], s->kind))
+			s->e[++w] = s->e[i];
+	s->n = w + 1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* sorts everything; classes by name, each once */
+static void finish(struct pol_ruleset *o)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < o->nsets; i++)
+		sort_elems(&o->sets[i]);
+	qsort(o->sets, o->nsets, sizeof(*o->sets), name_cmp);
+	qsort(o->cchains, o->ncchains, sizeof(*o->cchains), name_cmp);
+	for (i = 1; i < o->ncchains; i++) {
+		if (!strcmp(o->cchains[w].name, o->cchains[i].name))
+			free(o->cchains[i].targets);
+		else
+			o->cchains[++w] = o->cchains[i];
+	}
+	o->ncchains = o->ncchains ? w + 1 : 0;
+}
+
+int pol_render(const struct pol_model *m, struct pol_ruleset *out, struct err *err)
+{
+	const struct pol_table *eps = &m->t[T_EP];
+	struct pol_rctx c;
+	size_t i;
+	int r;
+
+	r = pol_rctx_init(&c, m, out, true);
+	if (r == 0)
+		r = pol_skeleton(&c);
+	for (i = 0; r == 0 && i < eps->n; i++)
+		r = fragment(&c, eps->e[i].val);
+	pol_rctx_done(&c);
+	if (r < 0) {
+		pol_ruleset_free(out);
+		return err_fail(err, CNI_ERR_INTERNAL, r, "render the policy ruleset: %s",
+				strerror(-r));
+	}
+	finish(out);
+	return 0;
+}
+
+int pol_render_endpoint(const struct pol_model *m, const char *rel_key, struct pol_ruleset *out,
+			struct err *err)
+{
+	const struct pol_table *eps = &m->t[T_EP];
+	const char *rest = rel_key + strlen(POL_KEY_ENDPOINTS);
+	struct pol_rctx c;
+	long at = -1;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(rel_key, POL_KEY_ENDPOINTS, strlen(POL_KEY_ENDPOINTS)))
+		at = pol_table_find(eps, rest);
+	if (at < 0)
+		return err_fail(err, CNI_ERR_INTERNAL, -ENOENT, "%s: no such endpoint", rel_key);
+	r = pol_rctx_init(&c, m, out, false);
+	if (r == 0)
+		r = fragment(&c, eps->e[at].val);
+	pol_rctx_done(&c);
+	if (r < 0) {
+		pol_ruleset_free(out);
+		return err_fail(err, CNI_ERR_INTERNAL, r, "render %s: %s", rel_key, strerror(-r));
+	}
+	finish(out);
+	return 0;
+}

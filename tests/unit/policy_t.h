@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the policy unit tests share: a model fed from YAML as `sluicectl apply` would store
+ * it, endpoints as sluice-nft-policy records them, and the rendered ruleset read back as
+ * text (a set's elements, a chain's rules) to compare with what §5 of the reference says. */
+#ifndef POLICY_T_H
+#define POLICY_T_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/err.h"
+#include "k8s/object.h"
+#include "k8s/yaml.h"
+#include "policy/model.h"
+#include "policy/policy.h"
+
+static struct pol_model *M;
+static char T_BUF[65536];
+
+static __attribute__((unused)) void m_reset(const char *node)
+{
+	pol_model_free(M);
+	M = pol_model_new(node);
+}
+
+/* every object of a YAML stream into the model under its key; returns the last result */
+static __attribute__((unused)) int put(const char *yaml)
+{
+	static const char *const dirs[] = {"namespaces", "pods", "policies"};
+	struct k8s_object o;
+	struct err e = {0};
+	cJSON *items, *it;
+	char key[512], *s;
+	int r = -EINVAL;
+
+	if (k8s_split(yaml, strlen(yaml), k8s_yaml_read, &items, &e) < 0) {
+		printf("  put: %s\n", e.msg);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, items) {
+		if ((r = k8s_object_ident(it, &o, &e)) < 0)
+			break;
+		if (o.kind == K8S_NAMESPACE)
+			snprintf(key, sizeof(key), "%s/%s", dirs[o.kind], o.name);
+		else
+			snprintf(key, sizeof(key), "%s/%s/%s", dirs[o.kind], o.ns, o.name);
+		s = cJSON_PrintUnformatted(it);
+		r = pol_model_set(M, key, s, strlen(s), &e);
+		free(s);
+		if (r < 0)
+			break;
+	}
+	if (r < 0)
+		printf("  put: %s\n", e.msg);
+	cJSON_Delete(items);
+	return r;
+}
+
+static __attribute__((unused)) int del(const char *key)
+{
+	struct err e = {0};
+
+	return pol_model_set(M, key, NULL, 0, &e);
+}
+
+/* records endpoint node/cid-eth0 of pod ns/pod with ips ("10.0.0.1 fd00::1") and the
+ * labels of its ADD (JSON object text, or NULL) */
+static __attribute__((unused)) int ep(const char *node, const char *cid, const char *ns,
+				      const char *pod, const char *ips, const char *labels)
+{
+	struct pol_endpoint x = {0};
+	char key[600], list[256], *tok, *save, *s;
+	struct err e = {0};
+	int r;
+
+	snprintf(x.cid, sizeof(x.cid), "%s", cid);
+	snprintf(x.ifname, sizeof(x.ifname), "eth0");
+	snprintf(x.ns, sizeof(x.ns), "%s", ns);
+	snprintf(x.pod, sizeof(x.pod), "%s", pod);
+	snprintf(x.node, sizeof(x.node), "%s", node);
+	snprintf(x.veth, sizeof(x.veth), "veth%s", cid);
+	snprintf(list, sizeof(list), "%s", ips);
+	for (tok = strtok_r(list, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		ip_parse(tok, &x.ips[x.nips++]);
+	x.labels = labels ? cJSON_Parse(labels) : NULL;
+	s = pol_endpoint_json(&x);
+	pol_endpoint_done(&x);
+	snprintf(key, sizeof(key), "endpoints/%s/%s-eth0", node, cid);
+	r = pol_model_set(M, key, s, strlen(s), &e);
+	if (r < 0)
+		printf("  ep: %s\n", e.msg);
+	free(s);
+	return r;
+}
+
+/* the id of policy ns/name */
+static __attribute__((unused)) const char *pid(const char *ns, const char *name)
+{
+	static char id[4][POL_ID_LEN + 1];
+	static int at;
+	char key[256];
+
+	at = (at + 1) % 4;
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pol_hex_digest(key, strlen(key), POL_ID_LEN, id[at]);
+	return id[at];
+}
+
+/* the name of a rule's set: dir 'i' or 'e', kind "a4", "b6", "p", ... */
+static __attribute__((unused)) const char *sname(const char *ns, const char *name, char dir,
+						 int idx, const char *kind)
+{
+	static char out[4][POL_NAME_MAX];
+	static int at;
+
+	at = (at + 1) % 4;
+	snprintf(out[at], POL_NAME_MAX, "%c%sr%d%s", dir, pid(ns, name), idx, kind);
+	return out[at];
+}
+
+static struct pol_ruleset RS;
+
+static __attribute__((unused)) int render(void)
+{
+	struct err e = {0};
+	int r;
+
+	pol_ruleset_free(&RS);
+	r = pol_render(M, &RS, &e);
+	if (r < 0)
+		printf("  render: %s\n", e.msg);
+	if (r == 0 && getenv("POL_DUMP")) { /* to see a case's whole ruleset */
+		char *text = pol_ruleset_text(&RS);
+
+		printf("%s", text);
+		free(text);
+	}
+	return r;
+}
+
+/* a set's elements as text, space separated ("(none)" when the set does not exist) */
+static __attribute__((unused)) const char *elems(const char *set)
+{
+	const struct pol_set *s = pol_ruleset_set(&RS, set);
+	char *text, *line, *save, prefix[POL_NAME_MAX + 8];
+	size_t len = 0;
+
+	if (!s)
+		return "(none)";
+	T_BUF[0] = '\0';
+	text = pol_ruleset_text(&RS);
+	snprintf(prefix, sizeof(prefix), "elem %s ", set);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, prefix, strlen(prefix)))
+			len += (size_t)snprintf(T_BUF + len, sizeof(T_BUF) - len, "%s%s",
+						len ? ", " : "", line + strlen(prefix));
+	free(text);
+	return T_BUF;
+}
+
+/* the lines of the rendered text starting with prefix, joined by "\n" */
+static __attribute__((unused)) const char *lines(const char *prefix)
+{
+	char *text, *line, *save;
+	size_t len = 0;
+
+	T_BUF[0] = '\0';
+	text = pol_ruleset_text(&RS);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, prefix, strlen(prefix)))
+			len += (size_t)snprintf(T_BUF + len, sizeof(T_BUF) - len, "%s%s",
+						len ? "\n" : "", line);
+	free(text);
+	return T_BUF;
+}
+
+#endif
