@@ -24,10 +24,14 @@ def node($i): if $nnodes == 0 then $nodes else "\($nodes)-\($i % $nnodes)" end;
 def pns($j): if $j % 11 == 10 then "bench" else "ns-\($j % 11)" end;
 def r4($j): "r\(($j / 4 | floor) % 4)";
 def spec($j):
+	# Each peer selects a few dozen pods (a team's app, a role in one namespace), as
+	# policies written per application do; a policy matching every pod of the cluster
+	# puts all their IPs in its own sets (sets are per policy rule: nothing is shared).
 	if $j % 4 == 0 then
 		# ingress from pods of its namespace by label; a numeric and a named port
 		{podSelector: {matchLabels: {app: "a\($j % 20)"}},
-		 ingress: [{from: [{podSelector: {matchLabels: {role: r4($j)}}}],
+		 ingress: [{from: [{podSelector: {matchLabels: {app: "a\(($j + 1) % 20)",
+				role: r4($j)}}}],
 			    ports: [{protocol: "TCP", port: 8080}, {port: "http"}]}]}
 	elif $j % 4 == 1 then
 		# ingress from pods AND namespaces by expression; a UDP port range
@@ -37,16 +41,21 @@ def spec($j):
 					values: ["a\($j % 20)", "a\(($j + 1) % 20)"]}]}}],
 			    ports: [{protocol: "UDP", port: 53, endPort: 60}]}]}
 	elif $j % 4 == 2 then
-		# both directions: ingress from a CIDR with an except, egress to every namespace
-		{podSelector: {matchExpressions: [{key: "role", operator: "NotIn", values: ["r0"]}]},
+		# both directions: ingress from a CIDR with an except, egress to one app of another
+		# namespace (by its name label) on a port and a named port
+		{podSelector: {matchExpressions: [{key: "role", operator: "NotIn", values: ["r0"]}],
+			       matchLabels: {app: "a\($j % 20)"}},
 		 policyTypes: ["Ingress", "Egress"],
 		 ingress: [{from: [{ipBlock: {cidr: "10.0.0.0/8", except: ["10.100.\($j % 16).0/24"]}}]}],
-		 egress: [{to: [{namespaceSelector: {}}],
+		 egress: [{to: [{namespaceSelector: {matchLabels:
+				{"kubernetes.io/metadata.name": "ns-\(($j + 3) % 10)"}},
+				podSelector: {matchLabels: {app: "a\(($j + 5) % 20)"}}}],
 			   ports: [{protocol: "TCP", port: 443}, {protocol: "UDP", port: "dns"}]}]}
 	else
-		# egress only: to labelled pods on a named port, DNS anywhere
+		# egress only: to an app of its namespace on a named port, DNS anywhere
 		{podSelector: {matchLabels: {role: r4($j)}}, policyTypes: ["Egress"],
-		 egress: [{to: [{podSelector: {matchExpressions: [{key: "app", operator: "Exists"}]}}],
+		 egress: [{to: [{podSelector: {matchExpressions: [{key: "app", operator: "In",
+				values: ["a\(($j + 2) % 20)"]}]}}],
 			   ports: [{port: "http"}]},
 			  {to: [{ipBlock: {cidr: "0.0.0.0/0"}}], ports: [{protocol: "UDP", port: 53}]}]}
 	end;
