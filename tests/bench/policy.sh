@@ -214,6 +214,9 @@ pol_change() {
 		map(. + {apply_ms: ((.applied[0] - .start_ns) / 1e6),
 			 wait_ms: ((.applied[1] - .start_ns) / 1e6)}) |
 		{row: $r, n: length, ok: true,
+		 changes: map({nodes_ms: (.nodes_ms | map(. * 100 | round / 100)),
+			       apply_ms: (.apply_ms * 100 | round / 100),
+			       wait_ms: (.wait_ms * 100 | round / 100)}),
 		 wait_before_kernel: (map(select(.wait_ms + 2 < .all_ms)) | length),
 		 measures: [
 		 {name: "apply -> in force on all 3 nodes", unit: "ms",

@@ -8,13 +8,13 @@
  *       sluicectl apply and sluice-nft-policy would leave them, without an exec a key.
  *   polbench watch [-i US] [-t MS] NETNS... -- CMD [ARGS...]
  *       reads the stamp of table inet sluice_policy in each NETNS (a path), runs CMD (its
- *       stdout kept), then polls every NETNS's stamp every US microseconds (1000) until each
- *       differs from what it was before CMD: the ruleset of the change is in that node's
- *       kernel (one atomic batch carries the stamp with the rest). Prints one JSON line:
- *       {"start_ns": CMD's start (CLOCK_REALTIME, as `date +%s%N`), "cmd_ms": CMD's run,
- *        "nodes_ms": [from CMD's start, a node each], "all_ms", "stamps": [the new ones],
- *        "out": CMD's stdout}; status 1 when a node did not change
- *       within MS milliseconds (10000) or CMD failed.
+ *       stdout kept) and, from its start, polls every NETNS's stamp every US microseconds
+ *       (1000) until each differs from what it was before CMD: the ruleset of the change is
+ *       in that node's kernel (one atomic batch carries the stamp with the rest). Prints one
+ *       JSON line: {"start_ns": CMD's start (CLOCK_REALTIME, as `date +%s%N`), "cmd_ms":
+ *       CMD's run, "nodes_ms": [from CMD's start, a node each], "all_ms", "stamps": [the new
+ *       ones], "out": CMD's stdout}; status 1 when a node did not change (or CMD did not
+ *       end) within MS milliseconds (10000), or CMD failed.
  *   polbench render -f FILE -N NODE [-r ROUNDS] [-k PODS] [-o OUT]
  *       feeds FILE's keys (as above) to a pol_model for NODE, then ROUNDS times (5): the
  *       whole ruleset rendered (pol_render) and committed with pnft_replace in the current
@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cjson/cJSON.h>
@@ -187,10 +188,15 @@ static int cmd_watch(int argc, char **argv)
 			fprintf(stderr, "polbench: node %d: stamp: %s\n", i, nft_errmsg(&nft[i]));
 			return 1;
 		}
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	/* the stamps are polled while CMD runs (a `sluicectl apply && sluicectl wait` returns
+	 * after the nodes have it): its output is read without blocking in the same loop */
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
 		return 1;
+	for (int i = 0; i < nns; i++)
+		t_node[i] = -1;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	t0 = now_ms();
+	limit = t0 + (double)timeout_ms;
 	pid = fork();
 	if (pid == 0) {
 		dup2(pipefd[1], 1);
@@ -198,20 +204,18 @@ static int cmd_watch(int argc, char **argv)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	for (ssize_t n; (n = read(pipefd[0], out + outlen, sizeof(out) - 1 - outlen)) > 0;)
-		outlen += (size_t)n;
-	out[outlen] = 0;
-	close(pipefd[0]);
-	waitpid(pid, &status, 0);
-	t_cmd = now_ms() - t0;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		fprintf(stderr, "polbench: %s failed (status 0x%x)\n", argv[optind + 1], status);
-		return 1;
-	}
-	for (int i = 0; i < nns; i++)
-		t_node[i] = -1;
-	limit = t0 + (double)timeout_ms;
-	while (done < nns) {
+	t_cmd = -1;
+	while (done < nns || t_cmd < 0) {
+		for (ssize_t n; (n = read(pipefd[0], out + outlen, sizeof(out) - 1 - outlen)) > 0;)
+			outlen += (size_t)n;
+		if (t_cmd < 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			t_cmd = now_ms() - t0;
+			if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+				fprintf(stderr, "polbench: %s failed (status 0x%x)\n",
+					argv[optind + 1], status);
+				return 1;
+			}
+		}
 		for (int i = 0; i < nns; i++) {
 			if (t_node[i] >= 0)
 				continue;
@@ -225,13 +229,21 @@ static int cmd_watch(int argc, char **argv)
 				done++;
 			}
 		}
-		if (done < nns) {
+		if (done < nns || t_cmd < 0) {
 			if (now_ms() > limit) {
 				rc = 1;
 				break;
 			}
 			usleep((useconds_t)interval_us);
 		}
+	}
+	for (ssize_t n; (n = read(pipefd[0], out + outlen, sizeof(out) - 1 - outlen)) > 0;)
+		outlen += (size_t)n;
+	out[outlen] = 0;
+	close(pipefd[0]);
+	if (t_cmd < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
 	}
 	j = cJSON_CreateObject();
 	cJSON_AddNumberToObject(j, "start_ns", (double)wall.tv_sec * 1e9 + (double)wall.tv_nsec);
@@ -258,7 +270,8 @@ static int cmd_watch(int argc, char **argv)
 	for (int i = 0; i < nns; i++)
 		nft_close(&nft[i]);
 	if (rc)
-		fprintf(stderr, "polbench: a node's stamp did not change within %ld ms\n",
+		fprintf(stderr,
+			"polbench: a node's stamp did not change (or CMD did not end) within %ld ms\n",
 			timeout_ms);
 	return rc;
 }
