@@ -172,8 +172,14 @@ pol_change_policy() {
 		       ingress: [{from: [{podSelector: {}}], ports: [{protocol: "TCP", port: (1000 + $i)}]}]}}'
 }
 
+# pol_cpu_ns PID...: the CPU time of every thread of the PIDs, in ns (schedstat)
+pol_cpu_ns() {
+	local p
+	for p; do cat /proc/"$p"/task/*/schedstat; done | awk '{s += $1} END {printf "%.0f", s}'
+}
+
 pol_change() {
-	local d=$POL_DIR n i k rounds=${BENCH_POLICY_CHANGES:-30} ns=()
+	local d=$POL_DIR n i k rounds=${BENCH_POLICY_CHANGES:-30} ns=() cpu0 cpu1
 	ov_underlay pol && ov_etcd pol "$d" || return 1
 	printf '%s\n' "$OV_NETCONF" >"$d/net.json"
 	pol_ctl config set -f "$d/net.json" >/dev/null || return 1
@@ -200,6 +206,7 @@ pol_change() {
 	pol_ctl apply -f "$d/change.json" >/dev/null || return 1
 	pol_ctl wait --timeout 60 >/dev/null 2>>"$d/log" || return 1
 	: >"$d/raw.jsonl"
+	cpu0=$(pol_cpu_ns "${OV_PIDS[@]:1}")
 	for i in $(seq 1 "$rounds"); do
 		pol_change_policy "$i" >"$d/change.json"
 		# apply, the time it returned (wall clock ns), wait, the time wait returned
@@ -209,7 +216,8 @@ pol_change() {
 			"$BIN/sluicectl" "etcd://$OV_ETCD" "$d/change.json" \
 			>>"$d/raw.jsonl" 2>>"$d/log" || return 1
 	done
-	jq -s --arg r policy-change "$OV_JQ_STATS"'
+	cpu1=$(pol_cpu_ns "${OV_PIDS[@]:1}")
+	jq -s --arg r policy-change --argjson cpu "$(((cpu1 - cpu0) / 3 / rounds))" "$OV_JQ_STATS"'
 		map(. + {applied: (.out | split("\n") | map(select(. != "") | tonumber))}) |
 		map(. + {apply_ms: ((.applied[0] - .start_ns) / 1e6),
 			 wait_ms: ((.applied[1] - .start_ns) / 1e6)}) |
@@ -228,7 +236,9 @@ pol_change() {
 		 {name: "apply -> sluicectl wait returned", unit: "ms",
 		  stats: {sluice: (map(.wait_ms) | stats)}},
 		 {name: "the apply alone (sluicectl exec)", unit: "ms",
-		  stats: {sluice: (map(.apply_ms) | stats)}}]}' \
+		  stats: {sluice: (map(.apply_ms) | stats)}},
+		 {name: "an agent'"'"'s CPU time a change (mean)", unit: "ms",
+		  stats: {sluice: ($cpu / 1e6 | one)}}]}' \
 		"$d/raw.jsonl" >"$d/result.json" || return 1
 	jq -e '.wait_before_kernel == 0' "$d/result.json" >/dev/null ||
 		echo "bench: policy-change: sluicectl wait returned before a node's kernel held the change $(jq .wait_before_kernel "$d/result.json") times" >&2
