@@ -312,10 +312,11 @@ say "NetworkPolicy: the Kubernetes e2e suite's pods, namespaces x, y, z with pod
 POLPODS=(x-a x-b x-c y-a y-b y-c z-a z-b z-c)
 {
 	for ns in x y z; do
-		printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {ns: %s}}\n' \
+		# (quoted: YAML reads a bare y as true)
+		printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: "%s", labels: {ns: "%s"}}\n' \
 			"$ns" "$ns"
 		for p in a b c; do
-			printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: %s, name: %s, labels: {pod: %s}}\n' \
+			printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: "%s", name: %s, labels: {pod: %s}}\n' \
 				"$ns" "$p" "$p"
 			printf 'spec: {containers: [{name: cont-80-tcp, image: agnhost, ports: [{name: serve-80-tcp, containerPort: 80}]}]}\n'
 		done
@@ -357,7 +358,7 @@ matrix() {
 	done
 	wait "${probes[@]}"
 	printf '  %-5s' ''
-	for t in "${POLPODS[@]}"; do printf ' %s' "${t/-//}"; done
+	for t in "${POLPODS[@]}"; do printf ' %s' "${t/-//}"; done # 4 columns each
 	echo
 	for f in "${POLPODS[@]}"; do
 		line=$(printf '  %-5s' "${f/-//}")
@@ -369,7 +370,7 @@ matrix() {
 				got='!'
 				bad=$((bad + 1))
 			fi
-			line+=$(printf '  %s ' "$got")
+			line+="  $got "
 		done
 		echo "$line"
 	done
@@ -398,7 +399,7 @@ spec:
     - podSelector:
         matchLabels: {pod: b}
     - namespaceSelector:
-        matchLabels: {ns: y}
+        matchLabels: {ns: "y"}
     ports:
     - port: serve-80-tcp
 ---
@@ -414,7 +415,8 @@ show cat policy.yaml
 show on 1 sluicectl apply -f policy.yaml
 t0=$(date +%s%N)
 show on 1 sluicectl wait --timeout 10 || counted FAILED
-printf '  (every node had it in its kernel %s ms after the apply)\n' $((($(date +%s%N) - t0) / 1000000))
+printf '  (sluicectl wait returned %s ms after the apply: every node has it in its kernel)\n' \
+	$((($(date +%s%N) - t0) / 1000000))
 show on 1 sluicectl status
 blocked=()
 for f in "${POLPODS[@]}"; do
@@ -428,12 +430,12 @@ echo "  after: column x/a takes only x/b, y/*; row z/* reaches nobody (but itsel
 matrix "${blocked[@]}"
 
 echo "  the counters of each policy rule and each drop, read back from node1's kernel:"
-show on 1 sluicectl policy stats
+show on 1 sluicectl policy stats || counted FAILED
 echo "  the connections the policies dropped, with the policy that caused it (NFLOG):"
-show on 1 sluicectl drops
+show on 1 sluicectl drops || counted FAILED
 
 say "The policy goes: every pod reaches every other again"
-show on 1 sluicectl delete -f policy.yaml
+show on 1 sluicectl delete -f policy.yaml || counted FAILED
 show on 1 sluicectl wait --timeout 10 || counted FAILED
 matrix
 
