@@ -423,7 +423,7 @@ retry:
 	agent_schedule_retry(a, 0);
 }
 
-enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH };
+enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH, EV_DROPS };
 
 static int ep_add(int ep, int fd, uint32_t tag)
 {
@@ -462,6 +462,8 @@ static int setup(struct agent *a)
 	    (r = ep_add(a->ep, a->retry_tfd, EV_RETRY)) < 0 ||
 	    (r = ep_add(a->ep, a->debounce_tfd, EV_DEBOUNCE)) < 0)
 		return r;
+	if (a->o.policy) /* without it (logged): no drops.json */
+		(void)agent_drops_start(a, EV_DROPS);
 	return 0;
 }
 
@@ -552,6 +554,9 @@ static bool handle(struct agent *a, uint32_t tag)
 			a->resync_backoff_ms = AGENT_BACKOFF_MIN_MS;
 		}
 		break;
+	case EV_DROPS:
+		agent_drops_event(a);
+		break;
 	}
 	return true;
 }
@@ -602,6 +607,7 @@ static void agent_done(struct agent *a)
 	if (a->watch)
 		store_watch_close(a->watch);
 	agent_peers_free(a);
+	agent_drops_stop(a);
 	if (a->have_lease)
 		subnet_lease_done(&a->lease);
 	if (a->have_conf)

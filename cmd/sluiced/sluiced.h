@@ -23,6 +23,8 @@
 #include "subnet/netconf.h"
 #include "subnet/node.h"
 
+struct agent_drops;
+
 #define AGENT_DEFAULT_PREFIX "/sluice/network"
 #define AGENT_BACKOFF_MIN_MS 100
 #define AGENT_BACKOFF_MAX_MS 5000
@@ -154,6 +156,7 @@ struct agent {
 	int ep, sigfd, monfd, renew_tfd, retry_tfd, debounce_tfd;
 	struct mnl_socket *mon;
 	struct agent_policy pol;
+	struct agent_drops *drops; /* drops.c, NULL: not collecting */
 };
 
 /* lease.c */
@@ -228,6 +231,12 @@ int agent_mirror_reconcile(struct agent *a, const struct store_list *cluster,
 
 /* status.c */
 int agent_status_write(struct agent *a);
+
+/* drops.c: the policy's NFLOG group read into <run_dir>/drops.json; its fds go into the
+ * epoll set with tag. Failing to bind is logged, not fatal (0 or -errno). */
+int agent_drops_start(struct agent *a, uint32_t tag);
+void agent_drops_event(struct agent *a); /* on the tag's EPOLLIN */
+void agent_drops_stop(struct agent *a);
 
 /* main.c: timers */
 void agent_timer_ms(int tfd, int64_t ms); /* one-shot; 0 disarms */

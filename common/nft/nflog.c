@@ -280,6 +280,22 @@ static int bind_group(struct nflog *l)
 	return talk(l, nlh);
 }
 
+/* Does this process have CAP_NET_ADMIN (CapEff bit 12)? */
+static bool net_admin(void)
+{
+	unsigned long long eff = 0;
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return eff & (1ULL << 12);
+}
+
 int nflog_open(struct nflog *l, uint16_t group, int netns_fd, struct err *err)
 {
 	int r, fl;
@@ -298,9 +314,11 @@ int nflog_open(struct nflog *l, uint16_t group, int netns_fd, struct err *err)
 	l->portid = mnl_socket_get_portid(l->sk);
 	(void)setsockopt(mnl_socket_get_fd(l->sk), SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	r = bind_group(l);
-	if (r == -EBUSY) {
+	/* the kernel answers EPERM to a port binding a group another port holds (EBUSY to
+	 * the same port binding it twice); EPERM without CAP_NET_ADMIN too */
+	if (r == -EBUSY || (r == -EPERM && net_admin())) {
 		nflog_close(l);
-		return err_fail(err, CNI_ERR_KERNEL, r,
+		return err_fail(err, CNI_ERR_KERNEL, -EBUSY,
 				"NFLOG group %u is bound by another listener in this netns", group);
 	}
 	if (r < 0) {

@@ -2,7 +2,7 @@
 /* NFLOG (nfnetlink_log) over libmnl: bind one log group in a netns, receive the packets
  * nftables `log group G prefix P` rules send to it, parsed into what a drop report needs
  * (the prefix, addresses, protocol and ports, devices, time). Only one socket per group and
- * netns may bind it (the kernel answers EBUSY to a second). */
+ * netns may bind it (the kernel refuses a second with EPERM: -EBUSY here). */
 #ifndef NFLOG_H
 #define NFLOG_H
 
@@ -59,7 +59,7 @@ struct nflog {
 /* Opens a NETLINK_NETFILTER socket in netns_fd's netns (< 0: the current one), binds group
  * (copy mode packet, NFLOG_COPY_RANGE bytes, each packet sent at once) and makes it
  * non-blocking. Returns 0 or -errno with err (-EBUSY: "NFLOG group G is bound by another
- * listener"). */
+ * listener", when another socket holds it). */
 int nflog_open(struct nflog *l, uint16_t group, int netns_fd, struct err *err);
 
 /* The socket's fd, to poll for EPOLLIN */

@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "base/ip.h"
+#include "base/name.h"
 #include "base/vec.h"
 #include "policy/model.h"
 
@@ -197,6 +198,21 @@ static int ports(struct pol_prule *r, const cJSON *list)
 	return 0;
 }
 
+static int selector_hash(const cJSON *sel, uint64_t *ret)
+{
+	char *text;
+
+	*ret = 0;
+	if (!sel)
+		return 0;
+	text = cJSON_PrintUnformatted(sel);
+	if (!text)
+		return -ENOMEM;
+	*ret = name_fnv(0xcbf29ce484222325ULL, text);
+	free(text);
+	return 0;
+}
+
 static int peers(struct pol_prule *r, const cJSON *list)
 {
 	size_t cap = 0, ncap[2] = {0, 0};
@@ -216,6 +232,9 @@ static int peers(struct pol_prule *r, const cJSON *list)
 		if (vec_room(&r->peers, &cap, r->npeers, sizeof(*r->peers), 2) < 0)
 			return -ENOMEM;
 		r->peers[r->npeers].pods = cJSON_GetObjectItemCaseSensitive(e, "podSelector");
+		if ((ret = selector_hash(r->peers[r->npeers].pods,
+					 &r->peers[r->npeers].pods_hash)) < 0)
+			return ret;
 		r->peers[r->npeers++].nss =
 			cJSON_GetObjectItemCaseSensitive(e, "namespaceSelector");
 	}

@@ -115,6 +115,21 @@ static int key_kind(const char *rel, const char **rest)
 	return -1;
 }
 
+/* "<dir><rest>: " before err's message (cut at its end when too long) */
+static void prefix_msg(struct err *err, const char *dir, const char *rest)
+{
+	char prefix[400];
+	size_t n, len = strlen(err->msg);
+
+	snprintf(prefix, sizeof(prefix), "%s%s: ", dir, rest);
+	n = strlen(prefix);
+	if (len + n >= sizeof(err->msg))
+		len = sizeof(err->msg) - n - 1;
+	memmove(err->msg + n, err->msg, len);
+	memcpy(err->msg, prefix, n);
+	err->msg[n + len] = '\0';
+}
+
 /* the value of a Kubernetes key, validated and matching its key */
 static int parse_object(int t, const char *rest, const char *value, size_t len, cJSON **ret,
 			struct err *err)
@@ -122,12 +137,15 @@ static int parse_object(int t, const char *rest, const char *value, size_t len, 
 	struct k8s_object o = {0};
 	char why[256], want[K8S_NS_MAX + K8S_NAME_MAX + 2];
 	cJSON *in;
-	int r;
+	int r, had;
 
 	if (json_parse_strict(value, len, &in, why, sizeof(why)) < 0)
 		return err_fail(err, CNI_ERR_DECODE, -EINVAL, "%s%s: %s", kinds[t].dir, rest, why);
+	had = err->code;
 	r = k8s_object_parse(in, &o, err);
 	cJSON_Delete(in);
+	if (r < 0 && !had)
+		prefix_msg(err, kinds[t].dir, rest); /* which key held it */
 	if (r < 0)
 		return r;
 	if (t == T_NS)

@@ -20,6 +20,7 @@ extern const char *const pol_rkind_name[RK_COUNT]; /* "a4", "a6", ... */
 
 struct pol_peer {
 	const struct cJSON *pods; /* podSelector, NULL: absent */
+	uint64_t pods_hash; /* of its JSON text: which peers repeat one selector */
 	const struct cJSON *nss; /* namespaceSelector, NULL: absent (the policy's namespace) */
 };
 
@@ -92,6 +93,29 @@ void pol_hex_digest(const void *s, size_t len, size_t n, char *out);
 /* policy/selector.c: whether a LabelSelector (not NULL) matches labels (an object of
  * strings, NULL: no labels) */
 bool pol_sel_match(const struct cJSON *sel, const struct cJSON *labels);
+
+/* Remembers, for one pod at a time, what each distinct selector said: many peers of many
+ * policies repeat one selector ("role: monitoring") */
+struct pol_memo {
+	struct pol_memo_key {
+		uint64_t hash;
+		uint32_t id; /* 0: free, else id + 1 */
+	} * keys; /* open addressing, a power of two long */
+	size_t nkeys;
+	struct pol_memo_sel {
+		const struct cJSON *sel;
+		uint32_t gen; /* the pod it was last evaluated for */
+		bool match;
+	} * sels;
+	size_t nsels, cap;
+	uint32_t gen;
+};
+/* the id of a selector (hash: pol_peer.pods_hash), or -ENOMEM */
+long pol_memo_id(struct pol_memo *mm, const struct cJSON *sel, uint64_t hash);
+/* whether selector id matches labels, the labels of the pod since pol_memo_next() */
+bool pol_memo_match(struct pol_memo *mm, uint32_t id, const struct cJSON *labels);
+void pol_memo_next(struct pol_memo *mm);
+void pol_memo_done(struct pol_memo *mm);
 
 /* policy/model.c: index of key in t, or -(insertion point) - 1 */
 long pol_table_find(const struct pol_table *t, const char *key);

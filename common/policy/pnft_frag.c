@@ -257,6 +257,8 @@ int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err 
 
 	if (frag->ncchains) {
 		r = chains_read(nft, &cs);
+		if (r == -ENOENT)
+			return err_fail(err, CNI_ERR_CHECK, r, "table inet %s missing", T);
 		if (r < 0)
 			return err_kernel(err, r, nft_errmsg(nft), "read table inet %s", T);
 		for (size_t i = 0; i < frag->ncchains; i++)
@@ -275,6 +277,8 @@ int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err 
 		if (s->kind == POL_SET_STAMP || !s->n)
 			continue;
 		r = kelems_read(nft, s->name, &k);
+		if (r == -ENOENT && nft_table_exists(nft, F, T) == 0)
+			return err_fail(err, CNI_ERR_CHECK, r, "table inet %s missing", T);
 		if (r == -ENOENT)
 			return err_fail(err, CNI_ERR_CHECK, -ENOENT,
 					"policy set %s missing from table inet %s", s->name, T);

@@ -17,6 +17,32 @@
 #include "k8s/object.h"
 #include "policy/render.h"
 
+static int nport_cmp(const void *a, const void *b)
+{
+	const struct pol_nport *x = a, *y = b;
+
+	return strcmp(x->name, y->name) ?: (int)x->proto - (int)y->proto;
+}
+
+/* the named ports of egress rule gid into the index */
+static int index_named(struct pol_rctx *c, uint32_t gid, size_t *cap)
+{
+	const struct pol_prule *r = c->rules[gid].r;
+	struct pol_nport *x;
+	size_t j;
+
+	for (j = 0; j < r->nnamed; j++) {
+		if (vec_room(&c->named_out, cap, c->nnamed_out, sizeof(*c->named_out), 8) < 0)
+			return -ENOMEM;
+		x = &c->named_out[c->nnamed_out++];
+		x->name = r->named[j].name;
+		x->proto = r->named[j].proto;
+		x->port = 0;
+		x->gid = gid;
+	}
+	return 0;
+}
+
 int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out, bool full)
 {
 	const struct pol_table *pols = &m->t[T_POL];
@@ -45,16 +71,13 @@ int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_rule
 			for (j = 0; p->dir[d] && j < p->nrules[d]; j++) {
 				c->rules[c->nrules].p = p;
 				c->rules[c->nrules].r = &p->rules[d][j];
-				if (d == POL_OUT && p->rules[d][j].nnamed &&
-				    vec_room(&c->named_out, &cap, c->nnamed_out,
-					     sizeof(*c->named_out), 8) < 0)
+				if (d == POL_OUT && index_named(c, (uint32_t)c->nrules, &cap) < 0)
 					return -ENOMEM;
-				if (d == POL_OUT && p->rules[d][j].nnamed)
-					c->named_out[c->nnamed_out++] = (uint32_t)c->nrules;
 				c->nrules++;
 			}
 		}
 	}
+	qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
 	return 0;
 }
 
@@ -71,6 +94,7 @@ void pol_rctx_done(struct pol_rctx *c)
 	free(c->first);
 	free(c->setidx);
 	free(c->named_out);
+	pol_memo_done(&c->memo);
 }
 
 /* --- namespaces ------------------------------------------------------------------------ */
@@ -82,6 +106,7 @@ static int ns_peers(struct pol_rctx *c, struct pol_nsinfo *ns)
 	size_t i, cap = 0;
 	uint32_t g;
 	bool match;
+	long id;
 
 	for (g = 0; g < c->nrules; g++) {
 		for (i = 0; i < c->rules[g].r->npeers; i++) {
@@ -92,8 +117,14 @@ static int ns_peers(struct pol_rctx *c, struct pol_nsinfo *ns)
 				continue;
 			if (vec_room(&ns->peers, &cap, ns->npeers, sizeof(*ns->peers), 8) < 0)
 				return -ENOMEM;
+			/* one fragment evaluates each selector once anyway */
+			id = pe->pods && c->full ? pol_memo_id(&c->memo, pe->pods, pe->pods_hash)
+						 : -1;
+			if (id < -1)
+				return (int)id;
 			ns->peers[ns->npeers].gid = g;
-			ns->peers[ns->npeers++].peer = pe;
+			ns->peers[ns->npeers].pods = pe->pods;
+			ns->peers[ns->npeers++].sel = (int32_t)id;
 		}
 	}
 	return 0;
@@ -199,48 +230,90 @@ static int emit_ips(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint 
 	return 0;
 }
 
-/* the containerPort of pod's port named name with protocol proto, or 0 */
-static uint16_t named_port(const cJSON *pod, const char *name, uint8_t proto)
+/* the named ports of a pod's containers (*ret malloc'd), protocol included */
+static int pod_ports(const cJSON *pod, struct pol_nport **ret, size_t *n)
 {
-	static const char *const protos[] = {
-		[IPPROTO_TCP] = "TCP", [IPPROTO_UDP] = "UDP", [IPPROTO_SCTP] = "SCTP"};
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec"), *ct, *p, *v;
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec"), *ct, *p, *name, *v;
+	size_t cap = 0;
 
+	*ret = NULL;
+	*n = 0;
 	cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(spec, "containers")) {
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(ct, "ports")) {
-			v = cJSON_GetObjectItemCaseSensitive(p, "name");
-			if (!cJSON_IsString(v) || strcmp(v->valuestring, name))
+			name = cJSON_GetObjectItemCaseSensitive(p, "name");
+			if (!cJSON_IsString(name))
 				continue;
+			if (vec_room(ret, &cap, *n, sizeof(**ret), 4) < 0)
+				return -ENOMEM;
+			(*ret)[*n].name = name->valuestring;
 			v = cJSON_GetObjectItemCaseSensitive(p, "protocol");
-			if (!cJSON_IsString(v) || !protos[proto] ||
-			    strcmp(v->valuestring, protos[proto]))
-				continue;
+			(*ret)[*n].proto = !cJSON_IsString(v) || !strcmp(v->valuestring, "TCP")
+						   ? IPPROTO_TCP
+					   : !strcmp(v->valuestring, "UDP") ? IPPROTO_UDP
+									    : IPPROTO_SCTP;
 			v = cJSON_GetObjectItemCaseSensitive(p, "containerPort");
-			return cJSON_IsNumber(v) ? (uint16_t)v->valueint : 0;
+			(*ret)[*n].port = cJSON_IsNumber(v) ? (uint16_t)v->valueint : 0;
+			(*ret)[(*n)++].gid = 0;
 		}
 	}
 	return 0;
 }
 
-/* ep's IP . protocol . port in rule gid's named-port sets, for each port it names */
+/* ep's IP . protocol . port in rule gid's named-port sets for a port of its pod */
 static int emit_named(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint *ep,
-		      const cJSON *pod)
+		      const struct pol_nport *port)
 {
-	const struct pol_prule *r = c->rules[gid].r;
 	struct pol_elem e;
-	size_t i, j;
+	size_t i;
 	int s;
 
-	for (j = 0; pod && j < r->nnamed; j++) {
-		memset(&e, 0, sizeof(e));
-		e.proto = r->named[j].proto;
-		e.port = e.port_end = named_port(pod, r->named[j].name, e.proto);
-		for (i = 0; e.port && i < ep->nips; i++) {
-			e.ip = ep->ips[i];
-			s = rule_set(c, gid, e.ip.family == AF_INET6 ? RK_N6 : RK_N4);
-			if (s < 0 || push(&c->out->sets[s], &e) < 0)
-				return -ENOMEM;
+	memset(&e, 0, sizeof(e));
+	e.proto = port->proto;
+	e.port = e.port_end = port->port;
+	for (i = 0; i < ep->nips; i++) {
+		e.ip = ep->ips[i];
+		s = rule_set(c, gid, e.ip.family == AF_INET6 ? RK_N6 : RK_N4);
+		if (s < 0 || push(&c->out->sets[s], &e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* the ports of the pod that ingress rule gid names */
+static int ingress_named(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint *ep,
+			 const struct pol_nport *ports, size_t nports)
+{
+	const struct pol_prule *r = c->rules[gid].r;
+	size_t i, j;
+	int ret;
+
+	for (j = 0; j < r->nnamed; j++)
+		for (i = 0; i < nports; i++)
+			if (ports[i].proto == r->named[j].proto &&
+			    !strcmp(ports[i].name, r->named[j].name) &&
+			    (ret = emit_named(c, gid, ep, &ports[i])) < 0)
+				return ret;
+	return 0;
+}
+
+/* the ports of the pod that egress rules name, through the index */
+static int egress_named(struct pol_rctx *c, const struct pol_endpoint *ep,
+			const struct pol_nport *ports, size_t nports)
+{
+	size_t lo, hi, mid, i;
+	int r;
+
+	for (i = 0; i < nports; i++) {
+		for (lo = 0, hi = c->nnamed_out; lo < hi;) {
+			mid = (lo + hi) / 2;
+			if (nport_cmp(&c->named_out[mid], &ports[i]) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
 		}
+		for (; lo < c->nnamed_out && !nport_cmp(&c->named_out[lo], &ports[i]); lo++)
+			if ((r = emit_named(c, c->named_out[lo].gid, ep, &ports[i])) < 0)
+				return r;
 	}
 	return 0;
 }
@@ -308,7 +381,7 @@ static int emit_dispatch(struct pol_rctx *c, enum pol_dir dir, const struct pol_
 
 /* a local endpoint's own policies: its classes and the named ports of their ingress rules */
 static int own_policies(struct pol_rctx *c, const struct pol_endpoint *ep, const cJSON *labels,
-			const cJSON *pod)
+			const struct pol_nport *ports, size_t nports)
 {
 	const struct pol_table *pols = &c->m->t[T_POL];
 	char prefix[80], (*targets[2])[POL_NAME_MAX] = {NULL, NULL};
@@ -330,7 +403,8 @@ static int own_policies(struct pol_rctx *c, const struct pol_endpoint *ep, const
 				pol_policy_chain(p, d, targets[d][n[d]++]);
 		}
 		for (j = 0; r == 0 && p->dir[POL_IN] && j < p->nrules[POL_IN]; j++)
-			r = emit_named(c, (uint32_t)(c->first[i][POL_IN] + j), ep, pod);
+			r = ingress_named(c, (uint32_t)(c->first[i][POL_IN] + j), ep, ports,
+					  nports);
 	}
 	for (d = 0; r == 0 && d < 2; d++)
 		r = emit_dispatch(c, d, ep, targets[d], n[d]);
@@ -352,13 +426,23 @@ static const cJSON *ep_pod(const struct pol_model *m, const struct pol_endpoint 
 	return at >= 0 ? m->t[T_POD].e[at].val : NULL;
 }
 
+static bool peer_match(struct pol_rctx *c, const struct pol_pref *pr, const cJSON *labels)
+{
+	if (!pr->pods)
+		return true;
+	if (pr->sel >= 0)
+		return pol_memo_match(&c->memo, (uint32_t)pr->sel, labels);
+	return pol_sel_match(pr->pods, labels);
+}
+
 static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 {
 	const cJSON *pod = ep_pod(c->m, ep), *labels;
+	struct pol_nport *ports = NULL;
 	const struct pol_pref *pr;
-	struct pol_nsinfo *ns;
 	uint32_t last = UINT32_MAX;
-	size_t i;
+	struct pol_nsinfo *ns;
+	size_t i, nports = 0;
 	int r;
 
 	/* the Pod object's labels win over those the ADD carried */
@@ -367,20 +451,23 @@ static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 		     : ep->labels;
 	if ((r = ns_get(c, ep->ns, &ns)) < 0)
 		return r;
+	pol_memo_next(&c->memo);
 	for (i = 0; i < ns->npeers; i++) {
 		pr = &ns->peers[i];
-		if (pr->gid == last || (pr->peer->pods && !pol_sel_match(pr->peer->pods, labels)))
+		if (pr->gid == last || !peer_match(c, pr, labels))
 			continue;
 		last = pr->gid; /* the rule's other peers would add the same IPs */
 		if ((r = emit_ips(c, pr->gid, ep)) < 0)
 			return r;
 	}
-	if (!strcmp(ep->node, c->m->node) && (r = own_policies(c, ep, labels, pod)) < 0)
-		return r;
-	for (i = 0; i < c->nnamed_out; i++)
-		if ((r = emit_named(c, c->named_out[i], ep, pod)) < 0)
-			return r;
-	return 0;
+	if ((r = pod_ports(pod, &ports, &nports)) < 0)
+		goto out;
+	if (!strcmp(ep->node, c->m->node) && (r = own_policies(c, ep, labels, ports, nports)) < 0)
+		goto out;
+	r = egress_named(c, ep, ports, nports);
+out:
+	free(ports);
+	return r;
 }
 
 /* --- the results ----------------------------------------------------------------------- */

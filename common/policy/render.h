@@ -12,7 +12,8 @@ struct cJSON;
 /* A selector peer whose namespace part matches a namespace */
 struct pol_pref {
 	uint32_t gid; /* the rule's number in the rendering */
-	const struct pol_peer *peer;
+	const struct cJSON *pods; /* its podSelector, NULL: every pod of the namespace */
+	int32_t sel; /* the podSelector's id in the memo (a full render), else -1 */
 };
 
 struct pol_nsinfo {
@@ -28,6 +29,15 @@ struct pol_rinfo {
 	const struct pol_prule *r;
 };
 
+/* A named port an egress rule names (the index of them, sorted by name and protocol), or one
+ * a pod has */
+struct pol_nport {
+	const char *name;
+	uint8_t proto;
+	uint16_t port; /* a pod's: its number */
+	uint32_t gid; /* an egress rule's: the rule */
+};
+
 struct pol_rctx {
 	const struct pol_model *m;
 	struct pol_ruleset *out;
@@ -35,11 +45,12 @@ struct pol_rctx {
 	struct pol_rinfo *rules; /* every rule of every policy, numbered (gid) */
 	size_t nrules;
 	size_t (*first)[2]; /* per policy (table order), its first rule's gid per direction */
-	uint32_t *named_out; /* gids of egress rules with named ports */
+	struct pol_nport *named_out; /* the named ports of egress rules, sorted */
 	size_t nnamed_out;
 	int *setidx; /* [gid * RK_COUNT + kind]: index in out->sets, -1: none yet */
 	int disp[2][2]; /* [dir][v6] */
 	size_t setcap, cchcap;
+	struct pol_memo memo;
 	struct pol_nsinfo *ns; /* sorted by name, made as endpoints need them */
 	size_t nns, nscap;
 };

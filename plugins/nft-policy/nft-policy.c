@@ -360,16 +360,20 @@ static int br_netfilter(struct np_call *b, int code, enum br_mode mode)
 	return 0;
 }
 
-/* 1 when the store's directory exists (DEL, GC and CHECK never create it), 0, or -errno */
+/* 1 when the store's directory exists, 0 when there is none (nothing was ever recorded
+ * there: DEL, GC and CHECK never create it), or -errno */
 static int store_exists(struct np_call *b)
 {
 	struct stat s;
+	int r = stat(b->c.path, &s) < 0 ? -errno : 0;
 
-	if (stat(b->c.path, &s) == 0)
+	if (r == 0 && S_ISDIR(s.st_mode))
 		return 1;
-	return errno == ENOENT ? 0
-			       : cni_fail(b->ctx, CNI_ERR_IO, -errno, "store: %s: %s", b->c.path,
-					  strerror(errno));
+	if (r == 0 || r == -ENOENT || r == -ENOTDIR) {
+		log_info("no store at %s: nothing recorded", b->c.path);
+		return 0;
+	}
+	return cni_fail(b->ctx, CNI_ERR_IO, r, "store: %s: %s", b->c.path, strerror(-r));
 }
 
 static int open_store(struct np_call *b)
@@ -747,7 +751,7 @@ static int np_del(struct cni_ctx *ctx)
 
 	call_init(&b, ctx);
 	if (load_conf(ctx, &b.c) < 0) {
-		log_warn("DEL: nothing was recorded under this config: %s", ctx->err.msg);
+		log_warn("nothing was recorded under this config: %s", ctx->err.msg);
 		memset(&ctx->err, 0, sizeof(ctx->err));
 		r = 0;
 		goto out;

@@ -176,4 +176,53 @@ static __attribute__((unused)) const char *lines(const char *prefix)
 	return T_BUF;
 }
 
+/* tmpl with each "<id>" replaced by the id of policy ns/name (a static buffer) */
+static __attribute__((unused)) const char *with_id(const char *tmpl, const char *ns,
+						   const char *name)
+{
+	static char out[8192];
+	const char *id = pid(ns, name), *at;
+	size_t len = 0;
+
+	while ((at = strstr(tmpl, "<id>"))) {
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%.*s%s", (int)(at - tmpl),
+					tmpl, id);
+		tmpl = at + 4;
+	}
+	snprintf(out + len, sizeof(out) - len, "%s", tmpl);
+	return out;
+}
+
+/* the class chain name of the dispatch element of ip in map ("ing4"...), or "" */
+static __attribute__((unused)) const char *class_of(const char *map, const char *ip)
+{
+	const struct pol_set *s = pol_ruleset_set(&RS, map);
+	struct ip_addr a;
+	size_t i;
+
+	ip_parse(ip, &a);
+	for (i = 0; s && i < s->n; i++)
+		if (ip_eq(&s->e[i].ip, &a))
+			return s->e[i].chain;
+	return "";
+}
+
+/* the targets of class chain name joined by ',', or "(none)" */
+static __attribute__((unused)) const char *targets_of(const char *name)
+{
+	static char out[1024];
+	size_t i, j, len = 0;
+
+	for (i = 0; i < RS.ncchains; i++) {
+		if (strcmp(RS.cchains[i].name, name))
+			continue;
+		out[0] = '\0';
+		for (j = 0; j < RS.cchains[i].ntargets; j++)
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", j ? "," : "",
+						RS.cchains[i].targets[j]);
+		return out;
+	}
+	return "(none)";
+}
+
 #endif
