@@ -25,12 +25,15 @@
 #                  node with no policy (sluice-nft-policy in the chain, its table empty) and
 #                  without sluice-nft-policy, three nodes side by side, BENCH_TCP_ROUNDS (3)
 #                  runs of BENCH_TCP_SECS (5) s each, alternated. Goal: >= 95% of no policy.
-#   policy-render  the whole ruleset of BENCH_RENDER_PODS (5000) pods, all on the node, and
-#                  BENCH_RENDER_POLICIES (1000) policies: pol_render + pnft_replace committed
-#                  in a netns of its own, BENCH_RENDER_ROUNDS (5) times (tests/tools/polbench
-#                  render, the model fed the same store keys as the agent's); one pod's
-#                  incremental change: its fragment rendered and pnft_frag_add committed, 20
-#                  pods. Goals: < 1 s, < 5 ms.
+#   policy-render  the whole ruleset of tests/tools/polrender's synthetic cluster (5,000
+#                  dual-stack pods, all on the node, 1,000 policies of four shapes):
+#                  pol_render + pnft_replace committed in a netns of its own,
+#                  BENCH_RENDER_ROUNDS (5) times (tests/tools/polbench render, the model fed
+#                  the cluster's store keys as the agent's is); one pod's incremental change:
+#                  its fragment rendered and pnft_frag_add committed, 20 pods. Goals: < 1 s,
+#                  < 5 ms.
+#   policy-render-named  the same on polcluster.jq's 5,000 pods and 1,000 policies, half of
+#                  which name a port every pod has in an egress rule
 # shellcheck shell=bash
 
 POL_PODS=${BENCH_POLICY_PODS:-1000}
@@ -340,19 +343,32 @@ pol_tcp() {
 
 # --- policy-render ------------------------------------------------------------------------
 
+# pol_render NAME: policy-render, on tests/tools/polrender's synthetic cluster (-d: its keys):
+# 50 namespaces of 100 pods (dual-stack, all on the node), 20 policies each; or
+# policy-render-named, on polcluster.jq's 5,000 pods and 1,000 policies, where half the
+# policies have an egress rule naming a port every pod has (such a rule's named-port set
+# holds every pod of the cluster)
 pol_render() {
-	local d=$POL_DIR
-	pol_cluster "$d/cluster.tsv" "${BENCH_RENDER_PODS:-5000}" \
-		"${BENCH_RENDER_POLICIES:-1000}" render 0 0 || return 1
+	local d=$POL_DIR node
+	if [ "$1" = policy-render ]; then
+		"$TOOLS/polrender" -n 50 -p 100 -k 20 -r 1 -f 1 -d "$d/cluster.tsv" \
+			>"$d/polrender.json" 2>>"$d/log" || return 1
+		node=node0
+	else
+		pol_cluster "$d/cluster.tsv" 5000 1000 render 0 0 || return 1
+		echo '{}' >"$d/polrender.json"
+		node=render
+	fi
 	ip netns add pol-r
-	ip netns exec pol-r "$TOOLS/polbench" render -f "$d/cluster.tsv" -N render \
+	ip netns exec pol-r "$TOOLS/polbench" render -f "$d/cluster.tsv" -N "$node" \
 		-r "${BENCH_RENDER_ROUNDS:-5}" -k 20 -o "$d/raw.json" 2>>"$d/log" || return 1
-	jq --arg r policy-render --argjson p "${BENCH_RENDER_PODS:-5000}" \
-		--argjson q "${BENCH_RENDER_POLICIES:-1000}" "$OV_JQ_STATS"'
-		{row: $r, n: (.total_ms | length), ok: true,
-		 size: {sets, elements, pchains, cchains, rules, batch_bytes},
+	ip netns del pol-r
+	jq --arg r "$1" --slurpfile pr "$d/polrender.json" "$OV_JQ_STATS"'
+		{row: $r, n: (.total_ms | length), ok: true, polrender: $pr[0],
+		 size: {node_endpoints, sets, elements, elements_by_kind, pchains, cchains, rules,
+			batch_bytes},
 		 measures: [
-		 {name: "\($p) pods x \($q) policies: render+commit", unit: "ms",
+		 {name: "5000 pods x 1000 policies: render+commit", unit: "ms",
 		  stats: {sluice: (.total_ms | stats)}},
 		 {name: "  pol_render", unit: "ms", stats: {sluice: (.render_ms | stats)}},
 		 {name: "  pnft_replace committed", unit: "ms", stats: {sluice: (.commit_ms | stats)}},
@@ -361,7 +377,10 @@ pol_render() {
 		 {name: "  pol_render_endpoint", unit: "ms", stats: {sluice: (.frag_render_ms | stats)}},
 		 {name: "  pnft_frag_add committed", unit: "ms", stats: {sluice: (.frag_commit_ms | stats)}},
 		 {name: "one pod gone: pnft_frag_del committed", unit: "ms",
-		  stats: {sluice: (.frag_del_ms | stats)}}]}' "$d/raw.json" >"$d/result.json"
+		  stats: {sluice: (.frag_del_ms | stats)}},
+		 {name: "elements in the table", unit: "", stats: {sluice: (.elements | one)}},
+		 {name: "sets in the table", unit: "", stats: {sluice: (.sets | one)}}]}' \
+		"$d/raw.json" >"$d/result.json"
 }
 
 # policy_row NAME: one of the rows above
@@ -381,7 +400,7 @@ policy_row() {
 		pol_begin "$1" "$BIN/sluicectl" "$BUILD/tests/cnitool" || return 0
 		ov_netns_dir || rc=1
 		;;
-	policy-render)
+	policy-render*)
 		pol_begin "$1" || return 0
 		ov_netns_dir || rc=1
 		;;
@@ -391,7 +410,7 @@ policy_row() {
 		policy-add) pol_add || rc=1 ;;
 		policy-change) pol_change || rc=1 ;;
 		policy-tcp) pol_tcp || rc=1 ;;
-		policy-render) pol_render || rc=1 ;;
+		policy-render*) pol_render "$1" || rc=1 ;;
 		esac
 	fi
 	pol_end "$1" "$rc"

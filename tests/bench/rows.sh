@@ -200,3 +200,4 @@ policy_row policy-add
 policy_row policy-change
 policy_row policy-tcp
 policy_row policy-render
+policy_row policy-render-named
