@@ -213,6 +213,7 @@ pol_change() {
 	for i in $(seq 1 "$rounds"); do
 		pol_change_policy "$i" >"$d/change.json"
 		# apply, the time it returned (wall clock ns), wait, the time wait returned
+		# shellcheck disable=SC2016 # sh -c's own arguments
 		ip netns exec pol-u "$TOOLS/polbench" watch -t 10000 "${ns[@]}" -- sh -c '
 			"$0" --store "$1" apply -f "$2" >/dev/null && date +%s%N &&
 			"$0" --store "$1" wait --timeout 10 >/dev/null && date +%s%N' \
@@ -298,11 +299,12 @@ pol_tcp_node() {
 pol_tcp() {
 	local rounds=${BENCH_TCP_ROUNDS:-3} k=${BENCH_POLICY_TCP_POLICIES:-200} i v a port=5301
 	local p200=() p0=() pn=()
+	local -A addr=()
 	pol_tcp_node p "$k" && pol_tcp_node z 0 && pol_tcp_node n none || return 1
 	for v in p z n; do
 		a=$(ip -n "pol-$v-srv" -j addr show eth0 | jq -r '.[0].addr_info[] |
 			select(.family == "inet") | .local')
-		eval "POL_ADDR_$v=$a"
+		addr[$v]=$a
 		# (node p's policies allow TCP alone: its iperf3 is its check)
 		[ "$v" = p ] || ip netns exec "pol-$v-cli" ping -c1 -W2 "$a" >/dev/null || {
 			echo "bench: policy-tcp: node $v's pods do not reach each other" >&2
@@ -316,15 +318,15 @@ pol_tcp() {
 		ip netns exec pol-p-srv ss -Hltn "sport = :7000" | grep -q . && break
 		sleep 0.1
 	done
-	if ip netns exec pol-p-cli socat -T1 - "TCP:$POL_ADDR_p:7000,connect-timeout=1" \
+	if ip netns exec pol-p-cli socat -T1 - "TCP:${addr[p]}:7000,connect-timeout=1" \
 		</dev/null >/dev/null 2>&1; then
 		echo "bench: policy-tcp: port 7000 is reached although no policy allows it" >&2
 		return 1
 	fi
 	for i in $(seq "$rounds"); do
-		p200+=("$(ov_iperf pol-p-srv pol-p-cli "$POL_ADDR_p" "$port")")
-		p0+=("$(ov_iperf pol-z-srv pol-z-cli "$POL_ADDR_z" $((port + 1)))")
-		pn+=("$(ov_iperf pol-n-srv pol-n-cli "$POL_ADDR_n" $((port + 2)))")
+		p200+=("$(ov_iperf pol-p-srv pol-p-cli "${addr[p]}" "$port")")
+		p0+=("$(ov_iperf pol-z-srv pol-z-cli "${addr[z]}" $((port + 1)))")
+		pn+=("$(ov_iperf pol-n-srv pol-n-cli "${addr[n]}" $((port + 2)))")
 		port=$((port + 3))
 		[[ "${p200[-1]}" =~ ^[0-9]+$ && "${p0[-1]}" =~ ^[0-9]+$ && "${pn[-1]}" =~ ^[0-9]+$ ]] || {
 			echo "bench: policy-tcp: iperf3 failed ($k policies: ${p200[-1]}, none: ${p0[-1]}, without the plugin: ${pn[-1]})" >&2
