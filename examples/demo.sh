@@ -210,6 +210,8 @@ CONF
 	printf '      --cni-conf-dir node%s/net.d --cni-conf-template node%s/template.json%s &\n' "$n" "$n" \
 		"$([ "$STORE" = etcd ] && echo " --local-store dir://node$n/store")"
 	# not through on(): $! must be sluiced's own PID (ip netns exec execs it)
+	# (with etcd, each node's local store, which sluice-nft-policy reads, in the temp dir:
+	# its default is the host's /var/lib/sluice/store; local_store above)
 	ip netns exec "demo-node$n" sluiced --iface eth0 --node-name "node$n" --subnet-file "$TMP/node$n/subnet.env" \
 		--cni-conf-dir "$TMP/node$n/net.d" --cni-conf-template "$TMP/node$n/template.json" \
 		--local-store "$(local_store "$n")" 2>"node$n/agent.log" &

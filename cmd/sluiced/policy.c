@@ -171,27 +171,40 @@ static void plogs_free(struct agent_policy *p)
 static ssize_t note_affected(struct agent *a, const char *rel, bool before)
 {
 	struct agent_policy *p = &a->pol;
-	char **keys = NULL;
+	char **keys = NULL, *key;
 	size_t n = 0, i;
-	int r = pol_model_affected(p->model, rel, &keys, &n);
+	int r;
 
+	/* an endpoint's own event is always noted, also when it is new (its log line counts
+	 * its elements) */
+	if (has_prefix(rel, POL_KEY_ENDPOINTS)) {
+		if (before && touch_note(a, rel) < 0)
+			p->need_full = true;
+		return 1;
+	}
+	r = pol_model_affected(p->model, rel, &keys, &n);
 	if (r == POL_AFFECT_POLICIES)
 		return -1;
 	if (r < 0)
 		p->need_full = true;
 	for (i = 0; i < n; i++) {
-		/* an endpoint's own event is always noted (its log line counts its elements) */
-		bool own = !strcmp(keys[i], rel);
-
-		if (!own && !tracking(p))
-			continue;
-		if (!before && !touch_find(p, keys[i])) {
+		/* endpoint keys, with or without their "endpoints/" */
+		key = keys[i];
+		if (!has_prefix(key, POL_KEY_ENDPOINTS) &&
+		    asprintf(&key, "%s%s", POL_KEY_ENDPOINTS, keys[i]) < 0) {
+			p->need_full = true;
+			break;
+		}
+		if (!tracking(p)) {
+			/* the whole ruleset will be rendered */
+		} else if (!before && !touch_find(p, key)) {
 			/* touched only after the change: its fragment before is unknown */
 			p->need_full = true;
-			continue;
-		}
-		if (before && touch_note(a, keys[i]) < 0)
+		} else if (before && touch_note(a, key) < 0) {
 			p->need_full = true;
+		}
+		if (key != keys[i])
+			free(key);
 	}
 	for (i = 0; i < n; i++)
 		free(keys[i]);
@@ -528,6 +541,35 @@ static void policy_size(const struct pol_ruleset *rs, const char *rel, size_t *n
 	}
 }
 
+/* The elements that came and went for the endpoints a pod or a namespace has: false when
+ * one of them was not rendered (the whole ruleset was) */
+static bool elems_of(struct agent *a, const struct frag_change *c, const char *rel, size_t *nc,
+		     size_t *nw)
+{
+	struct agent_policy *p = &a->pol;
+	char **keys = NULL, key[512];
+	size_t n = 0, i;
+	bool ok = pol_model_affected(p->model, rel, &keys, &n) == 0;
+
+	*nc = *nw = 0;
+	for (i = 0; i < n; i++) {
+		struct agent_touch *t;
+
+		snprintf(key, sizeof(key), "%s%s",
+			 has_prefix(keys[i], POL_KEY_ENDPOINTS) ? "" : POL_KEY_ENDPOINTS, keys[i]);
+		t = touch_find(p, key);
+		if (!t || !t->rendered || !tracking(p)) {
+			ok = false;
+		} else {
+			*nc += c[t - p->t].nc;
+			*nw += c[t - p->t].nw;
+		}
+		free(keys[i]);
+	}
+	free(keys);
+	return ok;
+}
+
 static void log_changes(struct agent *a, const struct frag_change *c)
 {
 	struct agent_policy *p = &a->pol;
@@ -562,10 +604,14 @@ static void log_changes(struct agent *a, const struct frag_change *c)
 					 fc->nc, fc->nw);
 		} else {
 			bool pod = has_prefix(rel, POL_KEY_PODS);
+			char el[64] = "";
+			size_t nc, nw;
 
-			log_info("policy: %s %s %s (%zu endpoint%s)", pod ? "pod" : "namespace",
+			if (c && elems_of(a, c, rel, &nc, &nw))
+				snprintf(el, sizeof(el), ", +%zu -%zu elements", nc, nw);
+			log_info("policy: %s %s %s (%zu endpoint%s%s)", pod ? "pod" : "namespace",
 				 strchr(rel, '/') + 1, l->gone ? "deleted" : "changed", l->neps,
-				 l->neps == 1 ? "" : "s");
+				 l->neps == 1 ? "" : "s", el);
 		}
 	}
 	plogs_free(p);

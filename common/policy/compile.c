@@ -125,7 +125,8 @@ static int ip_block(struct pol_prule *r, const cJSON *block, size_t cap[2])
 			return -EINVAL;
 		cut.ip = ip_prefix_network(&p);
 		cut.end = ip_prefix_broadcast(&p);
-		/* the block's own ranges are disjoint: the except splits at most one */
+		/* cut the except out of each of the block's ranges it meets (excepts may
+		 * overlap one another) */
 		for (i = first; i < r->nnet[f]; i++) {
 			e = &r->net[f][i];
 			if (ip_cmp(&cut.end, &e->ip) < 0 || ip_cmp(&cut.ip, &e->end) > 0)

@@ -333,22 +333,24 @@ void pol_model_stamp(const struct pol_model *m, char out[POL_STAMP_MAX])
 {
 	const struct pol_table *pols = &m->t[T_POL];
 	const struct pol_policy *p;
-	size_t i, size = 0, len = 0;
-	char *buf = NULL, *nb;
+	size_t i, j, size = 1, len = 0;
+	char *buf;
 
 	/* the policies' digests in key order; each digest covers the normalized object */
+	for (i = 0; i < pols->n; i++)
+		size += strlen(pols->e[i].key) + 2 * SHA256_LEN + 2;
+	buf = malloc(size);
+	if (!buf) {
+		*out = '\0'; /* no stamp matches: the caller renders in full */
+		return;
+	}
 	for (i = 0; i < pols->n; i++) {
 		p = pols->e[i].val;
-		size = len + strlen(p->key) + 2 * SHA256_LEN + 3;
-		nb = realloc(buf, size);
-		if (!nb)
-			break;
-		buf = nb;
 		len += (size_t)snprintf(buf + len, size - len, "%s ", p->key);
-		for (size_t j = 0; j < SHA256_LEN; j++)
+		for (j = 0; j < SHA256_LEN; j++)
 			len += (size_t)snprintf(buf + len, size - len, "%02x", p->digest[j]);
 		buf[len++] = '\n';
 	}
-	pol_hex_digest(buf ? buf : "", len, 64, out);
+	pol_hex_digest(buf, len, 64, out);
 	free(buf);
 }

@@ -508,10 +508,12 @@ static void cchain_build_rs(struct nft *nft, const struct pol_ruleset *rs,
 	pnft_cchain_build(nft, c, o, rs_target_comment, &tc);
 }
 
-/* ct state established,related accept; meta nfproto ipvX <addr> vmap @<map>X */
+/* ct state established,related accept; icmpv6 type 133-137 accept;
+ * meta nfproto ipvX <addr> vmap @<map>X */
 static void base_chain(struct nft *nft, const char *name, int32_t prio, bool src, const char *map4,
 		       const char *map6)
 {
+	static const uint8_t icmpv6 = IPPROTO_ICMPV6, nd_first = 133, nd_last = 137;
 	const struct nft_chain_def c = {
 		.name = name,
 		.type = "filter",
@@ -527,6 +529,18 @@ static void base_chain(struct nft *nft, const char *name, int32_t prio, bool src
 	(void)nft_chain_add(nft, F, T, &c, 0);
 	nft_rule_begin(&b, F, T, name);
 	nr_ct_state(&b, NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED));
+	nr_verdict(&b, NF_ACCEPT, NULL);
+	(void)nft_rule_add(nft, &b, 0);
+	/* IPv6 neighbour discovery (router solicitation .. redirect): conntrack does not track
+	 * it, and an isolated pod that cannot resolve its peers' addresses has no IPv6 at all
+	 * (Calico lets it through too). IPv4's ARP never reaches an inet hook. */
+	nft_rule_begin(&b, F, T, name);
+	nr_match_nfproto(&b, NFPROTO_IPV6);
+	nr_meta(&b, NFT_META_L4PROTO, NFT_REG32_00);
+	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, &icmpv6, 1);
+	nr_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG32_00);
+	nr_cmp(&b, NFT_CMP_GTE, NFT_REG32_00, &nd_first, 1);
+	nr_cmp(&b, NFT_CMP_LTE, NFT_REG32_00, &nd_last, 1);
 	nr_verdict(&b, NF_ACCEPT, NULL);
 	(void)nft_rule_add(nft, &b, 0);
 	for (int v6 = 0; v6 < 2; v6++) {

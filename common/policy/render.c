@@ -77,7 +77,8 @@ int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_rule
 			}
 		}
 	}
-	qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
+	if (c->nnamed_out) /* qsort() wants an array, even an empty one */
+		qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
 	return 0;
 }
 
@@ -479,14 +480,19 @@ static int elem_cmp(const void *a, const void *b, void *kind)
 
 static void sort_elems(struct pol_set *s)
 {
+	bool dispatch = s->kind == POL_SET_DISPATCH4 || s->kind == POL_SET_DISPATCH6;
 	size_t i, w = 0;
 
 	if (s->n < 2)
 		return;
 	qsort_r(s->e, s->n, sizeof(*s->e), elem_cmp, &s->kind);
-	for (i = 1; i < s->n; i++)
-		if (pol_elem_cmp(&s->e[w], &s->e[i], s->kind))
+	for (i = 1; i < s->n; i++) {
+		/* a map holds one verdict per IP: when two records claim one IP (one of them
+		 * stale), the class first by name wins rather than the whole batch failing */
+		if (dispatch ? !ip_eq(&s->e[w].ip, &s->e[i].ip)
+			     : pol_elem_cmp(&s->e[w], &s->e[i], s->kind))
 			s->e[++w] = s->e[i];
+	}
 	s->n = w + 1;
 }
 
@@ -502,8 +508,10 @@ static void finish(struct pol_ruleset *o)
 
 	for (i = 0; i < o->nsets; i++)
 		sort_elems(&o->sets[i]);
-	qsort(o->sets, o->nsets, sizeof(*o->sets), name_cmp);
-	qsort(o->cchains, o->ncchains, sizeof(*o->cchains), name_cmp);
+	if (o->nsets)
+		qsort(o->sets, o->nsets, sizeof(*o->sets), name_cmp);
+	if (o->ncchains)
+		qsort(o->cchains, o->ncchains, sizeof(*o->cchains), name_cmp);
 	for (i = 1; i < o->ncchains; i++) {
 		if (!strcmp(o->cchains[w].name, o->cchains[i].name))
 			free(o->cchains[i].targets);

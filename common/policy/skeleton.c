@@ -228,6 +228,7 @@ int pol_skeleton(struct pol_rctx *c)
 			if (p->dir[d] && (r = pchain(c, p, d, &cap)) < 0)
 				return r;
 	}
-	qsort(c->out->pchains, c->out->npchains, sizeof(*c->out->pchains), name_cmp);
+	if (c->out->npchains)
+		qsort(c->out->pchains, c->out->npchains, sizeof(*c->out->pchains), name_cmp);
 	return 0;
 }

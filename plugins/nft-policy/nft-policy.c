@@ -575,6 +575,29 @@ static int program(struct np_call *b, bool *committed)
 	return r;
 }
 
+static bool ip_in(const struct ip_addr *ip, const struct ip_addr *ips, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ip_eq(ip, &ips[i]))
+			return true;
+	return false;
+}
+
+/* True when an address of recs[i] is also one of a record that stays */
+static bool held_elsewhere(const struct np_rec *recs, size_t n, size_t i)
+{
+	const struct pol_endpoint *ep = &recs[i].ep;
+
+	for (size_t j = 0; j < n; j++) {
+		if (j == i || recs[j].gone || !recs[j].parsed)
+			continue;
+		for (size_t a = 0; a < ep->nips; a++)
+			if (ip_in(&ep->ips[a], recs[j].ep.ips, recs[j].ep.nips))
+				return true;
+	}
+	return false;
+}
+
 /* Takes the elements of recs' gone endpoints out of the table (one batch): their fragments
  * when the table holds the model's policies, and their addresses from every set (what they
  * may have left under labels they no longer have), but never an address another record of
@@ -593,15 +616,10 @@ static int retire(struct np_call *b, struct np_rec *recs, size_t n)
 	nft_batch_begin(&b->nft);
 	for (size_t i = 0; i < n; i++) {
 		const struct pol_endpoint *ep = &recs[i].ep;
-		bool shared = false;
 
 		if (!recs[i].gone || !recs[i].parsed)
 			continue;
-		for (size_t j = 0; j < n && !shared; j++)
-			for (size_t k = 0; j != i && !recs[j].gone && k < recs[j].ep.nips; k++)
-				for (size_t a = 0; a < ep->nips; a++)
-					shared |= ip_eq(&ep->ips[a], &recs[j].ep.ips[k]);
-		if (shared) {
+		if (held_elsewhere(recs, n, i)) {
 			log_warn("%s: an address of it belongs to another endpoint now: its "
 				 "elements stay",
 				 recs[i].rel);
@@ -787,14 +805,6 @@ out:
 }
 
 /* --- CHECK, STATUS --------------------------------------------------------------------- */
-
-static int ip_in(const struct ip_addr *ip, const struct ip_addr *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ip_eq(ip, &ips[i]))
-			return 1;
-	return 0;
-}
 
 /* The record exists and holds prevResult's addresses */
 static int check_record(struct np_call *b, struct store_kv *kv)

@@ -1,19 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # sluice-nft-policy on one simulated node (this test's namespace), chained after sluice-bridge
-# + sluice-host-local and run through libcni (cnitool), with Namespaces, Pods and
+# + sluice-host-local (dual stack) and run through libcni (cnitool), with Namespaces, Pods and
 # NetworkPolicies applied to a dir:// store by `sluicectl apply` and no agent running: a
-# default-deny ingress applied before ADD (the new pod unreachable, an unselected one
-# reachable), labels from Pod objects and from args.cni.labels, an allow by label; the
-# before-return guarantee (a pod under deny-all egress sends UDP the instant ADD returns and
-# the receiver sees nothing, while a control pod's datagram arrives), on the slow and the fast
-# path; the fast path changes elements only (the chains' handles stay), the slow path
-# replaces the table when the store's policies changed; the endpoint record read back; DEL
-# (elements and record gone), DEL twice, DEL without netns; GC with valid attachments; CHECK,
-# and CHECK after an element was removed by hand; STATUS 0, and 50 without br_netfilter
-# (hidden by a mount) and with a store that cannot be opened; ADD failures (an injected
-# failure after the commit, no br_netfilter, a store path that is a file, a bad prefix) leave
-# no record and no element; chains/policy-only.conflist under upstream bridge + host-local.
+# default-deny ingress applied before the first ADD (the new pod unreachable over IPv4 and
+# IPv6, an unselected one reachable; the first ADD creates the table), labels from Pod objects
+# and from args.cni.labels, an allow by label; the before-return guarantee (a pod under
+# deny-all egress sends UDP the instant its ADD returns and the receiver sees nothing, while a
+# control pod's datagram arrives), on the slow and on the fast path; the fast path changes
+# elements only (the chains keep their handles), the slow path replaces the table when the
+# store's policies changed; the endpoint record read back; prevResult returned in the version
+# asked; DEL (elements and record gone), DEL twice, DEL without netns; GC with valid
+# attachments, a stale record's address held by a live pod kept; CHECK, and CHECK after an
+# element was removed by hand or without the record; STATUS 0, and 50 without br_netfilter
+# (hidden by a mount) and with a store that cannot be opened; ADD failures (an injected failure
+# after the commit, no br_netfilter, a store path that is a file, a bad prefix) leave no record
+# and no element; 8 ADDs and 8 DELs at once; chains/policy-only.conflist under upstream bridge
+# + host-local.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -35,7 +38,7 @@ jq -n --arg d "$T_TMP/ipam" --arg st "dir://$STORE" --arg rd "$RUN" '{
 	cniVersion: "1.0.0", cniVersions: ["1.0.0", "1.1.0"], name: "pol",
 	plugins: [
 		{type: "sluice-bridge", bridge: "npbr0", isGateway: true, ipMasq: false,
-		 ipam: {type: "sluice-host-local", dataDir: $d, ranges: [[{subnet: "10.250.1.0/24"}]]}},
+		 ipam: {type: "sluice-host-local", dataDir: $d, ranges: [[{subnet: "10.250.1.0/24"}], [{subnet: "fd00:250:1::/64"}]]}},
 		{type: "sluice-nft-policy", store: $st, runDir: $rd, node: "n1"}]}' >"$CONF"
 # the plugin's own config, as libcni hands it over (for direct calls)
 jq '.plugins[1] + {name, cniVersion: "1.1.0"}' "$CONF" >"$T_TMP/pol.json"
@@ -65,7 +68,10 @@ pod() {
 	run ADD "$p" "$a" "$c"
 }
 ip4() { inns "$1" ip -j addr show eth0 | jq -r '.[0].addr_info[] | select(.family=="inet") | .local'; }
+ip6() { inns "$1" ip -j addr show eth0 | jq -r '.[0].addr_info[] | select(.family=="inet6" and .scope=="global") | .local'; }
 reach() { inns "$1" ping -c1 -W1 "$(ip4 "$2")" >/dev/null 2>&1; }
+reach6() { inns "$1" ping -6 -c1 -W1 "$(ip6 "$2")" >/dev/null 2>&1; }
+reach6_retry() { ping_retry "pod$N-$1" "$(ip6 "$2")" >/dev/null 2>&1; }
 reach_retry() { ping_retry "pod$N-$1" "$(ip4 "$2")" >/dev/null 2>&1; }
 # ip_elems IP: how many times IP appears in table inet sluice_policy (elements of its sets
 # and maps, concatenations included)
@@ -112,17 +118,32 @@ WEB=$(ip4 web)
 check_fail "src cannot reach web (default deny ingress)" reach src web
 check "web reaches src (egress is open)" reach_retry web src
 check "src reaches other (selected by no policy)" reach_retry src other
+check "IPv6: src reaches other" reach6_retry src other
+check_fail "IPv6: src cannot reach web" reach6 src web
+check "IPv6: web reaches src" reach6_retry web src
 check_eq "web's address is in the table" 1 "$([ "$(ip_elems "$WEB")" -gt 0 ] && echo 1)"
 
 # the endpoint record
 r=$(record ctr-web-eth0)
-check_eq "web's record: identity, address, node" "ctr-web eth0 x web n1 $WEB" \
+check_eq "web's record: identity, addresses, node" "ctr-web eth0 x web n1 $WEB,$(ip6 web)" \
 	"$(jq -r '"\(.containerID) \(.ifName) \(.namespace) \(.pod) \(.node) \(.ips | join(","))"' <<<"$r")"
 check_eq "web's record names its host veth" "$(ip -j link show master npbr0 | jq -r \
 	--arg p "$(inns web ip -j link show eth0 | jq -r '.[0].link_index')" '.[] | select(.ifindex == ($p | tonumber)) | .ifname')" \
 	"$(jq -r .hostVeth <<<"$r")"
 check_eq "ADD returned the bridge's result (its pod address)" "$(ip4 other)" \
 	"$(jq -r '.ips[0].address | sub("/.*"; "")' "$T_TMP/out")"
+# the plugin alone, asked in 0.4.0 and in 1.1.0: prevResult back in that version (0.4.0: its
+# ips carry "version"), its interfaces and addresses unchanged
+for v in 0.4.0 1.1.0; do
+	jq --arg v "$v" --slurpfile r "$T_TMP/out" '.cniVersion = $v | .prevResult = ($r[0] | .cniVersion = $v)' \
+		"$T_TMP/pol.json" >"$T_TMP/ver.json"
+	want=$(jq -c --arg v "$v" '.prevResult | [$v, .interfaces, [.ips[] | {address, gateway, interface}],
+		(if $v == "0.4.0" then "4" else null end)]' "$T_TMP/ver.json")
+	check_eq "ADD in $v: prevResult returned in $v" "$want" \
+		"$(cni ADD ctr-ver "pod$N-other" eth1 "$T_TMP/ver.json" | jq -c '[.cniVersion, .interfaces,
+			[.ips[] | {address, gateway, interface}], .ips[0].version]')"
+	check "DEL of it" cni DEL ctr-ver "" eth1 "$T_TMP/ver.json"
+done
 
 # --- the slow path: a policy added to the store with no agent running; the next ADD renders
 # the whole ruleset again (new chains, new handles)
@@ -211,13 +232,16 @@ check "DEL lab through the chain after that" run DEL lab
 valid=$(ctl store list "$EPS" -o json | jq -c '[.kvs[].value | fromjson |
 	select(.containerID != "ctr-mute1") | {containerID, ifname: .ifName}]')
 M1=$(ip4 mute1)
+# a stale record (its DEL never came) whose address the node gave to mute2 since
+ctl store put "${EPS}ctr-stale-eth0" "$(jq -nc --arg ip "$(ip4 mute2)" '{containerID: "ctr-stale",
+	ifName: "eth0", namespace: "x", pod: "old", node: "n1", ips: [$ip]}')" >/dev/null
 check "mute1 is in the table (isolated)" test "$(ip_elems "$M1")" -gt 0
 jq --argjson v "$valid" '. + {"cni.dev/valid-attachments": $v}' "$T_TMP/pol.json" >"$T_TMP/gc.json"
-check "GC with every attachment valid but mute1's" cni GC '' '' '' "$T_TMP/gc.json"
-check_eq "GC: mute1's record is gone, src's stays" "0 1" \
-	"$(record ctr-mute1-eth0 | wc -l) $(record ctr-src-eth0 | wc -l)"
+check "GC with every attachment valid but mute1's and the stale one" cni GC '' '' '' "$T_TMP/gc.json"
+check_eq "GC: mute1's and the stale record are gone, src's stays" "0 0 1" \
+	"$(record ctr-mute1-eth0 | wc -l) $(record ctr-stale-eth0 | wc -l) $(record ctr-src-eth0 | wc -l)"
 check_eq "GC: mute1's address left the table" 0 "$(ip_elems "$M1")"
-check "GC: mute2's elements stay (a valid attachment)" test "$(ip_elems "$(ip4 mute2)")" -gt 0
+check "GC: mute2's elements stay (a valid attachment, the stale record's address)" test "$(ip_elems "$(ip4 mute2)")" -gt 0
 
 # --- STATUS
 out=$(cni STATUS '' '' '' "$T_TMP/pol.json")
@@ -275,6 +299,41 @@ for p in web src other rx mute1 ctl1 mute2 ctl2; do
 done
 check_eq "after every DEL: no endpoint record" 0 "$(ctl store list "$EPS" --keys-only | grep -c .)"
 check_eq "after every DEL: no element but the stamp" 0 "$(elems)"
+nft delete table inet sluice_policy
+
+# --- 8 ADDs at once on a node without the table: the lock serializes them (the first renders
+# the table, the others add their elements), every pod ends up in it; then 8 DELs at once
+jq '(.plugins[] | select(.type == "sluice-nft-policy")).args.cni.labels = [{key: "app", value: "web"}]' \
+	"$CONF" >"$T_TMP/race.conflist"
+race() { # VERB POD
+	timeout 60 "$CNITOOL" -cachedir "$CACHE" -path "$BIN:$UPSTREAM" "$1" "$T_TMP/race.conflist" \
+		"ctr-$2" "/run/netns/pod$N-$2" eth0 >"$T_TMP/race-$2.out" 2>&1
+}
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	mk_netns "pod$N-r$i"
+	defer "timeout 60 $CNITOOL -cachedir $CACHE -path $BIN:$UPSTREAM del $T_TMP/race.conflist ctr-r$i /run/netns/pod$N-r$i eth0"
+done
+for i in 1 2 3 4 5 6 7 8; do
+	race add "r$i" &
+	pids+=($!)
+done
+ok=0
+for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
+check_eq "8 ADDs at once: all succeed" 8 "$ok"
+check_eq "8 ADDs at once: 8 records" 8 "$(ctl store list "$EPS" --keys-only | grep -c .)"
+n=0
+for i in 1 2 3 4 5 6 7 8; do [ "$(ip_elems "$(ip4 "r$i")")" -gt 0 ] && n=$((n + 1)); done
+check_eq "8 ADDs at once: every pod is in the table (default/deny-web isolates it)" 8 "$n"
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	race del "r$i" &
+	pids+=($!)
+done
+ok=0
+for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
+check_eq "8 DELs at once: all succeed, no record, no element left" "8 0 0" \
+	"$ok $(ctl store list "$EPS" --keys-only | grep -c .) $(elems)"
 nft delete table inet sluice_policy
 
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its

@@ -1,0 +1,309 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# sluiced's NetworkPolicy side, on one simulated node (this test's own network namespace, a
+# veth "eth0" holding the default route), once over a dir:// store and once over etcd with
+# a node-local dir:// store the agent mirrors into: started, it renders the table from what
+# the store holds (the policies' chains, dispatch elements for this node's endpoints only,
+# another node's endpoint in peer sets only) and writes <prefix>/agents/n1 and the status
+# file's PolicyRevision; a policy applied shows its chains and the agent's revision reaches
+# the apply's; a pod's label change moves its endpoint's dispatch element; a namespace's
+# label change takes its endpoints out of a policy's peers; an invalid object is logged once
+# and skipped; a policy deleted takes its chains; the table replaced by someone else (its
+# stamp changed) is replaced again on the next change; the conflist names
+# sluice-nft-policy; with etcd, the mirror (objects into the local store, this node's
+# endpoints into etcd, both at start and live); SIGTERM leaves the table. Kernel state and
+# store content only: packets are tests/netns/netpol-*.sh's.
+set -u
+if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
+	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
+fi
+. "$(dirname "$0")/../lib.sh"
+safe_defaults
+
+ip link set lo up
+ip link add eth0 mtu 1500 type veth peer name eth0p
+ip addr add 192.168.100.1/24 dev eth0
+ip link set eth0 up
+ip link set eth0p up
+ip route add default via 192.168.100.254 dev eth0
+
+P=/sluice/network
+T=inet\ sluice_policy
+PID=
+# shellcheck disable=SC2016 # (evaluated at exit)
+defer '[ -z "$PID" ] || kill -KILL "$PID"'
+
+# until_true SECONDS CMD...: polls CMD every 0.05 s; status 1 when it never succeeded
+until_true() {
+	local _i _n=$(($1 * 20))
+	shift
+	for ((_i = 0; _i < _n; _i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+gone() { pid_gone "$1"; }
+
+# --- what the table holds (nft -j read-back)
+tj() { nft -j list table inet sluice_policy; }
+# chains of the table whose name starts with $1, sorted, one line
+chains() { tj | jq -r --arg p "$1" '[.nftables[] | .chain? // empty | .name | select(startswith($p))] | sort | join(" ")'; }
+nchains() { tj | jq --arg p "$1" '[.nftables[] | .chain? // empty | select(.name | startswith($p))] | length'; }
+# the class chain map $1 sends IP $2 to ("" when none)
+goto_of() {
+	tj | jq -r --arg m "$1" --arg ip "$2" '.nftables[] | .map? // empty | select(.name == $m) |
+		.elem // [] | .[] | select(.[0] == $ip) | .[1].goto.target'
+}
+# the sets (not maps) holding IP $1 as an element, sorted, one line
+sets_with() {
+	tj | jq -r --arg ip "$1" '[.nftables[] | .set? // empty | select(.elem != null) |
+		select([.elem[] | if type == "object" then .elem.val else . end] | index($ip)) | .name] |
+		sort | join(" ")'
+}
+stamp() { tj | jq -r '.nftables[] | .set? // empty | select(.name == "stamp") | .elem[0].elem.comment // .elem[0]'; }
+
+# run_suite KIND: KIND dir or etcd; STORE (cluster) and LOCAL set by the caller
+run_suite() {
+	local k=$1 n=$T_TMP/$1 log=$T_TMP/$1/agent.log r r2 rev pset
+	mkdir -p "$n"
+	ctl() { "$BIN/sluicectl" --store "$STORE" "$@"; }
+	lctl() { "$BIN/sluicectl" --store "$LOCAL" "$@"; }
+	mod_rev() { ctl -o json store get "$1" | jq .mod_revision; }
+	st() { jq -r "$1" "$n/subnet.agent.json" 2>/dev/null; }
+	agent_rev() { ctl store get "$P/agents/n1" --value-only 2>/dev/null | jq .policyRevision; }
+	applied() { [ "$(agent_rev)" -ge "$1" ] 2>/dev/null && [ "$(st .PolicyRevision)" -ge "$1" ] 2>/dev/null; }
+	# ep KEY NS POD IP: an endpoint record, as sluice-nft-policy writes it, into store $5
+	ep() {
+		"$BIN/sluicectl" --store "$5" store put "$P/endpoints/$1" -- \
+			"{\"containerID\":\"$(basename "$1" -eth0)\",\"ifName\":\"eth0\",\"namespace\":\"$2\",\"pod\":\"$3\",\"node\":\"${1%%/*}\",\"ips\":[\"$4\"],\"hostVeth\":\"veth${3}\"}" >/dev/null
+	}
+
+	ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
+	ctl apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: x, labels: {ns: x}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: "y", labels: {ns: "y"}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {pod: a}}
+spec: {containers: [{name: c, image: i, ports: [{name: serve-80-tcp, containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: x, labels: {pod: b}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: "y", labels: {pod: c}}
+spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: x}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+EOF
+	# this node's endpoints where the plugin records them (the local store), another
+	# node's in the cluster store (with etcd, its agent would have mirrored it there)
+	ep n1/ca-eth0 x a 10.244.1.2 "$LOCAL"
+	ep n1/cb-eth0 x b 10.244.1.3 "$LOCAL"
+	ep n2/cc-eth0 y c 10.244.2.2 "$STORE"
+	rev=$(mod_rev "$P/endpoints/n2/cc-eth0")
+	if [ "$k" = etcd ]; then
+		# a stale copy of one of this node's endpoints in etcd, and an object in the local
+		# store that etcd no longer has: the start reconciles both
+		ep n1/old-eth0 x a 10.244.1.99 "$STORE"
+		lctl store put "$P/policies/x/stale" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"stale","namespace":"x"},"spec":{"podSelector":{}}}' >/dev/null
+		rev=$(mod_rev "$P/endpoints/n1/old-eth0")
+	fi
+
+	setsid "$BIN/sluiced" --store "$STORE" --local-store "$LOCAL" --subnet-file "$n/subnet.env" \
+		--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
+	PID=$!
+	if until_true 20 applied "$rev"; then pass "$k-start-applied"; else fail "$k-start-applied" "$(cat "$log")"; fi
+	check_eq "$k-start-agent-key" "n1 $(st .PolicyRevision)" "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')"
+	check_eq "$k-start-policy-chains" 1 "$(nchains pi-)"
+	check_eq "$k-start-no-egress-chains" 0 "$(nchains pe-)"
+	r=$(goto_of ing4 10.244.1.2)
+	check_eq "$k-start-dispatch-local" "$r $r" "$(goto_of ing4 10.244.1.2) $(goto_of ing4 10.244.1.3)"
+	check_eq "$k-start-dispatch-class" ci- "${r:0:3}"
+	check_eq "$k-start-dispatch-not-remote" "" "$(goto_of ing4 10.244.2.2)"
+	check_eq "$k-start-logged" 1 "$(grep -c 'policy: 1 policies, 3 endpoints at revision' "$log")"
+	check_eq "$k-conflist-policy" "sluice-nft-policy $LOCAL n1 $n" \
+		"$(jq -r '.plugins[2] | "\(.type) \(.store) \(.node) \(.runDir)"' "$n/net.d/10-sluice.conflist")"
+	check_eq "$k-conflist-order" "sluice-bridge sluice-vxlan-overlay sluice-nft-policy sluice-portmap sluice-bandwidth" \
+		"$(jq -r '[.plugins[].type] | join(" ")' "$n/net.d/10-sluice.conflist")"
+	check "$k-lock-file" test -e "$n/policy.lock"
+	if [ "$k" = etcd ]; then
+		check_eq "$k-mirror-start-to-local" deny-all \
+			"$(lctl store get "$P/policies/x/deny-all" --value-only | jq -r .metadata.name)"
+		check_eq "$k-mirror-start-remote-ep-local" 10.244.2.2 \
+			"$(lctl store get "$P/endpoints/n2/cc-eth0" --value-only | jq -r '.ips[0]')"
+		check_eq "$k-mirror-start-stale-local-gone" "" "$(lctl store get "$P/policies/x/stale" 2>/dev/null)"
+		check_eq "$k-mirror-start-to-etcd" 10.244.1.3 \
+			"$(ctl store get "$P/endpoints/n1/cb-eth0" --value-only | jq -r '.ips[0]')"
+		check_eq "$k-mirror-start-stale-etcd-gone" "" "$(ctl store get "$P/endpoints/n1/old-eth0" 2>/dev/null)"
+		check_eq "$k-start-stale-not-dispatched" "" "$(goto_of ing4 10.244.1.99)"
+	fi
+
+	# --- a policy applied: its chains; the agent's revision reaches the apply's; the other
+	# node's endpoint (y/c) in its peer set, never in a dispatch map
+	ctl apply -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]
+EOF
+	rev=$(mod_rev "$P/policies/x/allow-from-y")
+	if until_true 10 applied "$rev"; then pass "$k-policy-applied"; else fail "$k-policy-applied" "$(tail -20 "$log")"; fi
+	check_eq "$k-policy-chains" 2 "$(nchains pi-)"
+	pset=$(sets_with 10.244.2.2)
+	if [[ $pset =~ ^i[0-9a-f]+r0a4$ ]]; then pass "$k-remote-ep-in-peer-set"; else fail "$k-remote-ep-in-peer-set" "sets: $pset"; fi
+	check_eq "$k-remote-ep-not-dispatched" "" "$(goto_of ing4 10.244.2.2)"
+	check_eq "$k-policy-logged" 1 "$(grep -c 'policy: x/allow-from-y applied (1 chains, 1 elements)' "$log")"
+	r=$(goto_of ing4 10.244.1.2)
+	r2=$(goto_of ing4 10.244.1.3)
+	if [ -n "$r" ] && [ -n "$r2" ] && [ "$r" != "$r2" ]; then pass "$k-classes-differ"; else fail "$k-classes-differ" "a: $r b: $r2"; fi
+	if [ "$k" = etcd ]; then
+		until_true 5 lctl store get "$P/policies/x/allow-from-y"
+		check_eq "$k-mirror-policy-to-local" allow-from-y \
+			"$(lctl store get "$P/policies/x/allow-from-y" --value-only | jq -r .metadata.name)"
+	fi
+
+	# --- another node's endpoint added: in the peer set only
+	ep n2/cd-eth0 y c 10.244.2.3 "$STORE"
+	rev=$(mod_rev "$P/endpoints/n2/cd-eth0")
+	until_true 10 applied "$rev"
+	check_eq "$k-remote-ep-added" "$pset " "$(sets_with 10.244.2.3) $(goto_of ing4 10.244.2.3)"
+	check_eq "$k-remote-ep-logged" 1 "$(grep -c 'policy: endpoint n2/cd-eth0 added (1 elements)' "$log")"
+
+	# --- this node's endpoint added where the plugin records it: dispatched; with etcd,
+	# copied to etcd, whose copy's revision the agent then reports
+	ep n1/ce-eth0 x a 10.244.1.4 "$LOCAL"
+	if [ "$k" = etcd ]; then
+		if until_true 10 ctl store get "$P/endpoints/n1/ce-eth0"; then pass "$k-mirror-ep-to-etcd"; else fail "$k-mirror-ep-to-etcd" "$(tail "$log")"; fi
+	fi
+	rev=$(mod_rev "$P/endpoints/n1/ce-eth0")
+	until_true 10 applied "$rev"
+	check_eq "$k-local-ep-added" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.4)"
+	check_eq "$k-local-ep-logged" 1 "$(grep -c 'policy: endpoint n1/ce-eth0 added (1 elements)' "$log")"
+
+	# --- a pod's labels change: its endpoint's dispatch element moves to the other class
+	ctl apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: x, labels: {pod: a}}
+spec: {containers: [{name: c, image: i}]}
+EOF
+	rev=$(mod_rev "$P/pods/x/b")
+	if until_true 10 applied "$rev"; then pass "$k-pod-label-applied"; else fail "$k-pod-label-applied" "$(tail "$log")"; fi
+	check_eq "$k-pod-label-moves" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
+	check_eq "$k-pod-label-logged" 1 "$(grep -c 'policy: pod x/b changed (1 endpoint, +1 -1 elements)' "$log")"
+
+	# --- a namespace's labels change: its endpoints leave the policy's peers
+	ctl apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: "y", labels: {ns: z}}
+EOF
+	rev=$(mod_rev "$P/namespaces/y")
+	if until_true 10 applied "$rev"; then pass "$k-ns-label-applied"; else fail "$k-ns-label-applied" "$(tail "$log")"; fi
+	check_eq "$k-ns-label-peers-gone" "" "$(sets_with 10.244.2.2)$(sets_with 10.244.2.3)"
+	check_eq "$k-ns-label-logged" 1 "$(grep -c 'policy: namespace y changed (2 endpoints, +0 -2 elements)' "$log")"
+
+	# --- an invalid object: logged once, skipped, the agent goes on
+	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
+	ctl store put "$P/policies/x/bad" -- '{"not":"a policy"}' >/dev/null
+	rev=$(mod_rev "$P/policies/x/bad")
+	if until_true 10 applied "$rev"; then pass "$k-invalid-skipped"; else fail "$k-invalid-skipped" "$(tail "$log")"; fi
+	check_eq "$k-invalid-logged-once" 1 "$(grep -c 'policy: policies/x/bad: invalid, skipped' "$log")"
+	check "$k-invalid-alive" kill -0 "$PID"
+	ctl store del "$P/policies/x/bad" >/dev/null
+
+	# --- the table replaced by someone else (another stamp), an element removed by hand:
+	# the next change replaces the table, the element is back
+	nft delete element inet sluice_policy ing4 '{ 10.244.1.3 }'
+	local st0
+	st0=$(stamp)
+	nft flush set inet sluice_policy stamp
+	nft add element inet sluice_policy stamp '{ 0x00000001 comment "someone-else" }'
+	check_eq "$k-stamp-changed-by-hand" someone-else "$(stamp)"
+	ctl apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: "y", labels: {pod: c, v: "2"}}
+spec: {containers: [{name: c, image: i}]}
+EOF
+	rev=$(mod_rev "$P/pods/y/c")
+	until_true 10 applied "$rev"
+	check_eq "$k-stamp-replaced" "$st0" "$(stamp)"
+	check_eq "$k-stamp-element-back" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
+	check_eq "$k-stamp-logged" 1 "$(grep -c 'policy: table sluice_policy was replaced by someone else: replacing it' "$log")"
+
+	# --- a policy deleted: its chains go
+	rev=$(ctl -o json store del "$P/policies/x/allow-from-y" | jq .revision)
+	if until_true 10 applied "$rev"; then pass "$k-policy-deleted-applied"; else fail "$k-policy-deleted-applied" "$(tail "$log")"; fi
+	check_eq "$k-policy-deleted-chains" 1 "$(nchains pi-)"
+	check_eq "$k-policy-deleted-logged" 1 "$(grep -c 'policy: x/allow-from-y deleted' "$log")"
+	if [ "$k" = etcd ]; then
+		check_eq "$k-mirror-delete-to-local" "" "$(lctl store get "$P/policies/x/allow-from-y" 2>/dev/null)"
+	fi
+
+	# --- no ping-pong: idle, the agent's key stays as it is
+	r=$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)
+	sleep 0.5
+	check_eq "$k-agent-key-idle" "$r" "$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)"
+
+	# --- SIGTERM: exits, the table stays
+	r=$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')
+	kill -TERM "$PID"
+	if until_true 5 gone "$PID"; then pass "$k-sigterm-exits"; else fail "$k-sigterm-exits"; fi
+	PID=
+	check_eq "$k-sigterm-table-stays" "$r" "$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')"
+	check_eq "$k-sigterm-logged" 1 "$(grep -c 'the policy table and the lease in place' "$log")"
+	nft delete table inet sluice_policy
+	nft delete table inet sluice_overlay 2>/dev/null
+	ip link del sluice.1 2>/dev/null
+}
+
+STORE=dir://$T_TMP/store
+LOCAL=$STORE
+run_suite dir
+
+# --- etcd: its client port on 127.0.0.1, the node-local store apart
+ETCD=http://127.0.0.1:23791
+if etcd_up e1 "$ETCD" http://127.0.0.1:23801; then
+	STORE=etcd://127.0.0.1:23791
+	LOCAL=dir://$T_TMP/local
+	run_suite etcd
+	etcd_down e1
+else
+	fail etcd-up "$(tail -5 "$T_TMP/etcd-e1.log")"
+fi
+
+# --- --no-network-policy: no table, no sluice-nft-policy in the conflist
+n=$T_TMP/off
+STORE=dir://$T_TMP/store-off
+"$BIN/sluicectl" --store "$STORE" config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
+setsid "$BIN/sluiced" --store "$STORE" --subnet-file "$n/subnet.env" --cni-conf-dir "$n/net.d" \
+	--node-name n1 --no-network-policy 2>>"$T_TMP/off.log" &
+PID=$!
+has_conflist() { [ -s "$n/net.d/10-sluice.conflist" ]; }
+until_true 10 has_conflist
+check_eq off-conflist "sluice-bridge sluice-vxlan-overlay sluice-portmap sluice-bandwidth" \
+	"$(jq -r '[.plugins[].type] | join(" ")' "$n/net.d/10-sluice.conflist")"
+check_fail off-no-table nft list table inet sluice_policy
+check_eq off-status-revision 0 "$(jq .PolicyRevision "$n/subnet.agent.json")"
+kill -TERM "$PID"
+until_true 5 gone "$PID"
+PID=
+check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:// store (sluice-nft-policy reads it)" \
+	"$("$BIN/sluiced" --local-store etcd://x:1 2>&1 | head -1)"
