@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* What `wait` and `status` share about policy: the agents' keys (<prefix>/agents/<node>,
- * written by sluiced after each apply) and the store's current relevant revision (the
- * highest mod revision of the keys a ruleset is rendered from). */
+ * written by sluiced after each apply) and the store's current relevant revision (the last
+ * change, deletions included, to the keys a ruleset is rendered from). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -15,11 +16,65 @@
 #include "store/store.h"
 #include "sluicectl.h"
 
+static const char *const kinds[] = {POL_KEY_NAMESPACES, POL_KEY_PODS, POL_KEY_POLICIES,
+				    POL_KEY_ENDPOINTS};
+
+static bool relevant(const struct ctl *c, const char *key)
+{
+	size_t plen = strlen(c->prefix), i;
+
+	if (strncmp(key, c->prefix, plen) || key[plen] != '/')
+		return false;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (!strncmp(key + plen + 1, kinds[i], strlen(kinds[i])))
+			return true;
+	return false;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A deletion leaves no key behind to read its revision from: the history after the newest
+ * key, (from, to], is read back with a watch of the whole store (every revision is some
+ * key's change, so the watch reaches to whatever changed there) and the last relevant
+ * change in it, a deletion most often, raises *rev. History compacted away, or not read
+ * within HISTORY_MS: *rev stays the newest key's. */
+#define HISTORY_MS 3000
+static void history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
+{
+	int64_t deadline = mono_ms() + HISTORY_MS, left;
+	struct store_watch *w;
+	struct store_event ev;
+	struct err e = {0};
+	int r;
+
+	w = store_watch_open(c->store, "/", from + 1, &e);
+	if (!w)
+		return;
+	while ((left = deadline - mono_ms()) > 0) {
+		r = store_watch_wait(w, &ev, (int)left, &e);
+		if (r < 0)
+			break;
+		if (r == 0)
+			continue;
+		if (ev.kv.mod_rev <= to && relevant(c, ev.kv.key) && ev.kv.mod_rev > *rev)
+			*rev = ev.kv.mod_rev;
+		r = ev.kv.mod_rev >= to;
+		store_event_free(&ev);
+		if (r)
+			break;
+	}
+	store_watch_close(w);
+}
+
 int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
 {
-	static const char *const kinds[] = {POL_KEY_NAMESPACES, POL_KEY_PODS, POL_KEY_POLICIES,
-					    POL_KEY_ENDPOINTS};
-	int64_t max = 0;
+	int64_t max = 0, cur = 0;
 	char *prefix;
 	size_t i, k;
 	int r;
@@ -36,8 +91,12 @@ int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
 		for (k = 0; k < l.n; k++)
 			if (l.kvs[k].mod_rev > max)
 				max = l.kvs[k].mod_rev;
+		if (l.rev > cur)
+			cur = l.rev;
 		store_list_free(&l);
 	}
+	if (cur > max)
+		history(c, max, cur, &max);
 	*ret = max;
 	return 0;
 }

@@ -26,7 +26,10 @@
 #include "sluicectl.h"
 
 #define DROPS_RUN_DIR "/run/sluice"
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define DROPS_FILE_MAX (4U << 20)
+#define CELL_MAX 1100 /* a table cell: the policies' list, an address with its pod */
 
 static const char drops_usage[] =
 	"Usage: sluicectl [GLOBAL FLAGS] drops [--count N] [--follow] [--timeout SECONDS]\n"
@@ -59,13 +62,14 @@ static const char drops_usage[] =
 	"  --listen           bind the NFLOG group here instead of reading the agent's file\n"
 	"  --netns PATH       with --listen: in that network namespace (/run/netns/N,\n"
 	"                     /proc/PID/ns/net)\n"
-	"  --group G          with --listen: the NFLOG group (default 2718)\n"
-	"\n"
-	"Columns: TIME DIRECTION PROTO SOURCE DESTINATION POLICIES CLASS. -o json: the file's\n"
-	"object ({\"node\", \"pid\", \"group\", \"lost\", \"drops\": [...]}); streams print one\n"
-	"drop object per line: {\"seq\", \"time\", \"class\", \"direction\", \"policies\", \"src\",\n"
-	"\"dst\", \"proto\", \"sport\", \"dport\", \"icmpType\", \"icmpCode\", \"srcPod\", \"dstPod\",\n"
-	"\"indev\", \"outdev\", \"physindev\", \"physoutdev\", \"len\"}.\n";
+	"  --group G          with --listen: the NFLOG group (default " STR(
+		POL_NFLOG_GROUP) ")\n"
+				 "\n"
+				 "Columns: TIME DIRECTION PROTO SOURCE DESTINATION POLICIES CLASS. -o json: the file's\n"
+				 "object ({\"node\", \"pid\", \"group\", \"lost\", \"drops\": [...]}); streams print one\n"
+				 "drop object per line: {\"seq\", \"time\", \"class\", \"direction\", \"policies\", \"src\",\n"
+				 "\"dst\", \"proto\", \"sport\", \"dport\", \"icmpType\", \"icmpCode\", \"srcPod\", \"dstPod\",\n"
+				 "\"indev\", \"outdev\", \"physindev\", \"physoutdev\", \"len\"}.\n";
 
 struct drops_opts {
 	int64_t count;
@@ -114,30 +118,30 @@ static void endpoint_cell(const cJSON *d, const char *side, char *out, size_t si
 		snprintf(out + n, size - n, " (%s)", pod);
 }
 
-static void drop_cells(const cJSON *d, char cells[7][1100])
+static void drop_cells(const cJSON *d, char cells[7][CELL_MAX])
 {
 	const cJSON *p;
 	size_t n = 0;
 
-	snprintf(cells[0], 1100, "%s", str(d, "time"));
-	snprintf(cells[1], 1100, "%s", *str(d, "direction") ? str(d, "direction") : "-");
-	snprintf(cells[2], 1100, "%s", str(d, "proto"));
-	endpoint_cell(d, "src", cells[3], 1100);
-	endpoint_cell(d, "dst", cells[4], 1100);
+	snprintf(cells[0], CELL_MAX, "%s", str(d, "time"));
+	snprintf(cells[1], CELL_MAX, "%s", *str(d, "direction") ? str(d, "direction") : "-");
+	snprintf(cells[2], CELL_MAX, "%s", str(d, "proto"));
+	endpoint_cell(d, "src", cells[3], CELL_MAX);
+	endpoint_cell(d, "dst", cells[4], CELL_MAX);
 	cells[5][0] = '\0';
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(d, "policies"))
-		if (cJSON_IsString(p) && n + strlen(p->valuestring) + 2 < 1100)
-			n += (size_t)snprintf(cells[5] + n, 1100 - n, "%s%s", n ? "," : "",
+		if (cJSON_IsString(p) && n + strlen(p->valuestring) + 2 < CELL_MAX)
+			n += (size_t)snprintf(cells[5] + n, CELL_MAX - n, "%s%s", n ? "," : "",
 					      p->valuestring);
 	if (!n)
-		snprintf(cells[5], 1100, "-");
-	snprintf(cells[6], 1100, "%s", *str(d, "class") ? str(d, "class") : "-");
+		snprintf(cells[5], CELL_MAX, "-");
+	snprintf(cells[6], CELL_MAX, "%s", *str(d, "class") ? str(d, "class") : "-");
 }
 
 /* One drop of a stream: a compact JSON line, or the table's cells two spaces apart */
 static void print_stream(struct ctl *c, const cJSON *d)
 {
-	static char cells[7][1100];
+	static char cells[7][CELL_MAX];
 	char *s;
 	int i;
 
@@ -213,7 +217,7 @@ static char *drops_path(const struct drops_opts *o)
 static int print_file(struct ctl *c, const struct drops_opts *o)
 {
 	char *path = drops_path(o);
-	static char cells[7][1100];
+	static char cells[7][CELL_MAX];
 	cJSON *f, *d, *drops, *out;
 	int n, skip;
 
@@ -340,13 +344,14 @@ struct listen_ctx {
 };
 
 /* Endpoints appear as pods start: an unknown address reloads the index, at most once a
- * second */
+ * second, from a store that answered the first time (one that did not would stall the
+ * stream at each drop) */
 static const char *pod_of(struct listen_ctx *x, const struct ip_addr *ip)
 {
 	const char *p = pol_pods_find(&x->pods, ip);
 	struct err e = {0};
 
-	if (p || !ip->family || !x->c->store || now_ms() - x->pods_ms < 1000)
+	if (p || !ip->family || !x->pods_ok || now_ms() - x->pods_ms < 1000)
 		return p;
 	x->pods_ms = now_ms();
 	if (pol_pods_load(&x->pods, x->c->store, x->c->prefix, &e) < 0)
@@ -429,8 +434,10 @@ static int listen_drops(struct ctl *c, const struct drops_opts *o)
 		goto out;
 	}
 	/* pods are named when a store answers; drops print without them otherwise */
-	if (ctl_store(c) && pol_pods_load(&x.pods, c->store, c->prefix, &e) >= 0)
+	if (ctl_store(c) && pol_pods_load(&x.pods, c->store, c->prefix, &e) >= 0) {
+		x.pods_ok = true;
 		x.pods_ms = now_ms();
+	}
 	r = listen_loop(&x, &l, o);
 out:
 	nflog_close(&l);

@@ -53,9 +53,10 @@ struct ctl_agent {
 	int64_t policy_rev, updated;
 	bool valid;
 };
-/* The highest mod revision of the keys under namespaces/, pods/, policies/ and endpoints/:
- * the revision every node's ruleset reflects once it is up to date (0: none). 0 or -errno
- * with e. The store is c->store, opened. */
+/* The revision of the last change to a key under namespaces/, pods/, policies/ and
+ * endpoints/ (the newest key's mod revision, or a later deletion's from the history): the
+ * revision every node's ruleset reflects once it is up to date (0: none). 0 or -errno with
+ * e. The store is c->store, opened. */
 int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e);
 /* "<prefix>/agents/" (malloc'd), NULL on ENOMEM */
 char *ctl_agents_prefix(const struct ctl *c);

@@ -280,6 +280,11 @@ struct nft_chain_info {
 int nft_chain_dump(struct nft *nft, int family, const char *table,
 		   int (*cb)(const struct nft_chain_info *c, void *data), void *data);
 
+/* One chain's details: cb is called once. Returns 0, -ENOENT (no such table or chain), a
+ * failing cb's value or -errno. */
+int nft_chain_get(struct nft *nft, int family, const char *table, const char *chain,
+		  int (*cb)(const struct nft_chain_info *c, void *data), void *data);
+
 struct nft_set_info {
 	const char *name;
 	uint32_t key_type, key_len; /* key_type: nft's type numbers, 6 bits per field */

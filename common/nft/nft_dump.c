@@ -100,6 +100,26 @@ int nft_chain_dump(struct nft *nft, int family, const char *table,
 	return nft_query(nft, req, chain_cb, &w);
 }
 
+int nft_chain_get(struct nft *nft, int family, const char *table, const char *chain,
+		  int (*cb)(const struct nft_chain_info *c, void *data), void *data)
+{
+	struct chain_walk w = {table, cb, data};
+	struct nftnl_chain *c;
+	struct nlmsghdr *req;
+
+	if (!names_ok(table, chain))
+		return -EINVAL;
+	c = nftnl_chain_alloc();
+	if (!c)
+		return -ENOMEM;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, chain);
+	req = nft_req(nft, NFT_MSG_GETCHAIN, (uint16_t)family, 0);
+	nftnl_chain_nlmsg_build_payload(req, c);
+	nftnl_chain_free(c);
+	return nft_query(nft, req, chain_cb, &w);
+}
+
 struct name_walk {
 	int (*cb)(const char *chain, void *data);
 	void *data;

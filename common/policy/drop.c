@@ -156,7 +156,8 @@ void pol_classes_done(struct pol_classes *c)
 
 /* One endpoint record's IPs, as "<ns>/<pod>" (its key's last part when it names no pod:
  * CNI without Kubernetes) */
-static void add_endpoint(struct pol_pod_entry **e, size_t *n, size_t *cap, const struct store_kv *kv)
+static void add_endpoint(struct pol_pod_entry **e, size_t *n, size_t *cap,
+			 const struct store_kv *kv)
 {
 	const char *last = strrchr(kv->key, '/');
 	struct pol_endpoint ep = {0};

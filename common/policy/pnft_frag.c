@@ -93,29 +93,57 @@ static const struct chain_row *chains_find(const struct chains *cs, const char *
 	return bsearch(&key, cs->c, cs->n, sizeof(*cs->c), row_cmp);
 }
 
-static const char *kernel_target_comment(const char *target, void *data)
+static int comment_cb(const struct nft_chain_info *c, void *data)
 {
-	const struct chain_row *row = chains_find(data, target);
-
-	return row ? row->comment : NULL;
+	snprintf(data, NFT_COMMENT_MAX + 1, "%s", c->comment ? c->comment : "");
+	return 0;
 }
 
-/* --- Fragments ------------------------------------------------------------------------ */
+static int nop_cb(const struct nft_chain_info *c, void *data)
+{
+	return 0;
+}
+
+/* 1 when chain is in the table, 0 when not (or no table), or -errno. One small query: a
+ * node with a thousand policies has thousands of chains, a pod's ADD looks at one or two. */
+static int chain_exists(struct nft *nft, const char *chain)
+{
+	int r = nft_chain_get(nft, F, T, chain, nop_cb, NULL);
+
+	if (r == -ENOENT) {
+		nft->errmsg[0] = '\0';
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
+struct target_comment {
+	struct nft *nft;
+	char buf[NFT_COMMENT_MAX + 1];
+};
+
+/* A class's jump is commented with its policy chain's comment, read from the kernel. */
+static const char *kernel_target_comment(const char *target, void *data)
+{
+	struct target_comment *tc = data;
+
+	tc->buf[0] = '\0';
+	if (nft_chain_get(tc->nft, F, T, target, comment_cb, tc->buf) < 0)
+		tc->buf[0] = '\0';
+	return tc->buf;
+}
 
 int pnft_frag_add(struct nft *nft, const struct pol_ruleset *frag, const struct pnft_opts *o)
 {
-	struct chains cs = {0};
+	struct target_comment tc = {.nft = nft};
 	int r;
 
-	if (frag->ncchains) {
-		r = chains_read(nft, &cs);
+	for (size_t i = 0; i < frag->ncchains && nft->err >= 0; i++) {
+		r = chain_exists(nft, frag->cchains[i].name);
 		if (r < 0)
 			return nft_batch_fail(nft, r, "read the policy chains");
-		for (size_t i = 0; i < frag->ncchains; i++)
-			if (!chains_find(&cs, frag->cchains[i].name))
-				pnft_cchain_build(nft, &frag->cchains[i], o, kernel_target_comment,
-						  &cs);
-		chains_done(&cs);
+		if (!r)
+			pnft_cchain_build(nft, &frag->cchains[i], o, kernel_target_comment, &tc);
 	}
 	for (size_t i = 0; i < frag->nsets && nft->err >= 0; i++) {
 		const struct pol_set *s = &frag->sets[i];
@@ -251,24 +279,19 @@ static void elem_fmt(const struct pol_set *s, const struct pol_elem *e, char *ou
 
 int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err *err)
 {
-	struct chains cs = {0};
 	char what[160];
 	int r;
 
-	if (frag->ncchains) {
-		r = chains_read(nft, &cs);
-		if (r == -ENOENT)
-			return err_fail(err, CNI_ERR_CHECK, r, "table inet %s missing", T);
+	if (nft_table_exists(nft, F, T) == 0)
+		return err_fail(err, CNI_ERR_CHECK, -ENOENT, "table inet %s missing", T);
+	for (size_t i = 0; i < frag->ncchains; i++) {
+		r = chain_exists(nft, frag->cchains[i].name);
 		if (r < 0)
 			return err_kernel(err, r, nft_errmsg(nft), "read table inet %s", T);
-		for (size_t i = 0; i < frag->ncchains; i++)
-			if (!chains_find(&cs, frag->cchains[i].name)) {
-				chains_done(&cs);
-				return err_fail(err, CNI_ERR_CHECK, -ENOENT,
-						"policy chain %s missing from table inet %s",
-						frag->cchains[i].name, T);
-			}
-		chains_done(&cs);
+		if (!r)
+			return err_fail(err, CNI_ERR_CHECK, -ENOENT,
+					"policy chain %s missing from table inet %s",
+					frag->cchains[i].name, T);
 	}
 	for (size_t i = 0; i < frag->nsets; i++) {
 		const struct pol_set *s = &frag->sets[i];
@@ -277,8 +300,6 @@ int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err 
 		if (s->kind == POL_SET_STAMP || !s->n)
 			continue;
 		r = kelems_read(nft, s->name, &k);
-		if (r == -ENOENT && nft_table_exists(nft, F, T) == 0)
-			return err_fail(err, CNI_ERR_CHECK, r, "table inet %s missing", T);
 		if (r == -ENOENT)
 			return err_fail(err, CNI_ERR_CHECK, -ENOENT,
 					"policy set %s missing from table inet %s", s->name, T);

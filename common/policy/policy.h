@@ -58,8 +58,11 @@ struct err;
  *                  NET4/6), p (PORTS), n4 n6 (NAMED4/6); a4+a6 exist iff the rule has a
  *                  selector peer, b4/b6 iff ipBlocks of that family, p iff numeric or
  *                  protocol-only ports, n4+n6 iff named ports
- *   dispatch maps  "ing4" "ing6" "egr4" "egr6"; the stamp set "stamp" (one element: port 1)
- * A PORTS element of a protocol-only entry is proto . [0, 65535]. */
+ *   dispatch maps  "ing4" "ing6" "egr4" "egr6", one element per IP (two records claiming one
+ *                  IP, one of them stale: the class first by name); the stamp set "stamp"
+ *                  (one element: port 1)
+ * A PORTS element of a protocol-only entry is proto . [0, 65535]. pol_render() refuses
+ * (-EEXIST, naming them) two policies whose ids collide. */
 #define POL_SET_ING4 "ing4"
 #define POL_SET_ING6 "ing6"
 #define POL_SET_EGR4 "egr4"

@@ -485,7 +485,10 @@ static void sort_elems(struct pol_set *s)
 
 	if (s->n < 2)
 		return;
-	qsort_r(s->e, s->n, sizeof(*s->e), elem_cmp, &s->kind);
+	for (i = 1; i < s->n && pol_elem_cmp(&s->e[i - 1], &s->e[i], s->kind) < 0; i++)
+		;
+	if (i < s->n) /* (endpoints come in address order: most sets are sorted already) */
+		qsort_r(s->e, s->n, sizeof(*s->e), elem_cmp, &s->kind);
 	for (i = 1; i < s->n; i++) {
 		/* a map holds one verdict per IP: when two records claim one IP (one of them
 		 * stale), the class first by name wins rather than the whole batch failing */
@@ -521,23 +524,46 @@ static void finish(struct pol_ruleset *o)
 	o->ncchains = o->ncchains ? w + 1 : 0;
 }
 
+/* endpoints by their first address (so that most sets fill in order), then by record */
+static int ep_addr_cmp(const void *a, const void *b)
+{
+	const struct pol_endpoint *x = *(const struct pol_endpoint *const *)a;
+	const struct pol_endpoint *y = *(const struct pol_endpoint *const *)b;
+
+	if (x->nips && y->nips && !ip_eq(&x->ips[0], &y->ips[0]))
+		return ip_cmp(&x->ips[0], &y->ips[0]);
+	return (int)!!x->nips - (int)!!y->nips ?: strcmp(x->cid, y->cid) ?: strcmp(x->ifname, y->ifname);
+}
+
 int pol_render(const struct pol_model *m, struct pol_ruleset *out, struct err *err)
 {
 	const struct pol_table *eps = &m->t[T_EP];
+	const struct pol_endpoint **order;
 	struct pol_rctx c;
 	size_t i;
 	int r;
 
+	order = malloc((eps->n + 1) * sizeof(*order));
 	r = pol_rctx_init(&c, m, out, true);
+	c.err = err;
+	if (r == 0 && !order)
+		r = -ENOMEM;
 	if (r == 0)
 		r = pol_skeleton(&c);
 	for (i = 0; r == 0 && i < eps->n; i++)
-		r = fragment(&c, eps->e[i].val);
+		order[i] = eps->e[i].val;
+	if (r == 0 && eps->n)
+		qsort(order, eps->n, sizeof(*order), ep_addr_cmp);
+	for (i = 0; r == 0 && i < eps->n; i++)
+		r = fragment(&c, order[i]);
 	pol_rctx_done(&c);
+	free(order);
 	if (r < 0) {
 		pol_ruleset_free(out);
-		return err_fail(err, CNI_ERR_INTERNAL, r, "render the policy ruleset: %s",
-				strerror(-r));
+		/* the skeleton may have said why already */
+		return err->code ? r
+				 : err_fail(err, CNI_ERR_INTERNAL, r,
+					    "render the policy ruleset: %s", strerror(-r));
 	}
 	finish(out);
 	return 0;

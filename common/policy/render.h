@@ -40,6 +40,7 @@ struct pol_nport {
 
 struct pol_rctx {
 	const struct pol_model *m;
+	struct err *err; /* what pol_skeleton() refuses */
 	struct pol_ruleset *out;
 	bool full; /* sets made up front (the skeleton), else as a fragment needs them */
 	struct pol_rinfo *rules; /* every rule of every policy, numbered (gid) */

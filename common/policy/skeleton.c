@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 
+#include "base/err.h"
 #include "base/vec.h"
 #include "policy/render.h"
 
@@ -194,6 +195,24 @@ static int sort_sets(struct pol_rctx *c)
 	return 0;
 }
 
+/* two policies whose ids collide (40 bits of a hash: about one chance in 2 million with a
+ * thousand policies) would share chains and sets: refused, naming them */
+static int unique_ids(const struct pol_ruleset *o, struct err *err)
+{
+	const struct pol_pchain *a, *b;
+	size_t i;
+
+	for (i = 1; i < o->npchains; i++) {
+		a = &o->pchains[i - 1];
+		b = &o->pchains[i];
+		if (!strcmp(a->name, b->name))
+			return err_fail(err, CNI_ERR_INTERNAL, -EEXIST,
+					"policies %s/%s and %s/%s have one id (%s)", a->ns,
+					a->policy, b->ns, b->policy, a->name + 3);
+	}
+	return 0;
+}
+
 int pol_skeleton(struct pol_rctx *c)
 {
 	static const char *const disp[2][2] = {{"ing4", "ing6"}, {"egr4", "egr6"}};
@@ -230,5 +249,5 @@ int pol_skeleton(struct pol_rctx *c)
 	}
 	if (c->out->npchains)
 		qsort(c->out->pchains, c->out->npchains, sizeof(*c->out->pchains), name_cmp);
-	return 0;
+	return unique_ids(c->out, c->err);
 }

@@ -19,7 +19,7 @@ each() { # TARGET JQ: every distinct value JQ finds in the cases, one input each
 	jq -c "$2" "${C[@]}" | sort -u | while IFS= read -r v; do printf '%s' "$v" | put "$1"; done
 }
 
-# only the corpora made here: etcd_pb, k8s and netconf keep their hand-made seeds
+# only the corpora made here: etcd_pb, k8s, netconf and policy keep their hand-made seeds
 rm -rf "$out"/{conf,result,prevresult,cni_args,portmappings}
 mkdir -p "$out"/{conf,result,prevresult,cni_args,portmappings}
 each conf '.[] | .stdin // empty'

@@ -28,6 +28,7 @@
 #include "policy/pnft_int.h"
 #include "policy/policy.h"
 #include "t.h"
+#include "policy_t.h"
 
 /* --- Building rulesets by hand -------------------------------------------------------- */
 
@@ -471,7 +472,9 @@ static int sim_elem(struct nftnl_set_elem *el, void *data)
 		if (i < w->set->n && strcmp(w->set->elem[i], text))
 			return w->r = sim_fail(w->s, "element of %s present with other data: %s",
 					       w->set->name, text);
-		if (i == w->set->n && w->set->n < SIM_ITEMS)
+		if (i == w->set->n && w->set->n == SIM_ITEMS)
+			return w->r = sim_fail(w->s, "model: set %s full", w->set->name);
+		if (i == w->set->n)
 			snprintf(w->set->elem[w->set->n++], 128, "%s", text);
 		return 0;
 	}
@@ -517,7 +520,8 @@ static int sim_apply(struct sim *s, const struct nft *nft)
 			nftnl_chain_free(c);
 			o = sim_find(s->chains, name);
 			if (t == NFT_MSG_NEWCHAIN) {
-				sim_add(s->chains, name);
+				if (!sim_add(s->chains, name))
+					return sim_fail(s, "model: too many chains");
 				continue;
 			}
 			if (!o && t == NFT_MSG_DELCHAIN)
@@ -548,6 +552,11 @@ static int sim_apply(struct sim *s, const struct nft *nft)
 				nftnl_rule_free(r);
 				continue;
 			}
+			if (c->n == SIM_ITEMS) {
+				nftnl_rule_free(r);
+				free(sr);
+				return sim_fail(s, "model: chain %s full", c->name);
+			}
 			nftnl_expr_foreach(r, expr_cb, sr);
 			nftnl_rule_snprintf(sr->text, sizeof(sr->text), r, NFTNL_OUTPUT_DEFAULT, 0);
 			nftnl_rule_free(r);
@@ -575,7 +584,8 @@ static int sim_apply(struct sim *s, const struct nft *nft)
 			nftnl_set_free(st);
 			o = sim_find(s->sets, name);
 			if (t == NFT_MSG_NEWSET) {
-				sim_add(s->sets, name);
+				if (!sim_add(s->sets, name))
+					return sim_fail(s, "model: too many sets");
 				continue;
 			}
 			if (!o && t == NFT_MSG_DELSET)
@@ -944,6 +954,134 @@ static void test_comments(void)
 	T_STREQ(out + NFT_COMMENT_MAX - 11, " egress[12]");
 }
 
+/* --- Rendered rulesets ---------------------------------------------------------------- */
+
+#define NS(n) "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: '" n "'\n"
+#define POD(ns, n, lbl)                                                                 \
+	"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: '" n "'\n  namespace: '" ns \
+	"'\n  labels: " lbl "\n"
+#define NP(ns, n)                                                                            \
+	"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: '" n \
+	"'\n  namespace: '" ns "'\nspec:\n"
+#define PORTS(list) "spec: {containers: [{name: c, ports: [" list "]}]}\n"
+
+/* Node n1's view of x (a, b, f on n1; g on n2) and y (c on n1), a policy of each shape */
+static int cluster(void)
+{
+	m_reset("n1");
+	return put(NS("x") "  labels: {ns: x}\n" NS("y") "  labels: {ns: 'y'}\n" POD(
+		       "x", "a", "{app: web}") PORTS("{name: http, containerPort: 8080}")
+			   POD("x", "b", "{app: web}") PORTS("{name: http, containerPort: 8080}")
+				   POD("x", "f", "{app: db}") POD("x", "g", "{app: web}")
+					   POD("y", "c", "{app: cli}")
+						   NP("x", "web") "  podSelector: {matchLabels: {app: web}}\n"
+		       "  ingress:\n"
+		       "  - from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]\n"
+		       "    ports: [{port: http}, {port: 80, endPort: 90}]\n"
+		       "  - from: [{ipBlock: {cidr: 10.9.0.0/16, except: [10.9.1.0/24]}}]\n" NP(
+			       "x", "deny") "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n"
+		       "  egress:\n"
+		       "  - to: [{podSelector: {matchLabels: {app: db}}}]\n"
+		       "    ports: [{protocol: UDP, port: 53}]\n") -
+		       1
+	       ?: ep("n1", "ca", "x", "a", "10.0.1.1 fd00::1:1", NULL) - 1
+	       ?: ep("n1", "cb", "x", "b", "10.0.1.2 fd00::1:2", NULL) - 1
+	       ?: ep("n1", "cf", "x", "f", "10.0.1.3 fd00::1:3", NULL) - 1
+	       ?: ep("n2", "cg", "x", "g", "10.0.2.1 fd00::2:1", NULL) - 1
+	       ?: ep("n1", "cc", "y", "c", "10.0.1.4 fd00::1:4", NULL) - 1;
+}
+
+static int render_into(struct pol_ruleset *out)
+{
+	struct err e = {0};
+	int r = pol_render(M, out, &e);
+
+	if (r < 0)
+		printf("  render: %s\n", e.msg);
+	return r;
+}
+
+/* What the renderer makes goes through the same checks as the hand-made rulesets: every
+ * step valid, the difference equal to a replace, both ways, after every kind of change. */
+static void test_rendered_diffs(void)
+{
+	struct pol_ruleset a = {0}, b = {0};
+
+	T_EQ(cluster(), 0);
+	T_EQ(render_into(&a), 0);
+	T_ASSERT(a.npchains >= 3 && a.ncchains >= 2);
+	/* a pod relabelled, a pod added, a policy changed, one deleted, one added */
+	T_EQ(put(POD("x", "f", "{app: web}") POD("x", "h", "{app: db}")), 1);
+	T_EQ(ep("n1", "ch", "x", "h", "10.0.1.9 fd00::1:9", NULL), 1);
+	T_EQ(put(NP("x", "web") "  podSelector: {matchLabels: {app: web}}\n"
+				"  ingress:\n"
+				"  - from: [{namespaceSelector: {matchLabels: {ns: 'y'}}}]\n"
+				"    ports: [{port: 80, endPort: 99}]\n"),
+	     1);
+	T_EQ(del("policies/x/deny"), 1);
+	T_EQ(put(NP("y", "iso") "  podSelector: {}\n"), 1);
+	T_EQ(render_into(&b), 0);
+	diff_case(&a, &b, NULL);
+	T_ASSERT(!t_failed);
+	diff_case(&b, &a, NULL);
+	T_ASSERT(!t_failed);
+	pol_ruleset_free(&a);
+	pol_ruleset_free(&b);
+}
+
+/* replace(without E) + frag_add(E) == replace(with E), and frag_del(E) takes it back (E
+ * shares its class with another pod, so the class chains are the same on both sides) */
+static void test_rendered_fragments(void)
+{
+	struct pol_ruleset with = {0}, without = {0}, frag = {0};
+	char *ta = malloc(TEXT_MAX), *tb = malloc(TEXT_MAX), err[256];
+	static struct sim s, want;
+	struct err e = {0};
+	struct nft nft;
+	size_t nc;
+
+	T_EQ(cluster(), 0);
+	T_EQ(render_into(&with), 0);
+	T_EQ(pol_render_endpoint(M, "endpoints/n1/cb-eth0", &frag, &e), 0);
+	T_ASSERT(frag.ncchains > 0 && frag.nsets > 0);
+	T_EQ(del("endpoints/n1/cb-eth0"), 1);
+	T_EQ(render_into(&without), 0);
+	memset(&s, 0, sizeof(s));
+	memset(&want, 0, sizeof(want));
+	T_EQ(sim_replace(&s, &without, err, sizeof(err)), 0);
+	T_EQ(sim_replace(&want, &with, err, sizeof(err)), 0);
+	for (size_t i = 0; i < frag.ncchains; i++) /* what frag_add would find in the kernel */
+		T_ASSERT(sim_find(s.chains, frag.cchains[i].name));
+	nc = frag.ncchains;
+	frag.ncchains = 0;
+	T_EQ(nft_open_dry(&nft), 0);
+	nft_batch_begin(&nft);
+	T_EQ(pnft_frag_add(&nft, &frag, NULL), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(sim_apply(&s, &nft), 0);
+	sim_text(&s, ta, TEXT_MAX);
+	sim_text(&want, tb, TEXT_MAX);
+	T_STREQ(ta, tb);
+	nft_batch_begin(&nft);
+	T_EQ(pnft_frag_del(&nft, &frag), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(sim_apply(&s, &nft), 0);
+	sim_done(&want);
+	T_EQ(sim_replace(&want, &without, err, sizeof(err)), 0);
+	sim_text(&s, ta, TEXT_MAX);
+	sim_text(&want, tb, TEXT_MAX);
+	T_STREQ(ta, tb);
+	frag.ncchains = nc;
+	nft_close(&nft);
+	sim_done(&s);
+	sim_done(&want);
+	pol_ruleset_free(&with);
+	pol_ruleset_free(&without);
+	pol_ruleset_free(&frag);
+	free(ta);
+	free(tb);
+}
+
 int main(void)
 {
 	T_RUN(test_replace_valid_at_every_step);
@@ -954,5 +1092,9 @@ int main(void)
 	T_RUN(test_intervals_merged_and_edges);
 	T_RUN(test_invalid_named);
 	T_RUN(test_comments);
+	T_RUN(test_rendered_diffs);
+	T_RUN(test_rendered_fragments);
+	pol_model_free(M);
+	pol_ruleset_free(&RS);
 	return T_EXIT();
 }

@@ -160,11 +160,29 @@ static void test_endpoints(void)
 	     1);
 }
 
+/* two policies with one id (found by search: sha256 "x/p338083" and "x/p1057839" share
+ * their first 10 hex digits) cannot be rendered: refused, naming both */
+static void test_id_collision(void)
+{
+	struct err e = {0};
+
+	m_reset("n1");
+	T_STREQ(pid("x", "p338083"), pid("x", "p1057839"));
+	T_EQ(set("policies/x/p338083", POLICY("x", "p338083", "10.0.0.0/8"), &e), 1);
+	T_EQ(render(), 0);
+	T_EQ(set("policies/x/p1057839", POLICY("x", "p1057839", "10.0.0.0/8"), &e), 1);
+	pol_ruleset_free(&RS);
+	T_EQ(pol_render(M, &RS, &e), -EEXIST);
+	T_STREQ(e.msg, "policies x/p1057839 and x/p338083 have one id (5524c4b021)");
+	T_EQ(RS.nsets, 0);
+}
+
 int main(void)
 {
 	T_RUN(test_set_policy);
 	T_RUN(test_keys);
 	T_RUN(test_endpoints);
+	T_RUN(test_id_collision);
 	pol_ruleset_free(&RS);
 	pol_model_free(M);
 	return T_EXIT();

@@ -309,10 +309,13 @@ static void test_named_ports(void)
 					 "  - to: [{namespaceSelector: {}}]\n    ports: [{port: http}]\n"
 					 "  - ports: [{port: http, protocol: UDP}, {port: 53}]\n"),
 	     1);
+	/* a3 on n1 names its port http too, another number */
+	T_EQ(put(POD("x", "a3", "{pod: a3}") PORTS("{name: http, containerPort: 8082}")), 1);
+	T_EQ(ep("n1", "ca3", "x", "a3", "10.0.1.9", NULL), 1);
 	T_EQ(render(), 0);
-	/* a's (b is on n2: its ingress is its own node's business) */
+	/* a's and a3's (b is on n2: its ingress is its own node's business) */
 	T_STREQ(elems(sname("x", "in", 'i', 0, "n4")),
-		"10.0.1.1 . tcp . 8080, 10.0.1.1 . udp . 80");
+		"10.0.1.1 . tcp . 8080, 10.0.1.1 . udp . 80, 10.0.1.9 . tcp . 8082");
 	T_STREQ(elems(sname("x", "in", 'i', 0, "n6")),
 		"fd00::1:1 . tcp . 8080, fd00::1:1 . udp . 80");
 	T_STREQ(lines(with_id("rule pi-<id>", "x", "in")),
@@ -321,7 +324,7 @@ static void test_named_ports(void)
 			"x", "in"));
 	/* every pod with http/TCP, whatever its node; c's http is UDP */
 	T_STREQ(elems(sname("y", "out", 'e', 0, "n4")),
-		"10.0.1.1 . tcp . 8080, 10.0.2.1 . tcp . 8081");
+		"10.0.1.1 . tcp . 8080, 10.0.1.9 . tcp . 8082, 10.0.2.1 . tcp . 8081");
 	T_STREQ(elems(sname("y", "out", 'e', 1, "n4")), "10.0.1.2 . udp . 9090");
 	T_STREQ(elems(sname("y", "out", 'e', 1, "p")), "tcp . 53");
 	T_STREQ(lines(with_id("rule pe-<id>", "y", "out")),
