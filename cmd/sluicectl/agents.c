@@ -42,9 +42,10 @@ static int64_t mono_ms(void)
 /* A deletion leaves no key behind to read its revision from: the history after the newest
  * key, (from, to], is read back with a watch of the whole store (every revision is some
  * key's change, so the watch reaches to whatever changed there) and the last relevant
- * change in it, a deletion most often, raises *rev. History compacted away, or not read
- * within HISTORY_MS: *rev stays the newest key's. */
+ * change in it, a deletion most often, raises *rev. History compacted away, longer than
+ * HISTORY_REVS or not read within HISTORY_MS: *rev stays the newest key's. */
 #define HISTORY_MS 3000
+#define HISTORY_REVS 10000
 static void history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
 {
 	int64_t deadline = mono_ms() + HISTORY_MS, left;
@@ -95,7 +96,7 @@ int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
 			cur = l.rev;
 		store_list_free(&l);
 	}
-	if (cur > max)
+	if (cur > max && cur - max <= HISTORY_REVS)
 		history(c, max, cur, &max);
 	*ret = max;
 	return 0;

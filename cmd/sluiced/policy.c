@@ -294,11 +294,10 @@ static int drain_watch(struct agent *a, struct store_watch *w, bool local, int *
 			if (r == -ESTALE)
 				log_warn(
 					"policy: the watch's revision was compacted: listing again");
+			else if (local)
+				log_error("policy: watching the local store: %s", e.msg);
 			else
-				agent_store_failed(a,
-						   local ? "watch the local store"
-							 : "watch the policy objects",
-						   &e);
+				agent_store_failed(a, "watch the policy objects", &e);
 			watch_lost(a);
 			return r;
 		}
@@ -379,9 +378,11 @@ static int commit_full(struct agent *a, bool same)
 	struct agent_policy *p = &a->pol;
 	struct pol_ruleset rs = {0};
 	struct err e = {0};
+	int64_t t0 = agent_now_ms(), t1;
 	int r;
 
 	r = pol_render(p->model, &rs, &e);
+	t1 = agent_now_ms();
 	if (r < 0) {
 		log_error("policy: rendering the ruleset: %s", e.msg[0] ? e.msg : strerror(-r));
 		return r;
@@ -403,8 +404,9 @@ static int commit_full(struct agent *a, bool same)
 		pol_ruleset_free(&rs);
 		return r;
 	}
-	if (!same)
-		log_debug("policy: table %s replaced (stamp %s)", POL_TABLE, rs.stamp);
+	log_debug("policy: rendered in %lld ms, table %s %s in %lld ms", (long long)(t1 - t0),
+		  POL_TABLE, same ? "changed by difference" : "replaced",
+		  (long long)(agent_now_ms() - t1));
 	pol_ruleset_free(&p->last);
 	p->last = rs;
 	p->have_last = true;
@@ -672,6 +674,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 {
 	struct agent_policy *p = &a->pol;
 	int fd, r = 0, t = -1;
+	int64_t t0;
+	size_t n;
+	bool full;
 
 	*timeout_ms = -1;
 	if (!a->o.policy || !p->listed)
@@ -690,10 +695,18 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		pol_unlock(fd);
 		return -EIO;
 	}
+	n = p->nq;
+	t0 = agent_now_ms();
 	take_queue(a);
+	full = !tracking(p);
 	if (p->pending)
 		r = commit(a);
 	pol_unlock(fd);
+	log_debug("policy: %zu events taken, %s in %lld ms", n,
+		  !p->pending		  ? "nothing to change"
+		  : full || !p->have_last ? "the whole ruleset"
+					  : "fragments",
+		  (long long)(agent_now_ms() - t0));
 	if (r < 0) {
 		touches_free(p);
 		plogs_free(p);

@@ -193,6 +193,7 @@ static void parse_attrs(const struct nlattr **tb, struct nflog_pkt *p)
 
 int nflog_parse(const struct nlmsghdr *nlh, struct nflog_pkt *p)
 {
+	const char *tail = (const char *)nlh + nlh->nlmsg_len;
 	const struct nlattr *tb[NFULA_MAX + 1] = {0};
 	const struct nfgenmsg *g;
 	struct nlattr *a;
@@ -206,12 +207,14 @@ int nflog_parse(const struct nlmsghdr *nlh, struct nflog_pkt *p)
 			    ? g->nfgen_family
 			    : 0;
 	p->group = ntohs(g->res_id);
-	mnl_attr_for_each(a, nlh, sizeof(*g))
+	/* the message is nlmsg_len bytes, not that aligned (mnl_attr_for_each's tail), so an
+	 * attribute can never reach past what was received; the walk stops at one that runs
+	 * past the message, which is malformed too */
+	for (a = mnl_nlmsg_get_payload_offset(nlh, sizeof(*g));
+	     mnl_attr_ok(a, (int)(tail - (const char *)a)); a = mnl_attr_next(a))
 		if (attr_cb(a, tb) != MNL_CB_OK)
 			return -EINVAL;
-	/* the walk stops at an attribute that runs past the message: malformed too */
-	if ((const char *)a != (const char *)mnl_nlmsg_get_payload_tail(nlh) ||
-	    !tb[NFULA_PACKET_HDR])
+	if ((const char *)a < tail || !tb[NFULA_PACKET_HDR])
 		return -EINVAL;
 	parse_attrs(tb, p);
 	return 0;

@@ -38,8 +38,9 @@ struct nflog_pkt {
 	uint32_t len; /* the IP packet's length as its header says (0: unknown) */
 };
 
-/* Parses one NFULNL_MSG_PACKET message. Returns 0, or -EINVAL when nlh is not one or is
- * malformed (an attribute too short, no NFULA_PACKET_HDR). A payload too short for a header
+/* Parses one NFULNL_MSG_PACKET message (nlh->nlmsg_len bytes of it readable, aligned or
+ * not). Returns 0, or -EINVAL when nlh is not one or is malformed (an attribute too short
+ * or running past the message, no NFULA_PACKET_HDR). A payload too short for a header
  * leaves the fields it would fill empty. Pure: unit-tested on hand-built messages. */
 int nflog_parse(const struct nlmsghdr *nlh, struct nflog_pkt *p);
 

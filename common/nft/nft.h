@@ -292,6 +292,9 @@ struct nft_set_info {
 	uint32_t data_type; /* maps: NFT_DATA_VERDICT or nft's type; 0 for a plain set */
 };
 
+/* Returns 1 when set exists in table, 0 when it (or the table) does not, or -errno. */
+int nft_set_exists(struct nft *nft, int family, const char *table, const char *set);
+
 /* Calls cb for each set and map of table. Returns 0, a failing cb's value, or -errno
  * (-ENOENT: no such table; -EINTR: interrupted by a change, retry). */
 int nft_set_list(struct nft *nft, int family, const char *table,
@@ -321,5 +324,12 @@ int nft_rule_count(struct nft *nft, int family, const char *table, const char *c
  * (-ENOENT: no such table or set; -EINTR: interrupted by a change, retry). */
 int nft_set_elems_dump(struct nft *nft, int family, const char *table, const char *set,
 		       int (*cb)(const struct nft_elem *e, void *data), void *data);
+
+/* Looks up the element of set with e's key (and key_end, NFT_ELEM_HAS_KEY_END) and calls cb
+ * with it as the kernel holds it. Returns 0, -ENOENT (no such element, set or table), a
+ * failing cb's value or -errno. */
+int nft_set_elem_get(struct nft *nft, int family, const char *table, const char *set,
+		     const struct nft_elem *e, int (*cb)(const struct nft_elem *e, void *data),
+		     void *data);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
@@ -175,6 +176,24 @@ static int set_cb(const struct nlmsghdr *nlh, void *data)
 		r = w->cb(&info, w->data);
 	nftnl_set_free(s);
 	return r;
+}
+
+int nft_set_exists(struct nft *nft, int family, const char *table, const char *set)
+{
+	struct nlmsghdr *req;
+	int r;
+
+	if (!names_ok(table, set))
+		return -EINVAL;
+	req = nft_req(nft, NFT_MSG_GETSET, (uint16_t)family, 0);
+	mnl_attr_put_strz(req, NFTA_SET_TABLE, table);
+	mnl_attr_put_strz(req, NFTA_SET_NAME, set);
+	r = nft_query(nft, req, NULL, NULL);
+	if (r == -ENOENT) {
+		nft->errmsg[0] = '\0';
+		return 0;
+	}
+	return r < 0 ? r : 1;
 }
 
 int nft_set_list(struct nft *nft, int family, const char *table,
@@ -376,5 +395,40 @@ int nft_set_elems_dump(struct nft *nft, int family, const char *table, const cha
 	req = nft_req(nft, NFT_MSG_GETSETELEM, (uint16_t)family, NLM_F_DUMP);
 	mnl_attr_put_strz(req, NFTA_SET_ELEM_LIST_TABLE, table);
 	mnl_attr_put_strz(req, NFTA_SET_ELEM_LIST_SET, set);
+	return nft_query(nft, req, elems_cb, &w);
+}
+
+static void put_key(struct nlmsghdr *req, uint16_t type, const struct nft_data *d)
+{
+	struct nlattr *nest = mnl_attr_nest_start(req, type);
+
+	mnl_attr_put(req, NFTA_DATA_VALUE, d->len, d->v);
+	mnl_attr_nest_end(req, nest);
+}
+
+int nft_set_elem_get(struct nft *nft, int family, const char *table, const char *set,
+		     const struct nft_elem *e, int (*cb)(const struct nft_elem *e, void *data),
+		     void *data)
+{
+	struct elem_walk w = {cb, data};
+	struct nlattr *list, *item;
+	struct nlmsghdr *req;
+
+	if (!names_ok(table, set) || !e->key.len || e->key.len > NFT_DATA_MAX ||
+	    ((e->flags & NFT_ELEM_HAS_KEY_END) &&
+	     (!e->key_end.len || e->key_end.len > NFT_DATA_MAX)))
+		return -EINVAL;
+	req = nft_req(nft, NFT_MSG_GETSETELEM, (uint16_t)family, 0);
+	mnl_attr_put_strz(req, NFTA_SET_ELEM_LIST_TABLE, table);
+	mnl_attr_put_strz(req, NFTA_SET_ELEM_LIST_SET, set);
+	list = mnl_attr_nest_start(req, NFTA_SET_ELEM_LIST_ELEMENTS);
+	item = mnl_attr_nest_start(req, NFTA_LIST_ELEM);
+	put_key(req, NFTA_SET_ELEM_KEY, &e->key);
+	if (e->flags & NFT_ELEM_HAS_KEY_END)
+		put_key(req, NFTA_SET_ELEM_KEY_END, &e->key_end);
+	if (e->flags & NFT_ELEM_INTERVAL_END)
+		mnl_attr_put_u32(req, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+	mnl_attr_nest_end(req, item);
+	mnl_attr_nest_end(req, list);
 	return nft_query(nft, req, elems_cb, &w);
 }

@@ -131,7 +131,8 @@ const char *pol_classes_get(struct pol_classes *c, struct nft *nft, const char *
 	for (i = 0; i < c->n; i++)
 		if (!strcmp(c->e[i].chain, chain))
 			return c->e[i].policies;
-	if (!nft || pnft_class_policies(nft, chain, out, sizeof(out)) < 0)
+	/* nothing is cached for a chain not (or no longer, or not yet) in the kernel */
+	if (!nft || pnft_class_policies(nft, chain, out, sizeof(out)) < 0 || !*out)
 		return "";
 	if (c->n == CLASSES_MAX)
 		c->n = 0;

@@ -693,8 +693,10 @@ static int set_diff(struct nft *nft, const struct pol_set *os, const struct pol_
 		}
 		goto out;
 	}
-	qsort(a.e, a.n, sizeof(*a.e), key_cmp);
-	qsort(b.e, b.n, sizeof(*b.e), key_cmp);
+	if (a.n) /* qsort() of an empty array: its pointer may be NULL */
+		qsort(a.e, a.n, sizeof(*a.e), key_cmp);
+	if (b.n)
+		qsort(b.e, b.n, sizeof(*b.e), key_cmp);
 	while ((i < a.n || k < b.n) && r >= 0) {
 		c = i == a.n ? 1 : k == b.n ? -1 : key_cmp(&a.e[i], &b.e[k]);
 		if (c < 0)

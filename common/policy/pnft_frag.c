@@ -82,7 +82,8 @@ static int chains_read(struct nft *nft, struct chains *cs)
 		chains_done(cs);
 		return r;
 	}
-	qsort(cs->c, cs->n, sizeof(*cs->c), row_cmp);
+	if (cs->n)
+		qsort(cs->c, cs->n, sizeof(*cs->c), row_cmp);
 	return 0;
 }
 
@@ -90,7 +91,7 @@ static const struct chain_row *chains_find(const struct chains *cs, const char *
 {
 	struct chain_row key = {.name = (char *)name};
 
-	return bsearch(&key, cs->c, cs->n, sizeof(*cs->c), row_cmp);
+	return cs->n ? bsearch(&key, cs->c, cs->n, sizeof(*cs->c), row_cmp) : NULL;
 }
 
 static int comment_cb(const struct nft_chain_info *c, void *data)
@@ -277,9 +278,90 @@ static void elem_fmt(const struct pol_set *s, const struct pol_elem *e, char *ou
 	}
 }
 
-int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err *err)
+static int check_missing(const struct pol_set *s, const struct pol_elem *e, struct err *err)
 {
 	char what[160];
+
+	elem_fmt(s, e, what, sizeof(what));
+	return err_fail(err, CNI_ERR_CHECK, -ENOENT, "element %s missing from policy set %s", what,
+			s->name);
+}
+
+static int check_set_missing(const struct pol_set *s, struct err *err)
+{
+	return err_fail(err, CNI_ERR_CHECK, -ENOENT, "policy set %s missing from table inet %s",
+			s->name, T);
+}
+
+/* Interval sets: one dump, each element's start and end looked for in it. */
+static int check_dump(struct nft *nft, const struct pol_set *s, struct err *err)
+{
+	struct kelems k = {0};
+	int r = kelems_read(nft, s->name, &k);
+
+	if (r == -ENOENT)
+		return check_set_missing(s, err);
+	if (r < 0)
+		return err_kernel(err, r, nft_errmsg(nft), "read set %s", s->name);
+	for (size_t e = 0; e < s->n && r >= 0; e++) {
+		struct pnft_elems el = {0};
+		bool ok = true;
+
+		r = pnft_encode(nft, s, &s->e[e], 1, &el);
+		for (size_t x = 0; r >= 0 && x < el.n && ok; x++)
+			ok = kelems_has(&k, &el.e[x]);
+		pnft_elems_done(&el);
+		if (r < 0)
+			r = err_fail(err, CNI_ERR_CHECK, -EINVAL, "%s", nft_errmsg(nft));
+		else if (!ok)
+			r = check_missing(s, &s->e[e], err);
+	}
+	kelems_done(&k);
+	return r < 0 ? r : 0;
+}
+
+static int chain_of(const struct nft_elem *e, void *data)
+{
+	snprintf(data, NFT_NAME_MAXLEN, "%s", e->chain ? e->chain : "");
+	return 0;
+}
+
+/* Hash sets and maps: each element looked up by its key. */
+static int check_get(struct nft *nft, const struct pol_set *s, struct err *err)
+{
+	char chain[NFT_NAME_MAXLEN];
+	int r = 0;
+
+	for (size_t e = 0; e < s->n && r >= 0; e++) {
+		struct pnft_elems el = {0};
+
+		r = pnft_encode(nft, s, &s->e[e], 1, &el);
+		if (r < 0) {
+			pnft_elems_done(&el);
+			return err_fail(err, CNI_ERR_CHECK, -EINVAL, "%s", nft_errmsg(nft));
+		}
+		chain[0] = '\0';
+		r = nft_set_elem_get(nft, F, T, s->name, &el.e[0], chain_of, chain);
+		if (r == -ENOENT) {
+			pnft_elems_done(&el);
+			/* the set itself, or only the element? */
+			if (nft_set_exists(nft, F, T, s->name) == 0)
+				return check_set_missing(s, err);
+			return check_missing(s, &s->e[e], err);
+		}
+		if (r < 0)
+			r = err_kernel(err, r, nft_errmsg(nft), "read set %s", s->name);
+		else if (pnft_kind_dispatch(s->kind) && strcmp(chain, s->e[e].chain)) {
+			r = check_missing(s, &s->e[e], err);
+			err_details(err, "the kernel's element goes to %s", chain);
+		}
+		pnft_elems_done(&el);
+	}
+	return r < 0 ? r : 0;
+}
+
+int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err *err)
+{
 	int r;
 
 	if (nft_table_exists(nft, F, T) == 0)
@@ -295,38 +377,12 @@ int pnft_frag_check(struct nft *nft, const struct pol_ruleset *frag, struct err 
 	}
 	for (size_t i = 0; i < frag->nsets; i++) {
 		const struct pol_set *s = &frag->sets[i];
-		struct kelems k = {0};
 
 		if (s->kind == POL_SET_STAMP || !s->n)
 			continue;
-		r = kelems_read(nft, s->name, &k);
-		if (r == -ENOENT)
-			return err_fail(err, CNI_ERR_CHECK, -ENOENT,
-					"policy set %s missing from table inet %s", s->name, T);
+		r = pnft_kind_interval(s->kind) ? check_dump(nft, s, err) : check_get(nft, s, err);
 		if (r < 0)
-			return err_kernel(err, r, nft_errmsg(nft), "read set %s", s->name);
-		/* element by element: the one missing is named */
-		for (size_t e = 0; e < s->n; e++) {
-			struct pnft_elems el = {0};
-			bool ok = true;
-
-			r = pnft_encode(nft, s, &s->e[e], 1, &el);
-			for (size_t x = 0; r >= 0 && x < el.n && ok; x++)
-				ok = kelems_has(&k, &el.e[x]);
-			pnft_elems_done(&el);
-			if (r < 0) {
-				kelems_done(&k);
-				return err_fail(err, CNI_ERR_CHECK, -EINVAL, "%s", nft_errmsg(nft));
-			}
-			if (!ok) {
-				elem_fmt(s, &s->e[e], what, sizeof(what));
-				kelems_done(&k);
-				return err_fail(err, CNI_ERR_CHECK, -ENOENT,
-						"element %s missing from policy set %s", what,
-						s->name);
-			}
-		}
-		kelems_done(&k);
+			return r;
 	}
 	return 0;
 }

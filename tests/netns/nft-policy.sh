@@ -144,6 +144,19 @@ for v in 0.4.0 1.1.0; do
 			[.ips[] | {address, gateway, interface}], .ips[0].version]')"
 	check "DEL of it" cni DEL ctr-ver "" eth1 "$T_TMP/ver.json"
 done
+# without "node": the NodeName of the lease state beside <runDir>/subnet.env (sluiced's)
+mkdir -p "$T_TMP/noderun"
+jq -n '{Key: "/sluice/network/subnets/10.250.1.0-24", Subnet: "10.250.1.0/24",
+	Network: "10.250.0.0/16", PublicIP: "192.168.250.1", Iface: "lo", VNI: 1, Port: 8472,
+	VtepMAC: "0a:00:00:00:00:01", MTU: 1450, Expires: 0, NodeName: "lease-node"}' \
+	>"$T_TMP/noderun/subnet.lease.json"
+jq --arg rd "$T_TMP/noderun" --slurpfile r "$T_TMP/out" 'del(.node) | .runDir = $rd |
+	.prevResult = $r[0]' "$T_TMP/pol.json" >"$T_TMP/nn.json"
+cni ADD ctr-nn "pod$N-other" eth2 "$T_TMP/nn.json" >/dev/null
+check_eq "without node: the record is under the lease state's NodeName" 0 $?
+check "... read back" ctl store get "$PFX/endpoints/lease-node/ctr-nn-eth2"
+check "... and DEL finds it there" cni DEL ctr-nn "" eth2 "$T_TMP/nn.json"
+check_fail "... gone" ctl store get "$PFX/endpoints/lease-node/ctr-nn-eth2"
 
 # --- the slow path: a policy added to the store with no agent running; the next ADD renders
 # the whole ruleset again (new chains, new handles)

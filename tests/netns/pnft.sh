@@ -438,6 +438,12 @@ check_eq "check-before-add" "policy chain ci-new missing from table inet sluice_
 check "frag-add" pt frag-add "$R/frag.json"
 check "frag-add-twice" pt frag-add "$R/frag.json"
 check "frag-check" pt check "$R/frag.json"
+jq '.sets[2].elems = ["10.90.0.2 ci-b"]' "$R/frag.json" >"$R/frag-other-class.json"
+check_eq "check-other-class" "element 10.90.0.2 : goto ci-b missing from policy set ing4" \
+	"$(pt check "$R/frag-other-class.json")"
+jq '.sets[0].name = "nosuch"' "$R/frag.json" >"$R/frag-no-set.json"
+check_eq "check-no-set" "policy set nosuch missing from table inet sluice_policy" \
+	"$(pt check "$R/frag-no-set.json")"
 check_eq "frag-class-rules" "3" "$(nftn -j list chain inet sluice_policy ci-new |
 	jq '[.nftables[] | .rule // empty] | length')"
 probe frag-peer-allowed p2-80 "$P3" tcp4 10.90.0.3 80 10.90.0.9

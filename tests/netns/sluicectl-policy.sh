@@ -9,10 +9,11 @@
 # endpoints), and a second listener is refused. Then sluiced renders the same policy from the
 # store: `wait --node n1` returns once it has, `policy stats` reads its rules, its collector
 # writes drops.json, which `drops` prints and `drops --follow` follows, a burst is held by
-# the log rule's limit, and the file is stale once the agent stops. `wait` with agent keys
-# written by hand: at once when every agent is at the revision, status 1 naming each node
-# behind and its revision, returns as soon as the last key reaches it (a watch: well under
-# a second), on dir:// and etcd://; `status` shows the policy view.
+# the log rule's limit, and the file is stale once the agent stops; --no-network-policy
+# collects nothing. `wait` with agent keys written by hand: at once when every agent is at
+# the revision, status 1 naming each node behind and its revision, returns as soon as the
+# last key reaches it (a watch: well under a second), a deletion's revision found in the
+# history, on dir:// and etcd://; `status` shows the policy view.
 set -u
 if [ -z "${SLUICE_TEST_UNSHARED:-}" ]; then
 	SLUICE_TEST_UNSHARED=1 exec unshare -n -m --propagation private bash "$0" "$@"
@@ -64,7 +65,6 @@ for p in a b; do
 	ip -n "ctl-$p" addr add "fd00:9::$i/64" dev eth0 nodad
 	i=$((i + 1))
 done
-A=10.9.0.2
 B=10.9.0.3
 
 # A hand-built ruleset (tests/tools/pnfttool, programmed by common/policy/pnft.c as the agent
@@ -310,8 +310,22 @@ check agent-burst-limited test "$logged" -ge 8 -a "$logged" -le $((10 + ms / 100
 check agent-burst-debounced test "$writes" -ge 1 -a "$writes" -le $((2 + ms / 200))
 
 stop_pid "$AGENT" TERM 50
+# (a SANITIZE=1 build reports its findings there, at the latest on exit)
+check agent-log-clean bash -c "! grep -E 'Sanitizer|runtime error' '$T_TMP/sluiced.log'"
 run agent-stale 1 drops --run-dir "$N"
 check_eq agent-stale-msg "sluicectl: $N/drops.json is stale: its agent (PID $AGENT) is not running; 'sluicectl drops --listen' reads NFLOG itself" "$(cat "$ERR")"
+# --no-network-policy: no collector (the group stays free, the old file is not rewritten)
+setsid "$BIN/sluiced" --store "$STORE" --subnet-file "$N/subnet.env" --cni-conf-dir "$N/net.d" \
+	--node-name n1 --no-ip-masq --no-network-policy 2>>"$T_TMP/sluiced.log" &
+AGENT2=$!
+defer "kill -KILL $AGENT2"
+agent2_up() { [ "$(jq .PID "$N/subnet.agent.json" 2>/dev/null)" = "$AGENT2" ]; }
+for _ in $(seq 100); do agent2_up && break; sleep 0.1; done
+check agent-nopolicy-up agent2_up
+run agent-nopolicy-listen 1 drops --listen --count 1 --timeout 0.3
+check_eq agent-nopolicy-listen-msg "sluicectl: timed out after 0.3 s with 0 of 1 drops" "$(cat "$ERR")"
+check_eq agent-nopolicy-file-kept "$AGENT" "$(jq .pid "$N/drops.json")"
+stop_pid "$AGENT2" TERM 50
 run drops-absent 1 drops --run-dir "$T_TMP/nowhere"
 check drops-absent-msg grep -q "^sluicectl: no drops file $T_TMP/nowhere/drops.json (No such file or directory)" "$ERR"
 run drops-help 0 drops --help

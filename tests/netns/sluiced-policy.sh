@@ -30,8 +30,9 @@ ip route add default via 192.168.100.254 dev eth0
 P=/sluice/network
 T=inet\ sluice_policy
 PID=
+PID2=
 # shellcheck disable=SC2016 # (evaluated at exit)
-defer '[ -z "$PID" ] || kill -KILL "$PID"'
+defer '[ -z "$PID" ] || kill -KILL "$PID"; [ -z "$PID2" ] || kill -KILL "$PID2"'
 
 # until_true SECONDS CMD...: polls CMD every 0.05 s; status 1 when it never succeeded
 until_true() {
@@ -257,10 +258,34 @@ EOF
 		check_eq "$k-mirror-delete-to-local" "" "$(lctl store get "$P/policies/x/allow-from-y" 2>/dev/null)"
 	fi
 
-	# --- no ping-pong: idle, the agent's key stays as it is
+	# --- a second node's agent (dir: the same store) dispatches its own endpoints only
+	if [ "$k" = dir ]; then
+		mk_netns node2
+		ip link add n2e type veth peer name eth0 netns node2
+		ip link set n2e up
+		ip -n node2 addr add 192.168.100.2/24 dev eth0
+		ip -n node2 link set eth0 up
+		ip -n node2 route add default via 192.168.100.254
+		ip netns exec node2 "$BIN/sluiced" --store "$STORE" --subnet-file "$n/n2/subnet.env" \
+			--cni-conf-dir "$n/n2/net.d" --node-name n2 --ttl 60 2>>"$n/n2.log" &
+		PID2=$!
+		rev=$(mod_rev "$P/agents/n1")
+		n2_applied() { [ "$(ctl store get "$P/agents/n2" --value-only | jq .policyRevision)" -ge "$rev" ] 2>/dev/null; }
+		if until_true 10 n2_applied; then pass "$k-n2-applied"; else fail "$k-n2-applied" "$(cat "$n/n2.log")"; fi
+		ing4_n() { ${1:+ip netns exec "$1"} nft -j list map inet sluice_policy ing4 | jq '[.nftables[] | .map? // empty | .elem // [] | .[]] | length'; }
+		check_eq "$k-n2-own-only" "3 0" "$(ing4_n) $(ing4_n node2)"
+		check_eq "$k-n2-same-stamp" "$(stamp)" "$(ip netns exec node2 nft -j list set inet sluice_policy stamp | jq -r '.nftables[] | .set? // empty | .elem[0].elem.comment')"
+	fi
+
+	# --- no ping-pong: idle, the agents' keys stay as they are
 	r=$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)
-	sleep 0.5
-	check_eq "$k-agent-key-idle" "$r" "$(ctl -o json store get "$P/agents/n1" | jq .mod_revision)"
+	r2=$(ctl -o json store get "$P/agents/n2" 2>/dev/null | jq .mod_revision)
+	sleep 1
+	check_eq "$k-agent-key-idle" "$r $r2" "$(ctl -o json store get "$P/agents/n1" | jq .mod_revision) $(ctl -o json store get "$P/agents/n2" 2>/dev/null | jq .mod_revision)"
+	if [ -n "$PID2" ]; then
+		stop_pid "$PID2" TERM 50
+		PID2=
+	fi
 
 	# --- SIGTERM: exits, the table stays
 	r=$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')
