@@ -28,7 +28,6 @@ ip link set eth0p up
 ip route add default via 192.168.100.254 dev eth0
 
 P=/sluice/network
-T=inet\ sluice_policy
 PID=
 PID2=
 # shellcheck disable=SC2016 # (evaluated at exit)
