@@ -323,11 +323,16 @@ pol_tcp() {
 		echo "bench: policy-tcp: port 7000 is reached although no policy allows it" >&2
 		return 1
 	fi
+	local -A got=()
 	for i in $(seq "$rounds"); do
-		p200+=("$(ov_iperf pol-p-srv pol-p-cli "${addr[p]}" "$port")")
-		p0+=("$(ov_iperf pol-z-srv pol-z-cli "${addr[z]}" $((port + 1)))")
-		pn+=("$(ov_iperf pol-n-srv pol-n-cli "${addr[n]}" $((port + 2)))")
-		port=$((port + 3))
+		# the three in turn, starting one further each round (no node always goes first)
+		for v in $(printf '%s\n' p z n p z | tail -n +$((1 + (i - 1) % 3)) | head -3); do
+			got[$v]=$(ov_iperf "pol-$v-srv" "pol-$v-cli" "${addr[$v]}" "$port")
+			port=$((port + 1))
+		done
+		p200+=("${got[p]}")
+		p0+=("${got[z]}")
+		pn+=("${got[n]}")
 		[[ "${p200[-1]}" =~ ^[0-9]+$ && "${p0[-1]}" =~ ^[0-9]+$ && "${pn[-1]}" =~ ^[0-9]+$ ]] || {
 			echo "bench: policy-tcp: iperf3 failed ($k policies: ${p200[-1]}, none: ${p0[-1]}, without the plugin: ${pn[-1]})" >&2
 			return 1
@@ -340,7 +345,10 @@ pol_tcp() {
 		 {name: "TCP, \($k) policies vs none", unit: "Mbit/s",
 		  stats: {sluice: ($p | stats), floor: ($z | stats)}},
 		 {name: "TCP, no policy vs no nft-policy", unit: "Mbit/s",
-		  stats: {sluice: ($z | stats), floor: ($n | stats)}}]}' >"$POL_DIR/result.json"
+		  stats: {sluice: ($z | stats), floor: ($n | stats)}},
+		 {name: "TCP, \($k) policies / none, round by round", unit: "%",
+		  stats: {sluice: ([$p, $z] | transpose | map(.[0] / .[1] * 100) | stats)}}]}' \
+		>"$POL_DIR/result.json"
 }
 
 # --- policy-render ------------------------------------------------------------------------

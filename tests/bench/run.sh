@@ -409,6 +409,11 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("policy-")))] as $o |
 	 " (goal >= 0.95)"),
 	(m("policy-tcp"; "TCP, no policy") // empty | .stats |
 	 "    without sluice-nft-policy (no table): \(.floor.median) Mbit/s"),
+	([$o[] | select(.row == "policy-tcp") | .measures[] |
+	  select(.name | endswith("round by round"))][0] // empty | .stats.sluice |
+	 "    the same round by round (the runs alternate): median" +
+	 " \(.median / 100 * 1000 | round / 1000), min \(.min / 100 * 1000 | round / 1000)," +
+	 " max \(.max / 100 * 1000 | round / 1000)"),
 	([$o[] | select(.row == "policy-render")][0] // empty | .size.elements as $e |
 	 .measures[0] | .name as $n | .stats.sluice |
 	 "  \($n) (polrender'"'"'s cluster, \($e) elements): median \(.median | r2) ms," +
