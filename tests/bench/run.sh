@@ -8,6 +8,8 @@
 #   BENCH_SCALE="1000" sizes of the existing state in scale rows ("" for none),
 #   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh),
 #   BENCH_ROW_TIMEOUT=3600 seconds, BENCH_UPSTREAM=0 to run sluice and the floor only.
+#   The overlay rows (tests/bench/overlay.sh) and the NetworkPolicy rows (policy.sh) take
+#   settings of their own, named in those files (BENCH_OVERLAY_*, BENCH_POLICY_*, ...).
 #   Upstream's scale rows leave the kernel work behind (iptables-restore of ever larger
 #   tables, freed later): interleaved with it, sluice and the floor slow down with the
 #   size of upstream's state, not their own. BENCH_UPSTREAM=0 measures flatness without it.
