@@ -43,8 +43,9 @@ T=$3
 [[ "$BUILD" = /* ]] || BUILD=$PWD/$BUILD
 mount -t tmpfs -o mode=0700 sluice-bench "$T"
 ETCD_PID=
-# the overlay rows' agents, etcd and servers (tests/bench/overlay.sh) are stopped by PID too
-trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+# the overlay rows' agents, etcd and servers (tests/bench/overlay.sh) are stopped by PID too;
+# (under set -e, the status 143 of etcd's wait would otherwise be the bench's)
+trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID" || true; } 2>/dev/null
 	! declare -F ov_stop >/dev/null || ov_stop
 	umount -R -l "$T" 2>/dev/null || true' EXIT
 mkdir -p "$T/ns" "$T/rows" "$T/data"
