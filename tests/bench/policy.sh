@@ -312,14 +312,22 @@ pol_tcp() {
 		}
 	done
 	# the policies are in force: a port none of them allows is dropped
-	ip netns exec pol-p-srv socat -T2 TCP-LISTEN:7000,reuseaddr - </dev/null >/dev/null 2>&1 &
-	OV_PIDS+=($!)
+	# (the server stopped and reaped at once: a PID left in OV_PIDS after its process ended
+	# could be another process's by the end of the row)
+	local srv reached=0
+	ip netns exec pol-p-srv socat TCP-LISTEN:7000,reuseaddr - </dev/null >/dev/null 2>&1 &
+	srv=$!
+	OV_PIDS+=("$srv")
 	for _ in $(seq 100); do
 		ip netns exec pol-p-srv ss -Hltn "sport = :7000" | grep -q . && break
 		sleep 0.1
 	done
-	if ip netns exec pol-p-cli socat -T1 - "TCP:${addr[p]}:7000,connect-timeout=1" \
-		</dev/null >/dev/null 2>&1; then
+	ip netns exec pol-p-cli socat -T1 - "TCP:${addr[p]}:7000,connect-timeout=1" \
+		</dev/null >/dev/null 2>&1 && reached=1
+	kill "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null || true
+	unset 'OV_PIDS[-1]'
+	if [ "$reached" = 1 ]; then
 		echo "bench: policy-tcp: port 7000 is reached although no policy allows it" >&2
 		return 1
 	fi
