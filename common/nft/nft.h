@@ -197,8 +197,8 @@ struct nft_elem {
 	const char *comment; /* stored as nft stores comments; NULL for none */
 };
 
-/* Adds / deletes n elements of one set, in messages of up to 48 elements (an attribute
- * holds at most 64 KiB). NFT_F_DESTROY deletes ignore absent elements. n == 0 adds nothing. */
+/* Adds / deletes n elements of one set, in messages of as many elements as fit in an
+ * attribute (at most 64 KiB; up to 4,096 small ones). NFT_F_DESTROY deletes ignore absent elements. n == 0 adds nothing. */
 int nft_elems_add(struct nft *nft, int family, const char *table, const char *set,
 		  const struct nft_elem *e, size_t n, unsigned int flags);
 int nft_elems_del(struct nft *nft, int family, const char *table, const char *set,

@@ -26,9 +26,9 @@ enum {
 
 #define NAME_ROOM 520 /* table and object names, NUL and attribute headers */
 #define UDATA_ROOM 300 /* NFT_USERDATA_MAXLEN and its attribute */
-#define ELEM_ROOM 1024 /* one element, every attribute at its largest */
 #define ELEMS_MAX (1 << 20) /* elements in one call */
-#define ELEMS_PER_MSG 48
+#define ELEMS_PER_MSG 4096
+#define LIST_ROOM 60000 /* an element list's nest, below its 64 KiB (a 16-bit length) */
 
 static const struct {
 	enum nft_type type;
@@ -450,9 +450,37 @@ static int elem_fill(struct nftnl_set_elem *el, const struct nft_elem *e)
 	return 0;
 }
 
-/* One message for n elements; n * ELEM_ROOM stays below the 64 KiB of the list's nest. */
+#define A4(n) (((size_t)(n) + 3) / 4 * 4)
+
+/* An upper bound of the bytes element e takes in a message: each attribute libnftnl may
+ * write, with its header and padding, and the list item's nest. Invalid parts are counted
+ * at their largest (elem_fill() refuses them). */
+static size_t data_room(const struct nft_data *d)
+{
+	return 8 + A4(d->len <= NFT_DATA_MAX ? d->len : NFT_DATA_MAX); /* nest, value */
+}
+
+static size_t elem_room(const struct nft_elem *e)
+{
+	size_t n = 4 + 8 + data_room(&e->key); /* item nest, flags, key */
+
+	if (e->flags & NFT_ELEM_HAS_KEY_END)
+		n += data_room(&e->key_end);
+	if (e->flags & NFT_ELEM_HAS_DATA)
+		n += data_room(&e->data);
+	if (e->flags & NFT_ELEM_HAS_VERDICT) /* data nest, verdict nest, code, chain */
+		n += 8 + 8 + 4 + A4(e->chain ? strnlen(e->chain, NFT_NAME_MAXLEN) + 1 : 0);
+	if (e->flags & NFT_ELEM_HAS_TIMEOUT)
+		n += 12;
+	if (e->comment) /* userdata: the comment's TLV */
+		n += 4 + A4(strnlen(e->comment, NFT_COMMENT_MAX + 1) + 3);
+	return n;
+}
+
+/* One message for n elements (whose rooms add up to at most LIST_ROOM). */
 static int elems_chunk(struct nft *nft, uint16_t type, int family, const char *table,
-		       const char *set, const struct nft_elem *e, size_t n, uint16_t nlflags)
+		       const char *set, const struct nft_elem *e, size_t n, size_t room,
+		       uint16_t nlflags)
 {
 	struct nftnl_set_elem *el;
 	struct nftnl_set *s;
@@ -474,7 +502,7 @@ static int elems_chunk(struct nft *nft, uint16_t type, int family, const char *t
 		r = elem_fill(el, &e[i]);
 	}
 	if (r >= 0)
-		r = put_msg(nft, type, family, nlflags, NAME_ROOM + n * ELEM_ROOM, build_elems, s);
+		r = put_msg(nft, type, family, nlflags, NAME_ROOM + room, build_elems, s);
 	nftnl_set_free(s);
 	return r;
 }
@@ -483,15 +511,22 @@ static int elems_msg(struct nft *nft, uint16_t type, int family, const char *tab
 		     const struct nft_elem *e, size_t n, uint16_t nlflags)
 {
 	const char *what = type == NFT_MSG_NEWSETELEM ? "add elements" : "delete elements";
-	size_t i, k;
+	size_t i, k, room, one;
 	int r = 0;
 
 	if (!name_ok(table) || !name_ok(set) || n > ELEMS_MAX)
 		return nft_batch_fail(nft, -EINVAL, what);
-	/* No message for no elements: an empty list would flush the set. */
+	/* No message for no elements: an empty list would flush the set. As many elements per
+	 * message as the list's nest holds: the kernel looks the set up by name (a scan of the
+	 * table's sets) once per message. */
 	for (i = 0; i < n && r >= 0; i += k) {
-		k = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
-		r = elems_chunk(nft, type, family, table, set, e + i, k, nlflags);
+		for (k = 0, room = 0; i + k < n && k < ELEMS_PER_MSG; k++) {
+			one = elem_room(&e[i + k]);
+			if (k && room + one > LIST_ROOM)
+				break;
+			room += one;
+		}
+		r = elems_chunk(nft, type, family, table, set, e + i, k, room, nlflags);
 	}
 	if (r >= 0)
 		*(type == NFT_MSG_NEWSETELEM ? &nft->pending.elems_added

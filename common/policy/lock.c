@@ -29,8 +29,10 @@ int pol_lock(const char *run_dir, int timeout_ms, struct err *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
-	/* short sleeps first: the holder's critical section is a few milliseconds */
-	struct timespec nap = {0, 1000000};
+	/* short sleeps: the holder's critical section is a few milliseconds, and a pod's ADD
+	 * waiting behind it should not wait much longer (no signal, no blocking flock: the
+	 * timeout must hold) */
+	struct timespec nap = {0, 250000};
 	int fd, r;
 
 	if (!run_dir || !*run_dir ||
@@ -61,7 +63,7 @@ int pol_lock(const char *run_dir, int timeout_ms, struct err *err)
 					"policy lock: %s still held after %d ms", path, timeout_ms);
 		}
 		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 20000000)
+		if (nap.tv_nsec < 4000000)
 			nap.tv_nsec *= 2;
 	}
 }

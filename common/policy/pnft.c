@@ -671,12 +671,49 @@ static int key_cmp(const void *a, const void *b)
  * filled again (their ranges are merged, so one range of the ruleset is not one element);
  * dispatch elements whose chain changed are replaced (in the dispatch phase); the rest by
  * key. Appends the adds (add) or the removals (!add). */
+static bool addr_same(const struct ip_addr *a, const struct ip_addr *b)
+{
+	return a->family == b->family && (!a->family || !memcmp(a->b, b->b, ip_bytes(a->family)));
+}
+
+/* The fields of elements of kind that reach the kernel, equal. */
+static bool pol_elem_same(enum pol_set_kind kind, const struct pol_elem *a,
+			  const struct pol_elem *b)
+{
+	switch (kind) {
+	case POL_SET_NET4:
+	case POL_SET_NET6:
+		return addr_same(&a->ip, &b->ip) && addr_same(&a->end, &b->end);
+	case POL_SET_PORTS:
+		return a->proto == b->proto && a->port == b->port && a->port_end == b->port_end;
+	case POL_SET_NAMED4:
+	case POL_SET_NAMED6:
+		return addr_same(&a->ip, &b->ip) && a->proto == b->proto && a->port == b->port;
+	case POL_SET_DISPATCH4:
+	case POL_SET_DISPATCH6:
+		return addr_same(&a->ip, &b->ip) && !strcmp(a->chain, b->chain);
+	case POL_SET_STAMP:
+		return true;
+	default:
+		return addr_same(&a->ip, &b->ip);
+	}
+}
+
 static int set_diff(struct nft *nft, const struct pol_set *os, const struct pol_set *ns, bool add)
 {
 	struct pnft_elems a = {0}, b = {0}, put = {0}, gone = {0};
 	size_t i = 0, k = 0;
 	int r, c;
 
+	/* the usual case, a set the change did not touch: the same elements in the same order
+	 * (the renderer sorts them), found without encoding and sorting both */
+	if (os->kind == ns->kind && os->n == ns->n) {
+		while (i < os->n && pol_elem_same(ns->kind, &os->e[i], &ns->e[i]))
+			i++;
+		if (i == os->n)
+			return 0;
+		i = 0;
+	}
 	r = pnft_encode(nft, os, os->e, os->n, &a);
 	if (r >= 0)
 		r = pnft_encode(nft, ns, ns->e, ns->n, &b);
