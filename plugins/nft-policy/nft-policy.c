@@ -320,9 +320,10 @@ static void call_done(struct np_call *b)
 		pol_unlock(b->lock);
 	pol_model_free(b->m);
 	store_close(b->st);
-	nft_close(&b->nft); /* last: after a delete it waits for the kernel's deferred cleanup */
 	pol_endpoint_done(&b->ep);
 	cni_result_done(&b->prev);
+	/* last, the lock released: after a delete it waits for the kernel's deferred cleanup */
+	nft_close(&b->nft);
 }
 
 /* --- The node: br_netfilter, store, lock, nftables ----------------------------------- */

@@ -1,14 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Every conflist in chains/ run through Debian's libcni (cnitool) as a runtime runs it: two
-# pods that reach each other, a hostPort reached from an "outside" namespace and a bandwidth
-# limit in place (when the chain has those plugins), CHECK, DEL twice, and nothing left. Each
-# file is used as it is installed
-# (its own bridge and subnets; tests/netns/podman.sh checks that no two files share them),
-# only its dataDir moves into $T_TMP; a chain with sluice-vxlan-overlay gets a node lease
-# (a state file in $T_TMP holding its range, on the outside link as the underlay) and its
-# subnetFile moves there too; a chain with sluice-nft-policy gets a store and a runDir in
-# $T_TMP, and its policy table is removed after it.
+# Every conflist in chains/ run through Debian's libcni (cnitool) as a runtime runs it: two pods
+# that reach each other, a hostPort reached from an "outside" namespace and a bandwidth limit in
+# place (when the chain has those plugins), CHECK, DEL twice, and nothing left. Each file is
+# used as it is installed (its own bridge and subnets; tests/netns/podman.sh checks that no two
+# files share them), only its dataDir moves into $T_TMP; a chain with sluice-vxlan-overlay gets
+# a node lease (a state file in $T_TMP holding its range, on the outside link as the underlay)
+# and its subnetFile moves there too; a chain with sluice-nft-policy gets a store and a runDir
+# in $T_TMP, and its policy table is removed after it.
 set -u
 . "$(dirname "$0")/../lib.sh"
 

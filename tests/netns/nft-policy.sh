@@ -1,22 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# sluice-nft-policy on one simulated node (this test's namespace), chained after sluice-bridge
-# + sluice-host-local (dual stack) and run through libcni (cnitool), with Namespaces, Pods and
+# sluice-nft-policy on one simulated node (this test's namespace), chained after sluice-bridge +
+# sluice-host-local (dual stack) and run through libcni (cnitool), with Namespaces, Pods and
 # NetworkPolicies applied to a dir:// store by `sluicectl apply` and no agent running: a
-# default-deny ingress applied before the first ADD (the new pod unreachable over IPv4 and
-# IPv6, an unselected one reachable; the first ADD creates the table), labels from Pod objects
-# and from args.cni.labels, an allow by label; the before-return guarantee (a pod under
-# deny-all egress sends UDP the instant its ADD returns and the receiver sees nothing, while a
-# control pod's datagram arrives), on the slow and on the fast path; the fast path changes
-# elements only (the chains keep their handles), the slow path replaces the table when the
-# store's policies changed; the endpoint record read back; prevResult returned in the version
-# asked; DEL (elements and record gone), DEL twice, DEL without netns; GC with valid
-# attachments, a stale record's address held by a live pod kept; CHECK, and CHECK after an
-# element was removed by hand or without the record; STATUS 0, and 50 without br_netfilter
-# (hidden by a mount) and with a store that cannot be opened; ADD failures (an injected failure
-# after the commit, no br_netfilter, a store path that is a file, a bad prefix) leave no record
-# and no element; 8 ADDs and 8 DELs at once; chains/policy-only.conflist under upstream bridge
-# + host-local.
+# default-deny ingress applied before the first ADD (the new pod unreachable over IPv4 and IPv6,
+# an unselected one reachable; the first ADD creates the table), labels from Pod objects and
+# from args.cni.labels, an allow by label; the before-return guarantee (a pod under deny-all
+# egress sends UDP the instant its ADD returns and the receiver sees nothing, while a control
+# pod's datagram arrives), on the slow and on the fast path; the fast path changes elements only
+# (the chains keep their handles), the slow path replaces the table when the store's policies
+# changed; the endpoint record read back; prevResult returned in the version asked; DEL
+# (elements and record gone), DEL twice, DEL without netns; GC with valid attachments, a stale
+# record's address held by a live pod kept; CHECK, and CHECK after an element was removed by
+# hand, without the record, or with the table behind the store's policies; STATUS 0, and 50
+# without br_netfilter (hidden by a mount) and with a store that cannot be opened; ADD failures
+# (an injected failure after the commit, no br_netfilter, a store path that is a file, a bad
+# prefix) leave no record and no element; 8 ADDs and 8 DELs at once; DEL without the table;
+# chains/policy-only.conflist under upstream bridge + host-local.
 set -u
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -306,6 +306,12 @@ check_eq "... no element added" "$before" "$(elems)"
 run DEL f1 "" "$T_TMP/badprefix.conflist"
 check_eq "no endpoint record of f1" 0 "$(ctl store list "$EPS" --keys-only | grep -c f1)"
 
+# --- CHECK when the store's policies changed and no agent brought the table up to date
+netpol x none '{"podSelector":{"matchLabels":{"app":"none"}},"policyTypes":["Ingress"]}' | apply
+run CHECK mute2 "K8S_POD_NAMESPACE=x;K8S_POD_NAME=mute2" "$T_TMP/mute.conflist"
+check_eq "CHECK after a policy changed in the store (no agent): 103, the table is stale" \
+	"1 103 true" "$? $(jq -r '"\(.code) \(.msg | test("other policies than the store"))"' "$T_TMP/out")"
+
 # --- everything away: no record, no element of a pod left
 for p in web src other rx mute1 ctl1 mute2 ctl2; do
 	run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"
@@ -347,7 +353,12 @@ ok=0
 for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
 check_eq "8 DELs at once: all succeed, no record, no element left" "8 0 0" \
 	"$ok $(ctl store list "$EPS" --keys-only | grep -c .) $(elems)"
+# DEL when the table is gone (removed by hand): only the record goes
+race add r1
 nft delete table inet sluice_policy
+check "DEL without the table" race del r1
+check_eq "DEL without the table: the record is gone, no table made" "0 0" \
+	"$(ctl store list "$EPS" --keys-only | grep -c .) $(sluice_nft_tables)"
 
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its
 # node: the hostname; a store of its own)
