@@ -20,6 +20,7 @@
 #include <libmnl/libmnl.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "overlay/vxdev.h"
 #include "store/store.h"
@@ -258,14 +259,20 @@ static int parse_flags(int argc, char **argv, struct agent_opts *a, const char *
 	return 0;
 }
 
-/* The subnet file's directory: policy.lock and the plugin's runDir */
+/* The subnet file's directory, absolute (the plugin's runDir: it runs elsewhere), made
+ * now: policy.lock is there before the lease's files are */
 static int run_dir(struct agent_opts *o)
 {
-	char *copy = strdup(o->subnet_file);
+	char *copy = strdup(o->subnet_file), *dir;
 
 	if (!copy)
 		return -ENOMEM;
-	o->run_dir = strdup(dirname(copy));
+	dir = dirname(copy);
+	if (fs_mkdir_p(dir, 0755) < 0)
+		log_warn("making %s: %s", dir, strerror(errno));
+	o->run_dir = realpath(dir, NULL);
+	if (!o->run_dir)
+		o->run_dir = strdup(dir);
 	free(copy);
 	return o->run_dir ? 0 : -ENOMEM;
 }

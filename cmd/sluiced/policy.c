@@ -15,7 +15,6 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
-#include "base/fs.h"
 #include "base/log.h"
 #include "policy/pnft.h"
 #include "store/store.h"
@@ -27,22 +26,15 @@
  * fragment twice */
 #define POL_FRAG_MAX 256
 
-static const struct pnft_opts pnft_o = {.nflog_group = POL_NFLOG_GROUP, .log_rate = PNFT_LOG_RATE};
-
-static bool has_prefix(const char *s, const char *p)
-{
-	return !strncmp(s, p, strlen(p));
-}
-
 bool agent_policy_rel_relevant(const char *rel)
 {
-	return has_prefix(rel, POL_KEY_NAMESPACES) || has_prefix(rel, POL_KEY_PODS) ||
-	       has_prefix(rel, POL_KEY_POLICIES) || has_prefix(rel, POL_KEY_ENDPOINTS);
+	return agent_has_prefix(rel, POL_KEY_NAMESPACES) || agent_has_prefix(rel, POL_KEY_PODS) ||
+	       agent_has_prefix(rel, POL_KEY_POLICIES) || agent_has_prefix(rel, POL_KEY_ENDPOINTS);
 }
 
 static const char *rel_of(const struct agent *a, const char *key)
 {
-	return has_prefix(key, a->pol.pfx) ? key + strlen(a->pol.pfx) : NULL;
+	return agent_has_prefix(key, a->pol.pfx) ? key + strlen(a->pol.pfx) : NULL;
 }
 
 static bool mirror(const struct agent *a)
@@ -77,7 +69,7 @@ static void bad_set(struct agent_policy *p, const char *rel, bool bad)
 
 /* --- the endpoints a batch touches ----------------------------------------------------- */
 
-static struct agent_touch *touch_find(struct agent_policy *p, const char *key)
+struct agent_touch *agent_touch_find(struct agent_policy *p, const char *key)
 {
 	for (size_t i = 0; i < p->nt; i++)
 		if (!strcmp(p->t[i].key, key))
@@ -104,7 +96,7 @@ static int touch_note(struct agent *a, const char *key)
 	struct err e = {0};
 	int r;
 
-	if (touch_find(p, key))
+	if (agent_touch_find(p, key))
 		return 0;
 	if (p->nt == POL_FRAG_MAX)
 		return -E2BIG;
@@ -133,8 +125,7 @@ static int touch_note(struct agent *a, const char *key)
 	return 0;
 }
 
-/* Whether the batch still patches fragments (else the whole ruleset is rendered) */
-static bool tracking(const struct agent_policy *p)
+bool agent_policy_tracking(const struct agent_policy *p)
 {
 	return p->have_last && !p->policies_changed && !p->need_full;
 }
@@ -159,7 +150,7 @@ static void plog_add(struct agent_policy *p, const char *rel, bool gone, size_t 
 		p->nlog++;
 }
 
-static void plogs_free(struct agent_policy *p)
+void agent_plogs_free(struct agent_policy *p)
 {
 	for (size_t i = 0; i < p->nlog; i++)
 		free(p->log[i].rel);
@@ -177,7 +168,7 @@ static ssize_t note_affected(struct agent *a, const char *rel, bool before)
 
 	/* an endpoint's own event is always noted, also when it is new (its log line counts
 	 * its elements) */
-	if (has_prefix(rel, POL_KEY_ENDPOINTS)) {
+	if (agent_has_prefix(rel, POL_KEY_ENDPOINTS)) {
 		if (before && touch_note(a, rel) < 0)
 			p->need_full = true;
 		return 1;
@@ -190,14 +181,14 @@ static ssize_t note_affected(struct agent *a, const char *rel, bool before)
 	for (i = 0; i < n; i++) {
 		/* endpoint keys, with or without their "endpoints/" */
 		key = keys[i];
-		if (!has_prefix(key, POL_KEY_ENDPOINTS) &&
+		if (!agent_has_prefix(key, POL_KEY_ENDPOINTS) &&
 		    asprintf(&key, "%s%s", POL_KEY_ENDPOINTS, keys[i]) < 0) {
 			p->need_full = true;
 			break;
 		}
-		if (!tracking(p)) {
+		if (!agent_policy_tracking(p)) {
 			/* the whole ruleset will be rendered */
-		} else if (!before && !touch_find(p, key)) {
+		} else if (!before && !agent_touch_find(p, key)) {
 			/* touched only after the change: its fragment before is unknown */
 			p->need_full = true;
 		} else if (before && touch_note(a, key) < 0) {
@@ -220,7 +211,7 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 	ssize_t n = 0;
 	int r;
 
-	if (!quiet && !has_prefix(rel, POL_KEY_POLICIES))
+	if (!quiet && !agent_has_prefix(rel, POL_KEY_POLICIES))
 		n = note_affected(a, rel, true);
 	r = pol_model_set(p->model, rel, value, len, &e);
 	if (r == -EINVAL) {
@@ -238,7 +229,7 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 	if (r == 0 || quiet)
 		return r;
 	p->pending = true;
-	if (has_prefix(rel, POL_KEY_POLICIES)) {
+	if (agent_has_prefix(rel, POL_KEY_POLICIES)) {
 		p->policies_changed = true;
 		n = 0;
 	} else if (n >= 0) {
@@ -353,301 +344,13 @@ static void take_queue(struct agent *a)
 			p->seen = ev->kv.mod_rev;
 		/* with a mirror, this node's endpoints are the local store's (the cluster's are
 		 * their copies: the event only moves the revision) */
-		if (mirror(a) && !p->q[i].local && has_prefix(rel, p->own))
+		if (mirror(a) && !p->q[i].local && agent_has_prefix(rel, p->own))
 			continue;
 		if (mirror(a))
 			(void)agent_mirror_event(a, ev, p->q[i].local);
 		(void)feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false);
 	}
 	queue_free(p);
-}
-
-/* --- into the kernel ------------------------------------------------------------------ */
-
-static void nft_failed(const struct agent *a, const char *what, int r)
-{
-	const char *m = nft_errmsg(&a->nft);
-
-	log_error("policy: %s: %s", what, m && m[0] ? m : strerror(-r));
-}
-
-/* The whole ruleset rendered; the table changed by difference when it holds the ruleset
- * last applied (same: the kernel's stamp is its), else replaced */
-static int commit_full(struct agent *a, bool same)
-{
-	struct agent_policy *p = &a->pol;
-	struct pol_ruleset rs = {0};
-	struct err e = {0};
-	int64_t t0 = agent_now_ms(), t1;
-	int r;
-
-	r = pol_render(p->model, &rs, &e);
-	t1 = agent_now_ms();
-	if (r < 0) {
-		log_error("policy: rendering the ruleset: %s", e.msg[0] ? e.msg : strerror(-r));
-		return r;
-	}
-	nft_batch_begin(&a->nft);
-	r = same ? pnft_diff(&a->nft, &p->last, &rs, &pnft_o) : pnft_replace(&a->nft, &rs, &pnft_o);
-	if (r >= 0)
-		r = nft_batch_commit(&a->nft);
-	if (r < 0 && same) {
-		nft_failed(a, "changing the table by difference (replacing it instead)", r);
-		nft_batch_begin(&a->nft);
-		r = pnft_replace(&a->nft, &rs, &pnft_o);
-		if (r >= 0)
-			r = nft_batch_commit(&a->nft);
-		same = false;
-	}
-	if (r < 0) {
-		nft_failed(a, "replacing the table", r);
-		pol_ruleset_free(&rs);
-		return r;
-	}
-	log_debug("policy: rendered in %lld ms, table %s %s in %lld ms", (long long)(t1 - t0),
-		  POL_TABLE, same ? "changed by difference" : "replaced",
-		  (long long)(agent_now_ms() - t1));
-	pol_ruleset_free(&p->last);
-	p->last = rs;
-	p->have_last = true;
-	return 0;
-}
-
-struct frag_change {
-	struct pol_ruleset went, came;
-	size_t nw, nc;
-	bool has; /* the endpoint is in the model now */
-};
-
-static void changes_free(struct frag_change *c, size_t n)
-{
-	for (size_t i = 0; c && i < n; i++) {
-		pol_ruleset_free(&c[i].went);
-		pol_ruleset_free(&c[i].came);
-	}
-	free(c);
-}
-
-/* Each touched endpoint's difference between its fragment before and now. Returns the
- * array (p->nt entries; entries of touches not rendered are empty) or NULL. */
-static struct frag_change *frag_changes(struct agent *a)
-{
-	struct agent_policy *p = &a->pol;
-	struct frag_change *c = calloc(p->nt ? p->nt : 1, sizeof(*c));
-	struct pol_ruleset classes = {0};
-
-	for (size_t i = 0; c && i < p->nt; i++) {
-		struct pol_ruleset after = {0};
-		struct err e = {0};
-		int r;
-
-		if (!p->t[i].rendered)
-			continue;
-		r = pol_render_endpoint(p->model, p->t[i].key, &after, &e);
-		c[i].has = r == 0;
-		if ((r < 0 && r != -ENOENT) ||
-		    agent_frag_diff(&p->t[i].before, &after, &c[i].went, &c[i].came, &c[i].nw,
-				    &c[i].nc) < 0 ||
-		    (p->have_last && agent_frag_new_classes(&p->last, &after, &c[i].came) < 0)) {
-			pol_ruleset_free(&after);
-			changes_free(c, p->nt);
-			c = NULL;
-			break;
-		}
-		/* a class new to the table is added by the first fragment naming it only */
-		agent_frag_drop_classes(&c[i].came, &classes);
-		pol_ruleset_free(&after);
-	}
-	pol_ruleset_free(&classes);
-	return c;
-}
-
-/* Only endpoints' fragments changed: their elements out and in, one batch */
-static int commit_frags(struct agent *a, struct frag_change *c)
-{
-	struct agent_policy *p = &a->pol;
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < p->nt; i++)
-		if (!p->t[i].rendered || !agent_frag_fits(&p->last, &c[i].went) ||
-		    !agent_frag_fits(&p->last, &c[i].came))
-			return -EAGAIN; /* the whole ruleset, then */
-	nft_batch_begin(&a->nft);
-	/* every element that went before any that came: an IP may move between endpoints */
-	for (i = 0; r >= 0 && i < p->nt; i++)
-		if (c[i].went.nsets)
-			r = pnft_frag_del(&a->nft, &c[i].went);
-	for (i = 0; r >= 0 && i < p->nt; i++)
-		if (c[i].came.nsets || c[i].came.ncchains)
-			r = pnft_frag_add(&a->nft, &c[i].came, &pnft_o);
-	if (r >= 0)
-		r = nft_batch_commit(&a->nft);
-	if (r < 0) {
-		nft_failed(a, "changing endpoints' elements (rendering the whole ruleset instead)",
-			   r);
-		return -EAGAIN;
-	}
-	for (i = 0; i < p->nt; i++)
-		agent_frag_remove(&p->last, &c[i].went);
-	for (i = 0; i < p->nt; i++)
-		if (agent_frag_insert(&p->last, &c[i].came) < 0) {
-			/* the table has it; the copy does not: replace next time */
-			p->have_last = false;
-			return -ENOMEM;
-		}
-	return 0;
-}
-
-static const char *ep_verb(const struct agent_touch *t, const struct frag_change *c)
-{
-	return !t->had ? "added" : !c->has ? "removed" : "changed";
-}
-
-/* A policy's chains in the ruleset and the elements of the sets its rules use */
-static void policy_size(const struct pol_ruleset *rs, const char *rel, size_t *nch, size_t *nel)
-{
-	const char *nsp = rel + strlen(POL_KEY_POLICIES), *slash = strchr(nsp, '/');
-	char seen[64][POL_NAME_MAX];
-	size_t ns = 0;
-
-	*nch = *nel = 0;
-	if (!slash)
-		return;
-	for (size_t i = 0; i < rs->npchains; i++) {
-		const struct pol_pchain *c = &rs->pchains[i];
-
-		if (strlen(c->ns) != (size_t)(slash - nsp) || strncmp(c->ns, nsp, slash - nsp) ||
-		    strcmp(c->policy, slash + 1))
-			continue;
-		(*nch)++;
-		for (size_t j = 0; j < c->nrules; j++) {
-			const char *names[3] = {c->rules[j].addr_set, c->rules[j].port_set,
-						c->rules[j].named_set};
-
-			for (int k = 0; k < 3; k++) {
-				const struct pol_set *s =
-					names[k][0] ? pol_ruleset_set(rs, names[k]) : NULL;
-				size_t m;
-
-				for (m = 0; s && m < ns; m++)
-					if (!strcmp(seen[m], s->name))
-						break;
-				if (!s || m < ns)
-					continue;
-				if (ns < 64)
-					memcpy(seen[ns++], s->name, POL_NAME_MAX);
-				*nel += s->n;
-			}
-		}
-	}
-}
-
-/* The elements that came and went for the endpoints a pod or a namespace has: false when
- * one of them was not rendered (the whole ruleset was) */
-static bool elems_of(struct agent *a, const struct frag_change *c, const char *rel, size_t *nc,
-		     size_t *nw)
-{
-	struct agent_policy *p = &a->pol;
-	char **keys = NULL, key[512];
-	size_t n = 0, i;
-	bool ok = pol_model_affected(p->model, rel, &keys, &n) == 0;
-
-	*nc = *nw = 0;
-	for (i = 0; i < n; i++) {
-		struct agent_touch *t;
-
-		snprintf(key, sizeof(key), "%s%s",
-			 has_prefix(keys[i], POL_KEY_ENDPOINTS) ? "" : POL_KEY_ENDPOINTS, keys[i]);
-		t = touch_find(p, key);
-		if (!t || !t->rendered || !tracking(p)) {
-			ok = false;
-		} else {
-			*nc += c[t - p->t].nc;
-			*nw += c[t - p->t].nw;
-		}
-		free(keys[i]);
-	}
-	free(keys);
-	return ok;
-}
-
-static void log_changes(struct agent *a, const struct frag_change *c)
-{
-	struct agent_policy *p = &a->pol;
-
-	for (size_t i = 0; i < p->nlog; i++) {
-		const struct agent_plog *l = &p->log[i];
-		const char *rel = l->rel;
-
-		if (has_prefix(rel, POL_KEY_POLICIES)) {
-			size_t nch, nel;
-
-			if (l->gone) {
-				log_info("policy: %s deleted", rel + strlen(POL_KEY_POLICIES));
-				continue;
-			}
-			policy_size(&p->last, rel, &nch, &nel);
-			log_info("policy: %s applied (%zu chains, %zu elements)",
-				 rel + strlen(POL_KEY_POLICIES), nch, nel);
-		} else if (has_prefix(rel, POL_KEY_ENDPOINTS)) {
-			struct agent_touch *t = touch_find(p, rel);
-			const struct frag_change *fc = t && c ? &c[t - p->t] : NULL;
-			const char *name = rel + strlen(POL_KEY_ENDPOINTS);
-
-			if (!fc || !t->rendered)
-				log_info("policy: endpoint %s %s", name,
-					 l->gone ? "removed" : "changed");
-			else if (!t->had || !fc->has)
-				log_info("policy: endpoint %s %s (%zu elements)", name,
-					 ep_verb(t, fc), t->had ? fc->nw : fc->nc);
-			else
-				log_info("policy: endpoint %s changed (+%zu -%zu elements)", name,
-					 fc->nc, fc->nw);
-		} else {
-			bool pod = has_prefix(rel, POL_KEY_PODS);
-			char el[64] = "";
-			size_t nc, nw;
-
-			if (c && elems_of(a, c, rel, &nc, &nw))
-				snprintf(el, sizeof(el), ", +%zu -%zu elements", nc, nw);
-			log_info("policy: %s %s %s (%zu endpoint%s%s)", pod ? "pod" : "namespace",
-				 strchr(rel, '/') + 1, l->gone ? "deleted" : "changed", l->neps,
-				 l->neps == 1 ? "" : "s", el);
-		}
-	}
-	plogs_free(p);
-}
-
-/* The model into the table: the fragments when only they changed, else the whole */
-static int commit(struct agent *a)
-{
-	struct agent_policy *p = &a->pol;
-	char kst[POL_STAMP_MAX] = "";
-	struct frag_change *c = NULL;
-	bool same;
-	int r;
-
-	r = pnft_read_stamp(&a->nft, kst);
-	if (r < 0) {
-		nft_failed(a, "reading the table's stamp", r);
-		return r;
-	}
-	same = p->have_last && r == 1 && !strcmp(kst, p->last.stamp);
-	if (p->have_last && !same)
-		log_info("policy: table %s %s: replacing it", POL_TABLE,
-			 r ? "was replaced by someone else" : "is gone");
-	if (p->nt && !(c = frag_changes(a)))
-		p->need_full = true;
-	r = -EAGAIN;
-	if (same && tracking(p))
-		r = commit_frags(a, c);
-	if (r == -EAGAIN)
-		r = commit_full(a, same);
-	if (r == 0)
-		log_changes(a, c);
-	changes_free(c, p->nt);
-	return r;
 }
 
 /* --- the sync ------------------------------------------------------------------------ */
@@ -666,7 +369,7 @@ static int lock(struct agent *a)
 static void batch_reset(struct agent_policy *p)
 {
 	touches_free(p);
-	plogs_free(p);
+	agent_plogs_free(p);
 	p->policies_changed = p->need_full = p->pending = false;
 }
 
@@ -698,9 +401,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 	n = p->nq;
 	t0 = agent_now_ms();
 	take_queue(a);
-	full = !tracking(p);
+	full = !agent_policy_tracking(p);
 	if (p->pending)
-		r = commit(a);
+		r = agent_policy_commit(a);
 	pol_unlock(fd);
 	log_debug("policy: %zu events taken, %s in %lld ms", n,
 		  !p->pending		  ? "nothing to change"
@@ -709,7 +412,7 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		  (long long)(agent_now_ms() - t0));
 	if (r < 0) {
 		touches_free(p);
-		plogs_free(p);
+		agent_plogs_free(p);
 		p->need_full = true;
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
 		return r;
@@ -808,17 +511,17 @@ static int build_model(struct agent *a, const struct store_list *cl, const struc
 	for (i = 0; i < cl->n; i++) {
 		const char *rel = rel_of(a, cl->kvs[i].key);
 
-		if (mirror(a) && has_prefix(rel, p->own))
+		if (mirror(a) && agent_has_prefix(rel, p->own))
 			continue;
 		if (feed(a, rel, cl->kvs[i].value, cl->kvs[i].value_len, true) > 0) {
-			*npol += has_prefix(rel, POL_KEY_POLICIES);
-			*neps += has_prefix(rel, POL_KEY_ENDPOINTS);
+			*npol += agent_has_prefix(rel, POL_KEY_POLICIES);
+			*neps += agent_has_prefix(rel, POL_KEY_ENDPOINTS);
 		}
 	}
 	for (i = 0; ll && i < ll->n; i++) {
 		const char *rel = rel_of(a, ll->kvs[i].key);
 
-		if (has_prefix(rel, p->own) &&
+		if (agent_has_prefix(rel, p->own) &&
 		    feed(a, rel, ll->kvs[i].value, ll->kvs[i].value_len, true) > 0)
 			(*neps)++;
 	}
@@ -871,10 +574,10 @@ static int start_locked(struct agent *a, struct store_list *cl, int64_t *lrev)
 		return r;
 	r = pnft_read_stamp(&a->nft, kst);
 	if (r < 0) {
-		nft_failed(a, "reading the table's stamp", r);
+		agent_nft_failed(a, "reading the table's stamp", r);
 		return r;
 	}
-	r = commit_full(a, p->have_last && r == 1 && !strcmp(kst, p->last.stamp));
+	r = agent_policy_commit_full(a, p->have_last && r == 1 && !strcmp(kst, p->last.stamp));
 	if (r == 0)
 		log_info("policy: %zu policies, %zu endpoints at revision %lld: table %s set "
 			 "(%zu chains, %zu class chains, %zu elements)",
@@ -920,11 +623,25 @@ int agent_policy_start(struct agent *a)
 	return r;
 }
 
+static bool same_dir(const char *u1, const char *u2)
+{
+	char *r1, *r2;
+	bool same;
+
+	if (strncmp(u1, "dir://", 6) || strncmp(u2, "dir://", 6))
+		return false;
+	r1 = realpath(u1 + 6, NULL);
+	r2 = realpath(u2 + 6, NULL);
+	same = r1 && r2 && !strcmp(r1, r2);
+	free(r1);
+	free(r2);
+	return same;
+}
+
 int agent_policy_init(struct agent *a)
 {
 	struct agent_policy *p = &a->pol;
 	struct err e = {0};
-	char *dir;
 
 	if (!a->o.policy)
 		return 0;
@@ -937,13 +654,13 @@ int agent_policy_init(struct agent *a)
 			log_error("--local-store: %s", e.msg);
 			return -EINVAL;
 		}
+		/* the same directory named twice: a mirror into itself would copy each event
+		 * back as a new one, forever */
+		if (same_dir(a->o.local_url, store_url(a->store))) {
+			store_close(p->local);
+			p->local = NULL;
+		}
 	}
-	/* policy.lock lives there; the lease's files make it too, but later */
-	if (!(dir = strdup(a->o.run_dir)))
-		return -ENOMEM;
-	if (fs_mkdir_p(dir, 0755) < 0)
-		log_warn("policy: making %s: %s", a->o.run_dir, strerror(errno));
-	free(dir);
 	return 0;
 }
 

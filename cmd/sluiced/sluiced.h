@@ -2,14 +2,17 @@
 /* sluiced, the node agent: what its files share. main.c parses the flags and runs the epoll
  * loop; lease.c holds the node's lease (acquire, renew, revocation, files); peers.c keeps
  * the peer leases of the store in the kernel; kernel.c the device, the masquerade table and
- * the rtnetlink monitor; policy.c the NetworkPolicy table, mirror.c the node-local copy of
- * the cluster store's policy objects; status.c the agent status file. */
+ * the rtnetlink monitor; policy.c the NetworkPolicy side (the model fed by the store, its
+ * batches, agents/<node>), apply.c its commits to the table, frag.c endpoints' fragments
+ * compared and patched in, mirror.c the node-local copy of the cluster store's policy
+ * objects; status.c the agent status file. */
 #ifndef SLUICED_H
 #define SLUICED_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/ip.h"
@@ -187,6 +190,11 @@ int agent_monitor_open(struct agent *a);
 bool agent_monitor_read(struct agent *a);
 void agent_dev_where(const struct agent *a, int family, struct overlay_where *w);
 
+static inline bool agent_has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
 /* policy.c */
 int agent_policy_init(struct agent *a); /* 0 or -errno (logged) */
 void agent_policy_done(struct agent *a);
@@ -201,6 +209,19 @@ int agent_policy_sync(struct agent *a, int *timeout_ms);
 /* agents/<node> written when R advanced: 0 or -errno (logged) */
 int agent_policy_status(struct agent *a);
 bool agent_policy_rel_relevant(const char *rel);
+/* Whether the batch still patches fragments (else the whole ruleset is rendered) */
+bool agent_policy_tracking(const struct agent_policy *p);
+struct agent_touch *agent_touch_find(struct agent_policy *p, const char *key);
+void agent_plogs_free(struct agent_policy *p);
+
+/* apply.c */
+/* The model into the table: the fragments when only they changed, else the whole; one log
+ * line per change. 0 or -errno (logged). */
+int agent_policy_commit(struct agent *a);
+/* The whole ruleset rendered; the table changed by difference when it holds the ruleset
+ * last applied (same: the kernel's stamp is its), else replaced */
+int agent_policy_commit_full(struct agent *a, bool same);
+void agent_nft_failed(const struct agent *a, const char *what, int r);
 
 /* frag.c: an endpoint's fragments before and after: the elements that went (before's not
  * in after) and came (after's not in before), appended to went and came (sets made as

@@ -61,6 +61,17 @@ sets_with() {
 		select([.elem[] | if type == "object" then .elem.val else . end] | index($ip)) | .name] |
 		sort | join(" ")'
 }
+# the table as JSON without handles, its elements sorted (a hash set lists them in no
+# order), without the class chains no dispatch element names (an endpoint's change never
+# deletes a class chain: the next policy change's difference does)
+norm() {
+	tj | jq -S -c '[.nftables[] | .map? // empty | .elem // [] | .[] | .[1].goto.target] as $used |
+		[.nftables[] | select(has("metainfo") | not) |
+		select((.chain.name // .rule.chain // "") as $n |
+			($n | test("^c[ie]-") | not) or ($used | index($n) != null)) |
+		walk(if type == "object" then del(.handle) | (if (.elem | type) == "array" then .elem |= sort_by(tostring) else . end) else . end)] |
+		sort_by(tostring)'
+}
 stamp() { tj | jq -r '.nftables[] | .set? // empty | select(.name == "stamp") | .elem[0].elem.comment // .elem[0]'; }
 
 # run_suite KIND: KIND dir or etcd; STORE (cluster) and LOCAL set by the caller
@@ -77,6 +88,23 @@ run_suite() {
 	ep() {
 		"$BIN/sluicectl" --store "$5" store put "$P/endpoints/$1" -- \
 			"{\"containerID\":\"$(basename "$1" -eth0)\",\"ifName\":\"eth0\",\"namespace\":\"$2\",\"pod\":\"$3\",\"node\":\"${1%%/*}\",\"ips\":[\"$4\"],\"hostVeth\":\"veth${3}\"}" >/dev/null
+	}
+
+	# restart_check NAME: the agent (stopped) started again replaces the table with its
+	# whole ruleset: nothing differs from what it held
+	restart_check() {
+		local before nset nrep
+		before=$(norm)
+		nset=$(grep -c 'table sluice_policy set' "$log")
+		nrep=$(grep -c 'table sluice_policy replaced' "$log")
+		setsid "$BIN/sluiced" --store "$STORE" --local-store "$LOCAL" --subnet-file "$n/subnet.env" \
+			--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
+		PID=$!
+		set_again() { [ "$(grep -c 'table sluice_policy set' "$log")" -gt "$nset" ]; }
+		if until_true 10 set_again; then pass "$1-restart"; else fail "$1-restart" "$(tail "$log")"; fi
+		check_eq "$1-restart-replaced" $((nrep + 1)) "$(grep -c 'table sluice_policy replaced' "$log")"
+		check_eq "$1-restart-same-table" "$before" "$(norm)"
+		check_eq "$1-restart-table-read" 4 "$(jq '[.[] | .map? // empty] | length' <<<"$before")"
 	}
 
 	ctl config set -f - >/dev/null <<<'{"Network":"10.244.0.0/16","SubnetLen":24,"Backend":{"Type":"vxlan"}}'
@@ -127,7 +155,9 @@ EOF
 		--cni-conf-dir "$n/net.d" --node-name n1 --ttl 60 --log-level debug 2>>"$log" &
 	PID=$!
 	if until_true 20 applied "$rev"; then pass "$k-start-applied"; else fail "$k-start-applied" "$(cat "$log")"; fi
-	check_eq "$k-start-agent-key" "n1 $(st .PolicyRevision)" "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')"
+	# (the status file and the key are written one after the other: equal once settled)
+	key_is_status() { [ "$(ctl store get "$P/agents/n1" --value-only | jq -r '"\(.node) \(.policyRevision)"')" = "n1 $(st .PolicyRevision)" ]; }
+	if until_true 5 key_is_status; then pass "$k-start-agent-key"; else fail "$k-start-agent-key" "$(ctl store get "$P/agents/n1")" "$(cat "$n/subnet.agent.json")"; fi
 	check_eq "$k-start-policy-chains" 1 "$(nchains pi-)"
 	check_eq "$k-start-no-egress-chains" 0 "$(nchains pe-)"
 	r=$(goto_of ing4 10.244.1.2)
@@ -196,6 +226,24 @@ EOF
 	check_eq "$k-local-ep-added" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.4)"
 	check_eq "$k-local-ep-logged" 1 "$(grep -c 'policy: endpoint n1/ce-eth0 added (1 elements)' "$log")"
 
+	# --- endpoints removed: another node's leaves the peer set; this node's its dispatch
+	# element (with etcd, its copy in etcd goes too)
+	ep n2/cf-eth0 y c 10.244.2.9 "$STORE"
+	ep n1/cg-eth0 x a 10.244.1.9 "$LOCAL"
+	rev=$(mod_rev "$P/endpoints/n2/cf-eth0")
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-before-removal" "$pset $(goto_of ing4 10.244.1.2)" "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	ctl store del "$P/endpoints/n2/cf-eth0" >/dev/null
+	"$BIN/sluicectl" --store "$LOCAL" store del "$P/endpoints/n1/cg-eth0" >/dev/null
+	if [ "$k" = etcd ]; then
+		cg_gone() { ! ctl store get "$P/endpoints/n1/cg-eth0"; }
+		if until_true 10 cg_gone; then pass "$k-mirror-ep-del-to-etcd"; else fail "$k-mirror-ep-del-to-etcd" "$(tail "$log")"; fi
+	fi
+	rev=$(ctl -o json store put "$P/namespaces/z" -- '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"z"}}' | jq .revision)
+	until_true 10 applied "$rev"
+	check_eq "$k-ep-removed" " " "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
+	check_eq "$k-ep-removed-logged" "1 1" "$(grep -c 'policy: endpoint n2/cf-eth0 removed (1 elements)' "$log") $(grep -c 'policy: endpoint n1/cg-eth0 removed (1 elements)' "$log")"
+
 	# --- a pod's labels change: its endpoint's dispatch element moves to the other class
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -208,6 +256,23 @@ EOF
 	check_eq "$k-pod-label-moves" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
 	check_eq "$k-pod-label-logged" 1 "$(grep -c 'policy: pod x/b changed (1 endpoint, +1 -1 elements)' "$log")"
 
+	# --- a namespace change touching more endpoints than one batch patches (256): the whole
+	# ruleset rendered instead; all 300 become peers
+	if [ "$k" = dir ]; then
+		for i in $(seq 1 300); do
+			ep "n2/big$i-eth0" big "" "10.244.$((3 + i / 250)).$((i % 250 + 1))" "$STORE"
+		done
+		rev=$(ctl -o json store put "$P/namespaces/big" -- '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"big","labels":{"ns":"y"}}}' | jq .revision)
+		if until_true 10 applied "$rev"; then pass "$k-big-applied"; else fail "$k-big-applied" "$(tail "$log")"; fi
+		check_eq "$k-big-peers" 302 "$(tj | jq --arg s "$pset" '[.nftables[] | .set? // empty | select(.name == $s) | .elem[]] | length')"
+		check_eq "$k-big-logged" 1 "$(grep -c 'policy: namespace big changed (300 endpoints)$' "$log")"
+		check_eq "$k-big-whole" 1 "$(grep -A3 'policy: namespace big changed' "$log" | grep -c 'events taken, the whole ruleset')"
+		for i in $(seq 1 300); do ctl store del "$P/endpoints/n2/big$i-eth0" >/dev/null; done
+		rev=$(ctl -o json store del "$P/namespaces/big" | jq .revision)
+		until_true 10 applied "$rev"
+		check_eq "$k-big-gone" 2 "$(tj | jq --arg s "$pset" '[.nftables[] | .set? // empty | select(.name == $s) | .elem[]] | length')"
+	fi
+
 	# --- a namespace's labels change: its endpoints leave the policy's peers
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -218,6 +283,11 @@ EOF
 	if until_true 10 applied "$rev"; then pass "$k-ns-label-applied"; else fail "$k-ns-label-applied" "$(tail "$log")"; fi
 	check_eq "$k-ns-label-peers-gone" "" "$(sets_with 10.244.2.2)$(sets_with 10.244.2.3)"
 	check_eq "$k-ns-label-logged" 1 "$(grep -c 'policy: namespace y changed (2 endpoints, +0 -2 elements)' "$log")"
+
+	# --- what the changes above patched in piece by piece is what a whole render gives
+	stop_pid "$PID" TERM 50
+	PID=
+	restart_check "$k-patched"
 
 	# --- an invalid object: logged once, skipped, the agent goes on
 	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
@@ -246,7 +316,27 @@ EOF
 	until_true 10 applied "$rev"
 	check_eq "$k-stamp-replaced" "$st0" "$(stamp)"
 	check_eq "$k-stamp-element-back" "$(goto_of ing4 10.244.1.2)" "$(goto_of ing4 10.244.1.3)"
-	check_eq "$k-stamp-logged" 1 "$(grep -c 'policy: table sluice_policy was replaced by someone else: replacing it' "$log")"
+	check_eq "$k-stamp-logged" 1 "$(grep -c "policy: table sluice_policy holds another ruleset (stamp someone-else, not ${st0:0:12}): replacing it" "$log")"
+
+	# --- etcd away and back: the table stays as it is meanwhile; the watch resumes and
+	# what changed is applied
+	if [ "$k" = etcd ]; then
+		etcd_down e1
+		sleep 1
+		check_eq "$k-outage-table-stays" 2 "$(nchains pi-)"
+		if etcd_up e1 "$ETCD" http://127.0.0.1:23801; then pass "$k-outage-etcd-back"; else fail "$k-outage-etcd-back"; fi
+		ctl apply -f - >/dev/null <<'EOF'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: after-outage, namespace: x}
+spec: {podSelector: {matchLabels: {pod: a}}, policyTypes: [Egress]}
+EOF
+		rev=$(mod_rev "$P/policies/x/after-outage")
+		if until_true 20 applied "$rev"; then pass "$k-outage-resumed"; else fail "$k-outage-resumed" "$(tail "$log")"; fi
+		check_eq "$k-outage-egress-chain" 1 "$(nchains pe-)"
+		rev=$(ctl -o json store del "$P/policies/x/after-outage" | jq .revision)
+		until_true 10 applied "$rev"
+	fi
 
 	# --- a policy deleted: its chains go
 	rev=$(ctl -o json store del "$P/policies/x/allow-from-y" | jq .revision)
@@ -292,7 +382,11 @@ EOF
 	if until_true 5 gone "$PID"; then pass "$k-sigterm-exits"; else fail "$k-sigterm-exits"; fi
 	PID=
 	check_eq "$k-sigterm-table-stays" "$r" "$(tj | jq -c '[.nftables[] | (.chain? // .set? // .map? // empty) | .name] | sort')"
-	check_eq "$k-sigterm-logged" 1 "$(grep -c 'the policy table and the lease in place' "$log")"
+	check_eq "$k-sigterm-logged" 2 "$(grep -c 'the policy table and the lease in place' "$log")"
+
+	restart_check "$k-end"
+	stop_pid "$PID" TERM 50
+	PID=
 	nft delete table inet sluice_policy
 	nft delete table inet sluice_overlay 2>/dev/null
 	ip link del sluice.1 2>/dev/null
@@ -331,3 +425,20 @@ until_true 5 gone "$PID"
 PID=
 check_eq usage-local-store "sluiced: --local-store 'etcd://x:1': must be a dir:// store (sluice-nft-policy reads it)" \
 	"$("$BIN/sluiced" --local-store etcd://x:1 2>&1 | head -1)"
+
+# --- the same directory named twice (a trailing slash): no mirror of a store into itself
+n=$T_TMP/twice
+STORE=dir://$T_TMP/store-off
+# (and a relative --subnet-file: the conflist's runDir is absolute, the plugin runs elsewhere)
+(cd "$T_TMP" && exec setsid "$BIN/sluiced" --store "$STORE" --local-store "$STORE/" \
+	--subnet-file twice/subnet.env --cni-conf-dir "$n/net.d" --node-name n1 2>>"$T_TMP/twice.log") &
+PID=$!
+policy_set() { grep -q 'table sluice_policy set' "$T_TMP/twice.log"; }
+until_true 10 policy_set
+check_eq same-dir-no-mirror "1 0" "$(grep -c "local store $STORE/\$" "$T_TMP/twice.log") $(grep -c mirror "$T_TMP/twice.log")"
+until_true 10 test -s "$n/net.d/10-sluice.conflist"
+check_eq relative-run-dir "$(realpath "$n")" "$(jq -r '.plugins[2].runDir' "$n/net.d/10-sluice.conflist")"
+check relative-lock-file test -e "$n/policy.lock"
+kill -TERM "$PID"
+until_true 5 gone "$PID"
+PID=
