@@ -426,6 +426,8 @@ static int set_names(const struct pol_policy *p, struct pol_prule *r)
 		for (i = 0; i < POL_SET_ID_LEN; i++)
 			w[i] = hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
 		w[i] = '\0';
+		memcpy(&r->set_key[k], d, sizeof(r->set_key[k]));
+		r->set_key[k] ^= (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ULL;
 		memcpy(&r->set_chk[k], d + 16, sizeof(r->set_chk[k]));
 	}
 	return 0;

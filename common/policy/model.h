@@ -52,6 +52,7 @@ struct pol_prule {
 	 * holds: rules and policies that would hold the same elements share one set), and a
 	 * check of the rest of that digest (two identities with one name are refused) */
 	char set[RK_COUNT][POL_SET_NAME_LEN];
+	uint64_t set_key[RK_COUNT]; /* a hash of the name, for the renderer's table */
 	uint64_t set_chk[RK_COUNT];
 };
 

@@ -13,7 +13,6 @@
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
-#include "base/name.h"
 #include "base/vec.h"
 #include "k8s/object.h"
 #include "policy/render.h"
@@ -82,7 +81,7 @@ static int number_sets(struct pol_rctx *c, struct err *err)
 	uint32_t g, *tab;
 	int k;
 
-	while (nh < 2 * RK_COUNT * c->nrules)
+	while (nh < 2 * RK_COUNT * c->nrules) /* at most RK_COUNT slots a rule */
 		nh *= 2;
 	tab = calloc(nh, sizeof(*tab)); /* slot + 1, 0: free */
 	c->slots = malloc((c->nrules * RK_COUNT + 1) * sizeof(*c->slots));
@@ -95,8 +94,9 @@ static int number_sets(struct pol_rctx *c, struct err *err)
 		for (k = 0; k < RK_COUNT; k++) {
 			if (!ri->r->has[k])
 				continue;
-			for (h = name_fnv(0xcbf29ce484222325ULL, ri->r->set[k]) & (nh - 1);
-			     tab[h] && strcmp(c->slots[tab[h] - 1].name, ri->r->set[k]);
+			for (h = ri->r->set_key[k] & (nh - 1);
+			     tab[h] && (c->slots[tab[h] - 1].key != ri->r->set_key[k] ||
+					strcmp(c->slots[tab[h] - 1].name, ri->r->set[k]));
 			     h = (h + 1) & (nh - 1))
 				;
 			if (tab[h]) {
@@ -113,6 +113,7 @@ static int number_sets(struct pol_rctx *c, struct err *err)
 			}
 			sl = &c->slots[c->nslots];
 			sl->name = ri->r->set[k];
+			sl->key = ri->r->set_key[k];
 			sl->chk = ri->r->set_chk[k];
 			sl->kind = pol_rkind_set[k];
 			sl->gid = g;

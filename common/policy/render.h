@@ -41,7 +41,7 @@ struct pol_nport {
 /* One shared set: the rules naming it agree on its elements */
 struct pol_slot {
 	const char *name; /* a rule's set[k] */
-	uint64_t chk;
+	uint64_t key, chk;
 	enum pol_set_kind kind;
 	uint32_t gid; /* the first rule naming it (its ranges: b4, b6, p) */
 	int set; /* index in out->sets, -1: none yet */
