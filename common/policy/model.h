@@ -14,6 +14,10 @@
 
 struct cJSON;
 
+/* Goes into the stamp: a new value whenever the same policies would render differently
+ * (names or shapes of sets and chains) */
+#define POL_RENDER_FORMAT "sets shared by content\n"
+
 #define POL_SET_ID_LEN 12
 #define POL_SET_NAME_LEN 16 /* "a4-" + POL_SET_ID_LEN hex digits + NUL */
 
