@@ -666,6 +666,35 @@ static void test_shared_sets(void)
 	T_EQ(RS.nsets, 6 + 1 + 8 + 1 + 5);
 }
 
+/* two different sets with one name (48 bits of a hash) are refused by name rather than
+ * shared: made here by giving a rule another's name */
+static void test_set_name_clash(void)
+{
+	struct pol_policy *p;
+	const struct pol_policy *q;
+	struct err e = {0};
+
+	T_EQ(layout(), 0);
+	T_EQ(put(NP("x", "p1") "  podSelector: {}\n  ingress: [{ports: [{port: 80}]}]\n" NP(
+		     "x", "p2") "  podSelector: {}\n  ingress: [{ports: [{port: 81}]}]\n"),
+	     1);
+	T_EQ(render(), 0);
+	T_ASSERT(strcmp(sname("x", "p1", 'i', 0, "p"), sname("x", "p2", 'i', 0, "p")));
+	p = M->t[T_POL].e[pol_table_find(&M->t[T_POL], "x/p2")].val;
+	q = M->t[T_POL].e[pol_table_find(&M->t[T_POL], "x/p1")].val;
+	memcpy(p->rules[POL_IN][0].set[RK_P], q->rules[POL_IN][0].set[RK_P], POL_SET_NAME_LEN);
+	p->rules[POL_IN][0].set_key[RK_P] = q->rules[POL_IN][0].set_key[RK_P];
+	pol_ruleset_free(&RS);
+	T_EQ(pol_render(M, &RS, &e), -EEXIST);
+	T_ASSERT(strstr(e.msg, "policies x/p1 and x/p2 have different sets named p-"));
+	e = (struct err){0};
+	T_EQ(pol_render_endpoint(M, "endpoints/n1/ca-eth0", &RS, &e), -EEXIST);
+	T_ASSERT(strstr(e.msg, "policies x/p1 and x/p2 have different sets named p-"));
+	/* the same content is one set */
+	p->rules[POL_IN][0].set_chk[RK_P] = q->rules[POL_IN][0].set_chk[RK_P];
+	T_EQ(render(), 0);
+}
+
 /* an egress rule whose peers are all selectors reaches only the pods they select: its
  * named-port set holds only theirs; with no peer, or an ipBlock among them, every pod's */
 static void test_egress_named_peers(void)
@@ -816,6 +845,7 @@ int main(void)
 	T_RUN(test_fragments_union);
 	T_RUN(test_shared_sets);
 	T_RUN(test_egress_named_peers);
+	T_RUN(test_set_name_clash);
 	T_RUN(test_affected);
 	T_RUN(test_stamp);
 	pol_ruleset_free(&RS);
