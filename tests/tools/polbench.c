@@ -444,7 +444,8 @@ static int cmd_render(int argc, char **argv)
 			char e[POL_NAME_MAX];
 			cJSON *sum;
 
-			snprintf(e, sizeof(e), "%.*s", dash ? (int)(dash - nm) : (int)strlen(nm), nm);
+			snprintf(e, sizeof(e), "%.*s", dash ? (int)(dash - nm) : (int)strlen(nm),
+				 nm);
 			sum = cJSON_GetObjectItemCaseSensitive(k, e);
 			if (sum)
 				cJSON_SetNumberValue(sum, sum->valuedouble + (double)rs.sets[i].n);
