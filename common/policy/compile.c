@@ -35,11 +35,9 @@ void pol_policy_chain(const struct pol_policy *p, enum pol_dir dir, char out[POL
 	snprintf(out, POL_NAME_MAX, "p%c-%s", dir == POL_IN ? 'i' : 'e', p->id);
 }
 
-void pol_rule_set_name(const struct pol_policy *p, const struct pol_prule *r, int k,
-		       char out[POL_NAME_MAX])
+void pol_rule_set_name(const struct pol_prule *r, int k, char out[POL_NAME_MAX])
 {
-	snprintf(out, POL_NAME_MAX, "%c%sr%u%s", r->dir == POL_IN ? 'i' : 'e', p->id, r->idx,
-		 pol_rkind_name[k]);
+	snprintf(out, POL_NAME_MAX, "%s", r->set[k]);
 }
 
 /* --- ranges ---------------------------------------------------------------------------- */
@@ -245,6 +243,196 @@ static int peers(struct pol_prule *r, const cJSON *list)
 	return 0;
 }
 
+/* --- shared sets ----------------------------------------------------------------------- */
+
+/* A set's identity is a canonical text of what decides its elements; its name is a hash of
+ * that text, so that every rule (of any policy, in any namespace) whose set would hold the
+ * same elements names one set: fewer sets for the kernel to walk on each lookup by name,
+ * and fewer elements. */
+
+struct strs {
+	char **s;
+	size_t n, cap;
+};
+
+static int strs_add(struct strs *l, char *s)
+{
+	if (!s || vec_room(&l->s, &l->cap, l->n, sizeof(*l->s), 4) < 0) {
+		free(s);
+		return -ENOMEM;
+	}
+	l->s[l->n++] = s;
+	return 0;
+}
+
+static void strs_free(struct strs *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->s[i]);
+	free(l->s);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the items sorted, each once, each followed by '\n', into f */
+static void strs_put(struct strs *l, FILE *f)
+{
+	size_t i;
+
+	if (l->n)
+		qsort(l->s, l->n, sizeof(*l->s), str_cmp);
+	for (i = 0; i < l->n; i++)
+		if (!i || strcmp(l->s[i - 1], l->s[i]))
+			fprintf(f, "%s\n", l->s[i]);
+}
+
+/* a selector's JSON text, "*" when absent (every pod / the policy's namespace decides) */
+static char *sel_text(const cJSON *sel)
+{
+	return sel ? cJSON_PrintUnformatted(sel) : strdup("*");
+}
+
+/* the rule's selector peers, each with its effective namespace condition: the policy's
+ * namespace for a podSelector-only peer, else the namespaceSelector */
+static int peers_ident(const struct pol_policy *p, const struct pol_prule *r, FILE *f)
+{
+	struct strs l = {0};
+	char *pods, *nss, *one;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < r->npeers; i++) {
+		pods = sel_text(r->peers[i].pods);
+		nss = r->peers[i].nss ? cJSON_PrintUnformatted(r->peers[i].nss) : NULL;
+		one = NULL;
+		if (pods && (nss || !r->peers[i].nss) &&
+		    asprintf(&one, "pods %s in %s %s", pods, nss ? "nss" : "ns",
+			     nss ? nss : p->ns) < 0)
+			one = NULL;
+		free(pods);
+		free(nss);
+		ret = strs_add(&l, one);
+	}
+	if (ret == 0)
+		strs_put(&l, f);
+	strs_free(&l);
+	return ret;
+}
+
+static int named_ident(const struct pol_prule *r, FILE *f)
+{
+	struct strs l = {0};
+	char *one;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < r->nnamed; i++) {
+		if (asprintf(&one, "%s/%u", r->named[i].name, r->named[i].proto) < 0)
+			one = NULL;
+		ret = strs_add(&l, one);
+	}
+	if (ret == 0)
+		strs_put(&l, f);
+	strs_free(&l);
+	return ret;
+}
+
+static void ranges_ident(const struct pol_elem *e, size_t n, FILE *f)
+{
+	char a[IP_STRLEN], b[IP_STRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (e[i].ip.family)
+			fprintf(f, "%s-%s\n", ip_fmt(&e[i].ip, a), ip_fmt(&e[i].end, b));
+		else
+			fprintf(f, "%u %u-%u\n", e[i].proto, e[i].port, e[i].port_end);
+	}
+}
+
+/* An egress rule whose peers are all selector peers (at least one) reaches only the pods
+ * they select: its named-port sets hold only those (the address set restricts to them
+ * anyway, so this is exact). With no peers or an ipBlock the destination may be any pod:
+ * every pod having the port. An ingress rule's named ports are those of the pods its policy
+ * selects (on this node): its namespace and podSelector decide. */
+static int ident(const struct pol_policy *p, const struct pol_prule *r, int k, char **text,
+		 size_t *len)
+{
+	FILE *f = open_memstream(text, len);
+	char *sel;
+	int ret = 0;
+
+	if (!f)
+		return -ENOMEM;
+	fprintf(f, "%s\n", pol_rkind_name[k]);
+	switch (k) {
+	case RK_A4:
+	case RK_A6:
+		ret = peers_ident(p, r, f);
+		break;
+	case RK_B4:
+	case RK_B6:
+		ranges_ident(r->net[k == RK_B6], r->nnet[k == RK_B6], f);
+		break;
+	case RK_P:
+		ranges_ident(r->ports, r->nports, f);
+		break;
+	default:
+		ret = named_ident(r, f);
+		if (ret == 0 && r->dir == POL_IN) {
+			sel = sel_text(p->podsel);
+			fprintf(f, "ingress %s %s\n", p->ns, sel ? sel : "");
+			ret = sel ? 0 : -ENOMEM;
+			free(sel);
+		} else if (ret == 0 && !r->named_to_peers) {
+			fprintf(f, "egress any\n");
+		} else if (ret == 0) {
+			fprintf(f, "egress to\n");
+			ret = peers_ident(p, r, f);
+		}
+	}
+	if (fclose(f) != 0 && ret == 0)
+		ret = -ENOMEM;
+	return ret;
+}
+
+static int set_names(const struct pol_policy *p, struct pol_prule *r)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t d[SHA256_LEN];
+	char *text = NULL, *w;
+	size_t len, i;
+	int k, ret;
+
+	for (k = 0; k < RK_COUNT; k++) {
+		if (!r->has[k])
+			continue;
+		if ((ret = ident(p, r, k, &text, &len)) < 0) {
+			free(text);
+			return ret;
+		}
+		/* the family is in the name, not in the hash: a4 and a6 of one peer list
+		 * share their hex digits (and so do n4, n6) */
+		w = strchr(text, '\n') + 1;
+		sha256(w, len - (size_t)(w - text), d);
+		free(text);
+		text = NULL;
+		w = r->set[k] + sprintf(r->set[k], "%s-", pol_rkind_name[k]);
+		for (i = 0; i < POL_SET_ID_LEN; i++)
+			w[i] = hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+		w[i] = '\0';
+		memcpy(&r->set_key[k], d, sizeof(r->set_key[k]));
+		r->set_key[k] ^= (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ULL;
+		memcpy(&r->set_chk[k], d + 16, sizeof(r->set_chk[k]));
+	}
+	return 0;
+}
+
 static int rules(struct pol_policy *p, enum pol_dir dir, const cJSON *spec)
 {
 	const cJSON *list, *e;
@@ -261,6 +449,9 @@ static int rules(struct pol_policy *p, enum pol_dir dir, const cJSON *spec)
 		r->idx = (uint16_t)p->nrules[dir]++;
 		ret = peers(r, cJSON_GetObjectItemCaseSensitive(e, dir == POL_IN ? "from" : "to"));
 		if (ret < 0 || (ret = ports(r, cJSON_GetObjectItemCaseSensitive(e, "ports"))) < 0)
+			return ret;
+		r->named_to_peers = dir == POL_OUT && r->npeers && !r->has[RK_B4] && !r->has[RK_B6];
+		if ((ret = set_names(p, r)) < 0)
 			return ret;
 	}
 	return 0;

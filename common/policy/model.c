@@ -336,7 +336,11 @@ void pol_model_stamp(const struct pol_model *m, char out[POL_STAMP_MAX])
 	size_t i, j, size = 1, len = 0;
 	char *buf;
 
-	/* the policies' digests in key order; each digest covers the normalized object */
+	/* the policies' digests in key order; each digest covers the normalized object. First
+	 * the renderer's format: a table that an older renderer made (other set names, shared
+	 * or not) never matches, so the first ADD after an upgrade replaces it whole rather
+	 * than adding a fragment's elements to sets it does not have */
+	size += sizeof(POL_RENDER_FORMAT);
 	for (i = 0; i < pols->n; i++)
 		size += strlen(pols->e[i].key) + 2 * SHA256_LEN + 2;
 	buf = malloc(size);
@@ -344,6 +348,7 @@ void pol_model_stamp(const struct pol_model *m, char out[POL_STAMP_MAX])
 		*out = '\0'; /* no stamp matches: the caller renders in full */
 		return;
 	}
+	len = (size_t)snprintf(buf, size, "%s", POL_RENDER_FORMAT);
 	for (i = 0; i < pols->n; i++) {
 		p = pols->e[i].val;
 		len += (size_t)snprintf(buf + len, size - len, "%s ", p->key);

@@ -14,6 +14,13 @@
 
 struct cJSON;
 
+/* Goes into the stamp: a new value whenever the same policies would render differently
+ * (names or shapes of sets and chains) */
+#define POL_RENDER_FORMAT "sets shared by content\n"
+
+#define POL_SET_ID_LEN 12
+#define POL_SET_NAME_LEN 16 /* "a4-" + POL_SET_ID_LEN hex digits + NUL */
+
 /* The kinds of a policy rule's sets, in the order rendering emits their rules */
 enum pol_rkind { RK_A4, RK_A6, RK_B4, RK_B6, RK_P, RK_N4, RK_N6, RK_COUNT };
 extern const char *const pol_rkind_name[RK_COUNT]; /* "a4", "a6", ... */
@@ -35,6 +42,7 @@ struct pol_prule {
 	uint16_t idx;
 	bool any_peer; /* from/to absent or empty */
 	bool any_port; /* ports absent or empty */
+	bool named_to_peers; /* egress named ports only of the pods its peers select */
 	bool has[RK_COUNT]; /* which of its sets exist */
 	struct pol_peer *peers; /* the selector peers */
 	size_t npeers;
@@ -44,6 +52,12 @@ struct pol_prule {
 	size_t nports;
 	struct pol_named *named;
 	size_t nnamed;
+	/* its sets' names, "<kind>-<hex>" (POL_SET_ID_LEN hex digits of sha256 of what the set
+	 * holds: rules and policies that would hold the same elements share one set), and a
+	 * check of the rest of that digest (two identities with one name are refused) */
+	char set[RK_COUNT][POL_SET_NAME_LEN];
+	uint64_t set_key[RK_COUNT]; /* a hash of the name, for the renderer's table */
+	uint64_t set_chk[RK_COUNT];
 };
 
 struct pol_policy {
@@ -82,9 +96,8 @@ struct pol_model {
 int pol_policy_compile(struct cJSON *json, const char *ns, const char *name,
 		       struct pol_policy **ret, struct err *err);
 void pol_policy_free(struct pol_policy *p);
-/* the name of set kind k of rule r of p ("i<id>r<idx><kind>") */
-void pol_rule_set_name(const struct pol_policy *p, const struct pol_prule *r, int k,
-		       char out[POL_NAME_MAX]);
+/* the name of set kind k of rule r (its shared set, "<kind>-<hex>") */
+void pol_rule_set_name(const struct pol_prule *r, int k, char out[POL_NAME_MAX]);
 /* "pi-<id>" / "pe-<id>" */
 void pol_policy_chain(const struct pol_policy *p, enum pol_dir dir, char out[POL_NAME_MAX]);
 /* the first n hex digits of sha256(s[0..len)) into out (n + 1 bytes) */

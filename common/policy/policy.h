@@ -21,9 +21,9 @@
  *                  policies share one class chain.
  *   chain pi-<id>/pe-<id>  one policy's ingress / egress rules, each `counter accept`
  *                  (an accept ends the base chain: allowed by any one policy is allowed)
- *   sets per policy rule: a4/a6 pod peers' IPs (hash), b4/b6 ipBlocks minus their
- *                  excepts (intervals), p protocol . port ranges (intervals), n4/n6 named
- *                  ports resolved per destination pod: IP . protocol . port (hash)
+ *   rule sets      shared by content: a4/a6 pod peers' IPs (hash), b4/b6 ipBlocks minus
+ *                  their excepts (intervals), p protocol . port ranges (intervals), n4/n6
+ *                  named ports resolved per destination pod: IP . protocol . port (hash)
  *   set stamp      one element whose comment is the stamp of the policies rendered
  *
  * A policy rule becomes up to (address sets x port forms) nft rules, all with the same
@@ -54,10 +54,14 @@ struct err;
  *                  policyTypes has that direction
  *   class chains   "ci-<h>" / "ce-<h>", h = the first 10 hex digits of sha256 of the sorted
  *                  target chain names joined by ','
- *   rule sets      "<i|e><id>r<idx><kind>", kind a4 a6 (pod peers, ADDR4/6), b4 b6 (ipBlocks,
- *                  NET4/6), p (PORTS), n4 n6 (NAMED4/6); a4+a6 exist iff the rule has a
+ *   rule sets      "<kind>-<h>", kind a4 a6 (pod peers, ADDR4/6), b4 b6 (ipBlocks,
+ *                  NET4/6), p (PORTS), n4 n6 (NAMED4/6); a rule has a4+a6 iff it has a
  *                  selector peer, b4/b6 iff ipBlocks of that family, p iff numeric or
- *                  protocol-only ports, n4+n6 iff named ports
+ *                  protocol-only ports, n4+n6 iff named ports. h = the first 12 hex digits
+ *                  of sha256 of what decides the elements (the selector peers with their
+ *                  namespace conditions, the ranges, the named ports and whose they are):
+ *                  rules of any policies holding the same elements share one set
+ *                  (README "Shared sets"); two identities with one name are refused
  *   dispatch maps  "ing4" "ing6" "egr4" "egr6", one element per IP (two records claiming one
  *                  IP, one of them stale: the class first by name); the stamp set "stamp"
  *                  (one element: port 1)

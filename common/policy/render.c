@@ -24,6 +24,15 @@ static int nport_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name) ?: (int)x->proto - (int)y->proto;
 }
 
+/* and then by shared set, so that each set is indexed once per name */
+static int nport_set_cmp(const void *a, const void *b, void *sid)
+{
+	const struct pol_nport *x = a, *y = b;
+	const int *s = sid;
+
+	return nport_cmp(a, b) ?: s[x->gid * RK_COUNT + RK_N4] - s[y->gid * RK_COUNT + RK_N4];
+}
+
 /* the named ports of egress rule gid into the index */
 static int index_named(struct pol_rctx *c, uint32_t gid, size_t *cap)
 {
@@ -43,43 +52,117 @@ static int index_named(struct pol_rctx *c, uint32_t gid, size_t *cap)
 	return 0;
 }
 
-int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out, bool full)
+/* the index of egress named ports, sorted, each (name, protocol, set) once: rules sharing a
+ * set would put the same elements in it */
+static int index_all_named(struct pol_rctx *c)
+{
+	size_t i, w = 0, cap = 0;
+	uint32_t g;
+
+	for (g = 0; g < c->nrules; g++)
+		if (c->rules[g].r->dir == POL_OUT && index_named(c, g, &cap) < 0)
+			return -ENOMEM;
+	if (!c->nnamed_out)
+		return 0;
+	qsort_r(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_set_cmp, c->sid);
+	for (i = 1; i < c->nnamed_out; i++)
+		if (nport_set_cmp(&c->named_out[w], &c->named_out[i], c->sid))
+			c->named_out[++w] = c->named_out[i];
+	c->nnamed_out = w + 1;
+	return 0;
+}
+
+/* every rule's sets numbered as shared sets (slots), through a hash of their names */
+static int number_sets(struct pol_rctx *c, struct err *err)
+{
+	const struct pol_rinfo *ri, *other;
+	size_t nh = 16, h;
+	struct pol_slot *sl;
+	uint32_t g, *tab;
+	int k;
+
+	while (nh < 2 * RK_COUNT * c->nrules) /* at most RK_COUNT slots a rule */
+		nh *= 2;
+	tab = calloc(nh, sizeof(*tab)); /* slot + 1, 0: free */
+	c->slots = malloc((c->nrules * RK_COUNT + 1) * sizeof(*c->slots));
+	if (!tab || !c->slots) {
+		free(tab);
+		return -ENOMEM;
+	}
+	for (g = 0; g < c->nrules; g++) {
+		ri = &c->rules[g];
+		for (k = 0; k < RK_COUNT; k++) {
+			if (!ri->r->has[k])
+				continue;
+			for (h = ri->r->set_key[k] & (nh - 1);
+			     tab[h] && (c->slots[tab[h] - 1].key != ri->r->set_key[k] ||
+					strcmp(c->slots[tab[h] - 1].name, ri->r->set[k]));
+			     h = (h + 1) & (nh - 1))
+				;
+			if (tab[h]) {
+				sl = &c->slots[tab[h] - 1];
+				c->sid[g * RK_COUNT + k] = (int)(tab[h] - 1);
+				if (sl->chk == ri->r->set_chk[k])
+					continue;
+				/* 48 bits of a hash: about one chance in 10^8 with 5,000 sets */
+				other = &c->rules[sl->gid];
+				free(tab);
+				return err_fail(err, CNI_ERR_INTERNAL, -EEXIST,
+						"policies %s and %s have different sets named %s",
+						other->p->key, ri->p->key, sl->name);
+			}
+			sl = &c->slots[c->nslots];
+			sl->name = ri->r->set[k];
+			sl->key = ri->r->set_key[k];
+			sl->chk = ri->r->set_chk[k];
+			sl->kind = pol_rkind_set[k];
+			sl->gid = g;
+			sl->set = -1;
+			sl->gen = 0;
+			c->sid[g * RK_COUNT + k] = (int)c->nslots;
+			tab[h] = (uint32_t)++c->nslots;
+		}
+	}
+	free(tab);
+	return 0;
+}
+
+int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out, bool full,
+		  struct err *err)
 {
 	const struct pol_table *pols = &m->t[T_POL];
 	const struct pol_policy *p;
-	size_t i, j, n = 0, cap = 0;
-	int d;
+	size_t i, j, n = 0;
+	int d, r;
 
 	memset(c, 0, sizeof(*c));
 	memset(out, 0, sizeof(*out));
 	c->m = m;
 	c->out = out;
 	c->full = full;
+	c->err = err;
 	memset(c->disp, -1, sizeof(c->disp));
 	for (i = 0; i < pols->n; i++)
 		for (p = pols->e[i].val, d = 0; d < 2; d++)
 			n += p->dir[d] ? p->nrules[d] : 0;
 	c->rules = malloc((n + 1) * sizeof(*c->rules));
 	c->first = malloc((pols->n + 1) * sizeof(*c->first));
-	c->setidx = malloc((n * RK_COUNT + 1) * sizeof(*c->setidx));
-	if (!c->rules || !c->first || !c->setidx)
+	c->sid = malloc((n * RK_COUNT + 1) * sizeof(*c->sid));
+	if (!c->rules || !c->first || !c->sid)
 		return -ENOMEM;
-	memset(c->setidx, -1, n * RK_COUNT * sizeof(*c->setidx));
+	memset(c->sid, -1, n * RK_COUNT * sizeof(*c->sid));
 	for (i = 0; i < pols->n; i++) {
 		for (p = pols->e[i].val, d = 0; d < 2; d++) {
 			c->first[i][d] = c->nrules;
 			for (j = 0; p->dir[d] && j < p->nrules[d]; j++) {
 				c->rules[c->nrules].p = p;
-				c->rules[c->nrules].r = &p->rules[d][j];
-				if (d == POL_OUT && index_named(c, (uint32_t)c->nrules, &cap) < 0)
-					return -ENOMEM;
-				c->nrules++;
+				c->rules[c->nrules++].r = &p->rules[d][j];
 			}
 		}
 	}
-	if (c->nnamed_out) /* qsort() wants an array, even an empty one */
-		qsort(c->named_out, c->nnamed_out, sizeof(*c->named_out), nport_cmp);
-	return 0;
+	if ((r = number_sets(c, err)) < 0)
+		return r;
+	return index_all_named(c);
 }
 
 void pol_rctx_done(struct pol_rctx *c)
@@ -93,7 +176,8 @@ void pol_rctx_done(struct pol_rctx *c)
 	free(c->ns);
 	free(c->rules);
 	free(c->first);
-	free(c->setidx);
+	free(c->sid);
+	free(c->slots);
 	free(c->named_out);
 	pol_memo_done(&c->memo);
 }
@@ -190,17 +274,26 @@ static int push(struct pol_set *s, const struct pol_elem *e)
 	return 0;
 }
 
-/* the set of kind k of rule gid, made now in a fragment */
+/* the (shared) set of kind k of rule gid, made now in a fragment */
 static int rule_set(struct pol_rctx *c, uint32_t gid, int k)
 {
-	int *at = &c->setidx[gid * RK_COUNT + k];
-	char name[POL_NAME_MAX];
+	struct pol_slot *sl = &c->slots[c->sid[gid * RK_COUNT + k]];
 
-	if (*at < 0) {
-		pol_rule_set_name(c->rules[gid].p, c->rules[gid].r, k, name);
-		*at = pol_rctx_add_set(c, name, pol_rkind_set[k]);
-	}
-	return *at;
+	if (sl->set < 0)
+		sl->set = pol_rctx_add_set(c, sl->name, sl->kind);
+	return sl->set;
+}
+
+/* whether this fragment has filled the shared set of kind k of rule gid already (every
+ * rule naming it would add the same elements), marking it filled */
+static bool filled(struct pol_rctx *c, uint32_t gid, int k)
+{
+	struct pol_slot *sl = &c->slots[c->sid[gid * RK_COUNT + k]];
+
+	if (sl->gen == c->gen)
+		return true;
+	sl->gen = c->gen;
+	return false;
 }
 
 static int disp_set(struct pol_rctx *c, enum pol_dir dir, bool v6)
@@ -214,13 +307,14 @@ static int disp_set(struct pol_rctx *c, enum pol_dir dir, bool v6)
 	return *at;
 }
 
-/* ep's IPs in the peer sets of rule gid */
+/* ep's IPs in the peer sets of rule gid (marking them filled) */
 static int emit_ips(struct pol_rctx *c, uint32_t gid, const struct pol_endpoint *ep)
 {
 	struct pol_elem e;
 	size_t i;
 	int s;
 
+	filled(c, gid, RK_A4);
 	for (i = 0; i < ep->nips; i++) {
 		memset(&e, 0, sizeof(e));
 		e.ip = ep->ips[i];
@@ -288,6 +382,8 @@ static int ingress_named(struct pol_rctx *c, uint32_t gid, const struct pol_endp
 	size_t i, j;
 	int ret;
 
+	if (!r->nnamed || filled(c, gid, RK_N4))
+		return 0;
 	for (j = 0; j < r->nnamed; j++)
 		for (i = 0; i < nports; i++)
 			if (ports[i].proto == r->named[j].proto &&
@@ -302,6 +398,7 @@ static int egress_named(struct pol_rctx *c, const struct pol_endpoint *ep,
 			const struct pol_nport *ports, size_t nports)
 {
 	size_t lo, hi, mid, i;
+	uint32_t g;
 	int r;
 
 	for (i = 0; i < nports; i++) {
@@ -312,9 +409,16 @@ static int egress_named(struct pol_rctx *c, const struct pol_endpoint *ep,
 			else
 				hi = mid;
 		}
-		for (; lo < c->nnamed_out && !nport_cmp(&c->named_out[lo], &ports[i]); lo++)
-			if ((r = emit_named(c, c->named_out[lo].gid, ep, &ports[i])) < 0)
+		for (; lo < c->nnamed_out && !nport_cmp(&c->named_out[lo], &ports[i]); lo++) {
+			g = c->named_out[lo].gid;
+			/* a rule whose peers are all selectors: only the pods they select (the
+			 * peer loop has marked the rule's peer set when ep is one of them) */
+			if (c->rules[g].r->named_to_peers &&
+			    c->slots[c->sid[g * RK_COUNT + RK_A4]].gen != c->gen)
+				continue;
+			if ((r = emit_named(c, g, ep, &ports[i])) < 0)
 				return r;
+		}
 	}
 	return 0;
 }
@@ -441,7 +545,6 @@ static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 	const cJSON *pod = ep_pod(c->m, ep), *labels;
 	struct pol_nport *ports = NULL;
 	const struct pol_pref *pr;
-	uint32_t last = UINT32_MAX;
 	struct pol_nsinfo *ns;
 	size_t i, nports = 0;
 	int r;
@@ -453,11 +556,13 @@ static int fragment(struct pol_rctx *c, const struct pol_endpoint *ep)
 	if ((r = ns_get(c, ep->ns, &ns)) < 0)
 		return r;
 	pol_memo_next(&c->memo);
+	c->gen++;
 	for (i = 0; i < ns->npeers; i++) {
 		pr = &ns->peers[i];
-		if (pr->gid == last || !peer_match(c, pr, labels))
+		/* a set already filled by another peer or rule naming it: the same IPs */
+		if (c->slots[c->sid[pr->gid * RK_COUNT + RK_A4]].gen == c->gen ||
+		    !peer_match(c, pr, labels))
 			continue;
-		last = pr->gid; /* the rule's other peers would add the same IPs */
 		if ((r = emit_ips(c, pr->gid, ep)) < 0)
 			return r;
 	}
@@ -544,8 +649,7 @@ int pol_render(const struct pol_model *m, struct pol_ruleset *out, struct err *e
 	int r;
 
 	order = malloc((eps->n + 1) * sizeof(*order));
-	r = pol_rctx_init(&c, m, out, true);
-	c.err = err;
+	r = pol_rctx_init(&c, m, out, true, err);
 	if (r == 0 && !order)
 		r = -ENOMEM;
 	if (r == 0)
@@ -583,13 +687,15 @@ int pol_render_endpoint(const struct pol_model *m, const char *rel_key, struct p
 		at = pol_table_find(eps, rest);
 	if (at < 0)
 		return err_fail(err, CNI_ERR_INTERNAL, -ENOENT, "%s: no such endpoint", rel_key);
-	r = pol_rctx_init(&c, m, out, false);
+	r = pol_rctx_init(&c, m, out, false, err);
 	if (r == 0)
 		r = fragment(&c, eps->e[at].val);
 	pol_rctx_done(&c);
 	if (r < 0) {
 		pol_ruleset_free(out);
-		return err_fail(err, CNI_ERR_INTERNAL, r, "render %s: %s", rel_key, strerror(-r));
+		return err->code ? r
+				 : err_fail(err, CNI_ERR_INTERNAL, r, "render %s: %s", rel_key,
+					    strerror(-r));
 	}
 	finish(out);
 	return 0;

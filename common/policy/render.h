@@ -35,7 +35,17 @@ struct pol_nport {
 	const char *name;
 	uint8_t proto;
 	uint16_t port; /* a pod's: its number */
-	uint32_t gid; /* an egress rule's: the rule */
+	uint32_t gid; /* an egress rule's: the rule (one per shared named-port set) */
+};
+
+/* One shared set: the rules naming it agree on its elements */
+struct pol_slot {
+	const char *name; /* a rule's set[k] */
+	uint64_t key, chk;
+	enum pol_set_kind kind;
+	uint32_t gid; /* the first rule naming it (its ranges: b4, b6, p) */
+	int set; /* index in out->sets, -1: none yet */
+	uint32_t gen; /* a4 and named sets: the fragment that filled it last */
 };
 
 struct pol_rctx {
@@ -48,7 +58,10 @@ struct pol_rctx {
 	size_t (*first)[2]; /* per policy (table order), its first rule's gid per direction */
 	struct pol_nport *named_out; /* the named ports of egress rules, sorted */
 	size_t nnamed_out;
-	int *setidx; /* [gid * RK_COUNT + kind]: index in out->sets, -1: none yet */
+	int *sid; /* [gid * RK_COUNT + kind]: the rule's shared set in slots, -1: none */
+	struct pol_slot *slots;
+	size_t nslots;
+	uint32_t gen; /* the fragment being rendered */
 	int disp[2][2]; /* [dir][v6] */
 	size_t setcap, cchcap;
 	struct pol_memo memo;
@@ -56,8 +69,9 @@ struct pol_rctx {
 	size_t nns, nscap;
 };
 
-int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out,
-		  bool full);
+/* refuses (-EEXIST, err says which) two different sets with one name */
+int pol_rctx_init(struct pol_rctx *c, const struct pol_model *m, struct pol_ruleset *out, bool full,
+		  struct err *err);
 void pol_rctx_done(struct pol_rctx *c);
 /* policy/skeleton.c: every set (elements of ipBlocks and ports), every chain, the stamp */
 int pol_skeleton(struct pol_rctx *c);

@@ -49,29 +49,27 @@ static int copy_elems(struct pol_set *s, const struct pol_elem *e, size_t n)
 	return 0;
 }
 
-static int rule_sets(struct pol_rctx *c, uint32_t gid)
+/* a shared set, with its ranges when it has some (ipBlocks, ports) */
+static int slot_set(struct pol_rctx *c, struct pol_slot *sl)
 {
-	const struct pol_rinfo *ri = &c->rules[gid];
-	char name[POL_NAME_MAX];
-	const struct pol_elem *e;
+	const struct pol_prule *r = c->rules[sl->gid].r;
 	struct pol_set *s;
-	int k, i, r;
-	size_t n;
+	int i;
 
-	for (k = 0; k < RK_COUNT; k++) {
-		if (!ri->r->has[k])
-			continue;
-		pol_rule_set_name(ri->p, ri->r, k, name);
-		if ((i = pol_rctx_add_set(c, name, pol_rkind_set[k])) < 0)
-			return i;
-		c->setidx[gid * RK_COUNT + k] = i;
-		s = &c->out->sets[i];
-		e = k == RK_B4 ? ri->r->net[0] : k == RK_B6 ? ri->r->net[1] : ri->r->ports;
-		n = k == RK_B4 ? ri->r->nnet[0] : k == RK_B6 ? ri->r->nnet[1] : ri->r->nports;
-		if ((k == RK_B4 || k == RK_B6 || k == RK_P) && (r = copy_elems(s, e, n)) < 0)
-			return r;
+	if ((i = pol_rctx_add_set(c, sl->name, sl->kind)) < 0)
+		return i;
+	sl->set = i;
+	s = &c->out->sets[i];
+	switch (sl->kind) {
+	case POL_SET_NET4:
+		return copy_elems(s, r->net[0], r->nnet[0]);
+	case POL_SET_NET6:
+		return copy_elems(s, r->net[1], r->nnet[1]);
+	case POL_SET_PORTS:
+		return copy_elems(s, r->ports, r->nports);
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /* the address and port forms of a rule: none (-1) or the kinds of its sets */
@@ -91,8 +89,7 @@ static size_t forms(const struct pol_prule *r, bool any, int from, int to, int o
 }
 
 /* a rule's nft rules: address forms x port forms whose families agree */
-static int chain_rules(const struct pol_policy *p, const struct pol_prule *r, struct pol_pchain *ch,
-		       size_t *cap)
+static int chain_rules(const struct pol_prule *r, struct pol_pchain *ch, size_t *cap)
 {
 	int addr[4], port[4];
 	size_t na, np, i, j;
@@ -114,11 +111,11 @@ static int chain_rules(const struct pol_policy *p, const struct pol_prule *r, st
 			x->family = fa ?: fp;
 			x->index = r->idx;
 			if (addr[i] >= 0)
-				pol_rule_set_name(p, r, addr[i], x->addr_set);
+				pol_rule_set_name(r, addr[i], x->addr_set);
 			if (port[j] == RK_P)
-				pol_rule_set_name(p, r, RK_P, x->port_set);
+				pol_rule_set_name(r, RK_P, x->port_set);
 			else if (port[j] >= 0)
-				pol_rule_set_name(p, r, port[j], x->named_set);
+				pol_rule_set_name(r, port[j], x->named_set);
 		}
 	}
 	return 0;
@@ -140,7 +137,7 @@ static int pchain(struct pol_rctx *c, const struct pol_policy *p, enum pol_dir d
 	snprintf(ch->ns, sizeof(ch->ns), "%s", p->ns);
 	snprintf(ch->policy, sizeof(ch->policy), "%s", p->name);
 	for (i = 0; i < p->nrules[dir]; i++)
-		if ((r = chain_rules(p, &p->rules[dir][i], ch, &rcap)) < 0)
+		if ((r = chain_rules(&p->rules[dir][i], ch, &rcap)) < 0)
 			return r;
 	return 0;
 }
@@ -158,7 +155,7 @@ static int order_cmp(const void *a, const void *b, void *arg)
 	return strcmp(s[*(const int *)a].name, s[*(const int *)b].name);
 }
 
-/* sorts the sets by name, keeping c->setidx and c->disp pointing at them */
+/* sorts the sets by name, keeping c->slots and c->disp pointing at them */
 static int sort_sets(struct pol_rctx *c)
 {
 	struct pol_ruleset *o = c->out;
@@ -185,9 +182,9 @@ static int sort_sets(struct pol_rctx *c)
 	free(o->sets);
 	o->sets = sorted;
 	c->setcap = o->nsets;
-	for (i = 0; i < c->nrules * RK_COUNT; i++)
-		if (c->setidx[i] >= 0)
-			c->setidx[i] = where[c->setidx[i]];
+	for (i = 0; i < c->nslots; i++)
+		if (c->slots[i].set >= 0)
+			c->slots[i].set = where[c->slots[i].set];
 	for (d = 0; d < 2; d++)
 		for (f = 0; f < 2; f++)
 			c->disp[d][f] = where[c->disp[d][f]];
@@ -220,10 +217,9 @@ int pol_skeleton(struct pol_rctx *c)
 	const struct pol_policy *p;
 	size_t i, cap = 0;
 	int d, f, r;
-	uint32_t g;
 
-	for (g = 0; g < c->nrules; g++)
-		if ((r = rule_sets(c, g)) < 0)
+	for (i = 0; i < c->nslots; i++)
+		if ((r = slot_set(c, &c->slots[i])) < 0)
 			return r;
 	for (d = 0; d < 2; d++)
 		for (f = 0; f < 2; f++)

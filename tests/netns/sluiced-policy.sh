@@ -199,7 +199,7 @@ EOF
 	if until_true 10 applied "$rev"; then pass "$k-policy-applied"; else fail "$k-policy-applied" "$(tail -20 "$log")"; fi
 	check_eq "$k-policy-chains" 2 "$(nchains pi-)"
 	pset=$(sets_with 10.244.2.2)
-	if [[ $pset =~ ^i[0-9a-f]+r0a4$ ]]; then pass "$k-remote-ep-in-peer-set"; else fail "$k-remote-ep-in-peer-set" "sets: $pset"; fi
+	if [[ $pset =~ ^a4-[0-9a-f]{12}$ ]]; then pass "$k-remote-ep-in-peer-set"; else fail "$k-remote-ep-in-peer-set" "sets: $pset"; fi
 	check_eq "$k-remote-ep-not-dispatched" "" "$(goto_of ing4 10.244.2.2)"
 	check_eq "$k-policy-logged" 1 "$(grep -c 'policy: x/allow-from-y applied (1 chains, 1 elements)' "$log")"
 	r=$(goto_of ing4 10.244.1.2)

@@ -435,16 +435,17 @@ static int cmd_render(int argc, char **argv)
 	cJSON_AddNumberToObject(o, "rules", (double)nrules);
 	cJSON_AddNumberToObject(o, "batch_bytes", (double)bytes);
 	{
-		/* the elements by set kind (the name's suffix: a4, b4, p, n4, ...) */
+		/* the elements by set kind (the name's prefix: a4, b4, p, n4, ... before its
+		 * '-'; the dispatch maps and the stamp by their names) */
 		cJSON *k = cJSON_AddObjectToObject(o, "elements_by_kind");
 
 		for (size_t i = 0; i < rs.nsets; i++) {
-			const char *nm = rs.sets[i].name, *e = nm + strlen(nm);
+			const char *nm = rs.sets[i].name, *dash = strchr(nm, '-');
+			char e[POL_NAME_MAX];
 			cJSON *sum;
 
-			while (e > nm &&
-			       (e[-1] == '4' || e[-1] == '6' || (e[-1] >= 'a' && e[-1] <= 'z')))
-				e--;
+			snprintf(e, sizeof(e), "%.*s", dash ? (int)(dash - nm) : (int)strlen(nm),
+				 nm);
 			sum = cJSON_GetObjectItemCaseSensitive(k, e);
 			if (sum)
 				cJSON_SetNumberValue(sum, sum->valuedouble + (double)rs.sets[i].n);

@@ -9,10 +9,13 @@
  * render_ms: the best of R full renders; fragment_ms: the mean over F endpoints' fragments.
  *
  * Usage: polrender [-n NAMESPACES] [-p PODS_PER_NS] [-k POLICIES_PER_NS] [-N NODES]
- *                  [-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE] (-c: check that the union of
- *                  every endpoint's fragment equals the full render; exit 1 when not;
- *                  -d: also write the cluster's keys to FILE, a "KEY<TAB>VALUE" line each,
- *                  for `polbench render` to commit the same ruleset) */
+ *                  [-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE] [-H] (-c: check that the
+ *                  union of every endpoint's fragment equals the full render; exit 1 when
+ *                  not; -d: also write the cluster's keys to FILE, a "KEY<TAB>VALUE" line
+ *                  each, for `polbench render` to commit the same ruleset; -H: the egress
+ *                  rule to monitoring pods names http, a port every pod has, rather than
+ *                  metrics, which only they have: its named-port set then holds fewer pods
+ *                  than every pod having the port) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +30,7 @@
 
 struct opts {
 	int ns, pods, pols, nodes, reps, frags;
-	bool check;
+	bool check, http;
 };
 
 static double now_ms(void)
@@ -119,7 +122,7 @@ static int add_pod(struct pol_model *m, const struct opts *o, int n, int i)
 #define SHAPE3                                                                                \
 	"\"podSelector\":{\"matchLabels\":{\"app\":\"app%d\"}},\"policyTypes\":[\"Egress\"]," \
 	"\"egress\":[{\"to\":[{\"podSelector\":{\"matchLabels\":{\"role\":\"monitoring\"}},"  \
-	"\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"metrics\"}]},{\"ports\":["         \
+	"\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"%s\"}]},{\"ports\":["              \
 	"{\"port\":\"dns\",\"protocol\":\"UDP\"},{\"port\":53}]}]"
 
 static int add_policy(struct pol_model *m, const struct opts *o, int n, int k)
@@ -139,7 +142,7 @@ static int add_policy(struct pol_model *m, const struct opts *o, int n, int k)
 		snprintf(spec, sizeof(spec), SHAPE2, a, b, k % 5, a, k % 256);
 		break;
 	default:
-		snprintf(spec, sizeof(spec), SHAPE3, a);
+		snprintf(spec, sizeof(spec), SHAPE3, a, o->http ? "http" : "metrics");
 		break;
 	}
 	snprintf(json, sizeof(json),
@@ -241,7 +244,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){.ns = 50, .pods = 100, .pols = 20, .nodes = 1, .reps = 3, .frags = 100};
-	while ((c = getopt(argc, argv, "n:p:k:N:r:f:cd:")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:k:N:r:f:cd:H")) != -1) {
 		switch (c) {
 		case 'n':
 			o->ns = atoi(optarg);
@@ -271,6 +274,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'c':
 			o->check = true;
 			break;
+		case 'H':
+			o->http = true;
+			break;
 		default:
 			return -1;
 		}
@@ -293,7 +299,7 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: polrender [-n NS] [-p PODS] [-k POLICIES] [-N NODES] "
-				"[-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE]\n");
+				"[-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE] [-H]\n");
 		return 2;
 	}
 	m = pol_model_new("node0");

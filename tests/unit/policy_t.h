@@ -108,15 +108,32 @@ static __attribute__((unused)) const char *pid(const char *ns, const char *name)
 	return id[at];
 }
 
-/* the name of a rule's set: dir 'i' or 'e', kind "a4", "b6", "p", ... */
+/* the name of a rule's set: dir 'i' or 'e', kind "a4", "b6", "p", ... (sets are shared by
+ * content and named by a hash of it: the model's compiled rule says which; "?..." when the
+ * model has no such rule) */
 static __attribute__((unused)) const char *sname(const char *ns, const char *name, char dir,
 						 int idx, const char *kind)
 {
 	static char out[4][POL_NAME_MAX];
 	static int at;
+	const struct pol_policy *p;
+	char key[320];
+	long i;
+	int k;
 
 	at = (at + 1) % 4;
-	snprintf(out[at], POL_NAME_MAX, "%c%sr%d%s", dir, pid(ns, name), idx, kind);
+	snprintf(out[at], POL_NAME_MAX, "?%c%s/%sr%d%s", dir, ns, name, idx, kind);
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	i = pol_table_find(&M->t[T_POL], key);
+	if (i < 0)
+		return out[at];
+	p = M->t[T_POL].e[i].val;
+	for (k = 0; k < RK_COUNT && strcmp(pol_rkind_name[k], kind); k++)
+		;
+	if (k == RK_COUNT || idx < 0 || (size_t)idx >= p->nrules[dir == 'e'] ||
+	    !p->rules[dir == 'e'][idx].has[k])
+		return out[at];
+	snprintf(out[at], POL_NAME_MAX, "%s", p->rules[dir == 'e'][idx].set[k]);
 	return out[at];
 }
 
@@ -176,15 +193,29 @@ static __attribute__((unused)) const char *lines(const char *prefix)
 	return T_BUF;
 }
 
-/* tmpl with each "<id>" replaced by the id of policy ns/name (a static buffer) */
+/* tmpl with each "<id>" replaced by the id of policy ns/name, and each "@i<id>r<idx><kind>"
+ * (or "@e...") by "@" and the name of that rule's set (sname()) (a static buffer) */
 static __attribute__((unused)) const char *with_id(const char *tmpl, const char *ns,
 						   const char *name)
 {
 	static char out[8192];
 	const char *id = pid(ns, name), *at;
+	char kind[3];
 	size_t len = 0;
+	int idx, n;
 
 	while ((at = strstr(tmpl, "<id>"))) {
+		if (at - tmpl >= 2 && at[-2] == '@' && (at[-1] == 'i' || at[-1] == 'e') &&
+		    sscanf(at + 4, "r%d%n", &idx, &n) == 1) {
+			kind[0] = at[4 + n];
+			kind[1] = kind[0] == 'p' ? '\0' : at[5 + n];
+			kind[2] = '\0';
+			len += (size_t)snprintf(out + len, sizeof(out) - len, "%.*s%s",
+						(int)(at - 1 - tmpl), tmpl,
+						sname(ns, name, at[-1], idx, kind));
+			tmpl = at + 4 + n + strlen(kind);
+			continue;
+		}
 		len += (size_t)snprintf(out + len, sizeof(out) - len, "%.*s%s", (int)(at - tmpl),
 					tmpl, id);
 		tmpl = at + 4;

@@ -550,22 +550,51 @@ static const char *const endpoint_keys[] = {"endpoints/n1/ca-eth0", "endpoints/n
 			      "m3") "  podSelector: {}\n  policyTypes: [Egress]\n" NP("z",    \
 										      "m4") "  podSelector: {}\n  ingress: [{ports: [{port: serve-80-tcp}]}]\n"
 
+/* policies whose rules share sets: x/s1 and z/s2 alike but for their namespaces, y/s3
+ * with its peers in another order and a named-port egress rule to any pod */
+#define SHARED                                                                                                           \
+	NP("x", "s1")                                                                                                    \
+	"  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  ingress:\n"                                              \
+	"  - from: [{podSelector: {matchLabels: {pod: b}}}, {namespaceSelector: {matchLabels: "                          \
+	"{team: blue}}}]\n    ports: [{port: http}, {port: 80}]\n  egress:\n"                                            \
+	"  - to: [{namespaceSelector: {matchLabels: {team: blue}}}, {namespaceSelector: {}, "                            \
+	"podSelector: {matchLabels: {pod: a}}}]\n    ports: [{port: http, protocol: UDP}, "                              \
+	"{port: http}]\n" NP(                                                                                            \
+		"z",                                                                                                     \
+		"s2") "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  ingress:\n"                                \
+		      "  - from: [{podSelector: {matchLabels: {pod: b}}}, {namespaceSelector: {matchLabels: "            \
+		      "{team: blue}}}]\n    ports: [{port: http}, {port: 80}]\n  egress:\n"                              \
+		      "  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {pod: a}}}, "                         \
+		      "{namespaceSelector: {matchLabels: {team: blue}}}]\n    ports: [{port: http}, "                    \
+		      "{port: http, protocol: UDP}]\n" NP(                                                               \
+			      "y",                                                                                       \
+			      "s3") "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n"                            \
+				    "  - to: [{namespaceSelector: {}, podSelector: {matchLabels: {pod: a}}}, "           \
+				    "{namespaceSelector: {matchLabels: {team: blue}}}, {ipBlock: {cidr: 10.0.0.0/8}}]\n" \
+				    "    ports: [{port: http}, {port: http, protocol: UDP}]\n"
+
 /* the full render is the skeleton plus every endpoint's fragment, line for line */
-static void test_fragments_union(void)
+static void check_union(const char *yaml)
 {
 	static char *full_l[4096], *union_l[4096];
 	char *full, *skel, *texts[8];
 	struct pol_ruleset frag;
 	struct err e = {0};
-	size_t nf, nu = 0, i;
+	size_t nf, nu = 0, i, j;
 
 	T_EQ(layout(), 0);
-	T_EQ(put(MIXED), 1);
+	T_EQ(put(yaml), 1);
 	T_EQ(render(), 0);
 	full = pol_ruleset_text(&RS);
 	for (i = 0; i < 5; i++) {
 		T_EQ(pol_render_endpoint(M, endpoint_keys[i], &frag, &e), 0);
 		T_STREQ(frag.stamp, "");
+		/* a fragment puts each element once in a set, however many rules share it */
+		for (j = 0; j < frag.nsets; j++)
+			for (nu = 1; nu < frag.sets[j].n; nu++)
+				T_ASSERT(pol_elem_cmp(&frag.sets[j].e[nu - 1], &frag.sets[j].e[nu],
+						      frag.sets[j].kind) < 0);
+		nu = 0;
 		texts[i] = pol_ruleset_text(&frag);
 		pol_ruleset_free(&frag);
 	}
@@ -587,6 +616,107 @@ static void test_fragments_union(void)
 		free(texts[i]);
 	free(full);
 	free(skel);
+}
+
+static void test_fragments_union(void)
+{
+	check_union(MIXED);
+	check_union(SHARED);
+}
+
+/* a rule's set is shared by every rule (of any policy, in any namespace) that would hold
+ * the same elements, named by a hash of what decides them */
+static void test_shared_sets(void)
+{
+	const char *a;
+
+	T_EQ(layout(), 0);
+	T_EQ(put(SHARED), 1);
+	T_EQ(render(), 0);
+	/* "<kind>-<12 hex>": the a4 and a6 of one peer list share their digits */
+	a = sname("x", "s1", 'i', 0, "a4");
+	T_EQ(strlen(a), 15);
+	T_ASSERT(!strncmp(a, "a4-", 3) && strspn(a + 3, "0123456789abcdef") == 12);
+	T_STREQ(sname("x", "s1", 'i', 0, "a6") + 3, a + 3);
+	T_ASSERT(!strncmp(sname("x", "s1", 'i', 0, "a6"), "a6-", 3));
+	T_ASSERT(!strncmp(sname("x", "s1", 'i', 0, "p"), "p-", 2));
+	T_ASSERT(!strncmp(sname("x", "s1", 'i', 0, "n4"), "n4-", 3));
+	T_ASSERT(!strncmp(sname("y", "s3", 'e', 0, "b4"), "b4-", 3));
+	/* a podSelector-only peer means the policy's namespace: x/s1's and z/s2's ingress
+	 * peers differ (b in x; nobody in z); their ports are one set */
+	T_ASSERT(strcmp(sname("x", "s1", 'i', 0, "a4"), sname("z", "s2", 'i', 0, "a4")));
+	T_STREQ(elems(sname("x", "s1", 'i', 0, "a4")), "10.0.1.2, 10.0.1.5, 10.0.2.1");
+	T_STREQ(elems(sname("z", "s2", 'i', 0, "a4")), "10.0.1.2, 10.0.1.5");
+	T_STREQ(sname("x", "s1", 'i', 0, "p"), sname("z", "s2", 'i', 0, "p"));
+	/* namespaceSelector peers, listed in another order, with named ports in another
+	 * order: one address set, one named-port set across x, y and z */
+	T_STREQ(sname("x", "s1", 'e', 0, "a4"), sname("z", "s2", 'e', 0, "a4"));
+	T_STREQ(sname("x", "s1", 'e', 0, "a4"), sname("y", "s3", 'e', 0, "a4"));
+	T_STREQ(sname("x", "s1", 'e', 0, "n4"), sname("z", "s2", 'e', 0, "n4"));
+	T_STREQ(sname("x", "s1", 'e', 0, "n6"), sname("z", "s2", 'e', 0, "n6"));
+	/* each IP once in the shared set */
+	T_STREQ(elems(sname("x", "s1", 'e', 0, "a4")), "10.0.1.1, 10.0.1.2, 10.0.1.5");
+	/* ingress named ports: of the pods the policy selects, so its namespace decides */
+	T_ASSERT(strcmp(sname("x", "s1", 'i', 0, "n4"), sname("z", "s2", 'i', 0, "n4")));
+	/* the rules name the shared sets */
+	T_ASSERT(strstr(lines(with_id("rule pe-<id>", "z", "s2")), sname("x", "s1", 'e', 0, "n4")));
+	T_ASSERT(strstr(lines(with_id("rule pi-<id>", "z", "s2")), sname("x", "s1", 'i', 0, "p")));
+	/* x/s1 x2, z/s2 x2, y/s3: 15 rule sets; shared: a4 a6 (x in, z in, egress) p n4 n6
+	 * (x in, z in, egress to peers, egress to any) b4 */
+	T_EQ(RS.nsets, 6 + 1 + 8 + 1 + 5);
+}
+
+/* two different sets with one name (48 bits of a hash) are refused by name rather than
+ * shared: made here by giving a rule another's name */
+static void test_set_name_clash(void)
+{
+	struct pol_policy *p;
+	const struct pol_policy *q;
+	struct err e = {0};
+
+	T_EQ(layout(), 0);
+	T_EQ(put(NP("x", "p1") "  podSelector: {}\n  ingress: [{ports: [{port: 80}]}]\n" NP(
+		     "x", "p2") "  podSelector: {}\n  ingress: [{ports: [{port: 81}]}]\n"),
+	     1);
+	T_EQ(render(), 0);
+	T_ASSERT(strcmp(sname("x", "p1", 'i', 0, "p"), sname("x", "p2", 'i', 0, "p")));
+	p = M->t[T_POL].e[pol_table_find(&M->t[T_POL], "x/p2")].val;
+	q = M->t[T_POL].e[pol_table_find(&M->t[T_POL], "x/p1")].val;
+	memcpy(p->rules[POL_IN][0].set[RK_P], q->rules[POL_IN][0].set[RK_P], POL_SET_NAME_LEN);
+	p->rules[POL_IN][0].set_key[RK_P] = q->rules[POL_IN][0].set_key[RK_P];
+	pol_ruleset_free(&RS);
+	T_EQ(pol_render(M, &RS, &e), -EEXIST);
+	T_ASSERT(strstr(e.msg, "policies x/p1 and x/p2 have different sets named p-"));
+	e = (struct err){0};
+	T_EQ(pol_render_endpoint(M, "endpoints/n1/ca-eth0", &RS, &e), -EEXIST);
+	T_ASSERT(strstr(e.msg, "policies x/p1 and x/p2 have different sets named p-"));
+	/* the same content is one set */
+	p->rules[POL_IN][0].set_chk[RK_P] = q->rules[POL_IN][0].set_chk[RK_P];
+	T_EQ(render(), 0);
+}
+
+/* an egress rule whose peers are all selectors reaches only the pods they select: its
+ * named-port set holds only theirs; with no peer, or an ipBlock among them, every pod's */
+static void test_egress_named_peers(void)
+{
+	T_EQ(layout(), 0);
+	T_EQ(put(SHARED), 1);
+	T_EQ(render(), 0);
+	/* a (pod=a, any namespace) and y's pods (team blue): a's http/TCP, c's http/UDP; not
+	 * b's http/TCP 8081 */
+	T_STREQ(elems(sname("x", "s1", 'e', 0, "n4")),
+		"10.0.1.1 . tcp . 8080, 10.0.1.2 . udp . 9090");
+	T_STREQ(elems(sname("x", "s1", 'e', 0, "n6")),
+		"fd00::1:1 . tcp . 8080, fd00::1:2 . udp . 9090");
+	/* the same peers with an ipBlock: the destination may be any pod */
+	T_ASSERT(strcmp(sname("x", "s1", 'e', 0, "n4"), sname("y", "s3", 'e', 0, "n4")));
+	T_STREQ(elems(sname("y", "s3", 'e', 0, "n4")),
+		"10.0.1.1 . tcp . 8080, 10.0.1.2 . udp . 9090, 10.0.2.1 . tcp . 8081");
+	/* b leaving, then a new pod matching the peers: elements follow */
+	T_EQ(put(POD("x", "b", "{pod: a}") PORTS("{name: http, containerPort: 8081}")), 1);
+	T_EQ(render(), 0);
+	T_STREQ(elems(sname("x", "s1", 'e', 0, "n4")),
+		"10.0.1.1 . tcp . 8080, 10.0.1.2 . udp . 9090, 10.0.2.1 . tcp . 8081");
 }
 
 static bool has_key(char **keys, size_t n, const char *key)
@@ -682,6 +812,14 @@ static void test_stamp(void)
 	T_EQ(del("policies/x/p2"), 0);
 	pol_model_stamp(M, s3);
 	T_ASSERT(strcmp(s1, s3));
+	/* the renderer's format is in it: a table an older renderer made (no format, other
+	 * set names) never matches, and the first ADD after an upgrade replaces it whole */
+	m_reset("n1");
+	pol_model_stamp(M, s1);
+	pol_hex_digest(POL_RENDER_FORMAT, strlen(POL_RENDER_FORMAT), 64, s2);
+	T_STREQ(s1, s2);
+	pol_hex_digest("", 0, 64, s2);
+	T_ASSERT(strcmp(s1, s2));
 }
 
 int main(void)
@@ -705,6 +843,9 @@ int main(void)
 	T_RUN(test_label_precedence);
 	T_RUN(test_namespace_name_label);
 	T_RUN(test_fragments_union);
+	T_RUN(test_shared_sets);
+	T_RUN(test_egress_named_peers);
+	T_RUN(test_set_name_clash);
 	T_RUN(test_affected);
 	T_RUN(test_stamp);
 	pol_ruleset_free(&RS);
