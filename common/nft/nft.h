@@ -124,6 +124,12 @@ struct nft_chain_def {
 
 int nft_chain_add(struct nft *nft, int family, const char *table, const struct nft_chain_def *c,
 		  unsigned int flags);
+/* Deletes a chain and its rules (NFT_F_DESTROY: succeeds when it is absent); fails with
+ * -EBUSY at the commit while a rule or map element elsewhere still jumps to it. */
+int nft_chain_del(struct nft *nft, int family, const char *table, const char *chain,
+		  unsigned int flags);
+/* Deletes every rule of chain (`nft flush chain`). */
+int nft_chain_flush(struct nft *nft, int family, const char *table, const char *chain);
 
 /* Key and data types, numbered as nft numbers them so `nft list` prints their names. */
 enum nft_type {
@@ -154,6 +160,12 @@ struct nft_set_def {
 
 int nft_set_add(struct nft *nft, int family, const char *table, const struct nft_set_def *s,
 		unsigned int flags);
+/* Deletes a set (NFT_F_DESTROY: succeeds when it is absent); -EBUSY at the commit while a
+ * rule still uses it. */
+int nft_set_del(struct nft *nft, int family, const char *table, const char *set,
+		unsigned int flags);
+/* Deletes every element of set (`nft flush set`). */
+int nft_set_flush(struct nft *nft, int family, const char *table, const char *set);
 
 /* A key or data value. Concatenated fields each start on a 32-bit boundary, the layout of
  * the kernel's registers and of concatenated set keys. */
@@ -185,8 +197,8 @@ struct nft_elem {
 	const char *comment; /* stored as nft stores comments; NULL for none */
 };
 
-/* Adds / deletes n elements of one set, in messages of up to 48 elements (an attribute
- * holds at most 64 KiB). NFT_F_DESTROY deletes ignore absent elements. n == 0 adds nothing. */
+/* Adds / deletes n elements of one set, in messages of as many elements as fit in an
+ * attribute (at most 64 KiB; up to 4,096 small ones). NFT_F_DESTROY deletes ignore absent elements. n == 0 adds nothing. */
 int nft_elems_add(struct nft *nft, int family, const char *table, const char *set,
 		  const struct nft_elem *e, size_t n, unsigned int flags);
 int nft_elems_del(struct nft *nft, int family, const char *table, const char *set,
@@ -240,6 +252,10 @@ void nr_nat(struct nft_rule_b *b, uint32_t type, uint32_t family, uint32_t reg_a
 	    uint32_t reg_proto);
 /* A comment `nft list` shows, at most NFT_COMMENT_MAX bytes. */
 void nr_comment(struct nft_rule_b *b, const char *comment);
+/* limit rate <rate>/second burst <burst> packets */
+void nr_limit(struct nft_rule_b *b, uint64_t rate, uint32_t burst);
+/* log group <group> prefix "<prefix>" (NFLOG; prefix NULL or "": none) */
+void nr_log(struct nft_rule_b *b, uint16_t group, const char *prefix);
 
 /* --- Read-back ----------------------------------------------------------------------- */
 
@@ -251,15 +267,52 @@ int nft_table_exists(struct nft *nft, int family, const char *table);
 int nft_chain_list(struct nft *nft, int family, const char *table,
 		   int (*cb)(const char *chain, void *data), void *data);
 
+struct nft_chain_info {
+	const char *name;
+	const char *type; /* NULL: a regular chain */
+	uint32_t hook;
+	int32_t prio;
+	const char *comment; /* NULL for none */
+};
+
+/* nft_chain_list() with each chain's details (strings live during the call), in the
+ * kernel's order (the order of creation). */
+int nft_chain_dump(struct nft *nft, int family, const char *table,
+		   int (*cb)(const struct nft_chain_info *c, void *data), void *data);
+
+/* One chain's details: cb is called once. Returns 0, -ENOENT (no such table or chain), a
+ * failing cb's value or -errno. */
+int nft_chain_get(struct nft *nft, int family, const char *table, const char *chain,
+		  int (*cb)(const struct nft_chain_info *c, void *data), void *data);
+
+struct nft_set_info {
+	const char *name;
+	uint32_t key_type, key_len; /* key_type: nft's type numbers, 6 bits per field */
+	uint32_t flags; /* NFT_SET_* */
+	uint32_t data_type; /* maps: NFT_DATA_VERDICT or nft's type; 0 for a plain set */
+};
+
+/* Returns 1 when set exists in table, 0 when it (or the table) does not, or -errno. */
+int nft_set_exists(struct nft *nft, int family, const char *table, const char *set);
+
+/* Calls cb for each set and map of table. Returns 0, a failing cb's value, or -errno
+ * (-ENOENT: no such table; -EINTR: interrupted by a change, retry). */
+int nft_set_list(struct nft *nft, int family, const char *table,
+		 int (*cb)(const struct nft_set_info *s, void *data), void *data);
+
 struct nft_rule_info {
 	const char *chain;
 	uint64_t handle;
 	unsigned int nexpr;
 	const char *comment; /* NULL for none */
+	uint64_t packets, bytes; /* the rule's counter expressions, summed (0 without) */
+	int32_t verdict; /* its immediate verdict (NFT_JUMP ...), or NFT_CONTINUE if none */
+	const char *target; /* the chain of a jump or goto, else NULL */
 };
 
-/* Calls cb for each rule of chain in order (strings live during the call). Returns 0, a
- * failing cb's value, or -errno. */
+/* Calls cb for each rule of chain in order (strings live during the call); chain NULL: of
+ * every chain of table, chain by chain in the kernel's order. Returns 0, a failing cb's
+ * value, or -errno (-ENOENT: no such table or chain). */
 int nft_rule_list(struct nft *nft, int family, const char *table, const char *chain,
 		  int (*cb)(const struct nft_rule_info *r, void *data), void *data);
 
@@ -271,5 +324,12 @@ int nft_rule_count(struct nft *nft, int family, const char *table, const char *c
  * (-ENOENT: no such table or set; -EINTR: interrupted by a change, retry). */
 int nft_set_elems_dump(struct nft *nft, int family, const char *table, const char *set,
 		       int (*cb)(const struct nft_elem *e, void *data), void *data);
+
+/* Looks up the element of set with e's key (and key_end, NFT_ELEM_HAS_KEY_END) and calls cb
+ * with it as the kernel holds it. Returns 0, -ENOENT (no such element, set or table), a
+ * failing cb's value or -errno. */
+int nft_set_elem_get(struct nft *nft, int family, const char *table, const char *set,
+		     const struct nft_elem *e, int (*cb)(const struct nft_elem *e, void *data),
+		     void *data);
 
 #endif

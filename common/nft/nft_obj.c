@@ -8,6 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
@@ -18,14 +19,16 @@
  * headers may predate them. */
 enum {
 	MSG_DESTROYTABLE = 26,
+	MSG_DESTROYCHAIN = 27,
+	MSG_DESTROYSET = 29,
 	MSG_DESTROYSETELEM = 30,
 };
 
 #define NAME_ROOM 520 /* table and object names, NUL and attribute headers */
 #define UDATA_ROOM 300 /* NFT_USERDATA_MAXLEN and its attribute */
-#define ELEM_ROOM 1024 /* one element, every attribute at its largest */
 #define ELEMS_MAX (1 << 20) /* elements in one call */
-#define ELEMS_PER_MSG 48
+#define ELEMS_PER_MSG 4096
+#define LIST_ROOM 60000 /* an element list's nest, below its 64 KiB (a 16-bit length) */
 
 static const struct {
 	enum nft_type type;
@@ -206,6 +209,46 @@ int nft_chain_add(struct nft *nft, int family, const char *table, const struct n
 	return r;
 }
 
+int nft_chain_del(struct nft *nft, int family, const char *table, const char *chain,
+		  unsigned int flags)
+{
+	struct nftnl_chain *c;
+	int r;
+
+	if (!name_ok(table) || !name_ok(chain))
+		return nft_batch_fail(nft, -EINVAL, "delete chain");
+	c = chain_obj(table, chain);
+	if (!c)
+		return nft_batch_fail(nft, -ENOMEM, "delete chain");
+	r = put_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYCHAIN : NFT_MSG_DELCHAIN, family, 0,
+		    NAME_ROOM * 2, build_chain, c);
+	nftnl_chain_free(c);
+	return r;
+}
+
+static void build_rule(struct nlmsghdr *nlh, void *r)
+{
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+}
+
+int nft_chain_flush(struct nft *nft, int family, const char *table, const char *chain)
+{
+	struct nftnl_rule *rule;
+	int r;
+
+	if (!name_ok(table) || !name_ok(chain))
+		return nft_batch_fail(nft, -EINVAL, "flush chain");
+	rule = nftnl_rule_alloc();
+	if (!rule)
+		return nft_batch_fail(nft, -ENOMEM, "flush chain");
+	/* A rule delete naming no handle deletes every rule of the chain. */
+	nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, chain);
+	r = put_msg(nft, NFT_MSG_DELRULE, family, 0, NAME_ROOM * 2, build_rule, rule);
+	nftnl_rule_free(rule);
+	return r;
+}
+
 /* --- Sets and maps -------------------------------------------------------------------- */
 
 /* nft's type of a concatenation (6 bits per field, the first highest) and its length,
@@ -318,6 +361,35 @@ int nft_set_add(struct nft *nft, int family, const char *table, const struct nft
 	return r;
 }
 
+static int set_name_msg(struct nft *nft, uint16_t type, int family, const char *table,
+			const char *set, uint16_t table_attr, uint16_t set_attr, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	if (!name_ok(table) || !name_ok(set))
+		return nft_batch_fail(nft, -EINVAL, what);
+	nlh = nft_batch_msg(nft, type, (uint16_t)family, 0, NAME_ROOM * 2);
+	if (!nlh)
+		return nft->err;
+	mnl_attr_put_strz(nlh, table_attr, table);
+	mnl_attr_put_strz(nlh, set_attr, set);
+	nft_batch_msg_end(nft, nlh);
+	return 0;
+}
+
+int nft_set_del(struct nft *nft, int family, const char *table, const char *set, unsigned int flags)
+{
+	return set_name_msg(nft, flags & NFT_F_DESTROY ? MSG_DESTROYSET : NFT_MSG_DELSET, family,
+			    table, set, NFTA_SET_TABLE, NFTA_SET_NAME, "delete set");
+}
+
+int nft_set_flush(struct nft *nft, int family, const char *table, const char *set)
+{
+	/* An element delete without an element list empties the set. */
+	return set_name_msg(nft, NFT_MSG_DELSETELEM, family, table, set, NFTA_SET_ELEM_LIST_TABLE,
+			    NFTA_SET_ELEM_LIST_SET, "flush set");
+}
+
 /* --- Elements ------------------------------------------------------------------------- */
 
 void nft_data_set(struct nft_data *d, const void *p, size_t n)
@@ -378,9 +450,37 @@ static int elem_fill(struct nftnl_set_elem *el, const struct nft_elem *e)
 	return 0;
 }
 
-/* One message for n elements; n * ELEM_ROOM stays below the 64 KiB of the list's nest. */
+#define A4(n) (((size_t)(n) + 3) / 4 * 4)
+
+/* An upper bound of the bytes element e takes in a message: each attribute libnftnl may
+ * write, with its header and padding, and the list item's nest. Invalid parts are counted
+ * at their largest (elem_fill() refuses them). */
+static size_t data_room(const struct nft_data *d)
+{
+	return 8 + A4(d->len <= NFT_DATA_MAX ? d->len : NFT_DATA_MAX); /* nest, value */
+}
+
+static size_t elem_room(const struct nft_elem *e)
+{
+	size_t n = 4 + 8 + data_room(&e->key); /* item nest, flags, key */
+
+	if (e->flags & NFT_ELEM_HAS_KEY_END)
+		n += data_room(&e->key_end);
+	if (e->flags & NFT_ELEM_HAS_DATA)
+		n += data_room(&e->data);
+	if (e->flags & NFT_ELEM_HAS_VERDICT) /* data nest, verdict nest, code, chain */
+		n += 8 + 8 + 4 + A4(e->chain ? strnlen(e->chain, NFT_NAME_MAXLEN) + 1 : 0);
+	if (e->flags & NFT_ELEM_HAS_TIMEOUT)
+		n += 12;
+	if (e->comment) /* userdata: the comment's TLV */
+		n += 4 + A4(strnlen(e->comment, NFT_COMMENT_MAX + 1) + 3);
+	return n;
+}
+
+/* One message for n elements (whose rooms add up to at most LIST_ROOM). */
 static int elems_chunk(struct nft *nft, uint16_t type, int family, const char *table,
-		       const char *set, const struct nft_elem *e, size_t n, uint16_t nlflags)
+		       const char *set, const struct nft_elem *e, size_t n, size_t room,
+		       uint16_t nlflags)
 {
 	struct nftnl_set_elem *el;
 	struct nftnl_set *s;
@@ -402,7 +502,7 @@ static int elems_chunk(struct nft *nft, uint16_t type, int family, const char *t
 		r = elem_fill(el, &e[i]);
 	}
 	if (r >= 0)
-		r = put_msg(nft, type, family, nlflags, NAME_ROOM + n * ELEM_ROOM, build_elems, s);
+		r = put_msg(nft, type, family, nlflags, NAME_ROOM + room, build_elems, s);
 	nftnl_set_free(s);
 	return r;
 }
@@ -411,15 +511,22 @@ static int elems_msg(struct nft *nft, uint16_t type, int family, const char *tab
 		     const struct nft_elem *e, size_t n, uint16_t nlflags)
 {
 	const char *what = type == NFT_MSG_NEWSETELEM ? "add elements" : "delete elements";
-	size_t i, k;
+	size_t i, k, room, one;
 	int r = 0;
 
 	if (!name_ok(table) || !name_ok(set) || n > ELEMS_MAX)
 		return nft_batch_fail(nft, -EINVAL, what);
-	/* No message for no elements: an empty list would flush the set. */
+	/* No message for no elements: an empty list would flush the set. As many elements per
+	 * message as the list's nest holds: the kernel looks the set up by name (a scan of the
+	 * table's sets) once per message. */
 	for (i = 0; i < n && r >= 0; i += k) {
-		k = n - i < ELEMS_PER_MSG ? n - i : ELEMS_PER_MSG;
-		r = elems_chunk(nft, type, family, table, set, e + i, k, nlflags);
+		for (k = 0, room = 0; i + k < n && k < ELEMS_PER_MSG; k++) {
+			one = elem_room(&e[i + k]);
+			if (k && room + one > LIST_ROOM)
+				break;
+			room += one;
+		}
+		r = elems_chunk(nft, type, family, table, set, e + i, k, room, nlflags);
 	}
 	if (r >= 0)
 		*(type == NFT_MSG_NEWSETELEM ? &nft->pending.elems_added

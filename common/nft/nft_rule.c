@@ -303,3 +303,34 @@ void nr_comment(struct nft_rule_b *b, const char *comment)
 	else
 		nftnl_rule_set_data(b->r, NFTNL_RULE_USERDATA, ud, (uint32_t)n);
 }
+
+void nr_limit(struct nft_rule_b *b, uint64_t rate, uint32_t burst)
+{
+	struct nftnl_expr *e = expr(b, "limit");
+
+	if (!e)
+		return;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, 1); /* seconds */
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, burst);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	add(b, e);
+}
+
+void nr_log(struct nft_rule_b *b, uint16_t group, const char *prefix)
+{
+	struct nftnl_expr *e;
+
+	/* the kernel's limit (NF_LOG_PREFIXLEN, with the NUL) */
+	if (prefix && strlen(prefix) >= 128) {
+		b->err = b->err ? b->err : -E2BIG;
+		return;
+	}
+	e = expr(b, "log");
+	if (!e)
+		return;
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	if (prefix && *prefix)
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+	add(b, e);
+}

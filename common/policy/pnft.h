@@ -6,7 +6,11 @@
  * write the table (serialized by pol_lock(), but either may have done part of the
  * other's work): adds never use EXCL, deletes use NFT_F_DESTROY, and a chain that is new
  * in a difference is added, flushed and filled (so a chain someone else made first is not
- * filled twice). */
+ * filled twice).
+ *
+ * Beyond policy.h's shape, the base chains accept IPv6 neighbour discovery (ICMPv6 types
+ * 133-137) after `ct state established,related accept`: conntrack does not track it, and an
+ * isolated pod must still resolve its neighbours. Class chains log only with log_rate > 0. */
 #ifndef POLICY_PNFT_H
 #define POLICY_PNFT_H
 

@@ -591,8 +591,8 @@ static void test_large_batch(void)
 	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "pods4", e, 600, 0), 0);
 	T_EQ(nft_batch_commit(&nft), 0);
 	T_ASSERT(nft.cap > 16384);
-	T_EQ(nmsgs(&nft), N + 13 + 2); /* 600 elements: 13 messages of at most 48 */
-	for (i = 1; i <= N + 13; i++) {
+	T_EQ(nmsgs(&nft), N + 1 + 2); /* 600 elements: one message */
+	for (i = 1; i <= N + 1; i++) {
 		s = nftnl_set_alloc();
 		T_ASSERT(s);
 		T_EQ(parse_elems(msg(&nft, i), s), 0);
@@ -600,9 +600,39 @@ static void test_large_batch(void)
 		nftnl_set_free(s);
 	}
 	T_EQ(n, N + 600);
-	T_ASSERT(msg(&nft, N + 13)->nlmsg_flags & NLM_F_ACK);
-	T_ASSERT(!(msg(&nft, N + 12)->nlmsg_flags & NLM_F_ACK));
-	T_ASSERT(msg(&nft, N + 1)->nlmsg_len < 65536);
+	T_ASSERT(msg(&nft, N + 1)->nlmsg_flags & NLM_F_ACK);
+	T_ASSERT(!(msg(&nft, N)->nlmsg_flags & NLM_F_ACK));
+	/* 5,000 with comments in one call: as many per message as the list's 16-bit length
+	 * allows, each message full but the last */
+	nft_batch_begin(&nft);
+	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "pods4", e, N, 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_ASSERT(nmsgs(&nft) > 2 + 6 && nmsgs(&nft) < 2 + 12);
+	for (i = 1, n = 0; i < nmsgs(&nft) - 1; i++) {
+		T_ASSERT(msg(&nft, i)->nlmsg_len < 65536);
+		T_ASSERT(i == nmsgs(&nft) - 2 || msg(&nft, i)->nlmsg_len > 50000);
+		s = nftnl_set_alloc();
+		T_ASSERT(s);
+		T_EQ(parse_elems(msg(&nft, i), s), 0);
+		nftnl_set_elem_foreach(s, count_elems, &n);
+		nftnl_set_free(s);
+	}
+	T_EQ(n, N);
+	/* small elements without comments: up to 4,096 per message */
+	for (i = 0; i < N; i++)
+		e[i].comment = NULL;
+	nft_batch_begin(&nft);
+	T_EQ(nft_elems_add(&nft, NFPROTO_INET, "t", "pods4", e, N, 0), 0);
+	T_EQ(nft_batch_commit(&nft), 0);
+	T_EQ(nmsgs(&nft), 2 + 2);
+	for (i = 1, n = 0; i <= 2; i++) {
+		s = nftnl_set_alloc();
+		T_ASSERT(s);
+		T_EQ(parse_elems(msg(&nft, i), s), 0);
+		nftnl_set_elem_foreach(s, count_elems, &n);
+		nftnl_set_free(s);
+	}
+	T_EQ(n, N);
 	nft_close(&nft);
 	free(e);
 }
