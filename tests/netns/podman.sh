@@ -225,8 +225,10 @@ listening "$(netns mix)" tcp 80 || fail "mix's server listening"
 check_eq "three networks at once: three distinct addresses" 3 \
 	"$(printf '%s\n' "$(addr4 web sluice)" "$(addr4 up sluice-on-upstream)" \
 		"$(addr4 mix sluice-mix)" | sort -u | grep -c .)"
-# (the chains with sluice-vxlan-overlay need a node lease: podman lists them, runs nothing on them)
-for br in $(jq -r 'select([.plugins[].type] | index("sluice-vxlan-overlay") | not) |
+# (the chains with sluice-vxlan-overlay need a node lease, those with sluice-nft-policy are
+# tests/netns/nft-policy.sh's: podman lists them, runs nothing on them)
+for br in $(jq -r 'select([.plugins[].type] | (index("sluice-vxlan-overlay") or
+	index("sluice-nft-policy")) | not) |
 	.plugins[0].bridge' "$CHAINS"/*.conflist); do
 	check_eq "three networks at once: bridge $br holds one container" 1 \
 		"$(ip -j link show master "$br" | jq length)"

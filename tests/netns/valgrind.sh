@@ -3,7 +3,8 @@
 # Every plugin under valgrind's memcheck through a whole chain's life: sluice-bridge (ipMasq,
 # macspoofchk, sluice-host-local run by it and traced too), sluice-portmap with mappings (TCP,
 # UDP, a hostIP, IPv4 and IPv6; 304 for one pod, a batch past its first buffer),
-# sluice-bandwidth shaping ingress and egress, sluice-vxlan-overlay on a lease; ADD, CHECK,
+# sluice-bandwidth shaping ingress and egress, sluice-vxlan-overlay on a lease,
+# sluice-nft-policy on a dir:// store with policies (its slow and fast path); ADD, CHECK,
 # GC (one attachment valid, one removed), DEL, a second DEL, VERSION and STATUS. Each run
 # must succeed and valgrind must report nothing: no byte sent to the kernel (sendmsg) or
 # used in a branch that was never written, no invalid access, no leak (leak-check=full).
@@ -19,7 +20,7 @@ if ! command -v valgrind >/dev/null; then
 	fail "valgrind-installed" "no valgrind (make deps installs it)"
 	exit 0
 fi
-for p in bridge host-local portmap bandwidth vxlan-overlay; do
+for p in bridge host-local portmap bandwidth vxlan-overlay nft-policy; do
 	if [ ! -x "$VGBIN/sluice-$p" ]; then
 		fail "vg-built" "missing $VGBIN/sluice-$p (make vg)"
 		exit 0
@@ -36,7 +37,7 @@ vcni() {
 	local plugin
 	plugin=$(jq -r .type <"$4")
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CNI_COMMAND="$1" CNI_CONTAINERID="$2" \
-		CNI_NETNS="${3:+/run/netns/$3}" CNI_IFNAME=eth0 CNI_PATH="$VGBIN" CNI_ARGS= \
+		CNI_NETNS="${3:+/run/netns/$3}" CNI_IFNAME=eth0 CNI_PATH="$VGBIN" CNI_ARGS="${VG_CNI_ARGS:-}" \
 		valgrind -q --tool=memcheck --error-exitcode=99 --leak-check=full \
 		--errors-for-leak-kinds=definite,indirect,possible --track-origins=yes \
 		--trace-children=yes --child-silent-after-fork=yes --num-callers=30 \
@@ -163,3 +164,40 @@ vg "vxlan-overlay STATUS" STATUS "" "" "$T_TMP/ov.json"
 vg "vxlan-overlay GC" GC "" "" "$T_TMP/ov.json"
 vg "vxlan-overlay DEL, without netns" DEL vgcid-o "" "$T_TMP/ov.json"
 vg "vxlan-overlay VERSION" VERSION "" "" "$T_TMP/ov.json"
+
+# sluice-nft-policy: a store with a Pod object and policies (sluicectl), two pods on the bridge:
+# the first ADD renders the whole table (slow path), the second adds elements (fast path),
+# with labels from args.cni.labels; CHECK, GC (one attachment valid), DEL twice, STATUS
+ST=$T_TMP/polstore
+pctl() { "$BIN/sluicectl" --store "dir://$ST" apply -f - >/dev/null; }
+jq -n '{apiVersion: "v1", kind: "Pod", metadata: {name: "p", namespace: "default",
+	labels: {app: "web"}}, spec: {containers: [{name: "c", image: "i",
+	ports: [{name: "http", containerPort: 80}]}]}}' | pctl
+jq -n '{apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: {name: "web",
+	namespace: "default"}, spec: {podSelector: {matchLabels: {app: "web"}},
+	ingress: [{from: [{podSelector: {matchLabels: {role: "client"}}}],
+	ports: [{port: "http"}]}], egress: [{to: [{ipBlock: {cidr: "10.0.0.0/8",
+	except: ["10.9.0.0/16"]}}]}]}}' | pctl
+jq -n --arg st "dir://$ST" --arg rd "$T_TMP/polrun" '{cniVersion: "1.1.0", name: "vgnet",
+	type: "sluice-nft-policy", store: $st, runDir: $rd, node: "vg"}' >"$T_TMP/pol.json"
+defer "nft delete table inet sluice_policy"
+for c in p q; do
+	mk_netns "vgpod$N-$c" || exit 1
+	defer "cni DEL vgcid-$c '' eth0 $BR sluice-bridge"
+	cni ADD "vgcid-$c" "vgpod$N-$c" eth0 "$BR" >"$T_TMP/$c.br.out"
+done
+jq '.args.cni.labels = [{key: "role", value: "client"}]' "$T_TMP/pol.json" >"$T_TMP/polq.json"
+VG_CNI_ARGS="K8S_POD_NAMESPACE=default;K8S_POD_NAME=p" vg "nft-policy ADD (slow path)" ADD vgcid-p "vgpod$N-p" "$(with "$T_TMP/p.br.out" "$T_TMP/pol.json")"
+vg "nft-policy ADD (fast path, args.cni.labels)" ADD vgcid-q "vgpod$N-q" \
+	"$(with "$T_TMP/q.br.out" "$T_TMP/polq.json")"
+check_eq "nft-policy ADD put both pods in the table" 1 \
+	"$([ "$(sluice_nft_elems)" -ge 3 ] && echo 1)"
+vg "nft-policy CHECK" CHECK vgcid-q "vgpod$N-q" "$(with "$T_TMP/q.br.out" "$T_TMP/polq.json")"
+jq '."cni.dev/valid-attachments" = [{containerID: "vgcid-p", ifname: "eth0"}]' "$T_TMP/pol.json" \
+	>"$T_TMP/pol.json.gc"
+vg "nft-policy GC" GC "" "" "$T_TMP/pol.json.gc"
+vg "nft-policy DEL" DEL vgcid-p "vgpod$N-p" "$T_TMP/pol.json"
+vg "nft-policy DEL again, without netns" DEL vgcid-p "" "$T_TMP/pol.json"
+check_eq "nft-policy: no endpoint record left" 0 "$(find "$ST/keys" -name '*+endpoints+*' | wc -l)"
+vg "nft-policy STATUS" STATUS "" "" "$T_TMP/pol.json"
+vg "nft-policy VERSION" VERSION "" "" "$T_TMP/pol.json"
