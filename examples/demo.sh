@@ -189,9 +189,11 @@ CONF
 	printf '$ ip netns exec node%s sluiced --iface eth0 --node-name node%s --subnet-file node%s/subnet.env \\\n' "$n" "$n" "$n"
 	printf '      --cni-conf-dir node%s/net.d --cni-conf-template node%s/template.json &\n' "$n" "$n"
 	# not through on(): $! must be sluiced's own PID (ip netns exec execs it)
+	# (with etcd, each node's local store, which sluice-nft-policy reads, in the temp dir:
+	# its default is the host's /var/lib/sluice/store)
 	ip netns exec "demo-node$n" sluiced --iface eth0 --node-name "node$n" --subnet-file "$TMP/node$n/subnet.env" \
 		--cni-conf-dir "$TMP/node$n/net.d" --cni-conf-template "$TMP/node$n/template.json" \
-		2>"node$n/agent.log" &
+		--local-store "${SLUICE_STORE/#etcd:*/dir://$TMP/node$n/store}" 2>"node$n/agent.log" &
 	AGENTS+=($!)
 done
 agent_ready 1 1

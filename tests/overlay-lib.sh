@@ -9,7 +9,8 @@
 #     the default-route interface sluiced finds), its files under $OV_DIR/nodeN:
 #     subnet.env, subnet.lease.json, subnet.agent.json, net.d/10-sluice.conflist, agent.log;
 #   - pods: namespaces of their own, added through node N's rendered conflist
-#     (sluice-bridge -> sluice-vxlan-overlay -> sluice-portmap -> sluice-bandwidth) by
+#     (sluice-bridge -> sluice-vxlan-overlay -> sluice-nft-policy -> sluice-portmap ->
+#     sluice-bandwidth) by
 #     Debian's libcni (tests' cnitool) running inside node N's namespace.
 # Everything is removed at exit (defer), by PID and by name, even when the caller fails.
 # Settings (before the first call): OV_DIR (default $T_TMP), OV_STORE (default
@@ -87,14 +88,20 @@ node_file() { echo "$OV_DIR/node$1/$2"; }
 
 # start_agent N [FLAGS...]: sluiced in node N's namespace on the shared store, its files
 # in node N's directory, its log appended to agent.log there; PID in OV_AGENT[N]; stopped
-# at exit. FLAGS go last (--ttl 5, --no-ip-masq...).
+# at exit. FLAGS go last (--ttl 5, --no-ip-masq...). NetworkPolicy is on (sluiced's
+# default): on etcd, each node's local store (what its sluice-nft-policy reads, the agent's
+# mirror) is dir://<node's directory>/store; on dir://, the shared store itself.
 start_agent() {
-	local n=$1 d=$OV_DIR/node$1
+	local n=$1 d=$OV_DIR/node$1 local=()
 	shift
 	[ -n "${OV_AGENT[$n]+x}" ] || defer "stop_agent $n KILL"
+	case $OV_STORE in
+	dir://*) ;;
+	*) local=(--local-store "dir://$d/store") ;;
+	esac
 	ip netns exec "node$n" "$BIN/sluiced" --store "$OV_STORE" --prefix "$OV_PREFIX" \
 		--subnet-file "$d/subnet.env" --cni-conf-dir "$d/net.d" --node-name "node$n" \
-		--log-level debug "$@" >>"$d/agent.log" 2>&1 &
+		--log-level debug "${local[@]}" "$@" >>"$d/agent.log" 2>&1 &
 	OV_AGENT[$n]=$!
 	disown $! # bash would report a SIGKILL on the test's output
 }

@@ -28,6 +28,9 @@ static const struct verb verbs[] = {
 	{"apply", ctl_apply, "write Namespaces, Pods, NetworkPolicies (-f FILE|-, JSON or YAML)"},
 	{"get", ctl_get, "show stored Namespaces, Pods, NetworkPolicies (get KIND [NS/NAME])"},
 	{"delete", ctl_delete, "remove them (delete -f FILE|- or delete KIND NS/NAME)"},
+	{"wait", ctl_wait, "until every node's agent has applied the policy of a revision"},
+	{"policy", ctl_policy, "stats: per-policy and per-rule counters of this node's table"},
+	{"drops", ctl_drops, "recent packets the policy dropped, with the policies behind"},
 };
 
 static void usage(FILE *f)

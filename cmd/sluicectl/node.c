@@ -194,7 +194,7 @@ static int node_up(struct ctl *c, const struct node_opts *n)
 	/* a template that cannot take the lease is refused before the lease is taken */
 	if (n->tmpl &&
 	    (!(tmpl = ctl_read_file(n->tmpl, &tlen)) ||
-	     !(check = subnet_conflist_text(&conf, &l, 0, n->subnet_file, tmpl, tlen, &e)))) {
+	     !(check = subnet_conflist_text(&conf, &l, 0, n->subnet_file, tmpl, tlen, NULL, &e)))) {
 		bool read = tmpl; /* when it was read, the template itself was refused */
 
 		subnet_conf_done(&conf);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cJSON;
 struct err;
@@ -35,12 +36,41 @@ int ctl_delete(struct ctl *c, int argc, char **argv); /* delete -f FILE|- | dele
 int ctl_get(struct ctl *c, int argc, char **argv); /* get KIND [NS/NAME] */
 int ctl_store_verb(struct ctl *c, int argc, char **argv); /* store get|put|del|list|watch|compact */
 int ctl_status(struct ctl *c, int argc, char **argv); /* status */
+int ctl_wait(struct ctl *c, int argc, char **argv); /* wait [--revision N] [--node N] */
+int ctl_policy(struct ctl *c, int argc, char **argv); /* policy stats */
+int ctl_drops(struct ctl *c, int argc, char **argv); /* drops [--follow | --listen] */
 /* status's node view (status_node.c) for the node whose subnet.env is subnet_file: added to
  * out as "node" (-o json), else printed as tables. Without a lease state beside it, nothing
  * unless given (then an error). store_ok: the store answered (peers compared). Returns
  * CTL_OK or CTL_ERROR after printing why. */
 int ctl_status_node(struct ctl *c, const char *subnet_file, bool given, bool store_ok,
 		    struct cJSON *out);
+
+/* Policy (agents.c): an agent's key <prefix>/agents/<node>, as sluiced writes it after each
+ * apply: {"node", "policyRevision", "updated"}. valid: policyRevision was a number. */
+struct ctl_agent {
+	char node[254];
+	int64_t policy_rev, updated;
+	bool valid;
+};
+/* The revision of the last change to a key under namespaces/, pods/, policies/ and
+ * endpoints/ (the newest key's mod revision, or a later deletion's from the history): the
+ * revision every node's ruleset reflects once it is up to date (0: none). 0 or -errno with
+ * e. The store is c->store, opened. */
+int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e);
+/* "<prefix>/agents/" (malloc'd), NULL on ENOMEM */
+char *ctl_agents_prefix(const struct ctl *c);
+/* An agent's key (plen: the length of its agents/ prefix) and value into *a; an invalid
+ * value leaves valid false */
+void ctl_agent_parse(const char *key, size_t plen, const char *value, size_t len,
+		     struct ctl_agent *a);
+/* Every agent key, in key order (malloc'd array), and the listing's revision (may be
+ * NULL). 0 or -errno with e. */
+int ctl_agents_list(struct ctl *c, struct ctl_agent **ret, size_t *ret_n, int64_t *rev,
+		    struct err *e);
+/* status's policy view (status.c): the relevant revision and each agent, added to out as
+ * "policy" (-o json), else printed as a table when there is anything to show. */
+int ctl_status_policy(struct ctl *c, struct cJSON *out);
 
 /* Kubernetes objects (apply.c): reads each FILE ("-": stdin) of paths[0..n) and returns every
  * object in them, validated and normalized (full) or only identified (delete -f), in *ret

@@ -22,6 +22,13 @@ static const char status_usage[] =
 	"revision, whether <prefix>/config exists and how many leases <prefix>/subnets/\n"
 	"holds. Exits 1 when the store does not answer.\n"
 	"\n"
+	"Policy: the store's relevant revision (its last change under namespaces/, pods/,\n"
+	"policies/, endpoints/, deletions included) and each node's agent key\n"
+	"(<prefix>/agents/<node>): the revision it last applied, when, and whether that is\n"
+	"in force (-o json: \"policy\": {\"revision\", \"agents\": [{\"node\",\n"
+	"\"policyRevision\", \"updated\", \"inForce\"}]}). The table is shown when the store\n"
+	"holds any of them.\n"
+	"\n"
 	"On a node (a lease state beside F, default " SUBNET_ENV_DEFAULT "), also its view:\n"
 	"the lease (state file, and whether the store still holds it), the VXLAN device(s)\n"
 	"in the kernel, the peers programmed in the kernel against the peer leases in the\n"
@@ -35,7 +42,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 	struct store_kv kv = {0};
 	char *config = NULL, *subnets = NULL;
 	const char *sfile = SUBNET_ENV_DEFAULT;
-	int found = 0, r = CTL_OK, rn;
+	int found = 0, r = CTL_OK, rn, rp;
 	bool given = false;
 	struct err e = {0};
 	int64_t rev = 0;
@@ -87,6 +94,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		} else {
 			cJSON_AddStringToObject(j, "error", e.msg);
 		}
+		rp = found >= 0 ? ctl_status_policy(c, j) : CTL_OK;
 		rn = ctl_status_node(c, sfile, given, found >= 0, j);
 		ctl_print_json(j);
 		cJSON_Delete(j);
@@ -104,10 +112,13 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		else
 			ctl_table_row(t, store_url(s), c->prefix, "no", NULL, NULL, NULL);
 		ctl_table_print(t);
+		rp = found >= 0 ? ctl_status_policy(c, NULL) : CTL_OK;
 		rn = ctl_status_node(c, sfile, given, found >= 0, NULL);
 	}
 	if (found >= 0 && rn != CTL_OK)
 		r = rn;
+	if (found >= 0 && rp != CTL_OK)
+		r = rp;
 	if (found < 0)
 		r = ctl_error(&e);
 	store_list_free(&l);

@@ -75,9 +75,15 @@ void agent_store_probe(struct agent *a)
 	free(key);
 }
 
-static void node_opts(const struct agent *a, struct subnet_node_opts *o)
+static void node_opts(const struct agent *a, struct subnet_node_opts *o,
+		      struct subnet_policy_conf *pol)
 {
 	memset(o, 0, sizeof(*o));
+	pol->store_url = a->o.local_url;
+	pol->prefix = a->o.prefix;
+	pol->node = a->o.node_name;
+	pol->run_dir = a->o.run_dir;
+	o->policy = a->o.policy ? pol : NULL;
 	o->iface = a->o.iface;
 	o->pub = a->o.pub;
 	o->pub6 = a->o.pub6;
@@ -140,10 +146,11 @@ out:
 int agent_write_files(struct agent *a)
 {
 	struct subnet_node_opts o;
+	struct subnet_policy_conf pol;
 	struct err e = {0};
 	int r;
 
-	node_opts(a, &o);
+	node_opts(a, &o, &pol);
 	r = subnet_node_write_files(&a->conf, &o, &a->lease, &a->id, &e);
 	if (r < 0)
 		log_error("writing the node's files: %s", e.msg);
@@ -171,13 +178,14 @@ static const char *how_name(int how)
 int agent_acquire(struct agent *a)
 {
 	struct subnet_node_opts o;
+	struct subnet_policy_conf pol;
 	struct subnet_lease l = {0};
 	struct subnet_ident id;
 	struct err e = {0};
 	char sn[IP_STRLEN], sn6[IP_STRLEN];
 	int r;
 
-	node_opts(a, &o);
+	node_opts(a, &o, &pol);
 	r = subnet_node_acquire(a->store, &a->conf, &o, &l, &id, &e);
 	if (r < 0) {
 		if (e.code == CNI_ERR_IO)

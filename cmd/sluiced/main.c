@@ -4,6 +4,7 @@
  * No threads; idle, it sleeps in epoll_wait. */
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include <libmnl/libmnl.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "base/log.h"
 #include "overlay/vxdev.h"
 #include "store/store.h"
@@ -34,6 +36,10 @@ static const char usage[] =
 	"one peer per other node's lease and the masquerade table in step with the store,\n"
 	"writes subnet.env, the lease state, the conflist and its status file\n"
 	"(<subnet-file without .env>.agent.json). Logs to stderr, one line per change.\n"
+	"With NetworkPolicy (the default), it keeps the node's table inet sluice_policy in step\n"
+	"with the namespaces, pods, policies and endpoints of the store, and writes the revision\n"
+	"applied to <prefix>/agents/<node>; the packets it drops (logged to NFLOG group 2718)\n"
+	"go to <subnet-file's directory>/drops.json, the last 256 (`sluicectl drops`).\n"
 	"SIGTERM/SIGINT: exits 0, leaving the data plane and the lease in place.\n"
 	"SIGHUP: reads the network config again and applies it.\n"
 	"\n"
@@ -53,6 +59,13 @@ static const char usage[] =
 	"                               at most a third of the TTL)\n"
 	"  --ip-masq, --no-ip-masq      masquerade pod traffic leaving the cluster network in\n"
 	"                               nftables table inet sluice_overlay (default on)\n"
+	"  --network-policy, --no-network-policy\n"
+	"                               keep the node's NetworkPolicy table and put\n"
+	"                               sluice-nft-policy into the conflist (default on)\n"
+	"  --local-store URL            the node-local dir:// store sluice-nft-policy reads\n"
+	"                               (default: --store when it is dir://, else\n"
+	"                               " STORE_DEFAULT_URL "); with another --store, the\n"
+	"                               policy objects are mirrored into it\n"
 	"  --log-level L                error, warn, info (default) or debug\n"
 	"  --help, --version\n";
 
@@ -147,6 +160,17 @@ static int parse_opt(int o, const char *arg, struct agent_opts *a, const char **
 	case 'N':
 		a->ipmasq = o == 'M';
 		return 0;
+	case 'Y':
+	case 'y':
+		a->policy = o == 'Y';
+		return 0;
+	case 'L':
+		if (strncmp(arg, "dir://", 6))
+			return usage_error("--local-store '%s': must be a dir:// store "
+					   "(sluice-nft-policy reads it)",
+					   arg);
+		a->local_url = arg;
+		return 0;
 	case 'l':
 		if (log_level_parse(arg) < 0)
 			return usage_error("--log-level '%s': one of error, warn, info, debug",
@@ -191,6 +215,9 @@ static int parse_flags(int argc, char **argv, struct agent_opts *a, const char *
 		{"subnet-lease-renew-margin", required_argument, NULL, 'm'},
 		{"ip-masq", no_argument, NULL, 'M'},
 		{"no-ip-masq", no_argument, NULL, 'N'},
+		{"network-policy", no_argument, NULL, 'Y'},
+		{"no-network-policy", no_argument, NULL, 'y'},
+		{"local-store", required_argument, NULL, 'L'},
 		{"log-level", required_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -206,6 +233,7 @@ static int parse_flags(int argc, char **argv, struct agent_opts *a, const char *
 	a->ttl = SUBNET_TTL_DEFAULT;
 	a->margin = 60 * 60;
 	a->ipmasq = true;
+	a->policy = true;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (o == 'h')
@@ -223,9 +251,30 @@ static int parse_flags(int argc, char **argv, struct agent_opts *a, const char *
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (prefix_flag(a))
 		return 2;
+	if (!a->local_url)
+		a->local_url =
+			strncmp(a->store_url, "dir://", 6) ? STORE_DEFAULT_URL : a->store_url;
 	if (!a->node_name[0] && gethostname(a->node_name, sizeof(a->node_name) - 1) < 0)
 		a->node_name[0] = '\0';
 	return 0;
+}
+
+/* The subnet file's directory, absolute (the plugin's runDir: it runs elsewhere), made
+ * now: policy.lock is there before the lease's files are */
+static int run_dir(struct agent_opts *o)
+{
+	char *copy = strdup(o->subnet_file), *dir;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	if (fs_mkdir_p(dir, 0755) < 0)
+		log_warn("making %s: %s", dir, strerror(errno));
+	o->run_dir = realpath(dir, NULL);
+	if (!o->run_dir)
+		o->run_dir = strdup(dir);
+	free(copy);
+	return o->run_dir ? 0 : -ENOMEM;
 }
 
 void agent_timer_ms(int tfd, int64_t ms)
@@ -320,8 +369,29 @@ static int reload(struct agent *a)
 }
 
 /* Does what a->need says, in order; what fails is retried with backoff */
+/* The policy side's pending work: true when some of it failed (retried) */
+static bool run_policy(struct agent *a)
+{
+	int t;
+
+	if ((a->need & AGENT_NEED_POLICY) && agent_policy_start(a) < 0)
+		return true;
+	a->need &= ~(AGENT_NEED_POLICY | AGENT_NEED_POLICY_APPLY);
+	if (agent_policy_sync(a, &t) < 0)
+		return true;
+	a->need &= ~AGENT_NEED_POLICY_STATUS;
+	if (agent_policy_status(a) < 0)
+		return true;
+	return false;
+}
+
 static void run_pending(struct agent *a)
 {
+	bool pfail = false;
+
+	/* the table needs neither the config nor the lease: it goes first, on its own */
+	if (a->need & (AGENT_NEED_POLICY | AGENT_NEED_POLICY_APPLY | AGENT_NEED_POLICY_STATUS))
+		pfail = run_policy(a);
 	if (a->need & AGENT_NEED_START) {
 		/* a lease already held is not acquired again: a failed listing retries the
 		 * listing only */
@@ -353,7 +423,7 @@ static void run_pending(struct agent *a)
 		a->need &= ~AGENT_NEED_RENEW;
 	}
 	/* a relist may have found the lease gone */
-	if (a->need & AGENT_NEED_REACQUIRE)
+	if (a->need & AGENT_NEED_REACQUIRE || pfail)
 		goto retry;
 	a->backoff_ms = AGENT_BACKOFF_MIN_MS;
 	return;
@@ -361,7 +431,7 @@ retry:
 	agent_schedule_retry(a, 0);
 }
 
-enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH };
+enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH, EV_DROPS };
 
 static int ep_add(int ep, int fd, uint32_t tag)
 {
@@ -390,7 +460,8 @@ static int setup(struct agent *a)
 	if (a->ep < 0 || a->sigfd < 0 || a->renew_tfd < 0 || a->retry_tfd < 0 ||
 	    a->debounce_tfd < 0)
 		return -errno;
-	if ((r = nl_open(&a->nl, -1)) < 0 || (a->o.ipmasq && (r = nft_open(&a->nft, -1)) < 0) ||
+	if ((r = nl_open(&a->nl, -1)) < 0 ||
+	    ((a->o.ipmasq || a->o.policy) && (r = nft_open(&a->nft, -1)) < 0) ||
 	    (r = agent_monitor_open(a)) < 0)
 		return r;
 	if ((r = ep_add(a->ep, a->sigfd, EV_SIGNAL)) < 0 ||
@@ -399,22 +470,37 @@ static int setup(struct agent *a)
 	    (r = ep_add(a->ep, a->retry_tfd, EV_RETRY)) < 0 ||
 	    (r = ep_add(a->ep, a->debounce_tfd, EV_DEBOUNCE)) < 0)
 		return r;
+	if (a->o.policy) /* without it (logged): no drops.json */
+		(void)agent_drops_start(a, EV_DROPS);
 	return 0;
 }
 
-/* The watch's descriptor in the epoll set follows the watch: a new one after each listing */
-static void follow_watch(struct agent *a, int *fd, unsigned int *gen)
-{
-	int cur = a->watch ? store_watch_fd(a->watch) : -1;
+/* A watch's descriptor in the epoll set follows the watch: a new one after each listing */
+struct followed {
+	int fd;
+	unsigned int gen;
+};
 
-	if (cur == *fd && a->watch_gen == *gen)
+static void follow(struct agent *a, struct followed *f, const struct store_watch *w,
+		   unsigned int gen, uint32_t tag)
+{
+	int cur = w ? store_watch_fd(w) : -1;
+
+	if (cur == f->fd && gen == f->gen)
 		return;
-	if (*fd >= 0)
-		(void)epoll_ctl(a->ep, EPOLL_CTL_DEL, *fd, NULL);
-	if (cur >= 0 && ep_add(a->ep, cur, EV_WATCH) < 0)
+	if (f->fd >= 0)
+		(void)epoll_ctl(a->ep, EPOLL_CTL_DEL, f->fd, NULL);
+	if (cur >= 0 && ep_add(a->ep, cur, tag) < 0)
 		log_error("epoll: %s", strerror(errno));
-	*fd = cur;
-	*gen = a->watch_gen;
+	f->fd = cur;
+	f->gen = gen;
+}
+
+static void follow_watches(struct agent *a, struct followed f[3])
+{
+	follow(a, &f[0], a->watch, a->watch_gen, EV_WATCH);
+	follow(a, &f[1], a->pol.watch, a->pol.gen, EV_PWATCH);
+	follow(a, &f[2], a->pol.lwatch, a->pol.gen, EV_PWATCH);
 }
 
 static void drain_timer(int fd)
@@ -436,9 +522,10 @@ static bool on_signal(struct agent *a)
 			run_pending(a);
 			continue;
 		}
-		log_info("%s: exiting, leaving the device, the peers, the masquerade table and the "
-			 "lease in place",
-			 strsignal((int)si.ssi_signo));
+		log_info(
+			"%s: exiting, leaving the device, the peers, the masquerade table%s and the "
+			"lease in place",
+			strsignal((int)si.ssi_signo), a->o.policy ? ", the policy table" : "");
 		return false;
 	}
 	return true;
@@ -475,6 +562,9 @@ static bool handle(struct agent *a, uint32_t tag)
 			a->resync_backoff_ms = AGENT_BACKOFF_MIN_MS;
 		}
 		break;
+	case EV_DROPS:
+		agent_drops_event(a);
+		break;
 	}
 	return true;
 }
@@ -482,19 +572,22 @@ static bool handle(struct agent *a, uint32_t tag)
 static int loop(struct agent *a)
 {
 	struct epoll_event evs[8];
-	unsigned int gen = 0;
-	int wfd = -1, timeout = -1, n = 0, i;
+	struct followed f[3] = {{-1, 0}, {-1, 0}, {-1, 0}};
+	int timeout = -1, pt, n = 0, i;
 	bool run = true, woke = false;
 
-	a->need = AGENT_NEED_START;
+	a->need = AGENT_NEED_START | (a->o.policy ? AGENT_NEED_POLICY : 0);
 	run_pending(a);
 	while (run) {
-		follow_watch(a, &wfd, &gen);
+		follow_watches(a, f);
 		if (a->watch && agent_watch_drain(a, &timeout) == 0 && woke)
 			agent_store_probe(a);
 		if (!a->watch)
 			timeout = -1;
-		follow_watch(a, &wfd, &gen);
+		/* the policy table: the events of this wake-up in one batch */
+		if (agent_policy_sync(a, &pt) == 0 && pt >= 0 && (timeout < 0 || pt < timeout))
+			timeout = pt;
+		follow_watches(a, f);
 		if (a->status_dirty && a->have_lease)
 			(void)agent_status_write(a);
 		if (a->trim) {
@@ -518,9 +611,11 @@ static int loop(struct agent *a)
 
 static void agent_done(struct agent *a)
 {
+	agent_policy_done(a);
 	if (a->watch)
 		store_watch_close(a->watch);
 	agent_peers_free(a);
+	agent_drops_stop(a);
 	if (a->have_lease)
 		subnet_lease_done(&a->lease);
 	if (a->have_conf)
@@ -532,6 +627,7 @@ static void agent_done(struct agent *a)
 	store_close(a->store);
 	free(a->subnets);
 	free(a->tmpl);
+	free(a->o.run_dir);
 	/* monfd is the monitor socket's, closed with it */
 	int fds[] = {a->ep, a->sigfd, a->renew_tfd, a->retry_tfd, a->debounce_tfd};
 
@@ -575,7 +671,7 @@ int main(int argc, char **argv)
 	}
 	if (asprintf(&a.subnets, "%.*s/subnets/", (int)subnet_prefix_len(a.o.prefix), a.o.prefix) <
 		    0 ||
-	    read_tmpl(&a) < 0) {
+	    read_tmpl(&a) < 0 || run_dir(&a.o) < 0 || agent_policy_init(&a) < 0) {
 		agent_done(&a);
 		return 1;
 	}
@@ -587,6 +683,10 @@ int main(int argc, char **argv)
 	}
 	log_info("starting: store %s, prefix %s, subnet file %s", store_url(a.store), a.o.prefix,
 		 a.o.subnet_file);
+	if (a.o.policy)
+		log_info("network policy: table inet %s, local store %s%s", POL_TABLE,
+			 a.o.local_url,
+			 a.pol.local ? " (a mirror of the store's policy objects)" : "");
 	r = loop(&a);
 	agent_done(&a);
 	return r;

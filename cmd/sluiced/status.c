@@ -63,6 +63,9 @@ static cJSON *status_json(const struct agent *a)
 			cJSON_AddItemToArray(peers, peer_json(a->peers[i].key, &a->peers[i].p6));
 	}
 	cJSON_AddBoolToObject(o, "StoreUp", a->store_up);
+	/* the revision of the last policy change (namespace, pod, policy, endpoint) the
+	 * table reflects; 0 with --no-network-policy */
+	cJSON_AddNumberToObject(o, "PolicyRevision", (double)a->pol.rev);
 	return o;
 }
 

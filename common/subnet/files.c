@@ -301,7 +301,7 @@ static void fill_ipam(cJSON *ipam, const struct subnet_conf *c, const struct sub
 	}
 }
 
-static cJSON *default_conflist(void)
+static cJSON *default_conflist(const struct subnet_policy_conf *pol)
 {
 	cJSON *o = cJSON_CreateObject(), *plugins, *br, *ipam, *p;
 
@@ -322,6 +322,12 @@ static cJSON *default_conflist(void)
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "type", SUBNET_OVERLAY_TYPE);
 	cJSON_AddItemToArray(plugins, p);
+	if (pol) {
+		/* its fields are filled by set_policy(), as a template's are */
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "type", SUBNET_POLICY_TYPE);
+		cJSON_AddItemToArray(plugins, p);
+	}
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "type", "sluice-portmap");
 	cJSON_AddBoolToObject(cJSON_AddObjectToObject(p, "capabilities"), "portMappings", true);
@@ -352,9 +358,36 @@ static void set_subnet_file(cJSON *plugins, const char *subnet_file)
 	}
 }
 
+static void set_field(cJSON *p, const char *key, const char *value)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(p, key);
+	cJSON_AddStringToObject(p, key, value);
+}
+
+/* The node's policy settings into each sluice-nft-policy entry (the plugin's own defaults
+ * are the host's: a simulated node differs in every one of them) */
+static void set_policy(cJSON *plugins, const struct subnet_policy_conf *pol)
+{
+	cJSON *p;
+
+	if (!pol)
+		return;
+	cJSON_ArrayForEach(p, plugins) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "type");
+
+		if (!cJSON_IsObject(p) || !cJSON_IsString(t) ||
+		    strcmp(t->valuestring, SUBNET_POLICY_TYPE))
+			continue;
+		set_field(p, "store", pol->store_url);
+		set_field(p, "prefix", pol->prefix);
+		set_field(p, "node", pol->node);
+		set_field(p, "runDir", pol->run_dir);
+	}
+}
+
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
 			   unsigned int mtu, const char *subnet_file, const char *tmpl,
-			   size_t tmpl_len, struct err *err)
+			   size_t tmpl_len, const struct subnet_policy_conf *pol, struct err *err)
 {
 	cJSON *o = NULL, *plugins, *p, *ipam = NULL;
 	char why[200], *s;
@@ -365,7 +398,7 @@ char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_leas
 		return NULL;
 	}
 	if (!o)
-		o = default_conflist();
+		o = default_conflist(pol);
 	plugins = cJSON_GetObjectItemCaseSensitive(o, "plugins");
 	cJSON_ArrayForEach(p, plugins) {
 		ipam = cJSON_GetObjectItemCaseSensitive(p, "ipam");
@@ -385,6 +418,7 @@ char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_leas
 		cJSON_AddNumberToObject(p, "mtu", mtu);
 	fill_ipam(ipam, c, l);
 	set_subnet_file(plugins, subnet_file);
+	set_policy(plugins, pol);
 	s = cJSON_Print(o);
 	cJSON_Delete(o);
 	if (!s || !(s = with_newline(s)))

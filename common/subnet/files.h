@@ -66,18 +66,28 @@ struct cJSON *subnet_state_json(const struct subnet_conf *c, const struct subnet
 /* VtepMAC of a state file, into mac (SUBNET_MAC_STRLEN). Returns 0 or -ENOENT/-EINVAL. */
 int subnet_state_mac(const char *path, char *mac);
 
+/* NetworkPolicy in the rendered conflist: sluice-nft-policy's fields, all written */
+#define SUBNET_POLICY_TYPE "sluice-nft-policy"
+struct subnet_policy_conf {
+	const char *store_url; /* "store": the node-local dir:// store the plugin reads */
+	const char *prefix; /* "prefix" */
+	const char *node; /* "node": the node's name, as its endpoints are keyed */
+	const char *run_dir; /* "runDir": where policy.lock is, the subnet file's directory */
+};
+
 /* The node's conflist for lease l: sluice-bridge (bridge SUBNET_BRIDGE_NAME, isGateway,
  * isDefaultGateway, hairpinMode, mtu; ipMasq false: the overlay's table masquerades) with
  * sluice-host-local ranges = the lease subnets and routes to the cluster networks, then
- * sluice-vxlan-overlay, sluice-portmap and sluice-bandwidth. subnet_file (NULL: the
- * default): the node's subnet.env, named as the overlay's "subnetFile" when it is not
- * SUBNET_ENV_DEFAULT (also in a template's sluice-vxlan-overlay entries). tmpl (may be
- * NULL): a conflist document whose plugin with an "ipam" gets the ranges and routes and
- * whose "mtu" fields are set; the rest kept. Returns the text (caller frees) or NULL with
- * err filled. */
+ * sluice-vxlan-overlay, sluice-nft-policy (when pol is not NULL), sluice-portmap and
+ * sluice-bandwidth. subnet_file (NULL: the default): the node's subnet.env, named as the
+ * overlay's "subnetFile" when it is not SUBNET_ENV_DEFAULT (also in a template's
+ * sluice-vxlan-overlay entries). tmpl (may be NULL): a conflist document whose plugin with
+ * an "ipam" gets the ranges and routes and whose "mtu" fields are set, and whose
+ * sluice-nft-policy entries get pol's fields (the rest kept; none is added to it). Returns
+ * the text (caller frees) or NULL with err filled. */
 char *subnet_conflist_text(const struct subnet_conf *c, const struct subnet_lease *l,
 			   unsigned int mtu, const char *subnet_file, const char *tmpl,
-			   size_t tmpl_len, struct err *err);
+			   size_t tmpl_len, const struct subnet_policy_conf *pol, struct err *err);
 
 /* o printed (tab-indented, as cJSON does) with a final newline; caller frees. */
 char *subnet_json_text(const struct cJSON *o);

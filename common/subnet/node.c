@@ -101,7 +101,7 @@ int subnet_node_write_files(const struct subnet_conf *c, const struct subnet_nod
 			       !o->no_ip_masq, o->store_url, o->prefix);
 	st = subnet_json_text(sj);
 	cJSON_Delete(sj);
-	cl = subnet_conflist_text(c, l, mtu, subnet_file(o), o->tmpl, o->tmpl_len, err);
+	cl = subnet_conflist_text(c, l, mtu, subnet_file(o), o->tmpl, o->tmpl_len, o->policy, err);
 	if (!cl) {
 		r = -EINVAL;
 		goto out;

@@ -17,6 +17,7 @@
 struct err;
 struct store;
 struct subnet_conf;
+struct subnet_policy_conf;
 
 struct subnet_node_opts {
 	const char *iface; /* NULL: found (subnet_ident_find) */
@@ -28,6 +29,8 @@ struct subnet_node_opts {
 	int64_t ttl; /* 0: SUBNET_TTL_DEFAULT */
 	const char *node_name; /* NULL or "": none */
 	const char *store_url, *prefix; /* recorded in the state */
+	/* NULL: the conflist has no sluice-nft-policy (subnet_conflist_text) */
+	const struct subnet_policy_conf *policy;
 	bool no_ip_masq; /* the node does not masquerade (sluiced --no-ip-masq): FLANNEL_IPMASQ
 			  * and the state's IPMasq false, so the overlay leaves the table alone */
 };

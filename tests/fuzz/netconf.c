@@ -31,7 +31,7 @@ static void render(const struct subnet_conf *c)
 		abort(); /* SubnetMin (and IPv6SubnetMax) are leasable by construction */
 	cJSON_Delete(j);
 	free(subnet_env_text(c, &l, 1450, false));
-	s = subnet_conflist_text(c, &l, 1450, NULL, NULL, 0, &e);
+	s = subnet_conflist_text(c, &l, 1450, NULL, NULL, 0, NULL, &e);
 	if (!s)
 		abort();
 	free(s);

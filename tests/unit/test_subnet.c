@@ -479,19 +479,19 @@ static void conflist_subnet_file(const struct subnet_conf *c, const struct subne
 	cJSON *j;
 	char *s;
 
-	s = subnet_conflist_text(c, l, 1450, "/tmp/n1/subnet.env", NULL, 0, &e);
+	s = subnet_conflist_text(c, l, 1450, "/tmp/n1/subnet.env", NULL, 0, NULL, &e);
 	j = cJSON_Parse(s);
 	free(s);
 	conflist_chain(j, "/tmp/n1/subnet.env");
 	cJSON_Delete(j);
 	T_ASSERT(!t_failed);
-	s = subnet_conflist_text(c, l, 1450, SUBNET_ENV_DEFAULT, NULL, 0, &e);
+	s = subnet_conflist_text(c, l, 1450, SUBNET_ENV_DEFAULT, NULL, 0, NULL, &e);
 	j = cJSON_Parse(s);
 	free(s);
 	conflist_chain(j, NULL);
 	cJSON_Delete(j);
 	T_ASSERT(!t_failed);
-	s = subnet_conflist_text(c, l, 1450, "/n2/subnet.env", tmpl, strlen(tmpl), &e);
+	s = subnet_conflist_text(c, l, 1450, "/n2/subnet.env", tmpl, strlen(tmpl), NULL, &e);
 	j = cJSON_Parse(s);
 	free(s);
 	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 1));
@@ -502,11 +502,62 @@ static void conflist_subnet_file(const struct subnet_conf *c, const struct subne
 	free(s);
 	cJSON_Delete(j);
 	/* the default path leaves a template's own value alone */
-	s = subnet_conflist_text(c, l, 1450, NULL, tmpl, strlen(tmpl), &e);
+	s = subnet_conflist_text(c, l, 1450, NULL, tmpl, strlen(tmpl), NULL, &e);
 	j = cJSON_Parse(s);
 	free(s);
 	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "plugins"), 1));
 	T_STREQ(s, "{\"type\":\"sluice-vxlan-overlay\",\"subnetFile\":\"/old\"}");
+	free(s);
+	cJSON_Delete(j);
+}
+
+/* With policy: sluice-nft-policy between the overlay and portmap, every field of the node's
+ * written; a template's sluice-nft-policy entries get them (its other fields kept), and a
+ * template without one gets none added */
+static void conflist_policy(const struct subnet_conf *c, const struct subnet_lease *l)
+{
+	static const struct subnet_policy_conf pol = {
+		.store_url = "dir:///tmp/n1/store",
+		.prefix = "/sluice/network",
+		.node = "n1",
+		.run_dir = "/tmp/n1",
+	};
+	static const char *const types[] = {"sluice-bridge", "sluice-vxlan-overlay",
+					    "sluice-nft-policy", "sluice-portmap",
+					    "sluice-bandwidth"};
+	static const char tmpl[] =
+		"{\"cniVersion\":\"1.0.0\",\"name\":\"t\",\"plugins\":[{\"type\":\"bridge\","
+		"\"ipam\":{\"type\":\"host-local\"}},{\"type\":\"sluice-nft-policy\","
+		"\"store\":\"dir:///old\",\"nflogGroup\":7}]}";
+	static const char want[] =
+		"{\"type\":\"sluice-nft-policy\",\"store\":\"dir:///tmp/n1/store\","
+		"\"prefix\":\"/sluice/network\",\"node\":\"n1\",\"runDir\":\"/tmp/n1\"}";
+	const cJSON *pl;
+	struct err e = {0};
+	cJSON *j;
+	char *s;
+
+	s = subnet_conflist_text(c, l, 1450, NULL, NULL, 0, &pol, &e);
+	j = cJSON_Parse(s);
+	free(s);
+	pl = cJSON_GetObjectItem(j, "plugins");
+	T_EQ(cJSON_GetArraySize(pl), 5);
+	for (int i = 0; i < 5; i++)
+		T_STREQ(cJSON_GetObjectItem(cJSON_GetArrayItem(pl, i), "type")->valuestring,
+			types[i]);
+	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(pl, 2));
+	T_STREQ(s, want);
+	free(s);
+	cJSON_Delete(j);
+	s = subnet_conflist_text(c, l, 1450, NULL, tmpl, strlen(tmpl), &pol, &e);
+	j = cJSON_Parse(s);
+	free(s);
+	pl = cJSON_GetObjectItem(j, "plugins");
+	T_EQ(cJSON_GetArraySize(pl), 2);
+	s = cJSON_PrintUnformatted(cJSON_GetArrayItem(pl, 1));
+	T_STREQ(s, "{\"type\":\"sluice-nft-policy\",\"nflogGroup\":7,\"store\":"
+		   "\"dir:///tmp/n1/store\",\"prefix\":\"/sluice/network\",\"node\":\"n1\","
+		   "\"runDir\":\"/tmp/n1\"}");
 	free(s);
 	cJSON_Delete(j);
 }
@@ -569,7 +620,7 @@ static void files_in(const char *dir)
 	T_STREQ(s, "/x/n1.agent.json");
 	free(s);
 	/* the conflist: the lease as the ranges, routes to the networks, the MTU */
-	s = subnet_conflist_text(&c, &l, 1450, NULL, NULL, 0, &e);
+	s = subnet_conflist_text(&c, &l, 1450, NULL, NULL, 0, NULL, &e);
 	T_ASSERT(s);
 	j = cJSON_Parse(s);
 	free(s);
@@ -593,7 +644,7 @@ static void files_in(const char *dir)
 		"{\"cniVersion\":\"1.1.0\",\"name\":\"mine\",\"plugins\":[{\"type\":"
 		"\"bridge\",\"ipam\":{\"type\":\"host-local\",\"routes\":[{\"dst\":"
 		"\"0.0.0.0/0\"}]}}]}";
-	s = subnet_conflist_text(&c, &l, 1400, NULL, tmpl, strlen(tmpl), &e);
+	s = subnet_conflist_text(&c, &l, 1400, NULL, tmpl, strlen(tmpl), NULL, &e);
 	T_STREQ(s,
 		"{\n\t\"cniVersion\":\t\"1.1.0\",\n\t\"name\":\t\"mine\",\n\t\"plugins\":\t[{\n"
 		"\t\t\t\"type\":\t\"bridge\",\n\t\t\t\"ipam\":\t{\n\t\t\t\t\"type\":\t\"host-local\",\n"
@@ -604,10 +655,11 @@ static void files_in(const char *dir)
 		"\t\t\t\t\t\t}], [{\n\t\t\t\t\t\t\t\"subnet\":\t\"fd00:10:244:7::/64\"\n"
 		"\t\t\t\t\t\t}]]\n\t\t\t},\n\t\t\t\"mtu\":\t1400\n\t\t}]\n}\n");
 	free(s);
-	T_ASSERT(!subnet_conflist_text(&c, &l, 1400, NULL, "{\"plugins\":[{}]}", 16, &e));
+	T_ASSERT(!subnet_conflist_text(&c, &l, 1400, NULL, "{\"plugins\":[{}]}", 16, NULL, &e));
 	T_STREQ(e.msg,
 		"CNI config template: no plugin in \"plugins\" has an \"ipam\" object to fill with the lease");
 	conflist_subnet_file(&c, &l);
+	conflist_policy(&c, &l);
 	subnet_conf_done(&c);
 }
 
