@@ -474,6 +474,7 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 		       char stamp[POL_STAMP_MAX], struct err *e)
 {
 	struct agent_policy *p = &a->pol;
+	struct agent_touch *tc;
 	struct store_kv kv = {0};
 	int fd, r, c = 0, t = -1;
 	ssize_t n = 0;
@@ -496,7 +497,11 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 	}
 	take_queue(a);
 	r = serve_check(a, rel, record, &kv, e);
-	if (r == 0 && !record && (n = frag_elems(a, rel)) < 0)
+	/* a delete's elements: as they were before this batch (the watch's event of the
+	 * record's deletion may have just taken it out of the model) */
+	if (r == 0 && !record && (tc = agent_touch_find(p, rel)))
+		n = (ssize_t)agent_frag_elems(&tc->before);
+	else if (r == 0 && !record && (n = frag_elems(a, rel)) < 0)
 		n = 0; /* not in the model: nothing to take out */
 	/* the same value the watch brings later: that is then a no-op */
 	if (r == 0 && feed(a, rel, record ? kv.value : NULL, record ? kv.value_len : 0, false) < 0)
