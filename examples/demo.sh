@@ -8,8 +8,10 @@
 # a lease from the datastore, creates the VXLAN device, renders the node's conflist and
 # programs every other node's lease as a peer. Pods are added and removed through Debian's
 # libcni (tests/libcni/cnitool), the library podman and containerd use, so the chain
-# (sluice-bridge -> sluice-vxlan-overlay -> sluice-portmap -> sluice-bandwidth) runs exactly
-# as a runtime runs it.
+# (sluice-bridge -> sluice-vxlan-overlay -> sluice-nft-policy -> sluice-portmap ->
+# sluice-bandwidth) runs exactly as a runtime runs it. The NetworkPolicy part adds the
+# Kubernetes e2e suite's pods (namespaces x, y, z with pods a, b, c) over both nodes and
+# prints who reaches whom before and after a NetworkPolicy is applied.
 #   make demo              the embedded store (dir://, a directory under the demo's temp dir)
 #   STORE=etcd make demo   a local etcd the demo starts inside its underlay namespace
 set -eu
@@ -40,7 +42,7 @@ if [ "$(findmnt -n -o SOURCE --mountpoint /run/netns 2>/dev/null | tail -1)" != 
 fi
 
 TMP=$(mktemp -d /tmp/sluice-demo.XXXXXX)
-PODS=(web api db) # web and api on node1, db on node2
+PODS=(web api db) # web and api on node1, db on node2 (the policy part adds x-a ... z-c)
 declare -A NODE=([web]=1 [api]=1 [db]=2)
 PIDS=()   # background servers: process groups
 AGENTS=() # sluiced, then etcd: by PID
@@ -89,9 +91,18 @@ caps() {
 	*) echo '{}' ;;
 	esac
 }
+# the pod's identity, as kubelet passes it: the policy part's pods NS-NAME are Kubernetes
+# pods NS/NAME; web, api and db are no Kubernetes pods (namespace default, no labels)
+cniargs() {
+	case $1 in
+	*-*) echo "IgnoreUnknown=1;K8S_POD_NAMESPACE=${1%%-*};K8S_POD_NAME=${1#*-}" ;;
+	*) echo "" ;;
+	esac
+}
 runtime() { # VERB POD: what containerd or podman does for one pod, on the pod's node
-	on "${NODE[$2]}" "$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" -caps "$(caps "$2")" "$1" \
-		"$TMP/node${NODE[$2]}/net.d/10-sluice.conflist" "ctr-$2" "/run/netns/demo-$2" eth0
+	on "${NODE[$2]}" "$CNITOOL" -cachedir "$TMP/cache" -path "$BIN" -caps "$(caps "$2")" \
+		-args "$(cniargs "$2")" "$1" "$TMP/node${NODE[$2]}/net.d/10-sluice.conflist" \
+		"ctr-$2" "/run/netns/demo-$2" eth0
 }
 listening() { # NETNS PORT: waits (up to 10 s) for a TCP server started in the background
 	for _ in $(seq 1 100); do
@@ -172,10 +183,18 @@ CONF
 show cat net.json
 on 1 sluicectl config set -f net.json >/dev/null && echo "\$ sluicectl config set -f net.json: ok"
 
+# local_store N: the store node N's plugins use (a plugin never talks to etcd): the shared
+# dir:// store itself, or with etcd a dir:// store of the node's own that its sluiced
+# mirrors to and from etcd (--local-store)
+local_store() {
+	if [ "$STORE" = etcd ]; then echo "dir://$TMP/node$1/store"; else echo "$SLUICE_STORE"; fi
+}
+
 say "sluiced on each node: a lease, the VXLAN device, subnet.env, the conflist, the peers"
 for n in 1 2; do
 	# the conflist sluiced renders by default, with the IPAM store (dataDir) in the demo's
-	# temp dir instead of /var/lib/cni/networks: sluiced fills in ranges, routes and mtu
+	# temp dir instead of /var/lib/cni/networks: sluiced fills in ranges, routes and mtu,
+	# and sluice-nft-policy's store, node and runDir (this node's)
 	cat >"node$n/template.json" <<CONF
 { "cniVersion": "1.0.0", "name": "sluice",
   "plugins": [
@@ -183,17 +202,19 @@ for n in 1 2; do
       "ipMasq": false, "hairpinMode": true,
       "ipam": { "type": "sluice-host-local", "dataDir": "$TMP/node$n/ipam" } },
     { "type": "sluice-vxlan-overlay", "subnetFile": "$TMP/node$n/subnet.env" },
+    { "type": "sluice-nft-policy" },
     { "type": "sluice-portmap", "capabilities": { "portMappings": true }, "snat": true },
     { "type": "sluice-bandwidth", "capabilities": { "bandwidth": true } } ] }
 CONF
 	printf '$ ip netns exec node%s sluiced --iface eth0 --node-name node%s --subnet-file node%s/subnet.env \\\n' "$n" "$n" "$n"
-	printf '      --cni-conf-dir node%s/net.d --cni-conf-template node%s/template.json &\n' "$n" "$n"
+	printf '      --cni-conf-dir node%s/net.d --cni-conf-template node%s/template.json%s &\n' "$n" "$n" \
+		"$([ "$STORE" = etcd ] && echo " --local-store dir://node$n/store")"
 	# not through on(): $! must be sluiced's own PID (ip netns exec execs it)
 	# (with etcd, each node's local store, which sluice-nft-policy reads, in the temp dir:
-	# its default is the host's /var/lib/sluice/store)
+	# its default is the host's /var/lib/sluice/store; local_store above)
 	ip netns exec "demo-node$n" sluiced --iface eth0 --node-name "node$n" --subnet-file "$TMP/node$n/subnet.env" \
 		--cni-conf-dir "$TMP/node$n/net.d" --cni-conf-template "$TMP/node$n/template.json" \
-		--local-store "${SLUICE_STORE/#etcd:*/dir://$TMP/node$n/store}" 2>"node$n/agent.log" &
+		--local-store "$(local_store "$n")" 2>"node$n/agent.log" &
 	AGENTS+=($!)
 done
 agent_ready 1 1
@@ -286,25 +307,139 @@ for p in db api; do
 	port=$((port + 1))
 done
 
-say "Kubernetes objects: a NetworkPolicy, applied as YAML (enforced by a later issue)"
+say "NetworkPolicy: the Kubernetes e2e suite's pods, namespaces x, y, z with pods a, b, c"
+# Namespaces and Pods are Kubernetes objects in the store (kubelet's view of them); each pod
+# serves TCP on port 80, a named container port, as the e2e suite's pods do. a and c run on
+# node1, b on node2: traffic between them crosses the overlay.
+POLPODS=(x-a x-b x-c y-a y-b y-c z-a z-b z-c)
+{
+	for ns in x y z; do
+		# (quoted: YAML reads a bare y as true)
+		printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata: {name: "%s", labels: {ns: "%s"}}\n' \
+			"$ns" "$ns"
+		for p in a b c; do
+			printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: "%s", name: %s, labels: {pod: %s}}\n' \
+				"$ns" "$p" "$p"
+			printf 'spec: {containers: [{name: cont-80-tcp, image: agnhost, ports: [{name: serve-80-tcp, containerPort: 80}]}]}\n'
+		done
+	done
+} >pods.yaml
+on 1 sluicectl apply -f pods.yaml >/dev/null && echo "\$ sluicectl apply -f pods.yaml: 3 namespaces, 9 pods"
+for p in "${POLPODS[@]}"; do
+	case $p in *-b) NODE[$p]=2 ;; *) NODE[$p]=1 ;; esac
+	ip netns add "demo-$p"
+	ip -n "demo-$p" link set lo up
+	PODS+=("$p")
+	if ! runtime add "$p" >/dev/null; then
+		echo "  ADD $p FAILED"
+		counted FAILED
+		continue
+	fi
+	setsid ip netns exec "demo-$p" socat -T2 TCP-LISTEN:80,fork,reuseaddr \
+		SYSTEM:'echo hi' >/dev/null 2>&1 &
+	PIDS+=($!)
+done
+for p in "${POLPODS[@]}"; do listening "demo-$p" 80; done
+printf '  ADD through libcni: %s (a, c on node1; b on node2), each serving TCP 80\n' "${POLPODS[*]}"
+
+# matrix EXPECTED...: probes TCP 80 from every pod to every other (all at once, 2 s each at
+# most) and prints the truth table as the e2e suite and cyclonus print it: rows are the
+# clients, columns the servers, "." reached, "X" blocked. EXPECTED: the "from>to" pairs
+# that must be blocked (every other pair must connect); a difference is marked "!" and
+# counted as a failure.
+matrix() {
+	local f t want got line bad=0 probes=()
+	mkdir -p probe
+	for f in "${POLPODS[@]}"; do
+		for t in "${POLPODS[@]}"; do
+			(ip netns exec "demo-$f" socat -T2 - "TCP:${POLIP[$t]}:80,connect-timeout=2" \
+				</dev/null 2>/dev/null | grep -q hi && echo . >"probe/$f-$t" ||
+				echo X >"probe/$f-$t") &
+			probes+=($!)
+		done
+	done
+	wait "${probes[@]}"
+	printf '  %-5s' ''
+	for t in "${POLPODS[@]}"; do printf ' %s' "${t/-//}"; done # 4 columns each
+	echo
+	for f in "${POLPODS[@]}"; do
+		line=$(printf '  %-5s' "${f/-//}")
+		for t in "${POLPODS[@]}"; do
+			got=$(cat "probe/$f-$t" 2>/dev/null || echo '?')
+			want=.
+			[[ " $* " == *" $f>$t "* ]] && want=X
+			if [ "$got" != "$want" ]; then
+				got='!'
+				bad=$((bad + 1))
+			fi
+			line+="  $got "
+		done
+		echo "$line"
+	done
+	rm -rf probe
+	if [ "$bad" -gt 0 ]; then
+		echo "  ($bad probe(s) marked ! did not get what the policies say)"
+		counted FAILED
+	fi
+}
+declare -A POLIP=()
+for p in "${POLPODS[@]}"; do POLIP[$p]=$(addr "$p" inet); done
+
+echo "  before any NetworkPolicy every pod reaches every other (\".\": connected, \"X\": blocked):"
+matrix
+
 cat >policy.yaml <<'YAML'
+# x/a takes connections on its serve-80-tcp port from x/b and from any pod of namespace y
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
-metadata:
-  name: db-from-api
-  namespace: default
+metadata: {name: allow-x-a, namespace: x}
 spec:
   podSelector:
-    matchLabels: {app: db}
+    matchLabels: {pod: a}
   ingress:
   - from:
     - podSelector:
-        matchLabels: {app: api}
+        matchLabels: {pod: b}
+    - namespaceSelector:
+        matchLabels: {ns: "y"}
     ports:
-    - {protocol: TCP, port: 5432}
+    - port: serve-80-tcp
+---
+# the pods of z may open no connection at all (default deny egress)
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-egress, namespace: z}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
 YAML
+show cat policy.yaml
 show on 1 sluicectl apply -f policy.yaml
-show on 1 sluicectl get netpol -A
+t0=$(date +%s%N)
+show on 1 sluicectl wait --timeout 10 || counted FAILED
+printf '  (sluicectl wait returned %s ms after the apply: every node has it in its kernel)\n' \
+	$((($(date +%s%N) - t0) / 1000000))
+show on 1 sluicectl status
+blocked=()
+for f in "${POLPODS[@]}"; do
+	for t in "${POLPODS[@]}"; do
+		[ "$f" = "$t" ] && continue # a pod always reaches itself (loopback)
+		case $t in x-a) [[ $f = x-b || $f = y-* ]] || blocked+=("$f>$t") ;; esac
+		case $f in z-*) [[ " ${blocked[*]} " == *" $f>$t "* ]] || blocked+=("$f>$t") ;; esac
+	done
+done
+echo "  after: column x/a takes only x/b, y/*; row z/* reaches nobody (but itself, over loopback):"
+matrix "${blocked[@]}"
+
+echo "  the counters of each policy rule and each drop, read back from node1's kernel:"
+show on 1 sluicectl policy stats || counted FAILED
+echo "  the connections the policies dropped, with the policy that caused it (NFLOG):"
+show on 1 sluicectl drops --count 5 --run-dir node1 || counted FAILED
+
+say "The policy goes: every pod reaches every other again"
+show on 1 sluicectl delete -f policy.yaml || counted FAILED
+show on 1 sluicectl wait --timeout 10 || counted FAILED
+matrix
 
 say "CHECK every pod, then DEL them (DEL again is fine too)"
 for p in "${PODS[@]}"; do

@@ -53,10 +53,11 @@ ns_yaml() {
 	EOF
 }
 
-# pod_yaml NS POD [POD_LABEL]: a Pod object, labelled pod=POD_LABEL (default POD), with the
-# e2e suite's containers and named ports
+# pod_yaml NS POD [POD_LABEL [swap]]: a Pod object, labelled pod=POD_LABEL (default POD),
+# with the e2e suite's containers and named ports; swap: the TCP names on the other port
+# (serve-80-tcp is 81, serve-81-tcp is 80)
 pod_yaml() {
-	local c
+	local c n
 	cat <<-EOF
 		apiVersion: v1
 		kind: Pod
@@ -69,11 +70,13 @@ pod_yaml() {
 	EOF
 	for c in 80/TCP 80/UDP 81/TCP 81/UDP; do
 		local p=${c%/*} proto=${c#*/}
+		n=$p
+		[ "${4:-}" != swap ] || [ "$proto" != TCP ] || n=$((161 - p))
 		cat <<-EOF
 			  - name: cont-$p-${proto,,}
 			    image: agnhost
 			    ports:
-			    - {containerPort: $p, name: serve-$p-${proto,,}, protocol: $proto}
+			    - {containerPort: $n, name: serve-$p-${proto,,}, protocol: $proto}
 		EOF
 	done
 }
@@ -201,6 +204,37 @@ add_pol_pod() {
 	POL_IP[$pod]=$(pod_ip "$ns")
 	POL_IP6[$pod]=$(pod_ip "$ns" 6)
 	[ -n "${POL_IP[$pod]}" ] && [ -n "${POL_IP6[$pod]}" ] && start_server "$pod"
+}
+
+# add_pol_pods_parallel N POD...: the pods' ADDs on node N all at once (their Pod objects in
+# the store first), then their servers; status 0 when every one worked
+add_pol_pods_parallel() {
+	local n=$1 pod ns rc=0 pids=()
+	shift
+	for pod in "$@"; do
+		ns=$(pod_netns "$pod")
+		mk_netns "$ns" || return 1
+		POL_NODE[$pod]=$n
+		if [ -n "$POL_ONE_CONF" ]; then
+			POL_CONF[$pod]=$POL_ONE_CONF
+		else
+			POL_CONF[$pod]=$OV_DIR/node$n/pod-$ns.conflist
+			node_conflist "$n" >"${POL_CONF[$pod]}" || return 1
+		fi
+		defer "pod_cni $n del $pod"
+	done
+	for pod in "$@"; do
+		pod_cni "$n" add "$pod" >"$T_TMP/$(pod_netns "$pod").json" 2>&1 &
+		pids+=($!)
+	done
+	for pod in "${pids[@]}"; do wait "$pod" || rc=1; done
+	[ $rc -eq 0 ] || return 1
+	for pod in "$@"; do
+		ns=$(pod_netns "$pod")
+		POL_IP[$pod]=$(pod_ip "$ns")
+		POL_IP6[$pod]=$(pod_ip "$ns" 6)
+		start_server "$pod" || return 1
+	done
 }
 
 # del_pol_pod POD: the pod's server stopped, its DEL, its namespace removed (status of DEL)
@@ -556,7 +590,8 @@ case_peers() {
 	pol_clear
 }
 
-# case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another policy
+# case_ipblock: egress to a CIDR with one pod excepted, then that pod allowed by another
+# policy; ingress from a CIDR with one pod excepted
 case_ipblock() {
 	local ip_yb=${POL_IP[y/b]} ip6_yb=${POL_IP6[y/b]}
 	np x egress-cidr <<-EOF | pol_apply ipblock-except
@@ -580,6 +615,17 @@ case_ipblock() {
 	EOF
 	exp_reset
 	probe ipblock-in-cidr-and-except-allowed-by-another
+	pol_clear
+	np x ingress-cidr <<-EOF | pol_apply ipblock-ingress
+		  podSelector: {matchLabels: {pod: a}}
+		  ingress:
+		  - from:
+		    - ipBlock: {cidr: 10.0.0.0/8, except: ["$ip_yb/32"]}
+		    - ipBlock: {cidr: "fd00::/8", except: ["$ip6_yb/128"]}
+	EOF
+	exp_reset
+	exp y/b x/a X
+	probe ipblock-ingress-cidr-except
 	pol_clear
 }
 
@@ -700,6 +746,28 @@ case_allow_all() {
 	exp '*' 'x/*' X
 	exp '*' x/a .
 	probe allow-all-precedence
+	pol_clear
+}
+
+# case_named_port_per_pod: a named port resolved per destination pod: x/b's serve-80-tcp
+# moved to 81 (its Pod object changed), the policy that opens serve-80-tcp opens 81 on x/b
+# and 80 on the others; and back
+case_named_port_per_pod() {
+	np x named-80 <<-'EOF' | pol_apply named-port-per-pod
+		  podSelector: {}
+		  ingress:
+		  - ports: [{port: serve-80-tcp}]
+	EOF
+	pod_yaml x b b swap | pol_object named-port-moved
+	exp_reset
+	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
+	exp '*' x/b X 80/tcp
+	exp '*' x/b . 81/tcp
+	probe named-port-resolved-per-pod
+	pod_yaml x b | pol_object named-port-moved-back
+	exp_reset
+	exp '*' 'x/*' X 81/tcp 80/udp 81/udp
+	probe named-port-moved-back
 	pol_clear
 }
 
@@ -874,6 +942,50 @@ case_agent_down() {
 	pctl delete pod x/e >/dev/null
 }
 
+# case_parallel_adds: four pods added to x at once on node1 under a default deny (the
+# plugins and the agent serialized by the node's policy lock): every one isolated when the
+# ADDs return; then deleted at once: none of their IPs left in the table
+case_parallel_adds() {
+	local p pods=(x/p1 x/p2 x/p3 x/p4) saved pids=() rc=0 ips="" left
+	np x deny-ingress <<-'EOF' | pol_apply parallel-deny
+		  podSelector: {}
+		  policyTypes: [Ingress]
+	EOF
+	for p in "${pods[@]}"; do pod_yaml x "${p#*/}"; echo ---; done | sed '$d' |
+		pctl apply -f - >/dev/null || fail parallel-objects
+	if add_pol_pods_parallel 1 "${pods[@]}"; then
+		pass parallel-adds
+		saved=("${POL_PODS[@]}")
+		POL_PODS=(x/a y/a z/b "${pods[@]}")
+		exp_reset
+		exp '*' 'x/*' X
+		probe parallel-adds-isolated-at-once
+		POL_PODS=("${saved[@]}")
+	else
+		fail parallel-adds "$(for p in "${pods[@]}"; do cat "$T_TMP/$(pod_netns "$p").json"; done)"
+	fi
+	for p in "${pods[@]}"; do
+		ips+=" ${POL_IP[$p]:-} ${POL_IP6[$p]:-}"
+		[ -z "${POL_SERVER[$p]:-}" ] || stop_pid "${POL_SERVER[$p]}" TERM 20
+		pod_cni 1 del "$p" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do wait "$p" || rc=1; done
+	check_eq parallel-dels 0 "$rc"
+	for p in "${pods[@]}"; do
+		ip netns del "$(pod_netns "$p")"
+		unset "POL_IP[$p]" "POL_IP6[$p]"
+	done
+	left=$(ip netns exec node1 nft -j list table inet sluice_policy |
+		jq --arg ips "$ips" '($ips | split(" ") | map(select(. != ""))) as $l |
+			[.. | strings | select(. as $s | $l | index($s))] | length')
+	check_eq parallel-dels-no-ip-left 0 "$left"
+	pctl delete -f - >/dev/null <<-EOF
+		$(for p in "${pods[@]}"; do pod_yaml x "${p#*/}"; echo ---; done | sed '$d')
+	EOF
+	pol_clear
+}
+
 # case_new_pod: a pod added after the policy is under it when its ADD returns: probed at
 # once, with the node's agent stopped (SIGSTOP) from before the ADD until after the probe,
 # so that only the plugin can have programmed it; on the node of x/a, whose policy names it
@@ -944,8 +1056,9 @@ case_sctp() {
 # runs only the cases named (the words after case_)
 pol_cases() {
 	local c
-	for c in open isolation peers egress_peers both_directions allow_all ipblock ports stacked \
-		changes labels pod_restart agent_down new_pod sctp; do
+	for c in open isolation peers egress_peers both_directions allow_all ipblock ports \
+		named_port_per_pod stacked changes labels pod_restart parallel_adds agent_down new_pod \
+		sctp; do
 		[ -z "${POL_ONLY:-}" ] || [[ " $POL_ONLY " == *" $c "* ]] || continue
 		"case_$c"
 	done

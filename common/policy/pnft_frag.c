@@ -139,6 +139,8 @@ int pnft_frag_add(struct nft *nft, const struct pol_ruleset *frag, const struct 
 	struct target_comment tc = {.nft = nft};
 	int r;
 
+	if (nft->err < 0) /* a query would clear the batch's error message */
+		return nft->err;
 	for (size_t i = 0; i < frag->ncchains && nft->err >= 0; i++) {
 		r = chain_exists(nft, frag->cchains[i].name);
 		if (r < 0)
@@ -429,6 +431,28 @@ static int scrub_sets(struct nft *nft, struct scrub *sc)
 	return r;
 }
 
+/* Collects the keys of the elements that start with an address (a named-port set's
+ * elements are read whole; only these are kept: such a set may hold every pod's). */
+struct ip_match {
+	const struct ip_addr *ip;
+	unsigned int alen;
+	struct pnft_elems *gone;
+};
+
+static int ip_match_cb(const struct nft_elem *e, void *data)
+{
+	struct ip_match *m = data;
+	struct nft_elem key = {0};
+
+	if (e->key.len < m->alen || memcmp(e->key.v, m->ip->b, m->alen))
+		return 0;
+	if (vec_room(&m->gone->e, &m->gone->cap, m->gone->n, sizeof(*m->gone->e), 4) < 0)
+		return -ENOMEM;
+	key.key = e->key;
+	m->gone->e[m->gone->n++] = key;
+	return 0;
+}
+
 int pnft_scrub_ip(struct nft *nft, const struct ip_addr *ip)
 {
 	unsigned int alen = ip_bytes(ip->family);
@@ -436,6 +460,8 @@ int pnft_scrub_ip(struct nft *nft, const struct ip_addr *ip)
 	struct nft_elem e = {0};
 	int r;
 
+	if (nft->err < 0) /* a query would clear the batch's error message */
+		return nft->err;
 	if (ip->family != AF_INET && ip->family != AF_INET6)
 		return nft_batch_fail(nft, -EINVAL, "scrub: no address");
 	r = scrub_sets(nft, &sc);
@@ -445,28 +471,26 @@ int pnft_scrub_ip(struct nft *nft, const struct ip_addr *ip)
 		r = nft_batch_fail(nft, r, "scrub: list the policy sets");
 	nft_data_set(&e.key, ip->b, alen);
 	for (size_t i = 0; i < sc.n && r >= 0; i++) {
-		struct kelems k = {0};
 		struct pnft_elems gone = {0};
+		struct ip_match m = {ip, alen, &gone};
 
 		if (!sc.named[i]) {
 			r = nft_elems_del(nft, F, T, sc.sets[i], &e, 1, NFT_F_DESTROY);
 			continue;
 		}
-		r = kelems_read(nft, sc.sets[i], &k);
-		if (r == -ENOENT) { /* deleted since the listing */
-			r = 0;
-			continue;
+		for (int k = 0; k < ROUNDS; k++) {
+			gone.n = 0;
+			r = nft_set_elems_dump(nft, F, T, sc.sets[i], ip_match_cb, &m);
+			if (r != -EINTR)
+				break;
 		}
-		for (size_t x = 0; x < k.n && r >= 0; x++)
-			if (k.e[x].key.len >= alen && !memcmp(k.e[x].key.v, ip->b, alen) &&
-			    vec_room(&gone.e, &gone.cap, gone.n, sizeof(*gone.e), 8) >= 0)
-				gone.e[gone.n++] = k.e[x];
-		if (r >= 0)
+		if (r == -ENOENT) /* deleted since the listing */
+			r = 0;
+		else if (r >= 0)
 			r = pnft_elems_destroy(nft, sc.sets[i], &gone);
 		else
 			r = nft_batch_fail(nft, r, "scrub: read a named-port set");
 		pnft_elems_done(&gone);
-		kelems_done(&k);
 	}
 	free(sc.sets);
 	free(sc.named);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What pnft.c (building, replacing, differences) shares with pnft_read.c (fragments,
- * scrub, stamp, check, counters): element encoding and the class chains' rules. */
+/* What pnft.c (encoding, building, replacing) shares with pnft_diff.c (differences) and
+ * pnft_frag.c (fragments, scrub, stamp, check, counters). */
 #ifndef POLICY_PNFT_INT_H
 #define POLICY_PNFT_INT_H
 
@@ -48,5 +48,18 @@ void pnft_policy_comment(const char *ns, const char *policy, const char *suffix,
 			 size_t size);
 
 const struct pnft_opts *pnft_opts_or_default(const struct pnft_opts *o);
+
+/* For pnft_diff.c: the pieces pnft_replace() builds the table from. */
+bool pnft_is_fixed(const char *name); /* a map or set every table has (ing4 ... stamp) */
+int pnft_check_fixed(struct nft *nft, const struct pol_ruleset *rs);
+int pnft_push(struct pnft_elems *out, const struct nft_elem *e);
+void pnft_set_declare(struct nft *nft, const char *name, enum pol_set_kind kind);
+void pnft_stamp_put(struct nft *nft, const char *stamp);
+/* A policy chain added (flushed) and filled, or only filled */
+void pnft_pchain_build(struct nft *nft, const struct pol_ruleset *rs, const struct pol_pchain *c);
+void pnft_pchain_fill(struct nft *nft, const struct pol_ruleset *rs, const struct pol_pchain *c);
+/* A class chain, its jumps commented from rs's policy chains */
+void pnft_cchain_build_rs(struct nft *nft, const struct pol_ruleset *rs, const struct pol_cchain *c,
+			  const struct pnft_opts *o);
 
 #endif

@@ -189,3 +189,15 @@ row bridge+vxlan-overlay "$conf_bridge_ov" sluice_only=1 host_setup=tests/bench/
 overlay_row overlay-lease
 overlay_row overlay-1000
 overlay_row overlay-tcp
+
+# NetworkPolicy (tests/bench/policy.sh): sluice-nft-policy's ADD over an empty store and over
+# 1,000 pods x 200 policies, a policy change -> in force on three nodes (etcd, sluiced),
+# pod-to-pod TCP with 200 policies in force, the whole ruleset of 5,000 pods x 1,000 policies
+# rendered and committed and one pod's incremental change
+# shellcheck source=tests/bench/policy.sh
+. tests/bench/policy.sh
+policy_row policy-add
+policy_row policy-change
+policy_row policy-tcp
+policy_row policy-render
+policy_row policy-render-named

@@ -8,6 +8,8 @@
 #   BENCH_SCALE="1000" sizes of the existing state in scale rows ("" for none),
 #   UPSTREAM=/usr/lib/cni, BENCH_ROWS=<file of rows> (default tests/bench/rows.sh),
 #   BENCH_ROW_TIMEOUT=3600 seconds, BENCH_UPSTREAM=0 to run sluice and the floor only.
+#   The overlay rows (tests/bench/overlay.sh) and the NetworkPolicy rows (policy.sh) take
+#   settings of their own, named in those files (BENCH_OVERLAY_*, BENCH_POLICY_*, ...).
 #   Upstream's scale rows leave the kernel work behind (iptables-restore of ever larger
 #   tables, freed later): interleaved with it, sluice and the floor slow down with the
 #   size of upstream's state, not their own. BENCH_UPSTREAM=0 measures flatness without it.
@@ -41,8 +43,9 @@ T=$3
 [[ "$BUILD" = /* ]] || BUILD=$PWD/$BUILD
 mount -t tmpfs -o mode=0700 sluice-bench "$T"
 ETCD_PID=
-# the overlay rows' agents, etcd and servers (tests/bench/overlay.sh) are stopped by PID too
-trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID"; } 2>/dev/null
+# the overlay rows' agents, etcd and servers (tests/bench/overlay.sh) are stopped by PID too;
+# (under set -e, the status 143 of etcd's wait would otherwise be the bench's)
+trap 'cd /; [ -z "$ETCD_PID" ] || { kill "$ETCD_PID"; wait "$ETCD_PID" || true; } 2>/dev/null
 	! declare -F ov_stop >/dev/null || ov_stop
 	umount -R -l "$T" 2>/dev/null || true' EXIT
 mkdir -p "$T/ns" "$T/rows" "$T/data"
@@ -296,6 +299,10 @@ if jq -e '[.rows[].row | select(startswith("overlay-"))] | length > 0' "$OUT" >/
 	echo "overlay built by hand with iproute2 (its speed-up: hand/sluice, 1.0x is parity);"
 	echo "overlay-1000's floor is peerfloor (the same peers, one request and its ack at a time)"
 fi
+if jq -e '[.rows[].row | select(startswith("policy-"))] | length > 0' "$OUT" >/dev/null; then
+	echo "policy rows (tests/bench/policy.sh): the floor column is the measure's reference, named"
+	echo "after \"vs\" (x floor = the ratio to it); policy-change and policy-render have none"
+fi
 	jq -r 'select([.rows[].spawner_rss_kib // empty] | length > 0) |
 		"peak RSS: wait4 ru_maxrss of the plugin and its children (a reading at or " +
 		"below \([.rows[].spawner_rss_kib] | max) KiB would be the runner'"'"'s own)"' "$OUT"
@@ -379,6 +386,48 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
 	(m("overlay-tcp"; "pod-to-pod TCP, by hand with a masquerade table") // empty |
 	 "    against the same by hand with a masquerade table (conntrack on, as on any node that" +
 	 " masquerades): \(.upstream.median) Mbit/s, \(.sluice.median / .upstream.median * 1000 | round / 1000)"),
+	"" end' "$OUT"
+# the NetworkPolicy goals (issue 12), from the rows measured
+jq -r '[.rows[] | select(.ok and (.row | startswith("policy-")))] as $o |
+	def m($r; $p): [$o[] | select(.row == $r) | .measures[] | select(.name | startswith($p))][0];
+	def r2: . * 100 | round / 100;
+	if ($o | length) == 0 then empty else
+	"policy goals:",
+	(m("policy-add"; "ADD, ") // empty | .name as $n | .stats |
+	 "  pod ADD (sluice-bridge -> sluice-nft-policy) with \($n | sub("ADD, "; "") | sub(" vs.*"; "") |
+	   sub("(?<p>[0-9]+)x(?<q>[0-9]+)"; "\(.p) pods x \(.q) policies"))" +
+	 " in the store: median \(.sluice.median | r2) ms (p95 \(.sluice.p95 | r2)) against" +
+	 " \(.floor.median | r2) ms (p95 \(.floor.p95 | r2)) over an empty store:" +
+	 " \(.sluice.median / .floor.median | r2)x (goal <= 1.2x)"),
+	(m("policy-add"; "ADD, empty") // empty | .stats |
+	 "    the chain without sluice-nft-policy: \(.floor.median | r2) ms (p95 \(.floor.p95 | r2))"),
+	(m("policy-change"; "apply -> in force") // empty | .stats.sluice |
+	 "  a policy change in force on all 3 nodes: median \(.median | r2) ms, p95 \(.p95 | r2) ms" +
+	 " (goal p95 < 200 ms)"),
+	(m("policy-change"; "apply -> sluicectl wait") // empty | .stats.sluice |
+	 "    sluicectl wait returned: median \(.median | r2) ms, p95 \(.p95 | r2) ms"),
+	(m("policy-tcp"; "TCP, ") // empty | .name as $n | .stats |
+	 "  pod-to-pod TCP with \($n | sub("TCP, "; "") | sub(" vs.*"; "")): \(.sluice.median) Mbit/s" +
+	 " against \(.floor.median) with none: \(.sluice.median / .floor.median * 1000 | round / 1000)" +
+	 " (goal >= 0.95)"),
+	(m("policy-tcp"; "TCP, no policy") // empty | .stats |
+	 "    without sluice-nft-policy (no table): \(.floor.median) Mbit/s"),
+	([$o[] | select(.row == "policy-tcp") | .measures[] |
+	  select(.name | endswith("round by round"))][0] // empty | .stats.sluice |
+	 "    the same round by round (the runs alternate): median" +
+	 " \(.median / 100 * 1000 | round / 1000), min \(.min / 100 * 1000 | round / 1000)," +
+	 " max \(.max / 100 * 1000 | round / 1000)"),
+	([$o[] | select(.row == "policy-render")][0] // empty | .size.elements as $e |
+	 .measures[0] | .name as $n | .stats.sluice |
+	 "  \($n) (polrender'"'"'s cluster, \($e) elements): median \(.median | r2) ms," +
+	 " p95 \(.p95 | r2) ms (goal < 1000 ms)"),
+	(m("policy-render"; "one pod:") // empty | .stats.sluice |
+	 "  one pod'"'"'s change (fragment render + pnft_frag_add): median \(.median | r2) ms," +
+	 " p95 \(.p95 | r2) ms (goal < 5 ms)"),
+	([$o[] | select(.row == "policy-render-named")][0] // empty |
+	 "  the same where 500 egress rules name a port every pod has (\(.size.elements)" +
+	 " elements): \(.measures[0].stats.sluice.median | r2) ms, one pod" +
+	 " \(.measures[3].stats.sluice.median | r2) ms"),
 	"" end' "$OUT"
 echo "JSON: $OUT"
 [ "${#FAILED[@]}" -eq 0 ] || echo "failed rows: ${FAILED[*]}"

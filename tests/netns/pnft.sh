@@ -70,11 +70,13 @@ for t in UDP4 UDP6; do
 	done
 	echo_server "$P1" "$t" 80 "p1-80"
 done
-for ns in $P2 $P3; do
-	listening "$ns" tcp 80 2 && listening "$ns" udp 81 2 ||
-		{ fail "servers" "not listening in $ns"; exit 0; }
+for w in "$P2 tcp 80" "$P2 udp 81" "$P3 tcp 80" "$P3 udp 81" "$P2 tcp 83" "$P1 udp 80"; do
+	# shellcheck disable=SC2086 # the words are listening's arguments
+	if ! listening $w 2; then
+		fail "servers" "not listening: $w"
+		exit 0
+	fi
 done
-listening "$P2" tcp 83 2 && listening "$P1" udp 80 2 || { fail "servers" "not listening"; exit 0; }
 
 # --- Probes, in parallel: a dropped TCP SYN costs 3 s, a dropped datagram 3 tries of 1 s
 PROBES=()
@@ -374,20 +376,19 @@ check_eq "counters-rows" "pi-blk pi-blk pi-nam pi-nam pi-p1 pi-p1 ci-a ci-b" \
 	"$(pt counters | jq -r '[.[].chain] | join(" ")')"
 check_eq "class-policies" "x/blocks,x/allow-p1" "$(pt class ci-a)"
 # the drop log: NFLOG group 2718, prefix the class chain's name
-ip netns exec "$N" timeout 15 tcpdump -U -i nflog:2718 -c 1 -w "$T_TMP/nflog.pcap" \
-	>/dev/null 2>&1 &
-TCPDUMP=$!
-for _ in $(seq 1 50); do
-	[ -s "$T_TMP/nflog.pcap" ] && break
+pt nflog 2718 10000 >"$T_TMP/nflog" &
+NFLOG=$!
+for _ in $(seq 1 100); do
+	[ -s "$T_TMP/nflog" ] && break
 	sleep 0.1
 done
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	ip netns exec "$P1" socat -u - UDP4:10.90.0.3:81 <<<x 2>/dev/null
 	sleep 0.3
-	kill -0 $TCPDUMP 2>/dev/null || break
+	kill -0 $NFLOG 2>/dev/null || break
 done
-wait $TCPDUMP
-check "nflog-prefix" grep -aq "ci-a" "$T_TMP/nflog.pcap"
+wait $NFLOG
+check_eq "nflog-prefix" "ready ci-a" "$(paste -sd ' ' "$T_TMP/nflog")"
 
 # --- The hook: with br_netfilter's sysctl off, bridged IPv4 bypasses the table ----------
 ip netns exec "$N" sysctl -qw net.bridge.bridge-nf-call-iptables=0

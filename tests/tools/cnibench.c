@@ -59,7 +59,9 @@ static const char usage[] =
 	"  -a CIDR     pod i's address in a first plugin's literal prevResult: CIDR's network\n"
 	"              + 2 + i, CIDR's length (IPv4), so that no two attachments share one\n"
 	"  -H PROGRAM  run as PROGRAM VARIANT HOST_NETNS_PATH once the variant's host netns\n"
-	"              exists, before any pod (what a node holds before its first pod)\n";
+	"              exists, before any pod (what a node holds before its first pod)\n"
+	"  -A          the chain's total of every variant, also of one that lacks a plugin\n"
+	"              of another (a chain against the same chain without one plugin)\n";
 
 enum { V_ADD, V_DEL, V_VERSION, V_COUNT };
 static const char *const verb_names[V_COUNT] = {"ADD", "DEL", "VERSION"};
@@ -105,6 +107,7 @@ struct bench {
 	int n, warm, prefill, total;
 	bool verbs[V_COUNT];
 	bool shared_prefill_ns;
+	bool all_chains; /* -A */
 	struct ip_prefix pod_net; /* -a; family 0 when not given */
 	uint32_t tag_hash;
 	char **rc;
@@ -876,8 +879,9 @@ static void add_measure(struct bench *b, cJSON *measures, int verb, const char *
 		for (int k = 0; label && k < v->conf.n && col < 0; k++)
 			if (!strcmp(v->conf.label[k], label))
 				col = 1 + k;
-		/* a chain's total only from variants that have every plugin of the row */
-		if (!label && covers(b, v))
+		/* a chain's total only from variants that have every plugin of the row, unless
+		 * the row compares chains (-A) */
+		if (!label && (b->all_chains || covers(b, v)))
 			col = 0;
 		if (col < 0)
 			continue;
@@ -1027,7 +1031,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	struct variant *v = NULL;
 	int c;
 
-	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:H:sSh")) != -1) {
+	while ((c = getopt(argc, argv, "t:d:o:n:w:p:m:i:r:a:V:c:C:x:H:sSAh")) != -1) {
 		if (strchr("cCxsH", c) && !v)
 			die("-%c before -V", c);
 		switch (c) {
@@ -1057,6 +1061,9 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			break;
 		case 'S':
 			b->shared_prefill_ns = true;
+			break;
+		case 'A':
+			b->all_chains = true;
 			break;
 		case 'a':
 			if (ip_prefix_parse(optarg, &b->pod_net) < 0 ||

@@ -13,13 +13,18 @@
  *    "cchains": [{"name": "ci-x", "dir": "in", "targets": ["pi-1"]}]}
  * Usage: pnfttool -h */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_log.h>
+#include <libmnl/libmnl.h>
 #include <cjson/cJSON.h>
 
 #include "base/err.h"
@@ -39,7 +44,9 @@ static const char usage[] =
 	"  stamp                 pnft_read_stamp: {\"exists\":bool,\"stamp\":\"...\"}\n"
 	"  counters              pnft_counters: [{\"chain\",\"comment\",\"packets\",\"bytes\"}]\n"
 	"  class CHAIN           pnft_class_policies\n"
-	"  lock DIR MS [HOLD_MS] pol_lock with a timeout of MS, held HOLD_MS, then released\n";
+	"  lock DIR MS [HOLD_MS] pol_lock with a timeout of MS, held HOLD_MS, then released\n"
+	"  nflog GROUP MS        listen to NFLOG GROUP: \"ready\", then the prefix of the first\n"
+	"                        message (exit 0), or exit 1 after MS without one\n";
 
 /* --- The JSON description ------------------------------------------------------------- */
 
@@ -439,6 +446,67 @@ static int cmd_lock(const char *dir, int ms, int hold_ms)
 	return 0;
 }
 
+/* --- NFLOG: the class chains' drop logs, without tcpdump --------------------------------- */
+
+static int nflog_prefix_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == NFULA_PREFIX && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) >= 0)
+		*(const char **)data = mnl_attr_get_str(a);
+	return MNL_CB_OK;
+}
+
+static int cmd_nflog(uint16_t group, int ms)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nfulnl_msg_config_cmd cmd = {NFULNL_CFG_CMD_BIND};
+	struct nfulnl_msg_config_mode mode = {.copy_mode = NFULNL_COPY_META};
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *g;
+	const char *prefix;
+	struct pollfd p;
+	ssize_t n;
+
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		perror("pnfttool: nflog socket");
+		return 1;
+	}
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = AF_UNSPEC;
+	g->version = NFNETLINK_V0;
+	g->res_id = htons(group);
+	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(cmd), &cmd);
+	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		perror("pnfttool: nflog bind");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	p.fd = mnl_socket_get_fd(nl);
+	p.events = POLLIN;
+	while (poll(&p, 1, ms) > 0) {
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
+		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+			if ((nlh->nlmsg_type & 0xff) != NFULNL_MSG_PACKET)
+				continue;
+			prefix = NULL;
+			mnl_attr_parse(nlh, sizeof(struct nfgenmsg), nflog_prefix_cb, &prefix);
+			printf("%s\n", prefix ? prefix : "");
+			mnl_socket_close(nl);
+			return 0;
+		}
+	}
+	mnl_socket_close(nl);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct pnft_opts o = {POL_NFLOG_GROUP, PNFT_LOG_RATE};
@@ -464,6 +532,8 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (!strcmp(argv[0], "nflog") && argc == 3)
+		return cmd_nflog((uint16_t)atoi(argv[1]), atoi(argv[2]));
 	if (!strcmp(argv[0], "lock") && argc >= 3)
 		return cmd_lock(argv[1], atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0);
 	r = nft_open(&nft, -1);

@@ -9,8 +9,10 @@
  * render_ms: the best of R full renders; fragment_ms: the mean over F endpoints' fragments.
  *
  * Usage: polrender [-n NAMESPACES] [-p PODS_PER_NS] [-k POLICIES_PER_NS] [-N NODES]
- *                  [-r REPEATS] [-f FRAGMENTS] [-c] (-c: check that the union of every
- *                  endpoint's fragment equals the full render; exit 1 when not) */
+ *                  [-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE] (-c: check that the union of
+ *                  every endpoint's fragment equals the full render; exit 1 when not;
+ *                  -d: also write the cluster's keys to FILE, a "KEY<TAB>VALUE" line each,
+ *                  for `polbench render` to commit the same ruleset) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,8 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+static FILE *dump; /* -d */
+
 static int set(struct pol_model *m, const char *key, const char *json)
 {
 	struct err e = {0};
@@ -43,6 +47,8 @@ static int set(struct pol_model *m, const char *key, const char *json)
 
 	if (r < 0)
 		fprintf(stderr, "polrender: %s: %s\n", key, e.msg);
+	else if (dump && fprintf(dump, "%s\t%s\n", key, json) < 0)
+		r = -EIO;
 	return r;
 }
 
@@ -235,7 +241,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){.ns = 50, .pods = 100, .pols = 20, .nodes = 1, .reps = 3, .frags = 100};
-	while ((c = getopt(argc, argv, "n:p:k:N:r:f:c")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:k:N:r:f:cd:")) != -1) {
 		switch (c) {
 		case 'n':
 			o->ns = atoi(optarg);
@@ -254,6 +260,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'f':
 			o->frags = atoi(optarg);
+			break;
+		case 'd':
+			dump = fopen(optarg, "we");
+			if (!dump) {
+				fprintf(stderr, "polrender: %s: %m\n", optarg);
+				return -1;
+			}
 			break;
 		case 'c':
 			o->check = true;
@@ -280,7 +293,7 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage: polrender [-n NS] [-p PODS] [-k POLICIES] [-N NODES] "
-				"[-r REPEATS] [-f FRAGMENTS] [-c]\n");
+				"[-r REPEATS] [-f FRAGMENTS] [-c] [-d FILE]\n");
 		return 2;
 	}
 	m = pol_model_new("node0");
@@ -299,6 +312,9 @@ int main(int argc, char **argv)
 		for (i = 0; r >= 0 && i < o.pods; i++)
 			r = add_pod(m, &o, n, i);
 	model_ms = now_ms() - t0;
+	if (dump && fclose(dump) != 0 && r >= 0)
+		r = -EIO;
+	dump = NULL;
 	for (i = 0; r >= 0 && i < o.reps; i++) {
 		pol_ruleset_free(&rs);
 		t0 = now_ms();
