@@ -40,7 +40,8 @@ int pnft_diff(struct nft *nft, const struct pol_ruleset *old, const struct pol_r
 
 /* Adds a fragment (pol_render_endpoint()) to a table that exists: its class chains when
  * absent (queries the kernel for which), then its elements; and deletes one: its elements
- * (absent ones ignored), never its class chains (others may use them). */
+ * (absent ones ignored), never its class chains (others may use them). Without the table
+ * (or one of the fragment's sets) the commit fails with -ENOENT: read the stamp first. */
 int pnft_frag_add(struct nft *nft, const struct pol_ruleset *frag, const struct pnft_opts *o);
 int pnft_frag_del(struct nft *nft, const struct pol_ruleset *frag);
 

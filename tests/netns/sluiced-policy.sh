@@ -193,6 +193,9 @@ spec:
   ingress: [{from: [{namespaceSelector: {matchLabels: {ns: "y"}}}]}]
 EOF
 	rev=$(mod_rev "$P/policies/x/allow-from-y")
+	# (sluicectl wait: the agent's key is what it reads; no sleeps)
+	check "$k-sluicectl-wait" ctl wait --revision "$rev" --timeout 10 --node n1
+	check "$k-sluicectl-wait-default" ctl wait --timeout 10
 	if until_true 10 applied "$rev"; then pass "$k-policy-applied"; else fail "$k-policy-applied" "$(tail -20 "$log")"; fi
 	check_eq "$k-policy-chains" 2 "$(nchains pi-)"
 	pset=$(sets_with 10.244.2.2)
