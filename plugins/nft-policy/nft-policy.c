@@ -599,9 +599,11 @@ out:
 
 /* Asks sluiced to do op ("add": the record as written, "del": the record deleted) for this
  * attachment with the model it holds compiled. 0 once it answered that its elements are
- * committed and the kernel's table carries the stamp the agent's ruleset has; else -errno
- * (logged, never an error of the call): the caller does it on its own. */
-static int ask_agent(struct np_call *b, const char *op, const char *rel, const char *record)
+ * committed and the kernel's table carries the stamp the agent's ruleset has (pre: the
+ * stamp the caller read before asking, NULL: read after the answer); else -errno (logged,
+ * never an error of the call): the caller does it on its own. */
+static int ask_agent(struct np_call *b, const char *op, const char *rel, const char *record,
+		     const char *pre)
 {
 	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL;
 	const char *stamp, *msg;
@@ -632,9 +634,14 @@ static int ask_agent(struct np_call *b, const char *op, const char *rel, const c
 		goto out;
 	}
 	/* the agent committed before answering; the table in force is its ruleset (not one
-	 * someone replaced since, or of another netns) */
-	if ((r = b->nft.sk ? 0 : nft_open(&b->nft, -1)) < 0 ||
-	    (r = pnft_read_stamp(&b->nft, ks)) < 0 || r == 0 || strcmp(ks, stamp)) {
+	 * someone replaced since, or of another netns). A del compares the stamp read before
+	 * asking: our netlink socket closed after the agent's deletes would wait for the
+	 * kernel's deferred destroy work (an RCU grace period, 10-15 ms) */
+	if (pre)
+		r = snprintf(ks, sizeof(ks), "%s", pre) > 0;
+	else if ((r = b->nft.sk ? 0 : nft_open(&b->nft, -1)) == 0)
+		r = pnft_read_stamp(&b->nft, ks);
+	if (r <= 0 || strcmp(ks, stamp)) {
 		log_info("sluiced did the %s, but the table's stamp is not its ruleset's: doing it "
 			 "ourselves",
 			 op);
@@ -808,7 +815,7 @@ static void undo(struct np_call *b, bool committed, bool recorded, const char *j
 		if (r >= 0)
 			log_info("undo: removed the endpoint record %s", b->rel);
 	}
-	if (committed && !b->m && ask_agent(b, "del", b->rel, NULL) < 0 &&
+	if (committed && !b->m && ask_agent(b, "del", b->rel, NULL, NULL) < 0 &&
 	    (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
 		(void)feed_endpoint(b, &b->ep, b->rel, json, strlen(json));
 	if (committed && b->m)
@@ -844,7 +851,7 @@ static int np_add(struct cni_ctx *ctx)
 		goto undo;
 	/* sluiced, when it runs, with the model it holds compiled (it commits before it
 	 * answers); else, or when it cannot, ours */
-	if (ask_agent(&b, "add", b.rel, json) == 0)
+	if (ask_agent(&b, "add", b.rel, json, NULL) == 0)
 		committed = true;
 	else if ((r = add_locally(&b, json, &committed)) < 0)
 		goto undo;
@@ -942,7 +949,9 @@ static int open_locked(struct np_call *b)
  * node holds too is left to our own path, which keeps its elements. */
 static int del_by_agent(struct np_call *b)
 {
+	char ks[POL_STAMP_MAX];
 	struct np_rec *x = NULL;
+	struct nft nft = {0};
 	int r;
 
 	for (size_t i = 0; i < b->nrecs; i++) {
@@ -954,9 +963,15 @@ static int del_by_agent(struct np_call *b)
 	}
 	if (!x)
 		return 0;
+	/* the stamp first, the socket closed before the agent deletes anything (ask_agent) */
+	if (nft_open(&nft, -1) < 0 || pnft_read_stamp(&nft, ks) <= 0) {
+		nft_close(&nft);
+		return 1; /* no table: our own path (only the record goes) */
+	}
+	nft_close(&nft);
 	if ((r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err)) < 0)
 		return r;
-	if (ask_agent(b, "del", x->rel, NULL) < 0)
+	if (ask_agent(b, "del", x->rel, NULL, ks) < 0)
 		return 1;
 	log_info("removed the endpoint record %s", x->rel);
 	return 0;
