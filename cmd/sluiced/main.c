@@ -39,7 +39,8 @@ static const char usage[] =
 	"With NetworkPolicy (the default), it keeps the node's table inet sluice_policy in step\n"
 	"with the namespaces, pods, policies and endpoints of the store, and writes the revision\n"
 	"applied to <prefix>/agents/<node>; the packets it drops (logged to NFLOG group 2718)\n"
-	"go to <subnet-file's directory>/drops.json, the last 256 (`sluicectl drops`).\n"
+	"go to <subnet-file's directory>/drops.json, the last 256 (`sluicectl drops`), and it\n"
+	"serves sluice-nft-policy's ADD and DEL on <that directory>/policy.sock (removed at exit).\n"
 	"SIGTERM/SIGINT: exits 0, leaving the data plane and the lease in place.\n"
 	"SIGHUP: reads the network config again and applies it.\n"
 	"\n"
@@ -432,6 +433,8 @@ retry:
 }
 
 enum { EV_SIGNAL = 1, EV_MONITOR, EV_RENEW, EV_RETRY, EV_DEBOUNCE, EV_WATCH, EV_PWATCH, EV_DROPS };
+/* policy.sock: the listener, its deadline timer, then one tag per connection */
+#define EV_SOCK 32
 
 static int ep_add(int ep, int fd, uint32_t tag)
 {
@@ -472,6 +475,8 @@ static int setup(struct agent *a)
 		return r;
 	if (a->o.policy) /* without it (logged): no drops.json */
 		(void)agent_drops_start(a, EV_DROPS);
+	if (a->o.policy) /* without it (logged): the plugin's own path */
+		(void)agent_sock_start(a, EV_SOCK);
 	return 0;
 }
 
@@ -565,6 +570,13 @@ static bool handle(struct agent *a, uint32_t tag)
 	case EV_DROPS:
 		agent_drops_event(a);
 		break;
+	default:
+		if (tag >= EV_SOCK && tag < EV_SOCK + 2 + AGENT_SOCK_CONNS) {
+			agent_sock_event(a, tag);
+			/* agents/<node> when a request moved R */
+			(void)agent_policy_status(a);
+		}
+		break;
 	}
 	return true;
 }
@@ -616,6 +628,7 @@ static void agent_done(struct agent *a)
 		store_watch_close(a->watch);
 	agent_peers_free(a);
 	agent_drops_stop(a);
+	agent_sock_stop(a);
 	if (a->have_lease)
 		subnet_lease_done(&a->lease);
 	if (a->have_conf)

@@ -22,6 +22,7 @@
 #include "sluiced.h"
 
 #define POL_LOCK_MS 5000
+#define POL_SERVE_LOCK_MS 500 /* policy.sock: the lock waited for in the loop */
 /* more endpoints touched by one batch: the whole ruleset rendered rather than each one's
  * fragment twice */
 #define POL_FRAG_MAX 256
@@ -423,6 +424,113 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		a->status_dirty = true;
 	}
 	(void)agent_policy_status(a);
+	return 0;
+}
+
+/* The store's value of rel (the node-local store: where the plugin writes) as the client
+ * says: present and the same as record, or absent for a delete. Guards against a request
+ * that waited in the backlog while its pod came and went (a stopped agent resumed). */
+static int serve_check(struct agent *a, const char *rel, const cJSON *record, struct store_kv *kv,
+		       struct err *e)
+{
+	struct store *s = a->pol.local ? a->pol.local : a->store;
+	char *key = NULL;
+	cJSON *v;
+	int r;
+
+	if (asprintf(&key, "%s%s", a->pol.pfx, rel) < 0)
+		return -ENOMEM;
+	r = store_get(s, key, kv, NULL, e);
+	free(key);
+	if (r < 0)
+		return r;
+	if (!record && r > 0)
+		return err_fail(e, 3, -EEXIST, "%s: the record is still in the store", rel);
+	if (!record)
+		return 0;
+	if (r == 0)
+		return err_fail(e, 3, -ENOENT, "%s: no such record in the store", rel);
+	v = cJSON_ParseWithLength(kv->value, kv->value_len);
+	r = v && cJSON_Compare(v, record, true) ? 0 : -ESTALE;
+	cJSON_Delete(v);
+	return r < 0 ? err_fail(e, 3, r, "%s: the record differs from the store's", rel) : 0;
+}
+
+/* The elements of rel's fragment as the model renders it, or -errno (-ENOENT: none) */
+static ssize_t frag_elems(struct agent *a, const char *rel)
+{
+	struct pol_ruleset f = {0};
+	struct err e = {0};
+	ssize_t n;
+
+	n = pol_render_endpoint(a->pol.model, rel, &f, &e);
+	if (n == 0)
+		n = (ssize_t)agent_frag_elems(&f);
+	pol_ruleset_free(&f);
+	return n;
+}
+
+int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, size_t *elems,
+		       char stamp[POL_STAMP_MAX], struct err *e)
+{
+	struct agent_policy *p = &a->pol;
+	struct agent_touch *tc;
+	struct store_kv kv = {0};
+	int fd, r, c = 0, t = -1;
+	ssize_t n = 0;
+
+	*elems = 0;
+	if (!a->o.policy || !p->listed)
+		return err_fail(e, 2, -EAGAIN, "the agent has not listed the store yet");
+	if (drain(a, &t) < 0)
+		return err_fail(e, 2, -EAGAIN, "the agent lost its watch");
+	/* short: the plugin waits for the answer, and falls back to the lock itself */
+	fd = pol_lock(a->o.run_dir, POL_SERVE_LOCK_MS, e);
+	if (fd < 0) {
+		e->code = 2;
+		return fd;
+	}
+	/* what was recorded until now is in the model, as in a sync */
+	if (drain(a, &t) < 0) {
+		pol_unlock(fd);
+		return err_fail(e, 2, -EAGAIN, "the agent lost its watch");
+	}
+	take_queue(a);
+	r = serve_check(a, rel, record, &kv, e);
+	/* a delete's elements: as they were before this batch (the watch's event of the
+	 * record's deletion may have just taken it out of the model) */
+	if (r == 0 && !record && (tc = agent_touch_find(p, rel)))
+		n = (ssize_t)agent_frag_elems(&tc->before);
+	else if (r == 0 && !record && (n = frag_elems(a, rel)) < 0)
+		n = 0; /* not in the model: nothing to take out */
+	/* the same value the watch brings later: that is then a no-op */
+	if (r == 0 && feed(a, rel, record ? kv.value : NULL, record ? kv.value_len : 0, false) < 0)
+		r = err_fail(e, 4, -EINVAL, "%s: the model refused it", rel);
+	store_kv_free(&kv);
+	/* the events taken go into the table whatever the request's fate, as a sync's */
+	if (p->pending)
+		c = agent_policy_commit(a);
+	if (c < 0) {
+		touches_free(p);
+		agent_plogs_free(p);
+		p->need_full = true;
+		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
+		if (r == 0)
+			r = err_fail(e, 4, c, "committing failed (see the agent's log)");
+	} else {
+		batch_reset(p);
+	}
+	pol_unlock(fd);
+	if (r == 0 && record && (n = frag_elems(a, rel)) < 0)
+		r = err_fail(e, 4, (int)n, "%s: the model has no such endpoint", rel);
+	if (r < 0)
+		return r;
+	*elems = (size_t)n;
+	snprintf(stamp, POL_STAMP_MAX, "%s", p->last.stamp);
+	if (p->seen > p->rev) {
+		p->rev = p->seen;
+		a->status_dirty = true;
+	}
 	return 0;
 }
 

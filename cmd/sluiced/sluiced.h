@@ -27,6 +27,8 @@
 #include "subnet/node.h"
 
 struct agent_drops;
+struct agent_sock;
+struct cJSON;
 
 #define AGENT_DEFAULT_PREFIX "/sluice/network"
 #define AGENT_BACKOFF_MIN_MS 100
@@ -160,6 +162,8 @@ struct agent {
 	struct mnl_socket *mon;
 	struct agent_policy pol;
 	struct agent_drops *drops; /* drops.c, NULL: not collecting */
+	struct agent_sock *sock; /* sock.c, NULL: not serving */
+	uint64_t served, refused; /* policy.sock's requests answered ok / refused */
 };
 
 /* lease.c */
@@ -206,6 +210,12 @@ int agent_policy_start(struct agent *a);
  * node's policy lock. *timeout_ms: within how many ms the watches want to be called
  * (-1: never). Returns 0 or -errno (logged, retried through the retry timer). */
 int agent_policy_sync(struct agent *a, int *timeout_ms);
+/* policy.sock's request, in the loop: the pending events taken, then, under the lock, the
+ * endpoint rel set from the store (record: what the client says the store holds, NULL: a
+ * delete, the key must be gone) and its fragment committed. 0 with *elems (its elements:
+ * after an add, before a delete) and the table's stamp, or -errno with e. */
+int agent_policy_serve(struct agent *a, const char *rel, const struct cJSON *record, size_t *elems,
+		       char stamp[POL_STAMP_MAX], struct err *e);
 /* agents/<node> written when R advanced: 0 or -errno (logged) */
 int agent_policy_status(struct agent *a);
 bool agent_policy_rel_relevant(const char *rel);
@@ -258,6 +268,14 @@ int agent_status_write(struct agent *a);
 int agent_drops_start(struct agent *a, uint32_t tag);
 void agent_drops_event(struct agent *a); /* on the tag's EPOLLIN */
 void agent_drops_stop(struct agent *a);
+
+/* sock.c: <run_dir>/policy.sock bound (the path removed first) and listened on; its fds go
+ * into the epoll set: tag for the listener, tag + 1 for the read deadlines, tag + 2 + i for
+ * connection i. Failing is logged, not fatal: the plugin falls back to its own path. */
+#define AGENT_SOCK_CONNS 16
+int agent_sock_start(struct agent *a, uint32_t tag);
+void agent_sock_event(struct agent *a, uint32_t tag);
+void agent_sock_stop(struct agent *a); /* closes everything and removes the path */
 
 /* main.c: timers */
 void agent_timer_ms(int tfd, int64_t ms); /* one-shot; 0 disarms */

@@ -66,6 +66,10 @@ static cJSON *status_json(const struct agent *a)
 	/* the revision of the last policy change (namespace, pod, policy, endpoint) the
 	 * table reflects; 0 with --no-network-policy */
 	cJSON_AddNumberToObject(o, "PolicyRevision", (double)a->pol.rev);
+	/* policy.sock's requests: answered ok (the plugin's ADD or DEL done by the agent), and
+	 * refused (the plugin fell back to its own path) */
+	cJSON_AddNumberToObject(o, "PolicyServed", (double)a->served);
+	cJSON_AddNumberToObject(o, "PolicyRefused", (double)a->refused);
 	return o;
 }
 

@@ -80,4 +80,11 @@ int pnft_class_policies(struct nft *nft, const char *class_chain, char *out, siz
 int pol_lock(const char *run_dir, int timeout_ms, struct err *err);
 void pol_unlock(int fd);
 
+/* <run_dir>/POL_SOCK: sluiced's unix stream socket where sluice-nft-policy asks the agent
+ * to put an endpoint under policy (or take it out) with the model the agent holds compiled.
+ * One JSON line each way per connection: {"op":"add"|"del","key":"endpoints/<node>/<cid>-
+ * <ifname>","record":{..}} (record: add only, the very record the plugin wrote), answered
+ * {"ok":true,"elements":N,"stamp":S} once committed, or {"ok":false,"code":C,"msg":M}. */
+#define POL_SOCK "policy.sock"
+
 #endif

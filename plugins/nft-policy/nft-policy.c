@@ -8,11 +8,15 @@
  * first packet already meets its policy. DEL, GC and a failed ADD take the elements and the
  * record away again; prevResult passes on unchanged. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,6 +39,8 @@
 #define NP_RUN_DIR "/run/sluice"
 #define NP_PREFIX_MAX 256
 #define NP_LOCK_MS 5000 /* the agent holds the lock for one render and commit */
+#define NP_AGENT_MS 2000 /* policy.sock: the whole exchange with sluiced, then our own path */
+#define NP_ANSWER_MAX 4096
 #define NP_IPS_MAX (sizeof(((struct pol_endpoint *)0)->ips) / sizeof(struct ip_addr))
 #define BR_SYSCTL "net/bridge/bridge-nf-call-iptables"
 #define BR_SYSCTL6 "net/bridge/bridge-nf-call-ip6tables"
@@ -501,6 +507,158 @@ static int feed_endpoint(struct np_call *b, const struct pol_endpoint *ep, const
 	return feed(b, rel, value, len);
 }
 
+/* --- sluiced's policy.sock ------------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits for ev on fd until deadline: 0, or -ETIMEDOUT / -errno */
+static int wait_fd(int fd, short ev, int64_t deadline)
+{
+	struct pollfd p = {.fd = fd, .events = ev};
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - mono_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* One request line out and one answer line in, within NP_AGENT_MS: the answer (malloc'd,
+ * NUL-terminated) or NULL with *r = -errno */
+static char *exchange(const char *path, const char *req, int *r)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int64_t deadline = mono_ms() + NP_AGENT_MS;
+	size_t len = strlen(req), off = 0, n = 0;
+	char *ans = NULL;
+	ssize_t k;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		*r = -ENAMETOOLONG;
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 ||
+	    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)) {
+		/* no agent (ENOENT, ECONNREFUSED), or its backlog full (EAGAIN) */
+		*r = -errno;
+		goto out;
+	}
+	while (off < len) {
+		if ((*r = wait_fd(fd, POLLOUT, deadline)) < 0)
+			goto out;
+		k = send(fd, req + off, len - off, MSG_NOSIGNAL);
+		if (k < 0 && errno != EAGAIN && errno != EINTR) {
+			*r = -errno;
+			goto out;
+		}
+		off += k > 0 ? (size_t)k : 0;
+	}
+	if (!(ans = malloc(NP_ANSWER_MAX + 1))) {
+		*r = -ENOMEM;
+		goto out;
+	}
+	while (!memchr(ans, '\n', n)) {
+		if (n == NP_ANSWER_MAX) {
+			*r = -E2BIG;
+			goto out;
+		}
+		if ((*r = wait_fd(fd, POLLIN, deadline)) < 0)
+			goto out;
+		k = recv(fd, ans + n, NP_ANSWER_MAX - n, 0);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+			*r = k == 0 ? -ECONNRESET : -errno;
+			goto out;
+		}
+		n += k > 0 ? (size_t)k : 0;
+	}
+	ans[n] = '\0';
+	close(fd);
+	return ans;
+out:
+	free(ans);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Asks sluiced to do op ("add": the record as written, "del": the record deleted) for this
+ * attachment with the model it holds compiled. 0 once it answered that its elements are
+ * committed and the kernel's table carries the stamp the agent's ruleset has (pre: the
+ * stamp the caller read before asking, NULL: read after the answer); else -errno (logged,
+ * never an error of the call): the caller does it on its own. */
+static int ask_agent(struct np_call *b, const char *op, const char *rel, const char *record,
+		     const char *pre)
+{
+	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL;
+	const char *stamp, *msg;
+	cJSON *o = cJSON_CreateObject(), *a = NULL;
+	int r = -ENOMEM;
+
+	snprintf(path, sizeof(path), "%s/%s", b->c.run_dir, POL_SOCK);
+	if (!o || !cJSON_AddStringToObject(o, "op", op) ||
+	    !cJSON_AddStringToObject(o, "key", rel) ||
+	    (record && !cJSON_AddItemToObject(o, "record", cJSON_Parse(record))))
+		goto out;
+	req = cJSON_PrintUnformatted(o);
+	if (!req || !(req = realloc(req, strlen(req) + 2)))
+		goto out;
+	strcat(req, "\n");
+	ans = exchange(path, req, &r);
+	if (!ans) {
+		log_info("sluiced's %s: %s: doing it ourselves", path, strerror(-r));
+		goto out;
+	}
+	a = cJSON_Parse(ans);
+	msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "msg"));
+	stamp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "stamp"));
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "ok")) || !stamp) {
+		log_info("sluiced refused the %s: %s: doing it ourselves", op,
+			 msg ? msg : "no answer");
+		r = -EAGAIN;
+		goto out;
+	}
+	/* the agent committed before answering; the table in force is its ruleset (not one
+	 * someone replaced since, or of another netns). A del compares the stamp read before
+	 * asking: our netlink socket closed after the agent's deletes would wait for the
+	 * kernel's deferred destroy work (an RCU grace period, 10-15 ms) */
+	if (pre)
+		r = snprintf(ks, sizeof(ks), "%s", pre) > 0;
+	else if ((r = b->nft.sk ? 0 : nft_open(&b->nft, -1)) == 0)
+		r = pnft_read_stamp(&b->nft, ks);
+	if (r <= 0 || strcmp(ks, stamp)) {
+		log_info("sluiced did the %s, but the table's stamp is not its ruleset's: doing it "
+			 "ourselves",
+			 op);
+		r = -ESTALE;
+		goto out;
+	}
+	log_info("sluiced did the %s (%d elements)", op,
+		 (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a, "elements")));
+	r = 0;
+out:
+	cJSON_Delete(o);
+	cJSON_Delete(a);
+	free(req);
+	free(ans);
+	return r;
+}
+
 /* --- ADD ------------------------------------------------------------------------------- */
 
 static int put_record(struct np_call *b, char **json)
@@ -644,19 +802,36 @@ static int retire(struct np_call *b, struct np_rec *recs, size_t n)
 	return 0;
 }
 
-/* ADD's undo: its elements, then its record; failures logged, the cause kept */
-static void undo(struct np_call *b, bool committed, bool recorded)
+/* ADD's undo: its record, then its elements (by the agent when it added them, which wants
+ * the record gone first); failures logged, the cause kept */
+static void undo(struct np_call *b, bool committed, bool recorded, const char *json)
 {
 	struct np_rec rec = {.rel = b->rel, .ep = b->ep, .parsed = true, .gone = true};
+	struct err keep = b->ctx->err;
 	int r;
 
+	if (recorded) {
+		r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err);
+		if (r >= 0)
+			log_info("undo: removed the endpoint record %s", b->rel);
+	}
+	if (committed && !b->m && ask_agent(b, "del", b->rel, NULL, NULL) < 0 &&
+	    (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
+		(void)feed_endpoint(b, &b->ep, b->rel, json, strlen(json));
 	if (committed && b->m)
 		(void)retire(b, &rec, 1);
-	if (!recorded)
-		return;
-	r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err);
-	if (r >= 0)
-		log_info("undo: removed the endpoint record %s", b->rel);
+	b->ctx->err = keep;
+}
+
+/* Our own path: under the lock, the policies of the store compiled, the table programmed */
+static int add_locally(struct np_call *b, const char *json, bool *committed)
+{
+	int r;
+
+	if ((r = lock(b)) < 0 || (r = new_model(b)) < 0 ||
+	    (r = feed_endpoint(b, &b->ep, b->rel, json, strlen(json))) < 0)
+		return r;
+	return program(b, committed);
 }
 
 static int np_add(struct cni_ctx *ctx)
@@ -669,14 +844,22 @@ static int np_add(struct cni_ctx *ctx)
 	call_init(&b, ctx);
 	/* every refusal first: until the record is written, there is nothing to undo */
 	if ((r = load_chained(&b)) < 0 || (r = br_netfilter(&b, CNI_ERR_KERNEL, BR_SET)) < 0 ||
-	    (r = open_store(&b)) < 0 || (r = lock(&b)) < 0 || (r = put_record(&b, &json)) < 0)
+	    (r = open_store(&b)) < 0 || (r = put_record(&b, &json)) < 0)
 		goto out;
 	recorded = true;
-	if ((r = cni_fault(ctx, "record")) < 0 || (r = new_model(&b)) < 0 ||
-	    (r = feed_endpoint(&b, &b.ep, b.rel, json, strlen(json))) < 0 ||
-	    (r = program(&b, &committed)) < 0 || (r = cni_fault(ctx, "commit")) < 0 ||
-	    (r = cni_result_print(ctx, &b.prev)) < 0)
-		undo(&b, committed, recorded);
+	if ((r = cni_fault(ctx, "record")) < 0)
+		goto undo;
+	/* sluiced, when it runs, with the model it holds compiled (it commits before it
+	 * answers); else, or when it cannot, ours */
+	if (ask_agent(&b, "add", b.rel, json, NULL) == 0)
+		committed = true;
+	else if ((r = add_locally(&b, json, &committed)) < 0)
+		goto undo;
+	if ((r = cni_fault(ctx, "commit")) < 0 || (r = cni_result_print(ctx, &b.prev)) < 0)
+		goto undo;
+	goto out;
+undo:
+	undo(&b, committed, recorded, json);
 out:
 	free(json);
 	call_done(&b);
@@ -760,6 +943,40 @@ static int open_locked(struct np_call *b)
 	return 1;
 }
 
+/* DEL through sluiced: the record deleted, then the agent takes the elements out with its
+ * model. 0 done (or nothing recorded), 1 to do it ourselves (by the records read: one
+ * already deleted is deleted again, a no-op), or -errno. An address another record of this
+ * node holds too is left to our own path, which keeps its elements. */
+static int del_by_agent(struct np_call *b)
+{
+	char ks[POL_STAMP_MAX];
+	struct np_rec *x = NULL;
+	struct nft nft = {0};
+	int r;
+
+	for (size_t i = 0; i < b->nrecs; i++) {
+		if (!b->recs[i].gone || !b->recs[i].parsed)
+			continue;
+		if (held_elsewhere(b->recs, b->nrecs, i))
+			return 1;
+		x = &b->recs[i];
+	}
+	if (!x)
+		return 0;
+	/* the stamp first, the socket closed before the agent deletes anything (ask_agent) */
+	if (nft_open(&nft, -1) < 0 || pnft_read_stamp(&nft, ks) <= 0) {
+		nft_close(&nft);
+		return 1; /* no table: our own path (only the record goes) */
+	}
+	nft_close(&nft);
+	if ((r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err)) < 0)
+		return r;
+	if (ask_agent(b, "del", x->rel, NULL, ks) < 0)
+		return 1;
+	log_info("removed the endpoint record %s", x->rel);
+	return 0;
+}
+
 /* DEL needs neither netns nor prevResult: it goes by the record. A config ADD would refuse
  * recorded nothing, so DEL under one has nothing to do (and libcni stops a chain's DEL at
  * its first error: the bridge's DEL would never run). */
@@ -776,10 +993,12 @@ static int np_del(struct cni_ctx *ctx)
 		goto out;
 	}
 	set_keys(&b);
-	if ((r = open_locked(&b)) <= 0 || (r = load_records(&b)) < 0)
+	if ((r = store_exists(&b)) <= 0 || (r = open_store(&b)) < 0 || (r = load_records(&b)) < 0)
 		goto out;
 	for (size_t i = 0; i < b.nrecs; i++)
 		b.recs[i].gone = !strcmp(b.recs[i].rel, b.rel);
+	if ((r = del_by_agent(&b)) <= 0 || (r = lock(&b)) < 0)
+		goto out;
 	r = retire_marked(&b);
 out:
 	call_done(&b);

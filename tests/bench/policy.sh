@@ -105,9 +105,22 @@ pol_add() {
 		mkdir -p "$d/data/$v" "$d/run-$v" "$d/store-$v"
 		pol_conf "$v" >"$d/$v.json"
 		args+=(-V "$v" -c "$d/$v.json" -x "$BIN:${UPSTREAM:-/usr/lib/cni}")
+		# BENCH_POLICY_AGENT=1 (default): sluiced runs beside full and empty, in their
+		# host netns, and serves the plugin (policy.sock); 0: the plugin alone
+		[ "$v" = none ] || [ "${BENCH_POLICY_AGENT:-1}" = 0 ] ||
+			args+=(-H "$PWD/tests/bench/polagent.sh")
 	done
-	timeout -k 10 "${BENCH_ROW_TIMEOUT:-3600}" "$TOOLS/cnibench" -t policy-add -d "$T/ns" \
-		-o "$d/raw.json" -n "$N" -w "$W" -A "${args[@]}" 2>>"$d/log" || return 1
+	local rc=0
+	POL_AGENT_DIR=$d POL_AGENT_BIN=$BIN timeout -k 10 "${BENCH_ROW_TIMEOUT:-3600}" \
+		"$TOOLS/cnibench" -t policy-add -d "$T/ns" -o "$d/raw.json" -n "$N" -w "$W" -A \
+		"${args[@]}" 2>>"$d/log" || rc=1
+	for v in full empty; do
+		[ -s "$d/agent-$v.pid" ] || continue
+		kill -TERM "$(cat "$d/agent-$v.pid")" 2>/dev/null
+		echo "bench: policy-add: the $v agent served $(grep -c 'policy.sock: add.*served' \
+			"$d/agent-$v.log") ADDs and $(grep -c 'policy.sock: del.*served' "$d/agent-$v.log") DELs" >&2
+	done
+	[ "$rc" = 0 ] || return 1
 	# what the DELs left: this node's endpoint records, dispatch elements (other nodes'
 	# peers stay in the peer sets: they are the store's)
 	local left

@@ -360,6 +360,216 @@ check "DEL without the table" race del r1
 check_eq "DEL without the table: the record is gone, no table made" "0 0" \
 	"$(ctl store list "$EPS" --keys-only | grep -c .) $(sluice_nft_tables)"
 
+# --- sluiced serves the plugin (<runDir>/policy.sock): an agent on this node, on the same store
+# and run directory. An ADD done by the agent (its log and the plugin's say so) puts a
+# deny-all-egress pod under policy before it returns (its first datagram dropped); a DEL done
+# by it takes the elements out; what the agent kept is exactly what a fresh render makes (a
+# restart replaces the table with the same elements); the socket is 0600 and removed on
+# SIGTERM; an agent stopped (SIGSTOP): the ADD falls back after the plugin's 2 s and still
+# programs before it returns; no agent: the plugin's own path; junk, fuzzed requests,
+# oversized lines, idle and surplus connections leave the agent serving.
+AG=$T_TMP/agent.log
+PLOG=$T_TMP/plugin.log
+SOCK=$RUN/policy.sock
+APID=
+# shellcheck disable=SC2016 # (evaluated at exit)
+defer '[ -z "$APID" ] || kill -KILL "$APID" 2>/dev/null; kill -CONT "$APID" 2>/dev/null'
+start_agent() {
+	local n
+	n=$(grep -c 'table sluice_policy set' "$AG" 2>/dev/null)
+	setsid "$BIN/sluiced" --store "dir://$STORE" --subnet-file "$RUN/subnet.env" \
+		--cni-conf-dir "$T_TMP/net.d" --node-name n1 --log-level debug 2>>"$AG" &
+	APID=$!
+	agent_set() { [ "$(grep -c 'table sluice_policy set' "$AG")" -gt "${n:-0}" ] && [ -S "$SOCK" ]; }
+	ms_until 20 agent_set >/dev/null
+}
+served() { grep -c "policy.sock: $1 endpoints/n1/ctr-$2-eth0: served" "$AG"; }
+# arun: run with the plugin's log in $PLOG
+arun() { SLUICE_LOG_FILE=$PLOG run "$@"; }
+# the table's sets and maps with their elements sorted (no handles)
+tset() {
+	nft -j list table inet sluice_policy | jq -c '[.nftables[] | (.set // .map // empty) |
+		select(.name != "stamp") | {name, e: ((.elem // []) | map(tojson) | sort)}] | sort_by(.name)'
+}
+# sockreq LINE...: each LINE to policy.sock on a connection of its own, each answer printed
+# (one line each, "-" for none)
+sockreq() {
+	python3 - "$SOCK" "$@" <<'PY'
+import socket, sys
+for line in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    s.sendall(line.encode() + b"\n")
+    buf = b""
+    try:
+        while not buf.endswith(b"\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+    except socket.timeout:
+        pass
+    print(buf.decode(errors="replace").strip() or "-")
+    s.close()
+PY
+}
+
+k8s_pod x sa '{"app":"mute"}' | apply
+k8s_pod x sb '{"app":"mute"}' | apply
+k8s_pod x sd '{"app":"mute"}' | apply
+start_agent
+check "agent: started, its socket bound" test -S "$SOCK"
+check_eq "agent: the socket is 0600" 600 "$(stat -c %a "$SOCK")"
+for p in srx sa sc sb sd sj; do
+	mk_netns "pod$N-$p"
+	defer "timeout 60 $CNITOOL -cachedir $CACHE -path $BIN:$UPSTREAM del $CONF ctr-$p /run/netns/pod$N-$p eth0"
+done
+check "agent: ADD srx (the receiver)" arun ADD srx "K8S_POD_NAMESPACE=x;K8S_POD_NAME=srx"
+check_eq "agent: srx's ADD served by the agent (its log, the plugin's)" "1 1" \
+	"$(served add srx) $(grep -c 'sluiced did the add' "$PLOG")"
+SRX=$(ip4 srx)
+spawn ip netns exec "pod$N-srx" socat -u UDP4-RECV:9001 "OPEN:$T_TMP/srx.log,creat,append"
+listening "pod$N-srx" udp 9001 || fail "srx listening"
+ssend() { inns "$1" socat -u - "UDP4-SENDTO:$SRX:9001" <<<"$1"; }
+sburst() { ssend "$1" && sleep 0.1 && ssend "$1" && sleep 0.1 && ssend "$1"; }
+arun ADD sa "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sa" && sburst sa
+check_eq "agent: ADD sa (deny-all egress), sending the instant it returns" 0 $?
+check_eq "agent: sa's ADD served by the agent" 1 "$(served add sa)"
+check_eq "agent: ... the plugin compiled no policy (no ruleset rendered, no fallback)" "0 0" \
+	"$(grep -c 'rendered from the store' "$PLOG") $(grep -c 'doing it ourselves' "$PLOG")"
+arun ADD sc "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sc" && sburst sc
+check_eq "agent: ADD sc (no policy), sending the instant it returns" 0 $?
+sgot() { grep -q sc "$T_TMP/srx.log"; }
+check "agent: sc's datagrams arrived" ms_until 10 sgot
+check_eq "agent: no datagram of sa arrived, not even the first" 0 "$(grep -c sa "$T_TMP/srx.log")"
+check "agent: sa is in the table" test "$(ip_elems "$(ip4 sa)")" -gt 0
+check "agent: CHECK sa" run CHECK sa "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sa"
+
+# what the agent kept is exact (the records' watch events came after it, no-ops): a
+# restart renders the whole ruleset from the store: the same elements
+before=$(tset)
+stop_pid "$APID" TERM 100
+check_fail "agent: SIGTERM removed the socket" test -e "$SOCK"
+start_agent
+check_eq "agent: restarted, the table's elements are what the agent had patched in" "$before" "$(tset)"
+
+# stopped: the plugin waits 2 s for an answer, then does it itself, before returning
+kill -STOP "$APID"
+t0=$(date +%s%N)
+arun ADD sb "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sb" && sburst sb
+rc=$?
+t=$((($(date +%s%N) - t0) / 1000000))
+check_eq "agent stopped: ADD sb succeeds" 0 "$rc"
+check "agent stopped: ADD sb fell back after the plugin's timeout (${t} ms)" test "$t" -ge 2000 -a "$t" -lt 15000
+check "agent stopped: the plugin says so" grep -q 'sluiced.*Connection timed out: doing it ourselves\|policy.sock: Connection timed out' "$PLOG"
+check "agent stopped: sb is in the table" test "$(ip_elems "$(ip4 sb)")" -gt 0
+kill -CONT "$APID"
+check_eq "agent stopped: no datagram of sb arrived" 0 "$(grep -c sb "$T_TMP/srx.log")"
+# resumed, it takes the stale request (the record is there: the same endpoint, a no-op)
+check "agent resumed: its table is still right (CHECK sb)" run CHECK sb "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sb"
+
+# junk: every answer a refusal naming the problem, the agent alive and serving after
+REC=$(record ctr-sa-eth0)
+k="endpoints/n1/ctr-sa-eth0"
+mapfile -t ans < <(sockreq 'garbage' '[1,2]' '{"op":"add"}' '{"op":"nuke","key":"'$k'"}' \
+	'{"op":"add","key":"endpoints/n2/ctr-sa-eth0","record":'"$REC"'}' \
+	'{"op":"add","key":"endpoints/n1/../x","record":'"$REC"'}' \
+	'{"op":"add","key":"'$k'"}' '{"op":"del","key":"'$k'","record":{}}' \
+	'{"op":"add","key":"'$k'","record":{"containerID":7}}' \
+	'{"op":"add","key":"endpoints/n1/ctr-zz-eth0","record":'"$REC"'}' \
+	'{"op":"add","key":"'$k'","record":'"$(jq -c '.ips = ["10.9.9.9"]' <<<"$REC")"'}' \
+	'{"op":"del","key":"'$k'"}' '{"op":"add","key":"'$k'","record":'"$REC"',"x":1}')
+check_eq "junk: 13 refusals" "13" "$(printf '%s\n' "${ans[@]}" | jq -s '[.[] | select(.ok == false and .code > 0 and (.msg | length) > 0)] | length')"
+check_eq "junk: the codes (1 bad request, 3 not the store's record)" "1 1 1 1 1 1 1 1 1 1 3 3 1" \
+	"$(printf '%s\n' "${ans[@]}" | jq -rs 'map(.code) | join(" ")')"
+check_eq "junk: the refusals name the field" "true true true" \
+	"$(printf '%s\n' "${ans[@]}" | jq -rs '[(.[2].msg | test("key")), (.[3].msg | test("op")), (.[12].msg | test("unknown field"))] | join(" ")')"
+check "junk: sa is still in the table (a refused del did nothing)" test "$(ip_elems "$(ip4 sa)")" -gt 0
+# a line longer than 16 KiB, one without its newline then closed, idle and surplus
+# connections, and 300 fuzzed requests (random bytes, mutated valid ones)
+python3 - "$SOCK" "$REC" >"$T_TMP/fuzz.out" 2>&1 <<'PY'
+import json, random, socket, sys, time
+path, rec = sys.argv[1], sys.argv[2]
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    return s
+def answer(s):
+    buf = b""
+    try:
+        while not buf.endswith(b"\n"):
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return buf
+s = conn(); s.sendall(b"x" * 20000)
+a = answer(s); print("long", json.loads(a)["msg"] if a else "-")
+s = conn(); s.sendall(b'{"op":"del","key":"endpoints/n1/nothing-eth0"}'); s.shutdown(socket.SHUT_WR)
+a = answer(s); print("noeol", json.loads(a)["ok"] if a else "-")
+idle = [conn() for _ in range(20)]
+time.sleep(1.5)
+for s in idle:
+    s.close()
+random.seed(12)
+base = '{"op":"add","key":"endpoints/n1/ctr-sa-eth0","record":%s}' % rec
+bad = 0
+for i in range(300):
+    if i % 3 == 0:
+        line = bytes(random.randrange(256) for _ in range(random.randrange(1, 200)))
+    else:
+        b = bytearray(base.encode())
+        for _ in range(random.randrange(1, 6)):
+            b[random.randrange(len(b))] = random.randrange(32, 127)
+        line = bytes(b)
+    line = line.replace(b"\n", b" ") + b"\n"
+    s = conn(); s.sendall(line)
+    a = answer(s)
+    try:
+        o = json.loads(a)
+        assert isinstance(o.get("ok"), bool)
+    except Exception:
+        bad += 1
+print("fuzz", bad)
+PY
+check_eq "junk: an over-long line refused, a request without its newline answered" \
+	"long the request is longer than 16384 bytes
+noeol True" "$(head -2 "$T_TMP/fuzz.out")"
+check_eq "junk: 300 fuzzed requests, each answered with a JSON answer" "fuzz 0" "$(tail -1 "$T_TMP/fuzz.out")"
+check "junk: idle connections closed at their deadline" grep -q 'no request within 1000 ms' "$AG"
+check "junk: the agent is alive" kill -0 "$APID"
+arun ADD sd "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sd" && sburst sd
+check_eq "junk: then ADD sd, served by the agent, its first datagram dropped" "0 1 0" \
+	"$? $(served add sd) $(grep -c sd "$T_TMP/srx.log")"
+
+# DEL by the agent
+SA=$(ip4 sa)
+check "agent: DEL sa" arun DEL sa
+check_eq "agent: DEL sa served by the agent: elements and record gone" "1 0 " \
+	"$(served del sa) $(ip_elems "$SA") $(record ctr-sa-eth0)"
+# an injected failure after the agent's commit: the undo goes through the agent too
+before=$(elems)
+SLUICE_FAULT=commit arun ADD sj "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sj"
+check_eq "agent: a failure after the agent's commit: ADD fails, record and elements gone" \
+	"1 999  $before" "$? $(jq -r .code "$T_TMP/out" 2>/dev/null) $(record ctr-sj-eth0) $(elems)"
+check_eq "agent: ... added and taken away by the agent" "1 1" "$(served add sj) $(served del sj)"
+run DEL sj
+
+# no agent: the plugin's own path at once
+stop_pid "$APID" TERM 100
+APID=
+SB=$(ip4 sb)
+check "no agent: DEL sb (own path)" arun DEL sb
+check_eq "no agent: sb's record and elements gone" " 0" "$(record ctr-sb-eth0) $(ip_elems "$SB")"
+check "no agent: the plugin found no socket" grep -q 'No such file or directory: doing it ourselves' "$PLOG"
+for p in srx sc sd; do run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"; done
+check_eq "agent section: no record left" 0 "$(ctl store list "$EPS" --keys-only | grep -c .)"
+
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its
 # node: the hostname; a store of its own)
 UP=$(dirname "$0")/../../chains/policy-only.conflist
