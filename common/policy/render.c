@@ -434,16 +434,22 @@ static int target_cmp(const void *a, const void *b)
 static int add_class(struct pol_rctx *c, enum pol_dir dir, char (*targets)[POL_NAME_MAX], size_t n,
 		     char name[POL_NAME_MAX])
 {
-	char joined[POL_NAME_MAX * 64], *w = joined;
 	struct pol_ruleset *o = c->out;
 	struct pol_cchain *cc;
+	char *joined, *w;
 	size_t i;
 
+	/* the name hashes every target: sized from the count, never cut (two classes that
+	 * differ only past a cut would share one chain, one pod judged by the other's policies) */
+	joined = malloc(n * (POL_NAME_MAX + 1) + 1);
+	if (!joined)
+		return -ENOMEM;
 	qsort(targets, n, sizeof(*targets), target_cmp);
-	for (i = 0; i < n && w + POL_NAME_MAX < joined + sizeof(joined); i++)
+	for (i = 0, w = joined, *w = '\0'; i < n; i++)
 		w += sprintf(w, "%s%s", i ? "," : "", targets[i]);
 	strcpy(name, dir == POL_IN ? "ci-" : "ce-");
 	pol_hex_digest(joined, (size_t)(w - joined), POL_ID_LEN, name + 3);
+	free(joined);
 	/* a fragment keeps its (at most two) classes unique; the full render merges later */
 	for (i = 0; !c->full && i < o->ncchains; i++)
 		if (!strcmp(o->cchains[i].name, name))

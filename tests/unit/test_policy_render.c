@@ -60,6 +60,74 @@ static const char *class1(char dir, const char *ns, const char *name)
 			  with_id(dir == 'i' ? "pi-<id>" : "pe-<id>", ns, name));
 }
 
+/* the goto of ip's element in set (a static buffer; "" when none) */
+static const char *goto_of(const char *set, const char *ip)
+{
+	static char out[2][POL_NAME_MAX];
+	static int at;
+	char prefix[64];
+	const char *l;
+
+	at = (at + 1) % 2;
+	out[at][0] = '\0';
+	snprintf(prefix, sizeof(prefix), "%s : goto ", ip);
+	l = strstr(elems(set), prefix);
+	if (l)
+		sscanf(l + strlen(prefix), "%47[^,]", out[at]);
+	return out[at];
+}
+
+/* two pods each selected by 230 policies, the same 229 and one of their own that sorts last:
+ * their class chains differ (the class name hashes every target, not a cut list) */
+static void test_class_many_targets(void)
+{
+	char best[2][POL_ID_LEN + 1] = {"", ""}, bname[2][16], name[16], *yaml;
+	size_t len = 0, size = 1 << 16;
+	const char *id, *ga, *gc;
+	int i, n = 0;
+
+	for (i = 0; i < 400; i++) { /* the two policy names whose ids sort last */
+		snprintf(name, sizeof(name), "p%d", i);
+		id = pid("x", name);
+		if (strcmp(id, best[1]) > 0) {
+			memcpy(best[0], best[1], sizeof(best[0]));
+			memcpy(bname[0], bname[1], sizeof(bname[0]));
+			snprintf(best[1], sizeof(best[1]), "%s", id);
+			snprintf(bname[1], sizeof(bname[1]), "%s", name);
+		} else if (strcmp(id, best[0]) > 0) {
+			snprintf(best[0], sizeof(best[0]), "%s", id);
+			snprintf(bname[0], sizeof(bname[0]), "%s", name);
+		}
+	}
+	yaml = malloc(size);
+	T_ASSERT(yaml != NULL);
+	len += (size_t)snprintf(yaml + len, size - len, "%s",
+				NS("x") POD("x", "a", "{pod: a}") POD("x", "c", "{pod: c}"));
+	for (i = 0; i < 400 && n < 229; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		if (strcmp(name, bname[0]) && strcmp(name, bname[1])) {
+			len += (size_t)snprintf(yaml + len, size - len,
+						NP("x", "%s") "  podSelector: {}\n", name);
+			n++;
+		}
+	}
+	for (i = 0; i < 2; i++)
+		len += (size_t)snprintf(yaml + len, size - len,
+					NP("x", "%s") "  podSelector: {matchLabels: {pod: %s}}\n",
+					bname[i], i ? "c" : "a");
+	T_ASSERT(len < size);
+	m_reset("n1");
+	T_EQ(put(yaml), 1);
+	free(yaml);
+	T_EQ(ep("n1", "ca", "x", "a", "10.0.1.1", NULL), 1);
+	T_EQ(ep("n1", "cc", "x", "c", "10.0.1.2", NULL), 1);
+	T_EQ(render(), 0);
+	ga = goto_of("ing4", "10.0.1.1");
+	gc = goto_of("ing4", "10.0.1.2");
+	T_ASSERT(*ga && *gc);
+	T_ASSERT(strcmp(ga, gc) != 0);
+}
+
 /* §5.1, §5.2, §5.4: a policy with no ingress rules isolates the pods it selects (every pod
  * of its namespace with {}), those on this node getting a dispatch element, for ingress
  * only */
@@ -848,6 +916,7 @@ int main(void)
 	T_RUN(test_set_name_clash);
 	T_RUN(test_affected);
 	T_RUN(test_stamp);
+	T_RUN(test_class_many_targets);
 	pol_ruleset_free(&RS);
 	pol_model_free(M);
 	return T_EXIT();
