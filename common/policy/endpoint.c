@@ -17,24 +17,36 @@
 char *pol_endpoint_json(const struct pol_endpoint *ep)
 {
 	char buf[IP_STRLEN], *s = NULL;
-	cJSON *o, *ips;
+	cJSON *o, *ips, *v;
 	size_t i;
 
+	/* every member checked: a record written without its name or "ips" (ENOMEM) would
+	 * never be removed by DEL or GC */
 	o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
-	cJSON_AddStringToObject(o, "containerID", ep->cid);
-	cJSON_AddStringToObject(o, "ifName", ep->ifname);
-	cJSON_AddStringToObject(o, "namespace", ep->ns);
-	cJSON_AddStringToObject(o, "pod", ep->pod);
-	cJSON_AddStringToObject(o, "node", ep->node);
-	ips = cJSON_AddArrayToObject(o, "ips");
-	for (i = 0; ips && i < ep->nips; i++)
-		cJSON_AddItemToArray(ips, cJSON_CreateString(ip_fmt(&ep->ips[i], buf)));
-	cJSON_AddStringToObject(o, "hostVeth", ep->veth);
-	if (ep->labels)
-		cJSON_AddItemToObject(o, "labels", cJSON_Duplicate(ep->labels, true));
+	if (!cJSON_AddStringToObject(o, "containerID", ep->cid) ||
+	    !cJSON_AddStringToObject(o, "ifName", ep->ifname) ||
+	    !cJSON_AddStringToObject(o, "namespace", ep->ns) ||
+	    !cJSON_AddStringToObject(o, "pod", ep->pod) ||
+	    !cJSON_AddStringToObject(o, "node", ep->node) ||
+	    !(ips = cJSON_AddArrayToObject(o, "ips")))
+		goto out;
+	for (i = 0; i < ep->nips; i++)
+		if (!(v = cJSON_CreateString(ip_fmt(&ep->ips[i], buf))) ||
+		    !cJSON_AddItemToArray(ips, v)) {
+			cJSON_Delete(v);
+			goto out;
+		}
+	if (!cJSON_AddStringToObject(o, "hostVeth", ep->veth))
+		goto out;
+	if (ep->labels &&
+	    (!(v = cJSON_Duplicate(ep->labels, true)) || !cJSON_AddItemToObject(o, "labels", v))) {
+		cJSON_Delete(v);
+		goto out;
+	}
 	s = cJSON_PrintUnformatted(o);
+out:
 	cJSON_Delete(o);
 	return s;
 }

@@ -177,11 +177,53 @@ static void test_id_collision(void)
 	T_EQ(RS.nsets, 0);
 }
 
+static int fail_at; /* the allocation (counting from 1) that fails; 0: none */
+
+static void *failing_malloc(size_t size)
+{
+	return fail_at && !--fail_at ? NULL : malloc(size);
+}
+
+/* ENOMEM at any allocation: no text, or the whole record (never one missing its name or
+ * "ips", which DEL and GC could not find to remove) */
+static void test_endpoint_json_enomem(void)
+{
+	const char *want = EP(",\"labels\":{\"app\":\"web\"}");
+	cJSON_Hooks hooks = {.malloc_fn = failing_malloc, .free_fn = free};
+	struct pol_endpoint ep;
+	struct err e = {0};
+	int k, nulls = 0;
+	char *s;
+
+	T_EQ(pol_endpoint_parse(want, strlen(want), &ep, &e), 0);
+	cJSON_InitHooks(&hooks);
+	for (k = 1; k < 200; k++) {
+		fail_at = k;
+		s = pol_endpoint_json(&ep);
+		fail_at = 0;
+		if (s && strcmp(s, want)) {
+			printf("  allocation %d failing: %s\n", k, s);
+			free(s);
+			break;
+		}
+		nulls += !s;
+		free(s);
+		if (s)
+			break; /* k past the last allocation: the whole record */
+	}
+	cJSON_InitHooks(NULL);
+	pol_endpoint_done(&ep);
+	T_ASSERT(k < 200);
+	T_ASSERT(nulls > 10);
+	T_EQ(nulls, k - 1);
+}
+
 int main(void)
 {
 	T_RUN(test_set_policy);
 	T_RUN(test_keys);
 	T_RUN(test_endpoints);
+	T_RUN(test_endpoint_json_enomem);
 	T_RUN(test_id_collision);
 	pol_ruleset_free(&RS);
 	pol_model_free(M);
