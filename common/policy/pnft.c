@@ -508,12 +508,12 @@ void pnft_cchain_build_rs(struct nft *nft, const struct pol_ruleset *rs, const s
 	pnft_cchain_build(nft, c, o, rs_target_comment, &tc);
 }
 
-/* ct state established,related accept; icmpv6 type 133-137 accept;
+/* ct state established,related accept; ip6 hoplimit 255 icmpv6 type 133-137 accept;
  * meta nfproto ipvX <addr> vmap @<map>X */
 static void base_chain(struct nft *nft, const char *name, int32_t prio, bool src, const char *map4,
 		       const char *map6)
 {
-	static const uint8_t icmpv6 = IPPROTO_ICMPV6, nd_first = 133, nd_last = 137;
+	static const uint8_t icmpv6 = IPPROTO_ICMPV6, nd_first = 133, nd_last = 137, nd_hops = 255;
 	const struct nft_chain_def c = {
 		.name = name,
 		.type = "filter",
@@ -533,9 +533,13 @@ static void base_chain(struct nft *nft, const char *name, int32_t prio, bool src
 	(void)nft_rule_add(nft, &b, 0);
 	/* IPv6 neighbour discovery (router solicitation .. redirect): conntrack does not track
 	 * it, and an isolated pod that cannot resolve its peers' addresses has no IPv6 at all
-	 * (Calico lets it through too). IPv4's ARP never reaches an inet hook. */
+	 * (Calico lets it through too). IPv4's ARP never reaches an inet hook. Only with hop
+	 * limit 255, as valid ND always has (RFC 4861): anything else (a redirect from an
+	 * egress-isolated pod to any address) is not ND and goes through the maps. */
 	nft_rule_begin(&b, F, T, name);
 	nr_match_nfproto(&b, NFPROTO_IPV6);
+	nr_payload(&b, NFT_PAYLOAD_NETWORK_HEADER, 7, 1, NFT_REG32_00); /* ip6 hoplimit */
+	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, &nd_hops, 1);
 	nr_meta(&b, NFT_META_L4PROTO, NFT_REG32_00);
 	nr_cmp(&b, NFT_CMP_EQ, NFT_REG32_00, &icmpv6, 1);
 	nr_payload(&b, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG32_00);

@@ -194,7 +194,7 @@ for c in desc.get("cchains", []):
     want["chain " + c["name"]] = rules
 for base, hook_dir, prio in (("egress", "saddr", -1), ("ingress", "daddr", 0)):
     want["chain " + base] = ["hook forward %d accept" % prio, "ct established,related accept",
-                             "icmpv6 type nd-router-solicit-nd-redirect accept",
+                             "ip6 hoplimit 255 icmpv6 type nd-router-solicit-nd-redirect accept",
                              "ip %s vmap @%s4" % (hook_dir, base[:3]),
                              "ip6 %s vmap @%s6" % (hook_dir, base[:3])]
 
@@ -418,6 +418,45 @@ probe r2-range-now-83-v6 p2-83 "$P3" tcp6 fd00:90::3 83 fd00:90::10
 probe r2-named-udp-gone "" "$P2" udp4 10.90.0.4 81
 probe r2-named-tcp-kept p3-80 "$P2" tcp4 10.90.0.4 80
 probes_check
+# neighbour discovery passes the maps only as valid ND does, with hop limit 255: the
+# egress-isolated P1 cannot send a redirect (type 137) with another hop limit to P3
+cat >"$T_TMP/nd.py" <<'EOF'
+import select, socket, sys, time
+
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+if sys.argv[1] == "send":  # send DST HOPS: three redirects (the kernel fills the checksum)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(sys.argv[3]))
+    dst = socket.inet_pton(socket.AF_INET6, sys.argv[2])
+    for _ in range(3):
+        s.sendto(bytes([137, 0, 0, 0, 0, 0, 0, 0]) + dst + dst, (sys.argv[2], 0))
+        time.sleep(0.2)
+    sys.exit(0)
+# recv SRC SECONDS READY: "got" once a redirect from SRC arrives, else "none"
+open(sys.argv[4], "w").close()
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    if select.select([s], [], [], max(0, end - time.time()))[0]:
+        data, addr = s.recvfrom(2048)
+        if addr[0] == sys.argv[2] and data[0] == 137:
+            print("got")
+            sys.exit(0)
+print("none")
+EOF
+nd_probe() { # HOPS: what P3 receives of P1's redirects with that hop limit
+	rm -f "$T_TMP/nd.ready"
+	ip netns exec "$P3" python3 "$T_TMP/nd.py" recv fd00:90::2 3 "$T_TMP/nd.ready" \
+		>"$T_TMP/nd.out" &
+	local rx=$!
+	for _ in $(seq 1 50); do
+		[ -e "$T_TMP/nd.ready" ] && break
+		sleep 0.1
+	done
+	ip netns exec "$P1" python3 "$T_TMP/nd.py" send fd00:90::4 "$1"
+	wait $rx
+	cat "$T_TMP/nd.out"
+}
+check_eq "r2-nd-hoplimit-255-passes" "got" "$(nd_probe 255)"
+check_eq "r2-nd-hoplimit-64-dropped" "none" "$(nd_probe 64)"
 check "diff-r2-r1" pt diff "$R/r2.json" "$R/r1.json"
 readback "readback-r1-back" "$R/r1.json"
 probe back-p1-p3-tcp4 p3-80 "$P1" tcp4 10.90.0.4 80
