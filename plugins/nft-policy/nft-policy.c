@@ -605,7 +605,7 @@ out:
 static int ask_agent(struct np_call *b, const char *op, const char *rel, const char *record,
 		     const char *pre)
 {
-	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL;
+	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL, *line;
 	const char *stamp, *msg;
 	cJSON *o = cJSON_CreateObject(), *a = NULL;
 	int r = -ENOMEM;
@@ -616,8 +616,9 @@ static int ask_agent(struct np_call *b, const char *op, const char *rel, const c
 	    (record && !cJSON_AddItemToObject(o, "record", cJSON_Parse(record))))
 		goto out;
 	req = cJSON_PrintUnformatted(o);
-	if (!req || !(req = realloc(req, strlen(req) + 2)))
+	if (!req || !(line = realloc(req, strlen(req) + 2)))
 		goto out;
+	req = line;
 	strcat(req, "\n");
 	ans = exchange(path, req, &r);
 	if (!ans) {
