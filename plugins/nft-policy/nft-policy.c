@@ -803,24 +803,47 @@ static int retire(struct np_call *b, struct np_rec *recs, size_t n)
 	return 0;
 }
 
-/* ADD's undo: its record, then its elements (by the agent when it added them, which wants
- * the record gone first); failures logged, the cause kept */
+/* Every set element of ips out of the table, when it exists (one batch, under the lock
+ * when the caller holds it): what remains when no record says which elements are there */
+static int scrub_ips(struct np_call *b, const struct ip_addr *ips, size_t n)
+{
+	char ks[POL_STAMP_MAX];
+	int r;
+
+	if (!n || (r = kernel_stamp(b, ks)) <= 0)
+		return n ? r : 0;
+	nft_batch_begin(&b->nft);
+	for (size_t i = 0; i < n; i++)
+		if ((r = pnft_scrub_ip(&b->nft, &ips[i])) < 0)
+			return nft_err(b, r, "remove the pod's addresses from the policy sets");
+	if ((r = nft_batch_commit(&b->nft)) < 0)
+		return nft_err(b, r, "remove the pod's addresses from the policy sets");
+	log_nft(b, "the pod's addresses");
+	return 0;
+}
+
+/* ADD's undo: its elements out (by the agent when it added them, which wants the record
+ * gone first: put back when it cannot), then its record. The record stays when the
+ * elements may remain, for the runtime's DEL to find. Failures logged, the cause kept. */
 static void undo(struct np_call *b, bool committed, bool recorded, const char *json)
 {
 	struct np_rec rec = {.rel = b->rel, .ep = b->ep, .parsed = true, .gone = true};
 	struct err keep = b->ctx->err;
-	int r;
+	bool out = !committed;
 
-	if (recorded) {
-		r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err);
-		if (r >= 0)
-			log_info("undo: removed the endpoint record %s", b->rel);
+	if (committed && recorded && !b->m &&
+	    store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err) >= 0) {
+		out = ask_agent(b, "del", b->rel, NULL, NULL) == 0;
+		if (!out)
+			(void)store_put(b->st, b->key, json, strlen(json), NULL, NULL, NULL,
+					&b->ctx->err);
 	}
-	if (committed && !b->m && ask_agent(b, "del", b->rel, NULL, NULL) < 0 &&
-	    (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
+	if (!out && !b->m && (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
 		(void)feed_endpoint(b, &b->ep, b->rel, json, strlen(json));
-	if (committed && b->m)
-		(void)retire(b, &rec, 1);
+	if (!out && b->m)
+		out = retire(b, &rec, 1) == 0;
+	if (out && recorded && store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err) >= 0)
+		log_info("undo: removed the endpoint record %s", b->rel);
 	b->ctx->err = keep;
 }
 
@@ -972,9 +995,44 @@ static int del_by_agent(struct np_call *b)
 	nft_close(&nft);
 	if ((r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err)) < 0)
 		return r;
-	if (ask_agent(b, "del", x->rel, NULL, ks) < 0)
+	if (ask_agent(b, "del", x->rel, NULL, ks) < 0) {
+		/* the record back before our own path: should that fail too, the runtime's
+		 * retried DEL must still find what to take out (GC walks records only) */
+		if ((r = store_put(b->st, b->key, x->value, x->len, NULL, NULL, NULL,
+				   &b->ctx->err)) < 0)
+			return r;
 		return 1;
+	}
 	log_info("removed the endpoint record %s", x->rel);
+	return 0;
+}
+
+/* DEL of an attachment with no record: prevResult's addresses out of every set, unless a
+ * record of this node holds them (insurance against a record lost before its elements:
+ * nothing else would ever take them out, and a pod given the address later would inherit
+ * them). Failures are logged only: there may well be nothing to do. */
+static int del_unrecorded(struct np_call *b)
+{
+	struct ip_addr ips[NP_IPS_MAX];
+	char err[256];
+	size_t n = 0;
+
+	if (!b->ctx->prev || cni_result_parse(b->ctx->prev, &b->prev, err, sizeof(err)) < 0 ||
+	    load_addrs(b) < 0)
+		goto out;
+	for (size_t i = 0; i < b->ep.nips; i++) {
+		bool held = false;
+
+		for (size_t j = 0; j < b->nrecs; j++)
+			held |= b->recs[j].parsed &&
+				ip_in(&b->ep.ips[i], b->recs[j].ep.ips, b->recs[j].ep.nips);
+		if (!held)
+			ips[n++] = b->ep.ips[i];
+	}
+	if (n && (lock(b) < 0 || scrub_ips(b, ips, n) < 0))
+		log_warn("no endpoint record; prevResult's addresses: %s", b->ctx->err.msg);
+out:
+	memset(&b->ctx->err, 0, sizeof(b->ctx->err));
 	return 0;
 }
 
@@ -983,6 +1041,7 @@ static int del_by_agent(struct np_call *b)
  * its first error: the bridge's DEL would never run). */
 static int np_del(struct cni_ctx *ctx)
 {
+	bool found = false;
 	struct np_call b;
 	int r;
 
@@ -997,7 +1056,11 @@ static int np_del(struct cni_ctx *ctx)
 	if ((r = store_exists(&b)) <= 0 || (r = open_store(&b)) < 0 || (r = load_records(&b)) < 0)
 		goto out;
 	for (size_t i = 0; i < b.nrecs; i++)
-		b.recs[i].gone = !strcmp(b.recs[i].rel, b.rel);
+		found |= b.recs[i].gone = !strcmp(b.recs[i].rel, b.rel);
+	if (!found) {
+		r = del_unrecorded(&b);
+		goto out;
+	}
 	if ((r = del_by_agent(&b)) <= 0 || (r = lock(&b)) < 0)
 		goto out;
 	r = retire_marked(&b);
