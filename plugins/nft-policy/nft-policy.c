@@ -731,7 +731,8 @@ static int program(struct np_call *b, bool *committed)
 		r = program_slow(b, "the table's policies are not the store's");
 	else
 		r = program_fast(b);
-	*committed = r >= 0;
+	if (r >= 0)
+		*committed = true;
 	return r;
 }
 
@@ -842,6 +843,9 @@ static void undo(struct np_call *b, bool committed, bool recorded, const char *j
 		(void)feed_endpoint(b, &b->ep, b->rel, json, strlen(json));
 	if (!out && b->m)
 		out = retire(b, &rec, 1) == 0;
+	/* no lock, no model, no batch of ours: the pod's addresses out of every set all the same */
+	if (!out)
+		out = scrub_ips(b, b->ep.ips, b->ep.nips) == 0;
 	if (out && recorded && store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err) >= 0)
 		log_info("undo: removed the endpoint record %s", b->rel);
 	b->ctx->err = keep;
@@ -875,9 +879,11 @@ static int np_add(struct cni_ctx *ctx)
 		goto undo;
 	/* sluiced, when it runs, with the model it holds compiled (it commits before it
 	 * answers); else, or when it cannot, ours */
-	if (ask_agent(&b, "add", b.rel, json, NULL) == 0)
-		committed = true;
-	else if ((r = add_locally(&b, json, &committed)) < 0)
+	r = ask_agent(&b, "add", b.rel, json, NULL);
+	/* an answer "ok" with a stamp not the table's (-ESTALE), or none in time (-ETIMEDOUT):
+	 * the agent may well have committed, and the undo must take its elements out */
+	committed = r == 0 || r == -ESTALE || r == -ETIMEDOUT;
+	if (r < 0 && (r = add_locally(&b, json, &committed)) < 0)
 		goto undo;
 	if ((r = cni_fault(ctx, "commit")) < 0 || (r = cni_result_print(ctx, &b.prev)) < 0)
 		goto undo;
