@@ -567,7 +567,19 @@ SB=$(ip4 sb)
 check "no agent: DEL sb (own path)" arun DEL sb
 check_eq "no agent: sb's record and elements gone" " 0" "$(record ctr-sb-eth0) $(ip_elems "$SB")"
 check "no agent: the plugin found no socket" grep -q 'No such file or directory: doing it ourselves' "$PLOG"
-for p in srx sc sd; do run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"; done
+# a DEL whose own path fails (the lock held elsewhere: no agent either) keeps the record, so
+# that the runtime's retried DEL finds the elements to take out
+SD=$(ip4 sd)
+exec {lk}>"$RUN/policy.lock"
+flock "$lk"
+run DEL sd
+check_eq "lock held: DEL sd fails, sd's record and elements stay" "1 true true" \
+	"$? $([ -n "$(record ctr-sd-eth0)" ] && echo true) $([ "$(ip_elems "$SD")" -gt 0 ] && echo true)"
+flock -u "$lk"
+exec {lk}>&-
+check "lock free: DEL sd again" run DEL sd
+check_eq "lock free: sd's record and elements gone" " 0" "$(record ctr-sd-eth0) $(ip_elems "$SD")"
+for p in srx sc; do run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"; done
 check_eq "agent section: no record left" 0 "$(ctl store list "$EPS" --keys-only | grep -c .)"
 
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its
