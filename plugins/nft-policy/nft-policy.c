@@ -27,6 +27,7 @@
 #include "cni/conf.h"
 #include "cni/result.h"
 #include "k8s/object.h"
+#include "netlink/ct.h"
 #include "netlink/nl.h"
 #include "netlink/nl_link.h"
 #include "nft/nft.h"
@@ -929,6 +930,26 @@ static int load_records(struct np_call *b)
 	return r < 0 ? r : 0;
 }
 
+/* The conntrack entries from or to a retired pod's addresses: the base chains accept
+ * established flows first, so they would carry on to a pod given the address later, past
+ * its policy. Logged, never an error of the call. */
+static void flush_ct(const struct pol_endpoint *ep)
+{
+	struct ct_filter f[NP_IPS_MAX];
+	char err[256] = "";
+	int r;
+
+	for (size_t i = 0; i < ep->nips; i++)
+		f[i] = (struct ct_filter){
+			.family = ep->ips[i].family, .dst = ep->ips[i], .addr = true};
+	r = ep->nips ? ct_delete_by_dump(f, ep->nips, err, sizeof(err)) : 0;
+	if (r < 0)
+		log_warn("flush the conntrack entries of the pod's addresses: %s%s%s", strerror(-r),
+			 *err ? ": " : "", err);
+	else if (r > 0)
+		log_info("flushed %d conntrack entries of the pod's addresses", r);
+}
+
 /* DEL's treatment of every record marked gone: elements out, then the records */
 static int retire_marked(struct np_call *b)
 {
@@ -949,6 +970,9 @@ static int retire_marked(struct np_call *b)
 			return r;
 	if ((r = retire(b, b->recs, b->nrecs)) < 0)
 		return r;
+	for (size_t i = 0; i < b->nrecs; i++)
+		if (b->recs[i].gone && b->recs[i].parsed && !held_elsewhere(b->recs, b->nrecs, i))
+			flush_ct(&b->recs[i].ep);
 	for (size_t i = 0; i < b->nrecs; i++) {
 		if (!b->recs[i].gone || !b->recs[i].parsed)
 			continue;
@@ -1009,6 +1033,7 @@ static int del_by_agent(struct np_call *b)
 			return r;
 		return 1;
 	}
+	flush_ct(&x->ep);
 	log_info("removed the endpoint record %s", x->rel);
 	return 0;
 }

@@ -230,7 +230,20 @@ check_eq "CHECK without the record: 103" "1 103" "$? $(jq -r .code "$T_TMP/out" 
 # --- DEL: elements and record gone; twice; without netns
 CL=$(ip4 cl)
 check_eq "cl is in the table (a peer of allow-cl)" 1 "$([ "$(ip_elems "$CL")" -gt 0 ] && echo 1)"
+# its flows (an established one to it, one from it) and one of others, in conntrack
+conntrack -I -s 10.250.1.200 -d "$CL" -p tcp --sport 40000 --dport 80 --state ESTABLISHED -t 100 >/dev/null 2>&1
+conntrack -I -s "$CL" -d 10.250.1.201 -p udp --sport 40001 --dport 53 -t 100 >/dev/null 2>&1
+conntrack -I -s 10.250.1.202 -d 10.250.1.203 -p udp --sport 40002 --dport 53 -t 100 >/dev/null 2>&1
+# ctn: the original tuples in conntrack: to cl, from cl, the others'
+ctn() {
+	local l
+	l=$(conntrack -L 2>/dev/null)
+	echo "$(grep -c "src=10.250.1.200 dst=$CL " <<<"$l") $(grep -c "src=$CL dst=10.250.1.201 " <<<"$l")" \
+		"$(grep -c "src=10.250.1.202 dst=10.250.1.203 " <<<"$l")"
+}
+check_eq "cl's flows and another in conntrack" "1 1 1" "$(ctn)"
 check "DEL cl" run DEL cl
+check_eq "DEL cl: its conntrack entries gone (to and from it), the other's kept" "0 0 1" "$(ctn)"
 check_eq "DEL cl: its address left the table" 0 "$(ip_elems "$CL")"
 check_eq "DEL cl: its record is gone" "" "$(record ctr-cl-eth0)"
 check "DEL cl again" run DEL cl
