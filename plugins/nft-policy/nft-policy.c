@@ -857,7 +857,7 @@ static int add_locally(struct np_call *b, const char *json, bool *committed)
 {
 	int r;
 
-	if ((r = lock(b)) < 0 || (r = new_model(b)) < 0 ||
+	if ((r = lock(b)) < 0 || (r = cni_fault(b->ctx, "local")) < 0 || (r = new_model(b)) < 0 ||
 	    (r = feed_endpoint(b, &b->ep, b->rel, json, strlen(json))) < 0)
 		return r;
 	return program(b, committed);

@@ -573,6 +573,62 @@ check_eq "agent: a failure after the agent's commit: ADD fails, record and eleme
 check_eq "agent: ... added and taken away by the agent" "1 1" "$(served add sj) $(served del sj)"
 run DEL sj
 
+# the agent's answer carries a stamp that is not the table's (it committed, but the plugin
+# cannot count on it) and the plugin's own path then fails (an injected fault): the undo
+# takes the agent's elements out all the same, and the record
+k8s_pod x sk '{"app":"mute"}' | apply
+mk_netns "pod$N-sk"
+defer "timeout 60 $CNITOOL -cachedir $CACHE -path $BIN:$UPSTREAM del $CONF ctr-sk /run/netns/pod$N-sk eth0"
+# a proxy in front of the agent's socket: each answer's stamp replaced, the agent stopped
+# once it answered the add (it cannot take its elements out on its own: only the undo can)
+mv "$SOCK" "$RUN/real.sock"
+python3 - "$SOCK" "$RUN/real.sock" "$APID" <<'PY' &
+import json, os, signal, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1]); srv.listen(8)
+while True:
+    c, _ = srv.accept()
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.connect(sys.argv[2]); a.sendall(buf)
+    ans = b""
+    while not ans.endswith(b"\n"):
+        d = a.recv(4096)
+        if not d:
+            break
+        ans += d
+    a.close()
+    o = json.loads(ans)
+    if json.loads(buf).get("op") == "add":
+        os.kill(int(sys.argv[3]), signal.SIGSTOP)
+    if "stamp" in o:
+        o["stamp"] = "bogus"
+    try:
+        c.sendall(json.dumps(o).encode() + b"\n")
+    except OSError:
+        pass
+    c.close()
+PY
+PPID_=$!
+defer "kill $PPID_ 2>/dev/null"
+ms_until 10 test -S "$SOCK" >/dev/null
+SLUICE_FAULT=local arun ADD sk "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sk"
+rc=$?
+check_eq "agent, stale stamp, own path failing: ADD sk fails (999), no record, no element" \
+	"1 999  0" "$rc $(jq -r .code "$T_TMP/out" 2>/dev/null) $(record ctr-sk-eth0) $(ip_elems "$(ip4 sk)")"
+check_eq "... the agent had added them" 1 "$(served add sk)"
+kill "$PPID_" 2>/dev/null
+wait "$PPID_" 2>/dev/null
+kill -CONT "$APID"
+rm -f "$SOCK"
+mv "$RUN/real.sock" "$SOCK"
+run DEL sk
+
 # no agent: the plugin's own path at once
 stop_pid "$APID" TERM 100
 APID=
