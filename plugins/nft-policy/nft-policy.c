@@ -315,7 +315,7 @@ static void call_init(struct np_call *b, struct cni_ctx *ctx)
 	b->lock = -1;
 }
 
-static void call_done(struct np_call *b)
+static void free_recs(struct np_call *b)
 {
 	for (size_t i = 0; i < b->nrecs; i++) {
 		free(b->recs[i].rel);
@@ -323,6 +323,13 @@ static void call_done(struct np_call *b)
 		pol_endpoint_done(&b->recs[i].ep);
 	}
 	free(b->recs);
+	b->recs = NULL;
+	b->nrecs = 0;
+}
+
+static void call_done(struct np_call *b)
+{
+	free_recs(b);
 	if (b->lock >= 0)
 		pol_unlock(b->lock);
 	pol_model_free(b->m);
@@ -1048,9 +1055,14 @@ static int del_unrecorded(struct np_call *b)
 	char err[256];
 	size_t n = 0;
 
+	/* the records read again under the lock: a pod given one of these addresses since has
+	 * its record written before any element of it is committed */
 	if (!b->ctx->prev || cni_result_parse(b->ctx->prev, &b->prev, err, sizeof(err)) < 0 ||
-	    load_addrs(b) < 0)
-		goto out;
+	    load_addrs(b) < 0 || lock(b) < 0)
+		goto warn;
+	free_recs(b);
+	if (load_records(b) < 0)
+		goto warn;
 	for (size_t i = 0; i < b->ep.nips; i++) {
 		bool held = false;
 
@@ -1060,7 +1072,10 @@ static int del_unrecorded(struct np_call *b)
 		if (!held)
 			ips[n++] = b->ep.ips[i];
 	}
-	if (n && (lock(b) < 0 || scrub_ips(b, ips, n) < 0))
+	if (scrub_ips(b, ips, n) == 0)
+		goto out;
+warn:
+	if (b->ctx->err.msg[0])
 		log_warn("no endpoint record; prevResult's addresses: %s", b->ctx->err.msg);
 out:
 	memset(&b->ctx->err, 0, sizeof(b->ctx->err));
