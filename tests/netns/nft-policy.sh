@@ -227,6 +227,14 @@ ctl store del "$EPS"ctr-other-eth0 >/dev/null
 run CHECK other "K8S_POD_NAMESPACE=x;K8S_POD_NAME=other"
 check_eq "CHECK without the record: 103" "1 103" "$? $(jq -r .code "$T_TMP/out" 2>/dev/null)"
 
+# --- a DEL that finds no record (removed by hand) scrubs prevResult's addresses
+check "ADD nr (app=web from args.cni.labels: isolated)" pod nr - '[{"key":"app","value":"web"}]'
+NR=$(ip4 nr)
+check "nr is in the table" test "$(ip_elems "$NR")" -gt 0
+ctl store del "$EPS"ctr-nr-eth0 >/dev/null
+check "DEL nr without its record" run DEL nr "" "$T_TMP/lab-nr.conflist"
+check_eq "DEL nr without its record: its address left the table" 0 "$(ip_elems "$NR")"
+
 # --- DEL: elements and record gone; twice; without netns
 CL=$(ip4 cl)
 check_eq "cl is in the table (a peer of allow-cl)" 1 "$([ "$(ip_elems "$CL")" -gt 0 ] && echo 1)"
