@@ -179,7 +179,8 @@ static int filters_ok(const struct ct_filter *f, size_t n)
 	if (n > CT_FILTERS_MAX)
 		return -E2BIG;
 	for (size_t i = 0; i < n; i++)
-		if ((f[i].family != AF_INET && f[i].family != AF_INET6) || !f[i].proto)
+		if ((f[i].family != AF_INET && f[i].family != AF_INET6) ||
+		    (f[i].addr ? !has_dst(&f[i]) : !f[i].proto))
 			return -EINVAL;
 	return 0;
 }
@@ -190,7 +191,7 @@ static int filters_ok(const struct ct_filter *f, size_t n)
  * own. Those filters go through the dump. */
 static bool kernel_filters(const struct ct_filter *f)
 {
-	return f->family == AF_INET || !has_dst(f);
+	return !f->addr && (f->family == AF_INET || !has_dst(f));
 }
 
 int ct_delete(const struct ct_filter *f, size_t n, char *errmsg, size_t errlen)
@@ -260,19 +261,32 @@ static int nested(const struct nlattr *nest, unsigned int max, const struct nlat
 /* What the filters compare of an entry's original tuple, read once per entry (a port
  * range's hundreds of filters each look at it). */
 struct ct_orig {
-	bool has_port, has_dst;
+	bool has_port, has_dst, has_src;
 	uint8_t proto;
 	uint16_t dport;
-	uint8_t dst[16];
+	uint8_t dst[16], src[16];
 };
 
 static void orig_parse(const struct nlattr *orig, int family, struct ct_orig *o)
 {
 	const struct nlattr *t[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1], *p[CTA_PROTO_MAX + 1];
-	const struct nlattr *dst;
+	const struct nlattr *dst, *src;
 
 	memset(o, 0, sizeof(*o));
 	nested(orig, CTA_TUPLE_MAX, t);
+	if (t[CTA_TUPLE_IP]) {
+		nested(t[CTA_TUPLE_IP], CTA_IP_MAX, ip);
+		dst = ip[family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST];
+		src = ip[family == AF_INET ? CTA_IP_V4_SRC : CTA_IP_V6_SRC];
+		if (dst && mnl_attr_get_payload_len(dst) == ip_bytes(family)) {
+			o->has_dst = true;
+			memcpy(o->dst, mnl_attr_get_payload(dst), ip_bytes(family));
+		}
+		if (src && mnl_attr_get_payload_len(src) == ip_bytes(family)) {
+			o->has_src = true;
+			memcpy(o->src, mnl_attr_get_payload(src), ip_bytes(family));
+		}
+	}
 	if (!t[CTA_TUPLE_PROTO])
 		return;
 	nested(t[CTA_TUPLE_PROTO], CTA_PROTO_MAX, p);
@@ -282,19 +296,15 @@ static void orig_parse(const struct nlattr *orig, int family, struct ct_orig *o)
 	o->has_port = true;
 	o->proto = mnl_attr_get_u8(p[CTA_PROTO_NUM]);
 	o->dport = ntohs(mnl_attr_get_u16(p[CTA_PROTO_DST_PORT]));
-	if (!t[CTA_TUPLE_IP])
-		return;
-	nested(t[CTA_TUPLE_IP], CTA_IP_MAX, ip);
-	dst = ip[family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST];
-	if (dst && mnl_attr_get_payload_len(dst) == ip_bytes(family)) {
-		o->has_dst = true;
-		memcpy(o->dst, mnl_attr_get_payload(dst), ip_bytes(family));
-	}
 }
 
 /* True when the original tuple o (of family) matches filter f. */
 static bool orig_match(const struct ct_orig *o, int family, const struct ct_filter *f)
 {
+	if (f->addr)
+		return family == f->family &&
+		       ((o->has_src && !memcmp(o->src, f->dst.b, ip_bytes(family))) ||
+			(o->has_dst && !memcmp(o->dst, f->dst.b, ip_bytes(family))));
 	if (family != f->family || !o->has_port || o->proto != f->proto || o->dport != f->dport)
 		return false;
 	return !has_dst(f) || (o->has_dst && !memcmp(o->dst, f->dst.b, ip_bytes(family)));

@@ -4,6 +4,7 @@
 #ifndef CT_H
 #define CT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,12 +14,15 @@
 #define CT_FLUSH_MAX 32 /* more filters go through one dump (see ct_delete()) */
 
 /* Entries whose original tuple is family, proto and dport (host order), and dst unless
- * dst.family is 0 or dst is all zero. */
+ * dst.family is 0 or dst is all zero. With addr: entries of any protocol and port whose
+ * original source or destination is dst (a pod's address; proto and dport unused; always
+ * through the dump). */
 struct ct_filter {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t proto; /* IPPROTO_UDP ... */
 	uint16_t dport;
 	struct ip_addr dst;
+	bool addr;
 };
 
 /* Deletes, in the current netns, every entry that matches one of f[0..n-1]: one filtered

@@ -27,6 +27,7 @@
 #include "cni/conf.h"
 #include "cni/result.h"
 #include "k8s/object.h"
+#include "netlink/ct.h"
 #include "netlink/nl.h"
 #include "netlink/nl_link.h"
 #include "nft/nft.h"
@@ -314,7 +315,7 @@ static void call_init(struct np_call *b, struct cni_ctx *ctx)
 	b->lock = -1;
 }
 
-static void call_done(struct np_call *b)
+static void free_recs(struct np_call *b)
 {
 	for (size_t i = 0; i < b->nrecs; i++) {
 		free(b->recs[i].rel);
@@ -322,6 +323,13 @@ static void call_done(struct np_call *b)
 		pol_endpoint_done(&b->recs[i].ep);
 	}
 	free(b->recs);
+	b->recs = NULL;
+	b->nrecs = 0;
+}
+
+static void call_done(struct np_call *b)
+{
+	free_recs(b);
 	if (b->lock >= 0)
 		pol_unlock(b->lock);
 	pol_model_free(b->m);
@@ -605,7 +613,7 @@ out:
 static int ask_agent(struct np_call *b, const char *op, const char *rel, const char *record,
 		     const char *pre)
 {
-	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL;
+	char path[4096], ks[POL_STAMP_MAX], *req = NULL, *ans = NULL, *line;
 	const char *stamp, *msg;
 	cJSON *o = cJSON_CreateObject(), *a = NULL;
 	int r = -ENOMEM;
@@ -616,8 +624,9 @@ static int ask_agent(struct np_call *b, const char *op, const char *rel, const c
 	    (record && !cJSON_AddItemToObject(o, "record", cJSON_Parse(record))))
 		goto out;
 	req = cJSON_PrintUnformatted(o);
-	if (!req || !(req = realloc(req, strlen(req) + 2)))
+	if (!req || !(line = realloc(req, strlen(req) + 2)))
 		goto out;
+	req = line;
 	strcat(req, "\n");
 	ans = exchange(path, req, &r);
 	if (!ans) {
@@ -730,7 +739,8 @@ static int program(struct np_call *b, bool *committed)
 		r = program_slow(b, "the table's policies are not the store's");
 	else
 		r = program_fast(b);
-	*committed = r >= 0;
+	if (r >= 0)
+		*committed = true;
 	return r;
 }
 
@@ -802,24 +812,50 @@ static int retire(struct np_call *b, struct np_rec *recs, size_t n)
 	return 0;
 }
 
-/* ADD's undo: its record, then its elements (by the agent when it added them, which wants
- * the record gone first); failures logged, the cause kept */
+/* Every set element of ips out of the table, when it exists (one batch, under the lock
+ * when the caller holds it): what remains when no record says which elements are there */
+static int scrub_ips(struct np_call *b, const struct ip_addr *ips, size_t n)
+{
+	char ks[POL_STAMP_MAX];
+	int r;
+
+	if (!n || (r = kernel_stamp(b, ks)) <= 0)
+		return n ? r : 0;
+	nft_batch_begin(&b->nft);
+	for (size_t i = 0; i < n; i++)
+		if ((r = pnft_scrub_ip(&b->nft, &ips[i])) < 0)
+			return nft_err(b, r, "remove the pod's addresses from the policy sets");
+	if ((r = nft_batch_commit(&b->nft)) < 0)
+		return nft_err(b, r, "remove the pod's addresses from the policy sets");
+	log_nft(b, "the pod's addresses");
+	return 0;
+}
+
+/* ADD's undo: its elements out (by the agent when it added them, which wants the record
+ * gone first: put back when it cannot), then its record. The record stays when the
+ * elements may remain, for the runtime's DEL to find. Failures logged, the cause kept. */
 static void undo(struct np_call *b, bool committed, bool recorded, const char *json)
 {
 	struct np_rec rec = {.rel = b->rel, .ep = b->ep, .parsed = true, .gone = true};
 	struct err keep = b->ctx->err;
-	int r;
+	bool out = !committed;
 
-	if (recorded) {
-		r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err);
-		if (r >= 0)
-			log_info("undo: removed the endpoint record %s", b->rel);
+	if (committed && recorded && !b->m &&
+	    store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err) >= 0) {
+		out = ask_agent(b, "del", b->rel, NULL, NULL) == 0;
+		if (!out)
+			(void)store_put(b->st, b->key, json, strlen(json), NULL, NULL, NULL,
+					&b->ctx->err);
 	}
-	if (committed && !b->m && ask_agent(b, "del", b->rel, NULL, NULL) < 0 &&
-	    (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
+	if (!out && !b->m && (b->lock >= 0 || lock(b) == 0) && new_model(b) == 0)
 		(void)feed_endpoint(b, &b->ep, b->rel, json, strlen(json));
-	if (committed && b->m)
-		(void)retire(b, &rec, 1);
+	if (!out && b->m)
+		out = retire(b, &rec, 1) == 0;
+	/* no lock, no model, no batch of ours: the pod's addresses out of every set all the same */
+	if (!out)
+		out = scrub_ips(b, b->ep.ips, b->ep.nips) == 0;
+	if (out && recorded && store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err) >= 0)
+		log_info("undo: removed the endpoint record %s", b->rel);
 	b->ctx->err = keep;
 }
 
@@ -828,7 +864,7 @@ static int add_locally(struct np_call *b, const char *json, bool *committed)
 {
 	int r;
 
-	if ((r = lock(b)) < 0 || (r = new_model(b)) < 0 ||
+	if ((r = lock(b)) < 0 || (r = cni_fault(b->ctx, "local")) < 0 || (r = new_model(b)) < 0 ||
 	    (r = feed_endpoint(b, &b->ep, b->rel, json, strlen(json))) < 0)
 		return r;
 	return program(b, committed);
@@ -851,9 +887,11 @@ static int np_add(struct cni_ctx *ctx)
 		goto undo;
 	/* sluiced, when it runs, with the model it holds compiled (it commits before it
 	 * answers); else, or when it cannot, ours */
-	if (ask_agent(&b, "add", b.rel, json, NULL) == 0)
-		committed = true;
-	else if ((r = add_locally(&b, json, &committed)) < 0)
+	r = ask_agent(&b, "add", b.rel, json, NULL);
+	/* an answer "ok" with a stamp not the table's (-ESTALE), or none in time (-ETIMEDOUT):
+	 * the agent may well have committed, and the undo must take its elements out */
+	committed = r == 0 || r == -ESTALE || r == -ETIMEDOUT;
+	if (r < 0 && (r = add_locally(&b, json, &committed)) < 0)
 		goto undo;
 	if ((r = cni_fault(ctx, "commit")) < 0 || (r = cni_result_print(ctx, &b.prev)) < 0)
 		goto undo;
@@ -899,6 +937,26 @@ static int load_records(struct np_call *b)
 	return r < 0 ? r : 0;
 }
 
+/* The conntrack entries from or to a retired pod's addresses: the base chains accept
+ * established flows first, so they would carry on to a pod given the address later, past
+ * its policy. Logged, never an error of the call. */
+static void flush_ct(const struct pol_endpoint *ep)
+{
+	struct ct_filter f[NP_IPS_MAX];
+	char err[256] = "";
+	int r;
+
+	for (size_t i = 0; i < ep->nips; i++)
+		f[i] = (struct ct_filter){
+			.family = ep->ips[i].family, .dst = ep->ips[i], .addr = true};
+	r = ep->nips ? ct_delete_by_dump(f, ep->nips, err, sizeof(err)) : 0;
+	if (r < 0)
+		log_warn("flush the conntrack entries of the pod's addresses: %s%s%s", strerror(-r),
+			 *err ? ": " : "", err);
+	else if (r > 0)
+		log_info("flushed %d conntrack entries of the pod's addresses", r);
+}
+
 /* DEL's treatment of every record marked gone: elements out, then the records */
 static int retire_marked(struct np_call *b)
 {
@@ -919,6 +977,9 @@ static int retire_marked(struct np_call *b)
 			return r;
 	if ((r = retire(b, b->recs, b->nrecs)) < 0)
 		return r;
+	for (size_t i = 0; i < b->nrecs; i++)
+		if (b->recs[i].gone && b->recs[i].parsed && !held_elsewhere(b->recs, b->nrecs, i))
+			flush_ct(&b->recs[i].ep);
 	for (size_t i = 0; i < b->nrecs; i++) {
 		if (!b->recs[i].gone || !b->recs[i].parsed)
 			continue;
@@ -971,9 +1032,53 @@ static int del_by_agent(struct np_call *b)
 	nft_close(&nft);
 	if ((r = store_delete(b->st, b->key, STORE_ANY, NULL, &b->ctx->err)) < 0)
 		return r;
-	if (ask_agent(b, "del", x->rel, NULL, ks) < 0)
+	if (ask_agent(b, "del", x->rel, NULL, ks) < 0) {
+		/* the record back before our own path: should that fail too, the runtime's
+		 * retried DEL must still find what to take out (GC walks records only) */
+		if ((r = store_put(b->st, b->key, x->value, x->len, NULL, NULL, NULL,
+				   &b->ctx->err)) < 0)
+			return r;
 		return 1;
+	}
+	flush_ct(&x->ep);
 	log_info("removed the endpoint record %s", x->rel);
+	return 0;
+}
+
+/* DEL of an attachment with no record: prevResult's addresses out of every set, unless a
+ * record of this node holds them (insurance against a record lost before its elements:
+ * nothing else would ever take them out, and a pod given the address later would inherit
+ * them). Failures are logged only: there may well be nothing to do. */
+static int del_unrecorded(struct np_call *b)
+{
+	struct ip_addr ips[NP_IPS_MAX];
+	char err[256];
+	size_t n = 0;
+
+	/* the records read again under the lock: a pod given one of these addresses since has
+	 * its record written before any element of it is committed */
+	if (!b->ctx->prev || cni_result_parse(b->ctx->prev, &b->prev, err, sizeof(err)) < 0 ||
+	    load_addrs(b) < 0 || lock(b) < 0)
+		goto warn;
+	free_recs(b);
+	if (load_records(b) < 0)
+		goto warn;
+	for (size_t i = 0; i < b->ep.nips; i++) {
+		bool held = false;
+
+		for (size_t j = 0; j < b->nrecs; j++)
+			held |= b->recs[j].parsed &&
+				ip_in(&b->ep.ips[i], b->recs[j].ep.ips, b->recs[j].ep.nips);
+		if (!held)
+			ips[n++] = b->ep.ips[i];
+	}
+	if (scrub_ips(b, ips, n) == 0)
+		goto out;
+warn:
+	if (b->ctx->err.msg[0])
+		log_warn("no endpoint record; prevResult's addresses: %s", b->ctx->err.msg);
+out:
+	memset(&b->ctx->err, 0, sizeof(b->ctx->err));
 	return 0;
 }
 
@@ -982,6 +1087,7 @@ static int del_by_agent(struct np_call *b)
  * its first error: the bridge's DEL would never run). */
 static int np_del(struct cni_ctx *ctx)
 {
+	bool found = false;
 	struct np_call b;
 	int r;
 
@@ -996,7 +1102,11 @@ static int np_del(struct cni_ctx *ctx)
 	if ((r = store_exists(&b)) <= 0 || (r = open_store(&b)) < 0 || (r = load_records(&b)) < 0)
 		goto out;
 	for (size_t i = 0; i < b.nrecs; i++)
-		b.recs[i].gone = !strcmp(b.recs[i].rel, b.rel);
+		found |= b.recs[i].gone = !strcmp(b.recs[i].rel, b.rel);
+	if (!found) {
+		r = del_unrecorded(&b);
+		goto out;
+	}
 	if ((r = del_by_agent(&b)) <= 0 || (r = lock(&b)) < 0)
 		goto out;
 	r = retire_marked(&b);

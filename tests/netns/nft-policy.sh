@@ -227,10 +227,31 @@ ctl store del "$EPS"ctr-other-eth0 >/dev/null
 run CHECK other "K8S_POD_NAMESPACE=x;K8S_POD_NAME=other"
 check_eq "CHECK without the record: 103" "1 103" "$? $(jq -r .code "$T_TMP/out" 2>/dev/null)"
 
+# --- a DEL that finds no record (removed by hand) scrubs prevResult's addresses
+check "ADD nr (app=web from args.cni.labels: isolated)" pod nr - '[{"key":"app","value":"web"}]'
+NR=$(ip4 nr)
+check "nr is in the table" test "$(ip_elems "$NR")" -gt 0
+ctl store del "$EPS"ctr-nr-eth0 >/dev/null
+check "DEL nr without its record" run DEL nr "" "$T_TMP/lab-nr.conflist"
+check_eq "DEL nr without its record: its address left the table" 0 "$(ip_elems "$NR")"
+
 # --- DEL: elements and record gone; twice; without netns
 CL=$(ip4 cl)
 check_eq "cl is in the table (a peer of allow-cl)" 1 "$([ "$(ip_elems "$CL")" -gt 0 ] && echo 1)"
+# its flows (an established one to it, one from it) and one of others, in conntrack
+conntrack -I -s 10.250.1.200 -d "$CL" -p tcp --sport 40000 --dport 80 --state ESTABLISHED -t 100 >/dev/null 2>&1
+conntrack -I -s "$CL" -d 10.250.1.201 -p udp --sport 40001 --dport 53 -t 100 >/dev/null 2>&1
+conntrack -I -s 10.250.1.202 -d 10.250.1.203 -p udp --sport 40002 --dport 53 -t 100 >/dev/null 2>&1
+# ctn: the original tuples in conntrack: to cl, from cl, the others'
+ctn() {
+	local l
+	l=$(conntrack -L 2>/dev/null)
+	echo "$(grep -c "src=10.250.1.200 dst=$CL " <<<"$l") $(grep -c "src=$CL dst=10.250.1.201 " <<<"$l")" \
+		"$(grep -c "src=10.250.1.202 dst=10.250.1.203 " <<<"$l")"
+}
+check_eq "cl's flows and another in conntrack" "1 1 1" "$(ctn)"
 check "DEL cl" run DEL cl
+check_eq "DEL cl: its conntrack entries gone (to and from it), the other's kept" "0 0 1" "$(ctn)"
 check_eq "DEL cl: its address left the table" 0 "$(ip_elems "$CL")"
 check_eq "DEL cl: its record is gone" "" "$(record ctr-cl-eth0)"
 check "DEL cl again" run DEL cl
@@ -560,6 +581,62 @@ check_eq "agent: a failure after the agent's commit: ADD fails, record and eleme
 check_eq "agent: ... added and taken away by the agent" "1 1" "$(served add sj) $(served del sj)"
 run DEL sj
 
+# the agent's answer carries a stamp that is not the table's (it committed, but the plugin
+# cannot count on it) and the plugin's own path then fails (an injected fault): the undo
+# takes the agent's elements out all the same, and the record
+k8s_pod x sk '{"app":"mute"}' | apply
+mk_netns "pod$N-sk"
+defer "timeout 60 $CNITOOL -cachedir $CACHE -path $BIN:$UPSTREAM del $CONF ctr-sk /run/netns/pod$N-sk eth0"
+# a proxy in front of the agent's socket: each answer's stamp replaced, the agent stopped
+# once it answered the add (it cannot take its elements out on its own: only the undo can)
+mv "$SOCK" "$RUN/real.sock"
+python3 - "$SOCK" "$RUN/real.sock" "$APID" <<'PY' &
+import json, os, signal, socket, sys
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(sys.argv[1]); srv.listen(8)
+while True:
+    c, _ = srv.accept()
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    a.connect(sys.argv[2]); a.sendall(buf)
+    ans = b""
+    while not ans.endswith(b"\n"):
+        d = a.recv(4096)
+        if not d:
+            break
+        ans += d
+    a.close()
+    o = json.loads(ans)
+    if json.loads(buf).get("op") == "add":
+        os.kill(int(sys.argv[3]), signal.SIGSTOP)
+    if "stamp" in o:
+        o["stamp"] = "bogus"
+    try:
+        c.sendall(json.dumps(o).encode() + b"\n")
+    except OSError:
+        pass
+    c.close()
+PY
+PPID_=$!
+defer "kill $PPID_ 2>/dev/null"
+ms_until 10 test -S "$SOCK" >/dev/null
+SLUICE_FAULT=local arun ADD sk "K8S_POD_NAMESPACE=x;K8S_POD_NAME=sk"
+rc=$?
+check_eq "agent, stale stamp, own path failing: ADD sk fails (999), no record, no element" \
+	"1 999  0" "$rc $(jq -r .code "$T_TMP/out" 2>/dev/null) $(record ctr-sk-eth0) $(ip_elems "$(ip4 sk)")"
+check_eq "... the agent had added them" 1 "$(served add sk)"
+kill "$PPID_" 2>/dev/null
+wait "$PPID_" 2>/dev/null
+kill -CONT "$APID"
+rm -f "$SOCK"
+mv "$RUN/real.sock" "$SOCK"
+run DEL sk
+
 # no agent: the plugin's own path at once
 stop_pid "$APID" TERM 100
 APID=
@@ -567,7 +644,19 @@ SB=$(ip4 sb)
 check "no agent: DEL sb (own path)" arun DEL sb
 check_eq "no agent: sb's record and elements gone" " 0" "$(record ctr-sb-eth0) $(ip_elems "$SB")"
 check "no agent: the plugin found no socket" grep -q 'No such file or directory: doing it ourselves' "$PLOG"
-for p in srx sc sd; do run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"; done
+# a DEL whose own path fails (the lock held elsewhere: no agent either) keeps the record, so
+# that the runtime's retried DEL finds the elements to take out
+SD=$(ip4 sd)
+exec {lk}>"$RUN/policy.lock"
+flock "$lk"
+run DEL sd
+check_eq "lock held: DEL sd fails, sd's record and elements stay" "1 true true" \
+	"$? $([ -n "$(record ctr-sd-eth0)" ] && echo true) $([ "$(ip_elems "$SD")" -gt 0 ] && echo true)"
+flock -u "$lk"
+exec {lk}>&-
+check "lock free: DEL sd again" run DEL sd
+check_eq "lock free: sd's record and elements gone" " 0" "$(record ctr-sd-eth0) $(ip_elems "$SD")"
+for p in srx sc; do run DEL "$p" || fail "DEL $p" "$(cat "$T_TMP/out")"; done
 check_eq "agent section: no record left" 0 "$(ctl store list "$EPS" --keys-only | grep -c .)"
 
 # --- chains/policy-only.conflist: upstream bridge + host-local, then sluice-nft-policy (its
