@@ -209,6 +209,7 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 {
 	struct agent_policy *p = &a->pol;
 	struct err e = {0};
+	bool bad = false;
 	ssize_t n = 0;
 	int r;
 
@@ -219,14 +220,19 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 		if (bad_find(p, rel) < 0)
 			log_warn("policy: %s: invalid, skipped: %s", rel, e.msg);
 		bad_set(p, rel, true);
-		return 0;
+		/* without the key, as a fresh listing has it: the ruleset (and its stamp, which
+		 * the plugin computes from a listing) never depends on what came before */
+		bad = true;
+		value = NULL;
+		r = pol_model_set(p->model, rel, NULL, 0, &e);
 	}
 	if (r < 0) {
 		log_error("policy: %s: %s", rel, e.msg[0] ? e.msg : strerror(-r));
 		p->need_full = true;
 		return r;
 	}
-	bad_set(p, rel, false);
+	if (!bad)
+		bad_set(p, rel, false);
 	if (r == 0 || quiet)
 		return r;
 	p->pending = true;

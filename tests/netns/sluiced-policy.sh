@@ -300,6 +300,16 @@ EOF
 	PID=
 	restart_check "$k-patched"
 
+	# --- a valid policy overwritten by an invalid one: its chains go, as a fresh listing
+	# (which skips the key) would have it
+	ctl store put "$P/policies/x/was-valid" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"was-valid","namespace":"x"},"spec":{"podSelector":{},"egress":[{}]}}' >/dev/null
+	until_true 10 applied "$(mod_rev "$P/policies/x/was-valid")"
+	check_eq "$k-was-valid-chains" 1 "$(nchains pe-)"
+	ctl store put "$P/policies/x/was-valid" -- '{"not":"a policy"}' >/dev/null
+	until_true 10 applied "$(mod_rev "$P/policies/x/was-valid")"
+	check_eq "$k-invalid-drops-previous" 0 "$(nchains pe-)"
+	ctl store del "$P/policies/x/was-valid" >/dev/null
+
 	# --- an invalid object: logged once, skipped, the agent goes on
 	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
 	ctl store put "$P/policies/x/bad" -- '{"not":"a policy"}' >/dev/null
