@@ -225,6 +225,8 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 		bad = true;
 		value = NULL;
 		r = pol_model_set(p->model, rel, NULL, 0, &e);
+		if (r == -EINVAL)
+			r = 0; /* a key of no valid shape: never in the model */
 	}
 	if (r < 0) {
 		log_error("policy: %s: %s", rel, e.msg[0] ? e.msg : strerror(-r));
@@ -346,16 +348,25 @@ static void take_queue(struct agent *a)
 		const struct store_event *ev = &p->q[i].ev;
 		const char *rel = rel_of(a, ev->kv.key);
 		bool del = ev->type == STORE_EV_DELETE;
+		int64_t rev = ev->kv.mod_rev;
 
-		if (!p->q[i].local && ev->kv.mod_rev > p->seen)
-			p->seen = ev->kv.mod_rev;
 		/* with a mirror, this node's endpoints are the local store's (the cluster's are
 		 * their copies: the event only moves the revision) */
-		if (mirror(a) && !p->q[i].local && agent_has_prefix(rel, p->own))
+		if (mirror(a) && !p->q[i].local && agent_has_prefix(rel, p->own)) {
+			if (rev > p->seen)
+				p->seen = rev;
 			continue;
+		}
 		if (mirror(a))
 			(void)agent_mirror_event(a, ev, p->q[i].local);
-		(void)feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false);
+		if (feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false) < 0) {
+			/* the event is lost (logged): its revision is never claimed; everything
+			 * is listed again (with backoff) */
+			watch_lost(a);
+			return;
+		}
+		if (!p->q[i].local && rev > p->seen)
+			p->seen = rev;
 	}
 	queue_free(p);
 }
