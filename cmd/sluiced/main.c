@@ -572,9 +572,13 @@ static bool handle(struct agent *a, uint32_t tag)
 		break;
 	default:
 		if (tag >= EV_SOCK && tag < EV_SOCK + 2 + AGENT_SOCK_CONNS) {
+			int64_t rev = a->pol.rev;
+
 			agent_sock_event(a, tag);
-			/* agents/<node> when a request moved R */
-			(void)agent_policy_status(a);
+			/* agents/<node> when a request moved R; after a failed put, only its retry
+			 * puts again (a blocking put per request would stall the loop) */
+			if (a->pol.rev > rev && !(a->need & AGENT_NEED_POLICY_STATUS))
+				(void)agent_policy_status(a);
 		}
 		break;
 	}

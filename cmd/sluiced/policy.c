@@ -440,7 +440,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		p->rev = p->seen;
 		a->status_dirty = true;
 	}
-	(void)agent_policy_status(a);
+	/* after a failed put, only its retry puts again */
+	if (!(a->need & AGENT_NEED_POLICY_STATUS))
+		(void)agent_policy_status(a);
 	return 0;
 }
 
