@@ -21,7 +21,9 @@
 #include "subnet/files.h"
 #include "sluiced.h"
 
-#define POL_LOCK_MS 5000
+/* the lock tried in the loop: held (a plugin's commit), the events stay queued and the
+ * retry timer (with backoff) comes back rather than the loop blocking */
+#define POL_LOCK_MS 5
 #define POL_SERVE_LOCK_MS 500 /* policy.sock: the lock waited for in the loop */
 /* more endpoints touched by one batch: the whole ruleset rendered rather than each one's
  * fragment twice */
@@ -379,7 +381,9 @@ static int lock(struct agent *a)
 	int fd;
 
 	fd = pol_lock(a->o.run_dir, POL_LOCK_MS, &e);
-	if (fd < 0)
+	if (fd == -ETIMEDOUT)
+		log_debug("policy: %s (retried)", e.msg);
+	else if (fd < 0)
 		log_error("policy: %s", e.msg[0] ? e.msg : strerror(-fd));
 	return fd;
 }
@@ -405,6 +409,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 	if (drain(a, timeout_ms) < 0)
 		return -EIO;
 	if (!p->nq && !p->pending && p->seen <= p->rev)
+		return 0;
+	/* a retry is due (the lock was held, a commit failed): its timer comes back */
+	if (a->need & AGENT_NEED_POLICY_APPLY)
 		return 0;
 	fd = lock(a);
 	if (fd < 0) {
