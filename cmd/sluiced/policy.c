@@ -341,6 +341,44 @@ static int drain(struct agent *a, int *timeout_ms)
 	return r;
 }
 
+/* Moves ev (zeroed) to the copies for the cluster store; -ENOMEM: left as it is */
+static int out_push(struct agent_policy *p, struct store_event *ev)
+{
+	if (p->nout == p->outcap) {
+		size_t cap = p->outcap ? 2 * p->outcap : 8;
+		struct store_event *n = realloc(p->out, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->out = n;
+		p->outcap = cap;
+	}
+	p->out[p->nout++] = *ev;
+	memset(ev, 0, sizeof(*ev));
+	return 0;
+}
+
+static void out_free(struct agent_policy *p)
+{
+	for (size_t i = 0; i < p->nout; i++)
+		store_event_free(&p->out[i]);
+	free(p->out);
+	p->out = NULL;
+	p->nout = p->outcap = 0;
+}
+
+/* The copies to the cluster store, the lock let go: the first failure stops them (logged,
+ * a listing then reconciles the rest) */
+static void out_flush(struct agent *a)
+{
+	struct agent_policy *p = &a->pol;
+
+	for (size_t i = 0; i < p->nout; i++)
+		if (agent_mirror_event(a, &p->out[i], true) < 0)
+			break;
+	out_free(p);
+}
+
 /* The queued events into the model (and the mirror), in order */
 static void take_queue(struct agent *a)
 {
@@ -349,7 +387,7 @@ static void take_queue(struct agent *a)
 	for (size_t i = 0; i < p->nq; i++) {
 		const struct store_event *ev = &p->q[i].ev;
 		const char *rel = rel_of(a, ev->kv.key);
-		bool del = ev->type == STORE_EV_DELETE;
+		bool del = ev->type == STORE_EV_DELETE, moved;
 		int64_t rev = ev->kv.mod_rev;
 
 		/* with a mirror, this node's endpoints are the local store's (the cluster's are
@@ -359,7 +397,11 @@ static void take_queue(struct agent *a)
 				p->seen = rev;
 			continue;
 		}
-		if (mirror(a))
+		/* into the cluster store after the lock is let go (out_flush) */
+		moved = mirror(a) && p->q[i].local && out_push(p, &p->q[i].ev) == 0;
+		if (moved)
+			ev = &p->out[p->nout - 1];
+		else if (mirror(a))
 			(void)agent_mirror_event(a, ev, p->q[i].local);
 		if (feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false) < 0) {
 			/* the event is lost (logged): its revision is never claimed; everything
@@ -430,6 +472,7 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 	if (p->pending)
 		r = agent_policy_commit(a);
 	pol_unlock(fd);
+	out_flush(a);
 	log_debug("policy: %zu events taken, %s in %lld ms", n,
 		  !p->pending		  ? "nothing to change"
 		  : full || !p->have_last ? "the whole ruleset"
@@ -547,6 +590,7 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 		batch_reset(p);
 	}
 	pol_unlock(fd);
+	out_flush(a);
 	if (r == 0 && record && (n = frag_elems(a, rel)) < 0)
 		r = err_fail(e, 4, (int)n, "%s: the model has no such endpoint", rel);
 	if (r < 0)
@@ -804,6 +848,7 @@ void agent_policy_done(struct agent *a)
 
 	watches_close(p);
 	queue_free(p);
+	out_free(p);
 	batch_reset(p);
 	free(p->log);
 	for (size_t i = 0; i < p->nbad; i++)
