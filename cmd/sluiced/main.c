@@ -493,7 +493,9 @@ static void follow(struct agent *a, struct followed *f, const struct store_watch
 
 	if (cur == f->fd && gen == f->gen)
 		return;
-	if (f->fd >= 0)
+	/* a new generation: the old watch was closed (which took its fd out of the epoll set),
+	 * and its number may already be a new fd's (a policy.sock connection): never DEL it */
+	if (f->fd >= 0 && gen == f->gen)
 		(void)epoll_ctl(a->ep, EPOLL_CTL_DEL, f->fd, NULL);
 	if (cur >= 0 && ep_add(a->ep, cur, tag) < 0)
 		log_error("epoll: %s", strerror(errno));
