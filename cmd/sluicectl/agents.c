@@ -102,11 +102,12 @@ int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
 	*ret = max;
 	/* a lower revision than a deletion's would be in force at once: never guessed */
 	if (cur > max && (cur - max > HISTORY_REVS || !history(c, max, cur, ret)))
-		return err_fail(e, 2, -ESTALE,
-				"the store's history after revision %lld could not be read up to "
-				"revision %lld (compacted, too long or too slow): give the revision "
-				"with --revision",
-				(long long)max, (long long)cur);
+		return err_fail(
+			e, 2, -ESTALE,
+			"the store's history after revision %lld could not be read up to "
+			"revision %lld (compacted, too long or too slow): give the revision "
+			"with --revision",
+			(long long)max, (long long)cur);
 	return 0;
 }
 

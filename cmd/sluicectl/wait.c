@@ -353,8 +353,7 @@ int ctl_wait(struct ctl *c, int argc, char **argv)
 		free(w.nodes);
 		return ctl_usage("wait", "%s", e.msg);
 	}
-	if (r < 0 || relist(c, &w, &rev, &e) < 0 ||
-	    watch_until(c, &w, rev, deadline, &ok, &e) < 0)
+	if (r < 0 || relist(c, &w, &rev, &e) < 0 || watch_until(c, &w, rev, deadline, &ok, &e) < 0)
 		r = ctl_error(&e);
 	else
 		r = report(c, &w, ok, timeout);

@@ -403,7 +403,8 @@ static void take_queue(struct agent *a)
 			ev = &p->out[p->nout - 1];
 		else if (mirror(a))
 			(void)agent_mirror_event(a, ev, p->q[i].local);
-		if (feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false) < 0) {
+		if (feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false) <
+		    0) {
 			/* the event is lost (logged): its revision is never claimed; everything
 			 * is listed again (with backoff) */
 			watch_lost(a);
@@ -479,8 +480,8 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 					  : "fragments",
 		  (long long)(agent_now_ms() - t0));
 	if (r < 0) {
+		/* the changes' log lines wait for the commit that succeeds */
 		touches_free(p);
-		agent_plogs_free(p);
 		p->need_full = true;
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
 		return r;
@@ -580,8 +581,8 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 	if (p->pending)
 		c = agent_policy_commit(a);
 	if (c < 0) {
+		/* the changes' log lines wait for the commit that succeeds */
 		touches_free(p);
-		agent_plogs_free(p);
 		p->need_full = true;
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
 		if (r == 0)
