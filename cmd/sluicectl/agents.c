@@ -42,11 +42,11 @@ static int64_t mono_ms(void)
 /* A deletion leaves no key behind to read its revision from: the history after the newest
  * key, (from, to], is read back with a watch of the whole store (every revision is some
  * key's change, so the watch reaches to whatever changed there) and the last relevant
- * change in it, a deletion most often, raises *rev. History compacted away, longer than
- * HISTORY_REVS or not read within HISTORY_MS: *rev stays the newest key's. */
+ * change in it, a deletion most often, raises *rev. False when it was not read up to `to`
+ * (compacted away, longer than HISTORY_REVS or not read within HISTORY_MS). */
 #define HISTORY_MS 3000
 #define HISTORY_REVS 10000
-static void history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
+static bool history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
 {
 	int64_t deadline = mono_ms() + HISTORY_MS, left;
 	struct store_watch *w;
@@ -54,9 +54,11 @@ static void history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
 	struct err e = {0};
 	int r;
 
+	bool done = false;
+
 	w = store_watch_open(c->store, "/", from + 1, &e);
 	if (!w)
-		return;
+		return false;
 	while ((left = deadline - mono_ms()) > 0) {
 		r = store_watch_wait(w, &ev, (int)left, &e);
 		if (r < 0)
@@ -65,12 +67,13 @@ static void history(struct ctl *c, int64_t from, int64_t to, int64_t *rev)
 			continue;
 		if (ev.kv.mod_rev <= to && relevant(c, ev.kv.key) && ev.kv.mod_rev > *rev)
 			*rev = ev.kv.mod_rev;
-		r = ev.kv.mod_rev >= to;
+		done = ev.kv.mod_rev >= to;
 		store_event_free(&ev);
-		if (r)
+		if (done)
 			break;
 	}
 	store_watch_close(w);
+	return done;
 }
 
 int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
@@ -96,9 +99,15 @@ int ctl_policy_revision(struct ctl *c, int64_t *ret, struct err *e)
 			cur = l.rev;
 		store_list_free(&l);
 	}
-	if (cur > max && cur - max <= HISTORY_REVS)
-		history(c, max, cur, &max);
 	*ret = max;
+	/* a lower revision than a deletion's would be in force at once: never guessed */
+	if (cur > max && (cur - max > HISTORY_REVS || !history(c, max, cur, ret)))
+		return err_fail(
+			e, 2, -ESTALE,
+			"the store's history after revision %lld could not be read up to "
+			"revision %lld (compacted, too long or too slow): give the revision "
+			"with --revision",
+			(long long)max, (long long)cur);
 	return 0;
 }
 

@@ -33,7 +33,8 @@ static const char wait_usage[] =
 	"  --revision N       the store revision (default: the last change of a key under\n"
 	"                     namespaces/, pods/, policies/ or endpoints/: the highest mod\n"
 	"                     revision among them, or a later deletion's, read back from\n"
-	"                     the store's history)\n"
+	"                     the store's history; when that history cannot be read up to\n"
+	"                     the store's revision: exit status 2, give --revision)\n"
 	"  --timeout SECONDS  give up after this long (default 30; fractions allowed; 0: look\n"
 	"                     once)\n"
 	"  --node NAME        a node to wait for (repeatable)\n"
@@ -346,8 +347,13 @@ int ctl_wait(struct ctl *c, int argc, char **argv)
 		free(w.nodes);
 		return CTL_ERROR;
 	}
-	if ((!given && ctl_policy_revision(c, &w.want, &e) < 0) || relist(c, &w, &rev, &e) < 0 ||
-	    watch_until(c, &w, rev, deadline, &ok, &e) < 0)
+	r = given ? 0 : ctl_policy_revision(c, &w.want, &e);
+	if (r == -ESTALE) {
+		free(w.a);
+		free(w.nodes);
+		return ctl_usage("wait", "%s", e.msg);
+	}
+	if (r < 0 || relist(c, &w, &rev, &e) < 0 || watch_until(c, &w, rev, deadline, &ok, &e) < 0)
 		r = ctl_error(&e);
 	else
 		r = report(c, &w, ok, timeout);

@@ -111,6 +111,22 @@ static struct frag_change *frag_changes(struct agent *a)
 	return c;
 }
 
+/* Whether an element that went names an IP another endpoint of the model holds (a stale
+ * record, a reused IP): nft deletes by key, so deleting it would strip that one's too */
+static bool went_shared(const struct pol_model *m, const char *key, const struct pol_ruleset *went)
+{
+	for (size_t i = 0; i < went->nsets; i++) {
+		const struct pol_set *s = &went->sets[i];
+
+		if (s->kind == POL_SET_NET4 || s->kind == POL_SET_NET6 || s->kind == POL_SET_PORTS)
+			continue;
+		for (size_t j = 0; j < s->n; j++)
+			if (pol_model_ip_held(m, &s->e[j].ip, key))
+				return true;
+	}
+	return false;
+}
+
 /* Only endpoints' fragments changed: their elements out and in, one batch */
 static int commit_frags(struct agent *a, struct frag_change *c)
 {
@@ -120,7 +136,8 @@ static int commit_frags(struct agent *a, struct frag_change *c)
 
 	for (i = 0; i < p->nt; i++)
 		if (!p->t[i].rendered || !agent_frag_fits(&p->last, &c[i].went) ||
-		    !agent_frag_fits(&p->last, &c[i].came))
+		    !agent_frag_fits(&p->last, &c[i].came) ||
+		    went_shared(p->model, p->t[i].key, &c[i].went))
 			return -EAGAIN; /* the whole ruleset, then */
 	nft_batch_begin(&a->nft);
 	/* every element that went before any that came: an IP may move between endpoints */

@@ -493,7 +493,9 @@ static void follow(struct agent *a, struct followed *f, const struct store_watch
 
 	if (cur == f->fd && gen == f->gen)
 		return;
-	if (f->fd >= 0)
+	/* a new generation: the old watch was closed (which took its fd out of the epoll set),
+	 * and its number may already be a new fd's (a policy.sock connection): never DEL it */
+	if (f->fd >= 0 && gen == f->gen)
 		(void)epoll_ctl(a->ep, EPOLL_CTL_DEL, f->fd, NULL);
 	if (cur >= 0 && ep_add(a->ep, cur, tag) < 0)
 		log_error("epoll: %s", strerror(errno));
@@ -572,9 +574,13 @@ static bool handle(struct agent *a, uint32_t tag)
 		break;
 	default:
 		if (tag >= EV_SOCK && tag < EV_SOCK + 2 + AGENT_SOCK_CONNS) {
+			int64_t rev = a->pol.rev;
+
 			agent_sock_event(a, tag);
-			/* agents/<node> when a request moved R */
-			(void)agent_policy_status(a);
+			/* agents/<node> when a request moved R; after a failed put, only its retry
+			 * puts again (a blocking put per request would stall the loop) */
+			if (a->pol.rev > rev && !(a->need & AGENT_NEED_POLICY_STATUS))
+				(void)agent_policy_status(a);
 		}
 		break;
 	}

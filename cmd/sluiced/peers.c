@@ -500,12 +500,12 @@ int agent_relist(struct agent *a)
 		a->trim = true; /* the listing's leases and the kernel's dump are freed */
 	if (a->watch)
 		store_watch_close(a->watch);
+	a->watch_gen++; /* closed: main.c's follow() never DELs its fd number */
 	a->watch = store_watch_open(a->store, a->subnets, rev + 1, &e);
 	if (!a->watch) {
 		agent_store_failed(a, "watch the leases", &e);
 		return -EIO;
 	}
-	a->watch_gen++;
 	a->rev = rev;
 	a->status_dirty = true;
 	log_debug("listed %d leases at revision %lld, watching from %lld", n, (long long)rev,
@@ -564,6 +564,7 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 				 (long long)a->rev + 1);
 			store_watch_close(a->watch);
 			a->watch = NULL;
+			a->watch_gen++;
 			/* the listing rebuilds the table and syncs the kernel with it */
 			batch_free(&b);
 			if (agent_relist(a) < 0)
@@ -574,6 +575,7 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 			agent_store_failed(a, "watch the leases", &e);
 			store_watch_close(a->watch);
 			a->watch = NULL;
+			a->watch_gen++;
 			agent_schedule_retry(a, AGENT_NEED_RELIST);
 			batch_apply(a, &b);
 			return r;

@@ -21,7 +21,9 @@
 #include "subnet/files.h"
 #include "sluiced.h"
 
-#define POL_LOCK_MS 5000
+/* the lock tried in the loop: held (a plugin's commit), the events stay queued and the
+ * retry timer (with backoff) comes back rather than the loop blocking */
+#define POL_LOCK_MS 5
 #define POL_SERVE_LOCK_MS 500 /* policy.sock: the lock waited for in the loop */
 /* more endpoints touched by one batch: the whole ruleset rendered rather than each one's
  * fragment twice */
@@ -209,6 +211,7 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 {
 	struct agent_policy *p = &a->pol;
 	struct err e = {0};
+	bool bad = false;
 	ssize_t n = 0;
 	int r;
 
@@ -219,14 +222,21 @@ static int feed(struct agent *a, const char *rel, const char *value, size_t len,
 		if (bad_find(p, rel) < 0)
 			log_warn("policy: %s: invalid, skipped: %s", rel, e.msg);
 		bad_set(p, rel, true);
-		return 0;
+		/* without the key, as a fresh listing has it: the ruleset (and its stamp, which
+		 * the plugin computes from a listing) never depends on what came before */
+		bad = true;
+		value = NULL;
+		r = pol_model_set(p->model, rel, NULL, 0, &e);
+		if (r == -EINVAL)
+			r = 0; /* a key of no valid shape: never in the model */
 	}
 	if (r < 0) {
 		log_error("policy: %s: %s", rel, e.msg[0] ? e.msg : strerror(-r));
 		p->need_full = true;
 		return r;
 	}
-	bad_set(p, rel, false);
+	if (!bad)
+		bad_set(p, rel, false);
 	if (r == 0 || quiet)
 		return r;
 	p->pending = true;
@@ -331,6 +341,44 @@ static int drain(struct agent *a, int *timeout_ms)
 	return r;
 }
 
+/* Moves ev (zeroed) to the copies for the cluster store; -ENOMEM: left as it is */
+static int out_push(struct agent_policy *p, struct store_event *ev)
+{
+	if (p->nout == p->outcap) {
+		size_t cap = p->outcap ? 2 * p->outcap : 8;
+		struct store_event *n = realloc(p->out, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->out = n;
+		p->outcap = cap;
+	}
+	p->out[p->nout++] = *ev;
+	memset(ev, 0, sizeof(*ev));
+	return 0;
+}
+
+static void out_free(struct agent_policy *p)
+{
+	for (size_t i = 0; i < p->nout; i++)
+		store_event_free(&p->out[i]);
+	free(p->out);
+	p->out = NULL;
+	p->nout = p->outcap = 0;
+}
+
+/* The copies to the cluster store, the lock let go: the first failure stops them (logged,
+ * a listing then reconciles the rest) */
+static void out_flush(struct agent *a)
+{
+	struct agent_policy *p = &a->pol;
+
+	for (size_t i = 0; i < p->nout; i++)
+		if (agent_mirror_event(a, &p->out[i], true) < 0)
+			break;
+	out_free(p);
+}
+
 /* The queued events into the model (and the mirror), in order */
 static void take_queue(struct agent *a)
 {
@@ -339,17 +387,31 @@ static void take_queue(struct agent *a)
 	for (size_t i = 0; i < p->nq; i++) {
 		const struct store_event *ev = &p->q[i].ev;
 		const char *rel = rel_of(a, ev->kv.key);
-		bool del = ev->type == STORE_EV_DELETE;
+		bool del = ev->type == STORE_EV_DELETE, moved;
+		int64_t rev = ev->kv.mod_rev;
 
-		if (!p->q[i].local && ev->kv.mod_rev > p->seen)
-			p->seen = ev->kv.mod_rev;
 		/* with a mirror, this node's endpoints are the local store's (the cluster's are
 		 * their copies: the event only moves the revision) */
-		if (mirror(a) && !p->q[i].local && agent_has_prefix(rel, p->own))
+		if (mirror(a) && !p->q[i].local && agent_has_prefix(rel, p->own)) {
+			if (rev > p->seen)
+				p->seen = rev;
 			continue;
-		if (mirror(a))
+		}
+		/* into the cluster store after the lock is let go (out_flush) */
+		moved = mirror(a) && p->q[i].local && out_push(p, &p->q[i].ev) == 0;
+		if (moved)
+			ev = &p->out[p->nout - 1];
+		else if (mirror(a))
 			(void)agent_mirror_event(a, ev, p->q[i].local);
-		(void)feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false);
+		if (feed(a, rel, del ? NULL : ev->kv.value, del ? 0 : ev->kv.value_len, false) <
+		    0) {
+			/* the event is lost (logged): its revision is never claimed; everything
+			 * is listed again (with backoff) */
+			watch_lost(a);
+			return;
+		}
+		if (!p->q[i].local && rev > p->seen)
+			p->seen = rev;
 	}
 	queue_free(p);
 }
@@ -362,7 +424,9 @@ static int lock(struct agent *a)
 	int fd;
 
 	fd = pol_lock(a->o.run_dir, POL_LOCK_MS, &e);
-	if (fd < 0)
+	if (fd == -ETIMEDOUT)
+		log_debug("policy: %s (retried)", e.msg);
+	else if (fd < 0)
 		log_error("policy: %s", e.msg[0] ? e.msg : strerror(-fd));
 	return fd;
 }
@@ -389,6 +453,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		return -EIO;
 	if (!p->nq && !p->pending && p->seen <= p->rev)
 		return 0;
+	/* a retry is due (the lock was held, a commit failed): its timer comes back */
+	if (a->need & AGENT_NEED_POLICY_APPLY)
+		return 0;
 	fd = lock(a);
 	if (fd < 0) {
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
@@ -406,14 +473,15 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 	if (p->pending)
 		r = agent_policy_commit(a);
 	pol_unlock(fd);
+	out_flush(a);
 	log_debug("policy: %zu events taken, %s in %lld ms", n,
 		  !p->pending		  ? "nothing to change"
 		  : full || !p->have_last ? "the whole ruleset"
 					  : "fragments",
 		  (long long)(agent_now_ms() - t0));
 	if (r < 0) {
+		/* the changes' log lines wait for the commit that succeeds */
 		touches_free(p);
-		agent_plogs_free(p);
 		p->need_full = true;
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
 		return r;
@@ -423,7 +491,9 @@ int agent_policy_sync(struct agent *a, int *timeout_ms)
 		p->rev = p->seen;
 		a->status_dirty = true;
 	}
-	(void)agent_policy_status(a);
+	/* after a failed put, only its retry puts again */
+	if (!(a->need & AGENT_NEED_POLICY_STATUS))
+		(void)agent_policy_status(a);
 	return 0;
 }
 
@@ -511,8 +581,8 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 	if (p->pending)
 		c = agent_policy_commit(a);
 	if (c < 0) {
+		/* the changes' log lines wait for the commit that succeeds */
 		touches_free(p);
-		agent_plogs_free(p);
 		p->need_full = true;
 		agent_schedule_retry(a, AGENT_NEED_POLICY_APPLY);
 		if (r == 0)
@@ -521,6 +591,7 @@ int agent_policy_serve(struct agent *a, const char *rel, const cJSON *record, si
 		batch_reset(p);
 	}
 	pol_unlock(fd);
+	out_flush(a);
 	if (r == 0 && record && (n = frag_elems(a, rel)) < 0)
 		r = err_fail(e, 4, (int)n, "%s: the model has no such endpoint", rel);
 	if (r < 0)
@@ -778,6 +849,7 @@ void agent_policy_done(struct agent *a)
 
 	watches_close(p);
 	queue_free(p);
+	out_free(p);
 	batch_reset(p);
 	free(p->log);
 	for (size_t i = 0; i < p->nbad; i++)

@@ -82,6 +82,10 @@ struct agent_policy {
 	unsigned int gen; /* bumped with each pair of watches opened */
 	struct agent_pev *q;
 	size_t nq, qcap;
+	/* this node's endpoints' events to copy to the cluster store once the lock is let go
+	 * (a hanging etcd never holds up a plugin's ADD) */
+	struct store_event *out;
+	size_t nout, outcap;
 	struct agent_touch *t;
 	size_t nt, tcap;
 	struct agent_plog *log;

@@ -265,8 +265,8 @@ static cJSON *serve(struct agent *a, const char *line, size_t len)
 		ans = refusef(a, e.code ? e.code : SOCK_FAILED, "%s", e.msg);
 		goto out;
 	}
-	log_info("policy.sock: %s %s: served, %zu elements, in %lld ms", op, key, elems,
-		 (long long)(agent_now_ms() - t0));
+	log_debug("policy.sock: %s %s: served, %zu elements, in %lld ms", op, key, elems,
+		  (long long)(agent_now_ms() - t0));
 	a->served++;
 	a->status_dirty = true;
 	ans = cJSON_CreateObject();

@@ -329,6 +329,25 @@ int pol_model_affected(const struct pol_model *m, const char *rel_key, char ***k
 	return 0;
 }
 
+bool pol_model_ip_held(const struct pol_model *m, const struct ip_addr *ip, const char *rel_key)
+{
+	const struct pol_table *eps = &m->t[T_EP];
+	const char *rest = rel_key;
+
+	if (!strncmp(rest, POL_KEY_ENDPOINTS, strlen(POL_KEY_ENDPOINTS)))
+		rest += strlen(POL_KEY_ENDPOINTS);
+	for (size_t i = 0; i < eps->n; i++) {
+		const struct pol_endpoint *ep = eps->e[i].val;
+
+		if (!strcmp(eps->e[i].key, rest))
+			continue;
+		for (size_t j = 0; j < ep->nips; j++)
+			if (ip_eq(&ep->ips[j], ip))
+				return true;
+	}
+	return false;
+}
+
 void pol_model_stamp(const struct pol_model *m, char out[POL_STAMP_MAX])
 {
 	const struct pol_table *pols = &m->t[T_POL];

@@ -200,6 +200,10 @@ int pol_model_set(struct pol_model *m, const char *rel_key, const char *value, s
 int pol_model_affected(const struct pol_model *m, const char *rel_key, char ***keys,
 		       size_t *nkeys);
 
+/* Whether an endpoint other than rel_key (relative endpoint key) holds ip: removing
+ * rel_key's elements by key would strip that one's too */
+bool pol_model_ip_held(const struct pol_model *m, const struct ip_addr *ip, const char *rel_key);
+
 /* The stamp of the model's policies: a hash of their normalized content (never of store
  * revisions, which differ between etcd and a node's mirror of it). */
 void pol_model_stamp(const struct pol_model *m, char out[POL_STAMP_MAX]);

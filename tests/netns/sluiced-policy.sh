@@ -247,6 +247,14 @@ EOF
 	check_eq "$k-ep-removed" " " "$(sets_with 10.244.2.9) $(goto_of ing4 10.244.1.9)"
 	check_eq "$k-ep-removed-logged" "1 1" "$(grep -c 'policy: endpoint n2/cf-eth0 removed (1 elements)' "$log") $(grep -c 'policy: endpoint n1/cg-eth0 removed (1 elements)' "$log")"
 
+	# --- a stale record sharing another endpoint's IP removed: the other keeps its element
+	# (nft deletes by key: the whole ruleset rendered instead)
+	ep n2/dup-eth0 y c 10.244.2.2 "$STORE"
+	until_true 10 applied "$(mod_rev "$P/endpoints/n2/dup-eth0")"
+	rev=$(ctl -o json store del "$P/endpoints/n2/dup-eth0" | jq .revision)
+	until_true 10 applied "$rev"
+	check_eq "$k-shared-ip-kept" "$pset" "$(sets_with 10.244.2.2)"
+
 	# --- a pod's labels change: its endpoint's dispatch element moves to the other class
 	ctl apply -f - >/dev/null <<'EOF'
 apiVersion: v1
@@ -291,6 +299,16 @@ EOF
 	stop_pid "$PID" TERM 50
 	PID=
 	restart_check "$k-patched"
+
+	# --- a valid policy overwritten by an invalid one: its chains go, as a fresh listing
+	# (which skips the key) would have it
+	ctl store put "$P/policies/x/was-valid" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"was-valid","namespace":"x"},"spec":{"podSelector":{},"egress":[{}]}}' >/dev/null
+	until_true 10 applied "$(mod_rev "$P/policies/x/was-valid")"
+	check_eq "$k-was-valid-chains" 1 "$(nchains pe-)"
+	ctl store put "$P/policies/x/was-valid" -- '{"not":"a policy"}' >/dev/null
+	until_true 10 applied "$(mod_rev "$P/policies/x/was-valid")"
+	check_eq "$k-invalid-drops-previous" 0 "$(nchains pe-)"
+	ctl store del "$P/policies/x/was-valid" >/dev/null
 
 	# --- an invalid object: logged once, skipped, the agent goes on
 	ctl store put "$P/policies/x/bad" -- '{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"bad","namespace":"x"},"spec":{"podSelector":{},"policyTypes":["Sideways"]}}' >/dev/null
