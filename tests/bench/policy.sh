@@ -116,9 +116,10 @@ pol_add() {
 		"${args[@]}" 2>>"$d/log" || rc=1
 	for v in full empty; do
 		[ -s "$d/agent-$v.pid" ] || continue
+		# its status file counts the requests it served (the per-request line is debug)
+		echo "bench: policy-add: the $v agent served $(jq -r '.PolicyServed // "?"' \
+			"$d/run-$v/subnet.agent.json" 2>/dev/null) ADDs and DELs" >&2
 		kill -TERM "$(cat "$d/agent-$v.pid")" 2>/dev/null
-		echo "bench: policy-add: the $v agent served $(grep -c 'policy.sock: add.*served' \
-			"$d/agent-$v.log") ADDs and $(grep -c 'policy.sock: del.*served' "$d/agent-$v.log") DELs" >&2
 	done
 	[ "$rc" = 0 ] || return 1
 	# what the DELs left: this node's endpoint records, dispatch elements (other nodes'
