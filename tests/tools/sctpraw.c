@@ -17,30 +17,7 @@
 #include <netinet/ip.h>
 #include <sys/socket.h>
 
-/* CRC32c (Castagnoli, reflected), bit by bit: a packet is 32 bytes */
-static uint32_t crc32c(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffff;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78 & -(c & 1));
-	}
-	return ~c;
-}
-
-static void put16(uint8_t *p, unsigned int v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v & 0xffff);
-}
+#include "sctp.h"
 
 /* One address of either family with a port; 0 or -1. */
 static int sockaddr_of(const char *s, struct sockaddr_storage *ss, socklen_t *len)
