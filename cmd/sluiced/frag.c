@@ -112,22 +112,12 @@ int agent_frag_diff(const struct pol_ruleset *before, const struct pol_ruleset *
 	return r;
 }
 
+/* The index of the set of that name in rs, or -1 (pol_ruleset_set's binary search) */
 static ssize_t set_idx(const struct pol_ruleset *rs, const char *name)
 {
-	size_t lo = 0, hi = rs->nsets;
+	const struct pol_set *s = pol_ruleset_set(rs, name);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int d = strcmp(rs->sets[mid].name, name);
-
-		if (!d)
-			return (ssize_t)mid;
-		if (d < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return s ? s - rs->sets : -1;
 }
 
 static ssize_t class_idx(const struct pol_ruleset *rs, const char *name, size_t *at)

@@ -571,6 +571,22 @@ static int counter_cb(const struct nft_rule_info *r, void *data)
 	return 0;
 }
 
+/* Reads the counter rows of chain (NULL: the whole table) into c, again when a ruleset
+ * change interrupted the dump. */
+static int counters_walk(struct nft *nft, const struct chains *cs, const char *chain,
+			 struct counters *c)
+{
+	int r = -EINTR;
+
+	c->cs = cs;
+	for (int k = 0; k < ROUNDS && r == -EINTR; k++) {
+		c->n = 0;
+		c->cur[0] = '\0';
+		r = nft_rule_list(nft, F, T, chain, counter_cb, c);
+	}
+	return r;
+}
+
 int pnft_counters(struct nft *nft, struct pnft_counter **out, size_t *n)
 {
 	struct chains cs = {0};
@@ -582,14 +598,7 @@ int pnft_counters(struct nft *nft, struct pnft_counter **out, size_t *n)
 	r = chains_read(nft, &cs);
 	if (r < 0)
 		return r;
-	c.cs = &cs;
-	for (int k = 0; k < ROUNDS; k++) {
-		c.n = 0;
-		c.cur[0] = '\0';
-		r = nft_rule_list(nft, F, T, NULL, counter_cb, &c);
-		if (r != -EINTR)
-			break;
-	}
+	r = counters_walk(nft, &cs, NULL, &c);
 	chains_done(&cs);
 	if (r < 0) {
 		free(c.c);
@@ -611,14 +620,7 @@ int pnft_class_policies(struct nft *nft, const char *class_chain, char *out, siz
 	r = chains_read(nft, &cs);
 	if (r < 0)
 		return r;
-	c.cs = &cs;
-	for (int k = 0; k < ROUNDS; k++) {
-		c.n = 0;
-		c.cur[0] = '\0';
-		r = nft_rule_list(nft, F, T, class_chain, counter_cb, &c);
-		if (r != -EINTR)
-			break;
-	}
+	r = counters_walk(nft, &cs, class_chain, &c);
 	chains_done(&cs);
 	free(c.c);
 	if (r < 0)
