@@ -4,10 +4,14 @@
  * else deletes or changes our device, FDB entries, neighbours or routes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <linux/filter.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -108,6 +112,28 @@ void agent_dev_where(const struct agent *a, int family, struct overlay_where *w)
 	w->underlay = a->id.ifindex;
 }
 
+/* The notifications of our own requests (routes and neighbours carry the requester's port
+ * id; FDB entries, link and deleted neighbours carry 0) dropped by the kernel as it
+ * broadcasts them, before they are queued: a burst of a thousand peers would otherwise
+ * queue two thousand of them for us to read one recv() at a time, and ignore
+ * (event_touches() still does, should the filter be missing). */
+static void monitor_filter(int fd, uint32_t portid)
+{
+	struct sock_filter f[] = {
+		/* a classic BPF word load is big-endian: compared with portid in network order */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct nlmsghdr, nlmsg_pid)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, htonl(portid), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffff),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+
+	if (portid && setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		log_debug("rtnetlink monitor: no socket filter (%s): our own changes are read "
+			  "and ignored",
+			  strerror(errno));
+}
+
 int agent_monitor_open(struct agent *a)
 {
 	static const int groups[] = {RTNLGRP_LINK,	 RTNLGRP_NEIGH,	      RTNLGRP_IPV4_ROUTE,
@@ -131,6 +157,7 @@ int agent_monitor_open(struct agent *a)
 		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		return -errno;
+	monitor_filter(fd, a->nl.portid);
 	a->monfd = fd;
 	return 0;
 }
@@ -193,17 +220,90 @@ static bool route_is(const struct overlay_peer *p, const struct nl_route *rt)
 	       ip_eq(&rt->gw, p->direct ? &p->public_ip : &p->subnet.ip);
 }
 
+#define MACIDX_NONE UINT32_MAX
+
+void agent_macidx_free(struct agent_macidx *x)
+{
+	free(x->head);
+	free(x->next);
+	memset(x, 0, sizeof(*x));
+}
+
+static size_t mac_hash(const struct agent_macidx *x, const uint8_t mac[6])
+{
+	uint32_t h = 2166136261U; /* FNV-1a */
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619U;
+	return h & (x->hcap - 1);
+}
+
+static const struct overlay_peer *slot_peer(const struct agent *a, uint32_t s)
+{
+	const struct agent_peer *p = &a->peers[s / 2];
+
+	return s % 2 ? &p->p6 : &p->p4;
+}
+
+/* The index made to match the table: false when it cannot be (no memory) */
+static bool macidx_update(struct agent *a)
+{
+	struct agent_macidx *x = &a->macidx;
+	size_t hcap = 64, nslots = 2 * a->npeers;
+
+	if (x->built && x->gen == a->peers_gen)
+		return true;
+	while (hcap < nslots)
+		hcap *= 2;
+	if (hcap != x->hcap || nslots > x->nslots) {
+		agent_macidx_free(x);
+		x->head = malloc(hcap * sizeof(*x->head));
+		x->next = malloc((nslots ? nslots : 1) * sizeof(*x->next));
+		if (!x->head || !x->next) {
+			agent_macidx_free(x);
+			return false;
+		}
+		x->hcap = hcap;
+		x->nslots = nslots;
+	}
+	memset(x->head, 0xff, hcap * sizeof(*x->head));
+	for (uint32_t s = 0; s < nslots; s++) {
+		const struct agent_peer *p = &a->peers[s / 2];
+		size_t h;
+
+		if (!(s % 2 ? p->has6 : p->has4) || slot_peer(a, s)->direct)
+			continue;
+		h = mac_hash(x, slot_peer(a, s)->mac);
+		x->next[s] = x->head[h];
+		x->head[h] = s;
+	}
+	x->gen = a->peers_gen;
+	x->built = true;
+	return true;
+}
+
 /* Does the table hold what this neighbour, FDB entry or route says (the one our own change
- * made)? Route notifications carry the requester's port id, but link, neighbour and FDB ones
+ * made)? Route and neighbour notifications of our requests carry our request socket's port
+ * id (dropped: monitor_filter(), event_touches()), but FDB ones and a neighbour's deletion
  * carry 0: a notification of ours is known by matching what we programmed, or each change
- * would wake another resync. */
-static bool programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+ * would wake another resync. Neighbours and FDB entries are looked up by MAC; a route,
+ * rarely someone else's, is matched against the whole table. */
+static bool programmed(struct agent *a, const struct nlmsghdr *nlh, bool neigh)
 {
 	struct nl_neigh n;
 	struct nl_route rt;
 
 	if (neigh ? nl_neigh_parse(nlh, &n) < 0 : nl_route_parse(nlh, &rt) < 0)
 		return false;
+	if (neigh && !(n.has & NL_NEIGH_HAS_MAC))
+		return false;
+	if (neigh && macidx_update(a)) {
+		for (uint32_t s = a->macidx.head[mac_hash(&a->macidx, n.mac)]; s != MACIDX_NONE;
+		     s = a->macidx.next[s])
+			if (neigh_is(slot_peer(a, s), &n))
+				return true;
+		return false;
+	}
 	for (size_t i = 0; i < a->npeers; i++) {
 		const struct agent_peer *p = &a->peers[i];
 
@@ -216,7 +316,7 @@ static bool programmed(const struct agent *a, const struct nlmsghdr *nlh, bool n
 }
 
 /* An entry of ours added as we programmed it, or one we do not want deleted: nothing to do */
-static bool as_programmed(const struct agent *a, const struct nlmsghdr *nlh, bool neigh)
+static bool as_programmed(struct agent *a, const struct nlmsghdr *nlh, bool neigh)
 {
 	bool del = nlh->nlmsg_type == RTM_DELNEIGH || nlh->nlmsg_type == RTM_DELROUTE;
 
@@ -240,12 +340,12 @@ static bool addr_touches(const struct agent *a, const struct nlmsghdr *nlh)
 	return !is_own && ad.scope == RT_SCOPE_UNIVERSE;
 }
 
-static bool event_touches(const struct agent *a, const struct nlmsghdr *nlh)
+static bool event_touches(struct agent *a, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd;
 
-	/* our own route requests come back carrying our socket's port id (the others do not:
-	 * see programmed()) */
+	/* our own route and neighbour requests come back carrying our socket's port id (should
+	 * monitor_filter() have failed; the others do not: see programmed()) */
 	if (nlh->nlmsg_pid && nlh->nlmsg_pid == a->nl.portid)
 		return false;
 	switch (nlh->nlmsg_type) {
@@ -278,6 +378,7 @@ bool agent_monitor_read(struct agent *a)
 {
 	char buf[65536];
 	bool touched = false;
+	size_t count = 0;
 
 	for (;;) {
 		ssize_t n = recv(a->monfd, buf, sizeof(buf), 0);
@@ -295,9 +396,15 @@ bool agent_monitor_read(struct agent *a)
 			break;
 		len = (int)n;
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len);
-		     nlh = mnl_nlmsg_next(nlh, &len))
+		     nlh = mnl_nlmsg_next(nlh, &len)) {
+			count++;
 			if (!touched && event_touches(a, nlh))
 				touched = true;
+		}
 	}
+	/* (tests count them: our own burst's routes and neighbours are not among them) */
+	if (count)
+		log_debug("rtnetlink monitor: %zu notification%s read", count,
+			  count == 1 ? "" : "s");
 	return touched;
 }

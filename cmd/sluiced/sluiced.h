@@ -118,6 +118,18 @@ struct agent_keyidx {
 	size_t hcap, ncap;
 };
 
+/* MAC -> the table's peers (IPv4 and IPv6 ones) with that VtepMAC: the monitor checks each
+ * FDB or neighbour notification against the table (a thousand after a burst of a thousand
+ * peers) with one chain walk, not a scan of the table. Built again on the first notification
+ * after the table changed (gen). */
+struct agent_macidx {
+	uint32_t *head; /* hcap chains' first slot, UINT32_MAX: empty */
+	uint32_t *next; /* per slot: peer i's IPv4 entry is slot 2i, its IPv6 one 2i + 1 */
+	size_t hcap, nslots;
+	unsigned int gen; /* the table's gen it was built from */
+	bool built;
+};
+
 /* What the retry timer has to do again (after a failure talking to the store) */
 enum {
 	AGENT_NEED_START = 1U << 0, /* config, lease, data plane, list, watch */
@@ -149,6 +161,8 @@ struct agent {
 	struct agent_peer *peers;
 	size_t npeers, cap;
 	struct agent_keyidx pidx; /* peers' keys */
+	unsigned int peers_gen; /* bumped with each change to peers[] */
+	struct agent_macidx macidx; /* kernel.c */
 	unsigned int need;
 	int backoff_ms;
 	int resync_backoff_ms; /* the next wait after a failed resync */
@@ -197,6 +211,7 @@ int agent_monitor_open(struct agent *a);
 /* Reads the monitor's events; true when one touches our device or entries */
 bool agent_monitor_read(struct agent *a);
 void agent_dev_where(const struct agent *a, int family, struct overlay_where *w);
+void agent_macidx_free(struct agent_macidx *x);
 
 static inline bool agent_has_prefix(const char *s, const char *p)
 {
