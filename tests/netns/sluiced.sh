@@ -189,6 +189,19 @@ ip link del sluice.1
 MS=$(ms_until 5 entries_are "1 1 1") || ip -d link
 check_ms device-restored 1000 "$MS"
 check_eq device-restored-mac "$MAC" "$(jq -r '.[0].address' <<<"$(ip -j link show sluice.1)")"
+# a neighbour or an FDB entry deleted by hand: their notifications carry port id 0, as our
+# own FDB entries' do (matched against the table by MAC)
+ip neigh del 10.244.77.0 dev sluice.1
+MS=$(ms_until 5 entries_are "1 1 1")
+check_ms neigh-restored 1000 "$MS"
+bridge fdb del 82:3e:1c:5a:aa:01 dev sluice.1 dst 192.168.100.7
+MS=$(ms_until 5 entries_are "1 1 1")
+check_ms fdb-restored 1000 "$MS"
+# an entry replaced by hand with another MAC (the notification carries ip's port id: the
+# socket filter lets it through)
+ip neigh replace 10.244.77.0 lladdr 82:3e:1c:5a:aa:0f dev sluice.1 nud permanent
+MS=$(ms_until 5 entries_are "1 1 1")
+check_ms neigh-replaced-restored 1000 "$MS"
 
 # --- the peer's lease goes: its entries go
 ctl store del "$PEER" >/dev/null
@@ -348,6 +361,29 @@ bridge fdb add 0a:11:22:33:44:55 dev sluice.1 dst 192.168.100.9 dynamic
 ip route del 10.244.77.0/24 # one resync
 until_true 2 entries_are "1 1 1"
 check_eq learned-fdb-kept 1 "$(bridge fdb show dev sluice.1 | grep -c '^0a:11:22:33:44:55 dst')"
+
+# --- our own burst: the monitor reads its FDB notifications only (port id 0: matched against
+# the table), not its routes' and neighbours' (our request socket's port id: the socket filter
+# drops them in the kernel), and wakes no resync
+monitor_read() { sed -n 's/.*rtnetlink monitor: \([0-9]*\) notifications\{0,1\} read$/\1/p' "$LOG" | awk '{ s += $1 } END { print s + 0 }'; }
+fdbs_read() { [ "$(monitor_read)" -ge 20 ]; }
+N0=$(st '.Peers | length')
+kill -STOP "$PID"
+for i in $(seq 1 20); do
+	ctl store put "$P/subnets/10.244.$((B + i)).0-24" -- "{\"PublicIP\":\"10.9.0.$i\",\"BackendType\":\"vxlan\",\"BackendData\":{\"VNI\":1,\"VtepMAC\":\"82:3e:1c:5a:cc:$(printf %02x "$i")\"}}" >/dev/null
+done
+R=$(mod_rev "$P/subnets/10.244.$((B + 20)).0-24")
+: >"$LOG"
+kill -CONT "$PID"
+if until_true 5 rev_at_least "$R"; then pass burst-applied; else fail burst-applied "$(cat "$STATUS")"; fi
+until_true 5 fdbs_read
+sleep 0.5 # (anything else the burst would make it read)
+check_eq burst-monitor-fdb-only 20 "$(monitor_read)"
+check_eq burst-no-resync 0 "$(grep -c 'resync after' "$LOG")"
+kill -STOP "$PID"
+for i in $(seq 1 20); do ctl store del "$P/subnets/10.244.$((B + i)).0-24" >/dev/null; done
+kill -CONT "$PID"
+if until_true 5 peers_are "$N0"; then pass burst-removed; else fail burst-removed "$(cat "$STATUS")"; fi
 kill -TERM "$PID"
 until_true 10 gone "$PID" && { wait "$PID"; PID=; }
 
