@@ -32,11 +32,28 @@ enum {
 	HAS_DIRECT = 1U << 3, /* OVERLAY_RTPROT route on the underlay */
 };
 
+/* One request of an op. An op's requests are of increasing kinds, in the order they go to
+ * the kernel when the op is alone. */
+enum req_kind {
+	RQ_NEIGH, /* a VXLAN add: neighbour, FDB entry, route (Flannel's order) */
+	RQ_FDB,
+	RQ_ROUTE,
+	RQ_DIRECT, /* a direct add: its route, then what a VXLAN peer had */
+	RQ_DIRECT_NEIGH_DEL,
+	RQ_DIRECT_FDB_DEL,
+	RQ_DEL_DIRECT, /* a del: the reverse order */
+	RQ_DEL_ROUTE,
+	RQ_DEL_FDB,
+	RQ_DEL_NEIGH,
+	RQ_KINDS,
+};
+
 struct op {
 	enum op_kind kind;
 	unsigned int has; /* OP_DEL: which entries */
 	struct overlay_peer p;
-	size_t first, n; /* its requests in the batch */
+	size_t req[4]; /* its requests' places in the batch, in the op's order */
+	unsigned int nreq;
 	const char *verb; /* for the note: "add", "replace", "remove", "remove stray" */
 };
 
@@ -123,73 +140,129 @@ static struct nl_neigh vxlan_neigh(const struct overlay_where *w, const struct o
 	return n;
 }
 
-/* Queues op's requests. Adds: Flannel's order, neighbour, FDB, then the route, so that the
- * route never resolves its gateway through ARP; a direct peer gets its route (replacing a
- * VXLAN route to the same subnet) and loses a neighbour and, when its MAC is given (a lease
- * names it even with DirectRouting), the FDB entry it may have had.
- * Deletes: the reverse order. Returns 0 or -errno (nothing sent yet: the batch is lost). */
-static int op_queue(struct nl *nl, const struct overlay_where *w, struct op *o)
+/* The kinds of op's requests, in order; returns how many. Adds: Flannel's order, neighbour,
+ * FDB, then the route, so that the route never resolves its gateway through ARP; a direct
+ * peer gets its route (replacing a VXLAN route to the same subnet) and loses a neighbour
+ * and, when its MAC is given (a lease names it even with DirectRouting), the FDB entry it
+ * may have had. Deletes: the reverse order. */
+static unsigned int op_kinds(const struct op *o, enum req_kind k[4])
+{
+	unsigned int n = 0;
+
+	if (o->kind == OP_ADD && !o->p.direct) {
+		k[n++] = RQ_NEIGH;
+		k[n++] = RQ_FDB;
+		k[n++] = RQ_ROUTE;
+	} else if (o->kind == OP_ADD) {
+		k[n++] = RQ_DIRECT;
+		k[n++] = RQ_DIRECT_NEIGH_DEL;
+		if (!mac_zero(o->p.mac))
+			k[n++] = RQ_DIRECT_FDB_DEL;
+	} else {
+		if (o->has & HAS_DIRECT)
+			k[n++] = RQ_DEL_DIRECT;
+		if (o->has & HAS_ROUTE)
+			k[n++] = RQ_DEL_ROUTE;
+		if (o->has & HAS_FDB)
+			k[n++] = RQ_DEL_FDB;
+		if (o->has & HAS_NEIGH)
+			k[n++] = RQ_DEL_NEIGH;
+	}
+	return n;
+}
+
+/* Queues op's request of kind k, its place recorded. Returns 0 or -errno (nothing sent yet:
+ * the batch is lost). */
+static int req_queue(struct nl *nl, const struct overlay_where *w, struct op *o, enum req_kind k)
 {
 	const struct overlay_peer *p = &o->p;
 	struct nl_neigh n = vxlan_neigh(w, p);
 	struct nl_route rt;
-	int r = 0;
 
-	o->first = nl_batch_count(nl);
-	if (o->kind == OP_ADD && !p->direct) {
+	o->req[o->nreq++] = nl_batch_count(nl);
+	switch (k) {
+	case RQ_NEIGH:
+		return nl_neigh_add(nl, &n, true);
+	case RQ_FDB:
+		return nl_fdb_add(nl, w->dev, p->mac, &p->public_ip, true);
+	case RQ_ROUTE:
 		rt = vxlan_route(w, p);
-		if ((r = nl_neigh_add(nl, &n, true)) < 0 ||
-		    (r = nl_fdb_add(nl, w->dev, p->mac, &p->public_ip, true)) < 0 ||
-		    (r = nl_route_add(nl, &rt, true)) < 0)
-			return r;
-	} else if (o->kind == OP_ADD) {
+		return nl_route_add(nl, &rt, true);
+	case RQ_DIRECT:
 		rt = direct_route(w, p);
-		if ((r = nl_route_add(nl, &rt, true)) < 0)
-			return r;
+		return nl_route_add(nl, &rt, true);
+	case RQ_DIRECT_NEIGH_DEL:
+	case RQ_DEL_NEIGH:
 		n.has = 0;
-		if ((r = nl_neigh_del(nl, &n)) < 0)
-			return r;
-		if (!mac_zero(p->mac) && (r = nl_fdb_del(nl, w->dev, p->mac, NULL)) < 0)
-			return r;
-	} else {
-		if (o->has & HAS_DIRECT) {
-			rt = direct_route(w, p);
-			if ((r = nl_route_del(nl, &rt)) < 0)
-				return r;
-		}
-		if (o->has & HAS_ROUTE) {
-			/* any protocol: Flannel's own routes (protocol boot) on the device go too */
-			rt = vxlan_route(w, p);
-			rt.gw.family = 0;
-			rt.protocol = 0;
-			rt.flags = 0;
-			if ((r = nl_route_del(nl, &rt)) < 0)
-				return r;
-		}
-		if (o->has & HAS_FDB) {
-			if ((r = nl_fdb_del(nl, w->dev, p->mac,
-					    p->public_ip.family ? &p->public_ip : NULL)) < 0)
-				return r;
-		}
-		if (o->has & HAS_NEIGH) {
-			n.has = 0;
-			if ((r = nl_neigh_del(nl, &n)) < 0)
-				return r;
+		return nl_neigh_del(nl, &n);
+	case RQ_DIRECT_FDB_DEL:
+		return nl_fdb_del(nl, w->dev, p->mac, NULL);
+	case RQ_DEL_DIRECT:
+		rt = direct_route(w, p);
+		return nl_route_del(nl, &rt);
+	case RQ_DEL_ROUTE:
+		/* any protocol: Flannel's own routes (protocol boot) on the device go too */
+		rt = vxlan_route(w, p);
+		rt.gw.family = 0;
+		rt.protocol = 0;
+		rt.flags = 0;
+		return nl_route_del(nl, &rt);
+	case RQ_DEL_FDB:
+		return nl_fdb_del(nl, w->dev, p->mac, p->public_ip.family ? &p->public_ip : NULL);
+	case RQ_KINDS:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* Ops whose requests may go kind by kind: VXLAN adds (all neighbours, all FDB entries, then
+ * all routes: each route still after its own neighbour and FDB entry) and deletes (of
+ * different peers: independent). A direct add stays whole: its FDB delete must come
+ * where it was, before or after a VXLAN add of the same MAC. */
+static int op_class(const struct op *o)
+{
+	return o->kind == OP_DEL ? 1 : o->p.direct ? 0 : 2;
+}
+
+/* Queues ops[0..n): each run of consecutive ops of one class (but direct adds) kind by
+ * kind, so that a listener on route notifications (an rtnetlink monitor) is woken for a
+ * run of routes rather than once per peer. Returns 0 or -errno (the batch is lost). */
+static int ops_queue(struct nl *nl, const struct overlay_where *w, struct op *ops, size_t n)
+{
+	size_t i, j, m;
+	int r;
+
+	for (i = 0; i < n; i = j) {
+		int c = op_class(&ops[i]);
+
+		for (j = i + 1; c && j < n && op_class(&ops[j]) == c; j++)
+			;
+		for (m = i; m < j; m++)
+			ops[m].nreq = 0;
+		for (int k = 0; k < RQ_KINDS; k++) {
+			for (m = i; m < j; m++) {
+				enum req_kind kinds[4];
+				unsigned int nk = op_kinds(&ops[m], kinds);
+
+				for (unsigned int q = 0; q < nk; q++)
+					if (kinds[q] == (enum req_kind)k &&
+					    (r = req_queue(nl, w, &ops[m], kinds[q])) < 0)
+						return r;
+			}
 		}
 	}
-	o->n = nl_batch_count(nl) - o->first;
 	return 0;
 }
 
-/* An absent entry is what a delete wants. */
-static bool ignorable(const struct op *o, size_t i, int e)
+/* An absent entry is what a delete wants (q: the request's place in the op's order). */
+static bool ignorable(const struct op *o, unsigned int q, int e)
 {
 	if (e >= 0)
 		return true;
 	if (e != -ENOENT && e != -ESRCH)
 		return false;
 	/* a direct add's cleanup deletes: everything after its route */
-	return o->kind == OP_DEL || (o->p.direct && i > o->first);
+	return o->kind == OP_DEL || (o->p.direct && q > 0);
 }
 
 /* Runs ops[0..n) in one batch; res[i] gets op i's result (0 or -errno); the first failure
@@ -200,6 +273,7 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 {
 	size_t i, k, total, first_failed = (size_t)-1, nundo = 0;
 	int *errs = NULL, r, first = 0;
+	unsigned int q;
 	struct op *undo;
 	char s[160];
 
@@ -208,8 +282,8 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 	if (!n)
 		return 0;
 	r = nl_batch_begin(nl);
-	for (i = 0; r == 0 && i < n; i++)
-		r = op_queue(nl, w, &ops[i]);
+	if (r == 0)
+		r = ops_queue(nl, w, ops, n);
 	total = nl_batch_count(nl);
 	if (r == 0 && !(errs = calloc(total ? total : 1, sizeof(*errs))))
 		r = nl_fail(nl, -ENOMEM, NULL);
@@ -225,8 +299,9 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 		if (errs[k] < 0)
 			first_failed = k;
 	for (i = 0; i < n; i++) {
-		for (k = ops[i].first; k < ops[i].first + ops[i].n; k++) {
-			if (ignorable(&ops[i], k, errs[k]))
+		for (q = 0; q < ops[i].nreq; q++) {
+			k = ops[i].req[q];
+			if (ignorable(&ops[i], q, errs[k]))
 				continue;
 			res[i] = errs[k];
 			/* the first failure only: sync's notes name every failed peer */
@@ -257,9 +332,7 @@ static int ops_run(struct nl *nl, const struct overlay_where *w, struct op *ops,
 		k++;
 	}
 	if (nl_batch_begin(nl) == 0) {
-		for (i = 0; i < k && op_queue(nl, w, &undo[i]) == 0; i++)
-			;
-		if (i == k)
+		if (ops_queue(nl, w, undo, k) == 0)
 			(void)nl_batch_flush(nl, NULL, 0);
 		else
 			nl_batch_abort(nl);

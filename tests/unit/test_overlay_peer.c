@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* common/overlay/peer.c's requests, parsed back from a dry netlink handle's batch: per VXLAN
- * peer neighbour, FDB entry, onlink route (Flannel's order), replace semantics, protocol
- * 83; direct routes; deletes in reverse order and before adds; IPv6; bad input; sync's
- * notes; the batch API itself. */
+ * peer neighbour, FDB entry, onlink route (Flannel's order; a batch's VXLAN adds kind by
+ * kind), replace semantics, protocol 83; direct routes, whole; deletes in reverse order and
+ * before adds; IPv6; bad input; sync's notes; the batch API itself. */
 #define T_NAME "test_overlay_peer"
 #include <errno.h>
 #include <stdlib.h>
@@ -80,9 +80,9 @@ static void test_vxlan_order(void)
 	T_EQ(overlay_peers_apply(&nl, &w, p, 2, NULL, 0, &err), 2);
 	batch_msgs(&nl, &ms);
 	T_EQ(ms.n, 6);
+	/* the peers' neighbours, then their FDB entries, then their routes */
 	for (int i = 0; i < 2; i++) {
-		const struct nlmsghdr *ne = ms.m[3 * i], *fdb = ms.m[3 * i + 1],
-				      *ro = ms.m[3 * i + 2];
+		const struct nlmsghdr *ne = ms.m[i], *fdb = ms.m[2 + i], *ro = ms.m[4 + i];
 		const char *net = i ? "10.244.3.0" : "10.244.2.0";
 
 		/* 1. neighbour: network address -> VtepMAC, permanent */
@@ -180,30 +180,86 @@ static void test_del_reverse_first(void)
 	T_EQ(nl_open_dry(&nl), 0);
 	T_EQ(overlay_peers_apply(&nl, &w, &add, 1, del, 2, &err), 3);
 	batch_msgs(&nl, &ms);
-	T_EQ(ms.n, 3 + 1 + 3);
-	/* the VXLAN peer: route, FDB, neighbour */
+	T_EQ(ms.n, 1 + 3 + 3);
+	/* the deletes kind by kind: the direct peer's route (its only entry, ours by
+	 * protocol), the VXLAN peer's route, FDB entry, neighbour */
 	T_EQ(ms.m[0]->nlmsg_type, RTM_DELROUTE);
 	T_EQ(nl_route_parse(ms.m[0], &rt), 0);
-	T_EQ(rt.oif, DEV);
-	T_ASSERT(ip_is(&rt.dst.ip, "10.244.2.0"));
-	T_EQ(ms.m[1]->nlmsg_type, RTM_DELNEIGH);
-	T_EQ(nl_neigh_parse(ms.m[1], &n), 0);
-	T_EQ(n.family, AF_BRIDGE);
-	T_ASSERT(ip_is(&n.ip, "192.168.0.12"));
-	T_EQ(ms.m[2]->nlmsg_type, RTM_DELNEIGH);
-	T_EQ(nl_neigh_parse(ms.m[2], &n), 0);
-	T_EQ(n.family, AF_INET);
-	T_ASSERT(ip_is(&n.ip, "10.244.2.0"));
-	/* the direct peer: its route only, ours by protocol */
-	T_EQ(ms.m[3]->nlmsg_type, RTM_DELROUTE);
-	T_EQ(nl_route_parse(ms.m[3], &rt), 0);
 	T_EQ(rt.oif, UNDERLAY);
 	T_EQ(rt.protocol, 83);
 	T_ASSERT(ip_is(&rt.gw, "192.168.0.15"));
+	T_EQ(ms.m[1]->nlmsg_type, RTM_DELROUTE);
+	T_EQ(nl_route_parse(ms.m[1], &rt), 0);
+	T_EQ(rt.oif, DEV);
+	T_ASSERT(ip_is(&rt.dst.ip, "10.244.2.0"));
+	T_EQ(ms.m[2]->nlmsg_type, RTM_DELNEIGH);
+	T_EQ(nl_neigh_parse(ms.m[2], &n), 0);
+	T_EQ(n.family, AF_BRIDGE);
+	T_ASSERT(ip_is(&n.ip, "192.168.0.12"));
+	T_EQ(ms.m[3]->nlmsg_type, RTM_DELNEIGH);
+	T_EQ(nl_neigh_parse(ms.m[3], &n), 0);
+	T_EQ(n.family, AF_INET);
+	T_ASSERT(ip_is(&n.ip, "10.244.2.0"));
 	/* then the add */
 	T_EQ(ms.m[4]->nlmsg_type, RTM_NEWNEIGH);
 	T_EQ(ms.m[5]->nlmsg_type, RTM_NEWNEIGH);
 	T_EQ(ms.m[6]->nlmsg_type, RTM_NEWROUTE);
+	nl_close(&nl);
+}
+
+/* A direct add among VXLAN adds stays whole and in its place: the runs of VXLAN adds
+ * around it go kind by kind (its FDB delete of a MAC a VXLAN add of the batch may
+ * program keeps its order against that add). */
+static void test_mixed_runs(void)
+{
+	struct overlay_where w = {AF_INET, DEV, UNDERLAY};
+	struct overlay_peer p[4] = {peer("10.244.2.0/24", "192.168.0.12", mac2),
+				    peer("10.244.3.0/24", "192.168.0.13", mac3),
+				    peer("10.244.4.0/24", "192.168.0.14", NULL),
+				    peer("10.244.5.0/24", "192.168.0.15", mac3)};
+	static const struct {
+		uint16_t type;
+		uint8_t family; /* of a neighbour */
+		const char *ip; /* neighbour, FDB dst or route dst */
+	} want[] = {
+		{RTM_NEWNEIGH, AF_INET, "10.244.2.0"},
+		{RTM_NEWNEIGH, AF_INET, "10.244.3.0"},
+		{RTM_NEWNEIGH, AF_BRIDGE, "192.168.0.12"},
+		{RTM_NEWNEIGH, AF_BRIDGE, "192.168.0.13"},
+		{RTM_NEWROUTE, 0, "10.244.2.0"},
+		{RTM_NEWROUTE, 0, "10.244.3.0"},
+		{RTM_NEWROUTE, 0, "10.244.4.0"},
+		{RTM_DELNEIGH, AF_INET, "10.244.4.0"},
+		{RTM_DELNEIGH, AF_BRIDGE, NULL},
+		{RTM_NEWNEIGH, AF_INET, "10.244.5.0"},
+		{RTM_NEWNEIGH, AF_BRIDGE, "192.168.0.15"},
+		{RTM_NEWROUTE, 0, "10.244.5.0"},
+	};
+	struct err err = {0};
+	struct nl nl;
+	struct msgs ms;
+	struct nl_neigh n;
+	struct nl_route rt;
+
+	memcpy(p[2].mac, mac3, 6); /* the direct peer names a MAC a VXLAN add programs */
+	T_EQ(nl_open_dry(&nl), 0);
+	T_EQ(overlay_peers_apply(&nl, &w, p, 4, NULL, 0, &err), 4);
+	batch_msgs(&nl, &ms);
+	T_EQ(ms.n, (int)(sizeof(want) / sizeof(want[0])));
+	for (int i = 0; i < ms.n && i < (int)(sizeof(want) / sizeof(want[0])); i++) {
+		T_EQ(ms.m[i]->nlmsg_type, want[i].type);
+		if (want[i].type == RTM_NEWROUTE) {
+			T_EQ(nl_route_parse(ms.m[i], &rt), 0);
+			T_ASSERT(ip_is(&rt.dst.ip, want[i].ip));
+			continue;
+		}
+		T_EQ(nl_neigh_parse(ms.m[i], &n), 0);
+		T_EQ(n.family, want[i].family);
+		if (want[i].ip)
+			T_ASSERT(ip_is(&n.ip, want[i].ip));
+		else
+			T_ASSERT(!memcmp(n.mac, mac3, 6));
+	}
 	nl_close(&nl);
 }
 
@@ -378,6 +434,7 @@ static void test_batch_api(void)
 int main(void)
 {
 	T_RUN(test_vxlan_order);
+	T_RUN(test_mixed_runs);
 	T_RUN(test_direct);
 	T_RUN(test_del_reverse_first);
 	T_RUN(test_replace_old);
