@@ -428,6 +428,11 @@ static uint32_t batch_seq(const struct nl_batch *b, size_t i)
 	return ((const struct nlmsghdr *)(b->buf + b->off[i]))->nlmsg_seq;
 }
 
+static struct nlmsghdr *batch_msg(const struct nl_batch *b, size_t i)
+{
+	return (struct nlmsghdr *)(b->buf + b->off[i]);
+}
+
 static size_t batch_end(const struct nl_batch *b, size_t i)
 {
 	return i + 1 < b->n ? b->off[i + 1] : b->len;
@@ -490,12 +495,19 @@ static int batch_read(struct nl *nl, size_t i, size_t end, int *res, size_t *nfa
 			res[j] = batch_ack_error(nl, nlh, avail, *nfailed == 0);
 			if (res[j] < 0)
 				++*nfailed;
-			/* requests skipped over had no ack: cannot happen in order, count them */
-			for (; i < j; i++)
-				if (res[i] == 1) {
-					res[i] = -EPROTO;
-					++*nfailed;
+			/* the requests before it that were sent without NLM_F_ACK and are not
+			 * answered succeeded (the kernel answers a failed request whatever its
+			 * flags, in order); one with NLM_F_ACK but no ack cannot happen in order */
+			for (; i < j; i++) {
+				if (res[i] != 1)
+					continue;
+				if (!(batch_msg(b, i)->nlmsg_flags & NLM_F_ACK)) {
+					res[i] = 0;
+					continue;
 				}
+				res[i] = -EPROTO;
+				++*nfailed;
+			}
 			i = j + 1;
 		}
 	}
@@ -540,6 +552,10 @@ int nl_batch_flush(struct nl *nl, int *errs, size_t nerrs)
 		for (j = i + 1;
 		     j < b->n && j - i < per && batch_end(b, j) - b->off[i] + 32 <= sndbuf; j++)
 			;
+		/* only the chunk's last request asks for an ack: a failed one is answered
+		 * anyway, so the ack of the last says the silent ones before it succeeded */
+		for (k = i; k + 1 < j; k++)
+			batch_msg(b, k)->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
 		do
 			r = (int)mnl_socket_sendto(nl->sk, b->buf + b->off[i],
 						   batch_end(b, j - 1) - b->off[i]);

@@ -57,7 +57,10 @@ int nl_dump(struct nl *nl, struct nlmsghdr *nlh, int (*cb)(const struct nlmsghdr
 /* Batches: many acked requests sent back to back in as few sendmsg() calls as the socket's
  * buffers allow (they are grown for it), their acks read afterwards and matched by
  * sequence number. The kernel handles one socket's requests in the order sent and goes on
- * past a failed one, so each request gets its own result. Between nl_batch_begin() and
+ * past a failed one, so each request gets its own result. Only the last request of each
+ * sendmsg() asks for an ack (NLM_F_ACK): the kernel answers a failed request whatever its
+ * flags, so the ones before that ack that are not answered succeeded (an ack each cost the
+ * kernel an skb and us its read: a fifth of a 1,000-peer batch's time). Between nl_batch_begin() and
  * nl_batch_flush()/nl_batch_abort(), every nl_talk() (so every builder of nl_route.h,
  * nl_link.h...) queues its request; dumps still go out at once. */
 
