@@ -10,19 +10,72 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <linux/rtnetlink.h>
 
 #include "base/err.h"
 #include "base/log.h"
 #include "base/mac.h"
+#include "netlink/nl_route.h"
 #include "overlay/peer.h"
 #include "store/store.h"
 #include "subnet/lease.h"
 #include "subnet/netconf.h"
 #include "sluiced.h"
 
+static int seg_add(const struct nl_addr *ad, void *data)
+{
+	struct agent_segs *s = data;
+
+	if (ad->scope != RT_SCOPE_UNIVERSE)
+		return 0;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		struct ip_prefix *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = ad->prefix;
+	return 0;
+}
+
+/* The underlay's addresses are read again by the next lease that needs them */
+static void segs_forget(struct agent *a)
+{
+	a->segs.n = 0;
+	a->segs.read4 = a->segs.read6 = false;
+}
+
+/* flannel's ip.DirectRouting: ip lies in a prefix of one of the underlay's global addresses
+ * (as overlay_same_segment(), with the addresses dumped once per family until forgotten) */
 static bool direct(struct agent *a, const struct ip_addr *ip)
 {
-	return a->conf.direct_routing && overlay_same_segment(&a->nl, a->id.ifindex, ip) > 0;
+	struct agent_segs *s = &a->segs;
+	bool *read = ip->family == AF_INET ? &s->read4 : &s->read6;
+	bool *ok = ip->family == AF_INET ? &s->ok4 : &s->ok6;
+
+	if (!a->conf.direct_routing || a->id.ifindex <= 0 ||
+	    (ip->family != AF_INET && ip->family != AF_INET6))
+		return false;
+	if (!*read) {
+		size_t n0 = s->n;
+		int r, tries = 0;
+
+		do {
+			s->n = n0;
+			r = nl_addr_dump(&a->nl, a->id.ifindex, ip->family, seg_add, s);
+		} while (r == -EINTR && ++tries < 5);
+		if (r < 0)
+			s->n = n0;
+		*read = true;
+		*ok = r >= 0;
+	}
+	for (size_t i = 0; *ok && i < s->n; i++)
+		if (s->v[i].ip.family == ip->family && ip_prefix_contains(&s->v[i], ip))
+			return true;
+	return false;
 }
 
 /* flanneld keeps the IPv6 VTEP MAC in BackendV6Data; sluice's leases use one MAC for both */
@@ -415,6 +468,8 @@ void agent_peers_free(struct agent *a)
 	a->peers_gen++;
 	kx_free(&a->pidx);
 	agent_macidx_free(&a->macidx);
+	free(a->segs.v);
+	memset(&a->segs, 0, sizeof(a->segs));
 }
 
 static int sync_family(struct agent *a, int family)
@@ -482,6 +537,7 @@ int agent_relist(struct agent *a)
 	int64_t rev = 0;
 	int n, i;
 
+	segs_forget(a);
 	n = subnet_list(a->store, a->o.prefix, &ls, &rev, &e);
 	if (n < 0) {
 		agent_store_failed(a, "list the leases", &e);
@@ -559,6 +615,7 @@ int agent_watch_drain(struct agent *a, int *timeout_ms)
 	int r, n = 0;
 
 	*timeout_ms = -1;
+	segs_forget(a);
 	while (a->watch) {
 		memset(&ev, 0, sizeof(ev));
 		r = store_watch_next(a->watch, &ev, timeout_ms, &e);

@@ -130,6 +130,15 @@ struct agent_macidx {
 	bool built;
 };
 
+/* The underlay's global prefixes per family (DirectRouting: a peer whose PublicIP lies in
+ * one shares our segment), read once per listing or drain of the watch, when a lease first
+ * needs them, not once per lease: a burst of 1,000 leases was 1,000 address dumps. */
+struct agent_segs {
+	struct ip_prefix *v;
+	size_t n, cap;
+	bool read4, read6, ok4, ok6; /* dumped; the dump succeeded */
+};
+
 /* What the retry timer has to do again (after a failure talking to the store) */
 enum {
 	AGENT_NEED_START = 1U << 0, /* config, lease, data plane, list, watch */
@@ -162,6 +171,7 @@ struct agent {
 	size_t npeers, cap;
 	struct agent_keyidx pidx; /* peers' keys */
 	unsigned int peers_gen; /* bumped with each change to peers[] */
+	struct agent_segs segs; /* peers.c */
 	struct agent_macidx macidx; /* kernel.c */
 	unsigned int need;
 	int backoff_ms;
