@@ -350,8 +350,10 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 		}
 		start = from = i + 1;
 	}
-	memmove(w->line, w->line + start, w->len - start);
-	w->len -= start;
+	if (start) { /* a large message arrives in many reads: not copied onto itself each time */
+		memmove(w->line, w->line + start, w->len - start);
+		w->len -= start;
+	}
 	return len;
 }
 
@@ -476,8 +478,10 @@ static size_t on_grpc_stream(char *data, size_t size, size_t n, void *arg)
 		if (!on_message(w, r, &m))
 			return 0;
 	}
-	memmove(w->line, w->line + start, w->len - start);
-	w->len -= start;
+	if (start) { /* a large message arrives in many reads: not copied onto itself each time */
+		memmove(w->line, w->line + start, w->len - start);
+		w->len -= start;
+	}
 	return len;
 }
 
