@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The etcd backend's pure part: URL parsing with its exact errors, the request bodies byte
  * for byte (etcd's gateway ignores a misspelt field silently: a wrong "range_end" would turn
- * a listing into a get), and the answers of the reference transcripts read back. */
+ * a listing into a get), and the answers of the reference transcripts read back; the gRPC
+ * watch's WatchResponse messages as the watch takes them (etcd_parse_watch_pb). */
 #define T_NAME "test_etcd"
 #include <errno.h>
 #include <stdio.h>
