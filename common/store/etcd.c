@@ -4,8 +4,8 @@
  * endpoints tried in turn. Range (get and list) goes over gRPC instead (KV.Range on
  * HTTP/2, a handle of its own), since the gateway's JSON of a large listing costs the
  * server more than the range itself; an endpoint that does not speak gRPC (an HTTP/1.1
- * proxy in front of the gateway) turns the store back to JSON. The watch is in
- * store/etcd_watch.c. */
+ * proxy in front of the gateway) turns the store back to JSON. The watch (gRPC too, with
+ * the same fallback) is in store/etcd_watch.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +37,7 @@ struct etcd_store {
 	/* gRPC: its handle, headers and the answer's status; want is the message's length
 	 * with its prefix once the prefix came, frame_err why the body was refused */
 	CURL *grpc;
-	struct curl_slist *grpc_headers;
+	struct curl_slist *grpc_headers, *watch_headers;
 	struct etcd_grpc_status st;
 	size_t want;
 	int frame_err;
@@ -117,7 +117,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 }
 
 /* The gateway's error answer: {"error":"...","message":"...","code":N} (gRPC code) */
-static int grpc_errno(int code)
+int etcd_grpc_errno(int code)
 {
 	switch (code) {
 	case 3: /* InvalidArgument */
@@ -251,7 +251,8 @@ int etcd_post(struct etcd_store *s, const char *path, cJSON *req, enum etcd_call
 			}
 			if (status >= 500)
 				continue;
-			r = err_fail(err, CNI_ERR_IO, grpc_errno(code), "etcd %s: %s", what, last);
+			r = err_fail(err, CNI_ERR_IO, etcd_grpc_errno(code), "etcd %s: %s", what,
+				     last);
 			goto out;
 		}
 		if (!answered) {
@@ -445,7 +446,7 @@ static size_t on_grpc_body(char *data, size_t size, size_t n, void *arg)
 
 /* gRPC codes an HTTP gateway answers with a 5xx: this member cannot serve it now, another
  * may (Unknown, DeadlineExceeded, Unimplemented, Internal, Unavailable, DataLoss) */
-static bool grpc_retry(int code)
+bool etcd_grpc_retry(int code)
 {
 	return code == 2 || code == 4 || code == 12 || code == 13 || code == 14 || code == 15;
 }
@@ -463,6 +464,22 @@ static bool not_h2(const struct etcd_store *s, CURLcode c)
 		(c == CURLE_GOT_NOTHING || c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR));
 }
 
+bool etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
+		       const struct etcd_grpc_status *st)
+{
+	CURLcode c = (CURLcode)code;
+	long version = 0, fresh = 0;
+
+	curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &version);
+	if ((c == CURLE_OK || c == CURLE_WRITE_ERROR) &&
+	    (!st->grpc || version != CURL_HTTP_VERSION_2_0))
+		return true;
+	/* only a connection made for this call tells whether the endpoint speaks HTTP/2: a
+	 * reused one may have been closed by the server */
+	curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &fresh);
+	return c != CURLE_OK && fresh > 0 && not_h2(s, c);
+}
+
 /* libcurl before 8.0 fails the second request on a reused prior-knowledge HTTP/2
  * connection ("Error in the HTTP2 framing layer" before anything is sent: curl issue
  * 10634, Debian 12 has 7.88.1): there, each gRPC call of etcd:// takes a new connection
@@ -470,6 +487,40 @@ static bool not_h2(const struct etcd_store *s, CURLcode c)
 static bool h2c_no_reuse(const struct etcd_store *s)
 {
 	return !s->u.tls && curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+}
+
+int etcd_grpc_setup(const struct etcd_store *s, void *curl, bool watch)
+{
+	CURLcode c = CURLE_OK;
+
+	if (etcd_curl_setup(s, curl) < 0)
+		return -EINVAL;
+#define SET(opt, v)                                         \
+	do {                                                \
+		if (c == CURLE_OK)                          \
+			c = curl_easy_setopt(curl, opt, v); \
+	} while (0)
+	SET(CURLOPT_HTTPHEADER, watch ? s->watch_headers : s->grpc_headers);
+	/* HTTP/2 from the first byte on etcd:// (etcd's port serves both), by ALPN on
+	 * etcds:// */
+	SET(CURLOPT_HTTP_VERSION,
+	    s->u.tls ? (long)CURL_HTTP_VERSION_2TLS : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	SET(CURLOPT_BUFFERSIZE, GRPC_BUFFER);
+	SET(CURLOPT_FORBID_REUSE, (long)h2c_no_reuse(s));
+	/* and never multiplexed onto a live one there either (a watch's stream) */
+	SET(CURLOPT_FRESH_CONNECT, (long)h2c_no_reuse(s));
+#undef SET
+	return c == CURLE_OK ? 0 : -EINVAL;
+}
+
+bool etcd_store_grpc(const struct etcd_store *s)
+{
+	return !s->json_range;
+}
+
+void etcd_store_no_grpc(struct etcd_store *s)
+{
+	s->json_range = true;
 }
 
 /* Posts a RangeRequest frame to the endpoints in turn. Returns 0 with the message in
@@ -489,7 +540,6 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 		for (size_t i = 0; i < s->u.n; i++) {
 			size_t ep = (s->cur + i) % s->u.n;
 			char url[320], msg[200];
-			long version = 0, fresh = 0;
 			CURLcode c;
 
 			snprintf(url, sizeof(url), "%s://%s%s", s->u.tls ? "https" : "http",
@@ -515,14 +565,7 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 					: s->frame_err == -EMSGSIZE
 						? "a gRPC answer of more than 64 MiB"
 						: "more than one gRPC message in a unary answer");
-			curl_easy_getinfo(s->grpc, CURLINFO_HTTP_VERSION, &version);
-			if ((c == CURLE_OK || c == CURLE_WRITE_ERROR) &&
-			    (!s->st.grpc || version != CURL_HTTP_VERSION_2_0))
-				return 1;
-			/* only a connection made for this call tells whether the endpoint
-			 * speaks HTTP/2: a reused one may have been closed by the server */
-			curl_easy_getinfo(s->grpc, CURLINFO_NUM_CONNECTS, &fresh);
-			if (c != CURLE_OK && fresh > 0 && not_h2(s, c))
+			if (etcd_grpc_refused(s, s->grpc, c, &s->st))
 				return 1;
 			if (c != CURLE_OK) {
 				snprintf(last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
@@ -547,9 +590,9 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 			etcd_safe_message(s->st.message, msg, sizeof(msg));
 			snprintf(last, sizeof(last), "%s: gRPC status %d%s%s", s->u.endpoints[ep],
 				 s->st.code, *msg ? ": " : "", msg);
-			if (grpc_retry(s->st.code))
+			if (etcd_grpc_retry(s->st.code))
 				continue;
-			return err_fail(err, CNI_ERR_IO, grpc_errno(s->st.code), "etcd %s: %s",
+			return err_fail(err, CNI_ERR_IO, etcd_grpc_errno(s->st.code), "etcd %s: %s",
 					what, last);
 		}
 		if (!answered)
@@ -587,7 +630,7 @@ static char *dup_bytes(const uint8_t *p, size_t len)
 
 /* What etcd_parse_kv checks of a JSON kv, for a protobuf one: values up to the read limit
  * (etcd.h: another client may write more than sluice's own write cap) */
-static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
+int etcd_pb_kv_check(const struct etcd_pb_kv *kv)
 {
 	/* another client's value is read up to ETCD_VALUE_READ_MAX, as the JSON range does */
 	if (!kv->key_len || kv->key_len > STORE_KEY_MAX || memchr(kv->key, 0, kv->key_len) ||
@@ -596,14 +639,12 @@ static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
 	return 0;
 }
 
-static int fill_kv(const struct etcd_pb_kv *kv, void *arg)
+int etcd_kv_from_pb(const struct etcd_pb_kv *kv, struct store_kv *o)
 {
-	struct kv_fill *f = arg;
-	struct store_kv *o;
-
-	if (f->n == f->cap)
-		return -EBADMSG; /* more than the counting pass found: cannot be */
-	o = &f->kvs[f->n];
+	memset(o, 0, sizeof(*o));
+	o->ttl = -1;
+	if (etcd_pb_kv_check(kv) < 0)
+		return -EBADMSG;
 	o->key = dup_bytes(kv->key, kv->key_len);
 	o->value = dup_bytes(kv->value, kv->value_len);
 	if (!o->key || !o->value) {
@@ -617,7 +658,24 @@ static int fill_kv(const struct etcd_pb_kv *kv, void *arg)
 	o->mod_rev = kv->mod_rev;
 	o->version = kv->version;
 	o->lease = kv->lease;
-	o->ttl = -1;
+	return 0;
+}
+
+static int check_pb_kv(const struct etcd_pb_kv *kv, void *arg)
+{
+	return etcd_pb_kv_check(kv);
+}
+
+static int fill_kv(const struct etcd_pb_kv *kv, void *arg)
+{
+	struct kv_fill *f = arg;
+	int r;
+
+	if (f->n == f->cap)
+		return -EBADMSG; /* more than the counting pass found: cannot be */
+	r = etcd_kv_from_pb(kv, &f->kvs[f->n]);
+	if (r < 0)
+		return r;
 	f->n++;
 	return 0;
 }
@@ -684,9 +742,13 @@ static int json_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
 	cJSON *resp;
 	int r;
 
-	r = call(s, "/v3/kv/range",
-		 etcd_req_range(req->key, req->range_end, req->range_end_len, (size_t)req->limit),
-		 ETCD_READ, &resp, what, err);
+	cJSON *j = etcd_req_range(req->key, req->range_end, req->range_end_len, (size_t)req->limit);
+
+	if (j && req->keys_only && !cJSON_AddTrueToObject(j, "keys_only")) {
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	r = call(s, "/v3/kv/range", j, ETCD_READ, &resp, what, err);
 	if (r < 0)
 		return r;
 	if (rev &&
@@ -727,6 +789,21 @@ static int range(struct etcd_store *s, const struct etcd_pb_range_req *req, stru
 		*kvs = NULL;
 		*n = 0;
 	}
+	return r;
+}
+
+int etcd_store_rev(struct etcd_store *s, const char *key, int64_t *rev, const char *what,
+		   struct err *err)
+{
+	struct store_kv *kvs;
+	size_t n;
+	int r = range(s,
+		      &(struct etcd_pb_range_req){
+			      .key = key, .key_len = strlen(key), .limit = 1, .keys_only = true},
+		      &kvs, &n, rev, NULL, false, what, err);
+
+	if (r >= 0)
+		free_kvs(kvs, n);
 	return r;
 }
 
@@ -976,6 +1053,7 @@ static void etcd_close(struct store *st)
 	curl_easy_cleanup(s->grpc);
 	curl_slist_free_all(s->headers);
 	curl_slist_free_all(s->grpc_headers);
+	curl_slist_free_all(s->watch_headers);
 	etcd_url_free(&s->u);
 	free(s->body);
 	free(s->base.url);
@@ -997,6 +1075,28 @@ static const struct store_ops etcd_ops = {
 	.watch_rev = etcd_watch_rev,
 	.watch_close = etcd_watch_close,
 };
+
+/* The headers of a gRPC call, and one more when extra is not NULL */
+static struct curl_slist *grpc_headers(const char *extra)
+{
+	static const char *const h[] = {"Content-Type: application/grpc", "TE: trailers",
+					"Expect:"};
+	struct curl_slist *l = NULL, *n;
+
+	for (size_t i = 0; i <= sizeof(h) / sizeof(*h); i++) {
+		const char *v = i < sizeof(h) / sizeof(*h) ? h[i] : extra;
+
+		if (!v)
+			break;
+		n = curl_slist_append(l, v);
+		if (!n) {
+			curl_slist_free_all(l);
+			return NULL;
+		}
+		l = n;
+	}
+	return l;
+}
 
 struct store *store_etcd_open(const char *url, struct err *err)
 {
@@ -1030,22 +1130,14 @@ struct store *store_etcd_open(const char *url, struct err *err)
 	s->json_range = s->u.api_json;
 	if (s->json_range)
 		return &s->base;
-	/* gRPC: HTTP/2 from the first byte on etcd:// (etcd's port serves both), by ALPN on
-	 * etcds://; its trailers come to the header callback */
+	/* gRPC: its trailers come to the header callback. A watch asks for a member with a
+	 * leader (etcd's WithRequireLeader): etcd ends its stream when the member loses it. */
 	s->grpc = curl_easy_init();
-	s->grpc_headers = curl_slist_append(NULL, "Content-Type: application/grpc");
-	if (s->grpc_headers)
-		s->grpc_headers = curl_slist_append(s->grpc_headers, "TE: trailers");
-	if (s->grpc_headers)
-		s->grpc_headers = curl_slist_append(s->grpc_headers, "Expect:");
-	if (!s->grpc || !s->grpc_headers || etcd_curl_setup(s, s->grpc) < 0 ||
-	    curl_easy_setopt(s->grpc, CURLOPT_HTTPHEADER, s->grpc_headers) ||
-	    curl_easy_setopt(s->grpc, CURLOPT_HTTP_VERSION,
-			     s->u.tls ? (long)CURL_HTTP_VERSION_2TLS
-				      : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE) ||
+	s->grpc_headers = grpc_headers(NULL);
+	s->watch_headers = grpc_headers("hasleader: true");
+	if (!s->grpc || !s->grpc_headers || !s->watch_headers ||
+	    etcd_grpc_setup(s, s->grpc, false) < 0 ||
 	    curl_easy_setopt(s->grpc, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS) ||
-	    curl_easy_setopt(s->grpc, CURLOPT_BUFFERSIZE, GRPC_BUFFER) ||
-	    curl_easy_setopt(s->grpc, CURLOPT_FORBID_REUSE, (long)h2c_no_reuse(s)) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_ERRORBUFFER, s->errbuf) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_HEADERFUNCTION, on_grpc_header) ||
 	    curl_easy_setopt(s->grpc, CURLOPT_HEADERDATA, s) ||

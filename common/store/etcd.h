@@ -14,6 +14,8 @@
 
 struct cJSON;
 struct err;
+struct etcd_pb_kv;
+struct etcd_grpc_status;
 
 #define ETCD_DEFAULT_PORT 2379
 #define ETCD_MAX_ENDPOINTS 16
@@ -73,8 +75,11 @@ struct etcd_watch_msg {
 	bool fragment; /* one part of a response split by etcd; the last part has it false */
 };
 
-/* Parses one line of the watch stream. Returns 0 or -EBADMSG. */
+/* Parses one line of the gateway's watch stream. Returns 0 or -EBADMSG. */
 int etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m);
+/* Reads one WatchResponse message of the gRPC watch (no gRPC prefix) into the same form,
+ * checking every kv as a range does (store/etcd_watch.c). Returns 0, -EBADMSG or -ENOMEM. */
+int etcd_parse_watch_pb(const uint8_t *msg, size_t len, struct etcd_watch_msg *m);
 void etcd_watch_msg_free(struct etcd_watch_msg *m);
 
 /* Copies the server's message into out when it can be shown: etcd's fixed texts
@@ -89,6 +94,33 @@ enum etcd_call { ETCD_READ, ETCD_WRITE };
  * Returns 0 or -errno with err filled (what names the operation). */
 int etcd_post(struct etcd_store *s, const char *path, struct cJSON *req, enum etcd_call kind,
 	      struct cJSON **resp, const char *what, struct err *err);
+
+/* A protobuf kv as a range or watch reads it: etcd_pb_kv_check refuses (-EBADMSG) an
+ * empty key, one over STORE_KEY_MAX or holding a NUL, a value over ETCD_VALUE_READ_MAX;
+ * etcd_kv_from_pb copies one out (ttl -1), or returns -EBADMSG or -ENOMEM. */
+int etcd_pb_kv_check(const struct etcd_pb_kv *kv);
+int etcd_kv_from_pb(const struct etcd_pb_kv *kv, struct store_kv *o);
+
+/* gRPC as ranges and the watch share it (store/etcd.c) */
+/* Sets up a handle for a gRPC call: etcd_curl_setup's options, HTTP/2 (prior knowledge on
+ * etcd://, ALPN on etcds://), the gRPC headers (with watch, "hasleader: true" too). */
+int etcd_grpc_setup(const struct etcd_store *s, void *curl, bool watch);
+/* True when a call that ended with curl code code and status st shows that the endpoint
+ * does not speak gRPC (an answer that is not gRPC over HTTP/2, or a fresh connection that
+ * failed as an HTTP/1.1-only server makes HTTP/2 fail) */
+bool etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
+		       const struct etcd_grpc_status *st);
+/* False once the store was told (api=json) or found (an endpoint refused gRPC) to speak
+ * JSON only; etcd_store_no_grpc turns it so for the store's lifetime */
+bool etcd_store_grpc(const struct etcd_store *s);
+void etcd_store_no_grpc(struct etcd_store *s);
+/* A gRPC status code as an errno (-EIO for most) */
+int etcd_grpc_errno(int code);
+/* A gRPC status code that says this member cannot serve now, another may */
+bool etcd_grpc_retry(int code);
+/* The store's revision now (a range of key, no value) */
+int etcd_store_rev(struct etcd_store *s, const char *key, int64_t *rev, const char *what,
+		   struct err *err);
 
 /* What etcd_watch.c needs of the store */
 const struct etcd_url *etcd_store_url(const struct etcd_store *s);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The protobuf and gRPC wire formats that etcd's KV.Range needs, and no more: varints,
+/* The protobuf and gRPC wire formats that etcd's KV.Range and Watch.Watch need, and no more: varints,
  * length-delimited fields, fixed32/64 skipped, groups refused. The reader never trusts a
  * length: every field is checked against what is left of its message. */
 #include <errno.h>
@@ -62,10 +62,25 @@ static void put_int(struct wbuf *w, unsigned field, uint64_t v)
 	put_varint(w, v);
 }
 
+/* Writes the gRPC prefix in front of the message written after it */
+static long finish(struct wbuf *w)
+{
+	size_t n;
+
+	if (w->full || w->len - ETCD_GRPC_PREFIX > UINT32_MAX)
+		return -E2BIG;
+	n = w->len - ETCD_GRPC_PREFIX;
+	w->p[0] = 0; /* not compressed */
+	w->p[1] = (uint8_t)(n >> 24);
+	w->p[2] = (uint8_t)(n >> 16);
+	w->p[3] = (uint8_t)(n >> 8);
+	w->p[4] = (uint8_t)n;
+	return (long)w->len;
+}
+
 long etcd_pb_range_request(const struct etcd_pb_range_req *req, uint8_t *out, size_t cap)
 {
 	struct wbuf w = {out, ETCD_GRPC_PREFIX, cap, cap < ETCD_GRPC_PREFIX};
-	size_t n;
 
 	/* RangeRequest: key 1, range_end 2, limit 3, revision 4, serializable 7,
 	 * keys_only 8, count_only 9 */
@@ -77,15 +92,35 @@ long etcd_pb_range_request(const struct etcd_pb_range_req *req, uint8_t *out, si
 	put_int(&w, 7, req->serializable);
 	put_int(&w, 8, req->keys_only);
 	put_int(&w, 9, req->count_only);
-	if (w.full || w.len - ETCD_GRPC_PREFIX > UINT32_MAX)
+	return finish(&w);
+}
+
+long etcd_pb_watch_request(const struct etcd_pb_watch_req *req, uint8_t *out, size_t cap)
+{
+	/* the create_request is written first at the farthest its tag and length could push
+	 * it (1 + 10 bytes), then moved down next to them once its length is known */
+	const size_t at = ETCD_GRPC_PREFIX + 11;
+	struct wbuf cr = {out, at, cap, cap < at}, w = {out, ETCD_GRPC_PREFIX, cap, false};
+	size_t n;
+
+	/* WatchCreateRequest: key 1, range_end 2, start_revision 3, progress_notify 4,
+	 * prev_kv 6, fragment 8 (etcd 3.4 on; an older one skips it) */
+	put_bytes(&cr, 1, req->key, req->key_len);
+	if (req->range_end)
+		put_bytes(&cr, 2, req->range_end, req->range_end_len);
+	put_int(&cr, 3, (uint64_t)req->start_revision);
+	put_int(&cr, 4, req->progress_notify);
+	put_int(&cr, 6, req->prev_kv);
+	put_int(&cr, 8, req->fragment);
+	if (cr.full)
 		return -E2BIG;
-	n = w.len - ETCD_GRPC_PREFIX;
-	out[0] = 0; /* not compressed */
-	out[1] = (uint8_t)(n >> 24);
-	out[2] = (uint8_t)(n >> 16);
-	out[3] = (uint8_t)(n >> 8);
-	out[4] = (uint8_t)n;
-	return (long)w.len;
+	n = cr.len - at;
+	/* WatchRequest: create_request 1 */
+	put_tag(&w, 1, WT_LEN);
+	put_varint(&w, n);
+	memmove(out + w.len, out + at, n);
+	w.len += n;
+	return finish(&w);
 }
 
 /* ---- reading ---- */
@@ -160,7 +195,12 @@ static int get_field(struct rbuf *r, unsigned *field, unsigned *wt, uint64_t *v,
 			return -EBADMSG; \
 	} while (0)
 
-static int read_header(struct rbuf r, struct etcd_pb_range_resp *resp)
+struct header {
+	uint64_t cluster_id, member_id, raft_term;
+	int64_t revision;
+};
+
+static int read_header(struct rbuf r, struct header *resp)
 {
 	while (r.p < r.end) {
 		struct rbuf sub;
@@ -239,6 +279,7 @@ int etcd_pb_range_response(const uint8_t *msg, size_t len, struct etcd_pb_range_
 			   etcd_pb_kv_fn fn, void *arg)
 {
 	struct rbuf r = {msg, msg + len};
+	struct header h = {0};
 
 	memset(resp, 0, sizeof(*resp));
 	/* RangeResponse: header 1, kvs 2 (repeated), more 3, count 4 */
@@ -254,7 +295,11 @@ int etcd_pb_range_response(const uint8_t *msg, size_t len, struct etcd_pb_range_
 		switch (f) {
 		case 1:
 			WANT(wt, WT_LEN);
-			e = read_header(sub, resp); /* a repeated message field merges */
+			e = read_header(sub, &h); /* a repeated message field merges */
+			resp->cluster_id = h.cluster_id;
+			resp->member_id = h.member_id;
+			resp->raft_term = h.raft_term;
+			resp->revision = h.revision;
 			break;
 		case 2:
 			WANT(wt, WT_LEN);
@@ -270,6 +315,110 @@ int etcd_pb_range_response(const uint8_t *msg, size_t len, struct etcd_pb_range_
 		case 4:
 			WANT(wt, WT_VARINT);
 			resp->count = (int64_t)v;
+			break;
+		}
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+static int read_event(struct rbuf r, struct etcd_pb_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	/* mvccpb.Event: type 1, kv 2, prev_kv 3 */
+	while (r.p < r.end) {
+		struct rbuf sub;
+		unsigned f, wt;
+		uint64_t v;
+		int e = get_field(&r, &f, &wt, &v, &sub);
+
+		if (e < 0)
+			return e;
+		switch (f) {
+		case 1:
+			WANT(wt, WT_VARINT);
+			ev->type = (int64_t)v;
+			break;
+		case 2:
+			WANT(wt, WT_LEN);
+			if (ev->has_kv)
+				return -EBADMSG; /* a merge of two kvs: not what etcd sends */
+			e = read_kv(sub, &ev->kv);
+			ev->has_kv = true;
+			break;
+		case 3:
+			WANT(wt, WT_LEN);
+			if (ev->has_prev_kv)
+				return -EBADMSG;
+			e = read_kv(sub, &ev->prev_kv);
+			ev->has_prev_kv = true;
+			break;
+		}
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+int etcd_pb_watch_response(const uint8_t *msg, size_t len, struct etcd_pb_watch_resp *resp,
+			   etcd_pb_event_fn fn, void *arg)
+{
+	struct rbuf r = {msg, msg + len};
+	struct header h = {0};
+
+	memset(resp, 0, sizeof(*resp));
+	/* WatchResponse: header 1, watch_id 2, created 3, canceled 4, compact_revision 5,
+	 * cancel_reason 6, fragment 7, events 11 (repeated) */
+	while (r.p < r.end) {
+		struct etcd_pb_event ev;
+		struct rbuf sub;
+		unsigned f, wt;
+		uint64_t v;
+		int e = get_field(&r, &f, &wt, &v, &sub);
+
+		if (e < 0)
+			return e;
+		switch (f) {
+		case 1:
+			WANT(wt, WT_LEN);
+			e = read_header(sub, &h);
+			resp->cluster_id = h.cluster_id;
+			resp->member_id = h.member_id;
+			resp->raft_term = h.raft_term;
+			resp->revision = h.revision;
+			break;
+		case 2:
+			WANT(wt, WT_VARINT);
+			resp->watch_id = (int64_t)v;
+			break;
+		case 3:
+			WANT(wt, WT_VARINT);
+			resp->created = v != 0;
+			break;
+		case 4:
+			WANT(wt, WT_VARINT);
+			resp->canceled = v != 0;
+			break;
+		case 5:
+			WANT(wt, WT_VARINT);
+			resp->compact_revision = (int64_t)v;
+			break;
+		case 6:
+			WANT(wt, WT_LEN);
+			resp->cancel_reason = sub.p;
+			resp->cancel_reason_len = (size_t)(sub.end - sub.p);
+			break;
+		case 7:
+			WANT(wt, WT_VARINT);
+			resp->fragment = v != 0;
+			break;
+		case 11:
+			WANT(wt, WT_LEN);
+			e = read_event(sub, &ev);
+			if (e >= 0 && fn)
+				e = fn(&ev, arg);
+			resp->n++;
 			break;
 		}
 		if (e < 0)

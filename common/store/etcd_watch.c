@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The etcd watch: one streaming POST to /v3/watch, driven by libcurl's multi interface so
- * that nothing blocks. The caller polls one epoll descriptor that holds curl's sockets and a
- * timerfd (curl's timeouts, the reconnection backoff, the quorum probe). The stream is a
- * sequence of newline-terminated JSON messages, which may span reads; events are queued and
- * handed out one at a time. When the stream ends for any reason other than a compaction,
+/* The etcd watch: one streaming POST, driven by libcurl's multi interface so that nothing
+ * blocks. The caller polls one epoll descriptor that holds curl's sockets and a timerfd
+ * (curl's timeouts, the reconnection backoff, the quorum probe). The stream is etcd's gRPC
+ * Watch.Watch on HTTP/2, as ranges are (store/etcd.c): its body is one gRPC frame, a
+ * WatchRequest{create_request}, after which the client half-closes (etcd keeps the stream
+ * going: grpc-gateway's own watch works so), and the answer a sequence of WatchResponse
+ * frames. An endpoint that does not speak gRPC (decided as for ranges) turns the watch, and
+ * the store, to the gateway's streaming /v3/watch, a sequence of newline-terminated JSON
+ * messages. Either way messages may span reads; events are queued and handed out one at
+ * a time. When the stream ends for any reason other than a compaction,
  * the watch reconnects with backoff (100 ms doubling to 5 s), the endpoints in turn, from
  * the revision after the last one it queued: nothing is lost or seen twice, since a
  * revision's events always come in one response (a response etcd split into fragments is
@@ -23,25 +28,29 @@
 #include <curl/curl.h>
 
 #include "store/etcd.h"
+#include "store/etcd_pb.h"
 #include "base/err.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 /* A member that is alive but has lost its quorum keeps the stream open and silent forever:
- * the gateway cannot ask for WithRequireLeader, and etcd 3.4 sends progress notifications
- * only every 10 minutes unless the server is told otherwise
+ * the gateway cannot ask for WithRequireLeader (the gRPC stream does, with its "hasleader"
+ * header, but a member stopped by SIGSTOP or wedged says nothing either way), and etcd 3.4
+ * sends progress notifications only every 10 minutes unless the server is told otherwise
  * (--experimental-watch-progress-notify-interval). So after PROBE_AFTER_MS without a
  * message, the watch asks the same member for a linearizable read (a range of one key, no
- * value), which needs the quorum; when that fails or takes over PROBE_TIMEOUT_MS the
- * stream is dropped and the next endpoint tried. A dead host is found by TCP keepalive and
- * a stopped member by the connection closing. */
+ * value, over the stream's protocol), which needs the quorum; when that fails or takes
+ * over PROBE_TIMEOUT_MS the stream is dropped and the next endpoint tried. A dead host is
+ * found by TCP keepalive and a stopped member by the connection closing. */
 #define PROBE_AFTER_MS 10000
 #define PROBE_TIMEOUT_MS 5000
 /* A fragment is at most etcd's request limit (--max-request-bytes, 1.5 MiB by default) of
  * protobuf, or one event larger than that; as the gateway's JSON (base64 and field names)
  * it is about 1.8 times as large: 2.8 MB per part measured at etcd 3.4's default. So
- * limits up to about 4 MiB fit. */
+ * limits up to about 4 MiB fit (as gRPC messages, which take the same bound, more). */
 #define LINE_MAX_BYTES (4 * (size_t)ETCD_VALUE_READ_MAX)
+/* A probe's RangeRequest frame: a key, a limit, keys_only */
+#define PROBE_FRAME_MAX (STORE_KEY_MAX + 32)
 
 struct etcd_watch {
 	struct store_watch base;
@@ -51,6 +60,9 @@ struct etcd_watch {
 	CURLM *multi;
 	CURL *stream, *probe;
 	long status; /* the stream's HTTP status, once known */
+	bool grpc; /* the streams speak gRPC (else the gateway's JSON) */
+	struct etcd_grpc_status st, probe_st; /* the stream's and the probe's gRPC status */
+	size_t want; /* gRPC: the length of the frame at the front, prefix included (0: unknown) */
 	size_t ep; /* the endpoint of the stream (or of the next one) */
 	int64_t rev; /* last revision delivered, or known current (progress) */
 	int64_t queued_rev; /* last revision read off the stream */
@@ -189,17 +201,21 @@ static bool unreadable(struct etcd_watch *w, const char *what)
 	return false;
 }
 
-/* One message of the stream. Returns false to end the stream (then reconnect, or stop at
- * w->fatal). */
-static bool on_message(struct etcd_watch *w, const char *line, size_t len)
+/* One message of the stream, as parsed (r: what its parser returned). Returns false to end
+ * the stream (then reconnect, or stop at w->fatal). */
+static bool on_message(struct etcd_watch *w, int r, struct etcd_watch_msg *mp)
 {
-	struct etcd_watch_msg m;
+	struct etcd_watch_msg m = *mp;
 	struct store_event *evs;
 	int64_t before = w->queued_rev;
 	size_t n;
 	char msg[300];
 
-	if (etcd_parse_watch_msg(line, len, &m) < 0) {
+	if (r == -ENOMEM) {
+		set_fatal(w, -ENOMEM, "etcd watch: out of memory");
+		return false;
+	}
+	if (r < 0) {
 		char what[160];
 
 		snprintf(
@@ -280,6 +296,24 @@ static bool on_message(struct etcd_watch *w, const char *line, size_t len)
 	return true;
 }
 
+/* Appends a read to w->line; false when out of memory */
+static bool keep(struct etcd_watch *w, const char *data, size_t len)
+{
+	if (w->len + len > w->cap) {
+		size_t cap = (w->len + len) * 2;
+		char *b = realloc(w->line, cap);
+
+		if (!b)
+			return false;
+		w->line = b;
+		w->cap = cap;
+	}
+	memcpy(w->line + w->len, data, len);
+	w->len += len;
+	return true;
+}
+
+/* The gateway's stream: JSON messages, one a line */
 static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 {
 	struct etcd_watch *w = arg;
@@ -298,17 +332,8 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 		unreadable(w, what);
 		return 0;
 	}
-	if (w->len + len > w->cap) {
-		size_t cap = (w->len + len) * 2;
-		char *b = realloc(w->line, cap);
-
-		if (!b)
-			return 0;
-		w->line = b;
-		w->cap = cap;
-	}
-	memcpy(w->line + w->len, data, len);
-	w->len += len;
+	if (!keep(w, data, len))
+		return 0;
 	if (w->status != 200)
 		return len; /* an error answer: read at the end */
 	/* what was kept holds no newline: only the new bytes are searched (a 1,000-event
@@ -316,13 +341,154 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 	while ((nl = memchr(w->line + from, '\n', w->len - from))) {
 		size_t i = (size_t)(nl - w->line);
 
-		if (i > start && !on_message(w, w->line + start, i - start))
-			return 0;
+		if (i > start) {
+			struct etcd_watch_msg m;
+			int r = etcd_parse_watch_msg(w->line + start, i - start, &m);
+
+			if (!on_message(w, r, &m))
+				return 0;
+		}
 		start = from = i + 1;
 	}
-	memmove(w->line, w->line + start, w->len - start);
-	w->len -= start;
+	if (start) { /* a large message arrives in many reads: not copied onto itself each time */
+		memmove(w->line, w->line + start, w->len - start);
+		w->len -= start;
+	}
 	return len;
+}
+
+struct ev_fill {
+	struct store_event *evs;
+	size_t n, cap;
+};
+
+/* What the JSON parser refuses of an event (etcd_json.c parse_event), for a protobuf one */
+static int check_event(const struct etcd_pb_event *ev, void *arg)
+{
+	if (ev->type != 0 && ev->type != 1)
+		return -EBADMSG; /* PUT and DELETE are all there is */
+	return etcd_pb_kv_check(&ev->kv); /* no kv: an empty key, refused */
+}
+
+static int fill_event(const struct etcd_pb_event *ev, void *arg)
+{
+	struct ev_fill *f = arg;
+	struct store_event *o;
+	int r;
+
+	if (f->n == f->cap)
+		return -EBADMSG; /* more than the counting pass found: cannot be */
+	o = &f->evs[f->n];
+	r = etcd_kv_from_pb(&ev->kv, &o->kv);
+	if (r < 0)
+		return r;
+	o->type = ev->type == 1 ? STORE_EV_DELETE : STORE_EV_PUT;
+	/* a leased key's TTL takes a request of its own (store_ttl): a watch event has none */
+	if (o->kv.lease)
+		o->kv.ttl = STORE_TTL_UNKNOWN;
+	if (o->type == STORE_EV_DELETE) {
+		o->kv.create_rev = o->kv.version = o->kv.lease = 0;
+		o->kv.value_len = 0;
+		o->kv.value[0] = '\0';
+		o->kv.ttl = -1;
+	}
+	f->n++;
+	return 0;
+}
+
+int etcd_parse_watch_pb(const uint8_t *msg, size_t len, struct etcd_watch_msg *m)
+{
+	struct etcd_pb_watch_resp resp;
+	struct ev_fill f = {0};
+	int r;
+
+	memset(m, 0, sizeof(*m));
+	/* one pass checks it all and counts, the second copies into an array of that size */
+	r = etcd_pb_watch_response(msg, len, &resp, check_event, NULL);
+	if (r < 0)
+		return r;
+	m->header_rev = resp.revision;
+	m->created = resp.created;
+	m->canceled = resp.canceled;
+	m->compact_rev = resp.compact_revision;
+	m->fragment = resp.fragment;
+	if (resp.canceled && resp.cancel_reason_len < sizeof(m->reason)) {
+		char reason[sizeof(m->reason)];
+
+		memcpy(reason, resp.cancel_reason, resp.cancel_reason_len);
+		reason[resp.cancel_reason_len] = '\0';
+		etcd_safe_message(reason, m->reason, sizeof(m->reason));
+	}
+	if (!resp.n)
+		return 0;
+	f.evs = calloc(resp.n, sizeof(*f.evs));
+	if (!f.evs)
+		return -ENOMEM;
+	f.cap = resp.n;
+	r = etcd_pb_watch_response(msg, len, &resp, fill_event, &f);
+	m->events = f.evs;
+	m->n = f.n;
+	if (r < 0)
+		etcd_watch_msg_free(m);
+	return r;
+}
+
+/* The gRPC stream: length-prefixed WatchResponse messages */
+static size_t on_grpc_stream(char *data, size_t size, size_t n, void *arg)
+{
+	struct etcd_watch *w = arg;
+	size_t len = size * n, start = 0;
+
+	if (!w->st.grpc)
+		return 0; /* not a gRPC answer: stream_ended turns the watch to JSON */
+	if (!keep(w, data, len))
+		return 0;
+	for (;;) {
+		struct etcd_watch_msg m;
+		size_t mlen;
+		int r;
+
+		if (w->len - start < ETCD_GRPC_PREFIX)
+			break;
+		if (!w->want) {
+			r = etcd_grpc_prefix((const uint8_t *)w->line + start, LINE_MAX_BYTES,
+					     &mlen);
+			if (r == -EPROTO) {
+				unreadable(w, "a compressed gRPC message (never asked for)");
+				return 0;
+			}
+			if (r < 0) {
+				char what[160];
+
+				snprintf(
+					what, sizeof(what),
+					"a gRPC message of more than %zu bytes (--max-request-bytes over 8 MiB?)",
+					LINE_MAX_BYTES);
+				unreadable(w, what);
+				return 0;
+			}
+			w->want = ETCD_GRPC_PREFIX + mlen;
+		}
+		if (w->len - start < w->want)
+			break;
+		r = etcd_parse_watch_pb((const uint8_t *)w->line + start + ETCD_GRPC_PREFIX,
+					w->want - ETCD_GRPC_PREFIX, &m);
+		start += w->want;
+		w->want = 0;
+		if (!on_message(w, r, &m))
+			return 0;
+	}
+	if (start) { /* a large message arrives in many reads: not copied onto itself each time */
+		memmove(w->line, w->line + start, w->len - start);
+		w->len -= start;
+	}
+	return len;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+	etcd_grpc_header(arg, line, size * n);
+	return size * n;
 }
 
 static size_t on_probe_body(char *data, size_t size, size_t n, void *arg)
@@ -330,30 +496,69 @@ static size_t on_probe_body(char *data, size_t size, size_t n, void *arg)
 	return size * n; /* only its status matters */
 }
 
-static int start_stream(struct etcd_watch *w)
+/* The URL of path on the watch's endpoint */
+static void ep_url(const struct etcd_watch *w, const char *path, char *url, size_t len)
 {
 	const struct etcd_url *u = etcd_store_url(w->s);
+
+	snprintf(url, len, "%s://%s%s", u->tls ? "https" : "http", u->endpoints[w->ep], path);
+}
+
+/* The request body of a stream: a WatchRequest frame, or the gateway's JSON */
+static int stream_body(struct etcd_watch *w, CURL *e)
+{
+	if (w->grpc) {
+		size_t plen = strlen(w->prefix);
+		uint8_t frame[2 * STORE_KEY_MAX + 64];
+		char end[STORE_KEY_MAX + 1];
+		long flen = etcd_pb_watch_request(
+			&(struct etcd_pb_watch_req){
+				.key = w->prefix,
+				.key_len = plen,
+				.range_end = end,
+				.range_end_len = etcd_prefix_end(w->prefix, plen, end),
+				.start_revision = w->queued_rev + 1,
+				/* as the JSON request (etcd_req_watch) says why */
+				.progress_notify = true,
+				.fragment = true,
+			},
+			frame, sizeof(frame));
+
+		if (flen < 0 || curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, flen) ||
+		    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, frame))
+			return -ENOMEM;
+		return 0;
+	}
 	cJSON *req = etcd_req_watch(w->prefix, w->queued_rev + 1);
-	char *body = req ? cJSON_PrintUnformatted(req) : NULL, url[320];
-	CURL *e = curl_easy_init();
+	char *body = req ? cJSON_PrintUnformatted(req) : NULL;
+	int r = body && !curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ? 0 : -ENOMEM;
 
 	cJSON_Delete(req);
-	snprintf(url, sizeof(url), "%s://%s/v3/watch", u->tls ? "https" : "http",
-		 u->endpoints[w->ep]);
-	if (!body || !e || etcd_curl_setup(w->s, e) < 0 || curl_easy_setopt(e, CURLOPT_URL, url) ||
-	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ||
-	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_stream) ||
+	free(body);
+	return r;
+}
+
+static int start_stream(struct etcd_watch *w)
+{
+	char url[320];
+	CURL *e = curl_easy_init();
+
+	ep_url(w, w->grpc ? ETCD_GRPC_WATCH_PATH : "/v3/watch", url, sizeof(url));
+	etcd_grpc_status_init(&w->st);
+	if (!e || (w->grpc ? etcd_grpc_setup(w->s, e, true) : etcd_curl_setup(w->s, e)) < 0 ||
+	    curl_easy_setopt(e, CURLOPT_URL, url) || stream_body(w, e) < 0 ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, w->grpc ? on_grpc_stream : on_stream) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, w) ||
+	    (w->grpc && (curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
+			 curl_easy_setopt(e, CURLOPT_HEADERDATA, &w->st))) ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf) ||
 	    curl_multi_add_handle(w->multi, e)) {
-		free(body);
 		curl_easy_cleanup(e);
 		return -ENOMEM;
 	}
-	free(body);
 	w->stream = e;
 	w->status = 0;
-	w->len = 0;
+	w->len = w->want = 0;
 	w->errbuf[0] = '\0';
 	w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
 	return 0;
@@ -368,14 +573,26 @@ static void stop_probe(struct etcd_watch *w)
 	w->probe = NULL;
 }
 
-/* The stream is over: reconnect later to the next endpoint, unless it ended for good */
-static void stream_ended(struct etcd_watch *w)
+/* The stream is over (c: how): reconnect later to the next endpoint, unless it ended for
+ * good; at once to the same one over JSON when it showed that the endpoint does not speak
+ * gRPC (never once a gRPC answer began: a member that stops mid-stream fails the same way
+ * an HTTP/1.1 server does) */
+static void stream_ended(struct etcd_watch *w, CURLcode c)
 {
 	const struct etcd_url *u = etcd_store_url(w->s);
 	int64_t now = etcd_now_ms();
+	bool refused = false;
+	char msg[300], reason[200] = "";
 
-	if (w->status && w->status != 200 && w->status < 500) {
-		char msg[300], reason[200] = "";
+	if (w->grpc && !w->st.grpc && !w->fatal)
+		refused = etcd_grpc_refused(w->s, w->stream, c, &w->st);
+	if (w->grpc && w->st.code > 0 && etcd_grpc_errno(w->st.code) != -EIO) {
+		/* a status the gateway answers with a 4xx: asking again cannot help */
+		etcd_safe_message(w->st.message, reason, sizeof(reason));
+		snprintf(msg, sizeof(msg), "etcd watch: %s: gRPC status %d%s%s",
+			 u->endpoints[w->ep], w->st.code, *reason ? ": " : "", reason);
+		set_fatal(w, etcd_grpc_errno(w->st.code), msg);
+	} else if (!w->grpc && w->status && w->status != 200 && w->status < 500) {
 		cJSON *j, *m;
 
 		j = w->len ? cJSON_ParseWithLength(w->line, w->len) : NULL;
@@ -391,44 +608,71 @@ static void stream_ended(struct etcd_watch *w)
 	curl_easy_cleanup(w->stream);
 	w->stream = NULL;
 	stop_probe(w);
-	w->len = 0; /* a message cut in half is read again from the new stream */
+	w->len = w->want = 0; /* a message cut in half is read again from the new stream */
 	frag_free(w); /* and so is a split response */
 	w->probe_at = 0;
 	if (w->fatal)
 		return;
+	if (refused) {
+		w->grpc = false;
+		etcd_store_no_grpc(w->s); /* ranges too, as a range's own finding does */
+		w->reconnect_at = now;
+		return;
+	}
 	w->ep = (w->ep + 1) % u->n;
 	w->reconnect_at = now + w->backoff;
 	w->backoff = w->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : w->backoff * 2;
 }
 
+/* The probe's body: a range of one key under the prefix, no value */
+static int probe_body(struct etcd_watch *w, CURL *e)
+{
+	if (w->grpc) {
+		uint8_t frame[PROBE_FRAME_MAX];
+		long flen = etcd_pb_range_request(
+			&(struct etcd_pb_range_req){.key = w->prefix,
+						    .key_len = strlen(w->prefix),
+						    .limit = 1,
+						    .keys_only = true},
+			frame, sizeof(frame));
+
+		if (flen < 0 || curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, flen) ||
+		    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, frame))
+			return -ENOMEM;
+		return 0;
+	}
+	cJSON *req = etcd_req_range(w->prefix, NULL, 0, 1);
+	char *body = NULL;
+	int r;
+
+	if (req && cJSON_AddTrueToObject(req, "keys_only"))
+		body = cJSON_PrintUnformatted(req);
+	r = body && !curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ? 0 : -ENOMEM;
+	cJSON_Delete(req);
+	free(body);
+	return r;
+}
+
 static void start_probe(struct etcd_watch *w)
 {
-	const struct etcd_url *u = etcd_store_url(w->s);
-	cJSON *req = etcd_req_range(w->prefix, NULL, 0, 1);
 	char url[320];
 	CURL *e = curl_easy_init();
 
 	w->probe_at = 0;
-	if (req && !cJSON_AddTrueToObject(req, "keys_only")) {
-		cJSON_Delete(req);
-		req = NULL;
-	}
-	char *body = req ? cJSON_PrintUnformatted(req) : NULL;
-
-	cJSON_Delete(req);
-	snprintf(url, sizeof(url), "%s://%s/v3/kv/range", u->tls ? "https" : "http",
-		 u->endpoints[w->ep]);
-	if (!body || !e || etcd_curl_setup(w->s, e) < 0 || curl_easy_setopt(e, CURLOPT_URL, url) ||
-	    curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) ||
+	ep_url(w, w->grpc ? ETCD_GRPC_RANGE_PATH : "/v3/kv/range", url, sizeof(url));
+	etcd_grpc_status_init(&w->probe_st);
+	if (!e || (w->grpc ? etcd_grpc_setup(w->s, e, false) : etcd_curl_setup(w->s, e)) < 0 ||
+	    curl_easy_setopt(e, CURLOPT_URL, url) || probe_body(w, e) < 0 ||
 	    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)PROBE_TIMEOUT_MS) ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_probe_body) ||
+	    (w->grpc && (curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) ||
+			 curl_easy_setopt(e, CURLOPT_HEADERDATA, &w->probe_st))) ||
 	    curl_multi_add_handle(w->multi, e)) {
 		curl_easy_cleanup(e);
 		w->probe_at = etcd_now_ms() + PROBE_AFTER_MS; /* try again later */
 	} else {
 		w->probe = e;
 	}
-	free(body);
 }
 
 static void probe_done(struct etcd_watch *w, CURLcode c)
@@ -437,13 +681,13 @@ static void probe_done(struct etcd_watch *w, CURLcode c)
 
 	curl_easy_getinfo(w->probe, CURLINFO_RESPONSE_CODE, &status);
 	stop_probe(w);
-	if (c == CURLE_OK && status == 200) {
+	if (c == CURLE_OK && status == 200 && (!w->grpc || w->probe_st.code == 0)) {
 		w->probe_at = etcd_now_ms() + PROBE_AFTER_MS;
 		return;
 	}
 	/* the member cannot serve a linearizable read: its stream may never say more */
 	if (w->stream)
-		stream_ended(w);
+		stream_ended(w, CURLE_OK);
 }
 
 static int drive(struct etcd_watch *w)
@@ -478,7 +722,7 @@ static int drive(struct etcd_watch *w)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (msg->easy_handle == w->stream)
-			stream_ended(w);
+			stream_ended(w, msg->data.result);
 		else if (msg->easy_handle == w->probe)
 			probe_done(w, msg->data.result);
 	}
@@ -569,26 +813,6 @@ void etcd_watch_close(struct store_watch *base)
 	free(w);
 }
 
-/* The store's revision now (a range of one key under prefix, no value) */
-static int current_rev(struct etcd_store *s, const char *prefix, int64_t *rev, struct err *err)
-{
-	cJSON *req = etcd_req_range(prefix, NULL, 0, 1), *resp;
-	int r;
-
-	if (!req || !cJSON_AddTrueToObject(req, "keys_only")) {
-		cJSON_Delete(req);
-		return err_fail(err, CNI_ERR_IO, -ENOMEM, "etcd watch: out of memory");
-	}
-	r = etcd_post(s, "/v3/kv/range", req, ETCD_READ, &resp, "watch", err);
-	cJSON_Delete(req);
-	if (r < 0)
-		return r;
-	if (!etcd_json_i64(cJSON_GetObjectItemCaseSensitive(resp, "header"), "revision", rev))
-		r = err_fail(err, CNI_ERR_DECODE, -EBADMSG, "etcd watch: a malformed answer");
-	cJSON_Delete(resp);
-	return r;
-}
-
 struct store_watch *etcd_watch_open(struct store *st, const char *prefix, int64_t from_rev,
 				    struct err *err)
 {
@@ -606,7 +830,7 @@ struct store_watch *etcd_watch_open(struct store *st, const char *prefix, int64_
 	/* "From now on" is made a revision here, so that a reconnection before the first
 	 * event still resumes exactly where the watch began. */
 	if (!from_rev) {
-		if (current_rev(s, prefix, &now_rev, err) < 0)
+		if (etcd_store_rev(s, prefix, &now_rev, "watch", err) < 0)
 			return NULL;
 		from_rev = now_rev + 1;
 	}
@@ -620,6 +844,7 @@ struct store_watch *etcd_watch_open(struct store *st, const char *prefix, int64_
 	w->epfd = w->tfd = -1;
 	w->rev = w->queued_rev = from_rev - 1;
 	w->backoff = BACKOFF_MIN_MS;
+	w->grpc = etcd_store_grpc(s);
 	w->ep = etcd_store_current(s);
 	w->prefix = strdup(prefix);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);

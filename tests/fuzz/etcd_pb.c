@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* libFuzzer target: etcd's RangeResponse as the gRPC range reads it (store/etcd_pb.c), and
- * the status headers. Every kv handed out must lie inside the input (each byte is read, so
- * ASan sees a pointer past it), and a message that reads must read the same again. */
+/* libFuzzer target: etcd's RangeResponse as the gRPC range reads it and its WatchResponse as
+ * the gRPC watch does (store/etcd_pb.c), and the status headers. Every kv (an event's kv and
+ * prev_kv, a cancel reason) handed out must lie inside the input (each byte is read, so ASan
+ * sees a pointer past it), and a message that reads must read the same again. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +31,17 @@ static int visit(const struct etcd_pb_kv *kv, void *arg)
 	return 0;
 }
 
+static int visit_event(const struct etcd_pb_event *ev, void *arg)
+{
+	if (!ev->has_kv && (ev->kv.key_len || ev->kv.value_len))
+		abort();
+	visit(&ev->kv, arg);
+	return visit(&ev->prev_kv, arg);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct etcd_pb_watch_resp wr, wagain;
 	struct etcd_pb_range_resp r, again;
 	struct etcd_grpc_status st;
 	struct span s = {data, size, 0};
@@ -42,8 +52,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(&r, &again, sizeof(r)))
 			abort();
 	}
-	if (size >= ETCD_GRPC_PREFIX && etcd_grpc_prefix(data, 1 << 20, &len) == 0 &&
-	    len > 1 << 20)
+	if (etcd_pb_watch_response(data, size, &wr, visit_event, &s) == 0) {
+		struct etcd_pb_kv reason = {.key = wr.cancel_reason,
+					    .key_len = wr.cancel_reason_len};
+
+		visit(&reason, &s);
+		if (etcd_pb_watch_response(data, size, &wagain, NULL, NULL) != 0 ||
+		    memcmp(&wr, &wagain, sizeof(wr)))
+			abort();
+	}
+	if (size >= ETCD_GRPC_PREFIX && etcd_grpc_prefix(data, 1 << 20, &len) == 0 && len > 1 << 20)
 		abort();
 	/* the same bytes as header lines, split at each '\n' as libcurl hands them */
 	etcd_grpc_status_init(&st);

@@ -4,8 +4,10 @@
 # netns's loopback: the shared behavioural suite (tests/tools/storetest), a three-member
 # cluster whose leader is killed under a watch, TLS with client certificates, endpoints in
 # turn, a watch resuming across a member's restart and a watch from a compacted revision.
-# Get and list go over gRPC: the suite runs again with ?api=json (the JSON gateway), through
-# an HTTP/1.1-only proxy (the fallback to JSON), and a TCP relay shows which one a get used.
+# Get, list and the watch go over gRPC: the suite runs again with ?api=json (the JSON
+# gateway), through an HTTP/1.1-only proxy (the fallback to JSON), and a TCP relay shows
+# which one a get and a watch used; a watch works against a member without its gateway,
+# and one through a relay that refuses HTTP/2 falls back to the gateway's stream.
 # Every etcd runs with its data under $T_TMP and is stopped by PID at exit.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -73,26 +75,39 @@ suite etcd "$E1"
 suite etcd-json "$E1?api=json"
 
 # ---- which API a get used: a TCP relay notes each connection's first line ----
+# (relay.py PORT TO LOG [h1only]: with h1only, a connection that opens with HTTP/2's
+# preface gets the answer of a server that speaks HTTP/1.1 only, and is closed)
 cat >"$T_TMP/relay.py" <<'PY'
 import socket, sys, threading
-def pipe(a, b, log):
-    first = True
-    while True:
-        d = a.recv(65536)
-        if not d:
-            break
-        if log and first:
-            with open(log, "a") as f:
-                f.write(d.split(b"\r\n")[0].decode("latin-1") + "\n")
-            first = False
-        b.sendall(d)
-    b.shutdown(socket.SHUT_WR)
+H1ONLY = sys.argv[4:] == ["h1only"]
+def pipe(a, b):
+    try:
+        while True:
+            d = a.recv(65536)
+            if not d:
+                break
+            b.sendall(d)
+        b.shutdown(socket.SHUT_WR)
+    except OSError:  # the other side reset or closed: so does this one
+        a.close()
+        b.close()
+def serve(c):
+    d = c.recv(65536)
+    with open(sys.argv[3], "a") as f:
+        f.write(d.split(b"\r\n")[0].decode("latin-1") + "\n")
+    if H1ONLY and d.startswith(b"PRI * HTTP/2.0"):
+        c.sendall(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"
+                  b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        c.close()
+        return
+    u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    u.sendall(d)
+    threading.Thread(target=pipe, args=(c, u), daemon=True).start()
+    threading.Thread(target=pipe, args=(u, c), daemon=True).start()
 ls = socket.create_server(("127.0.0.1", int(sys.argv[1])))
 while True:
     c, _ = ls.accept()
-    u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
-    threading.Thread(target=pipe, args=(c, u, sys.argv[3]), daemon=True).start()
-    threading.Thread(target=pipe, args=(u, c, None), daemon=True).start()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
 python3 "$T_TMP/relay.py" 2377 2379 "$T_TMP/relay.log" &
 RELAY=$!
@@ -109,6 +124,41 @@ check_eq "range-grpc-wire" "PRI * HTTP/2.0" "$(sort -u "$T_TMP/relay.log")"
 "$ET" "etcd://127.0.0.1:2377?api=json" get /relay/absent
 check_eq "range-json-get-absent" 3 "$?"
 check_eq "range-json-wire" "POST /v3/kv/range HTTP/1.1" "$(sort -u "$T_TMP/relay.log")"
+# the watch: gRPC's Watch.Watch on HTTP/2, or with api=json the gateway's /v3/watch
+# relay_watch TAG URL: a watch through the relay sees one put; prints what the relay saw
+relay_watch() {
+	local rev r out
+	rev=$("$ET" "$E1" rev)
+	: >"$T_TMP/relay.log"
+	"$ET" "$2" watch /relay/ $((rev + 1)) 20 >"$T_TMP/rw.out" 2>"$T_TMP/rw.err" &
+	local pid=$!
+	lines "$T_TMP/relay.log" 1
+	r=$("$ET" "$E1" put "/relay/$1" "v-$1")
+	lines "$T_TMP/rw.out" 1 '^PUT'
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	check_eq "watch-$1-event" "PUT /relay/$1 $r v-$1" "$(grep '^PUT' "$T_TMP/rw.out")"
+	[ -s "$T_TMP/rw.err" ] && sed 's/^/  /' "$T_TMP/rw.err"
+}
+relay_watch grpc etcd://127.0.0.1:2377
+check_eq "watch-grpc-wire" "PRI * HTTP/2.0" "$(sort -u "$T_TMP/relay.log")"
+relay_watch json "etcd://127.0.0.1:2377?api=json"
+check_eq "watch-json-wire" "POST /v3/watch HTTP/1.1" "$(sort -u "$T_TMP/relay.log")"
+kill "$RELAY" 2>/dev/null
+wait "$RELAY" 2>/dev/null
+
+# ---- an endpoint that refuses HTTP/2: the watch (a stream that never ends, which the
+# HTTP/1.1 proxy below cannot relay) falls back to the gateway's stream ----
+python3 "$T_TMP/relay.py" 2376 2379 "$T_TMP/relay.log" h1only &
+RELAY=$!
+defer "kill $RELAY"
+for _ in $(seq 50); do
+	curl -s -o /dev/null http://127.0.0.1:2376/health && break
+	sleep 0.1
+done
+relay_watch h1only etcd://127.0.0.1:2376
+check_eq "watch-h1only-wire" "PRI * HTTP/2.0|POST /v3/watch HTTP/1.1" \
+	"$(uniq "$T_TMP/relay.log" | paste -sd'|')"
 kill "$RELAY" 2>/dev/null
 wait "$RELAY" 2>/dev/null
 
@@ -302,6 +352,54 @@ out=$(timeout 20 "$ET" "$E1" watch /resume/ 2 5 2>&1)
 rc=$?
 check_eq "watch-compacted-stale" "STALE 3" "$out $rc"
 etcd_down s1
+
+# ---- a member without its JSON gateway (--enable-grpc-gateway=false): a watch from now
+# (its revision from a gRPC range), its events, and its quorum probe after 10 s of silence
+# need gRPC alone; a relay counts the connections: the range, the stream and one probe,
+# all HTTP/2 (a probe that failed would drop the stream and open another) ----
+UG=http://127.0.0.1:2679
+etcd_start g1 "$UG" 2680 --enable-grpc-gateway=false
+if healthy "$UG"; then
+	check_eq "nogw-gateway-off" 404 \
+		"$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$UG/v3/kv/range")"
+	python3 "$T_TMP/relay.py" 2677 2679 "$T_TMP/nogw-relay.log" &
+	RELAY=$!
+	defer "kill $RELAY"
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "$UG/health" && curl -s -o /dev/null http://127.0.0.1:2677/health &&
+			break
+		sleep 0.1
+	done
+	: >"$T_TMP/nogw-relay.log"
+	GCTL=(etcdctl --endpoints=127.0.0.1:2679)
+	"$ET" etcd://127.0.0.1:2677 watch /nogw/ 0 40 >"$T_TMP/nogw.out" 2>"$T_TMP/nogw.err" &
+	NPID=$!
+	defer "kill $NPID"
+	lines "$T_TMP/nogw-relay.log" 2
+	want="PUT /nogw/a $("${GCTL[@]}" put /nogw/a v-a -w json | jq -r .header.revision) v-a"$'\n'
+	lines "$T_TMP/nogw.out" 1 '^PUT'
+	# the probe, 10 s after the last message
+	lines "$T_TMP/nogw-relay.log" 3 . 25 || fail "nogw-probe-ran" "$(cat "$T_TMP/nogw-relay.log")"
+	want+="PUT /nogw/b $("${GCTL[@]}" put /nogw/b v-b -w json | jq -r .header.revision) v-b"$'\n'
+	want+="DELETE /nogw/a $("${GCTL[@]}" del /nogw/a -w json | jq -r .header.revision)"$'\n'
+	lines "$T_TMP/nogw.out" 3 '^[PD]'
+	kill "$NPID" 2>/dev/null
+	wait "$NPID" 2>/dev/null
+	check_eq "nogw-watch-events" "$want" "$(grep '^[PD]' "$T_TMP/nogw.out")"$'\n'
+	[ -s "$T_TMP/nogw.err" ] && sed 's/^/  /' "$T_TMP/nogw.err"
+	check_eq "nogw-watch-wire" "PRI * HTTP/2.0|PRI * HTTP/2.0|PRI * HTTP/2.0" \
+		"$(paste -sd'|' "$T_TMP/nogw-relay.log")"
+	# etcd's own count: one Watch stream, never opened again (a probe that failed would
+	# drop it), and the probe a gRPC range of its own
+	started=$(curl -s "$UG/metrics" | awk '/^grpc_server_started_total.*grpc_method="(Watch|Range)",grpc_service="etcdserverpb[.](Watch|KV)"/ {
+		sub(/.*grpc_method="/, "", $1); sub(/".*/, "", $1); print $1 "=" $2 }' | sort | paste -sd' ')
+	check_eq "nogw-watch-one-stream-probe" "Range=2 Watch=1" "$started"
+	kill "$RELAY" 2>/dev/null
+	wait "$RELAY" 2>/dev/null
+else
+	fail "nogw-up" "$(tail -5 "$T_TMP/etcd-g1.log")"
+fi
+etcd_down g1
 
 # ---- c) TLS with client certificates ----
 PKI=$T_TMP/pki

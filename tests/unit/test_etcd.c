@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The etcd backend's pure part: URL parsing with its exact errors, the request bodies byte
  * for byte (etcd's gateway ignores a misspelt field silently: a wrong "range_end" would turn
- * a listing into a get), and the answers of the reference transcripts read back. */
+ * a listing into a get), and the answers of the reference transcripts read back; the gRPC
+ * watch's WatchResponse messages as the watch takes them (etcd_parse_watch_pb). */
 #define T_NAME "test_etcd"
 #include <errno.h>
 #include <stdio.h>
@@ -319,6 +320,200 @@ static void test_watch_messages(void)
 	T_EQ(watch_msg("[]", &m), -EBADMSG);
 }
 
+/* ---- the gRPC watch's messages (etcd_parse_watch_pb): a protobuf writer of the test's own */
+
+struct pb {
+	uint8_t *b;
+	size_t n, cap;
+};
+
+static void pb_raw(struct pb *m, const void *p, size_t n)
+{
+	if (m->n + n > m->cap) {
+		m->cap = (m->n + n) * 2 + 64;
+		m->b = realloc(m->b, m->cap);
+		T_ASSERT(m->b);
+	}
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+static void pb_varint(struct pb *m, uint64_t v)
+{
+	do {
+		uint8_t b = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+
+		pb_raw(m, &b, 1);
+		v >>= 7;
+	} while (v);
+}
+
+static void pb_int(struct pb *m, unsigned f, uint64_t v)
+{
+	pb_varint(m, f << 3 | 0);
+	pb_varint(m, v);
+}
+
+static void pb_bytes(struct pb *m, unsigned f, const void *p, size_t n)
+{
+	pb_varint(m, f << 3 | 2);
+	pb_varint(m, n);
+	pb_raw(m, p, n);
+}
+
+/* pb_bytes of a sub-message, which it frees */
+static void pb_msg(struct pb *m, unsigned f, struct pb *sub)
+{
+	pb_bytes(m, f, sub->b, sub->n);
+	free(sub->b);
+	*sub = (struct pb){0};
+}
+
+/* an Event {type, kv {key, create, mod, version, value, lease}} appended as events (11) */
+static void pb_event(struct pb *m, int type, const void *key, size_t klen, int64_t rev,
+		     const void *value, size_t vlen, int64_t lease)
+{
+	struct pb e = {0}, kv = {0};
+
+	if (type)
+		pb_int(&e, 1, (uint64_t)type);
+	pb_bytes(&kv, 1, key, klen);
+	if (type == 0) {
+		pb_int(&kv, 2, (uint64_t)rev);
+		pb_int(&kv, 4, 1);
+		pb_bytes(&kv, 5, value, vlen);
+		if (lease)
+			pb_int(&kv, 6, (uint64_t)lease);
+	}
+	pb_int(&kv, 3, (uint64_t)rev);
+	pb_msg(&e, 2, &kv);
+	if (type == 1) { /* a prev_kv, as etcd sends when asked: not read */
+		pb_bytes(&kv, 1, key, klen);
+		pb_bytes(&kv, 5, "old", 3);
+		pb_msg(&e, 3, &kv);
+	}
+	pb_msg(m, 11, &e);
+}
+
+static void pb_header(struct pb *m, int64_t rev)
+{
+	struct pb h = {0};
+
+	pb_int(&h, 3, (uint64_t)rev);
+	pb_msg(m, 1, &h);
+}
+
+static int watch_pb(struct pb *m, struct etcd_watch_msg *out)
+{
+	int r = etcd_parse_watch_pb(m->b, m->n, out);
+
+	free(m->b);
+	*m = (struct pb){0};
+	return r;
+}
+
+static void test_watch_pb(void)
+{
+	struct etcd_watch_msg m;
+	struct pb p = {0};
+	char key[STORE_KEY_MAX + 1];
+	char *big;
+
+	pb_header(&p, 4);
+	pb_int(&p, 3, 1);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_ASSERT(m.created && !m.canceled && !m.fragment && !m.error);
+	T_EQ(m.header_rev, 4);
+	T_EQ(m.n, 0);
+	etcd_watch_msg_free(&m);
+	/* a PUT of a leased key (its TTL unknown) and a DELETE (key and revision only) */
+	pb_header(&p, 6);
+	pb_event(&p, 0, "/a", 2, 5, "x", 1, 7);
+	pb_event(&p, 1, "/a", 2, 6, NULL, 0, 0);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_EQ(m.header_rev, 6);
+	T_EQ(m.n, 2);
+	T_EQ(m.events[0].type, STORE_EV_PUT);
+	T_STREQ(m.events[0].kv.key, "/a");
+	T_STREQ(m.events[0].kv.value, "x");
+	T_EQ(m.events[0].kv.value_len, 1);
+	T_EQ(m.events[0].kv.create_rev, 5);
+	T_EQ(m.events[0].kv.mod_rev, 5);
+	T_EQ(m.events[0].kv.version, 1);
+	T_EQ(m.events[0].kv.lease, 7);
+	T_EQ(m.events[0].kv.ttl, STORE_TTL_UNKNOWN);
+	T_EQ(m.events[1].type, STORE_EV_DELETE);
+	T_STREQ(m.events[1].kv.key, "/a");
+	T_EQ(m.events[1].kv.mod_rev, 6);
+	T_EQ(m.events[1].kv.value_len, 0);
+	T_STREQ(m.events[1].kv.value, "");
+	T_EQ(m.events[1].kv.create_rev, 0);
+	T_EQ(m.events[1].kv.ttl, -1);
+	etcd_watch_msg_free(&m);
+	/* compacted; a cancel reason shown when it is one of etcd's fixed texts, not when it
+	 * could echo a key */
+	pb_header(&p, 9);
+	pb_int(&p, 4, 1);
+	pb_int(&p, 5, 5);
+	pb_bytes(&p, 6, "mvcc: required revision has been compacted", 42);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_ASSERT(m.canceled);
+	T_EQ(m.compact_rev, 5);
+	T_STREQ(m.reason, "mvcc: required revision has been compacted");
+	pb_int(&p, 4, 1);
+	pb_bytes(&p, 6, "etcdserver: bad key \"/s3cr3t\"", 29);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_STREQ(m.reason, "");
+	/* a part of a split response */
+	pb_header(&p, 9);
+	pb_int(&p, 7, 1);
+	pb_event(&p, 0, "/a", 2, 7, "y", 1, 0);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_ASSERT(m.fragment);
+	T_EQ(m.n, 1);
+	T_EQ(m.events[0].kv.ttl, -1);
+	etcd_watch_msg_free(&m);
+	/* a value larger than sluice writes (another client's) is read; one over the read
+	 * limit is not */
+	big = malloc(ETCD_VALUE_READ_MAX + 1);
+	T_ASSERT(big);
+	memset(big, 'v', ETCD_VALUE_READ_MAX + 1);
+	pb_event(&p, 0, "/a", 2, 9, big, ETCD_VALUE_READ_MAX, 0);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_EQ(m.events[0].kv.value_len, ETCD_VALUE_READ_MAX);
+	etcd_watch_msg_free(&m);
+	pb_event(&p, 0, "/a", 2, 9, big, ETCD_VALUE_READ_MAX + 1, 0);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	T_ASSERT(!m.events && !m.n);
+	free(big);
+	/* keys sluice cannot take: a NUL in it, one over STORE_KEY_MAX, none (an event
+	 * without its kv); an event type that is neither PUT nor DELETE; the second of two
+	 * events bad (the first is freed, nothing kept) */
+	pb_event(&p, 0, "/a\0b", 4, 9, "x", 1, 0);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	memset(key, 'k', sizeof(key));
+	key[0] = '/';
+	pb_event(&p, 0, key, sizeof(key), 9, "x", 1, 0);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	pb_event(&p, 0, key, sizeof(key) - 1, 9, "x", 1, 0);
+	T_EQ(watch_pb(&p, &m), 0);
+	T_EQ(strlen(m.events[0].kv.key), STORE_KEY_MAX);
+	etcd_watch_msg_free(&m);
+	pb_bytes(&p, 11, "\x08\x00", 2);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	pb_event(&p, 2, "/a", 2, 9, "x", 1, 0);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	pb_event(&p, 0, "/a", 2, 9, "x", 1, 0);
+	pb_event(&p, 0, "/b\0", 3, 9, "x", 1, 0);
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+	T_ASSERT(!m.events && !m.n);
+	/* a truncated message */
+	pb_header(&p, 9);
+	pb_event(&p, 0, "/a", 2, 9, "x", 1, 0);
+	p.n--;
+	T_EQ(watch_pb(&p, &m), -EBADMSG);
+}
+
 static const char *safe(const char *msg)
 {
 	static char out[200];
@@ -349,6 +544,7 @@ int main(void)
 	T_RUN(test_i64);
 	T_RUN(test_parse_kv);
 	T_RUN(test_watch_messages);
+	T_RUN(test_watch_pb);
 	T_RUN(test_safe_message);
 	return T_EXIT();
 }

@@ -3,7 +3,8 @@
  * rpc.proto), RangeResponse messages built here by hand and read back (unknown fields of
  * every wire type skipped), and hostile input: every truncation, lengths past the end,
  * overlong varints, groups, field 0, a known field of the wrong wire type. Then the gRPC
- * prefix and the status headers. */
+ * prefix and the status headers; then Watch.Watch's WatchRequest and WatchResponse the
+ * same way. */
 #define T_NAME "test_etcd_pb"
 #include <errno.h>
 #include <stdint.h>
@@ -64,8 +65,9 @@ static void unknowns(struct msg *m)
 	f_bytes(m, 102, "\x0a\x02zz", 4); /* looks like a key inside: must not be read */
 }
 
-static void kv(struct msg *m, const char *key, const char *value, int64_t rev, int64_t lease,
-	       bool extra)
+/* a KeyValue as field f of m */
+static void kv_f(struct msg *m, unsigned f, const char *key, const char *value, int64_t rev,
+		 int64_t lease, bool extra)
 {
 	struct msg k = {0};
 
@@ -79,7 +81,13 @@ static void kv(struct msg *m, const char *key, const char *value, int64_t rev, i
 		f_bytes(&k, 5, value, strlen(value));
 	if (lease)
 		f_varint(&k, 6, (uint64_t)lease);
-	f_msg(m, 2, &k);
+	f_msg(m, f, &k);
+}
+
+static void kv(struct msg *m, const char *key, const char *value, int64_t rev, int64_t lease,
+	       bool extra)
+{
+	kv_f(m, 2, key, value, rev, lease, extra);
 }
 
 static void response(struct msg *m, bool extra)
@@ -127,6 +135,11 @@ static int collect(const struct etcd_pb_kv *kv, void *arg)
 }
 
 static int stop_at_second(const struct etcd_pb_kv *kv, void *arg)
+{
+	return ++*(int *)arg == 2 ? -ECANCELED : 0;
+}
+
+static int stop_at_second_ev(const struct etcd_pb_event *ev, void *arg)
 {
 	return ++*(int *)arg == 2 ? -ECANCELED : 0;
 }
@@ -393,6 +406,227 @@ static void test_status(void)
 	T_STREQ(st.message, "a%2");
 }
 
+/* ---- Watch ---- */
+
+static void test_watch_request(void)
+{
+	static const uint8_t want[] = {0,    0,	   0,	 0,    19,   0x0a, 17,	 0x0a,
+				       2,    '/',  'a',	 0x12, 2,    '/',  'b',	 0x18,
+				       0xac, 0x02, 0x20, 1,    0x30, 1,	   0x40, 1};
+	const struct etcd_pb_watch_req req = {.key = "/a",
+					      .key_len = 2,
+					      .range_end = "/b",
+					      .range_end_len = 2,
+					      .start_revision = 300,
+					      .progress_notify = true,
+					      .prev_kv = true,
+					      .fragment = true};
+	uint8_t out[64], big[400];
+	char key[200];
+	long n;
+
+	n = etcd_pb_watch_request(&req, out, sizeof(out));
+	T_EQ(n, sizeof(want));
+	T_ASSERT(!memcmp(out, want, sizeof(want)));
+	/* from now, one key: key alone in the create_request */
+	n = etcd_pb_watch_request(&(struct etcd_pb_watch_req){.key = "/a", .key_len = 2}, out,
+				  sizeof(out));
+	T_EQ(n, 5 + 2 + 4);
+	T_ASSERT(!memcmp(out, "\0\0\0\0\x06\x0a\x04\x0a\x02/a", 11));
+	/* a create_request of over 127 bytes: a two-byte length, moved down into place */
+	memset(key, 'k', sizeof(key));
+	n = etcd_pb_watch_request(&(struct etcd_pb_watch_req){.key = key, .key_len = sizeof(key)},
+				  big, sizeof(big));
+	T_EQ(n, 5 + 1 + 2 + 3 + 200);
+	T_ASSERT(!memcmp(big, "\0\0\0\0\xce\x0a\xcb\x01\x0a\xc8\x01", 11));
+	T_EQ(big[n - 1], 'k');
+	/* too small a buffer, at every size */
+	for (size_t cap = 0; cap < sizeof(want); cap++)
+		T_EQ(etcd_pb_watch_request(&req, out, cap), -E2BIG);
+}
+
+/* a WatchResponse: header, watch_id, created, fragment, a reason, two events (a PUT with a
+ * prev_kv, a DELETE) */
+static void watch_response(struct msg *m, bool extra)
+{
+	struct msg h = {0}, e1 = {0}, e2 = {0};
+
+	f_varint(&h, 3, 77);
+	if (extra)
+		unknowns(&h);
+	f_msg(m, 1, &h);
+	f_varint(m, 2, 0); /* watch_id 0 sent anyway: a zero is read as zero */
+	f_varint(m, 3, 1);
+	if (extra)
+		unknowns(m);
+	f_varint(m, 5, 9);
+	f_bytes(m, 6, "etcdserver: x", 13);
+	f_varint(m, 7, 1);
+	kv_f(&e1, 2, "/w/a", "va", 70, 5, extra);
+	kv_f(&e1, 3, "/w/a", "old", 60, 5, false);
+	if (extra)
+		unknowns(&e1);
+	f_msg(m, 11, &e1);
+	f_varint(&e2, 1, 1);
+	kv_f(&e2, 2, "/w/b", NULL, 75, 0, false);
+	f_msg(m, 11, &e2);
+}
+
+struct evseen {
+	int n;
+	int64_t type[4];
+	bool has_prev[4];
+	char keys[4][16], prev_values[4][16];
+	int64_t mod[4];
+};
+
+static int collect_ev(const struct etcd_pb_event *ev, void *arg)
+{
+	struct evseen *s = arg;
+
+	if (s->n == 4 || ev->kv.key_len >= 16 || ev->prev_kv.value_len >= 16)
+		return -ENOSPC;
+	s->type[s->n] = ev->type;
+	s->has_prev[s->n] = ev->has_prev_kv;
+	memcpy(s->keys[s->n], ev->kv.key, ev->kv.key_len);
+	s->keys[s->n][ev->kv.key_len] = '\0';
+	if (ev->prev_kv.value_len)
+		memcpy(s->prev_values[s->n], ev->prev_kv.value, ev->prev_kv.value_len);
+	s->prev_values[s->n][ev->prev_kv.value_len] = '\0';
+	s->mod[s->n] = ev->kv.mod_rev;
+	s->n++;
+	return 0;
+}
+
+static void check_watch_response(bool extra)
+{
+	struct msg m = {0};
+	struct etcd_pb_watch_resp r;
+	struct evseen s = {0};
+
+	watch_response(&m, extra);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, collect_ev, &s), 0);
+	T_EQ(r.revision, 77);
+	T_EQ(r.watch_id, 0);
+	T_ASSERT(r.created);
+	T_ASSERT(!r.canceled);
+	T_EQ(r.compact_revision, 9);
+	T_ASSERT(r.fragment);
+	T_EQ(r.cancel_reason_len, 13);
+	T_ASSERT(!memcmp(r.cancel_reason, "etcdserver: x", 13));
+	T_EQ(r.n, 2);
+	T_EQ(s.n, 2);
+	T_EQ(s.type[0], 0);
+	T_STREQ(s.keys[0], "/w/a");
+	T_EQ(s.mod[0], 71);
+	T_ASSERT(s.has_prev[0]);
+	T_STREQ(s.prev_values[0], "old");
+	T_EQ(s.type[1], 1);
+	T_STREQ(s.keys[1], "/w/b");
+	T_EQ(s.mod[1], 76);
+	T_ASSERT(!s.has_prev[1]);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), 0);
+	T_EQ(r.n, 2);
+}
+
+static void test_watch_response(void)
+{
+	struct etcd_pb_watch_resp r;
+	struct msg m = {0};
+
+	check_watch_response(false);
+	check_watch_response(true);
+	/* an empty message (a progress notification without a header): all zero */
+	T_EQ(etcd_pb_watch_response(m.b, 0, &r, collect_ev, NULL), 0);
+	T_EQ(r.n, 0);
+	T_ASSERT(!r.created && !r.canceled && !r.fragment);
+	T_EQ(r.cancel_reason_len, 0);
+	/* canceled, with a negative watch_id (-1: etcd's "no watch") as ten bytes */
+	f_varint(&m, 2, UINT64_MAX);
+	f_varint(&m, 4, 1);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), 0);
+	T_EQ(r.watch_id, -1);
+	T_ASSERT(r.canceled);
+}
+
+static void test_watch_truncated(void)
+{
+	struct msg m = {0};
+	struct etcd_pb_watch_resp r;
+
+	watch_response(&m, true);
+	for (size_t n = 0; n < m.n; n++) {
+		uint8_t *copy = malloc(n ? n : 1);
+		int e;
+
+		T_ASSERT(copy);
+		memcpy(copy, m.b, n);
+		e = etcd_pb_watch_response(copy, n, &r, NULL, NULL);
+		free(copy);
+		T_ASSERT(e == 0 || e == -EBADMSG);
+	}
+	T_EQ(etcd_pb_watch_response(m.b, m.n - 1, &r, NULL, NULL), -EBADMSG);
+}
+
+static void test_watch_hostile(void)
+{
+	struct etcd_pb_watch_resp r;
+	struct msg m, e;
+	int calls = 0;
+
+	/* known fields of the wrong wire type: events, created, cancel_reason, an event's
+	 * type, kv and prev_kv */
+	m = (struct msg){0};
+	f_varint(&m, 11, 1);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	m = (struct msg){0};
+	f_bytes(&m, 3, "x", 1);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	m = (struct msg){0};
+	f_varint(&m, 6, 1);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	m = (struct msg){0};
+	e = (struct msg){0};
+	f_bytes(&e, 1, "x", 1);
+	f_msg(&m, 11, &e);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	m = (struct msg){0};
+	e = (struct msg){0};
+	f_varint(&e, 2, 1);
+	f_msg(&m, 11, &e);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	m = (struct msg){0};
+	e = (struct msg){0};
+	f_varint(&e, 3, 1);
+	f_msg(&m, 11, &e);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	/* an event with two kvs (a merge etcd never sends) */
+	m = (struct msg){0};
+	e = (struct msg){0};
+	kv_f(&e, 2, "/a", "1", 3, 0, false);
+	kv_f(&e, 2, "/b", "2", 3, 0, false);
+	f_msg(&m, 11, &e);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	/* an event whose kv's key runs past the kv (not past the message) */
+	m = (struct msg){0};
+	e = (struct msg){0};
+	varint(&e, 2 << 3 | 2);
+	varint(&e, 2);
+	raw(&e, "\x0a\x05/abcd", 7);
+	f_msg(&m, 11, &e);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	/* an events length past the end */
+	m = (struct msg){0};
+	varint(&m, 11 << 3 | 2);
+	varint(&m, UINT64_MAX);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, NULL, NULL), -EBADMSG);
+	/* the callback's error stops the walk */
+	m = (struct msg){0};
+	watch_response(&m, false);
+	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, stop_at_second_ev, &calls), -ECANCELED);
+	T_EQ(calls, 2);
+}
+
 int main(void)
 {
 	T_RUN(test_request);
@@ -403,5 +637,9 @@ int main(void)
 	T_RUN(test_hostile);
 	T_RUN(test_prefix);
 	T_RUN(test_status);
+	T_RUN(test_watch_request);
+	T_RUN(test_watch_response);
+	T_RUN(test_watch_truncated);
+	T_RUN(test_watch_hostile);
 	return T_EXIT();
 }
