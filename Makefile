@@ -121,8 +121,14 @@ $(BUILD)/libcmd.a: $(CMDLIB)
 # static glibc resolves host names itself (files and dns in nsswitch.conf; other modules it
 # would dlopen), which tests/netns/store-etcd.sh checks with a name from /etc/hosts. ld's
 # warning that it may need glibc's shared NSS modules at run time is printed only on failure.
+# Their relative relocations (21,000, mostly OpenSSL's tables) packed as DT_RELR: 7 KiB that
+# the start-up reads instead of 495 KiB of RELA (0.6 MiB less RSS), where binutils 2.38 and
+# glibc 2.36 (Debian 12) have it: a trial program must link and run.
 ifneq ($(and $(CURL_A),$(CJSON_A),$(MNL_A)),)
-CMD_LDLIBS := -static-pie -lnftnl $(MNL_A) $(CJSON_A) $(CMD_LIBS) -lm
+CMD_RELR   := $(shell t=$$(mktemp) && printf 'static const char *p = "x";\nint main(void) { return *p != 120; }\n' | \
+		$(CC) -x c -static-pie -Wl,-z,pack-relative-relocs -o $$t - 2>/dev/null && \
+		(exec $$t) 2>/dev/null && echo -Wl,-z,pack-relative-relocs; rm -f $$t)
+CMD_LDLIBS := -static-pie $(CMD_RELR) -lnftnl $(MNL_A) $(CJSON_A) $(CMD_LIBS) -lm
 CMD_QUIET  := 2>$$@.ld || { cat $$@.ld >&2; rm -f $$@.ld; exit 1; }; \
 	grep -v -e 'statically linked applications requires at runtime' -e ': in function' \
 	$$@.ld >&2; rm -f $$@.ld
