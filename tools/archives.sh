@@ -24,6 +24,12 @@ mkdir -p "$1"
 build=$(cd "$1" && pwd)
 out=$build/static
 work=$build/static-src
+# libcurl.a is rebuilt when libcurl4-openssl-dev has been updated since (a security update is
+# a new Debian revision); until then the commands link the shared one, which apt updated
+curl_ver=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
+if [ -f "$out/libcurl.a" ] && [ "$(cat "$out/libcurl.version" 2>/dev/null)" != "$curl_ver" ]; then
+	rm -f "$out/libcurl.a" "$out/libcurl.version"
+fi
 [ -f "$out/libcjson.a" ] && [ -f "$out/libmnl.a" ] && [ -f "$out/libcurl.a" ] && exit 0
 
 note() {
@@ -154,7 +160,8 @@ mnl() {
 # at 12.9 MiB programming 1,000 peers, 9.3 of them mapped files. Linked with libnghttp2.a,
 # libssl.a and libcrypto.a (libnghttp2-dev, libssl-dev) the commands load no library but libc.
 libcurl() {
-	ver=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null) || {
+	ver=$curl_ver
+	[ -n "$ver" ] || {
 		note "libcurl4-openssl-dev not installed"
 		return 1
 	}
@@ -244,6 +251,7 @@ libcurl() {
 		return 1
 	fi
 	mv tree/lib/.libs/libcurl.a "$out/libcurl.a"
+	echo "$ver" >"$out/libcurl.version"
 	rm -rf tree
 	echo "sluice: built $out/libcurl.a from Debian's curl $ver (HTTP, HTTP/2, OpenSSL only)"
 }
