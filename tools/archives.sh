@@ -25,10 +25,11 @@ build=$(cd "$1" && pwd)
 out=$build/static
 work=$build/static-src
 # libcurl.a is rebuilt when libcurl4-openssl-dev has been updated since (a security update is
-# a new Debian revision); until then the commands link the shared one, which apt updated
+# a new Debian revision); if that fails, the commands link the shared one, which apt updated.
+# Either way they are relinked: the commands linked with the old archive are removed.
 curl_ver=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
 if [ -f "$out/libcurl.a" ] && [ "$(cat "$out/libcurl.version" 2>/dev/null)" != "$curl_ver" ]; then
-	rm -f "$out/libcurl.a" "$out/libcurl.version"
+	rm -f "$out/libcurl.a" "$out/libcurl.version" "$build/bin/sluicectl" "$build/bin/sluiced"
 fi
 [ -f "$out/libcjson.a" ] && [ -f "$out/libmnl.a" ] && [ -f "$out/libcurl.a" ] && exit 0
 
