@@ -11,12 +11,13 @@ set -eu
 # 12's clang 14): the fuzz targets in tests/fuzz; libcurl4-openssl-dev and libyaml-dev:
 # sluicectl and sluiced (the etcd backend, Kubernetes YAML); etcd-server, etcd-client and
 # openssl and curl: the store tests (a real etcd, a cluster, TLS; curl asks etcd for its
-# health and leader) and the etcdctl benchmark rows
+# health and leader) and the etcdctl benchmark rows; libssl-dev and libnghttp2-dev: the
+# archives of OpenSSL and nghttp2 the commands' static libcurl links (tools/archives.sh)
 PKGS="gcc make libc6-dev pkg-config libmnl-dev libnftnl-dev libcjson-dev patch xz-utils
 jq iproute2 iputils-ping nftables iptables conntrack procps util-linux socat
 containernetworking-plugins golang-go golang-github-appc-cni-dev iperf3 valgrind clang
 libclang-rt-14-dev podman runc busybox-static strace python3 libcurl4-openssl-dev
-libyaml-dev etcd-server etcd-client openssl curl"
+libyaml-dev etcd-server etcd-client openssl curl libssl-dev libnghttp2-dev"
 
 missing=""
 for p in $PKGS; do

@@ -379,7 +379,7 @@ jq -r '[.rows[] | select(.ok and (.row | startswith("overlay-")))] as $o |
 	 "  agent peak RSS \(.sluice.median) KiB = \(.sluice.median / 1024 * 100 | round / 100) MiB (goal < 8 MiB)"),
 	(m("overlay-1000"; "agent RSS: own (RssAnon)") // empty |
 	 "    of which its own memory (RssAnon, at the end) \(.sluice.median / 1024 * 100 | round / 100) MiB," +
-	 " the rest mapped files (its shared libraries: libcurl and what it loads)"),
+	 " the rest mapped files (the executable, and its shared libraries if dynamic)"),
 	(m("overlay-tcp"; "pod-to-pod TCP") // empty |
 	 "  pod-to-pod TCP \(.sluice.median) Mbit/s against \(.upstream.median) by hand: " +
 	 "\(.sluice.median / .upstream.median * 1000 | round / 1000) (goal >= 0.95)"),

@@ -74,6 +74,25 @@ E1=etcd://127.0.0.1:2379
 suite etcd "$E1"
 suite etcd-json "$E1?api=json"
 
+# ---- a command resolves a member's host name ----
+# With the static libcurl the commands are static-pie (README "Building"): glibc's own files
+# and dns lookups resolve names, here one from an /etc/hosts bind-mounted in this test's
+# private mount namespace (run.sh's unshare -m: the host never sees it, and it goes with the
+# namespace if the test stops early). Not "localhost": libcurl resolves that name itself.
+CTL=$BIN/sluicectl
+printf '127.0.0.1 localhost\n127.0.0.1 etcd-a.sluice.test\n' >"$T_TMP/hosts"
+if mount --bind "$T_TMP/hosts" /etc/hosts; then
+	"$CTL" --store etcd://etcd-a.sluice.test:2379 store put /names/k v >/dev/null
+	out=$("$CTL" --store etcd://etcd-a.sluice.test:2379 -o json store get /names/k)
+	rc=$?
+	check_eq "command-resolves-hosts-name" "v 0" "$(jq -r .value <<<"$out") $rc"
+	out=$("$CTL" --store etcd://etcd-b.sluice.test:2379 store get /names/k 2>&1)
+	check_eq "command-unknown-name" "1 sluicectl: etcd get: no endpoint answered (tried etcd-b.sluice.test:2379); last: etcd-b.sluice.test:2379: Could not resolve host: etcd-b.sluice.test" "$? $out"
+	umount /etc/hosts
+else
+	fail "command-resolves-hosts-name" "cannot bind-mount a hosts file over /etc/hosts"
+fi
+
 # ---- which API a get used: a TCP relay notes each connection's first line ----
 # (relay.py PORT TO LOG [h1only]: with h1only, a connection that opens with HTTP/2's
 # preface gets the answer of a server that speaks HTTP/1.1 only, and is closed)
