@@ -64,8 +64,16 @@ CMD_BINS := $(CMDS:%=$(BUILD)/bin/%)
 # (or with SANITIZE=1 or DYNAMIC=1), Debian's shared libcurl and the ~30 libraries it loads.
 # With it and the plugins' static archives, the commands are static-pie too: sluiced's peak
 # RSS programming 1,000 peers is ~6 MiB (7.1-7.5 with libc.so, 12.9 with Debian's libcurl).
+# The archive is used only while it was built from the installed libcurl4-openssl-dev: after
+# apt updates that package (a security fix), the commands link the updated shared libcurl
+# until `make deps` has rebuilt the archive.
+CURL_VER := $(shell dpkg-query -W -f='$${Version}' libcurl4-openssl-dev 2>/dev/null)
 ifeq ($(filter 1,$(SANITIZE) $(DYNAMIC)),)
+ifneq ($(CURL_VER),)
+ifeq ($(CURL_VER),$(shell cat $(BUILD)/static/libcurl.version 2>/dev/null))
 CURL_A   := $(wildcard $(BUILD)/static/libcurl.a)
+endif
+endif
 endif
 CMD_SO_LIBS := $(shell $(PKG_CONFIG) --libs $(CMD_DEPS) 2>/dev/null)
 ifneq ($(CURL_A),)
@@ -136,17 +144,26 @@ CMD_QUIET  := 2>$$@.ld || { cat $$@.ld >&2; rm -f $$@.ld; exit 1; }; \
 else
 CMD_LDLIBS := -lnftnl -lmnl -lcjson $(CMD_LIBS) -lm
 endif
+# The Debian packages whose archives (or, for libcurl, whose source) a static binary carries a
+# copy of, with their versions, in a stamp that changes only when one of them does: an apt
+# upgrade of any (a security fix) relinks the binaries at the next make. (Not their files'
+# mtimes: dpkg gives a file its package's build time, which can be older than our link.)
+SYS_STAMP := $(BUILD)/static/system.versions
+SYS_VERS  := $(shell dpkg-query -W -f='$${Package}=$${Version}\n' libc6-dev libnftnl-dev \
+		libssl-dev libnghttp2-dev libcurl4-openssl-dev 2>/dev/null)
+$(shell mkdir -p $(BUILD)/static && [ "$$(cat $(SYS_STAMP) 2>/dev/null)" = "$(SYS_VERS)" ] || \
+	printf '%s' "$(SYS_VERS)" >$(SYS_STAMP))
 define CMD_RULE
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(BUILD)/libcmd.a $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A) $(CURL_A)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c)) $(BUILD)/libcmd.a $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A) $(CURL_A) $(SYS_STAMP)
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(CMD_LINK) -o $$@ $$(filter-out $(CJSON_A) $(MNL_A) $(CURL_A),$$^) $(CMD_LDLIBS) $(CMD_QUIET)
+	$$(CC) $$(LDFLAGS) $(CMD_LINK) -o $$@ $$(filter-out $(CJSON_A) $(MNL_A) $(CURL_A) $(SYS_STAMP),$$^) $(CMD_LDLIBS) $(CMD_QUIET)
 endef
 $(foreach c,$(CMDS),$(eval $(call CMD_RULE,$(c))))
 
 .SECONDEXPANSION:
-$(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A)
+$(BUILD)/bin/sluice-%: $(BUILD)/plugins/$$*/$$*.o $(BUILD)/libcommon.a $(CJSON_A) $(MNL_A) $(SYS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A),$^) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(CJSON_A) $(MNL_A) $(SYS_STAMP),$^) $(LDLIBS)
 ifneq ($(and $(CJSON_A),$(MNL_A)),)
 $(BINS): LDFLAGS += -static-pie
 $(BINS): LDLIBS = -lnftnl $(MNL_A) $(CJSON_A) -lm

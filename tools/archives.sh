@@ -198,14 +198,28 @@ libcurl() {
 	# OpenLDAP's link flags and zsh completion, all disabled or not built below.
 	grep -v '^[[:space:]]*\(#\|$\)' tree/debian/patches/series |
 		grep -v '^\(90_gnutls\|99_nss\)\.patch' | while read -r p _; do
-		patch -d tree -p1 -s -N <"tree/debian/patches/$p" >>"$work/log" 2>&1 || exit 1
+		# a patch of another build input than those three would apply and silently not
+		# take effect: refused, so that Debian's own build (the shared library) is used
+		case $p in
+		08_enable-zsh.patch | build-Divide-mit-krb5-gssapi-link-flags-* | \
+			Use-OpenLDAP-specific-functionality.patch) ;;
+		*)
+			if grep -Eq '^\+\+\+ [^/ ]*/(configure\.ac|acinclude\.m4|m4/|Makefile\.am|lib/[^ ]*\.(am|inc)|include/[^ ]*\.am)' \
+				"tree/debian/patches/$p"; then
+				echo "$p changes curl's build, which is not regenerated here" >>"$work/log"
+				exit 1
+			fi
+			;;
+		esac
+		patch -d tree -p1 -s -N -F0 <"tree/debian/patches/$p" >>"$work/log" 2>&1 || exit 1
 	done || {
 		note "a Debian patch of curl did not apply (see $work/log)"
 		return 1
 	}
-	# Debian's own hardening flags and CA paths; proxy support stays (the backend sets
-	# CURLOPT_NOPROXY), and so do the verbose strings: curl_easy_strerror() and the error
-	# buffer are what the store's errors quote
+	# Debian 12's hardening flags (its dpkg-buildflags: stack protector, fortify) and CA
+	# paths; proxy support stays (the backend sets CURLOPT_NOPROXY), and so do the verbose
+	# strings: curl_easy_strerror() and the error buffer are what the store's errors quote.
+	# The patches apply without fuzz, as dpkg-source applies them.
 	cd tree
 	./configure -q --disable-shared --enable-static --with-pic \
 		--disable-dependency-tracking --enable-threaded-resolver \
