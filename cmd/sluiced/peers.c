@@ -67,9 +67,11 @@ static bool direct(struct agent *a, const struct ip_addr *ip)
 			s->n = n0;
 			r = nl_addr_dump(&a->nl, a->id.ifindex, ip->family, seg_add, s);
 		} while (r == -EINTR && ++tries < 5);
+		/* a failed dump is tried again by the next lease, rather than every lease of
+		 * this drain taken as off the segment */
 		if (r < 0)
 			s->n = n0;
-		*read = true;
+		*read = r >= 0;
 		*ok = r >= 0;
 	}
 	for (size_t i = 0; *ok && i < s->n; i++)
