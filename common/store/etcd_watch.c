@@ -573,18 +573,20 @@ static void stop_probe(struct etcd_watch *w)
 	w->probe = NULL;
 }
 
-/* The stream is over (c: how): reconnect later to the next endpoint, unless it ended for
- * good; at once to the same one over JSON when it showed that the endpoint does not speak
- * gRPC (never once a gRPC answer began: a member that stops mid-stream fails the same way
- * an HTTP/1.1 server does) */
-static void stream_ended(struct etcd_watch *w, CURLcode c)
+/* The stream is over (c: how; dropped: the watch ended it itself, its probe having
+ * failed): reconnect later to the next endpoint, unless it ended for good; at once to the
+ * same one over JSON when it showed that the endpoint does not speak gRPC (never once a
+ * gRPC answer began: a member that stops mid-stream fails the same way an HTTP/1.1 server
+ * does; nor when it was dropped: a member that took the connection and never answered, as
+ * a stopped one does, showed nothing either way) */
+static void stream_ended(struct etcd_watch *w, CURLcode c, bool dropped)
 {
 	const struct etcd_url *u = etcd_store_url(w->s);
 	int64_t now = etcd_now_ms();
 	bool refused = false;
 	char msg[300], reason[200] = "";
 
-	if (w->grpc && !w->st.grpc && !w->fatal)
+	if (w->grpc && !w->st.grpc && !w->fatal && !dropped)
 		refused = etcd_grpc_refused(w->s, w->stream, c, &w->st);
 	if (w->grpc && w->st.code > 0 && etcd_grpc_errno(w->st.code) != -EIO) {
 		/* a status the gateway answers with a 4xx: asking again cannot help */
@@ -687,7 +689,7 @@ static void probe_done(struct etcd_watch *w, CURLcode c)
 	}
 	/* the member cannot serve a linearizable read: its stream may never say more */
 	if (w->stream)
-		stream_ended(w, CURLE_OK);
+		stream_ended(w, CURLE_OK, true);
 }
 
 static int drive(struct etcd_watch *w)
@@ -722,7 +724,7 @@ static int drive(struct etcd_watch *w)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (msg->easy_handle == w->stream)
-			stream_ended(w, msg->data.result);
+			stream_ended(w, msg->data.result, false);
 		else if (msg->easy_handle == w->probe)
 			probe_done(w, msg->data.result);
 	}

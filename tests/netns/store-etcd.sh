@@ -94,11 +94,13 @@ else
 fi
 
 # ---- which API a get used: a TCP relay notes each connection's first line ----
-# (relay.py PORT TO LOG [h1only]: with h1only, a connection that opens with HTTP/2's
-# preface gets the answer of a server that speaks HTTP/1.1 only, and is closed)
+# (relay.py PORT TO LOG [h1only|silent]: with h1only, a connection that opens with HTTP/2's
+# preface gets the answer of a server that speaks HTTP/1.1 only, and is closed; with silent,
+# every connection is held open and never answered, as a stopped member does)
 cat >"$T_TMP/relay.py" <<'PY'
 import socket, sys, threading
 H1ONLY = sys.argv[4:] == ["h1only"]
+SILENT = sys.argv[4:] == ["silent"]
 def pipe(a, b):
     try:
         while True:
@@ -117,6 +119,11 @@ def serve(c):
     if H1ONLY and d.startswith(b"PRI * HTTP/2.0"):
         c.sendall(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"
                   b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        c.close()
+        return
+    if SILENT:
+        while c.recv(65536):
+            pass
         c.close()
         return
     u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
@@ -163,6 +170,36 @@ relay_watch grpc etcd://127.0.0.1:2377
 check_eq "watch-grpc-wire" "PRI * HTTP/2.0" "$(sort -u "$T_TMP/relay.log")"
 relay_watch json "etcd://127.0.0.1:2377?api=json"
 check_eq "watch-json-wire" "POST /v3/watch HTTP/1.1" "$(sort -u "$T_TMP/relay.log")"
+# ---- a member that takes the connection and never answers (stopped, replaying its WAL, cut
+# off after the connect): the watch's probe drops the stream after 10+5 s and the watch moves
+# to the next endpoint, still over gRPC (a stream it dropped itself says nothing about gRPC)
+python3 "$T_TMP/relay.py" 2375 2379 "$T_TMP/silent.log" silent &
+SILENT=$!
+defer "kill $SILENT"
+for _ in $(seq 50); do
+	[ -s "$T_TMP/silent.log" ] && break
+	curl -s -m 0.2 -o /dev/null http://127.0.0.1:2375/health
+	sleep 0.1
+done
+: >"$T_TMP/silent.log"
+: >"$T_TMP/relay.log"
+rev=$("$ET" "$E1" rev)
+"$ET" etcd://127.0.0.1:2375,127.0.0.1:2377 watch /silent/ $((rev + 1)) 60 \
+	>"$T_TMP/silent.out" 2>"$T_TMP/silent.err" &
+SWPID=$!
+defer "kill $SWPID"
+lines "$T_TMP/relay.log" 1 . 40 || fail "silent-watch-moves" "$(cat "$T_TMP/silent.log")"
+r=$("$ET" "$E1" put /silent/k v-s)
+lines "$T_TMP/silent.out" 1 '^PUT'
+kill "$SWPID" 2>/dev/null
+wait "$SWPID" 2>/dev/null
+check_eq "silent-watch-event" "PUT /silent/k $r v-s" "$(grep '^PUT' "$T_TMP/silent.out")"
+[ -s "$T_TMP/silent.err" ] && sed 's/^/  /' "$T_TMP/silent.err"
+# the stream and its probe to the silent one, then the stream to the next: all gRPC
+check_eq "silent-watch-grpc-wire" "PRI * HTTP/2.0|PRI * HTTP/2.0 + PRI * HTTP/2.0" \
+	"$(paste -sd'|' "$T_TMP/silent.log") + $(sort -u "$T_TMP/relay.log")"
+kill "$SILENT" 2>/dev/null
+wait "$SILENT" 2>/dev/null
 kill "$RELAY" 2>/dev/null
 wait "$RELAY" 2>/dev/null
 
