@@ -61,6 +61,7 @@ struct etcd_watch {
 	CURL *stream, *probe;
 	long status; /* the stream's HTTP status, once known */
 	bool grpc; /* the streams speak gRPC (else the gateway's JSON) */
+	bool doubtful; /* the JSON stream asks whether a doubtful refusal of gRPC holds */
 	struct etcd_grpc_status st, probe_st; /* the stream's and the probe's gRPC status */
 	size_t want; /* gRPC: the length of the frame at the front, prefix included (0: unknown) */
 	size_t ep; /* the endpoint of the stream (or of the next one) */
@@ -336,6 +337,10 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 		return 0;
 	if (w->status != 200)
 		return len; /* an error answer: read at the end */
+	if (w->doubtful) { /* the endpoint serves JSON: it did refuse gRPC */
+		w->doubtful = false;
+		etcd_store_no_grpc(w->s);
+	}
 	/* what was kept holds no newline: only the new bytes are searched (a 1,000-event
 	 * response arrives in a few dozen pieces, and rescanning it each time was quadratic) */
 	while ((nl = memchr(w->line + from, '\n', w->len - from))) {
@@ -583,7 +588,7 @@ static void stream_ended(struct etcd_watch *w, CURLcode c, bool dropped)
 {
 	const struct etcd_url *u = etcd_store_url(w->s);
 	int64_t now = etcd_now_ms();
-	bool refused = false;
+	int refused = 0;
 	char msg[300], reason[200] = "";
 
 	if (w->grpc && !w->st.grpc && !w->fatal && !dropped)
@@ -594,7 +599,7 @@ static void stream_ended(struct etcd_watch *w, CURLcode c, bool dropped)
 		snprintf(msg, sizeof(msg), "etcd watch: %s: gRPC status %d%s%s",
 			 u->endpoints[w->ep], w->st.code, *reason ? ": " : "", reason);
 		set_fatal(w, etcd_grpc_errno(w->st.code), msg);
-	} else if (!w->grpc && w->status && w->status != 200 && w->status < 500) {
+	} else if (!w->grpc && !w->doubtful && w->status && w->status != 200 && w->status < 500) {
 		cJSON *j, *m;
 
 		j = w->len ? cJSON_ParseWithLength(w->line, w->len) : NULL;
@@ -615,9 +620,17 @@ static void stream_ended(struct etcd_watch *w, CURLcode c, bool dropped)
 	w->probe_at = 0;
 	if (w->fatal)
 		return;
+	if (w->doubtful) { /* not confirmed: the endpoint was down, not refusing gRPC */
+		w->doubtful = false;
+		w->grpc = etcd_store_grpc(w->s);
+	}
 	if (refused) {
+		/* at once to the same endpoint over JSON; when the refusal was doubtful, that
+		 * stream confirms it (on_stream) or, failing, turns the watch back to gRPC */
 		w->grpc = false;
-		etcd_store_no_grpc(w->s); /* ranges too, as a range's own finding does */
+		w->doubtful = refused == ETCD_GRPC_DOUBTFUL;
+		if (!w->doubtful)
+			etcd_store_no_grpc(w->s); /* ranges too, as a range's own finding does */
 		w->reconnect_at = now;
 		return;
 	}

@@ -98,7 +98,7 @@ fi
 # preface gets the answer of a server that speaks HTTP/1.1 only, and is closed; with silent,
 # every connection is held open and never answered, as a stopped member does)
 cat >"$T_TMP/relay.py" <<'PY'
-import socket, sys, threading
+import socket, struct, sys, threading
 H1ONLY = sys.argv[4:] == ["h1only"]
 SILENT = sys.argv[4:] == ["silent"]
 def pipe(a, b):
@@ -126,7 +126,12 @@ def serve(c):
             pass
         c.close()
         return
-    u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    try:
+        u = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    except OSError:  # the member is down: the connection is reset, as a killed one's is
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        return
     u.sendall(d)
     threading.Thread(target=pipe, args=(c, u), daemon=True).start()
     threading.Thread(target=pipe, args=(u, c), daemon=True).start()
@@ -383,16 +388,42 @@ out=$("$ET" "$E1" list /bad/ 2>&1)
 check_eq "list-unreadable-error" "etcdtest: list: etcd list: a malformed answer 1" "$out $?"
 
 # ---- e) a watch resumes across a restart; a compacted revision is -ESTALE ----
+# A watch and a get every 200 ms (one store) through relays as well: while the member is
+# down, the relays take each connection and reset it, as a member being killed does; that
+# proves no refusal of gRPC (its JSON call fails too): once the member is back, the watch
+# and the gets speak gRPC again, not the gateway's JSON for good.
+python3 "$T_TMP/relay.py" 2374 2379 "$T_TMP/rw.log" &
+RELAY_W=$!
+defer "kill $RELAY_W"
+python3 "$T_TMP/relay.py" 2373 2379 "$T_TMP/rg.log" &
+RELAY_G=$!
+defer "kill $RELAY_G"
+for _ in $(seq 50); do
+	curl -s -o /dev/null http://127.0.0.1:2374/health &&
+		curl -s -o /dev/null http://127.0.0.1:2373/health && break
+	sleep 0.1
+done
+: >"$T_TMP/rw.log"
 rev=$("$ET" "$E1" rev)
 "$ET" "$E1" watch /resume/ $((rev + 1)) 60 >"$T_TMP/resume.out" 2>"$T_TMP/resume.err" &
 WPID=$!
 defer "kill $WPID"
+"$ET" etcd://127.0.0.1:2374 watch /resume/ $((rev + 1)) 60 >"$T_TMP/rw.out" 2>"$T_TMP/rw.err" &
+RWPID=$!
+defer "kill $RWPID"
+"$ET" etcd://127.0.0.1:2373 poll /resume/a1 60 >"$T_TMP/rg.out" 2>"$T_TMP/rg.err" &
+RGPID=$!
+defer "kill $RGPID"
+lines "$T_TMP/rw.log" 1
 want=""
 for k in a1 a2; do
 	want+="PUT /resume/$k $("$ET" "$E1" put /resume/$k v-$k) v-$k"$'\n'
 done
 lines "$T_TMP/resume.out" 2 '^PUT' || fail "resume-before" "$(cat "$T_TMP/resume.out")"
 etcd_down s1
+# down until a get failed and the relayed watch tried to connect again twice
+lines "$T_TMP/rg.out" 1 '^ERR' || fail "restart-get-failed" "$(tail -3 "$T_TMP/rg.out")"
+lines "$T_TMP/rw.log" 3 || fail "restart-watch-retried" "$(cat "$T_TMP/rw.log")"
 etcd_start s1 "$U1" 2380
 healthy "$U1" || fail "resume-restarted" "$(tail -5 "$T_TMP/etcd-s1.log")"
 for k in a3 a4 a5; do
@@ -402,6 +433,23 @@ lines "$T_TMP/resume.out" 5 '^PUT'
 kill "$WPID" 2>/dev/null
 wait "$WPID" 2>/dev/null
 check_eq "resume-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/resume.out")"$'\n'
+lines "$T_TMP/rw.out" 5 '^PUT'
+kill "$RWPID" 2>/dev/null
+wait "$RWPID" 2>/dev/null
+check_eq "restart-relay-watch-every-event-once" "$want" "$(grep '^PUT' "$T_TMP/rw.out")"$'\n'
+[ -s "$T_TMP/rw.err" ] && sed 's/^/  /' "$T_TMP/rw.err"
+# the streams while the member was down: some tried over JSON (doubtful), none stayed there
+echo "  (the relayed watch's connections: $(uniq -c "$T_TMP/rw.log" | paste -sd' ' | tr -s ' '))"
+check_eq "restart-watch-back-on-grpc" "PRI * HTTP/2.0" "$(tail -1 "$T_TMP/rw.log")"
+# the gets: a few more, all over gRPC
+: >"$T_TMP/rg.log"
+lines "$T_TMP/rg.log" 3
+kill "$RGPID" 2>/dev/null
+wait "$RGPID" 2>/dev/null
+check_eq "restart-gets-back-on-grpc" "PRI * HTTP/2.0 OK" \
+	"$(sort -u "$T_TMP/rg.log" | paste -sd'|') $(tail -1 "$T_TMP/rg.out" | cut -d' ' -f1)"
+kill "$RELAY_W" "$RELAY_G" 2>/dev/null
+wait "$RELAY_W" "$RELAY_G" 2>/dev/null
 rev=$("$ET" "$E1" rev)
 check "resume-compact" "$ET" "$E1" compact "$rev"
 out=$(timeout 20 "$ET" "$E1" watch /resume/ 2 5 2>&1)
