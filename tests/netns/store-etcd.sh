@@ -94,13 +94,35 @@ else
 fi
 
 # ---- which API a get used: a TCP relay notes each connection's first line ----
-# (relay.py PORT TO LOG [h1only|silent]: with h1only, a connection that opens with HTTP/2's
-# preface gets the answer of a server that speaks HTTP/1.1 only, and is closed; with silent,
-# every connection is held open and never answered, as a stopped member does)
+# (relay.py PORT TO LOG [h1only|silent|h2503]: with h1only, a connection that opens with
+# HTTP/2's preface gets the answer of a server that speaks HTTP/1.1 only, and is closed; with
+# silent, every connection is held open and never answered, as a stopped member does; with
+# h2503, its first request gets an HTTP/2 503 text/html, as from a proxy whose etcd is down)
 cat >"$T_TMP/relay.py" <<'PY'
 import socket, struct, sys, threading
 H1ONLY = sys.argv[4:] == ["h1only"]
 SILENT = sys.argv[4:] == ["silent"]
+H2503 = sys.argv[4:] == ["h2503"]
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + struct.pack(">BBI", kind, flags, stream) + payload
+def answer_503(c, d):
+    # after the preface, frames up to the request's HEADERS (type 1); then SETTINGS, its
+    # ack, and HEADERS(END_STREAM) of :status 503, content-type text/html (HPACK literals)
+    d = d[24:]
+    while True:
+        while len(d) < 9 or len(d) < 9 + int.from_bytes(d[:3], "big"):
+            more = c.recv(65536)
+            if not more:
+                return
+            d += more
+        n = int.from_bytes(d[:3], "big")
+        if d[3] == 1:
+            break
+        d = d[9 + n:]
+    block = b"\x08\x03503\x0f\x10\x09text/html"
+    c.sendall(frame(4, 0, 0) + frame(4, 1, 0) + frame(1, 5, 1, block))
+    while c.recv(65536):
+        pass
 def pipe(a, b):
     try:
         while True:
@@ -119,6 +141,10 @@ def serve(c):
     if H1ONLY and d.startswith(b"PRI * HTTP/2.0"):
         c.sendall(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"
                   b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+        c.close()
+        return
+    if H2503 and d.startswith(b"PRI * HTTP/2.0"):
+        answer_503(c, d)
         c.close()
         return
     if SILENT:
@@ -205,6 +231,35 @@ check_eq "silent-watch-grpc-wire" "PRI * HTTP/2.0|PRI * HTTP/2.0 + PRI * HTTP/2.
 	"$(paste -sd'|' "$T_TMP/silent.log") + $(sort -u "$T_TMP/relay.log")"
 kill "$SILENT" 2>/dev/null
 wait "$SILENT" 2>/dev/null
+# ---- an HTTP/2 answer that is not gRPC but a 5xx (a proxy whose etcd is down) is a server
+# error, not a refusal of gRPC: the get and the watch go on to the next endpoint over gRPC
+python3 "$T_TMP/relay.py" 2372 2379 "$T_TMP/h2503.log" h2503 &
+H2503=$!
+defer "kill $H2503"
+for _ in $(seq 50); do
+	[ -s "$T_TMP/h2503.log" ] && break
+	curl -s -m 0.5 -o /dev/null http://127.0.0.1:2372/health
+	sleep 0.1
+done
+: >"$T_TMP/h2503.log"
+: >"$T_TMP/relay.log"
+"$ET" etcd://127.0.0.1:2372,127.0.0.1:2377 get /relay/absent
+check_eq "h2-503-get-next-endpoint" 3 "$?"
+rev=$("$ET" "$E1" rev)
+"$ET" etcd://127.0.0.1:2372,127.0.0.1:2377 watch /h2503/ $((rev + 1)) 30 \
+	>"$T_TMP/h2503.out" 2>"$T_TMP/h2503.err" &
+HWPID=$!
+defer "kill $HWPID"
+lines "$T_TMP/relay.log" 2
+r=$("$ET" "$E1" put /h2503/k v-h)
+lines "$T_TMP/h2503.out" 1 '^PUT'
+kill "$HWPID" 2>/dev/null
+wait "$HWPID" 2>/dev/null
+check_eq "h2-503-watch-event" "PUT /h2503/k $r v-h" "$(grep '^PUT' "$T_TMP/h2503.out")"
+check_eq "h2-503-grpc-wire" "PRI * HTTP/2.0 + PRI * HTTP/2.0" \
+	"$(sort -u "$T_TMP/h2503.log") + $(sort -u "$T_TMP/relay.log")"
+kill "$H2503" 2>/dev/null
+wait "$H2503" 2>/dev/null
 kill "$RELAY" 2>/dev/null
 wait "$RELAY" 2>/dev/null
 
