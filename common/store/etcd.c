@@ -451,11 +451,12 @@ bool etcd_grpc_retry(int code)
 	return code == 2 || code == 4 || code == 12 || code == 13 || code == 14 || code == 15;
 }
 
-/* A transport error that says the endpoint does not speak HTTP/2 (an HTTP/1.1 server read
- * the connection preface and answered in HTTP/1.1, or closed without a word: curl sees an
- * empty reply, or a broken pipe or a reset as it sends or reads, by timing), rather than
- * that it is down (a refused connect is not among them). Over TLS, ALPN settles it: an
- * empty reply there is rather a member that wanted a client certificate. */
+/* A transport error that may say the endpoint does not speak HTTP/2 (an HTTP/1.1 server
+ * read the connection preface and answered in HTTP/1.1, or closed without a word: curl sees
+ * a framing error, an empty reply, or a broken pipe or a reset as it sends or reads, by
+ * timing), but may as well say that it is down (a member killed or restarting fails the
+ * same way; a refused connect is not among them). Over TLS, ALPN settles HTTP/2: an empty
+ * reply there is rather a member that wanted a client certificate. */
 static bool not_h2(const struct etcd_store *s, CURLcode c)
 {
 	return c == CURLE_HTTP2 || c == CURLE_HTTP2_STREAM || c == CURLE_WEIRD_SERVER_REPLY ||
@@ -464,20 +465,28 @@ static bool not_h2(const struct etcd_store *s, CURLcode c)
 		(c == CURLE_GOT_NOTHING || c == CURLE_SEND_ERROR || c == CURLE_RECV_ERROR));
 }
 
-bool etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
-		       const struct etcd_grpc_status *st)
+/* Whether the endpoint refused gRPC. On positive evidence, for good (ETCD_GRPC_REFUSED):
+ * an answer in HTTP/1.x, or an HTTP/2 answer that is not gRPC with a status below 500 (a
+ * 5xx that is not gRPC is a proxy's server error while etcd is down: another endpoint, or
+ * this one later). A transport error of not_h2 on a connection made for this call (a
+ * reused one may have been closed by the server) proves nothing alone
+ * (ETCD_GRPC_DOUBTFUL): the caller asks the same endpoint over JSON, and turns the store
+ * to JSON only when that succeeds; when it fails too, the endpoint was down and the next
+ * call speaks gRPC again. */
+int etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
+		      const struct etcd_grpc_status *st)
 {
 	CURLcode c = (CURLcode)code;
-	long version = 0, fresh = 0;
+	long version = 0, status = 0, fresh = 0;
 
 	curl_easy_getinfo(curl, CURLINFO_HTTP_VERSION, &version);
-	if ((c == CURLE_OK || c == CURLE_WRITE_ERROR) &&
-	    (!st->grpc || version != CURL_HTTP_VERSION_2_0))
-		return true;
-	/* only a connection made for this call tells whether the endpoint speaks HTTP/2: a
-	 * reused one may have been closed by the server */
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status > 0 && (version == CURL_HTTP_VERSION_1_0 || version == CURL_HTTP_VERSION_1_1))
+		return ETCD_GRPC_REFUSED;
+	if (c == CURLE_OK || c == CURLE_WRITE_ERROR)
+		return status > 0 && status < 500 && !st->grpc ? ETCD_GRPC_REFUSED : 0;
 	curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &fresh);
-	return c != CURLE_OK && fresh > 0 && not_h2(s, c);
+	return !st->grpc && fresh > 0 && not_h2(s, c) ? ETCD_GRPC_DOUBTFUL : 0;
 }
 
 /* libcurl before 8.0 fails the second request on a reused prior-knowledge HTTP/2
@@ -524,8 +533,9 @@ void etcd_store_no_grpc(struct etcd_store *s)
 }
 
 /* Posts a RangeRequest frame to the endpoints in turn. Returns 0 with the message in
- * s->body[ETCD_GRPC_PREFIX, s->want), 1 when an endpoint answered but not in gRPC (the
- * caller turns the store to JSON), or -errno with err filled. */
+ * s->body[ETCD_GRPC_PREFIX, s->want), ETCD_GRPC_REFUSED or ETCD_GRPC_DOUBTFUL when an
+ * endpoint refused gRPC (etcd_grpc_refused; s->cur is that endpoint), or -errno with err
+ * filled. */
 static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, const char *what,
 		     struct err *err)
 {
@@ -541,6 +551,7 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 			size_t ep = (s->cur + i) % s->u.n;
 			char url[320], msg[200];
 			CURLcode c;
+			int r;
 
 			snprintf(url, sizeof(url), "%s://%s%s", s->u.tls ? "https" : "http",
 				 s->u.endpoints[ep], ETCD_GRPC_RANGE_PATH);
@@ -565,8 +576,11 @@ static int grpc_call(struct etcd_store *s, const uint8_t *req, size_t req_len, c
 					: s->frame_err == -EMSGSIZE
 						? "a gRPC answer of more than 64 MiB"
 						: "more than one gRPC message in a unary answer");
-			if (etcd_grpc_refused(s, s->grpc, c, &s->st))
-				return 1;
+			r = etcd_grpc_refused(s, s->grpc, c, &s->st);
+			if (r) {
+				s->cur = ep;
+				return r;
+			}
 			if (c != CURLE_OK) {
 				snprintf(last, sizeof(last), "%s: %s%s", s->u.endpoints[ep],
 					 *s->errbuf ? s->errbuf : curl_easy_strerror(c),
@@ -681,7 +695,7 @@ static int fill_kv(const struct etcd_pb_kv *kv, void *arg)
 }
 
 /* A range over gRPC into kvs (allocated), the key's bytes and values copied out of the
- * answer once. Returns 0, 1 when the endpoint does not speak gRPC, or -errno. */
+ * answer once. Returns 0, grpc_call's ETCD_GRPC_REFUSED or ETCD_GRPC_DOUBTFUL, or -errno. */
 static int grpc_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
 		      struct store_kv **kvs, size_t *n, int64_t *rev, bool *more, const char *what,
 		      struct err *err)
@@ -774,11 +788,18 @@ static int range(struct etcd_store *s, const struct etcd_pb_range_req *req, stru
 	*n = 0;
 	if (!s->json_range) {
 		r = grpc_range(s, req, kvs, n, rev, more, what, err);
-		if (r == 1)
+		if (r == ETCD_GRPC_REFUSED)
 			s->json_range = true; /* for the store's lifetime: a proxy stays */
 	}
-	if (r == 1)
+	if (r == ETCD_GRPC_REFUSED || r == ETCD_GRPC_DOUBTFUL) {
+		size_t ep = s->cur;
+		bool doubtful = r == ETCD_GRPC_DOUBTFUL;
+
 		r = json_range(s, req, kvs, n, rev, more, what, err);
+		/* confirmed by the same endpoint answering over JSON (else it was down) */
+		if (doubtful && r >= 0 && s->cur == ep)
+			s->json_range = true;
+	}
 	for (size_t i = 0; r >= 0 && i < *n; i++)
 		if ((*kvs)[i].lease && ttls)
 			r = lease_ttl(s, (*kvs)[i].lease, &(*kvs)[i].ttl, err);

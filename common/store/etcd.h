@@ -105,11 +105,15 @@ int etcd_kv_from_pb(const struct etcd_pb_kv *kv, struct store_kv *o);
 /* Sets up a handle for a gRPC call: etcd_curl_setup's options, HTTP/2 (prior knowledge on
  * etcd://, ALPN on etcds://), the gRPC headers (with watch, "hasleader: true" too). */
 int etcd_grpc_setup(const struct etcd_store *s, void *curl, bool watch);
-/* True when a call that ended with curl code code and status st shows that the endpoint
- * does not speak gRPC (an answer that is not gRPC over HTTP/2, or a fresh connection that
- * failed as an HTTP/1.1-only server makes HTTP/2 fail) */
-bool etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
-		       const struct etcd_grpc_status *st);
+/* What a call that ended with curl code code and status st shows of the endpoint: 0 that
+ * it speaks gRPC or is down; ETCD_GRPC_REFUSED that it does not speak gRPC (an answer in
+ * HTTP/1.x, or one over HTTP/2 that is not gRPC and not a 5xx); ETCD_GRPC_DOUBTFUL that a
+ * fresh connection failed as an HTTP/1.1-only server makes HTTP/2 fail, and as a member
+ * being killed does: only a JSON call to it that succeeds confirms the refusal. */
+#define ETCD_GRPC_REFUSED 1
+#define ETCD_GRPC_DOUBTFUL 2
+int etcd_grpc_refused(const struct etcd_store *s, void *curl, int code,
+		      const struct etcd_grpc_status *st);
 /* False once the store was told (api=json) or found (an endpoint refused gRPC) to speak
  * JSON only; etcd_store_no_grpc turns it so for the store's lifetime */
 bool etcd_store_grpc(const struct etcd_store *s);

@@ -61,6 +61,7 @@ struct etcd_watch {
 	CURL *stream, *probe;
 	long status; /* the stream's HTTP status, once known */
 	bool grpc; /* the streams speak gRPC (else the gateway's JSON) */
+	bool doubtful; /* the JSON stream asks whether a doubtful refusal of gRPC holds */
 	struct etcd_grpc_status st, probe_st; /* the stream's and the probe's gRPC status */
 	size_t want; /* gRPC: the length of the frame at the front, prefix included (0: unknown) */
 	size_t ep; /* the endpoint of the stream (or of the next one) */
@@ -336,6 +337,10 @@ static size_t on_stream(char *data, size_t size, size_t n, void *arg)
 		return 0;
 	if (w->status != 200)
 		return len; /* an error answer: read at the end */
+	if (w->doubtful) { /* the endpoint serves JSON: it did refuse gRPC */
+		w->doubtful = false;
+		etcd_store_no_grpc(w->s);
+	}
 	/* what was kept holds no newline: only the new bytes are searched (a 1,000-event
 	 * response arrives in a few dozen pieces, and rescanning it each time was quadratic) */
 	while ((nl = memchr(w->line + from, '\n', w->len - from))) {
@@ -573,18 +578,20 @@ static void stop_probe(struct etcd_watch *w)
 	w->probe = NULL;
 }
 
-/* The stream is over (c: how): reconnect later to the next endpoint, unless it ended for
- * good; at once to the same one over JSON when it showed that the endpoint does not speak
- * gRPC (never once a gRPC answer began: a member that stops mid-stream fails the same way
- * an HTTP/1.1 server does) */
-static void stream_ended(struct etcd_watch *w, CURLcode c)
+/* The stream is over (c: how; dropped: the watch ended it itself, its probe having
+ * failed): reconnect later to the next endpoint, unless it ended for good; at once to the
+ * same one over JSON when it showed that the endpoint does not speak gRPC (never once a
+ * gRPC answer began: a member that stops mid-stream fails the same way an HTTP/1.1 server
+ * does; nor when it was dropped: a member that took the connection and never answered, as
+ * a stopped one does, showed nothing either way) */
+static void stream_ended(struct etcd_watch *w, CURLcode c, bool dropped)
 {
 	const struct etcd_url *u = etcd_store_url(w->s);
 	int64_t now = etcd_now_ms();
-	bool refused = false;
+	int refused = 0;
 	char msg[300], reason[200] = "";
 
-	if (w->grpc && !w->st.grpc && !w->fatal)
+	if (w->grpc && !w->st.grpc && !w->fatal && !dropped)
 		refused = etcd_grpc_refused(w->s, w->stream, c, &w->st);
 	if (w->grpc && w->st.code > 0 && etcd_grpc_errno(w->st.code) != -EIO) {
 		/* a status the gateway answers with a 4xx: asking again cannot help */
@@ -592,7 +599,7 @@ static void stream_ended(struct etcd_watch *w, CURLcode c)
 		snprintf(msg, sizeof(msg), "etcd watch: %s: gRPC status %d%s%s",
 			 u->endpoints[w->ep], w->st.code, *reason ? ": " : "", reason);
 		set_fatal(w, etcd_grpc_errno(w->st.code), msg);
-	} else if (!w->grpc && w->status && w->status != 200 && w->status < 500) {
+	} else if (!w->grpc && !w->doubtful && w->status && w->status != 200 && w->status < 500) {
 		cJSON *j, *m;
 
 		j = w->len ? cJSON_ParseWithLength(w->line, w->len) : NULL;
@@ -613,9 +620,17 @@ static void stream_ended(struct etcd_watch *w, CURLcode c)
 	w->probe_at = 0;
 	if (w->fatal)
 		return;
+	if (w->doubtful) { /* not confirmed: the endpoint was down, not refusing gRPC */
+		w->doubtful = false;
+		w->grpc = etcd_store_grpc(w->s);
+	}
 	if (refused) {
+		/* at once to the same endpoint over JSON; when the refusal was doubtful, that
+		 * stream confirms it (on_stream) or, failing, turns the watch back to gRPC */
 		w->grpc = false;
-		etcd_store_no_grpc(w->s); /* ranges too, as a range's own finding does */
+		w->doubtful = refused == ETCD_GRPC_DOUBTFUL;
+		if (!w->doubtful)
+			etcd_store_no_grpc(w->s); /* ranges too, as a range's own finding does */
 		w->reconnect_at = now;
 		return;
 	}
@@ -687,7 +702,7 @@ static void probe_done(struct etcd_watch *w, CURLcode c)
 	}
 	/* the member cannot serve a linearizable read: its stream may never say more */
 	if (w->stream)
-		stream_ended(w, CURLE_OK);
+		stream_ended(w, CURLE_OK, true);
 }
 
 static int drive(struct etcd_watch *w)
@@ -722,7 +737,7 @@ static int drive(struct etcd_watch *w)
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		if (msg->easy_handle == w->stream)
-			stream_ended(w, msg->data.result);
+			stream_ended(w, msg->data.result, false);
 		else if (msg->easy_handle == w->probe)
 			probe_done(w, msg->data.result);
 	}

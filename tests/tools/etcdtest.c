@@ -8,6 +8,8 @@
  *   etcdtest URL fill PREFIX N BYTES puts PREFIX00000 ... PREFIX<N-1>, values of BYTES 'x's,
  *                                    prints the last revision
  *   etcdtest URL list PREFIX         prints "<key> <mod_rev> <value length>" per key
+ *   etcdtest URL poll KEY SECONDS    gets KEY every 200 ms for SECONDS with one store,
+ *                                    printing "OK <mod_rev> <value>", "ABSENT" or "ERR"
  *   etcdtest URL watch PREFIX REV SECONDS
  *                                    prints "PUT <key> <mod_rev> <value>" or
  *                                    "DELETE <key> <mod_rev>" per event for SECONDS, then
@@ -100,6 +102,27 @@ static int list(struct store *s, const char *prefix)
 	return 0;
 }
 
+static int poll_get(struct store *s, const char *key, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+
+	while (time(NULL) < end) {
+		struct store_kv kv = {0};
+		struct err e = {0};
+		struct timespec t = {0, 200 * 1000000L};
+		int r = store_get(s, key, &kv, NULL, &e);
+
+		if (r == 1)
+			printf("OK %lld %s\n", (long long)kv.mod_rev, kv.value);
+		else
+			printf(r == 0 ? "ABSENT\n" : "ERR\n");
+		fflush(stdout);
+		store_kv_free(&kv);
+		nanosleep(&t, NULL);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct store_kv kv = {0};
@@ -134,6 +157,8 @@ int main(int argc, char **argv)
 		r = fill(s, argv[3], atoi(argv[4]), strtoul(argv[5], NULL, 10));
 	} else if (!strcmp(argv[2], "list") && argc == 4) {
 		r = list(s, argv[3]);
+	} else if (!strcmp(argv[2], "poll") && argc == 5) {
+		r = poll_get(s, argv[3], atoi(argv[4]));
 	} else if (!strcmp(argv[2], "watch") && argc == 6) {
 		r = watch(s, argv[3], strtoll(argv[4], NULL, 10), atoi(argv[5]));
 	} else {
