@@ -71,30 +71,38 @@ apt() {
 # an unreachable third-party source must not stop the Debian ones
 apt update >"$work/log" 2>&1 || true
 
-cjson() {
-	ver=$(dpkg-query -W -f='${Version}' libcjson-dev 2>/dev/null) || {
-		note "libcjson-dev not installed"
-		return 1
-	}
+# source_tree PKG VER: Debian's source package PKG=VER unpacked into $work/PKG/tree (the
+# current directory then), as dpkg-source would: the upstream tarball, then debian/ over it;
+# its patches are left to the caller. apt-get checked every file against the signed
+# Sources index (so upstream's own .asc signature is not needed).
+source_tree() {
 	command -v patch >/dev/null || {
-		note "no patch(1) to build cJSON"
+		note "no patch(1) to build $1"
 		return 1
 	}
-	cd "$work/cjson"
-	apt source --download-only "cjson=$ver" >>"$work/log" 2>&1 || {
-		note "apt-get source cjson=$ver failed (see $work/log)"
+	cd "$work/$1"
+	apt source --download-only "$1=$2" >>"$work/log" 2>&1 || {
+		note "apt-get source $1=$2 failed (see $work/log)"
 		return 1
 	}
-	# apt-get checked the files against the signed Sources index; unpack them as
-	# dpkg-source would: the upstream tarball, then debian/, then the patches in order
 	mkdir tree
-	for t in cjson_*.orig.tar.* cjson_*.debian.tar.*; do
+	for t in "$1"_*.orig.tar.* "$1"_*.debian.tar.*; do
+		[ "${t%.asc}" = "$t" ] || continue
 		[ "${t#*.debian.}" = "$t" ] && strip=1 || strip=0
 		tar -xf "$t" -C tree --strip-components="$strip" || {
 			note "cannot unpack $t"
 			return 1
 		}
 	done
+}
+
+cjson() {
+	ver=$(dpkg-query -W -f='${Version}' libcjson-dev 2>/dev/null) || {
+		note "libcjson-dev not installed"
+		return 1
+	}
+	source_tree cjson "$ver" || return 1
+	# then the patches in order, as dpkg-source applies them
 	if [ -f tree/debian/patches/series ]; then
 		grep -v '^[[:space:]]*\(#\|$\)' tree/debian/patches/series | while read -r p _; do
 			patch -d tree -p1 -s -N <"tree/debian/patches/$p" || exit 1
@@ -173,24 +181,7 @@ libcurl() {
 			return 1
 		}
 	done
-	command -v patch >/dev/null || {
-		note "no patch(1) to build libcurl"
-		return 1
-	}
-	cd "$work/curl"
-	apt source --download-only "curl=$ver" >>"$work/log" 2>&1 || {
-		note "apt-get source curl=$ver failed (see $work/log)"
-		return 1
-	}
-	mkdir tree
-	for t in curl_*.orig.tar.* curl_*.debian.tar.*; do
-		[ "${t%.asc}" = "$t" ] || continue # upstream's signature (apt checked the file)
-		[ "${t#*.debian.}" = "$t" ] && strip=1 || strip=0
-		tar -xf "$t" -C tree --strip-components="$strip" || {
-			note "cannot unpack $t"
-			return 1
-		}
-	done
+	source_tree curl "$ver" || return 1
 	# The patches in order, as debian/rules prepares its OpenSSL flavour (libcurl4): all
 	# but the last two of the series, which turn the tree into the GnuTLS and NSS flavours.
 	# Three touch configure.ac or Makefile.am, which are not regenerated here (no autoreconf,
