@@ -166,14 +166,21 @@ while True:
     c, _ = ls.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 PY
-python3 "$T_TMP/relay.py" 2377 2379 "$T_TMP/relay.log" &
-RELAY=$!
-defer "kill $RELAY"
-for _ in $(seq 50); do
-	curl -s -o /dev/null http://127.0.0.1:2377/health && break
-	sleep 0.1
-done
-: >"$T_TMP/relay.log"
+# relay_up VAR PORT TO LOG [MODE]: relay.py from PORT to the member on TO (MODE: h1only,
+# silent, h2503), killed at the end; VAR gets its pid. Ready once it has logged a request
+# (every mode logs the first line of one), then its log is emptied.
+relay_up() {
+	python3 "$T_TMP/relay.py" "$2" "$3" "$4" ${5:+"$5"} &
+	printf -v "$1" %s $!
+	defer "kill $!"
+	for _ in $(seq 50); do
+		[ -s "$4" ] && break
+		curl -s -m 0.2 -o /dev/null "http://127.0.0.1:$2/health"
+		sleep 0.1
+	done
+	: >"$4"
+}
+relay_up RELAY 2377 2379 "$T_TMP/relay.log"
 "$ET" etcd://127.0.0.1:2377 get /relay/absent
 check_eq "range-grpc-get-absent" 3 "$?"
 check_eq "range-grpc-wire" "PRI * HTTP/2.0" "$(sort -u "$T_TMP/relay.log")"
@@ -204,15 +211,7 @@ check_eq "watch-json-wire" "POST /v3/watch HTTP/1.1" "$(sort -u "$T_TMP/relay.lo
 # ---- a member that takes the connection and never answers (stopped, replaying its WAL, cut
 # off after the connect): the watch's probe drops the stream after 10+5 s and the watch moves
 # to the next endpoint, still over gRPC (a stream it dropped itself says nothing about gRPC)
-python3 "$T_TMP/relay.py" 2375 2379 "$T_TMP/silent.log" silent &
-SILENT=$!
-defer "kill $SILENT"
-for _ in $(seq 50); do
-	[ -s "$T_TMP/silent.log" ] && break
-	curl -s -m 0.2 -o /dev/null http://127.0.0.1:2375/health
-	sleep 0.1
-done
-: >"$T_TMP/silent.log"
+relay_up SILENT 2375 2379 "$T_TMP/silent.log" silent
 : >"$T_TMP/relay.log"
 rev=$("$ET" "$E1" rev)
 "$ET" etcd://127.0.0.1:2375,127.0.0.1:2377 watch /silent/ $((rev + 1)) 60 \
@@ -233,15 +232,7 @@ kill "$SILENT" 2>/dev/null
 wait "$SILENT" 2>/dev/null
 # ---- an HTTP/2 answer that is not gRPC but a 5xx (a proxy whose etcd is down) is a server
 # error, not a refusal of gRPC: the get and the watch go on to the next endpoint over gRPC
-python3 "$T_TMP/relay.py" 2372 2379 "$T_TMP/h2503.log" h2503 &
-H2503=$!
-defer "kill $H2503"
-for _ in $(seq 50); do
-	[ -s "$T_TMP/h2503.log" ] && break
-	curl -s -m 0.5 -o /dev/null http://127.0.0.1:2372/health
-	sleep 0.1
-done
-: >"$T_TMP/h2503.log"
+relay_up H2503 2372 2379 "$T_TMP/h2503.log" h2503
 : >"$T_TMP/relay.log"
 "$ET" etcd://127.0.0.1:2372,127.0.0.1:2377 get /relay/absent
 check_eq "h2-503-get-next-endpoint" 3 "$?"
@@ -265,13 +256,7 @@ wait "$RELAY" 2>/dev/null
 
 # ---- an endpoint that refuses HTTP/2: the watch (a stream that never ends, which the
 # HTTP/1.1 proxy below cannot relay) falls back to the gateway's stream ----
-python3 "$T_TMP/relay.py" 2376 2379 "$T_TMP/relay.log" h1only &
-RELAY=$!
-defer "kill $RELAY"
-for _ in $(seq 50); do
-	curl -s -o /dev/null http://127.0.0.1:2376/health && break
-	sleep 0.1
-done
+relay_up RELAY 2376 2379 "$T_TMP/relay.log" h1only
 relay_watch h1only etcd://127.0.0.1:2376
 check_eq "watch-h1only-wire" "PRI * HTTP/2.0|POST /v3/watch HTTP/1.1" \
 	"$(uniq "$T_TMP/relay.log" | paste -sd'|')"
@@ -447,18 +432,8 @@ check_eq "list-unreadable-error" "etcdtest: list: etcd list: a malformed answer 
 # down, the relays take each connection and reset it, as a member being killed does; that
 # proves no refusal of gRPC (its JSON call fails too): once the member is back, the watch
 # and the gets speak gRPC again, not the gateway's JSON for good.
-python3 "$T_TMP/relay.py" 2374 2379 "$T_TMP/rw.log" &
-RELAY_W=$!
-defer "kill $RELAY_W"
-python3 "$T_TMP/relay.py" 2373 2379 "$T_TMP/rg.log" &
-RELAY_G=$!
-defer "kill $RELAY_G"
-for _ in $(seq 50); do
-	curl -s -o /dev/null http://127.0.0.1:2374/health &&
-		curl -s -o /dev/null http://127.0.0.1:2373/health && break
-	sleep 0.1
-done
-: >"$T_TMP/rw.log"
+relay_up RELAY_W 2374 2379 "$T_TMP/rw.log"
+relay_up RELAY_G 2373 2379 "$T_TMP/rg.log"
 rev=$("$ET" "$E1" rev)
 "$ET" "$E1" watch /resume/ $((rev + 1)) 60 >"$T_TMP/resume.out" 2>"$T_TMP/resume.err" &
 WPID=$!
@@ -521,15 +496,7 @@ etcd_start g1 "$UG" 2680 --enable-grpc-gateway=false
 if healthy "$UG"; then
 	check_eq "nogw-gateway-off" 404 \
 		"$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{}' "$UG/v3/kv/range")"
-	python3 "$T_TMP/relay.py" 2677 2679 "$T_TMP/nogw-relay.log" &
-	RELAY=$!
-	defer "kill $RELAY"
-	for _ in $(seq 50); do
-		curl -s -o /dev/null "$UG/health" && curl -s -o /dev/null http://127.0.0.1:2677/health &&
-			break
-		sleep 0.1
-	done
-	: >"$T_TMP/nogw-relay.log"
+	relay_up RELAY 2677 2679 "$T_TMP/nogw-relay.log"
 	GCTL=(etcdctl --endpoints=127.0.0.1:2679)
 	"$ET" etcd://127.0.0.1:2677 watch /nogw/ 0 40 >"$T_TMP/nogw.out" 2>"$T_TMP/nogw.err" &
 	NPID=$!
