@@ -742,7 +742,7 @@ static int grpc_range(struct etcd_store *s, const struct etcd_pb_range_req *req,
 	*kvs = f.kvs;
 	*n = f.n;
 	if (rev)
-		*rev = resp.revision;
+		*rev = resp.header.revision;
 	if (more)
 		*more = resp.more;
 	return 0;

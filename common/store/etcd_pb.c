@@ -195,12 +195,7 @@ static int get_field(struct rbuf *r, unsigned *field, unsigned *wt, uint64_t *v,
 			return -EBADMSG; \
 	} while (0)
 
-struct header {
-	uint64_t cluster_id, member_id, raft_term;
-	int64_t revision;
-};
-
-static int read_header(struct rbuf r, struct header *resp)
+static int read_header(struct rbuf r, struct etcd_pb_header *resp)
 {
 	while (r.p < r.end) {
 		struct rbuf sub;
@@ -279,7 +274,6 @@ int etcd_pb_range_response(const uint8_t *msg, size_t len, struct etcd_pb_range_
 			   etcd_pb_kv_fn fn, void *arg)
 {
 	struct rbuf r = {msg, msg + len};
-	struct header h = {0};
 
 	memset(resp, 0, sizeof(*resp));
 	/* RangeResponse: header 1, kvs 2 (repeated), more 3, count 4 */
@@ -295,11 +289,7 @@ int etcd_pb_range_response(const uint8_t *msg, size_t len, struct etcd_pb_range_
 		switch (f) {
 		case 1:
 			WANT(wt, WT_LEN);
-			e = read_header(sub, &h); /* a repeated message field merges */
-			resp->cluster_id = h.cluster_id;
-			resp->member_id = h.member_id;
-			resp->raft_term = h.raft_term;
-			resp->revision = h.revision;
+			e = read_header(sub, &resp->header); /* a repeated message field merges */
 			break;
 		case 2:
 			WANT(wt, WT_LEN);
@@ -365,7 +355,6 @@ int etcd_pb_watch_response(const uint8_t *msg, size_t len, struct etcd_pb_watch_
 			   etcd_pb_event_fn fn, void *arg)
 {
 	struct rbuf r = {msg, msg + len};
-	struct header h = {0};
 
 	memset(resp, 0, sizeof(*resp));
 	/* WatchResponse: header 1, watch_id 2, created 3, canceled 4, compact_revision 5,
@@ -382,11 +371,7 @@ int etcd_pb_watch_response(const uint8_t *msg, size_t len, struct etcd_pb_watch_
 		switch (f) {
 		case 1:
 			WANT(wt, WT_LEN);
-			e = read_header(sub, &h);
-			resp->cluster_id = h.cluster_id;
-			resp->member_id = h.member_id;
-			resp->raft_term = h.raft_term;
-			resp->revision = h.revision;
+			e = read_header(sub, &resp->header); /* a repeated message field merges */
 			break;
 		case 2:
 			WANT(wt, WT_VARINT);

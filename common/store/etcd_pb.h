@@ -37,9 +37,15 @@ struct etcd_pb_kv {
 	int64_t create_rev, mod_rev, version, lease;
 };
 
-struct etcd_pb_range_resp {
+/* etcdserverpb.ResponseHeader, as every response carries it */
+struct etcd_pb_header {
 	uint64_t cluster_id, member_id, raft_term;
-	int64_t revision, count;
+	int64_t revision;
+};
+
+struct etcd_pb_range_resp {
+	struct etcd_pb_header header;
+	int64_t count;
 	bool more;
 	size_t n; /* kvs in the message */
 };
@@ -75,8 +81,7 @@ struct etcd_pb_event {
 };
 
 struct etcd_pb_watch_resp {
-	uint64_t cluster_id, member_id, raft_term;
-	int64_t revision; /* header.revision */
+	struct etcd_pb_header header;
 	int64_t watch_id, compact_revision;
 	bool created, canceled, fragment;
 	const uint8_t *cancel_reason; /* into the message; not terminated */

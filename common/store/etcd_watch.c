@@ -412,7 +412,7 @@ int etcd_parse_watch_pb(const uint8_t *msg, size_t len, struct etcd_watch_msg *m
 	r = etcd_pb_watch_response(msg, len, &resp, check_event, NULL);
 	if (r < 0)
 		return r;
-	m->header_rev = resp.revision;
+	m->header_rev = resp.header.revision;
 	m->created = resp.created;
 	m->canceled = resp.canceled;
 	m->compact_rev = resp.compact_revision;

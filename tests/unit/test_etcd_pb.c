@@ -152,10 +152,10 @@ static void check_response(bool extra)
 
 	response(&m, extra);
 	T_EQ(etcd_pb_range_response(m.b, m.n, &r, collect, &s), 0);
-	T_ASSERT(r.cluster_id == UINT64_MAX);
-	T_ASSERT(r.member_id == 0x1234567890abcdefULL);
-	T_EQ(r.revision, 42);
-	T_EQ(r.raft_term, 3);
+	T_ASSERT(r.header.cluster_id == UINT64_MAX);
+	T_ASSERT(r.header.member_id == 0x1234567890abcdefULL);
+	T_EQ(r.header.revision, 42);
+	T_EQ(r.header.raft_term, 3);
 	T_ASSERT(r.more);
 	T_EQ(r.count, 9);
 	T_EQ(r.n, 2);
@@ -193,7 +193,7 @@ static void test_empty_and_callback(void)
 	/* a range that found nothing: etcd sends the header alone; proto3 omits the rest */
 	T_EQ(etcd_pb_range_response(m.b, 0, &r, collect, NULL), 0);
 	T_EQ(r.n, 0);
-	T_EQ(r.revision, 0);
+	T_EQ(r.header.revision, 0);
 	T_ASSERT(!r.more);
 	response(&m, false);
 	T_EQ(etcd_pb_range_response(m.b, m.n, &r, stop_at_second, &calls), -ECANCELED);
@@ -506,7 +506,7 @@ static void check_watch_response(bool extra)
 
 	watch_response(&m, extra);
 	T_EQ(etcd_pb_watch_response(m.b, m.n, &r, collect_ev, &s), 0);
-	T_EQ(r.revision, 77);
+	T_EQ(r.header.revision, 77);
 	T_EQ(r.watch_id, 0);
 	T_ASSERT(r.created);
 	T_ASSERT(!r.canceled);
