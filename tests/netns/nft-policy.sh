@@ -414,14 +414,16 @@ tset() {
 }
 # sockreq LINE...: each LINE to policy.sock on a connection of its own, each answer printed
 # (one line each, "-" for none)
-sockreq() {
-	python3 - "$SOCK" "$@" <<'PY'
-import socket, sys
-for line in sys.argv[2:]:
+# sockcli.py: conn(path), a connection to policy.sock; answer(s), its one answer line (or
+# what came before the close or a 5 s silence), the connection closed
+cat >"$T_TMP/sockcli.py" <<'PY'
+import socket
+def conn(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
-    s.connect(sys.argv[1])
-    s.sendall(line.encode() + b"\n")
+    s.connect(path)
+    return s
+def answer(s):
     buf = b""
     try:
         while not buf.endswith(b"\n"):
@@ -429,10 +431,19 @@ for line in sys.argv[2:]:
             if not d:
                 break
             buf += d
-    except socket.timeout:
+    except (socket.timeout, ConnectionResetError):
         pass
-    print(buf.decode(errors="replace").strip() or "-")
     s.close()
+    return buf
+PY
+sockreq() {
+	PYTHONPATH=$T_TMP python3 - "$SOCK" "$@" <<'PY'
+import sys
+from sockcli import conn, answer
+for line in sys.argv[2:]:
+    s = conn(sys.argv[1])
+    s.sendall(line.encode() + b"\n")
+    print(answer(s).decode(errors="replace").strip() or "-")
 PY
 }
 
@@ -509,26 +520,12 @@ check_eq "junk: the refusals name the field" "true true true" \
 check "junk: sa is still in the table (a refused del did nothing)" test "$(ip_elems "$(ip4 sa)")" -gt 0
 # a line longer than 16 KiB, one without its newline then closed, idle and surplus
 # connections, and 300 fuzzed requests (random bytes, mutated valid ones)
-python3 - "$SOCK" "$REC" >"$T_TMP/fuzz.out" 2>&1 <<'PY'
-import json, random, socket, sys, time
+PYTHONPATH=$T_TMP python3 - "$SOCK" "$REC" >"$T_TMP/fuzz.out" 2>&1 <<'PY'
+import functools, json, random, socket, sys, time
+import sockcli
 path, rec = sys.argv[1], sys.argv[2]
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(path)
-    return s
-def answer(s):
-    buf = b""
-    try:
-        while not buf.endswith(b"\n"):
-            d = s.recv(4096)
-            if not d:
-                break
-            buf += d
-    except (socket.timeout, ConnectionResetError):
-        pass
-    s.close()
-    return buf
+conn = functools.partial(sockcli.conn, path)
+answer = sockcli.answer
 s = conn(); s.sendall(b"x" * 20000)
 a = answer(s); print("long", json.loads(a)["msg"] if a else "-")
 s = conn(); s.sendall(b'{"op":"del","key":"endpoints/n1/nothing-eth0"}'); s.shutdown(socket.SHUT_WR)
